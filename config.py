@@ -1,0 +1,119 @@
+"""Configuration classes, chosen by ``ORGANIZER_ENV`` (development, testing, production).
+
+Every setting that differs between machines is read from the environment when the
+app is created, never at import time, so tests and the CLI can set their own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("ORGANIZER_INSTANCE", BASE_DIR / "instance"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY")
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'organizer.sqlite3'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.BABEL_DEFAULT_TIMEZONE = "UTC"
+        self.LANGUAGES = {"en": "English", "es": "Español"}
+        self.DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
+        self.PEOPLE_PER_PAGE = int(os.environ.get("PEOPLE_PER_PAGE", "50"))
+        # Login throttling: after LOGIN_MAX_FAILURES failures for one email or one
+        # address within LOGIN_WINDOW_SECONDS, further attempts are refused until
+        # the window has passed.
+        self.LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+        self.LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+        # SMS (see organizer/sms): which provider backend, and the task queue.
+        self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+        self.TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+        self.TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+        self.TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+        self.TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+        self.TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
+        self.TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE_DIR / "huey.sqlite3"))
+        self.HUEY_IMMEDIATE = _env_bool("HUEY_IMMEDIATE", False)
+
+
+class DevelopmentConfig(Config):
+    """Local development: ``make run``. A throwaway secret is generated per instance folder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.DEBUG = True
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = _instance_secret()
+
+
+class TestingConfig(Config):
+    """The test suite: CSRF stays on (tests submit real tokens), SMS goes to the console backend."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.SECRET_KEY = self.SECRET_KEY or "testing-only-secret"
+        self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+        self.HUEY_IMMEDIATE = True
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without a real secret key; cookies only over HTTPS."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        if not self.SECRET_KEY or len(self.SECRET_KEY) < 32:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random string of at least 32 characters in production"
+            )
+        self.SESSION_COOKIE_SECURE = True
+        self.REMEMBER_COOKIE_SECURE = True
+        self.PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Build the config object for ``name`` (default: ``ORGANIZER_ENV`` or development)."""
+    name = name or os.environ.get("ORGANIZER_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ValueError(f"unknown ORGANIZER_ENV {name!r}; use one of {sorted(CONFIGS)}") from None
+
+
+def _instance_secret() -> str:
+    """A random secret kept in the instance folder, so development sessions survive restarts."""
+    import secrets
+
+    path = INSTANCE_DIR / "dev-secret-key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()

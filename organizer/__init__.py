@@ -1,0 +1,48 @@
+"""Organizer: a CRM for grassroots community organizing.
+
+``create_app`` is the only entry point: it builds the Flask app, loads configuration,
+binds the extensions and registers each area's blueprint. It writes nothing to the
+database and calls no network service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from config import BASE_DIR, INSTANCE_DIR, load_config
+
+
+def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application for ``config_name`` (default: ``ORGANIZER_ENV``)."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_object(load_config(config_name))
+    if test_config:
+        app.config.update(test_config)
+
+    from organizer import extensions, web
+
+    extensions.init_app(app)
+    web.init_app(app)
+
+    from organizer.audit.views import bp as audit_bp
+    from organizer.auth.views import bp as auth_bp
+    from organizer.home.views import bp as home_bp
+    from organizer.institutions.views import bp as institutions_bp
+    from organizer.people.views import bp as people_bp
+    from organizer.settings.views import bp as settings_bp
+
+    for blueprint in (auth_bp, home_bp, people_bp, institutions_bp, settings_bp, audit_bp):
+        app.register_blueprint(blueprint)
+
+    from organizer import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,1 @@
+"""The audit log: who created, changed, archived or exported what."""

@@ -1,0 +1,51 @@
+"""Login, account and user-administration forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from organizer.auth.models import Role
+from organizer.forms import EmailAddress
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Admin"),
+    Role.ORGANIZER: _l("Organizer"),
+    Role.LEADER: _l("Leader"),
+}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember = BooleanField(_l("Keep me logged in"))
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_l("Language"), validators=[DataRequired()])
+
+
+class UserForm(FlaskForm):
+    """An admin creates or changes an account."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(), EmailAddress(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(
+        _l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()], default=Role.LEADER.value
+    )
+    person_id = IntegerField(
+        _l("Linked person (id)"),
+        validators=[Optional(), NumberRange(min=1)],
+        description=_l("A leader's account is linked to their own person record."),
+    )
+    monthly_one_to_one_goal = IntegerField(
+        _l("One-to-ones goal per month"), validators=[Optional(), NumberRange(min=0, max=500)]
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[Optional(), Length(min=10, message=_l("Use at least 10 characters."))],
+        description=_l("Leave empty to keep the current password."),
+    )
+    active = BooleanField(_l("Active"), default=True)

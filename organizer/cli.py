@@ -1,0 +1,46 @@
+"""Command-line commands (``flask --app organizer ...``): thin wrappers over services."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from organizer.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_user_command)
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo federation (only into an empty database) and print the demo logins."""
+    from organizer.demo import DEMO_PASSWORD, seed_demo
+
+    logins = seed_demo(progress=lambda msg: click.echo(f"  {msg}"))
+    if logins is None:
+        click.echo("The database already has users; demo data not loaded.")
+        return
+    click.echo("Demo federation loaded. Logins (demo only!), all with the password "
+               f"'{DEMO_PASSWORD}':")
+    for email, role in logins:
+        click.echo(f"  {email:28} {role}")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "organizer", "leader"]), default="admin")
+@click.password_option()
+def create_user_command(email: str, name: str, role: str, password: str) -> None:
+    """Create an account (the first admin of a production install)."""
+    from organizer.auth.models import Role
+    from organizer.auth.services import UserError, create_user
+
+    try:
+        create_user(email=email, name=name, password=password, role=Role(role))
+        db.session.commit()
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {role} {email}.")

@@ -1,0 +1,1 @@
+"""Member institutions (congregations, schools, unions, tenant associations) and memberships."""

@@ -1,0 +1,91 @@
+"""Rules for member institutions."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import NotFound
+
+from organizer.audit.services import record
+from organizer.auth.models import User
+from organizer.extensions import db
+from organizer.institutions.models import Institution, Membership, MembershipRole
+from organizer.people.models import Person
+from organizer.people.services import people_visible_to
+
+
+class InstitutionError(ValueError):
+    """An institution change that breaks a rule (duplicate name)."""
+
+
+def active_institutions() -> list[Institution]:
+    return list(
+        db.session.scalars(select(Institution).where(Institution.archived_at.is_(None)).order_by(Institution.name))
+    )
+
+
+def get_institution(institution_id: int) -> Institution:
+    """:raise NotFound: when there is no such institution."""
+    institution = db.session.get(Institution, institution_id, options=[joinedload(Institution.neighborhood)])
+    if institution is None:
+        raise NotFound()
+    return institution
+
+
+def institutions_with_counts(user: User) -> list[tuple[Institution, int, int]]:
+    """Every institution with how many of the user's visible people belong, and its core team size.
+
+    One query, whatever the number of institutions.
+    """
+    visible = (
+        select(Membership.institution_id, Membership.role)
+        .join(Person, Person.id == Membership.person_id)
+        .where(people_visible_to(user), Person.archived_at.is_(None))
+        .subquery()
+    )
+    people = func.count(visible.c.institution_id)
+    core = func.count(visible.c.institution_id).filter(visible.c.role == MembershipRole.CORE_TEAM)
+    rows = db.session.execute(
+        select(Institution, people, core)
+        .outerjoin(visible, visible.c.institution_id == Institution.id)
+        .options(joinedload(Institution.neighborhood))
+        .where(Institution.archived_at.is_(None))
+        .group_by(Institution.id)
+        .order_by(Institution.name)
+    ).unique()
+    return [(i, n, c) for i, n, c in rows]
+
+
+def institution_people(user: User, institution: Institution) -> list[Membership]:
+    """The institution's memberships of people the user may see, core team and clergy first."""
+    order = {MembershipRole.CLERGY: 0, MembershipRole.CORE_TEAM: 1, MembershipRole.STAFF: 2, MembershipRole.MEMBER: 3}
+    memberships = db.session.scalars(
+        select(Membership)
+        .join(Person, Person.id == Membership.person_id)
+        .options(joinedload(Membership.person))
+        .where(Membership.institution_id == institution.id, people_visible_to(user), Person.archived_at.is_(None))
+        .order_by(Person.last_name, Person.first_name)
+    ).all()
+    return sorted(memberships, key=lambda m: order[m.role])
+
+
+def save_institution(institution: Institution | None, values: dict, actor: User) -> Institution:
+    """Create or change an institution (the caller commits).
+
+    :raise InstitutionError: when another institution has the same name.
+    """
+    name = " ".join(values["name"].split())
+    clash = select(Institution.id).where(func.lower(Institution.name) == name.lower())
+    if institution is not None:
+        clash = clash.where(Institution.id != institution.id)
+    if db.session.scalar(clash):
+        raise InstitutionError(name)
+    creating = institution is None
+    institution = institution or Institution()
+    for key, value in values.items():
+        setattr(institution, key, value)
+    institution.name = name
+    db.session.add(institution)
+    db.session.flush()
+    record(actor, "create" if creating else "update", institution)
+    return institution

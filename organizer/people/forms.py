@@ -1,0 +1,97 @@
+"""Forms for people."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from organizer.forms import EmailAddress, MultiCheckboxField, optional_int
+from organizer.institutions.models import MembershipRole
+from organizer.people.models import RaceEthnicity, SmsConsent
+
+RACE_ETHNICITY_LABELS = {
+    RaceEthnicity.AMERICAN_INDIAN: _l("American Indian or Alaska Native"),
+    RaceEthnicity.ASIAN: _l("Asian"),
+    RaceEthnicity.BLACK: _l("Black or African American"),
+    RaceEthnicity.HISPANIC: _l("Hispanic or Latino/a/x"),
+    RaceEthnicity.MIDDLE_EASTERN: _l("Middle Eastern or North African"),
+    RaceEthnicity.PACIFIC_ISLANDER: _l("Native Hawaiian or Pacific Islander"),
+    RaceEthnicity.WHITE: _l("White"),
+    RaceEthnicity.OTHER: _l("Another race or ethnicity"),
+    RaceEthnicity.PREFER_NOT_TO_SAY: _l("Prefer not to say"),
+}
+
+SMS_CONSENT_LABELS = {
+    SmsConsent.UNKNOWN: _l("Not asked yet"),
+    SmsConsent.OPTED_IN: _l("Agreed to texts"),
+    SmsConsent.OPTED_OUT: _l("Opted out of texts"),
+}
+
+LANGUAGE_CHOICES = [
+    ("", _l("—")),
+    ("en", _l("English")),
+    ("es", _l("Spanish")),
+    ("vi", _l("Vietnamese")),
+    ("zh", _l("Chinese")),
+    ("ar", _l("Arabic")),
+    ("fr", _l("French")),
+    ("ht", _l("Haitian Creole")),
+    ("pl", _l("Polish")),
+    ("other", _l("Other")),
+]
+
+MEMBERSHIP_ROLE_LABELS = {
+    MembershipRole.MEMBER: _l("Member"),
+    MembershipRole.CLERGY: _l("Clergy"),
+    MembershipRole.CORE_TEAM: _l("Core team"),
+    MembershipRole.STAFF: _l("Staff"),
+}
+
+
+class PersonForm(FlaskForm):
+    """Create or edit a person. The view drops the fields the user may not set."""
+
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
+    preferred_name = StringField(_l("Goes by"), validators=[Optional(), Length(max=80)])
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
+    email = EmailField(_l("Email"), validators=[Optional(), EmailAddress(), Length(max=254)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
+    neighborhood_id = SelectField(_l("Neighborhood"), coerce=optional_int, validators=[Optional()])
+    preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
+    tag_ids = SelectMultipleField(_l("Tags"), coerce=int, validators=[Optional()])
+    sms_consent = SelectField(
+        _l("Text messages"),
+        choices=[(c.value, label) for c, label in SMS_CONSENT_LABELS.items()],
+        default=SmsConsent.UNKNOWN.value,
+    )
+    owner_id = SelectField(_l("Relationship held by"), coerce=optional_int, validators=[Optional()])
+    race_ethnicities = MultiCheckboxField(
+        _l("Race/ethnicity (self-identified)"),
+        choices=[(r.value, label) for r, label in RACE_ETHNICITY_LABELS.items()],
+        validators=[Optional()],
+    )
+    notes = TextAreaField(_l("Organizer notes"), validators=[Optional(), Length(max=20000)])
+    confirm_duplicate = BooleanField(_l("Save anyway: this is a different person"))
+
+    def validate_race_ethnicities(self, field):
+        if RaceEthnicity.PREFER_NOT_TO_SAY.value in field.data and len(field.data) > 1:
+            raise ValidationError(_l("'Prefer not to say' cannot be combined with other answers."))
+
+
+class AssignForm(FlaskForm):
+    """An organizer gives selected people to a leader."""
+
+    person_ids = SelectMultipleField(coerce=int, validate_choice=False)
+    owner_id = SelectField(_l("Assign to"), coerce=optional_int)
+
+
+class MembershipForm(FlaskForm):
+    institution_id = SelectField(_l("Institution"), coerce=int)
+    role = SelectField(
+        _l("Role"),
+        choices=[(r.value, label) for r, label in MEMBERSHIP_ROLE_LABELS.items()],
+        default=MembershipRole.MEMBER.value,
+    )

@@ -1,0 +1,128 @@
+"""People: the residents the federation organizes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from organizer.db import UTCDateTime, str_enum, utcnow
+from organizer.extensions import db
+from organizer.settings.models import Neighborhood, Tag
+
+if TYPE_CHECKING:
+    from organizer.auth.models import User
+    from organizer.institutions.models import Membership
+
+
+class SmsConsent(enum.StrEnum):
+    """Whether we may text this person. Opted out is final until they opt back in themselves."""
+
+    UNKNOWN = "unknown"
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+
+
+class RaceEthnicity(enum.StrEnum):
+    """Self-identified race/ethnicity categories; a person may choose several, or prefer not to say."""
+
+    AMERICAN_INDIAN = "american_indian_alaska_native"
+    ASIAN = "asian"
+    BLACK = "black_african_american"
+    HISPANIC = "hispanic_latino"
+    MIDDLE_EASTERN = "middle_eastern_north_african"
+    PACIFIC_ISLANDER = "native_hawaiian_pacific_islander"
+    WHITE = "white"
+    OTHER = "other"
+    PREFER_NOT_TO_SAY = "prefer_not_to_say"
+
+
+person_tags = Table(
+    "person_tags",
+    db.Model.metadata,
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class PersonRaceEthnicity(db.Model):
+    """One self-identified race/ethnicity value of a person."""
+
+    __tablename__ = "person_race_ethnicities"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[RaceEthnicity] = mapped_column(
+        str_enum(RaceEthnicity, 40), primary_key=True
+    )
+
+
+class Person(db.Model):
+    """A resident: somebody we have a relationship with, or want one."""
+
+    __tablename__ = "people"
+    __table_args__ = (
+        Index("ix_people_owner_archived", "owner_id", "archived_at"),
+        Index("ix_people_name", "last_name", "first_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80), default="")
+    preferred_name: Mapped[str | None] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
+    email: Mapped[str | None] = mapped_column(String(254), index=True)  # lower-cased
+    address: Mapped[str | None] = mapped_column(String(255))
+    neighborhood_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighborhoods.id", ondelete="SET NULL"), index=True
+    )
+    preferred_language: Mapped[str | None] = mapped_column(String(10))
+    notes: Mapped[str | None] = mapped_column(Text)  # organizer notes: staff only
+    sms_consent: Mapped[SmsConsent] = mapped_column(
+        str_enum(SmsConsent, 20),
+        default=SmsConsent.UNKNOWN,
+    )
+    sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sms_consent_source: Mapped[str | None] = mapped_column(String(80))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    neighborhood: Mapped[Neighborhood | None] = relationship()
+    tags: Mapped[list[Tag]] = relationship(secondary=person_tags, order_by=Tag.name)
+    race_ethnicities: Mapped[list[PersonRaceEthnicity]] = relationship(
+        cascade="all, delete-orphan", order_by=PersonRaceEthnicity.value
+    )
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+
+    @property
+    def display_name(self) -> str:
+        first = self.preferred_name or self.first_name
+        return f"{first} {self.last_name}".strip()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def race_ethnicity_values(self) -> list[RaceEthnicity]:
+        return [r.value for r in self.race_ethnicities]
+
+    def __str__(self) -> str:
+        return self.display_name

@@ -1,0 +1,415 @@
+"""Rules for people: who may see whom, search, create, edit, archive, assign.
+
+``people_visible_to`` is the one place that says which people a user may see. Every
+list, detail and join that returns people (in this area and in others) goes through
+it: organizers and admins see the whole federation, a leader only the people they own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import phonenumbers
+from sqlalchemy import ColumnElement, Select, String, cast, false, func, or_, select, true
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import NotFound
+
+from organizer.audit.services import record
+from organizer.auth.models import User
+from organizer.db import utcnow
+from organizer.extensions import db
+from organizer.institutions.models import Institution, Membership, MembershipRole
+from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity, SmsConsent
+from organizer.settings.models import Tag
+
+
+class PhoneError(ValueError):
+    """A phone number that cannot be read as a valid number."""
+
+
+class PersonError(ValueError):
+    """A change to a person that breaks a rule."""
+
+
+# --- who may see whom -------------------------------------------------------------------
+
+
+def people_visible_to(user: User) -> ColumnElement[bool]:
+    """The condition on ``Person`` rows that ``user`` may see."""
+    if user.is_staff:
+        return true()
+    if user.is_leader:
+        return Person.owner_id == user.id
+    return false()
+
+
+def visible_people(user: User, *, include_archived: bool = False) -> Select[tuple[Person]]:
+    """A query of the people ``user`` may see (archived ones left out unless asked)."""
+    stmt = select(Person).where(people_visible_to(user))
+    if not include_archived:
+        stmt = stmt.where(Person.archived_at.is_(None))
+    return stmt
+
+
+def get_visible_person(user: User, person_id: int) -> Person:
+    """The person with ``person_id`` if ``user`` may see them.
+
+    :raise NotFound: when there is no such person or ``user`` may not see them; the two
+        cases look the same, so ids of other leaders' people reveal nothing.
+    """
+    person = db.session.scalar(
+        visible_people(user, include_archived=True)
+        .where(Person.id == person_id)
+        .options(
+            joinedload(Person.neighborhood),
+            joinedload(Person.owner),
+            selectinload(Person.tags),
+            selectinload(Person.race_ethnicities),
+            selectinload(Person.memberships).joinedload(Membership.institution),
+        )
+    )
+    if person is None:
+        raise NotFound()
+    return person
+
+
+def can_see_person(user: User, person_id: int) -> bool:
+    return bool(db.session.scalar(select(Person.id).where(Person.id == person_id, people_visible_to(user))))
+
+
+# --- phones -----------------------------------------------------------------------------
+
+
+def normalize_phone(raw: str | None, region: str) -> str | None:
+    """``raw`` as E.164 (``+13125550100``), or ``None`` when blank.
+
+    :raise PhoneError: when it is not a valid number for ``region`` or in international form.
+    """
+    if raw is None or not raw.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise PhoneError(raw) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise PhoneError(raw)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str | None, region: str = "US") -> str:
+    """A number as people write it: national form at home, international otherwise."""
+    if not e164:
+        return ""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(parsed) == region:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# --- search -----------------------------------------------------------------------------
+
+SORTS = {
+    "name": (Person.last_name, Person.first_name, Person.id),
+    "-name": (Person.last_name.desc(), Person.first_name.desc(), Person.id.desc()),
+    "newest": (Person.created_at.desc(), Person.id.desc()),
+    "oldest": (Person.created_at, Person.id),
+    "updated": (Person.updated_at.desc(), Person.id.desc()),
+}
+
+
+@dataclass
+class PersonFilters:
+    """What the people list is asked for; every field optional."""
+
+    q: str = ""
+    neighborhood_id: int | None = None
+    institution_id: int | None = None
+    tag_id: int | None = None
+    owner_id: int | None = None
+    language: str | None = None
+    archived: bool = False
+    sort: str = "name"
+
+
+def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
+    """The people ``user`` may see that match ``filters``, sorted; no paging, no eager loads."""
+    stmt = visible_people(user, include_archived=filters.archived)
+    if filters.archived:
+        stmt = stmt.where(Person.archived_at.is_not(None))
+    q = filters.q.strip()
+    if q:
+        stmt = stmt.where(_matches(q))
+    if filters.neighborhood_id:
+        stmt = stmt.where(Person.neighborhood_id == filters.neighborhood_id)
+    if filters.institution_id:
+        stmt = stmt.where(
+            Person.id.in_(
+                select(Membership.person_id).where(Membership.institution_id == filters.institution_id)
+            )
+        )
+    if filters.tag_id:
+        from organizer.people.models import person_tags
+
+        stmt = stmt.where(
+            Person.id.in_(select(person_tags.c.person_id).where(person_tags.c.tag_id == filters.tag_id))
+        )
+    if filters.owner_id:
+        stmt = stmt.where(Person.owner_id == filters.owner_id)
+    if filters.language:
+        stmt = stmt.where(Person.preferred_language == filters.language)
+    return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]))
+
+
+def _matches(q: str) -> ColumnElement[bool]:
+    """Name, email or phone contains ``q`` (digits of a phone match wherever they are written)."""
+    like = f"%{q.lower()}%"
+    full_name = func.lower(Person.first_name + " " + Person.last_name)
+    clauses = [
+        full_name.like(like),
+        func.lower(func.coalesce(Person.preferred_name, "")).like(like),
+        func.lower(Person.last_name).like(like),
+        func.lower(func.coalesce(Person.email, "")).like(like),
+    ]
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 3:
+        clauses.append(cast(Person.phone, String).like(f"%{digits}%"))
+    return or_(*clauses)
+
+
+def page_of_people(stmt: Select[tuple[Person]], page: int, per_page: int) -> tuple[list[Person], int]:
+    """One page of ``stmt`` with what the list shows loaded, and the total: a fixed number of queries."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    people = db.session.scalars(
+        stmt.options(
+            joinedload(Person.neighborhood),
+            joinedload(Person.owner),
+            selectinload(Person.tags),
+            selectinload(Person.memberships).joinedload(Membership.institution),
+        )
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    )
+    return list(people), total
+
+
+# --- changes ----------------------------------------------------------------------------
+
+
+@dataclass
+class PersonData:
+    """The editable fields of a person, as a form or an import hands them over."""
+
+    first_name: str
+    last_name: str = ""
+    preferred_name: str | None = None
+    phone: str | None = None  # as typed; normalized by the service
+    email: str | None = None
+    address: str | None = None
+    neighborhood_id: int | None = None
+    preferred_language: str | None = None
+    tag_ids: Sequence[int] = field(default_factory=list)
+    owner_id: int | None = None
+    # Sensitive: applied only when the actor may see them.
+    race_ethnicities: Sequence[RaceEthnicity] = field(default_factory=list)
+    notes: str | None = None
+    sms_consent: SmsConsent | None = None
+
+
+def find_duplicates(phone: str | None, email: str | None, exclude_id: int | None = None) -> list[Person]:
+    """People (anyone's, archived included) who already have this phone or email."""
+    clauses = []
+    if phone:
+        clauses.append(Person.phone == phone)
+    if email:
+        clauses.append(Person.email == email.strip().lower())
+    if not clauses:
+        return []
+    stmt = select(Person).where(or_(*clauses))
+    if exclude_id is not None:
+        stmt = stmt.where(Person.id != exclude_id)
+    return list(db.session.scalars(stmt.order_by(Person.id).limit(5)))
+
+
+def create_person(data: PersonData, actor: User, *, region: str) -> Person:
+    """Add a person (the caller commits). A leader's new person is always their own.
+
+    :raise PhoneError: when the phone is not a valid number.
+    """
+    person = Person(first_name="", created_by_id=actor.id)
+    _apply(person, data, actor, region=region)
+    if actor.is_leader:
+        person.owner_id = actor.id
+    db.session.add(person)
+    db.session.flush()
+    record(actor, "create", person)
+    return person
+
+
+def update_person(person: Person, data: PersonData, actor: User, *, region: str) -> Person:
+    """Change a person the actor may see (the caller commits). Leaders cannot hand people away.
+
+    :raise PhoneError: when the phone is not a valid number.
+    """
+    before = _snapshot(person)
+    _apply(person, data, actor, region=region)
+    if actor.is_leader:
+        person.owner_id = actor.id
+    person.updated_by_id = actor.id
+    person.updated_at = utcnow()
+    changed = {k: v for k, v in _snapshot(person).items() if before.get(k) != v}
+    # Sensitive values never go into the audit log, only the fact that they changed.
+    for key in ("notes", "race_ethnicities"):
+        if key in changed:
+            changed[key] = "changed"
+    record(actor, "update", person, changed)
+    return person
+
+
+def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> None:
+    person.first_name = data.first_name.strip()
+    person.last_name = (data.last_name or "").strip()
+    person.preferred_name = (data.preferred_name or "").strip() or None
+    new_phone = normalize_phone(data.phone, region)
+    if new_phone != person.phone:
+        person.phone = new_phone
+    person.email = (data.email or "").strip().lower() or None
+    person.address = (data.address or "").strip() or None
+    person.neighborhood_id = data.neighborhood_id or None
+    person.preferred_language = data.preferred_language or None
+    person.tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(data.tag_ids)))) if data.tag_ids else []
+    if actor.is_staff:
+        person.owner_id = data.owner_id or None
+    if actor.can_see_sensitive:
+        _set_race_ethnicities(person, data.race_ethnicities)
+        person.notes = (data.notes or "").strip() or None
+    if data.sms_consent is not None and data.sms_consent != person.sms_consent:
+        set_sms_consent(person, data.sms_consent, source=f"edited by {actor.email}")
+
+
+def _set_race_ethnicities(person: Person, values: Iterable[RaceEthnicity]) -> None:
+    wanted = set(values)
+    if RaceEthnicity.PREFER_NOT_TO_SAY in wanted:
+        wanted = {RaceEthnicity.PREFER_NOT_TO_SAY}
+    person.race_ethnicities = [r for r in person.race_ethnicities if r.value in wanted]
+    have = {r.value for r in person.race_ethnicities}
+    for value in sorted(wanted - have):
+        person.race_ethnicities.append(PersonRaceEthnicity(value=value))
+
+
+def set_sms_consent(person: Person, consent: SmsConsent, *, source: str) -> None:
+    """Record a change of texting consent with when and how it happened."""
+    person.sms_consent = consent
+    person.sms_consent_at = utcnow()
+    person.sms_consent_source = source[:80]
+
+
+def _snapshot(person: Person) -> dict[str, object]:
+    return {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "preferred_name": person.preferred_name,
+        "phone": person.phone,
+        "email": person.email,
+        "address": person.address,
+        "neighborhood_id": person.neighborhood_id,
+        "preferred_language": person.preferred_language,
+        "tags": sorted(t.id for t in person.tags),
+        "owner_id": person.owner_id,
+        "notes": person.notes,
+        "race_ethnicities": sorted(person.race_ethnicity_values),
+        "sms_consent": str(person.sms_consent),
+    }
+
+
+def archive_person(person: Person, actor: User) -> None:
+    """Archive (never delete) a person; they leave every list but their history stays."""
+    if person.archived_at is None:
+        person.archived_at = utcnow()
+        person.updated_by_id = actor.id
+        record(actor, "archive", person)
+
+
+def restore_person(person: Person, actor: User) -> None:
+    """Bring an archived person back to the lists."""
+    if person.archived_at is not None:
+        person.archived_at = None
+        person.updated_by_id = actor.id
+        record(actor, "restore", person)
+
+
+def assign_people(person_ids: Iterable[int], owner: User | None, actor: User) -> int:
+    """Give people to a leader (or organizer) to hold the relationship; returns how many moved.
+
+    :raise PersonError: when the new owner is not an active account.
+    """
+    if owner is not None and not owner.active:
+        raise PersonError("That account is not active.")
+    ids = list(set(person_ids))
+    people = db.session.scalars(select(Person).where(Person.id.in_(ids))).all() if ids else []
+    for person in people:
+        person.owner_id = owner.id if owner else None
+        person.updated_by_id = actor.id
+    record(
+        actor, "assign", None, {"person_ids": sorted(p.id for p in people), "owner_id": owner.id if owner else None},
+        object_type="people", summary=f"{len(people)} people to {owner.name if owner else 'nobody'}",
+    )
+    return len(people)
+
+
+def add_membership(person: Person, institution: Institution, role: MembershipRole, actor: User) -> Membership:
+    """Make ``person`` a member of ``institution`` (or change their role there)."""
+    membership = next((m for m in person.memberships if m.institution_id == institution.id), None)
+    if membership is None:
+        membership = Membership(person=person, institution=institution, role=role)
+        person.memberships.append(membership)
+    else:
+        membership.role = role
+    record(actor, "membership", person, {"institution_id": institution.id, "role": role.value})
+    return membership
+
+
+def remove_membership(person: Person, membership_id: int, actor: User) -> None:
+    """End a membership of ``person``; an id of someone else's membership is ignored."""
+    for membership in list(person.memberships):
+        if membership.id == membership_id:
+            person.memberships.remove(membership)
+            record(actor, "membership_removed", person, {"institution_id": membership.institution_id})
+
+
+def export_csv(user: User, filters: PersonFilters) -> str:
+    """The filtered people as CSV (sensitive columns only for those allowed); audited."""
+    people = db.session.scalars(
+        search_people(user, filters).options(
+            joinedload(Person.neighborhood), selectinload(Person.tags), selectinload(Person.race_ethnicities)
+        )
+    ).all()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = ["id", "first_name", "last_name", "preferred_name", "phone", "email", "address",
+              "neighborhood", "language", "tags", "sms_consent"]
+    if user.can_see_sensitive:
+        header += ["race_ethnicity", "notes"]
+    writer.writerow(header)
+    for p in people:
+        row = [p.id, p.first_name, p.last_name, p.preferred_name or "", p.phone or "", p.email or "",
+               p.address or "", p.neighborhood.name if p.neighborhood else "", p.preferred_language or "",
+               ";".join(t.name for t in p.tags), p.sms_consent.value]
+        if user.can_see_sensitive:
+            row += [";".join(p.race_ethnicity_values), p.notes or ""]
+        writer.writerow([_csv_safe(v) for v in row])
+    record(user, "export", None, {"rows": len(people), "filters": filters.__dict__},
+           object_type="people", summary=f"{len(people)} people exported")
+    return out.getvalue()
+
+
+def _csv_safe(value: object) -> object:
+    """Defuse spreadsheet formulas in exported text (a name starting with '=' stays text)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not value[1:].isdigit():
+        return "'" + value
+    return value

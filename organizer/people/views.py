@@ -1,0 +1,296 @@
+"""People pages: list, search, detail, create, edit, archive, assign, memberships, export."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+
+from organizer.auth.access import staff_required
+from organizer.auth.services import staff_and_leaders
+from organizer.extensions import db
+from organizer.forms import EmptyForm
+from organizer.institutions.models import MembershipRole
+from organizer.institutions.services import active_institutions, get_institution
+from organizer.people.forms import (
+    LANGUAGE_CHOICES,
+    MEMBERSHIP_ROLE_LABELS,
+    RACE_ETHNICITY_LABELS,
+    SMS_CONSENT_LABELS,
+    AssignForm,
+    MembershipForm,
+    PersonForm,
+)
+from organizer.people.models import Person, RaceEthnicity, SmsConsent
+from organizer.people.services import (
+    PersonData,
+    PersonError,
+    PersonFilters,
+    PhoneError,
+    add_membership,
+    archive_person,
+    assign_people,
+    can_see_person,
+    create_person,
+    export_csv,
+    find_duplicates,
+    get_visible_person,
+    normalize_phone,
+    page_of_people,
+    remove_membership,
+    restore_person,
+    search_people,
+    update_person,
+)
+from organizer.people.timeline import timeline_for
+from organizer.settings.services import get_organization, neighborhoods, tags
+from organizer.web import Pagination
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+
+def _filters_from_request() -> PersonFilters:
+    args = request.args
+    return PersonFilters(
+        q=args.get("q", ""),
+        neighborhood_id=args.get("neighborhood", type=int),
+        institution_id=args.get("institution", type=int),
+        tag_id=args.get("tag", type=int),
+        owner_id=args.get("owner", type=int) if current_user.is_staff else None,
+        language=args.get("language") or None,
+        archived=args.get("archived") == "1",
+        sort=args.get("sort", "name"),
+    )
+
+
+@bp.get("/")
+@login_required
+def index():
+    filters = _filters_from_request()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = current_app.config["PEOPLE_PER_PAGE"]
+    people, total = page_of_people(search_people(current_user, filters), page, per_page)
+    assign_form = None
+    if current_user.is_staff:
+        assign_form = AssignForm()
+        assign_form.owner_id.choices = [("", _("Nobody"))] + [(u.id, u.name) for u in staff_and_leaders()]
+    return render_template(
+        "people/index.html",
+        people=people,
+        filters=filters,
+        pagination=Pagination(page=page, per_page=per_page, total=total),
+        neighborhoods=neighborhoods(),
+        tags=tags(),
+        institutions=active_institutions(),
+        owners=staff_and_leaders() if current_user.is_staff else [],
+        languages=LANGUAGE_CHOICES[1:],
+        assign_form=assign_form,
+    )
+
+
+@bp.get("/export.csv")
+@staff_required
+def export():
+    body = export_csv(current_user, _filters_from_request())
+    db.session.commit()  # the audit event
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=people.csv"}
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = _person_form()
+    if form.validate_on_submit() and _no_unconfirmed_duplicates(form, None):
+        try:
+            person = create_person(_data(form), current_user, region=_region())
+            db.session.commit()
+        except PhoneError:
+            db.session.rollback()
+            form.phone.errors.append(_("This is not a valid phone number."))
+        else:
+            flash(_("%(name)s was added.", name=person.display_name), "success")
+            return redirect(url_for("people.detail", person_id=person.id))
+    return render_template("people/form.html", form=form, person=None)
+
+
+@bp.get("/<int:person_id>")
+@login_required
+def detail(person_id: int):
+    person = get_visible_person(current_user, person_id)
+    membership_form = MembershipForm()
+    membership_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    return render_template(
+        "people/detail.html",
+        person=person,
+        timeline=timeline_for(current_user, person),
+        membership_form=membership_form,
+        race_labels=RACE_ETHNICITY_LABELS,
+        consent_labels=SMS_CONSENT_LABELS,
+        language_labels=dict(LANGUAGE_CHOICES),
+        role_labels=MEMBERSHIP_ROLE_LABELS,
+    )
+
+
+@bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(person_id: int):
+    person = get_visible_person(current_user, person_id)
+    form = _person_form(person)
+    if form.validate_on_submit() and _no_unconfirmed_duplicates(form, person.id):
+        try:
+            update_person(person, _data(form), current_user, region=_region())
+            db.session.commit()
+        except PhoneError:
+            db.session.rollback()
+            form.phone.errors.append(_("This is not a valid phone number."))
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("people.detail", person_id=person.id))
+    return render_template("people/form.html", form=form, person=person)
+
+
+@bp.post("/<int:person_id>/archive")
+@login_required
+def archive(person_id: int):
+    person = get_visible_person(current_user, person_id)
+    if EmptyForm().validate_on_submit():
+        archive_person(person, current_user)
+        db.session.commit()
+        flash(_("%(name)s was archived. Their history is kept.", name=person.display_name), "info")
+    return redirect(url_for("people.detail", person_id=person.id))
+
+
+@bp.post("/<int:person_id>/restore")
+@login_required
+def restore(person_id: int):
+    person = get_visible_person(current_user, person_id)
+    if EmptyForm().validate_on_submit():
+        restore_person(person, current_user)
+        db.session.commit()
+        flash(_("%(name)s is back on the lists.", name=person.display_name), "success")
+    return redirect(url_for("people.detail", person_id=person.id))
+
+
+@bp.post("/assign")
+@staff_required
+def assign():
+    form = AssignForm()
+    form.owner_id.choices = [("", "")] + [(u.id, u.name) for u in staff_and_leaders()]
+    if not form.validate_on_submit() or not form.person_ids.data:
+        flash(_("Choose people and who will hold the relationship."), "warning")
+        return redirect(request.referrer or url_for("people.index"))
+    from organizer.auth.models import User
+
+    owner = db.session.get(User, form.owner_id.data) if form.owner_id.data else None
+    try:
+        moved = assign_people(form.person_ids.data, owner, current_user)
+        db.session.commit()
+    except PersonError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        flash(_("%(count)d people assigned.", count=moved), "success")
+    return redirect(url_for("people.index", owner=owner.id if owner else None))
+
+
+@bp.post("/<int:person_id>/memberships")
+@login_required
+def add_membership_view(person_id: int):
+    person = get_visible_person(current_user, person_id)
+    form = MembershipForm()
+    form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    if form.validate_on_submit():
+        add_membership(person, get_institution(form.institution_id.data), MembershipRole(form.role.data), current_user)
+        db.session.commit()
+        flash(_("Membership saved."), "success")
+    return redirect(url_for("people.detail", person_id=person.id))
+
+
+@bp.post("/<int:person_id>/memberships/<int:membership_id>/delete")
+@login_required
+def remove_membership_view(person_id: int, membership_id: int):
+    person = get_visible_person(current_user, person_id)
+    if EmptyForm().validate_on_submit():
+        remove_membership(person, membership_id, current_user)
+        db.session.commit()
+    return redirect(url_for("people.detail", person_id=person.id))
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _region() -> str:
+    return get_organization().default_phone_region
+
+
+def _person_form(person: Person | None = None) -> PersonForm:
+    """The person form with its choices, minus the fields this user may not set."""
+    if person is not None and request.method == "GET":
+        form = PersonForm(
+            obj=person,
+            tag_ids=[t.id for t in person.tags],
+            race_ethnicities=[r.value for r in person.race_ethnicities],
+            sms_consent=person.sms_consent.value,
+        )
+    else:
+        form = PersonForm()
+    form.neighborhood_id.choices = [("", "—")] + [(n.id, n.name) for n in neighborhoods()]
+    form.tag_ids.choices = [(t.id, t.name) for t in tags()]
+    if current_user.is_staff:
+        form.owner_id.choices = [("", _("Nobody yet"))] + [(u.id, u.name) for u in staff_and_leaders()]
+    else:
+        del form.owner_id
+    if not current_user.can_see_sensitive:
+        del form.race_ethnicities
+        del form.notes
+    return form
+
+
+def _data(form: PersonForm) -> PersonData:
+    return PersonData(
+        first_name=form.first_name.data,
+        last_name=form.last_name.data or "",
+        preferred_name=form.preferred_name.data,
+        phone=form.phone.data,
+        email=form.email.data,
+        address=form.address.data,
+        neighborhood_id=form.neighborhood_id.data,
+        preferred_language=form.preferred_language.data or None,
+        tag_ids=form.tag_ids.data or [],
+        owner_id=form.owner_id.data if "owner_id" in form else None,
+        race_ethnicities=[RaceEthnicity(v) for v in form.race_ethnicities.data] if "race_ethnicities" in form else [],
+        notes=form.notes.data if "notes" in form else None,
+        sms_consent=SmsConsent(form.sms_consent.data),
+    )
+
+
+def _no_unconfirmed_duplicates(form: PersonForm, exclude_id: int | None) -> bool:
+    """Warn (once) when the phone or email already belongs to someone; links only to people the user may see."""
+    if form.confirm_duplicate.data:
+        return True
+    try:
+        phone = normalize_phone(form.phone.data, _region())
+    except PhoneError:
+        form.phone.errors.append(_("This is not a valid phone number."))
+        return False
+    duplicates = find_duplicates(phone, form.email.data, exclude_id)
+    if not duplicates:
+        return True
+    parts = []
+    for other in duplicates:
+        if can_see_person(current_user, other.id):
+            url = url_for("people.detail", person_id=other.id)
+            parts.append(Markup('<a href="{}">{}</a>').format(url, other.display_name))
+        else:
+            parts.append(escape(_("someone outside your list")))
+    flash(
+        Markup(escape(_("This phone or email already belongs to: "))) + Markup(", ").join(parts)
+        + Markup(escape(_(". Open that record, or tick “Save anyway” if this is a different person."))),
+        "warning",
+    )
+    form.confirm_duplicate.errors.append(_("Please confirm this is a different person."))
+    return False
+

@@ -1,0 +1,1 @@
+"""Organization-wide settings and the managed lists (neighborhoods, tags)."""

@@ -1,0 +1,45 @@
+"""The organization's settings row and its managed lists."""
+
+from __future__ import annotations
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from organizer.extensions import db
+
+
+class Organization(db.Model):
+    """The federation itself: one row, read by every area (time zone, phone region, SMS texts)."""
+
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="Our Federation")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    default_phone_region: Mapped[str] = mapped_column(String(2), default="US")
+    sms_help_text: Mapped[str] = mapped_column(Text, default="")
+    going_cold_days: Mapped[int] = mapped_column(default=90)
+
+
+class Neighborhood(db.Model):
+    """A neighborhood of the metro area, from a list the admins manage."""
+
+    __tablename__ = "neighborhoods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(db.Model):
+    """A label for people (a team, a skill, an interest), from a managed list."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+
+    def __str__(self) -> str:
+        return self.name

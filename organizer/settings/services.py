@@ -1,0 +1,85 @@
+"""Reading and changing organization settings and managed lists."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import g, has_app_context
+from sqlalchemy import select
+
+from organizer.audit.services import record
+from organizer.extensions import db
+from organizer.settings.models import Neighborhood, Organization, Tag
+
+_DEFAULT_TIMEZONE = "America/Chicago"
+
+
+class SettingsError(ValueError):
+    """A setting or list entry that breaks a rule (unknown time zone, duplicate name)."""
+
+
+def get_organization() -> Organization:
+    """The organization row; an unsaved default when the database has none yet.
+
+    Cached on ``g`` so that a page asks for it once.
+    """
+    if has_app_context() and "organization" in g:
+        return g.organization
+    org = db.session.get(Organization, 1)
+    if org is None:
+        org = Organization(
+            id=1, name="Our Federation", timezone=_DEFAULT_TIMEZONE, default_phone_region="US",
+            sms_help_text="", going_cold_days=90,
+        )
+    if has_app_context():
+        g.organization = org
+    return org
+
+
+def save_organization(
+    *, name: str, timezone: str, default_phone_region: str, sms_help_text: str,
+    going_cold_days: int, actor,
+) -> Organization:
+    """Store the settings (the caller commits).
+
+    :raise SettingsError: when the time zone is not an IANA zone name.
+    """
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"Unknown time zone {timezone!r}.") from None
+    org = db.session.get(Organization, 1) or Organization(id=1)
+    org.name = name.strip()
+    org.timezone = timezone
+    org.default_phone_region = default_phone_region.upper()
+    org.sms_help_text = sms_help_text.strip()
+    org.going_cold_days = going_cold_days
+    db.session.add(org)
+    g.pop("organization", None)
+    record(actor, "update", org, summary="organization settings")
+    return org
+
+
+def neighborhoods() -> list[Neighborhood]:
+    return list(db.session.scalars(select(Neighborhood).order_by(Neighborhood.name)))
+
+
+def tags() -> list[Tag]:
+    return list(db.session.scalars(select(Tag).order_by(Tag.name)))
+
+
+def add_list_entry(model: type[Neighborhood] | type[Tag], name: str, actor) -> Neighborhood | Tag:
+    """Add a neighborhood or tag (the caller commits).
+
+    :raise SettingsError: when the name is empty or already on the list.
+    """
+    name = " ".join(name.split())
+    if not name:
+        raise SettingsError("A name is required.")
+    if db.session.scalar(select(model.id).where(model.name == name)):
+        raise SettingsError(f"{name} is already on the list.")
+    entry = model(name=name)
+    db.session.add(entry)
+    db.session.flush()
+    record(actor, "create", entry)
+    return entry

@@ -1,0 +1,119 @@
+"""What every page shares: error pages, template helpers, pagination, safe redirects."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import Flask, render_template, request
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+
+@dataclass
+class Pagination:
+    """Page numbers for a list page."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def is_safe_redirect(target: str | None) -> bool:
+    """Only local paths are followed after login: no scheme, no host, no ``//`` or ``\\`` tricks."""
+    if not target:
+        return False
+    target = target.strip()
+    parts = urlsplit(target)
+    return (
+        not parts.scheme
+        and not parts.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    )
+
+
+def url_with(**changes: object) -> str:
+    """The current URL with some query arguments replaced (for sort and page links)."""
+    from flask import url_for
+
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items() if v is not None})
+    for key in [k for k, v in changes.items() if v is None]:
+        args.pop(key, None)
+    return url_for(request.endpoint or "home.index", **(request.view_args or {}), **args)
+
+
+def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """A stored UTC time in the federation's time zone and the user's language."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+ERROR_TITLES = {
+    403: _l("You do not have access to this page."),
+    404: _l("This page does not exist, or you do not have access to it."),
+    405: _l("That action is not allowed here."),
+    429: _l("Too many requests. Please wait a moment and try again."),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Error pages, template globals and security headers."""
+
+    def handle_error(error):
+        code = getattr(error, "code", 500) or 500
+        return render_template("error.html", code=code, message=ERROR_TITLES.get(code, error)), code
+
+    for code in ERROR_TITLES:
+        app.register_error_handler(code, handle_error)
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = _l("The form expired or was sent from elsewhere. Please go back, reload and try again.")
+        return render_template("error.html", code=400, message=message), 400
+
+    @app.context_processor
+    def inject_globals():
+        from organizer.settings.services import get_organization
+
+        return {"organization": get_organization(), "ui_languages": app.config["LANGUAGES"]}
+
+    # Globals (not context) so that imported macros see them too.
+    from organizer.people.services import format_phone
+
+    app.jinja_env.globals.update(url_with=url_with, format_phone=format_phone, get_locale=get_locale)
+    app.jinja_env.filters["local_datetime"] = local_datetime
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.teardown_request
+    def rollback_on_error(exc):
+        # One commit per request: anything a failed request left half-written is discarded.
+        if exc is not None:
+            from organizer.extensions import db
+
+            db.session.rollback()

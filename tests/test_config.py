@@ -1,0 +1,35 @@
+"""Configuration by environment; production refuses to run without a real secret."""
+
+import pytest
+
+from config import load_config
+from organizer import create_app
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production")
+
+
+def test_production_refuses_a_short_secret_key(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "too-short")
+    with pytest.raises(RuntimeError):
+        load_config("production")
+
+
+def test_production_cookies_are_secure(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    config = load_config("production")
+    assert config.SESSION_COOKIE_SECURE and config.SESSION_COOKIE_HTTPONLY
+    assert config.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_database_url_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u:p@127.0.0.1/x")
+    assert load_config("development").SQLALCHEMY_DATABASE_URI.startswith("postgresql+psycopg://")
+
+
+def test_unknown_environment_is_an_error():
+    with pytest.raises(ValueError, match="unknown ORGANIZER_ENV"):
+        load_config("staging")
