@@ -66,6 +66,11 @@ def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt)
 
 
+# Areas that add to shared pages: base.html, the home page and the person page include
+# ``<area>/_nav.html``, ``_nav_admin.html``, ``_home_cards.html``, ``_home_actions.html``,
+# ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
+PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms", "reports")
+
 ERROR_TITLES = {
     403: _l("You do not have access to this page."),
     404: _l("This page does not exist, or you do not have access to it."),
@@ -100,7 +105,9 @@ def init_app(app: Flask) -> None:
     # Globals (not context) so that imported macros see them too.
     from organizer.people.services import format_phone
 
-    app.jinja_env.globals.update(url_with=url_with, format_phone=format_phone, get_locale=get_locale)
+    app.jinja_env.globals.update(
+        url_with=url_with, format_phone=format_phone, get_locale=get_locale, areas=PAGE_HOOK_AREAS
+    )
     app.jinja_env.filters["local_datetime"] = local_datetime
 
     @app.after_request

@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): page timings on large databases next to the raw SQL behind them."""

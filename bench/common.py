@@ -1,0 +1,74 @@
+"""What every benchmark shares: cached databases, timing, and the one-line report format.
+
+Each figure is printed as ``name: value unit`` followed by the baseline measured in the same
+run (raw SQL, or a bare client) and the ratio, e.g.::
+
+    board_page: 182.4 ms (raw SQL 41.0 ms, ratio 4.45)
+
+Databases are built once into ``bench/.cache/<shape>.sqlite3`` (migrations, then bulk inserts
+with executemany) and reused by later runs; delete the file to rebuild.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask import Flask
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def report(name: str, value: float, unit: str, *, baseline: float | None = None, baseline_name: str = "raw SQL") -> None:
+    """Print one figure, with its baseline and the ratio when there is one."""
+    line = f"{name}: {value:.1f} {unit}"
+    if baseline is not None:
+        ratio = value / baseline if baseline else float("inf")
+        line += f" ({baseline_name} {baseline:.1f} {unit}, ratio {ratio:.2f})"
+    print(line, flush=True)
+
+
+def timed_ms(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    """The median wall time of ``fn`` in milliseconds, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def database_app(shape: str, build: Callable[[Flask], None]) -> Flask:
+    """An app on the cached ``shape`` database, built by ``build(app)`` the first time."""
+    from flask_migrate import upgrade
+
+    from organizer import create_app
+
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"{shape}.sqlite3"
+    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{path}"
+    marker = CACHE / f"{shape}.built"
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ECHO": False})
+    if not marker.exists():
+        if path.exists():
+            path.unlink()
+        print(f"# building the {shape} database once (cached in {path})...", flush=True)
+        started = time.perf_counter()
+        with app.app_context():
+            upgrade()
+            build(app)
+        marker.write_text(datetime.now(UTC).isoformat())
+        print(f"# built in {time.perf_counter() - started:.0f} s", flush=True)
+    return app
+
+
+def random_past(rng: random.Random, days: int, now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    return now - timedelta(seconds=rng.randint(0, days * 86400))
