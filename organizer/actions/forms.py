@@ -109,6 +109,10 @@ class SignupForm(FlaskForm):
                                   "Message and data rates may apply; reply STOP to stop."))
     website = StringField(_l("Leave this field empty"), validators=[Optional(), Length(max=200)])
 
-    def validate_phone(self, field):
-        if not (field.data or "").strip() and not (self.email.data or "").strip():
-            raise ValidationError(_l("Give us a phone number or an email address."))
+    def validate(self, extra_validators=None) -> bool:
+        # Not a ``validate_phone``: the field's Optional() would skip it when the phone is blank.
+        valid = super().validate(extra_validators)
+        if not (self.phone.data or "").strip() and not (self.email.data or "").strip():
+            self.phone.errors = [*self.phone.errors, _l("Give us a phone number or an email address.")]
+            return False
+        return valid
