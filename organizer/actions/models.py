@@ -74,8 +74,8 @@ class Action(db.Model):
 
     campaign: Mapped[Campaign | None] = relationship()
     created_by: Mapped[User | None] = relationship()
-    commitments: Mapped[list[Commitment]] = relationship(
-        back_populates="action", cascade="all, delete-orphan", order_by="Commitment.id"
+    commitments: Mapped[list[TurnoutCommitment]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="TurnoutCommitment.id"
     )
 
     @property
@@ -86,13 +86,13 @@ class Action(db.Model):
         return self.title
 
 
-class Commitment(db.Model):
+class TurnoutCommitment(db.Model):
     """A promise of turnout: an institution ("St. Mark's will bring 40") or a leader ("I will bring 8")."""
 
-    __tablename__ = "commitments"
+    __tablename__ = "turnout_commitments"
     __table_args__ = (
         CheckConstraint("number >= 0", name="number_positive"),
-        Index("ix_commitments_action", "action_id"),
+        Index("ix_turnout_commitments_action", "action_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

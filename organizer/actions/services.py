@@ -23,7 +23,7 @@ from organizer.actions.models import (
     Action,
     ActionType,
     Attendance,
-    Commitment,
+    TurnoutCommitment,
     Rsvp,
     RsvpSource,
     RsvpStatus,
@@ -178,7 +178,7 @@ def action_counts(action_ids: Sequence[int]) -> dict[int, dict[str, int]]:
 def save_commitment(
     action: Action, number: int, actor: User, *, institution: Institution | None = None,
     committed_by_name: str | None = None, note: str | None = None,
-) -> Commitment:
+) -> TurnoutCommitment:
     """Record (or change) a promise of turnout; the caller commits.
 
     With ``institution``: that institution's commitment, staff only, ``committed_by_name`` says
@@ -190,14 +190,14 @@ def save_commitment(
         raise ActionError("A commitment cannot be negative.")
     if institution is not None and not actor.is_staff:
         raise PermissionError("Only organizers record institutions' commitments.")
-    stmt = select(Commitment).where(Commitment.action_id == action.id)
+    stmt = select(TurnoutCommitment).where(TurnoutCommitment.action_id == action.id)
     if institution is not None:
-        stmt = stmt.where(Commitment.institution_id == institution.id)
+        stmt = stmt.where(TurnoutCommitment.institution_id == institution.id)
     else:
-        stmt = stmt.where(Commitment.institution_id.is_(None), Commitment.leader_id == actor.id)
+        stmt = stmt.where(TurnoutCommitment.institution_id.is_(None), TurnoutCommitment.leader_id == actor.id)
     commitment = db.session.scalar(stmt)
     if commitment is None:
-        commitment = Commitment(action_id=action.id, institution_id=institution.id if institution else None,
+        commitment = TurnoutCommitment(action_id=action.id, institution_id=institution.id if institution else None,
                                 leader_id=None if institution else actor.id, number=number)
         db.session.add(commitment)
     commitment.number = number
@@ -212,7 +212,7 @@ def save_commitment(
 
 def delete_commitment(action: Action, commitment_id: int, actor: User) -> None:
     """Remove a commitment of ``action``: staff any, a leader only their own; others are ignored."""
-    commitment = db.session.get(Commitment, commitment_id)
+    commitment = db.session.get(TurnoutCommitment, commitment_id)
     if commitment is None or commitment.action_id != action.id:
         return
     if not actor.is_staff and commitment.leader_id != actor.id:
@@ -221,12 +221,12 @@ def delete_commitment(action: Action, commitment_id: int, actor: User) -> None:
     record(actor, "commitment_removed", action, {"commitment_id": commitment_id})
 
 
-def commitments_of(action: Action) -> list[Commitment]:
+def commitments_of(action: Action) -> list[TurnoutCommitment]:
     """The action's commitments with institutions and leaders loaded (one query)."""
     return list(db.session.scalars(
-        select(Commitment).where(Commitment.action_id == action.id)
-        .options(joinedload(Commitment.institution), joinedload(Commitment.leader))
-        .order_by(Commitment.institution_id.is_(None), Commitment.number.desc())
+        select(TurnoutCommitment).where(TurnoutCommitment.action_id == action.id)
+        .options(joinedload(TurnoutCommitment.institution), joinedload(TurnoutCommitment.leader))
+        .order_by(TurnoutCommitment.institution_id.is_(None), TurnoutCommitment.number.desc())
     ))
 
 
@@ -566,7 +566,7 @@ def turnout(action: Action, user: User) -> Turnout:
     return result
 
 
-def _by_institution(action: Action, commitments: list[Commitment]) -> list[BreakdownRow]:
+def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per institution: committed, RSVP yes and arrived among its members (a person in two counts in both)."""
     said_yes = select(Rsvp.person_id).where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES)
     came = select(Attendance.person_id).where(Attendance.action_id == action.id)
@@ -587,7 +587,7 @@ def _by_institution(action: Action, commitments: list[Commitment]) -> list[Break
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 
-def _by_recruiter(action: Action, commitments: list[Commitment]) -> list[BreakdownRow]:
+def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per recruiter (who entered the RSVP): their own commitment, RSVP yes and arrived."""
     attended_q = exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
     rows = db.session.execute(
