@@ -42,6 +42,12 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     for blueprint in (auth_bp, home_bp, people_bp, institutions_bp, settings_bp, audit_bp):
         app.register_blueprint(blueprint)
 
+    from organizer.people.timeline import register_source
+    from organizer.relational import services as relational_services, views as relational_views
+
+    app.register_blueprint(relational_views.bp)
+    register_source(app, relational_services.timeline_entries)
+
     from organizer import cli
 
     cli.init_app(app)
