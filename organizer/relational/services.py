@@ -492,42 +492,45 @@ def stage_counts(user: User, filters: BoardFilters | None = None) -> dict[int, i
 def board(user: User, filters: BoardFilters, per_column: int = 50) -> list[Column]:
     """A column per stage with its count and its ``per_column`` most recently met people.
 
-    A fixed number of queries whatever the number of people: stages, counts, one windowed
-    query for every column's cards, their people, and their memberships.
+    A fixed number of queries whatever the number of people: stages, counts, two per stage
+    (people by last one-to-one, newest first, walking the (stage, last one-to-one) index; then
+    people never met), their people and their memberships.
     """
     all_stages = stages()
     if not all_stages:
         return []
     counts = stage_counts(user, filters)
-    expr = _stage_expr(all_stages[0].id)
-    ranked = (
-        _filtered_people(user, filters)
-        .with_only_columns(
-            Person.id.label("person_id"), expr.label("stage_id"),
-            PersonPipeline.last_one_to_one_on, PersonPipeline.last_assessment,
-            func.row_number().over(
-                partition_by=expr,
-                order_by=(PersonPipeline.last_one_to_one_on.desc().nulls_last(), Person.id.desc()),
-            ).label("rank"),
-        )
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(ranked.c.person_id, ranked.c.stage_id, ranked.c.last_one_to_one_on, ranked.c.last_assessment)
-        .where(ranked.c.rank <= per_column)
-        .order_by(ranked.c.stage_id, ranked.c.rank)
-    ).all()
+    first = all_stages[0].id
+    base = _filtered_people(user, filters).with_only_columns(
+        Person.id, PersonPipeline.last_one_to_one_on, PersonPipeline.last_assessment)
+    rows_by_stage: dict[int, list] = {}
+    for stage in all_stages:
+        met = db.session.execute(
+            base.where(PersonPipeline.stage_id == stage.id, PersonPipeline.last_one_to_one_on.is_not(None))
+            .order_by(PersonPipeline.last_one_to_one_on.desc(), PersonPipeline.person_id.desc())
+            .limit(per_column)
+        ).all()
+        never = db.session.execute(
+            base.where(
+                or_(PersonPipeline.stage_id == stage.id, PersonPipeline.person_id.is_(None))
+                if stage.id == first else PersonPipeline.stage_id == stage.id,
+                PersonPipeline.last_one_to_one_on.is_(None),
+            )
+            .order_by(Person.id.desc()).limit(per_column)
+        ).all()
+        rows_by_stage[stage.id] = (list(met) + list(never))[:per_column]
+    ids = [r[0] for rows in rows_by_stage.values() for r in rows]
     people = {
         p.id: p for p in db.session.scalars(
-            select(Person).where(Person.id.in_([r.person_id for r in rows]))
+            select(Person).where(Person.id.in_(ids))
             .options(selectinload(Person.memberships).joinedload(Membership.institution))
         )
-    } if rows else {}
-    cards: dict[int, list[Card]] = {s.id: [] for s in all_stages}
-    for r in rows:
-        cards.setdefault(r.stage_id, []).append(Card(people[r.person_id], r.stage_id, r.last_one_to_one_on,
-                                                     r.last_assessment))
-    return [Column(stage=s, count=counts.get(s.id, 0), cards=cards.get(s.id, [])) for s in all_stages]
+    } if ids else {}
+    return [
+        Column(stage=s, count=counts.get(s.id, 0),
+               cards=[Card(people[pid], s.id, last, assessment) for pid, last, assessment in rows_by_stage[s.id]])
+        for s in all_stages
+    ]
 
 
 # --- funnel, time in stage, stalled -----------------------------------------------------
