@@ -51,6 +51,12 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
 
     register_source(app, attendance_timeline)
 
+    from organizer.people.timeline import register_source
+    from organizer.relational import services as relational_services, views as relational_views
+
+    app.register_blueprint(relational_views.bp)
+    register_source(app, relational_services.timeline_entries)
+
     from organizer import cli
 
     cli.init_app(app)

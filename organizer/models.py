@@ -7,6 +7,7 @@ from organizer.audit import models as audit_models  # noqa: F401
 from organizer.auth import models as auth_models  # noqa: F401
 from organizer.institutions import models as institutions_models  # noqa: F401
 from organizer.people import models as people_models  # noqa: F401
+from organizer.relational import models as relational_models  # noqa: F401
 from organizer.settings import models as settings_models  # noqa: F401
 from organizer.campaigns import models as campaigns_models  # noqa: F401
 from organizer.actions import models as actions_models  # noqa: F401

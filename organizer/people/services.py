@@ -133,6 +133,7 @@ class PersonFilters:
     tag_id: int | None = None
     owner_id: int | None = None
     language: str | None = None
+    stage_id: int | None = None  # pipeline stage (organizer.relational)
     archived: bool = False
     sort: str = "name"
 
@@ -163,6 +164,10 @@ def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
         stmt = stmt.where(Person.owner_id == filters.owner_id)
     if filters.language:
         stmt = stmt.where(Person.preferred_language == filters.language)
+    if filters.stage_id:
+        from organizer.relational.services import in_stage
+
+        stmt = stmt.where(in_stage(filters.stage_id))
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]))
 
 
