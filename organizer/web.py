@@ -80,7 +80,12 @@ ERROR_TITLES = {
 
 
 def init_app(app: Flask) -> None:
-    """Error pages, template globals and security headers."""
+    """Error pages, template globals, security headers, and the client address behind a proxy."""
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     def handle_error(error):
         code = getattr(error, "code", 500) or 500

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import phonenumbers
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, String, cast, false, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -168,17 +169,18 @@ def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
 
 def _matches(q: str) -> ColumnElement[bool]:
     """Name, email or phone contains ``q`` (digits of a phone match wherever they are written)."""
-    like = f"%{q.lower()}%"
+    needle = q.lower()
     full_name = func.lower(Person.first_name + " " + Person.last_name)
+    # autoescape: a typed % or _ is searched for literally, not as a LIKE wildcard.
     clauses = [
-        full_name.like(like),
-        func.lower(func.coalesce(Person.preferred_name, "")).like(like),
-        func.lower(Person.last_name).like(like),
-        func.lower(func.coalesce(Person.email, "")).like(like),
+        full_name.contains(needle, autoescape=True),
+        func.lower(func.coalesce(Person.preferred_name, "")).contains(needle, autoescape=True),
+        func.lower(Person.last_name).contains(needle, autoescape=True),
+        func.lower(func.coalesce(Person.email, "")).contains(needle, autoescape=True),
     ]
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 3:
-        clauses.append(cast(Person.phone, String).like(f"%{digits}%"))
+        clauses.append(cast(Person.phone, String).contains(digits))
     return or_(*clauses)
 
 
@@ -349,7 +351,7 @@ def assign_people(person_ids: Iterable[int], owner: User | None, actor: User) ->
     :raise PersonError: when the new owner is not an active account.
     """
     if owner is not None and not owner.active:
-        raise PersonError("That account is not active.")
+        raise PersonError(_("That account is not active."))
     ids = list(set(person_ids))
     people = db.session.scalars(select(Person).where(Person.id.in_(ids))).all() if ids else []
     for person in people:
