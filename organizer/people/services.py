@@ -412,6 +412,6 @@ def export_csv(user: User, filters: PersonFilters) -> str:
 
 def _csv_safe(value: object) -> object:
     """Defuse spreadsheet formulas in exported text (a name starting with '=' stays text)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not value[1:].isdigit():
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not value[1:].isdigit():
         return "'" + value
     return value
