@@ -119,6 +119,7 @@ SORTS = {
     "name": (Person.last_name, Person.first_name, Person.id),
     "-name": (Person.last_name.desc(), Person.first_name.desc(), Person.id.desc()),
     "newest": (Person.created_at.desc(), Person.id.desc()),
+    "-oldest": (Person.created_at.desc(), Person.id.desc()),  # the "Added" column's sort link, reversed
     "oldest": (Person.created_at, Person.id),
     "updated": (Person.updated_at.desc(), Person.id.desc()),
 }

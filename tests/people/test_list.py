@@ -123,6 +123,8 @@ def test_sort_by_name_both_ways_and_by_date(staff, make_person):
     assert names(staff.get("/people/?sort=-name").get_data(as_text=True)) == ["Ana Zamora", "Cy Martin", "Bo Abbott"]
     assert names(staff.get("/people/?sort=oldest").get_data(as_text=True)) == ["Bo Abbott", "Cy Martin", "Ana Zamora"]
     assert names(staff.get("/people/?sort=newest").get_data(as_text=True)) == ["Ana Zamora", "Cy Martin", "Bo Abbott"]
+    # The "Added" column's link flips between oldest and its reverse.
+    assert names(staff.get("/people/?sort=-oldest").get_data(as_text=True)) == ["Ana Zamora", "Cy Martin", "Bo Abbott"]
     assert names(staff.get("/people/?sort=bogus").get_data(as_text=True)) == ["Bo Abbott", "Cy Martin", "Ana Zamora"]
 
 
