@@ -134,3 +134,11 @@ def _upcoming_hearing(ctx: DemoContext, campaigns, people, recruiter) -> None:
         starts_at=house_starts, ends_at=house_starts + timedelta(hours=1, minutes=30), timezone=ZONE,
         location=ctx.institutions[2].address or "", turnout_goal=15, created_by=ctx.organizers[2],
     ))
+    # Turnout meetings at the congregations build toward the hearing.
+    for days, institution in ((3, ctx.institutions[0]), (6, ctx.institutions[1])):
+        prep_starts = _at(days, 19)
+        db.session.add(Action(
+            title=f"Turnout meeting at {institution.name}", type=ActionType.HOUSE_MEETING, campaign=campaigns[0],
+            prepares_for=hearing, starts_at=prep_starts, ends_at=prep_starts + timedelta(hours=1), timezone=ZONE,
+            location=institution.address or "", turnout_goal=20, created_by=ctx.organizers[0],
+        ))

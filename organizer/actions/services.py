@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, distinct, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -23,11 +24,11 @@ from organizer.actions.models import (
     Action,
     ActionType,
     Attendance,
-    TurnoutCommitment,
     Rsvp,
     RsvpSource,
     RsvpStatus,
     SignupAttempt,
+    TurnoutCommitment,
 )
 from organizer.audit.services import record
 from organizer.auth.models import User
@@ -65,6 +66,7 @@ class ActionData:
     ends_local: datetime
     timezone: str
     campaign_id: int | None = None
+    prepares_for_id: int | None = None
     location: str = ""
     turnout_goal: int = 0
     description: str | None = None
@@ -78,7 +80,7 @@ def to_utc(local: datetime, timezone: str) -> datetime:
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ActionError(f"Unknown time zone {timezone!r}.") from None
+        raise ActionError(_("Unknown time zone %(zone)s.", zone=timezone)) from None
     return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
 
@@ -90,11 +92,18 @@ def to_local(when: datetime, timezone: str) -> datetime:
 def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
     """Create (``action`` None) or change an action; the caller commits.
 
-    :raise ActionError: on an unknown time zone or an end that is not after the start.
+    :raise ActionError: on an unknown time zone, an end that is not after the start, or a prep
+        meeting for itself or for another prep meeting (one level: prep meetings build major actions).
     """
     starts_at, ends_at = to_utc(data.starts_local, data.timezone), to_utc(data.ends_local, data.timezone)
     if ends_at <= starts_at:
-        raise ActionError("The action must end after it starts.")
+        raise ActionError(_("The action must end after it starts."))
+    if data.prepares_for_id:
+        major = db.session.get(Action, data.prepares_for_id)
+        if major is None or (action is not None and major.id == action.id) or major.prepares_for_id:
+            raise ActionError(_("Choose a major action, not this action or another prep meeting."))
+        if action is not None and action.prep_meetings:
+            raise ActionError(_("This action has prep meetings of its own, so it cannot be one."))
     creating = action is None
     if action is None:
         action = Action(created_by_id=actor.id)
@@ -102,6 +111,7 @@ def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
     action.title = data.title.strip()
     action.type = data.type
     action.campaign_id = data.campaign_id or None
+    action.prepares_for_id = data.prepares_for_id or None
     action.starts_at, action.ends_at, action.timezone = starts_at, ends_at, data.timezone
     action.location = (data.location or "").strip()
     action.turnout_goal = max(data.turnout_goal or 0, 0)
@@ -130,6 +140,24 @@ def get_action(action_id: int) -> Action:
     if action is None:
         raise NotFound()
     return action
+
+
+def major_actions() -> list[Action]:
+    """Actions a prep meeting can build toward: not archived, not prep meetings, soonest first."""
+    return list(db.session.scalars(
+        select(Action).where(Action.archived_at.is_(None), Action.prepares_for_id.is_(None))
+        .order_by(Action.starts_at.desc()).limit(200)
+    ))
+
+
+def prep_meetings_with_attendance(action: Action) -> list[tuple[Action, int]]:
+    """The prep meetings held for ``action``, each with how many people came (one query)."""
+    return [(prep, count) for prep, count in db.session.execute(
+        select(Action, func.count(Attendance.id))
+        .outerjoin(Attendance, Attendance.action_id == Action.id)
+        .where(Action.prepares_for_id == action.id, Action.archived_at.is_(None))
+        .group_by(Action.id).order_by(Action.starts_at)
+    ).all()]
 
 
 def upcoming_actions(limit: int | None = None) -> list[Action]:
@@ -187,9 +215,9 @@ def save_commitment(
     :raise ActionError: on a negative number.
     """
     if number < 0:
-        raise ActionError("A commitment cannot be negative.")
+        raise ActionError(_("A commitment cannot be negative."))
     if institution is not None and not actor.is_staff:
-        raise PermissionError("Only organizers record institutions' commitments.")
+        raise PermissionError(_("Only organizers record institutions' commitments."))
     stmt = select(TurnoutCommitment).where(TurnoutCommitment.action_id == action.id)
     if institution is not None:
         stmt = stmt.where(TurnoutCommitment.institution_id == institution.id)

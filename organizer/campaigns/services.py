@@ -7,10 +7,10 @@ their own people by name and the others only as a count).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -97,7 +97,7 @@ def save_campaign(campaign: Campaign | None, data: CampaignData, actor: User) ->
     :raise CampaignError: when the end date is before the start date.
     """
     if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
-        raise CampaignError("The campaign cannot end before it starts.")
+        raise CampaignError(_("The campaign cannot end before it starts."))
     creating = campaign is None
     if campaign is None:
         campaign = Campaign()
@@ -171,7 +171,7 @@ def put_on_map(campaign: Campaign, target: Target, position: Position, influence
     _check_influence(influence)
     if db.session.scalar(select(CampaignTarget.id).where(
             CampaignTarget.campaign_id == campaign.id, CampaignTarget.target_id == target.id)):
-        raise CampaignError("This target is already on the campaign's power map.")
+        raise CampaignError(_("This target is already on the campaign's power map."))
     link = CampaignTarget(campaign_id=campaign.id, target_id=target.id, position=position, influence=influence)
     link.history.append(PositionChange(previous=None, position=position, note=(note or "").strip() or None,
                                        changed_by_id=actor.id))
@@ -216,7 +216,7 @@ def set_position(link: CampaignTarget, position: Position, influence: int, actor
 
 def _check_influence(influence: int) -> None:
     if not 1 <= influence <= 5:
-        raise CampaignError("Influence goes from 1 to 5.")
+        raise CampaignError(_("Influence goes from 1 to 5."))
 
 
 def all_targets() -> list[Target]:
@@ -233,7 +233,7 @@ def add_relationship(target: Target, kind: RelationshipKind, actor: User, *, per
     :raise CampaignError: unless exactly one of ``person`` and ``institution`` is given.
     """
     if (person is None) == (institution is None):
-        raise CampaignError("A relationship is with one person or one institution.")
+        raise CampaignError(_("A relationship is with one person or one institution."))
     rel = TargetRelationship(target_id=target.id, person_id=person.id if person else None,
                              institution_id=institution.id if institution else None, kind=kind,
                              note=(note or "").strip() or None, created_by_id=actor.id)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, case, distinct, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -22,7 +23,12 @@ from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership
 from organizer.people.models import Person
-from organizer.people.services import PersonData, create_person, get_visible_person, people_visible_to
+from organizer.people.services import (
+    PersonData,
+    create_person,
+    get_visible_person,
+    people_visible_to,
+)
 from organizer.people.timeline import TimelineEntry
 from organizer.relational.models import (
     Commitment,
@@ -82,7 +88,7 @@ def _first_stage_id(all_stages: Sequence[Stage]) -> int:
     :raise RelationalError: when there are no stages at all.
     """
     if not all_stages:
-        raise RelationalError("There are no pipeline stages; an admin must add one.")
+        raise RelationalError(_("There are no pipeline stages; an admin must add one."))
     return all_stages[0].id
 
 
@@ -94,10 +100,10 @@ def save_stage(stage: Stage | None, *, name: str, position: int, description: st
     """
     name = " ".join(name.split())
     if not name:
-        raise RelationalError("A name is required.")
+        raise RelationalError(_("A name is required."))
     clash = db.session.scalar(select(Stage.id).where(Stage.name == name))
     if clash is not None and (stage is None or clash != stage.id):
-        raise RelationalError(f"There is already a stage called {name}.")
+        raise RelationalError(_("There is already a stage called %(name)s.", name=name))
     if stage is None:
         stage = Stage(name=name)
         db.session.add(stage)
@@ -118,9 +124,9 @@ def delete_stage(stage: Stage, actor: User) -> None:
     in_use = db.session.scalar(select(PersonPipeline.person_id).where(PersonPipeline.stage_id == stage.id).limit(1))
     moved = db.session.scalar(select(StageMove.id).where(StageMove.to_stage_id == stage.id).limit(1))
     if in_use is not None or moved is not None:
-        raise RelationalError("People are or were in this stage; rename it instead.")
+        raise RelationalError(_("People are or were in this stage; rename it instead."))
     if db.session.scalar(select(func.count()).select_from(Stage)) <= 1:
-        raise RelationalError("The pipeline needs at least one stage.")
+        raise RelationalError(_("The pipeline needs at least one stage."))
     record(actor, "delete", stage)
     db.session.delete(stage)
 
@@ -132,9 +138,9 @@ def add_issue(name: str, actor: User) -> Issue:
     """
     name = " ".join(name.split()).lower()
     if not name:
-        raise RelationalError("A name is required.")
+        raise RelationalError(_("A name is required."))
     if db.session.scalar(select(Issue.id).where(Issue.name == name)):
-        raise RelationalError(f"{name} is already on the list.")
+        raise RelationalError(_("%(name)s is already on the list.", name=name))
     issue = Issue(name=name)
     db.session.add(issue)
     db.session.flush()
@@ -196,7 +202,7 @@ def _holder(data: OneToOneData, actor: User) -> User:
         return actor
     holder = db.session.get(User, data.held_by_id)
     if holder is None or not holder.active:
-        raise RelationalError("That account cannot hold one-to-ones.")
+        raise RelationalError(_("That account cannot hold one-to-ones."))
     return holder
 
 
@@ -221,9 +227,9 @@ def log_one_to_one(data: OneToOneData, actor: User, *, region: str) -> OneToOne:
             actor, region=region,
         )
     else:
-        raise RelationalError("Choose a person or enter a new person's name.")
+        raise RelationalError(_("Choose a person or enter a new person's name."))
     if data.assessment is not None and not 1 <= data.assessment <= 5:
-        raise RelationalError("The assessment is from 1 to 5.")
+        raise RelationalError(_("The assessment is from 1 to 5."))
     # The meeting itself is the follow-up the holder had planned with this person.
     db.session.execute(
         update(OneToOne)
@@ -344,7 +350,7 @@ def follow_ups(user: User, today: date) -> FollowUps:
 
 def _check_follow_up_owner(one: OneToOne, actor: User) -> None:
     if not (actor.is_staff or one.held_by_id == actor.id):
-        raise RelationalError("Only whoever held the meeting can change its follow-up.")
+        raise RelationalError(_("Only whoever held the meeting can change its follow-up."))
 
 
 def complete_follow_up(one: OneToOne, actor: User) -> None:
