@@ -41,6 +41,7 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
 
     for blueprint in (auth_bp, home_bp, people_bp, institutions_bp, settings_bp, audit_bp):
         app.register_blueprint(blueprint)
+    from organizer.sms.views import bp as sms_bp; app.register_blueprint(sms_bp)  # noqa: E702
 
     from organizer import cli
 
