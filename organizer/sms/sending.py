@@ -41,6 +41,7 @@ from datetime import datetime, time as dtime, timedelta
 from flask import Flask, current_app
 from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from organizer.db import utcnow
 from organizer.extensions import db
@@ -259,13 +260,15 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
     Raises nothing for provider failures (they are recorded on the row).
     """
     config = current_app.config
-    row = db.session.get(OutboxMessage, outbox_id)
+    loaded = (joinedload(OutboxMessage.mobilization), joinedload(OutboxMessage.person))
+    row = db.session.get(OutboxMessage, outbox_id, options=loaded)
     if row is None or row.status is not OutboxStatus.SENDING or row.sid is not None:
         return Outcome("not claimed")
     wait = reserve_slot(sender_key(config), row.segments, segments_per_second(config))
     if wait > 0:
         sleep(wait)
-    db.session.refresh(row)
+        # Re-read after waiting: the mobilization may have been canceled meanwhile.
+        row = db.session.get(OutboxMessage, outbox_id, options=loaded, populate_existing=True)
     now = now_fn()
 
     mobilization = row.mobilization
@@ -348,12 +351,19 @@ def _backoff(attempts: int) -> float:
 def record_accepted(outbox_id: int, sid: str, provider_status: str, now: datetime) -> None:
     """Store the provider's SID on a row and move its status forward (never back: a status
     callback may have arrived before the worker got here)."""
+    status = map_status(provider_status)
+    # One statement: keep a SID already recorded, and move the status only forward.
+    forward = OutboxMessage.status.in_(_MAY_REPLACE[status])
     db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == outbox_id, OutboxMessage.sid.is_(None))
-        .values(sid=sid, sent_at=now, error_code=None, error_message=None, updated_at=now),
+        update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+        .values(
+            sid=func.coalesce(OutboxMessage.sid, sid), sent_at=func.coalesce(OutboxMessage.sent_at, now),
+            error_code=None, error_message=None, updated_at=now,
+            status=case((forward, status.value), else_=OutboxMessage.status),
+            provider_status=case((forward, provider_status[:20]), else_=OutboxMessage.provider_status),
+        ),
         execution_options={"synchronize_session": False},
     )
-    advance(outbox_id, map_status(provider_status), provider_status, now)
 
 
 def advance(outbox_id: int, status: OutboxStatus, provider_status: str | None, now: datetime,
@@ -572,10 +582,13 @@ def reconcile_stale(now: datetime, provider: SmsBackend | None = None, limit: in
     return report
 
 
-def sweep(now: datetime | None = None, provider: SmsBackend | None = None) -> SweepReport:
+def sweep(now: datetime | None = None, provider: SmsBackend | None = None, *, force: bool = False) -> SweepReport:
     """Repair and restart: reconcile stale sends, start due scheduled mobilizations, finish
     completed ones, and list what needs a sender (``to_dispatch``: mobilization ids, and
-    ``None`` for texts outside mobilizations). Commits; the caller enqueues."""
+    ``None`` for texts outside mobilizations). A mobilization gets senders when its last
+    heartbeat is older than 30 seconds, or always with ``force`` (a worker starting, an
+    operator's command: a spare sender costs nothing, claims are atomic). Commits; the
+    caller enqueues."""
     now = now or utcnow()
     report = reconcile_stale(now, provider)
     to_dispatch: list[int | None] = []
@@ -601,7 +614,7 @@ def sweep(now: datetime | None = None, provider: SmsBackend | None = None) -> Sw
     for mobilization_id, beat in sending:
         if services.maybe_finish(mobilization_id, now):
             report.finished += 1
-        elif (beat is None or beat < stale_beat or mobilization_id in due_scheduled) and has_due_rows(
+        elif (force or beat is None or beat < stale_beat or mobilization_id in due_scheduled) and has_due_rows(
             mobilization_id, now
         ):
             to_dispatch.append(mobilization_id)

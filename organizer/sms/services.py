@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from organizer.audit.services import record
@@ -92,12 +92,11 @@ def blocked_reason(phone: str, person: Person | None) -> str | None:
     """
     if person is not None and person.sms_consent is SmsConsent.OPTED_OUT:
         return "opted out"
-    if db.session.scalar(select(PhoneOptOut.id).where(PhoneOptOut.phone == phone)):
-        return "opted out"
-    flag = db.session.scalar(select(PhoneFlag.reason).where(PhoneFlag.phone == phone))
-    if flag:
-        return f"invalid number: {flag}"
-    return None
+    found = db.session.execute(
+        select(literal("opted out")).where(PhoneOptOut.phone == phone)
+        .union_all(select(literal("invalid number: ") + PhoneFlag.reason).where(PhoneFlag.phone == phone))
+    ).first()
+    return found[0] if found else None
 
 
 def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:

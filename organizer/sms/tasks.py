@@ -111,9 +111,9 @@ def _follow_up(mobilization_id: int | None) -> None:
         _enqueue(task, *args, eta=eta)
 
 
-def run_sweep(now: datetime | None = None) -> sending.SweepReport:
+def run_sweep(now: datetime | None = None, *, force: bool = False) -> sending.SweepReport:
     """Sweep (see ``sending.sweep``) and start senders for what needs one."""
-    report = sending.sweep(now)
+    report = sending.sweep(now, force=force)
     for mobilization_id in report.to_dispatch or []:
         if mobilization_id is None:
             _enqueue(send_texts)
@@ -133,9 +133,9 @@ def sweep_every_minute() -> None:
 
 @huey.task()
 def sweep_now() -> None:
-    """A sweep on demand (enqueued when a worker starts)."""
+    """A sweep on demand (enqueued when a worker starts): restarts every unfinished send."""
     with app_context():
-        run_sweep()
+        run_sweep(force=True)
 
 
 _started = threading.Lock()

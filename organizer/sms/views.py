@@ -520,7 +520,7 @@ def review(message_id: int, decision: str):
 def sweep_command(at: str | None) -> None:
     """Reconcile interrupted sends, start due mobilizations, and requeue lost work."""
     now = datetime.fromisoformat(at) if at else utcnow()
-    report = run_sweep(now)
+    report = run_sweep(now, force=True)
     click.echo(
         f"reconciled {report.reconciled}, requeued {report.requeued}, unknown {report.unknown}, "
         f"started {report.started}, finished {report.finished}, senders started for {len(report.to_dispatch or [])}"
