@@ -32,8 +32,10 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     extensions.init_app(app)
     web.init_app(app)
 
+    from organizer.actions.views import bp as actions_bp
     from organizer.audit.views import bp as audit_bp
     from organizer.auth.views import bp as auth_bp
+    from organizer.campaigns.views import bp as campaigns_bp
     from organizer.home.views import bp as home_bp
     from organizer.institutions.views import bp as institutions_bp
     from organizer.people.views import bp as people_bp
@@ -41,6 +43,14 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
 
     for blueprint in (auth_bp, home_bp, people_bp, institutions_bp, settings_bp, audit_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(campaigns_bp)
+    app.register_blueprint(actions_bp)
+
+    from organizer.actions.services import attendance_timeline
+    from organizer.people.timeline import register_source
+
+    register_source(app, attendance_timeline)
+
     from organizer.sms.views import bp as sms_bp; app.register_blueprint(sms_bp)  # noqa: E702
 
     from organizer import cli

@@ -30,6 +30,12 @@ class ComposeForm(FlaskForm):
     tag_id = SelectField(_l("Tag"), coerce=optional_int, validators=[Optional()])
     owner_id = SelectField(_l("Someone's list"), coerce=optional_int, validators=[Optional()])
     language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
+    rsvp_status = SelectField(
+        _l("RSVP to the action"),
+        choices=[("", "—"), ("yes", _l("Said yes")), ("maybe", _l("Said maybe")), ("no", _l("Said no")),
+                 ("none", _l("Has not answered"))],
+        validators=[Optional()],
+    )
 
 
 class PreviewForm(ComposeForm):

@@ -91,8 +91,8 @@ class Mobilization(db.Model):
     #: The audience filters (see ``services.AudienceFilter``), stored as given.
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rsvp_prompt: Mapped[bool] = mapped_column(Boolean, default=False)
-    action_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -262,7 +262,7 @@ class ReminderSent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int] = mapped_column(Integer, index=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     offset_minutes: Mapped[int] = mapped_column(Integer)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("sms_outbox.id", ondelete="SET NULL"))

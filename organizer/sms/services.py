@@ -161,6 +161,8 @@ class AudienceFilter:
     tag_id: int | None = None
     owner_id: int | None = None  # a leader's (or organizer's) list
     language: str | None = None
+    rsvp_status: str | None = None  # yes, maybe, no or none: the answer to ``rsvp_action_id``
+    rsvp_action_id: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AudienceFilter:
@@ -189,6 +191,10 @@ def audience_condition(user: User, audience: AudienceFilter) -> ColumnElement[bo
         clauses.append(Person.owner_id == audience.owner_id)
     if audience.language:
         clauses.append(Person.preferred_language == audience.language)
+    if audience.rsvp_status and audience.rsvp_action_id:
+        from organizer.sms import actions_link
+
+        clauses.append(actions_link.rsvp_condition(audience.rsvp_action_id, audience.rsvp_status))
     return and_(*clauses)
 
 
@@ -366,6 +372,9 @@ def save_mobilization(
         db.session.add(mobilization)
     elif mobilization.status is not MobilizationStatus.DRAFT:
         raise MobilizationError(_("Only a draft can be changed."))
+    audience.rsvp_action_id = action_id if audience.rsvp_status else None
+    if audience.rsvp_action_id is None:
+        audience.rsvp_status = None
     if actor.is_leader:
         audience.owner_id = actor.id
         mobilization.kind = MobilizationKind.P2P

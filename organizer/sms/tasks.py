@@ -114,6 +114,11 @@ def _follow_up(mobilization_id: int | None) -> None:
 def run_sweep(now: datetime | None = None, *, force: bool = False) -> sending.SweepReport:
     """Sweep (see ``sending.sweep``) and start senders for what needs one."""
     report = sending.sweep(now, force=force)
+    from organizer.sms import actions_link
+
+    actions_link.queue_reminders(now)
+    db.session.commit()
+    dispatch_noted()
     for mobilization_id in report.to_dispatch or []:
         if mobilization_id is None:
             _enqueue(send_texts)

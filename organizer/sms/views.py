@@ -143,7 +143,7 @@ def _audience(form: ComposeForm) -> AudienceFilter:
     return AudienceFilter(
         institution_id=form.institution_id.data, neighborhood_id=form.neighborhood_id.data,
         tag_id=form.tag_id.data, owner_id=form.owner_id.data if "owner_id" in form else current_user.id,
-        language=form.language.data or None,
+        language=form.language.data or None, rsvp_status=form.rsvp_status.data or None,
     )
 
 

@@ -1,8 +1,8 @@
-"""sms: outbox, mobilizations, inbox, opt-outs
+"""sms: outbox, mobilizations, inbox, opt-outs, reminders
 
-Revision ID: 6d4d51c4a711
-Revises: eae93a921bc5
-Create Date: 2026-11-23 01:15:57.166746
+Revision ID: 9f145f3661c0
+Revises: 47f83a0d318a
+Create Date: 2026-11-23 01:37:49.961889
 
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from organizer.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
-revision = '6d4d51c4a711'
-down_revision = 'eae93a921bc5'
+revision = '9f145f3661c0'
+down_revision = '47f83a0d318a'
 branch_labels = None
 depends_on = None
 
@@ -40,6 +40,49 @@ def upgrade():
     sa.Column('next_slot', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('sender', name=op.f('pk_sms_sender_pace'))
     )
+    op.create_table('sms_conversations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('assigned_to_id', sa.Integer(), nullable=True),
+    sa.Column('unread', sa.Integer(), nullable=False),
+    sa.Column('last_message_at', UTCDateTime(), nullable=False),
+    sa.Column('last_inbound_at', UTCDateTime(), nullable=True),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['assigned_to_id'], ['users.id'], name=op.f('fk_sms_conversations_assigned_to_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_sms_conversations_person_id_people'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_conversations')),
+    sa.UniqueConstraint('phone', name=op.f('uq_sms_conversations_phone'))
+    )
+    with op.batch_alter_table('sms_conversations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_conversations_assigned_to_id'), ['assigned_to_id'], unique=False)
+        batch_op.create_index('ix_sms_conversations_last_message', ['last_message_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_conversations_person_id'), ['person_id'], unique=False)
+
+    op.create_table('sms_inbound',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_sid', sa.String(length=64), nullable=False),
+    sa.Column('conversation_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('from_phone', sa.String(length=20), nullable=False),
+    sa.Column('to_phone', sa.String(length=20), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('keyword', sa.String(length=20), nullable=False),
+    sa.Column('outcome', sa.String(length=30), nullable=True),
+    sa.Column('needs_review', sa.Boolean(), nullable=False),
+    sa.Column('reviewed_at', UTCDateTime(), nullable=True),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('received_at', UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['sms_conversations.id'], name=op.f('fk_sms_inbound_conversation_id_sms_conversations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_sms_inbound_person_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_sms_inbound_reviewed_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_inbound')),
+    sa.UniqueConstraint('message_sid', name=op.f('uq_sms_inbound_message_sid'))
+    )
+    with op.batch_alter_table('sms_inbound', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_inbound_conversation_id'), ['conversation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_inbound_person_id'), ['person_id'], unique=False)
+
     op.create_table('sms_mobilizations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -64,6 +107,8 @@ def upgrade():
     sa.Column('excluded_no_phone', sa.Integer(), nullable=False),
     sa.Column('excluded_invalid', sa.Integer(), nullable=False),
     sa.Column('excluded_duplicate', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['action_id'], ['actions.id'], name=op.f('fk_sms_mobilizations_action_id_actions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_sms_mobilizations_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_sms_mobilizations_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_mobilizations'))
     )
@@ -72,25 +117,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_sms_mobilizations_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sms_mobilizations_created_by_id'), ['created_by_id'], unique=False)
         batch_op.create_index('ix_sms_mobilizations_status_scheduled', ['status', 'scheduled_at'], unique=False)
-
-    op.create_table('sms_conversations',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('phone', sa.String(length=20), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('assigned_to_id', sa.Integer(), nullable=True),
-    sa.Column('unread', sa.Integer(), nullable=False),
-    sa.Column('last_message_at', UTCDateTime(), nullable=False),
-    sa.Column('last_inbound_at', UTCDateTime(), nullable=True),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['assigned_to_id'], ['users.id'], name=op.f('fk_sms_conversations_assigned_to_id_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_sms_conversations_person_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_conversations')),
-    sa.UniqueConstraint('phone', name=op.f('uq_sms_conversations_phone'))
-    )
-    with op.batch_alter_table('sms_conversations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_sms_conversations_assigned_to_id'), ['assigned_to_id'], unique=False)
-        batch_op.create_index('ix_sms_conversations_last_message', ['last_message_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_sms_conversations_person_id'), ['person_id'], unique=False)
 
     op.create_table('sms_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -128,30 +154,6 @@ def upgrade():
         batch_op.create_index('ix_sms_outbox_phone_created', ['phone', 'created_at'], unique=False)
         batch_op.create_index('ix_sms_outbox_status_not_before', ['status', 'not_before'], unique=False)
 
-    op.create_table('sms_inbound',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('message_sid', sa.String(length=64), nullable=False),
-    sa.Column('conversation_id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('from_phone', sa.String(length=20), nullable=False),
-    sa.Column('to_phone', sa.String(length=20), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('keyword', sa.String(length=20), nullable=False),
-    sa.Column('outcome', sa.String(length=30), nullable=True),
-    sa.Column('needs_review', sa.Boolean(), nullable=False),
-    sa.Column('reviewed_at', UTCDateTime(), nullable=True),
-    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
-    sa.Column('received_at', UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['conversation_id'], ['sms_conversations.id'], name=op.f('fk_sms_inbound_conversation_id_sms_conversations'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_sms_inbound_person_id_people'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_sms_inbound_reviewed_by_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_inbound')),
-    sa.UniqueConstraint('message_sid', name=op.f('uq_sms_inbound_message_sid'))
-    )
-    with op.batch_alter_table('sms_inbound', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_sms_inbound_conversation_id'), ['conversation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_sms_inbound_person_id'), ['person_id'], unique=False)
-
     op.create_table('sms_reminders_sent',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('action_id', sa.Integer(), nullable=False),
@@ -160,6 +162,7 @@ def upgrade():
     sa.Column('outbox_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=40), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['action_id'], ['actions.id'], name=op.f('fk_sms_reminders_sent_action_id_actions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['outbox_id'], ['sms_outbox.id'], name=op.f('fk_sms_reminders_sent_outbox_id_sms_outbox'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_sms_reminders_sent_person_id_people'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_reminders_sent')),
@@ -195,11 +198,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_sms_reminders_sent_action_id'))
 
     op.drop_table('sms_reminders_sent')
-    with op.batch_alter_table('sms_inbound', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_sms_inbound_person_id'))
-        batch_op.drop_index(batch_op.f('ix_sms_inbound_conversation_id'))
-
-    op.drop_table('sms_inbound')
     with op.batch_alter_table('sms_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_sms_outbox_status_not_before')
         batch_op.drop_index('ix_sms_outbox_phone_created')
@@ -207,12 +205,6 @@ def downgrade():
         batch_op.drop_index('ix_sms_outbox_mobilization_status')
 
     op.drop_table('sms_outbox')
-    with op.batch_alter_table('sms_conversations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_sms_conversations_person_id'))
-        batch_op.drop_index('ix_sms_conversations_last_message')
-        batch_op.drop_index(batch_op.f('ix_sms_conversations_assigned_to_id'))
-
-    op.drop_table('sms_conversations')
     with op.batch_alter_table('sms_mobilizations', schema=None) as batch_op:
         batch_op.drop_index('ix_sms_mobilizations_status_scheduled')
         batch_op.drop_index(batch_op.f('ix_sms_mobilizations_created_by_id'))
@@ -220,6 +212,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_sms_mobilizations_action_id'))
 
     op.drop_table('sms_mobilizations')
+    with op.batch_alter_table('sms_inbound', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sms_inbound_person_id'))
+        batch_op.drop_index(batch_op.f('ix_sms_inbound_conversation_id'))
+
+    op.drop_table('sms_inbound')
+    with op.batch_alter_table('sms_conversations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sms_conversations_person_id'))
+        batch_op.drop_index('ix_sms_conversations_last_message')
+        batch_op.drop_index(batch_op.f('ix_sms_conversations_assigned_to_id'))
+
+    op.drop_table('sms_conversations')
     op.drop_table('sms_sender_pace')
     op.drop_table('sms_phone_flags')
     op.drop_table('sms_opt_outs')

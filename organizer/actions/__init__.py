@@ -1,0 +1,1 @@
+"""Actions: hearings, rallies, house meetings; commitments, RSVPs, check-in, turnout, public sign-up."""

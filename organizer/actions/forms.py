@@ -1,0 +1,118 @@
+"""Forms for actions, commitments, RSVPs, check-in at the door and the public sign-up page."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from organizer.actions.models import ActionType, RsvpSource, RsvpStatus
+from organizer.forms import EmailAddress, optional_int
+
+TYPE_LABELS = {
+    ActionType.HEARING: _l("Hearing"),
+    ActionType.ACCOUNTABILITY_SESSION: _l("Accountability session"),
+    ActionType.PUBLIC_MEETING: _l("Public meeting"),
+    ActionType.RALLY: _l("Rally"),
+    ActionType.HOUSE_MEETING: _l("House meeting"),
+    ActionType.RESEARCH_MEETING: _l("Research meeting"),
+    ActionType.TRAINING: _l("Training"),
+}
+
+RSVP_LABELS = {
+    RsvpStatus.YES: _l("Yes"),
+    RsvpStatus.MAYBE: _l("Maybe"),
+    RsvpStatus.NO: _l("No"),
+}
+
+SOURCE_LABELS = {
+    RsvpSource.ORGANIZER: _l("Organizer"),
+    RsvpSource.LEADER: _l("Leader"),
+    RsvpSource.SIGNUP: _l("Sign-up form"),
+    RsvpSource.SMS: _l("Text reply"),
+    RsvpSource.WALK_IN: _l("Walk-in"),
+}
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    """IANA zone names people would pick (regions, not the legacy aliases), sorted."""
+    regions = ("America/", "Pacific/", "Europe/", "Asia/", "Africa/", "Australia/", "Atlantic/", "Indian/")
+    return [(z, z.replace("_", " ")) for z in sorted(available_timezones()) if z.startswith(regions)]
+
+
+class ActionForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    type = SelectField(_l("Type"), choices=[(t.value, label) for t, label in TYPE_LABELS.items()])
+    campaign_id = SelectField(_l("Campaign"), coerce=optional_int, validators=[Optional()])
+    starts_local = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    ends_local = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    timezone = SelectField(_l("Time zone"), validators=[DataRequired()])
+    location = StringField(_l("Place"), validators=[Optional(), Length(max=255)])
+    turnout_goal = IntegerField(_l("Turnout goal"), validators=[Optional(), NumberRange(min=0, max=1_000_000)],
+                                default=0)
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+
+    def validate_ends_local(self, field):
+        if field.data and self.starts_local.data and field.data <= self.starts_local.data:
+            raise ValidationError(_l("The action must end after it starts."))
+
+
+class InstitutionCommitmentForm(FlaskForm):
+    institution_id = SelectField(_l("Institution"), coerce=int)
+    number = IntegerField(_l("Will bring"), validators=[DataRequired(), NumberRange(min=1, max=100_000)])
+    committed_by_name = StringField(_l("Committed by"), validators=[Optional(), Length(max=160)],
+                                    description=_l("Who made the commitment for the institution."))
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
+
+
+class LeaderCommitmentForm(FlaskForm):
+    number = IntegerField(_l("I will bring"), validators=[DataRequired(), NumberRange(min=0, max=10_000)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
+
+
+class RsvpForm(FlaskForm):
+    person_id = IntegerField(validators=[DataRequired()])
+    status = SelectField(_l("Answer"), choices=[(s.value, label) for s, label in RSVP_LABELS.items()],
+                         default=RsvpStatus.YES.value)
+
+
+class CheckInForm(FlaskForm):
+    person_id = IntegerField(validators=[DataRequired()])
+
+
+class WalkInForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
+    institution_id = SelectField(_l("Institution"), coerce=optional_int, validators=[Optional()])
+
+
+class SignupForm(FlaskForm):
+    """The public form. ``website`` is a honeypot: hidden from people, filled in by bots."""
+
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
+    email = EmailField(_l("Email"), validators=[Optional(), EmailAddress(), Length(max=254)])
+    sms_consent = BooleanField(_l("Text me reminders and updates about this action and our work. "
+                                  "Message and data rates may apply; reply STOP to stop."))
+    website = StringField(_l("Leave this field empty"), validators=[Optional(), Length(max=200)])
+
+    def validate(self, extra_validators=None) -> bool:
+        # Not a ``validate_phone``: the field's Optional() would skip it when the phone is blank.
+        valid = super().validate(extra_validators)
+        if not (self.phone.data or "").strip() and not (self.email.data or "").strip():
+            self.phone.errors = [*self.phone.errors, _l("Give us a phone number or an email address.")]
+            return False
+        return valid

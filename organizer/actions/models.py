@@ -1,0 +1,169 @@
+"""Actions, the commitments made for them, RSVPs, attendance, and public sign-up attempts.
+
+Times are stored in UTC; ``Action.timezone`` (an IANA name) says how to show them.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from organizer.auth.models import User
+from organizer.campaigns.models import Campaign
+from organizer.db import UTCDateTime, str_enum, utcnow
+from organizer.extensions import db
+from organizer.institutions.models import Institution
+from organizer.people.models import Person
+
+
+class ActionType(enum.StrEnum):
+    HEARING = "hearing"
+    ACCOUNTABILITY_SESSION = "accountability_session"
+    PUBLIC_MEETING = "public_meeting"
+    RALLY = "rally"
+    HOUSE_MEETING = "house_meeting"
+    RESEARCH_MEETING = "research_meeting"
+    TRAINING = "training"
+
+
+class RsvpStatus(enum.StrEnum):
+    YES = "yes"
+    MAYBE = "maybe"
+    NO = "no"
+
+
+class RsvpSource(enum.StrEnum):
+    """How an RSVP reached us."""
+
+    ORGANIZER = "organizer"
+    LEADER = "leader"
+    SIGNUP = "signup"
+    SMS = "sms"
+    WALK_IN = "walk_in"
+
+
+def new_signup_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Action(db.Model):
+    """A public action or meeting with a turnout goal."""
+
+    __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    type: Mapped[ActionType] = mapped_column(str_enum(ActionType, 30))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(255), default="")
+    turnout_goal: Mapped[int] = mapped_column(default=0)
+    description: Mapped[str | None] = mapped_column(Text)
+    signup_token: Mapped[str] = mapped_column(String(40), unique=True, default=new_signup_token)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    commitments: Mapped[list[Commitment]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="Commitment.id"
+    )
+
+    @property
+    def has_started(self) -> bool:
+        return self.starts_at <= utcnow()
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Commitment(db.Model):
+    """A promise of turnout: an institution ("St. Mark's will bring 40") or a leader ("I will bring 8")."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        CheckConstraint("number >= 0", name="number_positive"),
+        Index("ix_commitments_action", "action_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    # An institution's commitment has an institution; a leader's own has none.
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"))
+    # Who committed: the leader's account, or for an institution the person who spoke for it.
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    committed_by_name: Mapped[str | None] = mapped_column(String(160))
+    number: Mapped[int] = mapped_column()
+    note: Mapped[str | None] = mapped_column(String(255))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    action: Mapped[Action] = relationship(back_populates="commitments")
+    institution: Mapped[Institution | None] = relationship()
+    leader: Mapped[User | None] = relationship(foreign_keys=[leader_id])
+
+
+class Rsvp(db.Model):
+    """A person's answer to an action: yes, maybe or no, with where it came from and who recruited them."""
+
+    __tablename__ = "rsvps"
+    __table_args__ = (
+        UniqueConstraint("action_id", "person_id"),
+        Index("ix_rsvps_person_status", "person_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    status: Mapped[RsvpStatus] = mapped_column(str_enum(RsvpStatus, 10))
+    source: Mapped[RsvpSource] = mapped_column(str_enum(RsvpSource, 20))
+    recruited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    action: Mapped[Action] = relationship()
+    person: Mapped[Person] = relationship()
+    recruited_by: Mapped[User | None] = relationship()
+
+
+class Attendance(db.Model):
+    """A person checked in at an action. The unique pair makes two devices count one arrival once."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (
+        UniqueConstraint("action_id", "person_id"),
+        Index("ix_attendances_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_in_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Came without an RSVP "yes" (walk-in form, or found by search at the door).
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    action: Mapped[Action] = relationship()
+    person: Mapped[Person] = relationship()
+
+
+class SignupAttempt(db.Model):
+    """One submission of a public sign-up form, kept to rate-limit by address and action."""
+
+    __tablename__ = "signup_attempts"
+    __table_args__ = (Index("ix_signup_attempts_action_address_at", "action_id", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,762 @@
+"""Rules for actions: planning, commitments, RSVPs, check-in at the door, turnout and sign-up.
+
+Who sees whom: lists of people (RSVPs, no-shows, first-timers, check-in search) go through
+``people_visible_to``; a leader sees their own people there, and the action's totals only as
+numbers. Check-in is for staff (the view guards it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, case, distinct, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from werkzeug.exceptions import NotFound
+
+from organizer.actions.models import (
+    Action,
+    ActionType,
+    Attendance,
+    Commitment,
+    Rsvp,
+    RsvpSource,
+    RsvpStatus,
+    SignupAttempt,
+)
+from organizer.audit.services import record
+from organizer.auth.models import User
+from organizer.db import utcnow
+from organizer.extensions import db
+from organizer.institutions.models import Institution, Membership, MembershipRole
+from organizer.people.models import Person, SmsConsent
+from organizer.people.services import (
+    PersonFilters,
+    normalize_phone,
+    people_visible_to,
+    search_people,
+    set_sms_consent,
+)
+
+
+class ActionError(ValueError):
+    """A change to an action that breaks a rule (end before start, unknown time zone)."""
+
+
+class SignupThrottled(Exception):
+    """Too many sign-up submissions from one address for one action."""
+
+
+# --- planning ---------------------------------------------------------------------------
+
+
+@dataclass
+class ActionData:
+    """An action's editable fields; start and end are wall-clock times in ``timezone``."""
+
+    title: str
+    type: ActionType
+    starts_local: datetime
+    ends_local: datetime
+    timezone: str
+    campaign_id: int | None = None
+    location: str = ""
+    turnout_goal: int = 0
+    description: str | None = None
+
+
+def to_utc(local: datetime, timezone: str) -> datetime:
+    """A naive wall-clock time in ``timezone`` as aware UTC.
+
+    :raise ActionError: when ``timezone`` is not an IANA zone name.
+    """
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ActionError(f"Unknown time zone {timezone!r}.") from None
+    return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+def to_local(when: datetime, timezone: str) -> datetime:
+    """A stored UTC time as wall-clock time in ``timezone`` (naive, for forms)."""
+    return when.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
+    """Create (``action`` None) or change an action; the caller commits.
+
+    :raise ActionError: on an unknown time zone or an end that is not after the start.
+    """
+    starts_at, ends_at = to_utc(data.starts_local, data.timezone), to_utc(data.ends_local, data.timezone)
+    if ends_at <= starts_at:
+        raise ActionError("The action must end after it starts.")
+    creating = action is None
+    if action is None:
+        action = Action(created_by_id=actor.id)
+        db.session.add(action)
+    action.title = data.title.strip()
+    action.type = data.type
+    action.campaign_id = data.campaign_id or None
+    action.starts_at, action.ends_at, action.timezone = starts_at, ends_at, data.timezone
+    action.location = (data.location or "").strip()
+    action.turnout_goal = max(data.turnout_goal or 0, 0)
+    action.description = (data.description or "").strip() or None
+    db.session.flush()
+    record(actor, "create" if creating else "update", action,
+           {"starts_at": starts_at.isoformat(), "goal": action.turnout_goal})
+    return action
+
+
+def archive_action(action: Action, actor: User) -> None:
+    """Take an action off the lists (its RSVPs and attendance stay in everyone's history)."""
+    if action.archived_at is None:
+        action.archived_at = utcnow()
+        record(actor, "archive", action)
+
+
+def get_action(action_id: int) -> Action:
+    """The action with ``action_id``, campaign loaded.
+
+    :raise NotFound: when there is none.
+    """
+    action = db.session.scalar(
+        select(Action).where(Action.id == action_id).options(joinedload(Action.campaign))
+    )
+    if action is None:
+        raise NotFound()
+    return action
+
+
+def upcoming_actions(limit: int | None = None) -> list[Action]:
+    """Actions not yet over and not archived, soonest first."""
+    stmt = (
+        select(Action)
+        .where(Action.archived_at.is_(None), Action.ends_at >= utcnow())
+        .options(joinedload(Action.campaign))
+        .order_by(Action.starts_at, Action.id)
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def past_actions(campaign_id: int | None = None, limit: int = 100) -> list[Action]:
+    """Actions already over (not archived), latest first."""
+    stmt = select(Action).where(Action.archived_at.is_(None), Action.ends_at < utcnow())
+    if campaign_id:
+        stmt = stmt.where(Action.campaign_id == campaign_id)
+    stmt = stmt.options(joinedload(Action.campaign)).order_by(Action.starts_at.desc()).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def action_counts(action_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """RSVP yes and checked-in counts for several actions (two queries), for list pages."""
+    counts = {i: {"yes": 0, "attended": 0} for i in action_ids}
+    if not action_ids:
+        return counts
+    for action_id, n in db.session.execute(
+        select(Rsvp.action_id, func.count()).where(Rsvp.action_id.in_(action_ids), Rsvp.status == RsvpStatus.YES)
+        .group_by(Rsvp.action_id)
+    ):
+        counts[action_id]["yes"] = n
+    for action_id, n in db.session.execute(
+        select(Attendance.action_id, func.count()).where(Attendance.action_id.in_(action_ids))
+        .group_by(Attendance.action_id)
+    ):
+        counts[action_id]["attended"] = n
+    return counts
+
+
+# --- commitments ------------------------------------------------------------------------
+
+
+def save_commitment(
+    action: Action, number: int, actor: User, *, institution: Institution | None = None,
+    committed_by_name: str | None = None, note: str | None = None,
+) -> Commitment:
+    """Record (or change) a promise of turnout; the caller commits.
+
+    With ``institution``: that institution's commitment, staff only, ``committed_by_name`` says
+    who spoke for it. Without: the actor's own ("I will bring 8").
+    :raise PermissionError: when a leader tries to commit for an institution.
+    :raise ActionError: on a negative number.
+    """
+    if number < 0:
+        raise ActionError("A commitment cannot be negative.")
+    if institution is not None and not actor.is_staff:
+        raise PermissionError("Only organizers record institutions' commitments.")
+    stmt = select(Commitment).where(Commitment.action_id == action.id)
+    if institution is not None:
+        stmt = stmt.where(Commitment.institution_id == institution.id)
+    else:
+        stmt = stmt.where(Commitment.institution_id.is_(None), Commitment.leader_id == actor.id)
+    commitment = db.session.scalar(stmt)
+    if commitment is None:
+        commitment = Commitment(action_id=action.id, institution_id=institution.id if institution else None,
+                                leader_id=None if institution else actor.id, number=number)
+        db.session.add(commitment)
+    commitment.number = number
+    commitment.committed_by_name = (committed_by_name or "").strip() or (None if institution else actor.name)
+    commitment.note = (note or "").strip() or None
+    commitment.recorded_by_id = actor.id
+    db.session.flush()
+    record(actor, "commitment", action, {"institution_id": commitment.institution_id,
+                                         "leader_id": commitment.leader_id, "number": number})
+    return commitment
+
+
+def delete_commitment(action: Action, commitment_id: int, actor: User) -> None:
+    """Remove a commitment of ``action``: staff any, a leader only their own; others are ignored."""
+    commitment = db.session.get(Commitment, commitment_id)
+    if commitment is None or commitment.action_id != action.id:
+        return
+    if not actor.is_staff and commitment.leader_id != actor.id:
+        return
+    db.session.delete(commitment)
+    record(actor, "commitment_removed", action, {"commitment_id": commitment_id})
+
+
+def commitments_of(action: Action) -> list[Commitment]:
+    """The action's commitments with institutions and leaders loaded (one query)."""
+    return list(db.session.scalars(
+        select(Commitment).where(Commitment.action_id == action.id)
+        .options(joinedload(Commitment.institution), joinedload(Commitment.leader))
+        .order_by(Commitment.institution_id.is_(None), Commitment.number.desc())
+    ))
+
+
+# --- RSVPs ------------------------------------------------------------------------------
+
+
+def record_rsvp(
+    action: Action, person: Person, status: RsvpStatus, source: RsvpSource, *,
+    actor: User | None = None, recruited_by: User | None = None,
+) -> Rsvp:
+    """Set ``person``'s answer to ``action`` (one RSVP per person and action; audited).
+
+    An existing RSVP keeps who recruited them unless ``recruited_by`` is given. The caller
+    checks that the actor may see ``person`` and commits.
+    """
+    rsvp = db.session.scalar(select(Rsvp).where(Rsvp.action_id == action.id, Rsvp.person_id == person.id))
+    before = rsvp.status.value if rsvp else None
+    if rsvp is None:
+        rsvp = Rsvp(action_id=action.id, person_id=person.id, status=status, source=source,
+                    recruited_by_id=recruited_by.id if recruited_by else None)
+        db.session.add(rsvp)
+    else:
+        rsvp.status, rsvp.source = status, source
+        if recruited_by is not None:
+            rsvp.recruited_by_id = recruited_by.id
+        rsvp.updated_at = utcnow()
+    db.session.flush()
+    record(actor, "rsvp", rsvp, {"action_id": action.id, "person_id": person.id, "from": before,
+                                 "to": status.value, "source": source.value},
+           summary=f"{person.display_name}: {status.value} to {action.title}"[:255])
+    return rsvp
+
+
+def rsvp_by_user(action: Action, person: Person, status: RsvpStatus, actor: User) -> Rsvp:
+    """An organizer or leader answers for one of their people; the actor is the recruiter.
+
+    The caller loads ``person`` through ``get_visible_person`` (a leader's own people only).
+    """
+    source = RsvpSource.LEADER if actor.is_leader else RsvpSource.ORGANIZER
+    return record_rsvp(action, person, status, source, actor=actor, recruited_by=actor)
+
+
+def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = None,
+                  page: int = 1, per_page: int = 50) -> tuple[list[tuple[Rsvp, bool]], int]:
+    """A page of the RSVPs of people ``user`` may see, each with whether they checked in (two queries)."""
+    attended = exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
+    stmt = (
+        select(Rsvp, attended)
+        .join(Person, Person.id == Rsvp.person_id)
+        .where(Rsvp.action_id == action.id, people_visible_to(user))
+    )
+    if status is not None:
+        stmt = stmt.where(Rsvp.status == status)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.execute(
+        stmt.options(joinedload(Rsvp.person), joinedload(Rsvp.recruited_by))
+        .order_by(Person.last_name, Person.first_name, Person.id)
+        .limit(per_page).offset((max(page, 1) - 1) * per_page)
+    ).all()
+    return [(r, bool(a)) for r, a in rows], total
+
+
+def find_people_for_rsvp(user: User, action: Action, q: str, limit: int = 20) -> list[tuple[Person, RsvpStatus | None]]:
+    """People ``user`` may see matching ``q``, with their current answer to ``action`` (one query)."""
+    if not q.strip():
+        return []
+    stmt = (
+        search_people(user, PersonFilters(q=q))
+        .add_columns(Rsvp.status)
+        .outerjoin(Rsvp, and_(Rsvp.person_id == Person.id, Rsvp.action_id == action.id))
+        .limit(limit)
+    )
+    return [(p, s) for p, s in db.session.execute(stmt).all()]
+
+
+# --- check-in ---------------------------------------------------------------------------
+
+
+@dataclass
+class CheckinRow:
+    person: Person
+    rsvp_status: RsvpStatus | None
+    checked_in: bool
+
+    @property
+    def institutions(self) -> list[str]:
+        return [m.institution.name for m in self.person.memberships]
+
+
+def checkin_search(action: Action, user: User, q: str, limit: int = 20) -> list[CheckinRow]:
+    """People matching a name or phone for the door, with RSVP and check-in state (two queries).
+
+    Without ``q``: the people who said yes and have not arrived yet, by name.
+    """
+    if q.strip():
+        stmt = search_people(user, PersonFilters(q=q))
+    else:
+        stmt = (
+            select(Person).where(people_visible_to(user), Person.archived_at.is_(None))
+            .join(Rsvp, and_(Rsvp.person_id == Person.id, Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES))
+            .where(~exists().where(Attendance.action_id == action.id, Attendance.person_id == Person.id))
+            .order_by(Person.last_name, Person.first_name, Person.id)
+        )
+    rsvp, attendance = aliased(Rsvp), aliased(Attendance)
+    stmt = (
+        stmt.add_columns(rsvp.status, attendance.id)
+        .outerjoin(rsvp, and_(rsvp.person_id == Person.id, rsvp.action_id == action.id))
+        .outerjoin(attendance, and_(attendance.person_id == Person.id, attendance.action_id == action.id))
+        .options(selectinload(Person.memberships).joinedload(Membership.institution))
+        .limit(limit)
+    )
+    return [CheckinRow(p, s, a is not None) for p, s, a in db.session.execute(stmt).all()]
+
+
+def checked_in_count(action: Action) -> int:
+    """How many people have checked in at ``action``."""
+    return db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.action_id == action.id)) or 0
+
+
+def check_in(action: Action, person: Person, actor: User) -> tuple[Attendance, bool]:
+    """Check ``person`` in at ``action``; returns the attendance and whether it is new.
+
+    Two devices checking in the same person at once both succeed and count one arrival:
+    the second insert hits the unique (action, person) pair and gets the existing row.
+    """
+    existing = _attendance(action.id, person.id)
+    if existing is not None:
+        return existing, False
+    said_yes = db.session.scalar(select(Rsvp.id).where(
+        Rsvp.action_id == action.id, Rsvp.person_id == person.id, Rsvp.status == RsvpStatus.YES))
+    attendance = Attendance(action_id=action.id, person_id=person.id, checked_in_by_id=actor.id,
+                            walk_in=said_yes is None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(attendance)
+    except IntegrityError:
+        existing = _attendance(action.id, person.id)
+        if existing is None:
+            raise
+        return existing, False
+    record(actor, "check_in", action, {"person_id": person.id, "walk_in": attendance.walk_in},
+           summary=f"{person.display_name} at {action.title}"[:255])
+    return attendance, True
+
+
+def _attendance(action_id: int, person_id: int) -> Attendance | None:
+    return db.session.scalar(
+        select(Attendance).where(Attendance.action_id == action_id, Attendance.person_id == person_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def undo_check_in(action: Action, person_id: int, actor: User) -> bool:
+    """Remove a check-in made by mistake; returns whether there was one."""
+    attendance = _attendance(action.id, person_id)
+    if attendance is None:
+        return False
+    db.session.delete(attendance)
+    record(actor, "check_in_undone", action, {"person_id": person_id})
+    return True
+
+
+@dataclass
+class WalkInData:
+    first_name: str
+    last_name: str = ""
+    phone: str | None = None
+    institution_id: int | None = None
+
+
+def match_or_create_person(
+    first_name: str, last_name: str, phone: str | None, email: str | None, *,
+    actor: User | None, region: str, source: str,
+) -> tuple[Person, bool]:
+    """The person with this phone (E.164) or email, else a new one with no owner; and whether new.
+
+    Existing records are reused as they are: nothing typed here overwrites them.
+    :raise PhoneError: when the phone is not a valid number.
+    """
+    phone = normalize_phone(phone, region)
+    email = (email or "").strip().lower() or None
+    clauses = [c for c in (Person.phone == phone if phone else None, Person.email == email if email else None) if c is not None]
+    if clauses:
+        found = db.session.scalar(
+            select(Person).where(or_(*clauses)).order_by(Person.archived_at.is_not(None), Person.id).limit(1)
+        )
+        if found is not None:
+            return found, False
+    person = Person(first_name=first_name.strip(), last_name=(last_name or "").strip(), phone=phone, email=email,
+                    created_by_id=actor.id if actor else None)
+    db.session.add(person)
+    db.session.flush()
+    record(actor, "create", person, {"source": source})
+    return person, True
+
+
+def walk_in(action: Action, data: WalkInData, actor: User, *, region: str) -> tuple[Attendance, Person, bool]:
+    """Check in somebody at the door who may not be in Organizer yet: matched by phone, else created.
+
+    Returns the attendance, the person and whether the person is new.
+    :raise PhoneError: when the phone is not a valid number.
+    """
+    person, created = match_or_create_person(
+        data.first_name, data.last_name, data.phone, None, actor=actor, region=region,
+        source=f"walk-in at {action.title}"[:80],
+    )
+    if data.institution_id and not any(m.institution_id == data.institution_id for m in person.memberships):
+        person.memberships.append(Membership(institution_id=data.institution_id, role=MembershipRole.MEMBER))
+        record(actor, "membership", person, {"institution_id": data.institution_id, "role": "member"})
+    attendance, _new = check_in(action, person, actor)
+    return attendance, person, created
+
+
+# --- turnout ----------------------------------------------------------------------------
+
+MIN_HISTORY = 2  # past RSVPs "yes" before a person's own show-up rate is trusted
+MAYBE_WEIGHT = 0.5  # a "maybe" counts half as much as a "yes" from the same person
+DEFAULT_SHOW_UP_RATE = 0.7  # used only when the federation has no past actions at all
+
+
+@dataclass
+class Prediction:
+    expected: float
+    federation_rate: float
+    with_history: int
+    without_history: int
+    maybes: int
+
+
+def predict_turnout(action: Action) -> Prediction:
+    """Expected turnout from each RSVP'd person's own show-up history (three queries).
+
+    A person's rate is actions attended / RSVPs "yes" over actions before this one; with fewer
+    than ``MIN_HISTORY`` such RSVPs the federation's average rate stands in. Each "yes" adds
+    the rate, each "maybe" ``MAYBE_WEIGHT`` times it.
+    """
+    before = and_(Action.starts_at < action.starts_at, Action.archived_at.is_(None), Action.id != action.id)
+    showed = func.count(Attendance.id)
+    past = (
+        select(func.count(), showed)
+        .select_from(Rsvp)
+        .join(Action, Action.id == Rsvp.action_id)
+        .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
+        .where(Rsvp.status == RsvpStatus.YES, before)
+    )
+    total, came = db.session.execute(past).one()
+    federation_rate = (came / total) if total else DEFAULT_SHOW_UP_RATE
+
+    current = select(Rsvp.person_id, Rsvp.status).where(
+        Rsvp.action_id == action.id, Rsvp.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]))
+    answers = dict(db.session.execute(current).all())
+    history = {
+        person_id: (n, k) for person_id, n, k in db.session.execute(
+            past.with_only_columns(Rsvp.person_id, func.count(), showed)
+            .where(Rsvp.person_id.in_(current.with_only_columns(Rsvp.person_id)))
+            .group_by(Rsvp.person_id)
+        )
+    }
+    expected, with_history = 0.0, 0
+    for person_id, status in answers.items():
+        n, k = history.get(person_id, (0, 0))
+        if n >= MIN_HISTORY:
+            rate = k / n
+            with_history += 1
+        else:
+            rate = federation_rate
+        expected += rate if status is RsvpStatus.YES else MAYBE_WEIGHT * rate
+    maybes = sum(1 for s in answers.values() if s is RsvpStatus.MAYBE)
+    return Prediction(expected=expected, federation_rate=federation_rate, with_history=with_history,
+                      without_history=len(answers) - with_history, maybes=maybes)
+
+
+@dataclass
+class BreakdownRow:
+    label: str
+    committed: int = 0
+    yes: int = 0
+    attended: int = 0
+
+
+@dataclass
+class Turnout:
+    goal: int
+    committed: int
+    yes: int
+    maybe: int
+    no: int
+    attended: int
+    attended_yes: int
+    walk_ins: int
+    prediction: Prediction
+    by_institution: list[BreakdownRow]
+    by_recruiter: list[BreakdownRow]
+    started: bool
+    no_shows: list[Person] = field(default_factory=list)
+    first_timers: list[Person] = field(default_factory=list)
+
+    @property
+    def flakes(self) -> int:
+        return self.yes - self.attended_yes
+
+    @property
+    def flake_rate(self) -> float | None:
+        return (self.flakes / self.yes) if self.started and self.yes else None
+
+
+def turnout(action: Action, user: User) -> Turnout:
+    """Goal, commitments, answers, arrivals, prediction and breakdowns for ``action``.
+
+    A fixed number of queries whatever the size. The totals cover everybody; the lists of
+    names (no-shows, first-timers) only the people ``user`` may see.
+    """
+    attended_q = exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
+    counts = db.session.execute(
+        select(
+            func.count().filter(Rsvp.status == RsvpStatus.YES),
+            func.count().filter(Rsvp.status == RsvpStatus.MAYBE),
+            func.count().filter(Rsvp.status == RsvpStatus.NO),
+            func.count().filter(Rsvp.status == RsvpStatus.YES, attended_q),
+        ).where(Rsvp.action_id == action.id)
+    ).one()
+    attended, walk_ins = db.session.execute(
+        select(func.count(), func.count().filter(Attendance.walk_in.is_(True))).where(Attendance.action_id == action.id)
+    ).one()
+    commitments = commitments_of(action)
+    started = action.has_started
+    result = Turnout(
+        goal=action.turnout_goal, committed=sum(c.number for c in commitments),
+        yes=counts[0], maybe=counts[1], no=counts[2], attended_yes=counts[3], attended=attended,
+        walk_ins=walk_ins or 0, prediction=predict_turnout(action),
+        by_institution=_by_institution(action, commitments), by_recruiter=_by_recruiter(action, commitments),
+        started=started,
+    )
+    if started:
+        result.no_shows = _no_shows(action, user)
+        result.first_timers = _first_timers(action, user)
+    return result
+
+
+def _by_institution(action: Action, commitments: list[Commitment]) -> list[BreakdownRow]:
+    """Per institution: committed, RSVP yes and arrived among its members (a person in two counts in both)."""
+    said_yes = select(Rsvp.person_id).where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES)
+    came = select(Attendance.person_id).where(Attendance.action_id == action.id)
+    rows = db.session.execute(
+        select(
+            Institution.id, Institution.name,
+            func.count(distinct(case((Membership.person_id.in_(said_yes), Membership.person_id)))),
+            func.count(distinct(case((Membership.person_id.in_(came), Membership.person_id)))),
+        )
+        .join(Membership, Membership.institution_id == Institution.id)
+        .where(or_(Membership.person_id.in_(said_yes), Membership.person_id.in_(came)))
+        .group_by(Institution.id, Institution.name)
+    ).all()
+    table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
+    for c in commitments:
+        if c.institution is not None:
+            table.setdefault(c.institution.id, BreakdownRow(c.institution.name)).committed += c.number
+    return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
+
+
+def _by_recruiter(action: Action, commitments: list[Commitment]) -> list[BreakdownRow]:
+    """Per recruiter (who entered the RSVP): their own commitment, RSVP yes and arrived."""
+    attended_q = exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
+    rows = db.session.execute(
+        select(User.id, User.name, func.count(), func.count().filter(attended_q))
+        .join(Rsvp, Rsvp.recruited_by_id == User.id)
+        .where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES)
+        .group_by(User.id, User.name)
+    ).all()
+    table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
+    for c in commitments:
+        if c.institution_id is None and c.leader is not None:
+            table.setdefault(c.leader.id, BreakdownRow(c.leader.name)).committed += c.number
+    return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
+
+
+def _no_shows(action: Action, user: User) -> list[Person]:
+    """People ``user`` may see who said yes and did not come, by name (one query)."""
+    return list(db.session.scalars(
+        select(Person).join(Rsvp, and_(Rsvp.person_id == Person.id, Rsvp.action_id == action.id))
+        .where(Rsvp.status == RsvpStatus.YES, people_visible_to(user),
+               ~exists().where(Attendance.action_id == action.id, Attendance.person_id == Person.id))
+        .order_by(Person.last_name, Person.first_name, Person.id)
+    ))
+
+
+def _first_timers(action: Action, user: User) -> list[Person]:
+    """People ``user`` may see whose first action this was (one query)."""
+    earlier = aliased(Attendance)
+    earlier_action = aliased(Action)
+    return list(db.session.scalars(
+        select(Person).join(Attendance, and_(Attendance.person_id == Person.id, Attendance.action_id == action.id))
+        .where(people_visible_to(user), ~exists().where(
+            earlier.person_id == Person.id, earlier.action_id == earlier_action.id,
+            earlier_action.starts_at < action.starts_at))
+        .order_by(Person.last_name, Person.first_name, Person.id)
+    ))
+
+
+def attendance_counts(person_ids: Iterable[int]) -> dict[int, int]:
+    """How many actions each person attended (one query); people with none are left out."""
+    ids = list(set(person_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Attendance.person_id, func.count()).where(Attendance.person_id.in_(ids))
+        .group_by(Attendance.person_id)
+    ).all())
+
+
+def turnout_history(campaign_id: int) -> list[tuple[Action, int, int]]:
+    """A campaign's past and current actions, each with RSVP yes and attended (one query)."""
+    yes = (select(func.count()).where(Rsvp.action_id == Action.id, Rsvp.status == RsvpStatus.YES)
+           .correlate(Action).scalar_subquery())
+    came = (select(func.count()).where(Attendance.action_id == Action.id).correlate(Action).scalar_subquery())
+    rows = db.session.execute(
+        select(Action, yes, came).where(Action.campaign_id == campaign_id, Action.archived_at.is_(None))
+        .order_by(Action.starts_at)
+    ).all()
+    return [(a, y, c) for a, y, c in rows]
+
+
+def attendance_timeline(user: User, person: Person) -> list:
+    """Timeline entries for the actions ``person`` attended (one query; the page checked visibility)."""
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    from organizer.people.timeline import TimelineEntry
+
+    rows = db.session.execute(
+        select(Attendance.checked_in_at, Action.id, Action.title)
+        .join(Action, Action.id == Attendance.action_id)
+        .where(Attendance.person_id == person.id, people_visible_to(user))
+        .join(Person, Person.id == Attendance.person_id)
+    ).all()
+    return [
+        TimelineEntry(when=when, kind="attendance", title=_("Attended %(title)s", title=title),
+                      url=url_for("actions.detail", action_id=action_id))
+        for when, action_id, title in rows
+    ]
+
+
+# --- exports ----------------------------------------------------------------------------
+
+
+def export_csv(action: Action, user: User, kind: str) -> str:
+    """The sign-in list ("signin": everyone who said yes or maybe, and walk-ins) or the turnout
+    list ("turnout": everyone who came) as CSV, limited to the people ``user`` may see; audited.
+    """
+    from organizer.people.services import _csv_safe, format_phone
+
+    rsvp, attendance = aliased(Rsvp), aliased(Attendance)
+    stmt = (
+        select(Person, rsvp.status, attendance.checked_in_at, attendance.walk_in, User.name)
+        .outerjoin(rsvp, and_(rsvp.person_id == Person.id, rsvp.action_id == action.id))
+        .outerjoin(attendance, and_(attendance.person_id == Person.id, attendance.action_id == action.id))
+        .outerjoin(User, User.id == rsvp.recruited_by_id)
+        .where(people_visible_to(user))
+        .options(selectinload(Person.memberships).joinedload(Membership.institution))
+        .order_by(Person.last_name, Person.first_name, Person.id)
+    )
+    if kind == "turnout":
+        stmt = stmt.where(attendance.id.is_not(None))
+    else:
+        stmt = stmt.where(or_(rsvp.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]), attendance.id.is_not(None)))
+    rows = db.session.execute(stmt).all()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["person_id", "first_name", "last_name", "phone", "email", "institutions", "rsvp",
+                     "recruited_by", "checked_in_at", "walk_in"])
+    for person, status, at, was_walk_in, recruiter in rows:
+        writer.writerow([_csv_safe(v) for v in [
+            person.id, person.first_name, person.last_name, format_phone(person.phone), person.email or "",
+            ";".join(m.institution.name for m in person.memberships), status.value if status else "",
+            recruiter or "", at.isoformat() if at else "", "yes" if was_walk_in else "",
+        ]])
+    record(user, "export", action, {"list": kind, "rows": len(rows)},
+           summary=f"{kind} list of {action.title}: {len(rows)} rows"[:255])
+    return out.getvalue()
+
+
+# --- public sign-up ---------------------------------------------------------------------
+
+
+def check_signup_rate(action: Action, address: str, *, max_attempts: int, window_seconds: int) -> None:
+    """Count this submission, refusing it when the address has sent too many for this action.
+
+    :raise SignupThrottled: when ``max_attempts`` were already made within ``window_seconds``.
+    """
+    since = utcnow() - timedelta(seconds=window_seconds)
+    recent = db.session.scalar(
+        select(func.count()).select_from(SignupAttempt)
+        .where(SignupAttempt.action_id == action.id, SignupAttempt.address == address, SignupAttempt.at >= since)
+    ) or 0
+    if recent >= max_attempts:
+        raise SignupThrottled()
+    db.session.add(SignupAttempt(action_id=action.id, address=address[:64]))
+
+
+def open_for_signup(token: str) -> Action:
+    """The action behind a public sign-up link, while it is not over or archived.
+
+    :raise NotFound: for an unknown token, an archived action or one already over.
+    """
+    action = db.session.scalar(select(Action).where(Action.signup_token == token))
+    if action is None or action.archived_at is not None or action.ends_at < utcnow():
+        raise NotFound()
+    return action
+
+
+@dataclass
+class SignupData:
+    first_name: str
+    last_name: str
+    phone: str | None
+    email: str | None
+    sms_consent: bool
+
+
+def public_signup(action: Action, data: SignupData, *, region: str) -> Rsvp:
+    """Sign somebody up from the public page: match by phone or email, else create; RSVP yes.
+
+    An existing record is reused untouched (nothing typed by a visitor overwrites it); a
+    ticked consent box opts the number in, an unticked one never opts anybody out.
+    :raise PhoneError: when the phone is not a valid number.
+    """
+    person, _created = match_or_create_person(
+        data.first_name, data.last_name, data.phone, data.email, actor=None, region=region,
+        source=f"sign-up form {action.title}"[:80],
+    )
+    if data.sms_consent and person.phone and person.sms_consent is not SmsConsent.OPTED_IN:
+        set_sms_consent(person, SmsConsent.OPTED_IN, source=f"signup form {action.title}")
+    return record_rsvp(action, person, RsvpStatus.YES, RsvpSource.SIGNUP)

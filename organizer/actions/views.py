@@ -1,0 +1,434 @@
+"""Action pages: list, plan, detail with commitments and RSVPs, check-in at the door, turnout,
+exports, the printable sign-in sheet, and the public sign-up page (``/signup/<token>``, no login).
+
+Check-in is staff-only: organizers run the door (a leader working the door is given an
+organizer account for the day), because the door must find anyone who walks in.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from organizer.actions.forms import (
+    RSVP_LABELS,
+    SOURCE_LABELS,
+    TYPE_LABELS,
+    ActionForm,
+    CheckInForm,
+    InstitutionCommitmentForm,
+    LeaderCommitmentForm,
+    RsvpForm,
+    SignupForm,
+    WalkInForm,
+    timezone_choices,
+)
+from organizer.actions.models import Action, ActionType, RsvpStatus
+from organizer.actions.services import (
+    MAYBE_WEIGHT,
+    MIN_HISTORY,
+    ActionData,
+    ActionError,
+    SignupData,
+    SignupThrottled,
+    WalkInData,
+    action_counts,
+    archive_action,
+    check_in,
+    check_signup_rate,
+    checked_in_count,
+    checkin_search,
+    commitments_of,
+    delete_commitment,
+    export_csv,
+    find_people_for_rsvp,
+    get_action,
+    open_for_signup,
+    past_actions,
+    public_signup,
+    rsvp_by_user,
+    rsvps_visible,
+    save_action,
+    save_commitment,
+    to_local,
+    turnout,
+    undo_check_in,
+    upcoming_actions,
+    walk_in,
+)
+from organizer.auth.access import staff_required
+from organizer.campaigns.services import active_campaigns
+from organizer.extensions import db
+from organizer.forms import EmptyForm
+from organizer.institutions.services import active_institutions, get_institution
+from organizer.people.services import PhoneError, get_visible_person, normalize_phone
+from organizer.settings.services import get_organization
+from organizer.web import Pagination
+
+bp = Blueprint("actions", __name__)
+
+
+@bp.app_template_filter("action_time")
+def action_time(value, timezone: str, fmt: str = "medium") -> str:
+    """A stored UTC time shown in the action's own time zone and the user's language."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=str(get_locale()))
+
+
+def _region() -> str:
+    return get_organization().default_phone_region
+
+
+# --- list and planning ------------------------------------------------------------------
+
+
+@bp.get("/actions/")
+@login_required
+def index():
+    upcoming, past = upcoming_actions(), past_actions()
+    return render_template(
+        "actions/index.html", upcoming=upcoming, past=past,
+        counts=action_counts([a.id for a in upcoming + past]), type_labels=TYPE_LABELS,
+    )
+
+
+@bp.route("/actions/new", methods=["GET", "POST"])
+@staff_required
+def new():
+    form = _action_form(None)
+    if form.validate_on_submit():
+        try:
+            action = save_action(None, _action_data(form), current_user)
+            db.session.commit()
+        except ActionError as error:
+            db.session.rollback()
+            form.ends_local.errors.append(str(error))
+        else:
+            flash(_("The action is planned."), "success")
+            return redirect(url_for("actions.detail", action_id=action.id))
+    return render_template("actions/form.html", form=form, action=None)
+
+
+@bp.route("/actions/<int:action_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(action_id: int):
+    action = get_action(action_id)
+    form = _action_form(action)
+    if form.validate_on_submit():
+        try:
+            save_action(action, _action_data(form), current_user)
+            db.session.commit()
+        except ActionError as error:
+            db.session.rollback()
+            form.ends_local.errors.append(str(error))
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("actions.detail", action_id=action.id))
+    return render_template("actions/form.html", form=form, action=action)
+
+
+@bp.post("/actions/<int:action_id>/archive")
+@staff_required
+def archive(action_id: int):
+    action = get_action(action_id)
+    if EmptyForm().validate_on_submit():
+        archive_action(action, current_user)
+        db.session.commit()
+        flash(_("The action was archived."), "info")
+    return redirect(url_for("actions.index"))
+
+
+def _action_form(action: Action | None) -> ActionForm:
+    if action is not None and request.method == "GET":
+        form = ActionForm(obj=action, type=action.type.value,
+                          starts_local=to_local(action.starts_at, action.timezone),
+                          ends_local=to_local(action.ends_at, action.timezone))
+    else:
+        form = ActionForm()
+    if request.method == "GET" and action is None:
+        form.timezone.data = get_organization().timezone
+        form.campaign_id.data = request.args.get("campaign", type=int)
+    form.timezone.choices = timezone_choices()
+    form.campaign_id.choices = [("", _("No campaign"))] + [(c.id, c.name) for c in active_campaigns()]
+    return form
+
+
+def _action_data(form: ActionForm) -> ActionData:
+    return ActionData(
+        title=form.title.data, type=ActionType(form.type.data), starts_local=form.starts_local.data,
+        ends_local=form.ends_local.data, timezone=form.timezone.data, campaign_id=form.campaign_id.data,
+        location=form.location.data or "", turnout_goal=form.turnout_goal.data or 0,
+        description=form.description.data,
+    )
+
+
+# --- the action page: commitments and RSVPs ---------------------------------------------
+
+
+@bp.get("/actions/<int:action_id>")
+@login_required
+def detail(action_id: int):
+    action = get_action(action_id)
+    status = request.args.get("status")
+    status = RsvpStatus(status) if status in {s.value for s in RsvpStatus} else None
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = current_app.config["PEOPLE_PER_PAGE"]
+    rsvps, total = rsvps_visible(current_user, action, status=status, page=page, per_page=per_page)
+    q = request.args.get("q", "")
+    institution_form = None
+    if current_user.is_staff:
+        institution_form = InstitutionCommitmentForm()
+        institution_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    commitments = commitments_of(action)
+    mine = next((c for c in commitments if c.institution_id is None and c.leader_id == current_user.id), None)
+    return render_template(
+        "actions/detail.html", action=action, rsvps=rsvps, status=status,
+        pagination=Pagination(page=page, per_page=per_page, total=total),
+        commitments=commitments, institution_form=institution_form,
+        leader_form=LeaderCommitmentForm(number=mine.number if mine else None),
+        q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm(),
+        type_labels=TYPE_LABELS, rsvp_labels=RSVP_LABELS, source_labels=SOURCE_LABELS,
+        checked_in=checked_in_count(action),
+    )
+
+
+@bp.post("/actions/<int:action_id>/commitments")
+@staff_required
+def commit_institution(action_id: int):
+    action = get_action(action_id)
+    form = InstitutionCommitmentForm()
+    form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    if form.validate_on_submit():
+        save_commitment(action, form.number.data, current_user, institution=get_institution(form.institution_id.data),
+                        committed_by_name=form.committed_by_name.data, note=form.note.data)
+        db.session.commit()
+        flash(_("Commitment saved."), "success")
+    else:
+        flash(_("Choose an institution and how many people it will bring."), "warning")
+    return redirect(url_for("actions.detail", action_id=action.id) + "#commitments")
+
+
+@bp.post("/actions/<int:action_id>/commitments/mine")
+@login_required
+def commit_own(action_id: int):
+    action = get_action(action_id)
+    form = LeaderCommitmentForm()
+    if form.validate_on_submit():
+        save_commitment(action, form.number.data, current_user, note=form.note.data)
+        db.session.commit()
+        flash(_("Thank you! Your commitment is saved."), "success")
+    else:
+        flash(_("How many people will you bring?"), "warning")
+    return redirect(url_for("actions.detail", action_id=action.id) + "#commitments")
+
+
+@bp.post("/actions/<int:action_id>/commitments/<int:commitment_id>/delete")
+@login_required
+def remove_commitment(action_id: int, commitment_id: int):
+    action = get_action(action_id)
+    if EmptyForm().validate_on_submit():
+        delete_commitment(action, commitment_id, current_user)
+        db.session.commit()
+    return redirect(url_for("actions.detail", action_id=action.id) + "#commitments")
+
+
+@bp.post("/actions/<int:action_id>/rsvps")
+@login_required
+def rsvp(action_id: int):
+    action = get_action(action_id)
+    form = RsvpForm()
+    if form.validate_on_submit():
+        person = get_visible_person(current_user, form.person_id.data)  # a leader: own people only (404)
+        rsvp_by_user(action, person, RsvpStatus(form.status.data), current_user)
+        db.session.commit()
+        flash(_("%(name)s: %(answer)s.", name=person.display_name, answer=RSVP_LABELS[RsvpStatus(form.status.data)]),
+              "success")
+    return redirect(url_for("actions.detail", action_id=action.id, q=request.args.get("q") or None) + "#rsvps")
+
+
+# --- check-in at the door ---------------------------------------------------------------
+
+
+@bp.get("/actions/<int:action_id>/checkin")
+@staff_required
+def checkin(action_id: int):
+    action = get_action(action_id)
+    q = request.args.get("q", "")
+    walk_in_form = WalkInForm()
+    walk_in_form.institution_id.choices = [("", _("No institution"))] + [(i.id, i.name) for i in active_institutions()]
+    return render_template(
+        "actions/checkin.html", action=action, q=q, rows=checkin_search(action, current_user, q),
+        count=checked_in_count(action), form=CheckInForm(), walk_in_form=walk_in_form, rsvp_labels=RSVP_LABELS,
+    )
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.post("/actions/<int:action_id>/checkin")
+@staff_required
+def checkin_post(action_id: int):
+    action = get_action(action_id)
+    form = CheckInForm()
+    if not form.validate_on_submit():
+        abort(400)
+    person = get_visible_person(current_user, form.person_id.data)
+    _attendance, created = check_in(action, person, current_user)
+    db.session.commit()
+    count = checked_in_count(action)
+    if _wants_json():
+        return jsonify(checked_in=True, created=created, count=count, name=person.display_name)
+    message = _("%(name)s is checked in.", name=person.display_name) if created else \
+        _("%(name)s was already checked in.", name=person.display_name)
+    flash(message, "success" if created else "info")
+    return redirect(url_for("actions.checkin", action_id=action.id, q=request.args.get("q") or None))
+
+
+@bp.post("/actions/<int:action_id>/checkin/undo")
+@staff_required
+def checkin_undo(action_id: int):
+    action = get_action(action_id)
+    form = CheckInForm()
+    if form.validate_on_submit() and undo_check_in(action, form.person_id.data, current_user):
+        db.session.commit()
+        flash(_("Check-in removed."), "info")
+    return redirect(url_for("actions.checkin", action_id=action.id, q=request.args.get("q") or None))
+
+
+@bp.post("/actions/<int:action_id>/walk-in")
+@staff_required
+def walk_in_post(action_id: int):
+    action = get_action(action_id)
+    form = WalkInForm()
+    form.institution_id.choices = [("", _("No institution"))] + [(i.id, i.name) for i in active_institutions()]
+    if form.validate_on_submit():
+        try:
+            _attendance, person, created = walk_in(action, WalkInData(
+                first_name=form.first_name.data, last_name=form.last_name.data or "", phone=form.phone.data,
+                institution_id=form.institution_id.data), current_user, region=_region())
+            db.session.commit()
+        except PhoneError:
+            db.session.rollback()
+            form.phone.errors.append(_("This is not a valid phone number."))
+        else:
+            if _wants_json():
+                return jsonify(checked_in=True, created=created, count=checked_in_count(action),
+                               name=person.display_name)
+            flash(_("Welcome, %(name)s! Checked in.", name=person.display_name), "success")
+            return redirect(url_for("actions.checkin", action_id=action.id))
+    if _wants_json():
+        return jsonify(checked_in=False, errors=form.errors), 400
+    return render_template(
+        "actions/checkin.html", action=action, q="", rows=[], count=checked_in_count(action),
+        form=CheckInForm(), walk_in_form=form, rsvp_labels=RSVP_LABELS,
+    ), 400
+
+
+@bp.get("/actions/<int:action_id>/sign-in-sheet")
+@staff_required
+def sheet(action_id: int):
+    """A printable sign-in sheet: who said yes or maybe, then blank lines for walk-ins."""
+    action = get_action(action_id)
+    rows, _total = rsvps_visible(current_user, action, page=1, per_page=100_000)
+    rows = [(r, a) for r, a in rows if r.status is not RsvpStatus.NO]
+    return render_template("actions/sheet.html", action=action, rows=rows, blank_lines=range(25))
+
+
+# --- turnout and exports ----------------------------------------------------------------
+
+
+@bp.get("/actions/<int:action_id>/turnout")
+@login_required
+def turnout_page(action_id: int):
+    action = get_action(action_id)
+    result = turnout(action, current_user)
+    bars = {
+        "type": "bar",
+        "data": {
+            "labels": [_("Goal"), _("Committed"), _("Predicted"), _("RSVP yes"), _("Checked in")],
+            "datasets": [{"label": _("People"), "data": [
+                result.goal, result.committed, round(result.prediction.expected), result.yes, result.attended]}],
+        },
+        "options": {"plugins": {"legend": {"display": False}}},
+    }
+    by_institution = {
+        "type": "bar",
+        "data": {
+            "labels": [r.label for r in result.by_institution],
+            "datasets": [
+                {"label": _("Committed"), "data": [r.committed for r in result.by_institution]},
+                {"label": _("RSVP yes"), "data": [r.yes for r in result.by_institution]},
+                {"label": _("Checked in"), "data": [r.attended for r in result.by_institution]},
+            ],
+        },
+        "options": {"indexAxis": "y"},
+    }
+    return render_template(
+        "actions/turnout.html", action=action, t=result, bars=bars, by_institution_chart=by_institution,
+        min_history=MIN_HISTORY, maybe_weight=MAYBE_WEIGHT, type_labels=TYPE_LABELS,
+    )
+
+
+@bp.get("/actions/<int:action_id>/<any(signin, turnout):kind>.csv")
+@staff_required
+def export(action_id: int, kind: str):
+    action = get_action(action_id)
+    body = export_csv(action, current_user, kind)
+    db.session.commit()  # the audit event
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=action-{action.id}-{kind}.csv"})
+
+
+# --- the public sign-up page ------------------------------------------------------------
+
+
+@bp.route("/signup/<token>", methods=["GET", "POST"])
+def signup(token: str):
+    """No login. Whatever is typed, the answer never says whether the person was already known."""
+    action = open_for_signup(token)
+    form = SignupForm()
+    if request.method == "POST":
+        try:
+            check_signup_rate(
+                action, request.remote_addr or "unknown",
+                max_attempts=current_app.config.get("SIGNUP_MAX_ATTEMPTS", 10),
+                window_seconds=current_app.config.get("SIGNUP_WINDOW_SECONDS", 600),
+            )
+        except SignupThrottled:
+            abort(429)
+        if form.validate_on_submit() and _signup_phone_ok(form):
+            if not form.website.data:  # the honeypot: a filled one gets the same page and stores nothing
+                public_signup(action, SignupData(
+                    first_name=form.first_name.data, last_name=form.last_name.data or "", phone=form.phone.data,
+                    email=form.email.data, sms_consent=bool(form.sms_consent.data)), region=_region())
+            db.session.commit()
+            return render_template("actions/signup_thanks.html", action=action, name=form.first_name.data.strip())
+        db.session.commit()  # the attempt counts even when the form was wrong
+    return render_template("actions/signup.html", action=action, form=form, type_labels=TYPE_LABELS)
+
+
+def _signup_phone_ok(form: SignupForm) -> bool:
+    try:
+        normalize_phone(form.phone.data, _region())
+    except PhoneError:
+        form.phone.errors.append(_("This is not a valid phone number."))
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Campaigns: issue campaigns, their decision-makers (targets) and the power map."""

@@ -1,0 +1,349 @@
+"""Rules for campaigns and the power map: targets, positions over time, relationships, reach.
+
+Relationships name our people; lists of them go through ``people_visible_to`` (a leader sees
+their own people by name and the others only as a count).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import NotFound
+
+from organizer.audit.services import record
+from organizer.auth.models import User
+from organizer.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignTarget,
+    Position,
+    PositionChange,
+    RelationshipKind,
+    Target,
+    TargetRelationship,
+)
+from organizer.db import utcnow
+from organizer.extensions import db
+from organizer.institutions.models import Institution
+from organizer.people.models import Person
+from organizer.people.services import people_visible_to
+
+
+class CampaignError(ValueError):
+    """A change that breaks a rule (end before start, target already on the map, influence out of range)."""
+
+
+# --- campaigns --------------------------------------------------------------------------
+
+
+@dataclass
+class CampaignData:
+    name: str
+    issue: str = ""
+    goal: str | None = None
+    status: CampaignStatus = CampaignStatus.RESEARCH
+    starts_on: date | None = None
+    ends_on: date | None = None
+    lead_organizer_id: int | None = None
+    institution_ids: list[int] = field(default_factory=list)
+    notes: str | None = None
+
+
+def list_campaigns(status: CampaignStatus | None = None) -> list[tuple[Campaign, int]]:
+    """Campaigns (active first) with how many actions each has (one query, plus lead organizers)."""
+    from organizer.actions.models import Action
+
+    count = (select(func.count()).where(Action.campaign_id == Campaign.id, Action.archived_at.is_(None))
+             .correlate(Campaign).scalar_subquery())
+    stmt = select(Campaign, count).where(Campaign.archived_at.is_(None)).options(joinedload(Campaign.lead_organizer))
+    if status is not None:
+        stmt = stmt.where(Campaign.status == status)
+    order = [CampaignStatus.ACTIVE, CampaignStatus.RESEARCH, CampaignStatus.PAUSED, CampaignStatus.WON,
+             CampaignStatus.LOST]
+    rows = db.session.execute(stmt.order_by(Campaign.name)).all()
+    return sorted(((c, n) for c, n in rows), key=lambda row: order.index(row[0].status))
+
+
+def active_campaigns() -> list[Campaign]:
+    """Campaigns an action may belong to (not archived, not finished), by name."""
+    return list(db.session.scalars(
+        select(Campaign).where(Campaign.archived_at.is_(None)).order_by(Campaign.name)
+    ))
+
+
+def get_campaign(campaign_id: int) -> Campaign:
+    """The campaign with its lead organizer and institutions.
+
+    :raise NotFound: when there is none.
+    """
+    campaign = db.session.scalar(
+        select(Campaign).where(Campaign.id == campaign_id)
+        .options(joinedload(Campaign.lead_organizer), selectinload(Campaign.institutions))
+    )
+    if campaign is None:
+        raise NotFound()
+    return campaign
+
+
+def save_campaign(campaign: Campaign | None, data: CampaignData, actor: User) -> Campaign:
+    """Create (``campaign`` None) or change a campaign; the caller commits.
+
+    :raise CampaignError: when the end date is before the start date.
+    """
+    if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
+        raise CampaignError("The campaign cannot end before it starts.")
+    creating = campaign is None
+    if campaign is None:
+        campaign = Campaign()
+        db.session.add(campaign)
+    campaign.name = data.name.strip()
+    campaign.issue = (data.issue or "").strip()
+    campaign.goal = (data.goal or "").strip() or None
+    campaign.status = data.status
+    campaign.starts_on, campaign.ends_on = data.starts_on, data.ends_on
+    campaign.lead_organizer_id = data.lead_organizer_id or None
+    campaign.notes = (data.notes or "").strip() or None
+    campaign.institutions = (
+        list(db.session.scalars(select(Institution).where(Institution.id.in_(data.institution_ids))))
+        if data.institution_ids else []
+    )
+    db.session.flush()
+    record(actor, "create" if creating else "update", campaign, {"status": campaign.status.value})
+    return campaign
+
+
+# --- targets and positions --------------------------------------------------------------
+
+
+@dataclass
+class TargetData:
+    name: str
+    title: str = ""
+    body: str = ""
+    contact: str | None = None
+    notes: str | None = None
+
+
+def get_target(target_id: int) -> Target:
+    """A target with its campaigns (and their position history) loaded.
+
+    :raise NotFound: when there is none.
+    """
+    target = db.session.scalar(
+        select(Target).where(Target.id == target_id).options(
+            selectinload(Target.campaigns).joinedload(CampaignTarget.campaign),
+            selectinload(Target.campaigns).selectinload(CampaignTarget.history).joinedload(PositionChange.changed_by),
+        )
+    )
+    if target is None:
+        raise NotFound()
+    return target
+
+
+def save_target(target: Target | None, data: TargetData, actor: User) -> Target:
+    """Create or change a decision-maker's details; the caller commits."""
+    creating = target is None
+    if target is None:
+        target = Target()
+        db.session.add(target)
+    target.name = data.name.strip()
+    target.title = (data.title or "").strip()
+    target.body = (data.body or "").strip()
+    target.contact = (data.contact or "").strip() or None
+    target.notes = (data.notes or "").strip() or None
+    db.session.flush()
+    record(actor, "create" if creating else "update", target)
+    return target
+
+
+def put_on_map(campaign: Campaign, target: Target, position: Position, influence: int, actor: User,
+               note: str | None = None) -> CampaignTarget:
+    """Add a target to a campaign's power map, starting its position history.
+
+    :raise CampaignError: when the target is already on this map or influence is not 1 to 5.
+    """
+    _check_influence(influence)
+    if db.session.scalar(select(CampaignTarget.id).where(
+            CampaignTarget.campaign_id == campaign.id, CampaignTarget.target_id == target.id)):
+        raise CampaignError("This target is already on the campaign's power map.")
+    link = CampaignTarget(campaign_id=campaign.id, target_id=target.id, position=position, influence=influence)
+    link.history.append(PositionChange(previous=None, position=position, note=(note or "").strip() or None,
+                                       changed_by_id=actor.id))
+    db.session.add(link)
+    db.session.flush()
+    record(actor, "power_map_add", campaign, {"target_id": target.id, "position": position.value,
+                                              "influence": influence})
+    return link
+
+
+def get_campaign_target(campaign: Campaign, link_id: int) -> CampaignTarget:
+    """One target on ``campaign``'s map.
+
+    :raise NotFound: when ``link_id`` is not on this campaign's map.
+    """
+    link = db.session.get(CampaignTarget, link_id)
+    if link is None or link.campaign_id != campaign.id:
+        raise NotFound()
+    return link
+
+
+def set_position(link: CampaignTarget, position: Position, influence: int, actor: User,
+                 note: str | None = None, when: date | None = None) -> PositionChange | None:
+    """Change a target's position and influence on a campaign; a new position is kept in the history.
+
+    Returns the history entry, or ``None`` when only the influence changed.
+    :raise CampaignError: when influence is not 1 to 5.
+    """
+    _check_influence(influence)
+    change = None
+    if position != link.position:
+        change = PositionChange(previous=link.position, position=position, note=(note or "").strip() or None,
+                                changed_by_id=actor.id, changed_at=utcnow())
+        link.history.append(change)
+        link.position = position
+    link.influence = influence
+    link.updated_at = utcnow()
+    record(actor, "position", link.campaign, {"target_id": link.target_id, "position": position.value,
+                                              "influence": influence, "note": note or ""})
+    return change
+
+
+def _check_influence(influence: int) -> None:
+    if not 1 <= influence <= 5:
+        raise CampaignError("Influence goes from 1 to 5.")
+
+
+def all_targets() -> list[Target]:
+    return list(db.session.scalars(select(Target).order_by(Target.name)))
+
+
+# --- relationships and reach ------------------------------------------------------------
+
+
+def add_relationship(target: Target, kind: RelationshipKind, actor: User, *, person: Person | None = None,
+                     institution: Institution | None = None, note: str | None = None) -> TargetRelationship:
+    """Record that one of our people (loaded through ``get_visible_person``) or institutions knows a target.
+
+    :raise CampaignError: unless exactly one of ``person`` and ``institution`` is given.
+    """
+    if (person is None) == (institution is None):
+        raise CampaignError("A relationship is with one person or one institution.")
+    rel = TargetRelationship(target_id=target.id, person_id=person.id if person else None,
+                             institution_id=institution.id if institution else None, kind=kind,
+                             note=(note or "").strip() or None, created_by_id=actor.id)
+    db.session.add(rel)
+    db.session.flush()
+    record(actor, "relationship", target, {"person_id": rel.person_id, "institution_id": rel.institution_id,
+                                           "kind": kind.value})
+    return rel
+
+
+def remove_relationship(target: Target, relationship_id: int, actor: User) -> None:
+    """Remove a relationship of ``target``; an id belonging to another target is ignored.
+
+    Leaders may remove only relationships of their own people (the caller passes staff or owner).
+    """
+    rel = db.session.get(TargetRelationship, relationship_id)
+    if rel is None or rel.target_id != target.id:
+        return
+    if not actor.is_staff:
+        owner = db.session.scalar(select(Person.owner_id).where(Person.id == rel.person_id)) if rel.person_id else None
+        if owner != actor.id:
+            return
+    db.session.delete(rel)
+    record(actor, "relationship_removed", target, {"relationship_id": relationship_id})
+
+
+def rank_people(person_ids: Iterable[int]) -> tuple[dict[int, int], str]:
+    """A score per person for "who can reach", higher first, and what it measures.
+
+    The leadership pipeline stage when the relational area is installed
+    (``organizer.relational.services.pipeline_ranks``), else the number of actions attended.
+    """
+    ids = list(person_ids)
+    try:
+        from organizer.relational.services import pipeline_ranks  # type: ignore[attr-defined]
+    except ImportError:
+        from organizer.actions.services import attendance_counts
+
+        return attendance_counts(ids), "actions"
+    return pipeline_ranks(ids), "stage"
+
+
+@dataclass
+class Reacher:
+    """Somebody of ours who can reach a target; ``person`` is None for an institution."""
+
+    relationship: TargetRelationship
+    score: int = 0
+
+
+@dataclass
+class MapCard:
+    link: CampaignTarget
+    reachers: list[Reacher] = field(default_factory=list)  # people the user may see, ranked, and institutions
+    people_total: int = 0  # all our people with a relationship, seen or not
+
+    @property
+    def hidden(self) -> int:
+        return self.people_total - sum(1 for r in self.reachers if r.relationship.person_id)
+
+
+@dataclass
+class PowerMap:
+    cards: list[MapCard]
+    ranked_by: str
+    positions: list[Position] = field(default_factory=lambda: list(Position))
+
+    def cell(self, position: Position, influence: int) -> list[MapCard]:
+        return [c for c in self.cards if c.link.position == position and c.link.influence == influence]
+
+
+def power_map(campaign: Campaign, user: User) -> PowerMap:
+    """The campaign's targets with who can reach each, ranked (four queries whatever the size)."""
+    links = list(db.session.scalars(
+        select(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
+        .options(joinedload(CampaignTarget.target)).order_by(CampaignTarget.influence.desc())
+    ))
+    cards = {link.target_id: MapCard(link) for link in links}
+    reach, ranked_by = reach_for_targets(list(cards), user)
+    for target_id, (reachers, total) in reach.items():
+        cards[target_id].reachers, cards[target_id].people_total = reachers, total
+    return PowerMap(cards=list(cards.values()), ranked_by=ranked_by)
+
+
+def reach_for_targets(
+    target_ids: list[int], user: User
+) -> tuple[dict[int, tuple[list[Reacher], int]], str]:
+    """For each target: our people the user may see and our institutions who know them, ranked,
+    and the count of all our people who do (three queries); plus what the ranking measures."""
+    result: dict[int, tuple[list[Reacher], int]] = {t: ([], 0) for t in target_ids}
+    if not target_ids:
+        return result, "actions"
+    totals = dict(db.session.execute(
+        select(TargetRelationship.target_id, func.count(func.distinct(TargetRelationship.person_id)))
+        .where(TargetRelationship.target_id.in_(target_ids), TargetRelationship.person_id.is_not(None))
+        .group_by(TargetRelationship.target_id)
+    ).all())
+    rels = list(db.session.scalars(
+        select(TargetRelationship)
+        .outerjoin(Person, Person.id == TargetRelationship.person_id)
+        .where(TargetRelationship.target_id.in_(target_ids),
+               (TargetRelationship.person_id.is_(None)) | people_visible_to(user))
+        .options(joinedload(TargetRelationship.person), joinedload(TargetRelationship.institution))
+    ))
+    scores, ranked_by = rank_people({r.person_id for r in rels if r.person_id})
+    grouped: dict[int, list[Reacher]] = defaultdict(list)
+    for rel in rels:
+        grouped[rel.target_id].append(Reacher(rel, scores.get(rel.person_id, 0) if rel.person_id else 0))
+    for target_id in target_ids:
+        reachers = sorted(grouped[target_id], key=lambda r: (
+            r.relationship.person_id is None, -r.score,
+            r.relationship.person.display_name if r.relationship.person else r.relationship.institution.name))
+        result[target_id] = (reachers, totals.get(target_id, 0))
+    return result, ranked_by

@@ -1,0 +1,122 @@
+"""The public sign-up page: no login, matches without revealing, resists duplicates and abuse."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from organizer.actions.models import Rsvp, RsvpSource, RsvpStatus
+from organizer.extensions import db
+from organizer.people.models import Person, SmsConsent
+
+
+def _token(client, url):
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def _submit(client, url, **fields):
+    data = {"first_name": "Dolores", "last_name": "Huerta", "phone": "", "email": "", "website": "", **fields}
+    data.setdefault("csrf_token", _token(client, url))
+    return client.post(url, data=data, environ_base={"REMOTE_ADDR": fields.pop("addr", "203.0.113.9")})
+
+
+@pytest.fixture
+def signup_url(make_action):
+    action = make_action(title="Route 9 hearing")
+    return f"/signup/{action.signup_token}"
+
+
+def _people(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Person))
+
+
+def test_a_visitor_signs_up_without_an_account(app, client, signup_url):
+    page = client.get(signup_url)
+    assert page.status_code == 200 and "Route 9 hearing" in page.get_data(as_text=True)
+    response = _submit(client, signup_url, phone="(312) 555-0142", email="Dolores@Example.org", sms_consent="y")
+    assert response.status_code == 200 and "Thank you, Dolores!" in response.get_data(as_text=True)
+    with app.app_context():
+        person = db.session.scalar(select(Person))
+        assert (person.phone, person.email, person.owner_id, person.created_by_id) == (
+            "+13125550142", "dolores@example.org", None, None)
+        assert person.sms_consent is SmsConsent.OPTED_IN and person.sms_consent_source == "signup form Route 9 hearing"
+        rsvp = db.session.scalar(select(Rsvp))
+        assert (rsvp.person_id, rsvp.status, rsvp.source) == (person.id, RsvpStatus.YES, RsvpSource.SIGNUP)
+
+
+def test_a_known_phone_or_email_reuses_the_person_and_reveals_nothing(app, client, signup_url, make_person):
+    known = make_person(first_name="Guadalupe", last_name="Secret", phone="+13125550142", email="lupe@example.org",
+                        sms_consent=SmsConsent.OPTED_OUT)
+    by_phone = _submit(client, signup_url, first_name="Mallory", last_name="X", phone="312.555.0142")
+    by_email = _submit(client, signup_url, first_name="Mallory", email="LUPE@example.org")
+    fresh = _submit(client, signup_url, first_name="Mallory", email="someone-new@example.org")
+    bodies = [r.get_data(as_text=True) for r in (by_phone, by_email, fresh)]
+    assert all("Guadalupe" not in b and "Secret" not in b for b in bodies)
+    strip = lambda html: re.sub(r'name="csrf_token"[^>]*>', "", html)  # noqa: E731
+    assert strip(bodies[0]) == strip(bodies[2])  # same page whether or not the person was known
+    with app.app_context():
+        person = db.session.get(Person, known.id)
+        assert person.first_name == "Guadalupe" and person.sms_consent is SmsConsent.OPTED_OUT  # untouched
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 2
+        assert db.session.scalar(select(func.count()).select_from(Rsvp)) == 2  # one per person
+
+
+def test_signing_up_twice_keeps_one_person_and_one_rsvp(app, client, signup_url):
+    for _ in range(2):
+        _submit(client, signup_url, phone="312-555-0142")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Rsvp)) == 1
+
+
+def test_an_unticked_consent_never_opts_anyone_out(app, client, signup_url, make_person):
+    make_person(phone="+13125550142", sms_consent=SmsConsent.OPTED_IN)
+    _submit(client, signup_url, phone="3125550142")
+    with app.app_context():
+        assert db.session.scalar(select(Person.sms_consent)) is SmsConsent.OPTED_IN
+
+
+def test_the_honeypot_answers_thank_you_and_stores_nothing(app, client, signup_url):
+    response = _submit(client, signup_url, phone="3125550142", website="http://spam.example")
+    assert response.status_code == 200 and "Thank you" in response.get_data(as_text=True)
+    assert _people(app) == 0
+
+
+def test_without_a_csrf_token_nothing_is_stored(app, client, signup_url):
+    response = _submit(client, signup_url, phone="3125550142", csrf_token="forged")
+    assert response.status_code == 400
+    assert _people(app) == 0
+
+
+def test_hostile_input_is_refused_or_escaped(app, client, signup_url):
+    missing = _submit(client, signup_url)
+    assert missing.status_code == 200 and "Give us a phone number or an email address." in missing.get_data(as_text=True)
+    bad_phone = _submit(client, signup_url, phone="<script>1</script>")
+    assert "not a valid phone number" in bad_phone.get_data(as_text=True)
+    too_long = _submit(client, signup_url, first_name="x" * 5000, phone="3125550142")
+    assert "Thank you" not in too_long.get_data(as_text=True)
+    assert _people(app) == 0
+    script = _submit(client, signup_url, first_name="<script>alert(1)</script>", phone="3125550143")
+    body = script.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_too_many_submissions_from_one_address_get_429(app, client, signup_url):
+    app.config.update(SIGNUP_MAX_ATTEMPTS=3, SIGNUP_WINDOW_SECONDS=600)
+    for i in range(3):
+        assert _submit(client, signup_url, phone=f"312555010{i}").status_code == 200
+    assert _submit(client, signup_url, phone="3125550109").status_code == 429
+    assert _submit(client, signup_url, phone="3125550109", addr="198.51.100.7").status_code == 200
+    assert _people(app) == 4
+
+
+def test_unknown_past_or_archived_actions_have_no_sign_up_page(client, make_action):
+    from organizer.db import utcnow
+
+    assert client.get("/signup/not-a-token").status_code == 404
+    assert client.get(f"/signup/{make_action(days=-2).signup_token}").status_code == 404
+    assert client.get(f"/signup/{make_action(archived_at=utcnow()).signup_token}").status_code == 404
