@@ -525,3 +525,29 @@ def sweep_command(at: str | None) -> None:
         f"reconciled {report.reconciled}, requeued {report.requeued}, unknown {report.unknown}, "
         f"started {report.started}, finished {report.finished}, senders started for {len(report.to_dispatch or [])}"
     )
+
+
+# --- shared-page hooks (called only by this area's partials) --------------------------------
+
+
+@bp.app_template_global("sms_unread_total")
+def _unread_total_global() -> int:
+    return services.unread_total(current_user)
+
+
+@bp.app_template_global("sms_paused")
+def _paused_global() -> list[Mobilization]:
+    return list(db.session.scalars(
+        services.visible_mobilizations(current_user).where(Mobilization.status == MobilizationStatus.PAUSED)
+    ))
+
+
+@bp.app_template_global("sms_person_texts")
+def _person_texts_global(person) -> dict:
+    """The last texts with a person and their thread, for the person page."""
+    from organizer.sms.models import Conversation
+
+    conversation = None
+    if person.phone:
+        conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone))
+    return {"texts": services.recent_texts([person.id])[:5], "conversation": conversation}
