@@ -184,11 +184,13 @@ def claim_batch(mobilization_id: int | None, now: datetime, size: int) -> list[i
     commits per text). A crash leaves them ``sending``; the sweep settles each one."""
     owner = (OutboxMessage.mobilization_id == mobilization_id if mobilization_id is not None
              else OutboxMessage.mobilization_id.is_(None))
+    # A CTE, not "id IN (subquery)": PostgreSQL may run an IN subquery more than once per
+    # statement, and a LIMIT inside it then stops being a limit.
     candidates = (
         select(OutboxMessage.id).where(owner, _due(now)).order_by(OutboxMessage.id).limit(size)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True).cte("due_rows")
     )
-    return sorted(_claim(OutboxMessage.id.in_(candidates), now))
+    return sorted(_claim(OutboxMessage.id == candidates.c.id, now))
 
 
 def claim_row(outbox_id: int, now: datetime) -> int | None:
