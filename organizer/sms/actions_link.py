@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,16 +27,24 @@ if TYPE_CHECKING:
 
 #: How long after a "Reply YES to RSVP" text a lone YES or NO still answers it.
 RSVP_REPLY_WINDOW = timedelta(days=14)
-CONFIRMATION = "Thanks {first_name}! You're confirmed for {action_title}, {action_time} at {action_place}."
-REMINDER = "{org}: reminder, {action_title} is {action_time} at {action_place}. Reply STOP to opt out."
+CONFIRMATION = _l("Thanks %(first_name)s! You're confirmed for %(action_title)s, %(action_time)s at %(action_place)s.")
+REMINDER = _l("%(org)s: reminder, %(action_title)s is %(action_time)s at %(action_place)s. Reply STOP to opt out.")
+#: How a text writes an action's start, by language.
+TIME_PATTERNS = {"en": "EEE MMM d, h:mm a", "es": "EEEE d 'de' MMMM, h:mm a"}
 
 
-def action_time(action: Action) -> str:
-    """The start in the action's own time zone, as texts write it ("Tue Mar 10, 6:00 PM")."""
+def action_time(action: Action, language: str = "en") -> str:
+    """The start in the action's own time zone, as texts write it ("Tue Mar 10, 6:00 PM";
+    in Spanish "martes 10 de marzo, 6:00 p.m.")."""
     from zoneinfo import ZoneInfo
 
+    from babel.dates import format_datetime
+
     local = action.starts_at.astimezone(ZoneInfo(action.timezone))
-    return f"{local:%a %b} {local.day}, {local:%I:%M %p}".replace(" 0", " ")
+    pattern = TIME_PATTERNS.get(language, TIME_PATTERNS["en"])
+    text = format_datetime(local, pattern, locale=language if language in TIME_PATTERNS else "en")
+    # CLDR puts no-break spaces in "p. m."; they are not GSM-7 and would double the price.
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
 
 
 def signup_url(action: Action) -> str:
@@ -46,14 +55,14 @@ def signup_url(action: Action) -> str:
     return f"{base}/signup/{action.signup_token}"
 
 
-def merge_values(action_id: int) -> dict[str, str] | None:
+def merge_values(action_id: int, language: str = "en") -> dict[str, str] | None:
     """``{action_title}``, ``{action_time}``, ``{action_place}``, ``{rsvp_link}`` for the
     action, or ``None`` when it does not exist. Raises nothing."""
     action = db.session.get(Action, action_id)
     if action is None:
         return None
-    return {"action_title": action.title, "action_time": action_time(action), "action_place": action.location or "",
-            "rsvp_link": signup_url(action)}
+    return {"action_title": action.title, "action_time": action_time(action, language),
+            "action_place": action.location or "", "rsvp_link": signup_url(action)}
 
 
 def action_summary(action_id: int | None) -> dict[str, str] | None:
@@ -116,8 +125,10 @@ def answer_rsvp(person: Person, yes: bool, now: datetime) -> str | None:
     record_rsvp(asked, person, RsvpStatus.YES if yes else RsvpStatus.NO, RsvpSource.SMS)
     if not yes:
         return ""
-    values = merge_values(asked.id) or {}
-    return CONFIRMATION.format(first_name=person.preferred_name or person.first_name, **values)
+    from organizer.sms.services import in_their_language, language_of
+
+    values = merge_values(asked.id, language_of(person)) or {}
+    return in_their_language(person, CONFIRMATION, first_name=person.preferred_name or person.first_name, **values)
 
 
 def rsvp_yes_count(mobilization: Mobilization) -> int:
@@ -178,7 +189,6 @@ def queue_reminders(now: datetime | None = None) -> int:
             select(Person).join(Rsvp, Rsvp.person_id == Person.id)
             .where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES, Person.archived_at.is_(None))
         ).all()
-        values = merge_values(action.id) or {}
         for person in people:
             for offset in due:
                 if (person.id, offset) in done:
@@ -192,7 +202,7 @@ def queue_reminders(now: datetime | None = None) -> int:
                 except IntegrityError:
                     continue
                 if offset == current:
-                    marker.outcome, marker.outbox_id = _reminder(person, action, values, org, now, sending, services,
+                    marker.outcome, marker.outbox_id = _reminder(person, action, org, now, sending, services,
                                                                  MessageKind)
                 else:
                     marker.outcome = "superseded"
@@ -200,7 +210,7 @@ def queue_reminders(now: datetime | None = None) -> int:
     return queued
 
 
-def _reminder(person, action, values, org, now, sending, services, kind) -> tuple[str, int | None]:
+def _reminder(person, action, org, now, sending, services, kind) -> tuple[str, int | None]:
     if not person.phone:
         return "skipped: no phone", None
     reason = services.blocked_reason(person.phone, person)
@@ -209,6 +219,7 @@ def _reminder(person, action, values, org, now, sending, services, kind) -> tupl
     when = sending.next_send_time(person.phone, now, current_app.config, org.timezone)
     if when >= action.starts_at:
         return "skipped: quiet hours", None
-    body = REMINDER.format(org=org.name, **values)
+    values = merge_values(action.id, services.language_of(person)) or {}
+    body = services.in_their_language(person, REMINDER, org=org.name, **values)
     row = services.queue_text(person.phone, body, kind.REMINDER, person=person, not_before=when)
     return "queued", row.id

@@ -367,6 +367,7 @@ def save_mobilization(
         longer a draft.
     """
     check_template(body, has_action=action_id is not None)
+    is_new = mobilization is None
     if mobilization is None:
         mobilization = Mobilization(created_by_id=actor.id, status=MobilizationStatus.DRAFT)
         db.session.add(mobilization)
@@ -387,7 +388,7 @@ def save_mobilization(
     mobilization.campaign_id = campaign_id
     mobilization.rsvp_prompt = bool(rsvp_prompt and action_id)
     db.session.flush()
-    record(actor, "create" if mobilization.created_at is None else "update", mobilization)
+    record(actor, "create" if is_new else "update", mobilization)
     return mobilization
 
 
@@ -892,8 +893,23 @@ def review_opt_out(message: InboundMessage, actor: User, *, confirm: bool, now: 
 
 # --- inbound texts ------------------------------------------------------------------------
 
-OPT_OUT_CONFIRMATION = "{org}: you are unsubscribed and will get no more texts. Reply START to resubscribe."
-DEFAULT_HELP = "{org}: texts about our actions. Reply STOP to opt out."
+OPT_OUT_CONFIRMATION = _("%(org)s: you are unsubscribed and will get no more texts. Reply START to resubscribe.")
+DEFAULT_HELP = _("%(org)s: texts about our actions. Reply STOP to opt out.")
+
+
+def language_of(person: Person | None) -> str:
+    """The language to text ``person`` in: theirs when the app speaks it, else English."""
+    language = person.preferred_language if person is not None else None
+    return language if language in current_app.config.get("LANGUAGES", {}) else "en"
+
+
+def in_their_language(person: Person | None, message: Any, **values: str) -> str:
+    """An automatic text (``message``: a lazy string with ``%(name)s`` fields) in the
+    person's language. Works in the worker too (no request needed). Raises nothing."""
+    from flask_babel import force_locale
+
+    with force_locale(language_of(person)):
+        return str(message) % values
 
 
 @dataclass
@@ -937,8 +953,8 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
         changed = opt_out_phone(from_phone, "SMS STOP reply", now)
         message.outcome = "opted_out"
         if changed and not twilio_answered:
-            queue_text(from_phone, OPT_OUT_CONFIRMATION.format(org=org.name), MessageKind.OPT_OUT_CONFIRMATION,
-                       person=person)
+            queue_text(from_phone, in_their_language(person, OPT_OUT_CONFIRMATION, org=org.name),
+                       MessageKind.OPT_OUT_CONFIRMATION, person=person)
     elif keyword is Keyword.OPT_IN:
         opt_in_phone(from_phone, "SMS START reply")
         message.outcome = "opted_in"
@@ -956,8 +972,8 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
     elif keyword is Keyword.HELP:
         message.outcome = "help"
         if blocked_reason(from_phone, person) != "opted out":
-            queue_text(from_phone, org.sms_help_text or DEFAULT_HELP.format(org=org.name), MessageKind.AUTO_REPLY,
-                       person=person)
+            queue_text(from_phone, org.sms_help_text or in_their_language(person, DEFAULT_HELP, org=org.name),
+                       MessageKind.AUTO_REPLY, person=person)
     elif keyword is Keyword.POSSIBLE_OPT_OUT:
         message.needs_review = True
         message.outcome = "flagged"

@@ -173,3 +173,17 @@ def test_reminders_skip_people_who_opted_out(app, client, make_person, make_acti
         run_sweep(start - timedelta(hours=2))
     rows, texts = _reminders(app)
     assert [r.outcome for r in rows] == ["superseded", "skipped: opted out"] and texts == []
+
+
+def test_automatic_texts_go_in_the_persons_language(app, client, fake, make_user, make_person, make_action,
+                                                   phone_for):
+    action = make_action(at("2099-03-10T23:00+00:00"))
+    make_person(phone=phone_for(12), first_name="Lupe", preferred_language="es")
+    _mobilize(app, make_user("organizer"), action, "¡La audiencia es {action_time}!")
+    signed_post(client, "/sms/inbound", {"MessageSid": "SMsi", "From": phone_for(12), "Body": "Sí"})
+    signed_post(client, "/sms/inbound", {"MessageSid": "SMalto", "From": phone_for(12), "Body": "ALTO"})
+    assert [m.body for m in fake.messages[1:]] == [
+        "¡Gracias, Lupe! Quedaste confirmado/a para Bus hearing, martes 10 de marzo, 6:00 p. m. en City Hall.",
+        "Metro Federation: te diste de baja y no recibirás más textos. Responde START para volver a suscribirte.",
+    ]
+    assert {m.body for m in fake.messages} and all("\u202f" not in m.body for m in fake.messages)
