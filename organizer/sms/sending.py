@@ -428,8 +428,8 @@ def check_auto_pause(mobilization_id: int, now: datetime) -> bool:
         select(OutboxMessage.error_code).where(OutboxMessage.mobilization_id == mobilization_id,
                                                OutboxMessage.error_code.in_(PAUSE_CODES)).distinct()
     )))
-    reason = (f"{hits} texts in ten minutes were filtered by carriers or rate-limited "
-              f"(codes {', '.join(str(c) for c in codes)})")
+    # Stored as data ("hits|codes"); the pages word it in the reader's language.
+    reason = f"{hits}|{', '.join(str(c) for c in codes)}"
     return services.pause(mobilization_id, reason, now)
 
 

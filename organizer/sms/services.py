@@ -99,6 +99,17 @@ def blocked_reason(phone: str, person: Person | None) -> str | None:
     return found[0] if found else None
 
 
+def reason_label(reason: str | None) -> Any:
+    """A blocked reason from :func:`blocked_reason` in the reader's language."""
+    if reason is None:
+        return ""
+    if reason == "opted out":
+        return _("opted out")
+    if reason.startswith("invalid number"):
+        return _("invalid number")
+    return reason
+
+
 def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:
     """Opt ``phone`` out everywhere: the number, every person with it, and every text to it
     still waiting in the outbox (except the opt-out confirmation itself).
@@ -523,7 +534,7 @@ def test_send(mobilization: Mobilization, actor: User, phone: str) -> OutboxMess
     own = actor.person
     reason = blocked_reason(phone, None)
     if reason:
-        raise MobilizationError(_("That number cannot be texted (%(reason)s).", reason=reason), "test_phone")
+        raise MobilizationError(_("That number cannot be texted (%(reason)s).", reason=reason_label(reason)), "test_phone")
     first = (own.preferred_name or own.first_name) if own else actor.name.split(" ")[0]
     body = render(full_body(mobilization), {"first_name": first})
     row = queue_text(phone, body, MessageKind.TEST, person=own if own and own.phone == phone else None, sent_by=actor)
@@ -836,7 +847,7 @@ def reply(conversation: Conversation, actor: User, body: str, now: datetime | No
     person = db.session.get(Person, conversation.person_id) if conversation.person_id else None
     reason = blocked_reason(conversation.phone, person)
     if reason:
-        raise InboxError(_("This number cannot be texted (%(reason)s).", reason=reason))
+        raise InboxError(_("This number cannot be texted (%(reason)s).", reason=reason_label(reason)))
     try:
         row = queue_text(conversation.phone, body.strip(), MessageKind.REPLY, person=person, sent_by=actor)
     except MobilizationError as exc:

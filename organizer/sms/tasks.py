@@ -149,10 +149,17 @@ _sweep_enqueued = False
 
 @huey.on_startup()
 def sweep_at_worker_start() -> None:
-    """A restarted worker repairs at once instead of waiting for the next minute."""
+    """A restarted worker repairs at once instead of waiting for the next minute. Also
+    shows this area's log (the console backend's texts) in the worker's output."""
     global _sweep_enqueued
     with _started:
         if _sweep_enqueued or huey.immediate:
             return
         _sweep_enqueued = True
+    area_log = logging.getLogger("organizer.sms")
+    if not area_log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s:%(name)s: %(message)s"))
+        area_log.addHandler(handler)
+        area_log.setLevel(logging.INFO)
     sweep_now()

@@ -244,7 +244,7 @@ def progress_json(mobilization_id: int):
         "status": mobilization.status.value, "total": p.total, "processed": p.processed, "percent": p.percent,
         "queued": p.queued, "sent": p.sent, "delivered": p.delivered, "failed": p.failed, "canceled": p.canceled,
         "unknown": p.unknown, "replied": p.replied, "opted_out": p.opted_out_after, "rsvped": p.rsvped,
-        "paused_reason": mobilization.paused_reason,
+        "paused_reason": _pause_text(mobilization),
     })
 
 
@@ -441,7 +441,7 @@ def thread(conversation_id: int):
     return render_template(
         "sms/thread.html", conversation=conversation, items=items, reply_form=ReplyForm(), assign_form=assign_form,
         reviews=services.pending_reviews(current_user, conversation), candidates=candidates, q=q,
-        blocked=services.blocked_reason(conversation.phone, conversation.person),
+        blocked=services.reason_label(services.blocked_reason(conversation.phone, conversation.person)),
     )
 
 
@@ -528,6 +528,16 @@ def sweep_command(at: str | None) -> None:
 
 
 # --- shared-page hooks (called only by this area's partials) --------------------------------
+
+
+@bp.app_template_global("sms_pause_text")
+def _pause_text(mobilization: Mobilization) -> str:
+    """Why a mobilization paused itself, in the reader's language (stored as "hits|codes")."""
+    hits, _sep, codes = (mobilization.paused_reason or "").partition("|")
+    if not hits.isdigit():
+        return mobilization.paused_reason or ""
+    return _("%(count)d texts in ten minutes were filtered by carriers or rate-limited (Twilio codes %(codes)s).",
+             count=int(hits), codes=codes)
 
 
 @bp.app_template_global("sms_unread_total")

@@ -206,10 +206,12 @@ def test_cancel_and_resume_from_the_page(app, make_user, login_as, bulk_people):
     with app.app_context():
         mobilization = db.session.get(Mobilization, m.id)
         mobilization.status = MobilizationStatus.PAUSED
-        mobilization.paused_reason = "20 texts were filtered"
+        mobilization.paused_reason = "20|30007"
         db.session.commit()
     page = organizer.client.get(f"/sms/{m.id}").get_data(as_text=True)
-    assert "Sending paused automatically." in page and "20 texts were filtered" in page
+    assert "Sending paused automatically." in page
+    assert "20 texts in ten minutes were filtered by carriers or rate-limited (Twilio codes 30007)." in page
+    assert "Texting paused:" in organizer.client.get("/").get_data(as_text=True)
     organizer.post(f"/sms/{m.id}/cancel")
     assert _only_mobilization(app).status is MobilizationStatus.CANCELED
 

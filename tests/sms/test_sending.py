@@ -349,3 +349,46 @@ def test_sweep_command_reports_what_it_did(app, runner, make_user, make_person, 
     assert result.exit_code == 0, result.output
     assert "reconciled 1, requeued 0, unknown 0" in result.output
     assert _rows(app)[0].sid == fake.messages[0].sid
+
+
+def test_carrier_filtering_reported_by_status_callbacks_pauses_too(app, client, fake, make_user, bulk_people):
+    from tests.sms.conftest import client_transport
+
+    app.config["SMS_PAUSE_THRESHOLD"] = 2
+    organizer = make_user("organizer")
+    bulk_people(3)
+    mobilization_id = _launch(app, organizer)
+    sids = [m.sid for m in fake.messages]
+    with app.app_context():  # the mobilization is done sending; make it look mid-way to see the pause
+        db.session.get(Mobilization, mobilization_id).status = MobilizationStatus.SENDING
+        db.session.commit()
+    fake.send_status_callbacks(order=[(sid, ("undelivered", 30007)) for sid in sids[:2]],
+                               transport=client_transport(client))
+    with app.app_context():
+        m = db.session.get(Mobilization, mobilization_id)
+        assert m.status is MobilizationStatus.PAUSED and m.paused_reason == "2|30007"
+
+
+def test_an_organizer_decides_about_a_text_whose_outcome_is_unknown(app, fake, make_user, make_person, phone_for,
+                                                                    login_as):
+    from organizer.sms.providers import ConsoleBackend, RetryableSendError
+
+    organizer = make_user("organizer")
+    make_person(phone=phone_for(13))
+    fake.fail_after_recording_next(1, status=500)
+    mobilization_id = _launch(app, organizer)
+    [row] = _rows(app, mobilization_id)
+
+    class Down(ConsoleBackend):
+        def list_recent(self, to, since):
+            raise RetryableSendError(None, "Twilio is down")
+
+    with app.app_context():
+        sending.reconcile_stale(row.claimed_at + timedelta(hours=2), Down())
+    staff = login_as(organizer)
+    page = staff.client.get(f"/sms/{mobilization_id}").get_data(as_text=True)
+    assert "Texts whose outcome is unknown" in page
+    staff.post(f"/sms/outbox/{row.id}/sent")
+    [row] = _rows(app, mobilization_id)
+    assert row.status is OutboxStatus.SENT and row.error_message.startswith("marked sent by")
+    assert len(fake.messages) == 1  # deciding never sends by itself
