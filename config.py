@@ -59,6 +59,17 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE_DIR / "huey.sqlite3"))
         self.HUEY_IMMEDIATE = _env_bool("HUEY_IMMEDIATE", False)
+        # SMS sending (organizer/sms/sending.py explains each).
+        self.SMS_SEGMENTS_PER_SECOND = os.environ.get("SMS_SEGMENTS_PER_SECOND", "")  # "": by sender type
+        self.SMS_DISPATCH_WORKERS = int(os.environ.get("SMS_DISPATCH_WORKERS", "4"))
+        self.SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))
+        self.SMS_SENDING_STALE_SECONDS = float(os.environ.get("SMS_SENDING_STALE_SECONDS", "120"))
+        self.SMS_UNKNOWN_AFTER_SECONDS = float(os.environ.get("SMS_UNKNOWN_AFTER_SECONDS", "3600"))
+        self.SMS_PRICE_PER_SEGMENT = os.environ.get("SMS_PRICE_PER_SEGMENT", "0.0083")
+        self.SMS_QUIET_HOURS = os.environ.get("SMS_QUIET_HOURS", "21:00-08:00")
+        self.SMS_MAX_VALIDITY_SECONDS = int(os.environ.get("SMS_MAX_VALIDITY_SECONDS", "14400"))
+        self.SMS_REMINDER_OFFSETS = os.environ.get("SMS_REMINDER_OFFSETS", "24h,2h")
+        self.SMS_PAUSE_THRESHOLD = int(os.environ.get("SMS_PAUSE_THRESHOLD", "20"))
 
 
 class DevelopmentConfig(Config):

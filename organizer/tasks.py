@@ -46,3 +46,6 @@ def app_context() -> Iterator[None]:
         _worker_app = create_app()
     with _worker_app.app_context():
         yield
+
+# Areas' task modules register their tasks on ``huey`` when imported.
+import organizer.sms.tasks  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """actions: prep meetings for a major action
 
 Revision ID: 774d4b9bc02d
-Revises: 7225c9c0af06
+Revises: 9f145f3661c0
 Create Date: 2026-11-23 01:48:59.525388
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '774d4b9bc02d'
-down_revision = '7225c9c0af06'
+down_revision = '9f145f3661c0'
 branch_labels = None
 depends_on = None
 

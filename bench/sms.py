@@ -1,0 +1,233 @@
+"""Benchmarks for texting: dispatch throughput against a fake Twilio, and launching a big mobilization.
+
+* ``dispatch``: 10,000 texts of one mobilization sent through the whole pipeline (claim with a
+  conditional UPDATE, re-check consent and quiet hours, the real ``twilio`` client, record the
+  SID) by 8 in-process worker threads, each running the same loop a Huey sender task runs
+  (``sending.run_dispatcher``), unpaced. The fake Twilio (``tests/sms/fake_twilio.py``) runs in
+  its own process on 127.0.0.1. Baseline: a bare single-threaded loop of
+  ``client.messages.create`` against the same server, and the same loop on 8 threads.
+* ``launch``: a 50,000-person mobilization launched by ``services.launch`` (audience,
+  exclusions, rendering, segment counts, one executemany INSERT, one commit), next to a raw
+  ``INSERT ... SELECT`` of the same rows.
+
+Builds its own ``sms`` database once (50,000 residents, 10,000 of them tagged).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+
+from flask import Flask
+from sqlalchemy import delete, insert, select, text
+
+from bench.common import database_app, report
+
+SHAPE = "sms"
+PEOPLE = 50_000
+DISPATCH = 10_000
+BARE = 2_000
+THREADS = 8
+ACCOUNT, TOKEN, SENDER = "AC" + "1" * 32, "bench-token", "+13125550199"
+
+
+def build(app: Flask) -> None:
+    """50,000 residents with phones; the first 10,000 carry the tag "dispatch"."""
+    from organizer.auth.models import User
+    from organizer.extensions import db
+    from organizer.people.models import Person, person_tags
+    from organizer.settings.models import Organization, Tag
+
+    now = datetime.now(UTC)
+    conn = db.session.connection()
+    conn.execute(insert(Organization), [{"id": 1, "name": "Bench", "timezone": "America/Chicago",
+                                         "default_phone_region": "US", "sms_help_text": "", "going_cold_days": 90}])
+    conn.execute(insert(User), [{"email": "bench@example.org", "name": "Bench Organizer", "password_hash": "x",
+                                 "role": "organizer", "active": True, "created_at": now}])
+    conn.execute(insert(Tag), [{"name": "dispatch"}])
+    first = ["Maria", "José", "Keisha", "Linh", "Fatima", "David", "Rosa", "Andre", "Mei", "Omar", "Ramón"]
+    conn.execute(insert(Person), [{
+        "first_name": first[i % len(first)], "last_name": f"Resident{i}", "phone": f"+1312{5_000_000 + i:07d}",
+        "sms_consent": "opted_in", "created_at": now, "updated_at": now} for i in range(PEOPLE)])
+    conn.execute(insert(person_tags), [{"person_id": p, "tag_id": 1} for p in range(1, DISPATCH + 1)])
+    db.session.commit()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_fake() -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "tests.sms.fake_twilio", "--port", str(port), "--auth-token", TOKEN],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/_fake/messages", timeout=1).read()  # noqa: S310 - local fake
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the fake Twilio did not start")
+
+
+def _fake_count(url: str) -> int:
+    return len(json.loads(urllib.request.urlopen(url + "/_fake/messages", timeout=30).read()))  # noqa: S310
+
+
+def _bare_loop(url: str, count: int, threads: int) -> float:
+    """Messages per second of ``client.messages.create`` alone (no database)."""
+    from twilio.rest import Client
+
+    from organizer.sms.providers import _RedirectingHttpClient
+
+    def work(n: int, offset: int) -> None:
+        client = Client(ACCOUNT, TOKEN, http_client=_RedirectingHttpClient(url, 10.0))
+        for i in range(n):
+            client.messages.create(to=f"+1773{5_000_000 + offset + i:07d}", from_=SENDER, body="Bare loop text")
+
+    per = count // threads
+    workers = [threading.Thread(target=work, args=(per, t * per)) for t in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return per * threads / (time.perf_counter() - started)
+
+
+def _dispatch(app: Flask, url: str) -> tuple[float, int]:
+    """Launch 10,000 texts and send them with 8 sender loops; returns (messages/s, received)."""
+    from organizer.auth.models import User
+    from organizer.extensions import db
+    from organizer.sms import sending, services
+    from organizer.sms.services import AudienceFilter
+
+    app.config.update(SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN,
+                      TWILIO_FROM_NUMBER=SENDER, TWILIO_API_BASE_URL=url, SMS_SEGMENTS_PER_SECOND="0",
+                      SMS_QUIET_HOURS="00:00-00:00", PUBLIC_BASE_URL="https://bench.example.org")
+    app.extensions.pop("sms_backend", None)
+    before = _fake_count(url)
+    with app.app_context():
+        actor = db.session.scalar(select(User))
+        m = services.save_mobilization(None, title="Bench dispatch", body="Hearing Tuesday 6pm, {first_name}!",
+                                       audience=AudienceFilter(tag_id=1), actor=actor)
+        services.launch(m, actor)
+        db.session.commit()
+        services.take_noted_dispatches()
+        mobilization_id = m.id
+
+    def sender() -> None:
+        with app.app_context():
+            sending.run_dispatcher(mobilization_id, budget_seconds=600)
+
+    workers = [threading.Thread(target=sender) for _ in range(THREADS)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - started
+    received = _fake_count(url) - before
+    with app.app_context():
+        from organizer.sms.models import Mobilization, OutboxMessage
+
+        sent = db.session.scalar(select(db.func.count()).where(OutboxMessage.mobilization_id == mobilization_id,
+                                                               OutboxMessage.sid.is_not(None)))
+        db.session.execute(delete(OutboxMessage).where(OutboxMessage.mobilization_id == mobilization_id))
+        db.session.execute(delete(Mobilization).where(Mobilization.id == mobilization_id))
+        db.session.commit()
+    assert sent == received == DISPATCH, (sent, received)
+    return DISPATCH / elapsed, received
+
+
+def _launch_once(app: Flask) -> None:
+    from organizer.auth.models import User
+    from organizer.extensions import db
+    from organizer.sms import services
+    from organizer.sms.services import AudienceFilter
+
+    with app.app_context():
+        actor = db.session.scalar(select(User))
+        m = services.save_mobilization(None, title="Bench launch", body="Hearing Tuesday 6pm, {first_name}!",
+                                       audience=AudienceFilter(), actor=actor)
+        db.session.commit()
+        started = time.perf_counter()
+        services.launch(m, actor)
+        db.session.commit()
+        _launch_once.elapsed.append(time.perf_counter() - started)  # type: ignore[attr-defined]
+        services.take_noted_dispatches()
+        _cleanup(db)
+
+
+def _raw_launch(app: Flask) -> None:
+    from organizer.extensions import db
+
+    with app.app_context():
+        db.session.execute(text("INSERT INTO sms_mobilizations (title, kind, status, body, audience, rsvp_prompt, "
+                                "created_at, recipients, excluded_opted_out, excluded_no_phone, excluded_invalid, "
+                                "excluded_duplicate) VALUES ('raw', 'broadcast', 'sending', 'x', '{}', 0, "
+                                ":now, 0, 0, 0, 0, 0)"), {"now": datetime.now(UTC).replace(tzinfo=None)})
+        mobilization_id = db.session.scalar(text("SELECT max(id) FROM sms_mobilizations"))
+        db.session.commit()
+        started = time.perf_counter()
+        db.session.execute(text(
+            "INSERT INTO sms_outbox (mobilization_id, person_id, phone, body, encoding, segments, kind, status, "
+            "attempts, not_before, created_at, updated_at) "
+            "SELECT :m, id, phone, replace('Hearing Tuesday 6pm, {first_name}!', '{first_name}', first_name), "
+            "'GSM-7', 1, 'mobilization', 'queued', 0, :now, :now, :now FROM people "
+            "WHERE archived_at IS NULL AND phone IS NOT NULL AND sms_consent != 'opted_out'"
+        ), {"m": mobilization_id, "now": datetime.now(UTC).replace(tzinfo=None)})
+        db.session.commit()
+        _raw_launch.elapsed.append(time.perf_counter() - started)  # type: ignore[attr-defined]
+        _cleanup(db)
+
+
+def _cleanup(db) -> None:
+    from organizer.sms.models import Mobilization, OutboxMessage
+
+    db.session.execute(delete(OutboxMessage))
+    db.session.execute(delete(Mobilization))
+    db.session.commit()
+
+
+def run() -> None:
+    app = database_app(SHAPE, build)
+    with app.app_context():
+        from organizer.extensions import db
+
+        _cleanup(db)
+
+    _launch_once.elapsed = []  # type: ignore[attr-defined]
+    _raw_launch.elapsed = []  # type: ignore[attr-defined]
+    for _ in range(3):  # each run times only the launch itself; drafts and clean-up are outside
+        _launch_once(app)
+        _raw_launch(app)
+    launch_ms = sorted(_launch_once.elapsed)[len(_launch_once.elapsed) // 2] * 1000  # type: ignore[attr-defined]
+    raw_ms = sorted(_raw_launch.elapsed)[len(_raw_launch.elapsed) // 2] * 1000  # type: ignore[attr-defined]
+    report("launch_50000_person_mobilization", launch_ms, "ms", baseline=raw_ms, baseline_name="raw INSERT...SELECT")
+
+    fake, url = _start_fake()
+    try:
+        bare_1 = _bare_loop(url, BARE, 1)
+        bare_8 = _bare_loop(url, BARE * 2, THREADS)
+        pipeline, _ = _dispatch(app, url)
+    finally:
+        fake.kill()
+        fake.wait()
+    report(f"dispatch_{DISPATCH}_texts_{THREADS}_threads", pipeline, "msg/s",
+           baseline=bare_1, baseline_name="bare client.messages.create loop, 1 thread")
+    report(f"dispatch_{DISPATCH}_texts_{THREADS}_threads", pipeline, "msg/s",
+           baseline=bare_8, baseline_name=f"bare loop, {THREADS} threads")

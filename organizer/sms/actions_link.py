@@ -1,0 +1,225 @@
+"""Where texting meets actions and RSVPs: merge fields, the RSVP-status audience, "Reply
+YES to RSVP", reminders before an action, and RSVP counts.
+
+Everything the SMS area needs from ``organizer.actions`` and ``organizer.campaigns`` goes
+through here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from flask import current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
+
+from organizer.actions.models import Action, Rsvp, RsvpSource, RsvpStatus
+from organizer.actions.services import record_rsvp, upcoming_actions
+from organizer.campaigns.models import Campaign
+from organizer.db import utcnow
+from organizer.extensions import db
+from organizer.people.models import Person
+
+if TYPE_CHECKING:
+    from organizer.sms.models import Mobilization
+
+#: How long after a "Reply YES to RSVP" text a lone YES or NO still answers it.
+RSVP_REPLY_WINDOW = timedelta(days=14)
+CONFIRMATION = _l("Thanks %(first_name)s! You're confirmed for %(action_title)s, %(action_time)s at %(action_place)s.")
+REMINDER = _l("%(org)s: reminder, %(action_title)s is %(action_time)s at %(action_place)s. Reply STOP to opt out.")
+#: How a text writes an action's start, by language.
+TIME_PATTERNS = {"en": "EEE MMM d, h:mm a", "es": "EEEE d 'de' MMMM, h:mm a"}
+
+
+def action_time(action: Action, language: str = "en") -> str:
+    """The start in the action's own time zone, as texts write it ("Tue Mar 10, 6:00 PM";
+    in Spanish "martes 10 de marzo, 6:00 p.m.")."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+
+    local = action.starts_at.astimezone(ZoneInfo(action.timezone))
+    pattern = TIME_PATTERNS.get(language, TIME_PATTERNS["en"])
+    text = format_datetime(local, pattern, locale=language if language in TIME_PATTERNS else "en")
+    # CLDR puts no-break spaces in "p. m."; they are not GSM-7 and would double the price.
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def signup_url(action: Action) -> str:
+    """The public sign-up page of the action, absolute (``PUBLIC_BASE_URL`` when set)."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base and has_request_context():
+        base = request.host_url.rstrip("/")
+    return f"{base}/signup/{action.signup_token}"
+
+
+def merge_values(action_id: int, language: str = "en") -> dict[str, str] | None:
+    """``{action_title}``, ``{action_time}``, ``{action_place}``, ``{rsvp_link}`` for the
+    action, or ``None`` when it does not exist. Raises nothing."""
+    action = db.session.get(Action, action_id)
+    if action is None:
+        return None
+    return {"action_title": action.title, "action_time": action_time(action, language),
+            "action_place": action.location or "", "rsvp_link": signup_url(action)}
+
+
+def action_summary(action_id: int | None) -> dict[str, str] | None:
+    """Title, time and place of the action, for the mobilization page."""
+    if action_id is None:
+        return None
+    values = merge_values(action_id)
+    if values is None:
+        return None
+    return {"title": values["action_title"], "time": values["action_time"], "place": values["action_place"]}
+
+
+def action_choices() -> list[tuple[int, str]]:
+    """Upcoming actions a mobilization can be for, as select choices."""
+    return [(a.id, f"{a.title} ({action_time(a)})") for a in upcoming_actions()]
+
+
+def campaign_choices() -> list[tuple[int, str]]:
+    """Campaigns a mobilization can be for, as select choices."""
+    return [(c.id, c.name) for c in db.session.scalars(select(Campaign).order_by(Campaign.name))]
+
+
+RSVP_FILTERS = ("yes", "maybe", "no", "none")
+
+
+def rsvp_condition(action_id: int, status: str) -> ColumnElement[bool]:
+    """People whose RSVP to the action is ``status`` ("none": who has not answered)."""
+    answered = select(Rsvp.person_id).where(Rsvp.action_id == action_id)
+    if status == "none":
+        return Person.id.not_in(answered)
+    return Person.id.in_(answered.where(Rsvp.status == RsvpStatus(status)))
+
+
+def answer_rsvp(person: Person, yes: bool, now: datetime) -> str | None:
+    """Record a YES/NO text as an RSVP (source: SMS) to the action the person was last
+    asked about, if that was within two weeks and the action has not started.
+
+    Returns the confirmation to text back ("" for none after a NO), or ``None`` when the
+    text was not an RSVP answer. Raises nothing.
+    """
+    from organizer.sms.models import Mobilization, OutboxMessage
+
+    asked = db.session.execute(
+        select(Action)
+        .join(Mobilization, Mobilization.action_id == Action.id)
+        .join(OutboxMessage, OutboxMessage.mobilization_id == Mobilization.id)
+        .where(
+            Mobilization.rsvp_prompt,
+            OutboxMessage.sid.is_not(None),
+            (OutboxMessage.person_id == person.id) | (OutboxMessage.phone == person.phone),
+            OutboxMessage.created_at >= now - RSVP_REPLY_WINDOW,
+            Action.starts_at > now,
+            Action.archived_at.is_(None),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).scalar()
+    if asked is None:
+        return None
+    record_rsvp(asked, person, RsvpStatus.YES if yes else RsvpStatus.NO, RsvpSource.SMS)
+    if not yes:
+        return ""
+    from organizer.sms.services import in_their_language, language_of
+
+    values = merge_values(asked.id, language_of(person)) or {}
+    return in_their_language(person, CONFIRMATION, first_name=person.preferred_name or person.first_name, **values)
+
+
+def rsvp_yes_count(mobilization: Mobilization) -> int:
+    """How many people texted by ``mobilization`` have said yes to its action."""
+    if mobilization.action_id is None:
+        return 0
+    from organizer.sms.models import OutboxMessage
+
+    texted = select(OutboxMessage.person_id).where(OutboxMessage.mobilization_id == mobilization.id,
+                                                   OutboxMessage.sid.is_not(None))
+    return db.session.scalar(
+        select(func.count()).select_from(Rsvp).where(
+            Rsvp.action_id == mobilization.action_id, Rsvp.status == RsvpStatus.YES, Rsvp.person_id.in_(texted))
+    ) or 0
+
+
+def reminder_offsets(config) -> list[int]:
+    """``SMS_REMINDER_OFFSETS`` ("24h,2h", "90m") in minutes, largest first."""
+    offsets = []
+    for part in str(config.get("SMS_REMINDER_OFFSETS") or "").split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        unit = {"h": 60, "m": 1, "d": 1440}.get(part[-1])
+        offsets.append(int(float(part[:-1]) * unit) if unit else int(part))
+    return sorted(set(offsets), reverse=True)
+
+
+def queue_reminders(now: datetime | None = None) -> int:
+    """Queue the reminders that are due: each yes-RSVP of an upcoming action, once per
+    offset (a ``sms_reminders_sent`` row, unique per action, person and offset, is written
+    first). When two offsets are due (a late RSVP), only the nearer one is sent. A reminder
+    that falls in quiet hours waits for their end if that is still before the action, and
+    is skipped otherwise. Returns how many texts were queued. The caller commits.
+    """
+    from organizer.settings.services import get_organization
+    from organizer.sms import sending, services
+    from organizer.sms.models import MessageKind, ReminderSent
+
+    now = now or utcnow()
+    offsets = reminder_offsets(current_app.config)
+    if not offsets:
+        return 0
+    horizon = now + timedelta(minutes=offsets[0])
+    actions = db.session.scalars(
+        select(Action).where(Action.archived_at.is_(None), Action.starts_at > now, Action.starts_at <= horizon)
+    ).all()
+    org = get_organization()
+    queued = 0
+    for action in actions:
+        due = [o for o in offsets if action.starts_at - timedelta(minutes=o) <= now]
+        if not due:
+            continue
+        current = min(due)
+        done = {(p, o) for p, o in db.session.execute(
+            select(ReminderSent.person_id, ReminderSent.offset_minutes).where(ReminderSent.action_id == action.id))}
+        people = db.session.scalars(
+            select(Person).join(Rsvp, Rsvp.person_id == Person.id)
+            .where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES, Person.archived_at.is_(None))
+        ).all()
+        for person in people:
+            for offset in due:
+                if (person.id, offset) in done:
+                    continue
+                # The marker row first: if another sweep wrote it, this one sends nothing.
+                marker = ReminderSent(action_id=action.id, person_id=person.id, offset_minutes=offset,
+                                      outcome="pending", created_at=now)
+                try:
+                    with db.session.begin_nested():
+                        db.session.add(marker)
+                except IntegrityError:
+                    continue
+                if offset == current:
+                    marker.outcome, marker.outbox_id = _reminder(person, action, org, now, sending, services,
+                                                                 MessageKind)
+                else:
+                    marker.outcome = "superseded"
+                queued += marker.outcome == "queued"
+    return queued
+
+
+def _reminder(person, action, org, now, sending, services, kind) -> tuple[str, int | None]:
+    if not person.phone:
+        return "skipped: no phone", None
+    reason = services.blocked_reason(person.phone, person)
+    if reason:
+        return f"skipped: {reason}"[:40], None
+    when = sending.next_send_time(person.phone, now, current_app.config, org.timezone)
+    if when >= action.starts_at:
+        return "skipped: quiet hours", None
+    values = merge_values(action.id, services.language_of(person)) or {}
+    body = services.in_their_language(person, REMINDER, org=org.name, **values)
+    row = services.queue_text(person.phone, body, kind.REMINDER, person=person, not_before=when)
+    return "queued", row.id

@@ -1,0 +1,72 @@
+"""Forms for texting: compose, launch, test send, thread replies and assignments."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from organizer.forms import optional_int
+from organizer.people.forms import LANGUAGE_CHOICES
+from organizer.sms.encoding import MAX_BODY_CHARS
+
+
+class ComposeForm(FlaskForm):
+    """A mobilization draft: its text and its audience. The view fills the choices."""
+
+    title = StringField(_l("Name (for you, not sent)"), validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField(
+        _l("Text"),
+        validators=[DataRequired(), Length(max=MAX_BODY_CHARS)],
+        description=_l("Merge fields: {first_name}; for an action also {action_title}, {action_time}, "
+                       "{action_place}, {rsvp_link}."),
+    )
+    action_id = SelectField(_l("For the action"), coerce=optional_int, validators=[Optional()])
+    rsvp_prompt = BooleanField(_l("Ask them to reply YES to RSVP"))
+    campaign_id = SelectField(_l("For the campaign"), coerce=optional_int, validators=[Optional()])
+    institution_id = SelectField(_l("Institution"), coerce=optional_int, validators=[Optional()])
+    neighborhood_id = SelectField(_l("Neighborhood"), coerce=optional_int, validators=[Optional()])
+    tag_id = SelectField(_l("Tag"), coerce=optional_int, validators=[Optional()])
+    owner_id = SelectField(_l("Someone's list"), coerce=optional_int, validators=[Optional()])
+    language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
+    rsvp_status = SelectField(
+        _l("RSVP to the action"),
+        choices=[("", "—"), ("yes", _l("Said yes")), ("maybe", _l("Said maybe")), ("no", _l("Said no")),
+                 ("none", _l("Has not answered"))],
+        validators=[Optional()],
+    )
+
+
+class PreviewForm(ComposeForm):
+    """The compose fields read from a GET for the live preview (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+
+class LaunchForm(FlaskForm):
+    """Launch now, or at a time in the federation's time zone."""
+
+    schedule_at = DateTimeLocalField(_l("Send later, at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+
+
+class TestSendForm(FlaskForm):
+    test_phone = StringField(_l("Your mobile phone"), validators=[DataRequired(), Length(max=40)])
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Reply"), validators=[DataRequired(), Length(max=MAX_BODY_CHARS)])
+
+
+class AssignForm(FlaskForm):
+    assigned_to_id = SelectField(_l("Assigned to"), coerce=optional_int, validators=[Optional()])
+
+
+class MatchForm(FlaskForm):
+    person_id = IntegerField(validators=[DataRequired()])
+
+
+class P2PForm(FlaskForm):
+    person_id = HiddenField(validators=[DataRequired()])
+    skip = BooleanField()

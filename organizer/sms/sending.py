@@ -1,0 +1,655 @@
+"""The sending pipeline, run by the worker: claim an outbox row, pace, re-check it may
+still go, call the provider, record the answer. And the sweep that repairs what a lost
+worker left behind.
+
+Guarantees, and what gives them:
+
+* **Never twice.** A row is claimed with one conditional UPDATE (``queued`` → ``sending``
+  where it is still ``queued`` and has no SID; on PostgreSQL the candidate row is picked
+  ``FOR UPDATE SKIP LOCKED``), committed before the provider is called. A row with a SID
+  is never sent again. A row whose send ended ambiguously (read timeout, 5xx, a worker
+  killed mid-send) stays ``sending`` until :func:`reconcile_stale` settles it from the
+  provider's own list of messages to that number, or a status callback carrying our
+  outbox id does.
+* **Nothing lost.** The row is the source of truth, not the queue: :func:`sweep` (every
+  minute, at worker start, and ``flask sms sweep``) restarts senders for mobilizations
+  whose worker vanished and requeues rows whose send provably never reached the provider
+  (claimed longer ago than any request can last, and absent from the provider's list).
+  Rows whose fate cannot be established become ``unknown``, for a person to decide.
+* **Just-in-time checks.** After claiming, right before the call: the mobilization is
+  still sending, the number has not opted out or been flagged, and it is not quiet hours
+  in the recipient's zone (both the federation's zone and the area code's, when they
+  differ: the stricter wins). ``ValidityPeriod`` ends before quiet hours begin.
+* **Pace.** Every worker reserves a slot on the sender's shared clock
+  (``sms_sender_pace``) before sending: ``SMS_SEGMENTS_PER_SECOND`` segments per second
+  per sender. Unset, it is 1 for a single long code (``TWILIO_FROM_NUMBER``: Twilio
+  dequeues a long code at about one segment a second) and 10 for a Messaging Service
+  (a pool of numbers, usually with registered 10DLC or toll-free throughput above that).
+  Pacing here rather than in Twilio's queue keeps unsent texts in our outbox, where a
+  cancel or a STOP still stops them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time as dtime, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from organizer.db import utcnow
+from organizer.extensions import db
+from organizer.settings.services import get_organization
+from organizer.sms import services
+from organizer.sms.models import (
+    MessageKind,
+    Mobilization,
+    MobilizationKind,
+    MobilizationStatus,
+    OutboxMessage,
+    OutboxStatus,
+    SenderPace,
+    StatusEvent,
+)
+from organizer.sms.providers import (
+    AmbiguousSendError,
+    InvalidNumberError,
+    OptedOutError,
+    PermanentSendError,
+    RetryableSendError,
+    SendRequest,
+    SmsBackend,
+    make_backend,
+)
+from organizer.sms.quiet_hours import next_allowed_send, timezone_for_number, validity_seconds
+
+log = logging.getLogger(__name__)
+
+#: Texts that answer the person's own text right away: exempt from quiet hours.
+IMMEDIATE_KINDS = frozenset({MessageKind.AUTO_REPLY, MessageKind.OPT_OUT_CONFIRMATION, MessageKind.TEST})
+#: Codes that, repeated, pause a mobilization: carrier filtering, unregistered traffic,
+#: rate limits and a full sender queue.
+PAUSE_CODES = frozenset({30007, 30034, 30022, 20429, 21611})
+PAUSE_WINDOW = timedelta(minutes=10)
+RETRY_BASE_SECONDS = 2.0
+RETRY_MAX_SECONDS = 600.0
+RECONCILE_MARGIN = timedelta(seconds=60)
+
+_TWILIO_STATUS = {
+    "accepted": OutboxStatus.SENDING, "scheduled": OutboxStatus.SENDING, "queued": OutboxStatus.SENDING,
+    "sending": OutboxStatus.SENDING, "sent": OutboxStatus.SENT, "delivered": OutboxStatus.DELIVERED,
+    "read": OutboxStatus.DELIVERED, "undelivered": OutboxStatus.UNDELIVERED, "failed": OutboxStatus.FAILED,
+    "canceled": OutboxStatus.CANCELED,
+}  # fmt: skip
+# What a new status may overwrite: statuses only move forward, so a late "sent"
+# never replaces "delivered".
+_MAY_REPLACE = {
+    OutboxStatus.SENDING: (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.UNKNOWN),
+    OutboxStatus.SENT: (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.UNKNOWN),
+    OutboxStatus.DELIVERED: (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT, OutboxStatus.UNKNOWN),
+    OutboxStatus.UNDELIVERED: (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT, OutboxStatus.UNKNOWN),
+    OutboxStatus.FAILED: (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT, OutboxStatus.UNKNOWN),
+    OutboxStatus.CANCELED: (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.UNKNOWN),
+}
+
+
+def map_status(provider_status: str) -> OutboxStatus:
+    """Our status for one of Twilio's message statuses (unknown words count as in flight)."""
+    return _TWILIO_STATUS.get((provider_status or "").lower(), OutboxStatus.SENDING)
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+def backend(app: Flask | None = None) -> SmsBackend:
+    """The app's provider backend, built once per app (connections are pooled)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("sms_backend")
+    if found is None:
+        found = app.extensions["sms_backend"] = make_backend(app.config)
+    return found
+
+
+def sender_key(config) -> str:
+    return config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER") or "console"
+
+
+def segments_per_second(config) -> float:
+    """The sender's pace (0: unpaced). See the module docstring for the defaults."""
+    raw = str(config.get("SMS_SEGMENTS_PER_SECOND") or "").strip()
+    if raw:
+        return max(0.0, float(raw))
+    if config.get("SMS_BACKEND") == "twilio" and not config.get("TWILIO_MESSAGING_SERVICE_SID"):
+        return 1.0
+    return 10.0
+
+
+def quiet_window(config) -> tuple[dtime, dtime]:
+    """``SMS_QUIET_HOURS`` ("21:00-08:00") as two times."""
+    start, _, end = str(config.get("SMS_QUIET_HOURS") or "21:00-08:00").partition("-")
+    return dtime.fromisoformat(start.strip()), dtime.fromisoformat(end.strip())
+
+
+def recipient_zones(phone: str, org_tz: str) -> list[str]:
+    """The zones whose quiet hours a text to ``phone`` respects: the federation's, and the
+    area code's when it differs (numbers are portable; the stricter of the two wins)."""
+    zones = [org_tz, timezone_for_number(phone, org_tz)]
+    return list(dict.fromkeys(zones))
+
+
+def next_send_time(phone: str, now: datetime, config, org_tz: str) -> datetime:
+    """When a text to ``phone`` may go: ``now``, or the end of quiet hours in every zone."""
+    start, end = quiet_window(config)
+    moment = now
+    for _ in range(6):
+        later = moment
+        for zone in recipient_zones(phone, org_tz):
+            later = next_allowed_send(later, zone, start, end)
+        if later == moment:
+            return moment
+        moment = later
+    return moment
+
+
+def validity_for(phone: str, now: datetime, config, org_tz: str) -> int:
+    """Seconds Twilio may hold a text sent now before quiet hours begin (0: not now)."""
+    start, end = quiet_window(config)
+    cap = int(config.get("SMS_MAX_VALIDITY_SECONDS") or 14400)
+    return min(validity_seconds(now, zone, start, end, max_validity=cap) for zone in recipient_zones(phone, org_tz))
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def _due(now: datetime):
+    return and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.sid.is_(None),
+                OutboxMessage.not_before <= now)
+
+
+def claim_next(mobilization_id: int | None, now: datetime) -> int | None:
+    """Claim the oldest due row of a mobilization (``None``: texts outside mobilizations)
+    and commit. Returns its id, or ``None`` when nothing is due."""
+    claimed = claim_batch(mobilization_id, now, 1)
+    return claimed[0] if claimed else None
+
+
+def claim_batch(mobilization_id: int | None, now: datetime, size: int) -> list[int]:
+    """Claim up to ``size`` of the oldest due rows in one statement and commit (fewer
+    commits per text). A crash leaves them ``sending``; the sweep settles each one."""
+    owner = (OutboxMessage.mobilization_id == mobilization_id if mobilization_id is not None
+             else OutboxMessage.mobilization_id.is_(None))
+    # A CTE, not "id IN (subquery)": PostgreSQL may run an IN subquery more than once per
+    # statement, and a LIMIT inside it then stops being a limit.
+    candidates = (
+        select(OutboxMessage.id).where(owner, _due(now)).order_by(OutboxMessage.id).limit(size)
+        .with_for_update(skip_locked=True).cte("due_rows")
+    )
+    return sorted(_claim(OutboxMessage.id == candidates.c.id, now))
+
+
+def claim_row(outbox_id: int, now: datetime) -> int | None:
+    """Claim one given row if it is due; commit. Returns its id or ``None``."""
+    claimed = _claim(OutboxMessage.id == outbox_id, now)
+    return claimed[0] if claimed else None
+
+
+def _claim(which, now: datetime) -> list[int]:
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(which, _due(now))
+        .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1, updated_at=now)
+        .returning(OutboxMessage.id),
+        execution_options={"synchronize_session": False},
+    ).scalars().all()
+    db.session.commit()
+    return list(claimed)
+
+
+def batch_size(config) -> int:
+    """Rows a sender claims at once: about two seconds of the sender's pace (1 for a slow
+    long code, up to 20 unpaced), so a claimed row never waits long before its send."""
+    rate = segments_per_second(config)
+    return 20 if rate <= 0 else max(1, min(20, int(rate * 2)))
+
+
+def _release(row: OutboxMessage, not_before: datetime, note: str | None = None, *, count_attempt: bool) -> None:
+    row.status = OutboxStatus.QUEUED
+    row.not_before = not_before
+    if not count_attempt:
+        row.attempts = max(0, row.attempts - 1)
+    if note is not None:
+        row.error_message = note[:255]
+
+
+def reserve_slot(sender: str, segments: int, rate: float, now_ts: float | None = None) -> float:
+    """Take the sender's next free slot for ``segments`` and commit; returns the seconds to
+    wait before sending. Shared by every worker process through one row."""
+    if rate <= 0:
+        return 0.0
+    now_ts = time.time() if now_ts is None else now_ts
+    cost = max(segments, 1) / rate
+    for _ in range(2):
+        start = db.session.execute(
+            update(SenderPace)
+            .where(SenderPace.sender == sender)
+            .values(next_slot=case((SenderPace.next_slot > now_ts, SenderPace.next_slot), else_=now_ts) + cost)
+            .returning(SenderPace.next_slot),
+            execution_options={"synchronize_session": False},
+        ).scalar()
+        if start is not None:
+            db.session.commit()
+            return max(0.0, start - cost - now_ts)
+        try:
+            with db.session.begin_nested():
+                db.session.add(SenderPace(sender=sender, next_slot=0.0))
+        except IntegrityError:
+            pass
+    db.session.commit()
+    return 0.0
+
+
+# --- sending one row ------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What happened to one claimed row (for logs, tests and the dispatcher loop)."""
+
+    status: str
+    stop: bool = False  # the dispatcher should stop (paused or canceled mobilization)
+
+
+def status_callback_url(config, outbox_id: int) -> str | None:
+    base = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    return f"{base}/sms/status?outbox_id={outbox_id}" if base else None
+
+
+def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+            provider: SmsBackend | None = None) -> Outcome:
+    """Send one claimed row: pace, re-check, call the provider, record. Commits.
+
+    Raises nothing for provider failures (they are recorded on the row).
+    """
+    config = current_app.config
+    loaded = (joinedload(OutboxMessage.mobilization), joinedload(OutboxMessage.person))
+    row = db.session.get(OutboxMessage, outbox_id, options=loaded)
+    if row is None or row.status is not OutboxStatus.SENDING or row.sid is not None:
+        return Outcome("not claimed")
+    wait = reserve_slot(sender_key(config), row.segments, segments_per_second(config))
+    if wait > 0:
+        sleep(wait)
+        # Re-read after waiting: the mobilization may have been canceled meanwhile.
+        row = db.session.get(OutboxMessage, outbox_id, options=loaded, populate_existing=True)
+    now = now_fn()
+
+    mobilization = row.mobilization
+    if mobilization is not None and row.kind is MessageKind.MOBILIZATION:
+        if mobilization.status is MobilizationStatus.CANCELED:
+            row.status, row.error_message = OutboxStatus.CANCELED, "mobilization canceled"
+            db.session.commit()
+            return Outcome("canceled", stop=True)
+        if mobilization.status is not MobilizationStatus.SENDING:
+            _release(row, row.not_before, count_attempt=False)
+            db.session.commit()
+            return Outcome("held", stop=True)
+    if row.kind is not MessageKind.OPT_OUT_CONFIRMATION:
+        reason = services.blocked_reason(row.phone, row.person)
+        if reason:
+            row.status, row.error_message = OutboxStatus.CANCELED, reason
+            db.session.commit()
+            return Outcome("blocked")
+    org_tz = get_organization().timezone
+    validity = None
+    if row.kind not in IMMEDIATE_KINDS:
+        allowed = next_send_time(row.phone, now, config, org_tz)
+        if allowed > now:
+            _release(row, allowed, "deferred: quiet hours", count_attempt=False)
+            db.session.commit()
+            return Outcome("deferred")
+        validity = validity_for(row.phone, now, config, org_tz) or None
+
+    request = SendRequest(to=row.phone, body=row.body, outbox_id=row.id,
+                          status_callback=status_callback_url(config, row.id), validity_period=validity)
+    try:
+        result = (provider or backend()).send(request)
+    except RetryableSendError as exc:
+        if row.attempts >= int(config.get("SMS_MAX_ATTEMPTS") or 8):
+            _fail(row, exc.code, f"gave up after {row.attempts} attempts: {exc.message}")
+        else:
+            delay = exc.retry_after if exc.retry_after else _backoff(row.attempts)
+            _release(row, now + timedelta(seconds=delay), f"retrying: {exc.message}", count_attempt=True)
+            row.error_code = exc.code
+        db.session.commit()
+        _check_pause(row, now)
+        return Outcome("retry")
+    except OptedOutError as exc:
+        _fail(row, exc.code, exc.message)
+        services.opt_out_phone(row.phone, "Twilio 21610 (replied STOP)", now)
+        db.session.commit()
+        return Outcome("opted out")
+    except InvalidNumberError as exc:
+        _fail(row, exc.code, exc.message)
+        services.flag_phone(row.phone, exc.message, exc.code)
+        db.session.commit()
+        return Outcome("invalid number")
+    except PermanentSendError as exc:
+        _fail(row, exc.code, exc.message)
+        db.session.commit()
+        _check_pause(row, now)
+        return Outcome("failed")
+    except AmbiguousSendError as exc:
+        # Left "sending" without a SID: reconcile_stale() settles it from the provider's list.
+        row.error_code, row.error_message = exc.code, f"outcome unknown, to reconcile: {exc.message}"[:255]
+        db.session.commit()
+        return Outcome("ambiguous")
+    record_accepted(row.id, result.sid, result.status, now)
+    db.session.commit()
+    return Outcome("sent")
+
+
+def _fail(row: OutboxMessage, code: int | None, message: str) -> None:
+    row.status = OutboxStatus.FAILED
+    row.error_code = code
+    row.error_message = (message or "")[:255]
+
+
+def _backoff(attempts: int) -> float:
+    """Exponential backoff with full jitter: up to 2, 4, 8... seconds, capped at 10 minutes."""
+    ceiling = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+
+def record_accepted(outbox_id: int, sid: str, provider_status: str, now: datetime) -> None:
+    """Store the provider's SID on a row and move its status forward (never back: a status
+    callback may have arrived before the worker got here)."""
+    status = map_status(provider_status)
+    # One statement: keep a SID already recorded, and move the status only forward.
+    forward = OutboxMessage.status.in_(_MAY_REPLACE[status])
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+        .values(
+            sid=func.coalesce(OutboxMessage.sid, sid), sent_at=func.coalesce(OutboxMessage.sent_at, now),
+            error_code=None, error_message=None, updated_at=now,
+            status=case((forward, status.value), else_=OutboxMessage.status),
+            provider_status=case((forward, provider_status[:20]), else_=OutboxMessage.provider_status),
+        ),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def advance(outbox_id: int, status: OutboxStatus, provider_status: str | None, now: datetime,
+            error_code: int | None = None, error_message: str | None = None) -> bool:
+    """Move a row to ``status`` if that is forward (one conditional UPDATE). Returns True
+    when it moved."""
+    values: dict = {"status": status, "updated_at": now}
+    if provider_status:
+        values["provider_status"] = provider_status[:20]
+    if status is OutboxStatus.DELIVERED:
+        values["delivered_at"] = now
+    if error_code is not None:
+        values["error_code"] = error_code
+        values["error_message"] = (error_message or f"Twilio error {error_code}")[:255]
+    return bool(db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.status.in_(_MAY_REPLACE[status]))
+        .values(**values),
+        execution_options={"synchronize_session": False},
+    ).rowcount)
+
+
+def _check_pause(row: OutboxMessage, now: datetime) -> None:
+    """Pause the row's mobilization when too many recent sends hit filtering or rate codes."""
+    if row.mobilization_id is None or row.error_code not in PAUSE_CODES:
+        return
+    check_auto_pause(row.mobilization_id, now)
+    db.session.commit()
+
+
+def check_auto_pause(mobilization_id: int, now: datetime) -> bool:
+    """Pause the mobilization if ``SMS_PAUSE_THRESHOLD`` of its texts hit a filtering or
+    rate code within ten minutes. Returns True when it paused. The caller commits."""
+    threshold = int(current_app.config.get("SMS_PAUSE_THRESHOLD") or 20)
+    hits = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.mobilization_id == mobilization_id,
+            OutboxMessage.error_code.in_(PAUSE_CODES),
+            OutboxMessage.updated_at >= now - PAUSE_WINDOW,
+        )
+    ) or 0
+    if hits < threshold:
+        return False
+    codes = sorted(set(db.session.scalars(
+        select(OutboxMessage.error_code).where(OutboxMessage.mobilization_id == mobilization_id,
+                                               OutboxMessage.error_code.in_(PAUSE_CODES)).distinct()
+    )))
+    # Stored as data ("hits|codes"); the pages word it in the reader's language.
+    reason = f"{hits}|{', '.join(str(c) for c in codes)}"
+    return services.pause(mobilization_id, reason, now)
+
+
+# --- status callbacks -----------------------------------------------------------------------
+
+
+def apply_status_callback(message_sid: str, provider_status: str, error_code: int | None,
+                          outbox_id: int | None, now: datetime | None = None) -> str:
+    """Apply a status callback (deduplicated on SID and status; monotonic). Returns what
+    happened: "duplicate", "unknown message", "updated" or "ignored" (an older status).
+    The caller commits."""
+    now = now or utcnow()
+    row = None
+    if outbox_id is not None:
+        row = db.session.get(OutboxMessage, outbox_id)
+        if row is not None and row.sid not in (None, message_sid):
+            row = None  # a callback for another text carrying a stale id: trust the SID
+    if row is None:
+        row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.sid == message_sid))
+    try:
+        with db.session.begin_nested():
+            db.session.add(StatusEvent(message_sid=message_sid, status=provider_status[:20], error_code=error_code,
+                                       outbox_id=row.id if row else None, received_at=now))
+    except IntegrityError:
+        return "duplicate"
+    if row is None:
+        return "unknown message"
+    if row.sid is None:
+        # The send was ambiguous (or the worker has not recorded it yet): the callback
+        # tells us Twilio has the text, under this SID.
+        record_accepted(row.id, message_sid, provider_status, now)
+    status = map_status(provider_status)
+    moved = advance(row.id, status, provider_status, now, error_code, None)
+    if error_code == 21610:
+        services.opt_out_phone(row.phone, "Twilio 21610 (replied STOP)", now)
+    elif error_code in (21211, 21614):
+        services.flag_phone(row.phone, f"Twilio error {error_code}", error_code)
+    if moved and error_code in PAUSE_CODES and row.mobilization_id is not None:
+        check_auto_pause(row.mobilization_id, now)
+    return "updated" if moved else "ignored"
+
+
+# --- the dispatcher loop --------------------------------------------------------------------
+
+
+def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
+                   now_fn: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Send due rows of one mobilization (or the texts outside mobilizations) until none is
+    due or ``budget_seconds`` have passed. Returns how many rows were processed; the
+    caller re-enqueues when the budget ran out (so short replies never wait behind a long
+    mobilization for long)."""
+    started = time.monotonic()
+    handled = 0
+    last_beat = 0.0
+    size = batch_size(current_app.config)
+    stop = False
+    while not stop and time.monotonic() - started < budget_seconds:
+        if mobilization_id is not None and time.monotonic() - last_beat > 5:
+            if not _heartbeat(mobilization_id, now_fn()):
+                break
+            last_beat = time.monotonic()
+        row_ids = claim_batch(mobilization_id, now_fn(), size)
+        if not row_ids:
+            break
+        for row_id in row_ids:
+            # After a pause or cancel, process() hands each remaining claimed row back
+            # (paused) or cancels it, without calling the provider.
+            outcome = process(row_id, now_fn=now_fn, sleep=sleep)
+            handled += 1
+            stop = stop or outcome.stop
+    if mobilization_id is not None:
+        services.maybe_finish(mobilization_id, now_fn())
+        db.session.commit()
+    return handled
+
+
+def _heartbeat(mobilization_id: int, now: datetime) -> bool:
+    """Record that a worker is sending this mobilization; False when it should not be."""
+    alive = db.session.execute(
+        update(Mobilization)
+        .where(Mobilization.id == mobilization_id, Mobilization.status == MobilizationStatus.SENDING)
+        .values(heartbeat_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    db.session.commit()
+    return bool(alive)
+
+
+def has_due_rows(mobilization_id: int | None, now: datetime) -> bool:
+    owner = (OutboxMessage.mobilization_id == mobilization_id if mobilization_id is not None
+             else OutboxMessage.mobilization_id.is_(None))
+    return bool(db.session.scalar(select(exists().where(owner, _due(now)))))
+
+
+def next_due_at(mobilization_id: int | None) -> datetime | None:
+    """When the earliest deferred row of a mobilization becomes due."""
+    owner = (OutboxMessage.mobilization_id == mobilization_id if mobilization_id is not None
+             else OutboxMessage.mobilization_id.is_(None))
+    return db.session.scalar(
+        select(func.min(OutboxMessage.not_before)).where(owner, OutboxMessage.status == OutboxStatus.QUEUED)
+    )
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    reconciled: int = 0
+    requeued: int = 0
+    unknown: int = 0
+    started: int = 0
+    finished: int = 0
+    to_dispatch: list[int | None] | None = None
+
+
+def reconcile_stale(now: datetime, provider: SmsBackend | None = None, limit: int = 500) -> SweepReport:
+    """Settle rows left ``sending`` without a SID for longer than any send can take
+    (``SMS_SENDING_STALE_SECONDS``): the worker died or the answer was lost.
+
+    Each is looked up in the provider's messages to that number since just before the
+    claim: found (same body, a SID we have not recorded) → it was sent, the SID is kept;
+    not found → it never reached the provider, so it is requeued (safe: no request of ours
+    can still be in flight); the lookup failing for ``SMS_UNKNOWN_AFTER_SECONDS``, or the
+    attempts used up → ``unknown``. Commits after each row.
+    """
+    config = current_app.config
+    stale_before = now - timedelta(seconds=float(config.get("SMS_SENDING_STALE_SECONDS") or 120))
+    give_up_before = now - timedelta(seconds=float(config.get("SMS_UNKNOWN_AFTER_SECONDS") or 3600))
+    max_attempts = int(config.get("SMS_MAX_ATTEMPTS") or 8)
+    report = SweepReport()
+    rows = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.sid.is_(None),
+            OutboxMessage.claimed_at < stale_before,
+        ).order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    provider = provider or (backend() if rows else None)
+    for row in rows:
+        claimed_at = row.claimed_at or row.updated_at
+        try:
+            found = provider.list_recent(row.phone, claimed_at - RECONCILE_MARGIN)  # type: ignore[union-attr]
+        except (RetryableSendError, PermanentSendError) as exc:
+            if claimed_at < give_up_before:
+                row.status = OutboxStatus.UNKNOWN
+                row.error_message = f"could not check with the provider: {exc.message}"[:255]
+                report.unknown += 1
+                db.session.commit()
+            continue
+        candidates = [m for m in found if m.body.strip() == row.body.strip()]
+        known = set(db.session.scalars(
+            select(OutboxMessage.sid).where(OutboxMessage.sid.in_([m.sid for m in candidates]))
+        )) if candidates else set()
+        match = next((m for m in reversed(candidates) if m.sid not in known), None)  # oldest first
+        if match is not None:
+            record_accepted(row.id, match.sid, match.status, now)
+            db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id)
+                .values(error_message="reconciled from the provider's message list"),
+                execution_options={"synchronize_session": False},
+            )
+            report.reconciled += 1
+        elif row.attempts >= max_attempts:
+            row.status = OutboxStatus.UNKNOWN
+            row.error_message = "send interrupted too often; check and decide"
+            report.unknown += 1
+        else:
+            _release(row, now, "send interrupted and not found at the provider; requeued", count_attempt=True)
+            report.requeued += 1
+        db.session.commit()
+    return report
+
+
+def sweep(now: datetime | None = None, provider: SmsBackend | None = None, *, force: bool = False) -> SweepReport:
+    """Repair and restart: reconcile stale sends, start due scheduled mobilizations, finish
+    completed ones, and list what needs a sender (``to_dispatch``: mobilization ids, and
+    ``None`` for texts outside mobilizations). A mobilization gets senders when its last
+    heartbeat is older than 30 seconds, or always with ``force`` (a worker starting, an
+    operator's command: a spare sender costs nothing, claims are atomic). Commits; the
+    caller enqueues."""
+    now = now or utcnow()
+    report = reconcile_stale(now, provider)
+    to_dispatch: list[int | None] = []
+    due_scheduled = db.session.scalars(
+        select(Mobilization.id).where(Mobilization.status == MobilizationStatus.SCHEDULED,
+                                      Mobilization.scheduled_at <= now)
+    ).all()
+    for mobilization_id in due_scheduled:
+        moved = db.session.execute(
+            update(Mobilization)
+            .where(Mobilization.id == mobilization_id, Mobilization.status == MobilizationStatus.SCHEDULED)
+            .values(status=MobilizationStatus.SENDING),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        report.started += moved
+    db.session.commit()
+    stale_beat = now - timedelta(seconds=30)
+    sending = db.session.execute(
+        select(Mobilization.id, Mobilization.heartbeat_at).where(
+            Mobilization.status == MobilizationStatus.SENDING, Mobilization.kind == MobilizationKind.BROADCAST
+        )
+    ).all()
+    for mobilization_id, beat in sending:
+        if services.maybe_finish(mobilization_id, now):
+            report.finished += 1
+        elif (force or beat is None or beat < stale_beat or mobilization_id in due_scheduled) and has_due_rows(
+            mobilization_id, now
+        ):
+            to_dispatch.append(mobilization_id)
+    db.session.commit()
+    if has_due_rows(None, now):
+        to_dispatch.append(None)
+    report.to_dispatch = to_dispatch
+    return report
+
+
+def stuck_rows(mobilization_id: int) -> list[OutboxMessage]:
+    """Rows whose outcome is unknown, for a person to decide."""
+    return list(db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.mobilization_id == mobilization_id,
+                                    OutboxMessage.status == OutboxStatus.UNKNOWN).order_by(OutboxMessage.id)
+    ))
+

@@ -1,0 +1,1059 @@
+"""Rules for texting: consent and opt-outs, audiences, composing and launching
+mobilizations, their progress, and the replies inbox.
+
+Services only flush; the caller commits. Texts are never sent from here: a service
+writes outbox rows and notes them with :func:`note_dispatch`; after its commit the view
+(or task) calls ``organizer.sms.tasks.dispatch_noted()``, so nothing goes out for a
+transaction that rolled back.
+
+Who may be texted: ``Person.sms_consent`` ``opted_out`` never; ``unknown`` and
+``opted_in`` yes (a person who gave the federation their number may get its texts until
+they say stop). A number in ``sms_opt_outs`` (it texted STOP, maybe before it belonged to
+anyone) or in ``sms_phone_flags`` (Twilio called it invalid or not mobile) is never
+texted, whoever it belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from organizer.audit.services import record
+from organizer.auth.models import User
+from organizer.db import utcnow
+from organizer.extensions import db
+from organizer.institutions.models import Membership
+from organizer.people.models import Person, SmsConsent, person_tags
+from organizer.people.services import people_visible_to, set_sms_consent
+from organizer.settings.services import get_organization
+from organizer.sms import encoding
+from organizer.sms.keywords import Keyword, classify, twilio_auto_replies
+from organizer.sms.models import (
+    Conversation,
+    InboundMessage,
+    MessageKind,
+    Mobilization,
+    MobilizationKind,
+    MobilizationStatus,
+    OutboxMessage,
+    OutboxStatus,
+    PhoneFlag,
+    PhoneOptOut,
+)
+
+
+class MobilizationError(ValueError):
+    """A mobilization that cannot be saved, launched or changed as asked (its message is a
+    lazy translation, rendered in the language of whoever reads it).
+
+    ``field`` names the form field the message belongs to, when there is one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InboxError(ValueError):
+    """A thread action that breaks a rule (empty reply, blocked number)."""
+
+
+# --- dispatching after commit -------------------------------------------------------------
+
+
+def note_dispatch(kind: str, ident: int) -> None:
+    """Remember that outbox row ``ident`` (kind "row") or mobilization ``ident`` (kind
+    "mobilization") should be handed to the worker once the transaction commits."""
+    db.session.info.setdefault("sms_dispatch", []).append((kind, ident))
+
+
+def take_noted_dispatches() -> list[tuple[str, int]]:
+    """The dispatches noted since the last call (and forget them)."""
+    return db.session.info.pop("sms_dispatch", [])
+
+
+# --- consent and blocked numbers ----------------------------------------------------------
+
+
+def blocked_reason(phone: str, person: Person | None) -> str | None:
+    """Why ``phone`` (of ``person``) may not be texted now, or ``None`` if it may.
+
+    Checks the person's consent, the opt-outs by number and the invalid-number flags.
+    Raises nothing.
+    """
+    if person is not None and person.sms_consent is SmsConsent.OPTED_OUT:
+        return "opted out"
+    found = db.session.execute(
+        select(literal("opted out")).where(PhoneOptOut.phone == phone)
+        .union_all(select(literal("invalid number: ") + PhoneFlag.reason).where(PhoneFlag.phone == phone))
+    ).first()
+    return found[0] if found else None
+
+
+def reason_label(reason: str | None) -> Any:
+    """A blocked reason from :func:`blocked_reason` in the reader's language."""
+    if reason is None:
+        return ""
+    if reason == "opted out":
+        return _("opted out")
+    if reason.startswith("invalid number"):
+        return _("invalid number")
+    return reason
+
+
+def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:
+    """Opt ``phone`` out everywhere: the number, every person with it, and every text to it
+    still waiting in the outbox (except the opt-out confirmation itself).
+
+    Returns True when this changed anything (False for a repeated STOP). Raises nothing.
+    """
+    now = now or utcnow()
+    changed = False
+    if not db.session.scalar(select(PhoneOptOut.id).where(PhoneOptOut.phone == phone)):
+        db.session.add(PhoneOptOut(phone=phone, source=source[:80], opted_out_at=now))
+        changed = True
+    for person in db.session.scalars(select(Person).where(Person.phone == phone)):
+        if person.sms_consent is not SmsConsent.OPTED_OUT:
+            set_sms_consent(person, SmsConsent.OPTED_OUT, source=source)
+            changed = True
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.phone == phone,
+            OutboxMessage.status == OutboxStatus.QUEUED,
+            OutboxMessage.kind != MessageKind.OPT_OUT_CONFIRMATION,
+        )
+        .values(status=OutboxStatus.CANCELED, error_message="opted out", updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.flush()
+    return changed
+
+
+def opt_in_phone(phone: str, source: str) -> bool:
+    """Undo an opt-out for ``phone`` (the person texted START or UNSTOP themselves).
+
+    Returns True when this changed anything. Raises nothing.
+    """
+    changed = bool(db.session.execute(delete(PhoneOptOut).where(PhoneOptOut.phone == phone)).rowcount)
+    for person in db.session.scalars(select(Person).where(Person.phone == phone)):
+        if person.sms_consent is not SmsConsent.OPTED_IN:
+            set_sms_consent(person, SmsConsent.OPTED_IN, source=source)
+            changed = True
+    db.session.flush()
+    return changed
+
+
+def flag_phone(phone: str, reason: str, code: int | None) -> None:
+    """Mark ``phone`` as not textable (Twilio said invalid or not a mobile). Raises nothing."""
+    if not db.session.scalar(select(PhoneFlag.id).where(PhoneFlag.phone == phone)):
+        db.session.add(PhoneFlag(phone=phone, reason=reason[:255], error_code=code))
+        db.session.flush()
+
+
+# --- audiences ----------------------------------------------------------------------------
+
+
+@dataclass
+class AudienceFilter:
+    """Who a mobilization goes to; every field optional (none: everyone the sender sees)."""
+
+    institution_id: int | None = None
+    neighborhood_id: int | None = None
+    tag_id: int | None = None
+    owner_id: int | None = None  # a leader's (or organizer's) list
+    language: str | None = None
+    rsvp_status: str | None = None  # yes, maybe, no or none: the answer to ``rsvp_action_id``
+    rsvp_action_id: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> AudienceFilter:
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in (data or {}).items() if k in names})
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+
+
+def audience_condition(user: User, audience: AudienceFilter) -> ColumnElement[bool]:
+    """The SQL condition on ``Person`` for ``audience`` as ``user`` may see it.
+
+    A leader's audience is always their own list, whatever the filter says.
+    """
+    clauses: list[ColumnElement[bool]] = [people_visible_to(user), Person.archived_at.is_(None)]
+    if audience.institution_id:
+        clauses.append(
+            Person.id.in_(select(Membership.person_id).where(Membership.institution_id == audience.institution_id))
+        )
+    if audience.neighborhood_id:
+        clauses.append(Person.neighborhood_id == audience.neighborhood_id)
+    if audience.tag_id:
+        clauses.append(Person.id.in_(select(person_tags.c.person_id).where(person_tags.c.tag_id == audience.tag_id)))
+    if audience.owner_id and not user.is_leader:
+        clauses.append(Person.owner_id == audience.owner_id)
+    if audience.language:
+        clauses.append(Person.preferred_language == audience.language)
+    if audience.rsvp_status and audience.rsvp_action_id:
+        from organizer.sms import actions_link
+
+        clauses.append(actions_link.rsvp_condition(audience.rsvp_action_id, audience.rsvp_status))
+    return and_(*clauses)
+
+
+@dataclass
+class Recipient:
+    person_id: int
+    first_name: str
+    phone: str
+
+
+@dataclass
+class AudienceCount:
+    """An audience after exclusions: who will get the text, and who will not and why."""
+
+    matched: int = 0
+    opted_out: int = 0
+    no_phone: int = 0
+    invalid_phone: int = 0
+    duplicate: int = 0  # already texted for this mobilization, or a number shared with someone earlier
+    recipients: list[Recipient] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.recipients)
+
+    @property
+    def excluded(self) -> int:
+        return self.opted_out + self.no_phone + self.invalid_phone + self.duplicate
+
+
+def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int | None = None) -> AudienceCount:
+    """The people ``audience`` selects for ``user``, split into recipients and exclusions.
+
+    Four queries whatever the size: the people, the opted-out numbers, the flagged
+    numbers, and who already has a text of this mobilization. Raises nothing.
+    """
+    rows = db.session.execute(
+        select(Person.id, Person.first_name, Person.preferred_name, Person.phone, Person.sms_consent)
+        .where(audience_condition(user, audience))
+        .order_by(Person.id)
+    ).all()
+    phones = {r.phone for r in rows if r.phone}
+    # Both lists are small next to an audience; an IN of 50,000 numbers would not be.
+    blocked_numbers = set(db.session.scalars(select(PhoneOptOut.phone))) & phones if phones else set()
+    flagged = set(db.session.scalars(select(PhoneFlag.phone))) & phones if phones else set()
+    already: set[int] = set()
+    seen_phones: set[str] = set()
+    if mobilization_id is not None:
+        for person_id, phone in db.session.execute(
+            select(OutboxMessage.person_id, OutboxMessage.phone).where(OutboxMessage.mobilization_id == mobilization_id)
+        ):
+            if person_id is not None:
+                already.add(person_id)
+            seen_phones.add(phone)
+    result = AudienceCount(matched=len(rows))
+    for row in rows:
+        if row.id in already:
+            result.duplicate += 1
+        elif not row.phone:
+            result.no_phone += 1
+        elif row.sms_consent is SmsConsent.OPTED_OUT or row.phone in blocked_numbers:
+            result.opted_out += 1
+        elif row.phone in flagged:
+            result.invalid_phone += 1
+        elif row.phone in seen_phones:
+            result.duplicate += 1
+        else:
+            seen_phones.add(row.phone)
+            result.recipients.append(Recipient(row.id, row.preferred_name or row.first_name, row.phone))
+    return result
+
+
+# --- composing ----------------------------------------------------------------------------
+
+PERSON_FIELDS = ("first_name",)
+ACTION_FIELDS = ("action_title", "action_time", "action_place", "rsvp_link")
+_MERGE_RE = re.compile(r"\{([^{}]*)\}")
+SAMPLE_FIRST_NAME = "Guadalupe"  # a longish common name, for previews without an audience
+
+
+def merge_fields(template: str) -> list[str]:
+    """The ``{name}`` merge fields used in ``template``, in order. Raises nothing."""
+    return _MERGE_RE.findall(template)
+
+
+def action_values(action_id: int | None) -> dict[str, str] | None:
+    """Merge values of the action (``None`` when there is no action to take them from).
+
+    Filled by the actions area when it is installed; see ``organizer.sms.actions_link``.
+    """
+    if action_id is None:
+        return None
+    from organizer.sms import actions_link
+
+    return actions_link.merge_values(action_id)
+
+
+def check_template(template: str, *, has_action: bool) -> None:
+    """Refuse a body that cannot be sent.
+
+    :raise MobilizationError: (field "body") when it is empty, uses unknown merge fields,
+        action fields without an action, or is longer than Twilio accepts.
+    """
+    if not template.strip():
+        raise MobilizationError(_("Write the text to send."), "body")
+    known = set(PERSON_FIELDS) | (set(ACTION_FIELDS) if has_action else set())
+    unknown = [f for f in merge_fields(template) if f not in known]
+    if unknown:
+        names = ", ".join("{" + f + "}" for f in dict.fromkeys(unknown))
+        if not has_action and all(f in ACTION_FIELDS for f in unknown):
+            raise MobilizationError(_("%(names)s can only be used in a text for an action.", names=names), "body")
+        raise MobilizationError(_("Unknown merge field: %(names)s.", names=names), "body")
+    if len(template) > encoding.MAX_BODY_CHARS:
+        raise MobilizationError(_("The text is %(length)d characters; the most a text can carry is %(max)d.",
+                                  length=len(template), max=encoding.MAX_BODY_CHARS), "body")
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """``template`` with each ``{name}`` replaced by ``values[name]``. Raises nothing."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def full_body(mobilization: Mobilization) -> str:
+    """The body template with the action's values filled in and the RSVP prompt added."""
+    body = mobilization.body
+    values = action_values(mobilization.action_id)
+    if values:
+        body = render(body, values)
+    if mobilization.rsvp_prompt and mobilization.action_id and "YES" not in body.upper():
+        body = body.rstrip() + " Reply YES to RSVP."
+    return body
+
+
+@dataclass
+class Preview:
+    """What the compose page shows before anything is sent."""
+
+    sample: str
+    info: encoding.BodyInfo
+    audience: AudienceCount
+    cost: Decimal
+    error: str | None = None
+
+
+def preview(user: User, mobilization: Mobilization) -> Preview:
+    """Render a sample, count segments and recipients, and estimate the cost. Raises nothing:
+    a problem with the body comes back in ``error``."""
+    error = None
+    try:
+        check_template(mobilization.body, has_action=mobilization.action_id is not None)
+    except MobilizationError as exc:
+        error = str(exc)
+    audience = resolve_audience(user, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    first = audience.recipients[0].first_name if audience.recipients else SAMPLE_FIRST_NAME
+    sample = render(full_body(mobilization), {"first_name": first})
+    info = encoding.analyze(sample)
+    price = Decimal(str(current_app.config.get("SMS_PRICE_PER_SEGMENT") or "0"))
+    return Preview(sample, info, audience, encoding.estimate_cost(info.segments, audience.count, price), error)
+
+
+def save_mobilization(
+    mobilization: Mobilization | None, *, title: str, body: str, audience: AudienceFilter, actor: User,
+    action_id: int | None = None, campaign_id: int | None = None, rsvp_prompt: bool = False,
+) -> Mobilization:
+    """Create or change a draft. Leaders' drafts are P2P texts to their own list.
+
+    :raise MobilizationError: when the body cannot be sent, or the mobilization is no
+        longer a draft.
+    """
+    check_template(body, has_action=action_id is not None)
+    is_new = mobilization is None
+    if mobilization is None:
+        mobilization = Mobilization(created_by_id=actor.id, status=MobilizationStatus.DRAFT)
+        db.session.add(mobilization)
+    elif mobilization.status is not MobilizationStatus.DRAFT:
+        raise MobilizationError(_("Only a draft can be changed."))
+    audience.rsvp_action_id = action_id if audience.rsvp_status else None
+    if audience.rsvp_action_id is None:
+        audience.rsvp_status = None
+    if actor.is_leader:
+        audience.owner_id = actor.id
+        mobilization.kind = MobilizationKind.P2P
+    else:
+        mobilization.kind = MobilizationKind.BROADCAST
+    mobilization.title = title.strip()
+    mobilization.body = body
+    mobilization.audience = audience.to_json()
+    mobilization.action_id = action_id
+    mobilization.campaign_id = campaign_id
+    mobilization.rsvp_prompt = bool(rsvp_prompt and action_id)
+    db.session.flush()
+    record(actor, "create" if is_new else "update", mobilization)
+    return mobilization
+
+
+def visible_mobilizations(user: User):
+    """Mobilizations ``user`` may see: staff all, a leader their own."""
+    stmt = select(Mobilization)
+    if not user.is_staff:
+        stmt = stmt.where(Mobilization.created_by_id == user.id)
+    return stmt
+
+
+def get_mobilization(user: User, mobilization_id: int) -> Mobilization:
+    """The mobilization if ``user`` may see it.
+
+    :raise NotFound: when there is none or it is not theirs.
+    """
+    from werkzeug.exceptions import NotFound
+
+    mobilization = db.session.scalar(visible_mobilizations(user).where(Mobilization.id == mobilization_id))
+    if mobilization is None:
+        raise NotFound()
+    return mobilization
+
+
+# --- launching ----------------------------------------------------------------------------
+
+
+def launch(mobilization: Mobilization, actor: User, *, now: datetime | None = None,
+           schedule_at: datetime | None = None) -> AudienceCount:
+    """Launch a draft now or at ``schedule_at``: every recipient's outbox row is written in
+    this transaction (the caller commits, then dispatches), exclusions are counted.
+
+    A P2P mobilization writes no rows: its leader sends one text at a time.
+
+    :raise MobilizationError: when the body cannot be sent, the schedule is in the past,
+        the audience is empty after exclusions, or it was launched already (a second
+        click, another tab): the status changes with a conditional UPDATE, so two
+        launches cannot both pass.
+    """
+    now = now or utcnow()
+    check_template(mobilization.body, has_action=mobilization.action_id is not None)
+    if schedule_at is not None and schedule_at <= now:
+        raise MobilizationError(_("The scheduled time has passed; choose a later time."), "schedule_at")
+    target = MobilizationStatus.SCHEDULED if schedule_at else MobilizationStatus.SENDING
+    moved = db.session.execute(
+        update(Mobilization)
+        .where(Mobilization.id == mobilization.id, Mobilization.status == MobilizationStatus.DRAFT)
+        .values(status=target, launched_at=now, scheduled_at=schedule_at),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if moved != 1:
+        raise MobilizationError(_("This mobilization was launched already."))
+    db.session.refresh(mobilization)
+    owner = db.session.get(User, mobilization.created_by_id) if mobilization.created_by_id else actor
+    audience = resolve_audience(owner or actor, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    if not audience.recipients:
+        raise MobilizationError(_("Nobody in this audience can be texted."))
+    mobilization.recipients = audience.count
+    mobilization.excluded_opted_out = audience.opted_out
+    mobilization.excluded_no_phone = audience.no_phone
+    mobilization.excluded_invalid = audience.invalid_phone
+    mobilization.excluded_duplicate = audience.duplicate
+    if mobilization.kind is MobilizationKind.BROADCAST:
+        insert_outbox_rows(mobilization, audience.recipients, schedule_at or now, now)
+        if target is MobilizationStatus.SENDING:
+            note_dispatch("mobilization", mobilization.id)
+    record(actor, "schedule" if schedule_at else "launch", mobilization,
+           {"recipients": audience.count, "excluded": audience.excluded})
+    return audience
+
+
+def insert_outbox_rows(mobilization: Mobilization, recipients: Sequence[Recipient], not_before: datetime,
+                       now: datetime) -> int:
+    """Bulk-insert one queued row per recipient (executemany). Returns the count.
+
+    :raise MobilizationError: when a rendered text is longer than a text can carry.
+    """
+    template = full_body(mobilization)
+    analyzed: dict[str, encoding.BodyInfo] = {}  # by first name: bodies differ only there
+    rows = []
+    for r in recipients:
+        body = render(template, {"first_name": r.first_name})
+        info = analyzed.get(r.first_name)
+        if info is None:
+            info = analyzed[r.first_name] = encoding.analyze(body)
+        if info.too_long:
+            raise MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
+                                      name=r.first_name, max=encoding.MAX_BODY_CHARS), "body")
+        rows.append({
+            "mobilization_id": mobilization.id, "person_id": r.person_id, "phone": r.phone, "body": body,
+            "encoding": info.encoding, "segments": info.segments, "kind": MessageKind.MOBILIZATION,
+            "status": OutboxStatus.QUEUED, "attempts": 0, "not_before": not_before,
+            "created_at": now, "updated_at": now, "sent_by_id": None,
+        })  # fmt: skip
+    if rows:
+        # Core executemany on the table: the ORM's bulk path costs a third more for 50,000 rows.
+        db.session.execute(insert(OutboxMessage.__table__), rows)
+    return len(rows)
+
+
+def queue_text(phone: str, body: str, kind: MessageKind, *, person: Person | None = None,
+               sent_by: User | None = None, mobilization_id: int | None = None,
+               not_before: datetime | None = None) -> OutboxMessage:
+    """Write one outbox row (a reply, a test, an automatic answer) and note it for dispatch.
+
+    :raise MobilizationError: when the body is empty or too long.
+    """
+    if not body.strip():
+        raise MobilizationError(_("Write the text to send."), "body")
+    info = encoding.analyze(body)
+    if info.too_long:
+        raise MobilizationError(_("A text can carry at most %(max)d characters.", max=encoding.MAX_BODY_CHARS),
+                                "body")
+    now = utcnow()
+    row = OutboxMessage(
+        mobilization_id=mobilization_id, person_id=person.id if person else None, phone=phone, body=body,
+        encoding=info.encoding, segments=info.segments, kind=kind, status=OutboxStatus.QUEUED, attempts=0,
+        not_before=not_before or now, created_at=now, updated_at=now, sent_by_id=sent_by.id if sent_by else None,
+    )
+    db.session.add(row)
+    db.session.flush()
+    note_dispatch("row", row.id)
+    return row
+
+
+def test_send(mobilization: Mobilization, actor: User, phone: str) -> OutboxMessage:
+    """Send the text as the first recipient would get it to ``phone`` (the composer's own).
+
+    :raise MobilizationError: when the body cannot be sent or the number may not be texted.
+    """
+    check_template(mobilization.body, has_action=mobilization.action_id is not None)
+    own = actor.person
+    reason = blocked_reason(phone, None)
+    if reason:
+        raise MobilizationError(_("That number cannot be texted (%(reason)s).", reason=reason_label(reason)), "test_phone")
+    first = (own.preferred_name or own.first_name) if own else actor.name.split(" ")[0]
+    body = render(full_body(mobilization), {"first_name": first})
+    row = queue_text(phone, body, MessageKind.TEST, person=own if own and own.phone == phone else None, sent_by=actor)
+    record(actor, "test_send", mobilization, {"phone": phone})
+    return row
+
+
+# --- lifecycle ----------------------------------------------------------------------------
+
+
+def cancel(mobilization: Mobilization, actor: User, now: datetime | None = None) -> int:
+    """Stop a mobilization: every text not yet handed to Twilio is canceled (a worker that
+    claimed one re-checks before sending). Returns how many were canceled.
+
+    :raise MobilizationError: when it is already done or canceled.
+    """
+    now = now or utcnow()
+    if mobilization.status in (MobilizationStatus.DONE, MobilizationStatus.CANCELED):
+        raise MobilizationError(_("This mobilization is finished already."))
+    mobilization.status = MobilizationStatus.CANCELED
+    mobilization.canceled_at = now
+    canceled = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.mobilization_id == mobilization.id, OutboxMessage.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.CANCELED, error_message="mobilization canceled", updated_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    record(actor, "cancel", mobilization, {"canceled_texts": canceled})
+    return canceled
+
+
+def resume(mobilization: Mobilization, actor: User) -> None:
+    """Resume a paused mobilization (after an automatic pause, once the cause is understood).
+
+    :raise MobilizationError: when it is not paused.
+    """
+    if mobilization.status is not MobilizationStatus.PAUSED:
+        raise MobilizationError(_("Only a paused mobilization can be resumed."))
+    mobilization.status = MobilizationStatus.SENDING
+    mobilization.paused_at = None
+    mobilization.paused_reason = None
+    mobilization.heartbeat_at = None
+    record(actor, "resume", mobilization)
+    note_dispatch("mobilization", mobilization.id)
+
+
+def pause(mobilization_id: int, reason: str, now: datetime | None = None) -> bool:
+    """Pause a sending mobilization (conditional UPDATE: only from "sending"). Returns True
+    when it paused now. Raises nothing."""
+    now = now or utcnow()
+    paused = db.session.execute(
+        update(Mobilization)
+        .where(Mobilization.id == mobilization_id, Mobilization.status == MobilizationStatus.SENDING)
+        .values(status=MobilizationStatus.PAUSED, paused_at=now, paused_reason=reason[:255]),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if paused:
+        record(None, "auto_pause", None, {"reason": reason}, object_type="sms_mobilizations",
+               summary=f"mobilization {mobilization_id} paused: {reason}"[:255])
+    return bool(paused)
+
+
+@dataclass
+class Progress:
+    """Counts of a mobilization's texts, for the progress bar and the results."""
+
+    total: int = 0
+    queued: int = 0
+    in_flight: int = 0
+    sent: int = 0  # accepted by Twilio (any later status)
+    delivered: int = 0
+    failed: int = 0  # failed or undelivered
+    canceled: int = 0
+    unknown: int = 0
+    opted_out_after: int = 0
+    replied: int = 0
+    rsvped: int = 0
+
+    @property
+    def processed(self) -> int:
+        return self.total - self.queued - self.in_flight
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.processed / self.total) if self.total else 0
+
+
+def progress(mobilization: Mobilization) -> Progress:
+    """The mobilization's counts: outbox by status, then replies, opt-outs and RSVPs."""
+    result = progress_summaries([mobilization.id])[mobilization.id]
+    if mobilization.launched_at is not None:
+        texted = select(OutboxMessage.phone).where(
+            OutboxMessage.mobilization_id == mobilization.id, OutboxMessage.sid.is_not(None)
+        )
+        replied, opted = db.session.execute(
+            select(
+                func.count(func.distinct(InboundMessage.from_phone)),
+                func.count(func.distinct(case((InboundMessage.outcome == "opted_out", InboundMessage.from_phone)))),
+            ).where(InboundMessage.from_phone.in_(texted), InboundMessage.received_at >= mobilization.launched_at)
+        ).one()
+        result.replied, result.opted_out_after = replied, opted
+        from organizer.sms import actions_link
+
+        result.rsvped = actions_link.rsvp_yes_count(mobilization)
+    return result
+
+
+def maybe_finish(mobilization_id: int, now: datetime | None = None) -> bool:
+    """Mark a sending broadcast done once none of its texts waits or is in flight.
+    Returns True when it finished now. Raises nothing."""
+    now = now or utcnow()
+    waiting = select(OutboxMessage.id).where(
+        OutboxMessage.mobilization_id == mobilization_id,
+        or_(OutboxMessage.status == OutboxStatus.QUEUED,
+            and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.sid.is_(None))),
+    ).exists()
+    return bool(db.session.execute(
+        update(Mobilization)
+        .where(Mobilization.id == mobilization_id, Mobilization.status == MobilizationStatus.SENDING,
+               Mobilization.kind == MobilizationKind.BROADCAST, ~waiting)
+        .values(status=MobilizationStatus.DONE, finished_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount)
+
+
+# --- P2P: a leader texts their own people one at a time -------------------------------------
+
+
+def p2p_next(mobilization: Mobilization, user: User) -> tuple[Recipient | None, int]:
+    """The next person to text in a P2P mobilization, and how many are left. Raises nothing."""
+    audience = resolve_audience(user, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    return (audience.recipients[0] if audience.recipients else None), audience.count
+
+
+def p2p_send(mobilization: Mobilization, user: User, person_id: int, *, skip: bool = False) -> OutboxMessage:
+    """Send (or skip) the P2P text to one person of the leader's list; the thread of that
+    person is routed to the leader.
+
+    :raise MobilizationError: when the mobilization is not sending, the person is not one
+        the leader may text now, or was texted already (a double click).
+    """
+    if mobilization.kind is not MobilizationKind.P2P or mobilization.status is not MobilizationStatus.SENDING:
+        raise MobilizationError(_("This mobilization is not being sent."))
+    audience = resolve_audience(user, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    recipient = next((r for r in audience.recipients if r.person_id == person_id), None)
+    if recipient is None:
+        raise MobilizationError(_("This person was texted already or cannot be texted."))
+    body = render(full_body(mobilization), {"first_name": recipient.first_name})
+    info = encoding.analyze(body)
+    now = utcnow()
+    row = OutboxMessage(
+        mobilization_id=mobilization.id, person_id=person_id, phone=recipient.phone, body=body,
+        encoding=info.encoding, segments=info.segments, kind=MessageKind.MOBILIZATION,
+        status=OutboxStatus.CANCELED if skip else OutboxStatus.QUEUED, attempts=0, not_before=now,
+        created_at=now, updated_at=now, sent_by_id=user.id, error_message="skipped" if skip else None,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        raise MobilizationError(_("This person was texted already or cannot be texted.")) from None
+    if not skip:
+        conversation = conversation_for(recipient.phone, now)
+        conversation.person_id = conversation.person_id or person_id
+        conversation.assigned_to_id = user.id
+        note_dispatch("row", row.id)
+    return row
+
+
+def finish_p2p(mobilization: Mobilization, actor: User, now: datetime | None = None) -> None:
+    """The leader is done with their list (or there is nobody left).
+
+    :raise MobilizationError: when it is not a sending P2P mobilization.
+    """
+    if mobilization.kind is not MobilizationKind.P2P or mobilization.status is not MobilizationStatus.SENDING:
+        raise MobilizationError(_("This mobilization is not being sent."))
+    mobilization.status = MobilizationStatus.DONE
+    mobilization.finished_at = now or utcnow()
+    record(actor, "finish", mobilization)
+
+
+# --- the inbox ----------------------------------------------------------------------------
+
+
+def conversation_for(phone: str, now: datetime) -> Conversation:
+    """The thread of ``phone``, created (and matched to a person) if new. Raises nothing."""
+    conversation = db.session.scalar(select(Conversation).where(Conversation.phone == phone))
+    if conversation is None:
+        try:
+            with db.session.begin_nested():
+                conversation = Conversation(phone=phone, person_id=person_for_phone(phone), unread=0,
+                                            last_message_at=now, created_at=now)
+                db.session.add(conversation)
+        except IntegrityError:  # another request created it meanwhile
+            conversation = db.session.scalars(select(Conversation).where(Conversation.phone == phone)).one()
+    return conversation
+
+
+def person_for_phone(phone: str) -> int | None:
+    """The person a number belongs to: the one we texted last from it, else the oldest
+    record with it (numbers can be shared by a family). Raises nothing."""
+    texted = db.session.scalar(
+        select(OutboxMessage.person_id)
+        .where(OutboxMessage.phone == phone, OutboxMessage.person_id.is_not(None))
+        .order_by(OutboxMessage.id.desc()).limit(1)
+    )
+    if texted:
+        return texted
+    return db.session.scalar(
+        select(Person.id).where(Person.phone == phone, Person.archived_at.is_(None)).order_by(Person.id).limit(1)
+    )
+
+
+def conversations_visible_to(user: User) -> ColumnElement[bool]:
+    """Threads ``user`` may read: staff all; a leader those of people they own or that were
+    routed to them. Unknown numbers: staff only."""
+    if user.is_staff:
+        return Conversation.id.is_not(None)
+    own = Conversation.person_id.in_(select(Person.id).where(people_visible_to(user)))
+    return and_(Conversation.person_id.is_not(None), or_(own, Conversation.assigned_to_id == user.id))
+
+
+def inbox(user: User, which: str = "all", page: int = 1, per_page: int = 50) -> tuple[list[Conversation], int]:
+    """A page of threads, newest first, and the total (fixed number of queries).
+
+    ``which``: "mine" (assigned to ``user``), "unassigned", "review" (a possible opt-out
+    to confirm), "unread" or "all".
+    """
+    from sqlalchemy.orm import joinedload
+
+    stmt = select(Conversation).where(conversations_visible_to(user))
+    if which == "mine":
+        stmt = stmt.where(Conversation.assigned_to_id == user.id)
+    elif which == "unassigned":
+        stmt = stmt.where(Conversation.assigned_to_id.is_(None))
+    elif which == "unread":
+        stmt = stmt.where(Conversation.unread > 0)
+    elif which == "review":
+        stmt = stmt.where(Conversation.id.in_(select(InboundMessage.conversation_id).where(InboundMessage.needs_review)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    threads = db.session.scalars(
+        stmt.options(joinedload(Conversation.person), joinedload(Conversation.assigned_to))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(per_page).offset((max(page, 1) - 1) * per_page)
+    )
+    return list(threads), total
+
+
+def unread_total(user: User) -> int:
+    """Unread texts in the threads ``user`` may read. One query."""
+    return db.session.scalar(select(func.coalesce(func.sum(Conversation.unread), 0)).where(
+        conversations_visible_to(user))) or 0
+
+
+def get_conversation(user: User, conversation_id: int) -> Conversation:
+    """The thread if ``user`` may read it.
+
+    :raise NotFound: when there is none or they may not.
+    """
+    from werkzeug.exceptions import NotFound
+
+    conversation = db.session.scalar(
+        select(Conversation).where(Conversation.id == conversation_id, conversations_visible_to(user))
+    )
+    if conversation is None:
+        raise NotFound()
+    return conversation
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    when: datetime
+    inbound: bool
+    body: str
+    status: str
+    author: str
+    message: InboundMessage | None = None
+
+
+def thread(conversation: Conversation, limit: int = 200) -> list[ThreadItem]:
+    """The last ``limit`` texts both ways with this number, oldest first (two queries)."""
+    from sqlalchemy.orm import joinedload
+
+    inbound = db.session.scalars(
+        select(InboundMessage).where(InboundMessage.conversation_id == conversation.id)
+        .order_by(InboundMessage.id.desc()).limit(limit)
+    ).all()
+    outbound = db.session.scalars(
+        select(OutboxMessage).options(joinedload(OutboxMessage.sent_by))
+        .where(OutboxMessage.phone == conversation.phone, OutboxMessage.status != OutboxStatus.CANCELED)
+        .order_by(OutboxMessage.id.desc()).limit(limit)
+    ).all()
+    items = [ThreadItem(m.received_at, True, m.body, m.outcome or "", "", m) for m in inbound]
+    items += [ThreadItem(o.created_at, False, o.body, o.status.value, o.sent_by.name if o.sent_by else "")
+              for o in outbound]
+    return sorted(items, key=lambda i: i.when)[-limit:]
+
+
+def mark_read(conversation: Conversation) -> None:
+    """Reading a thread clears its unread count. Raises nothing."""
+    conversation.unread = 0
+
+
+def reply(conversation: Conversation, actor: User, body: str, now: datetime | None = None) -> OutboxMessage:
+    """Answer a thread: an outbox row without a mobilization, sent by the worker.
+
+    :raise InboxError: when the body is empty or too long, or the number may not be texted.
+    """
+    now = now or utcnow()
+    person = db.session.get(Person, conversation.person_id) if conversation.person_id else None
+    reason = blocked_reason(conversation.phone, person)
+    if reason:
+        raise InboxError(_("This number cannot be texted (%(reason)s).", reason=reason_label(reason)))
+    try:
+        row = queue_text(conversation.phone, body.strip(), MessageKind.REPLY, person=person, sent_by=actor)
+    except MobilizationError as exc:
+        raise InboxError(str(exc)) from None
+    conversation.last_message_at = now
+    conversation.unread = 0
+    if conversation.assigned_to_id is None:
+        conversation.assigned_to_id = actor.id
+    record(actor, "reply", conversation, {"outbox_id": row.id}, summary=f"reply to {conversation.phone}")
+    return row
+
+
+def assign(conversation: Conversation, assignee: User | None, actor: User) -> None:
+    """Give a thread to an organizer or leader (or to nobody). Raises nothing."""
+    conversation.assigned_to_id = assignee.id if assignee else None
+    record(actor, "assign", conversation, {"assigned_to_id": conversation.assigned_to_id},
+           summary=f"thread {conversation.phone}")
+
+
+def match_person(conversation: Conversation, person: Person, actor: User) -> None:
+    """Say who an unknown number belongs to (staff; the person must be visible to them).
+
+    :raise InboxError: when the person has another phone number on file.
+    """
+    if person.phone and person.phone != conversation.phone:
+        raise InboxError(_("This person has another phone number; change it on their page first."))
+    if not person.phone:
+        person.phone = conversation.phone
+    conversation.person_id = person.id
+    db.session.execute(
+        update(InboundMessage).where(InboundMessage.conversation_id == conversation.id)
+        .values(person_id=person.id), execution_options={"synchronize_session": False},
+    )
+    record(actor, "match", conversation, {"person_id": person.id}, summary=f"thread {conversation.phone}")
+
+
+def review_opt_out(message: InboundMessage, actor: User, *, confirm: bool, now: datetime | None = None) -> None:
+    """An organizer decides on a text that looked like "stop texting me".
+
+    Confirming opts the number out everywhere (source: who confirmed). Raises nothing.
+    """
+    now = now or utcnow()
+    message.needs_review = False
+    message.reviewed_at = now
+    message.reviewed_by_id = actor.id
+    if confirm:
+        opt_out_phone(message.from_phone, f"reply confirmed by {actor.email}", now)
+        message.outcome = "opted_out"
+    else:
+        message.outcome = "not_opt_out"
+    record(actor, "review_opt_out", message, {"confirmed": confirm}, object_type="sms_inbound",
+           summary=f"{message.from_phone}: {message.body[:60]}")
+
+
+# --- inbound texts ------------------------------------------------------------------------
+
+OPT_OUT_CONFIRMATION = _("%(org)s: you are unsubscribed and will get no more texts. Reply START to resubscribe.")
+DEFAULT_HELP = _("%(org)s: texts about our actions. Reply STOP to opt out.")
+
+
+def language_of(person: Person | None) -> str:
+    """The language to text ``person`` in: theirs when the app speaks it, else English."""
+    language = person.preferred_language if person is not None else None
+    return language if language in current_app.config.get("LANGUAGES", {}) else "en"
+
+
+def in_their_language(person: Person | None, message: Any, **values: str) -> str:
+    """An automatic text (``message``: a lazy string with ``%(name)s`` fields) in the
+    person's language. Works in the worker too (no request needed). Raises nothing."""
+    from flask_babel import force_locale
+
+    with force_locale(language_of(person)):
+        return str(message) % values
+
+
+@dataclass
+class InboundResult:
+    message: InboundMessage | None
+    duplicate: bool = False
+
+
+def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
+            now: datetime | None = None) -> InboundResult:
+    """Record an inbound text and act on it: opt-out, opt-in, HELP, an RSVP answer, or a
+    possible opt-out flagged for an organizer. Deduplicated on ``message_sid`` (Twilio
+    retries webhooks): a second delivery changes nothing.
+
+    Replies go out as outbox rows, never twice for one keyword: none where Twilio answers
+    the keyword itself (STOP, HELP... on a standard number), and an opt-out confirmation
+    only when the opt-out is new. Raises nothing.
+    """
+    now = now or utcnow()
+    if db.session.scalar(select(InboundMessage.id).where(InboundMessage.message_sid == message_sid)):
+        return InboundResult(None, duplicate=True)
+    conversation = conversation_for(from_phone, now)
+    keyword = classify(body)
+    message = InboundMessage(
+        message_sid=message_sid, conversation_id=conversation.id, person_id=conversation.person_id,
+        from_phone=from_phone, to_phone=to_phone, body=body, keyword=keyword.value, received_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:  # the same webhook, delivered twice at once
+        return InboundResult(None, duplicate=True)
+    conversation.unread += 1
+    conversation.last_message_at = now
+    conversation.last_inbound_at = now
+    person = db.session.get(Person, conversation.person_id) if conversation.person_id else None
+    org = get_organization()
+    twilio_answered = twilio_auto_replies(body)
+
+    if keyword is Keyword.OPT_OUT:
+        changed = opt_out_phone(from_phone, "SMS STOP reply", now)
+        message.outcome = "opted_out"
+        if changed and not twilio_answered:
+            queue_text(from_phone, in_their_language(person, OPT_OUT_CONFIRMATION, org=org.name),
+                       MessageKind.OPT_OUT_CONFIRMATION, person=person)
+    elif keyword is Keyword.OPT_IN:
+        opt_in_phone(from_phone, "SMS START reply")
+        message.outcome = "opted_in"
+    elif keyword in (Keyword.YES, Keyword.NO):
+        from organizer.sms import actions_link
+
+        answered = actions_link.answer_rsvp(person, keyword is Keyword.YES, now) if person else None
+        if answered is not None:
+            message.outcome = "rsvp_yes" if keyword is Keyword.YES else "rsvp_no"
+            if answered:
+                queue_text(from_phone, answered, MessageKind.AUTO_REPLY, person=person)
+        elif keyword is Keyword.YES and blocked_reason(from_phone, person) == "opted out":
+            opt_in_phone(from_phone, "SMS YES reply")
+            message.outcome = "opted_in"
+    elif keyword is Keyword.HELP:
+        message.outcome = "help"
+        if blocked_reason(from_phone, person) != "opted out":
+            queue_text(from_phone, org.sms_help_text or in_their_language(person, DEFAULT_HELP, org=org.name),
+                       MessageKind.AUTO_REPLY, person=person)
+    elif keyword is Keyword.POSSIBLE_OPT_OUT:
+        message.needs_review = True
+        message.outcome = "flagged"
+    db.session.flush()
+    return InboundResult(message)
+
+
+def pending_reviews(user: User, conversation: Conversation | None = None) -> list[InboundMessage]:
+    """Texts that look like an opt-out and wait for an organizer (staff see all)."""
+    stmt = (select(InboundMessage).join(Conversation, InboundMessage.conversation_id == Conversation.id)
+            .where(InboundMessage.needs_review, conversations_visible_to(user)))
+    if conversation is not None:
+        stmt = stmt.where(InboundMessage.conversation_id == conversation.id)
+    return list(db.session.scalars(stmt.order_by(InboundMessage.id)))
+
+
+def recent_texts(person_ids: Iterable[int], since: datetime | None = None) -> list[OutboxMessage]:
+    """Texts to these people (for a person's page), newest first. One query."""
+    stmt = select(OutboxMessage).where(OutboxMessage.person_id.in_(list(person_ids)))
+    if since is not None:
+        stmt = stmt.where(OutboxMessage.created_at >= since)
+    return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(50)))
+
+
+
+def progress_summaries(mobilization_ids: Sequence[int]) -> dict[int, Progress]:
+    """Counts for several mobilizations (the list page) in one query."""
+    result = {mid: Progress() for mid in mobilization_ids}
+    if not result:
+        return result
+    rows = db.session.execute(
+        select(OutboxMessage.mobilization_id, OutboxMessage.status, OutboxMessage.sid.is_not(None), func.count())
+        .where(OutboxMessage.mobilization_id.in_(list(result)))
+        .group_by(OutboxMessage.mobilization_id, OutboxMessage.status, OutboxMessage.sid.is_not(None))
+    ).all()
+    for mid, status, has_sid, n in rows:
+        p = result[mid]
+        p.total += n
+        p.sent += n if has_sid else 0
+        if status is OutboxStatus.QUEUED:
+            p.queued += n
+        elif status is OutboxStatus.SENDING and not has_sid:
+            p.in_flight += n
+        elif status is OutboxStatus.DELIVERED:
+            p.delivered += n
+        elif status in (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED):
+            p.failed += n
+        elif status is OutboxStatus.CANCELED:
+            p.canceled += n
+        elif status is OutboxStatus.UNKNOWN:
+            p.unknown += n
+    return result
+
+
+def resolve_unknown(row: OutboxMessage, actor: User, *, resend: bool, now: datetime | None = None) -> None:
+    """A person decides about a text whose outcome is unknown: send it again (they checked
+    it did not arrive) or count it as sent.
+
+    :raise MobilizationError: when the text is not in the unknown state.
+    """
+    if row.status is not OutboxStatus.UNKNOWN:
+        raise MobilizationError(_("This text is not waiting for a decision."))
+    now = now or utcnow()
+    if resend:
+        row.status = OutboxStatus.QUEUED
+        row.not_before = now
+        row.error_message = f"resent by {actor.email}"[:255]
+        note_dispatch("row", row.id)
+    else:
+        row.status = OutboxStatus.SENT
+        row.error_message = f"marked sent by {actor.email}"[:255]
+    record(actor, "resolve_unknown", row, {"resend": resend}, object_type="sms_outbox", summary=row.phone)

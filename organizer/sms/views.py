@@ -1,0 +1,563 @@
+"""Texting pages (mobilizations, compose, inbox, leaders' one-at-a-time sending) and the
+two Twilio webhooks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from organizer.auth.access import staff_required
+from organizer.auth.services import staff_and_leaders
+from organizer.db import utcnow
+from organizer.extensions import csrf, db
+from organizer.forms import EmptyForm
+from organizer.institutions.services import active_institutions
+from organizer.people.forms import LANGUAGE_CHOICES
+from organizer.people.services import PhoneError, get_visible_person, normalize_phone, search_people, PersonFilters
+from organizer.settings.services import get_organization, neighborhoods, tags
+from organizer.sms import actions_link, services, sending
+from organizer.sms.forms import AssignForm, ComposeForm, LaunchForm, MatchForm, P2PForm, PreviewForm, ReplyForm, TestSendForm
+from organizer.sms.models import InboundMessage, Mobilization, MobilizationKind, MobilizationStatus, OutboxMessage
+from organizer.sms.services import AudienceFilter, InboxError, MobilizationError
+from organizer.sms.tasks import dispatch_noted, run_sweep
+from organizer.web import Pagination
+
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+def _public_url() -> str:
+    """The URL Twilio signed: ``PUBLIC_BASE_URL`` + path and query behind a proxy, else the
+    URL as this server saw it."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base:
+        return request.url
+    query = request.query_string.decode()
+    return base + request.path + (f"?{query}" if query else "")
+
+
+def twilio_signed(view):
+    """Refuse (403, nothing recorded) a request without a valid ``X-Twilio-Signature``."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        token = current_app.config.get("TWILIO_AUTH_TOKEN")
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not token or not signature or not RequestValidator(token).validate(_public_url(), request.form, signature):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _twiml() -> Response:
+    return Response(TWIML_EMPTY, mimetype="text/xml")
+
+
+@bp.post("/inbound")
+@csrf.exempt
+@twilio_signed
+def inbound():
+    """An incoming text: recorded once per MessageSid, acted on, answered with empty TwiML
+    (any reply goes through the outbox)."""
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    sender = form.get("From", "")
+    if not sid or not sender:
+        abort(400)
+    if not sender.startswith("+"):
+        try:
+            sender = normalize_phone(sender, get_organization().default_phone_region) or sender
+        except PhoneError:
+            pass
+    services.receive(sid, sender, form.get("To", ""), form.get("Body", ""), utcnow())
+    db.session.commit()
+    dispatch_noted()
+    return _twiml()
+
+
+@bp.post("/status")
+@csrf.exempt
+@twilio_signed
+def status_callback():
+    """A delivery status for one of our texts (its outbox id is in the query string)."""
+    form = request.form
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if not sid or not status:
+        abort(400)
+    error_code = form.get("ErrorCode", type=int)
+    sending.apply_status_callback(sid, status, error_code, request.args.get("outbox_id", type=int), utcnow())
+    db.session.commit()
+    return _twiml()
+
+
+# --- mobilizations ------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = 25
+    stmt = services.visible_mobilizations(current_user)
+    total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery())) or 0
+    mobilizations = list(db.session.scalars(
+        stmt.order_by(Mobilization.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ))
+    summaries = services.progress_summaries([m.id for m in mobilizations])
+    return render_template(
+        "sms/index.html", mobilizations=mobilizations, summaries=summaries,
+        pagination=Pagination(page=page, per_page=per_page, total=total),
+        unread=services.unread_total(current_user),
+    )
+
+
+def _compose_form(form_class=ComposeForm, **kwargs) -> ComposeForm:
+    form = form_class(**kwargs)
+    none = [("", "—")]
+    form.institution_id.choices = none + [(i.id, i.name) for i in active_institutions()]
+    form.neighborhood_id.choices = none + [(n.id, n.name) for n in neighborhoods()]
+    form.tag_id.choices = none + [(t.id, t.name) for t in tags()]
+    form.owner_id.choices = none + [(u.id, u.name) for u in staff_and_leaders()]
+    form.language.choices = [("", "—")] + list(LANGUAGE_CHOICES[1:])
+    form.action_id.choices = none + actions_link.action_choices()
+    form.campaign_id.choices = none + actions_link.campaign_choices()
+    if current_user.is_leader:
+        del form.owner_id
+    return form
+
+
+def _audience(form: ComposeForm) -> AudienceFilter:
+    return AudienceFilter(
+        institution_id=form.institution_id.data, neighborhood_id=form.neighborhood_id.data,
+        tag_id=form.tag_id.data, owner_id=form.owner_id.data if "owner_id" in form else current_user.id,
+        language=form.language.data or None, rsvp_status=form.rsvp_status.data or None,
+    )
+
+
+def _save(form: ComposeForm, mobilization: Mobilization | None):
+    try:
+        mobilization = services.save_mobilization(
+            mobilization, title=form.title.data, body=form.body.data, audience=_audience(form), actor=current_user,
+            action_id=form.action_id.data, campaign_id=form.campaign_id.data, rsvp_prompt=form.rsvp_prompt.data,
+        )
+        db.session.commit()
+    except MobilizationError as error:
+        db.session.rollback()
+        getattr(form, error.field or "body").errors.append(str(error))
+        return None
+    return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    defaults = {}
+    if request.method == "GET" and request.args.get("action_id", type=int):
+        defaults["action_id"] = request.args.get("action_id", type=int)
+    form = _compose_form(**defaults)
+    if form.validate_on_submit():
+        done = _save(form, None)
+        if done:
+            flash(_("Draft saved. Check the numbers, send yourself a test, then launch."), "success")
+            return done
+    return render_template("sms/compose.html", form=form, mobilization=None)
+
+
+@bp.route("/<int:mobilization_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    if mobilization.status is not MobilizationStatus.DRAFT:
+        flash(_("Only a draft can be changed."), "warning")
+        return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
+    if request.method == "GET":
+        form = _compose_form(obj=mobilization, **mobilization.audience)
+    else:
+        form = _compose_form()
+    if form.validate_on_submit():
+        done = _save(form, mobilization)
+        if done:
+            flash(_("Saved."), "success")
+            return done
+    return render_template("sms/compose.html", form=form, mobilization=mobilization)
+
+
+@bp.get("/preview")
+@login_required
+def preview():
+    """Live preview of the compose form: encoding, segments, cost, recipients (JSON)."""
+    form = _compose_form(PreviewForm, formdata=request.args)
+    form.validate()
+    draft = Mobilization(body=form.body.data or "", audience=_audience(form).to_json(),
+                         action_id=form.action_id.data, rsvp_prompt=bool(form.rsvp_prompt.data))
+    return jsonify(_preview_json(services.preview(current_user, draft)))
+
+
+def _preview_json(p: services.Preview) -> dict:
+    return {
+        "sample": p.sample, "encoding": p.info.encoding, "characters": p.info.characters,
+        "segments": p.info.segments, "remaining": p.info.remaining, "non_gsm": list(p.info.non_gsm_chars),
+        "too_long": p.info.too_long, "recipients": p.audience.count, "matched": p.audience.matched,
+        "excluded": {"opted_out": p.audience.opted_out, "no_phone": p.audience.no_phone,
+                     "invalid_phone": p.audience.invalid_phone, "duplicate": p.audience.duplicate},
+        "cost": f"{p.cost:.2f}", "error": p.error,
+    }
+
+
+@bp.get("/<int:mobilization_id>")
+@login_required
+def detail(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    own = current_user.person
+    context = {
+        "mobilization": mobilization,
+        "progress": services.progress(mobilization),
+        "launch_form": LaunchForm(),
+        "test_form": TestSendForm(test_phone=own.phone if own and own.phone else None),
+        "unknown_rows": sending.stuck_rows(mobilization.id),
+        "action": actions_link.action_summary(mobilization.action_id),
+    }
+    if mobilization.status is MobilizationStatus.DRAFT:
+        context["preview"] = services.preview(current_user, mobilization)
+    return render_template("sms/detail.html", **context)
+
+
+@bp.get("/<int:mobilization_id>/progress.json")
+@login_required
+def progress_json(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    p = services.progress(mobilization)
+    return jsonify({
+        "status": mobilization.status.value, "total": p.total, "processed": p.processed, "percent": p.percent,
+        "queued": p.queued, "sent": p.sent, "delivered": p.delivered, "failed": p.failed, "canceled": p.canceled,
+        "unknown": p.unknown, "replied": p.replied, "opted_out": p.opted_out_after, "rsvped": p.rsvped,
+        "paused_reason": _pause_text(mobilization),
+    })
+
+
+def _org_zone() -> ZoneInfo:
+    return ZoneInfo(get_organization().timezone)
+
+
+@bp.post("/<int:mobilization_id>/launch")
+@login_required
+def launch(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    form = LaunchForm()
+    if not form.validate_on_submit():
+        flash(_("Please choose a valid time."), "danger")
+        return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
+    schedule_at = None
+    if form.schedule_at.data:
+        schedule_at = form.schedule_at.data.replace(tzinfo=_org_zone()).astimezone(ZoneInfo("UTC"))
+    try:
+        audience = services.launch(mobilization, current_user, schedule_at=schedule_at)
+        db.session.commit()
+    except MobilizationError as error:
+        db.session.rollback()
+        flash(_translated(error), "danger")
+        return redirect(url_for("sms.detail", mobilization_id=mobilization_id))
+    dispatch_noted()
+    if mobilization.kind is MobilizationKind.P2P:
+        return redirect(url_for("sms.p2p", mobilization_id=mobilization.id))
+    if schedule_at:
+        flash(_("Scheduled: %(count)d people will get this text.", count=audience.count), "success")
+    else:
+        flash(_("Sending to %(count)d people.", count=audience.count), "success")
+    return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
+
+
+def _translated(error: Exception) -> str:
+    """Service errors carry messages already translated (gettext in the service)."""
+    return str(error)
+
+
+@bp.post("/<int:mobilization_id>/test")
+@login_required
+def test(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    form = TestSendForm()
+    if form.validate_on_submit():
+        try:
+            phone = normalize_phone(form.test_phone.data, get_organization().default_phone_region)
+            if phone is None:
+                raise PhoneError(form.test_phone.data)
+            services.test_send(mobilization, current_user, phone)
+            db.session.commit()
+        except PhoneError:
+            db.session.rollback()
+            flash(_("This is not a valid phone number."), "danger")
+        except MobilizationError as error:
+            db.session.rollback()
+            flash(_translated(error), "danger")
+        else:
+            dispatch_noted()
+            flash(_("Test text sent to %(phone)s.", phone=phone), "success")
+    return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
+
+
+@bp.post("/<int:mobilization_id>/cancel")
+@login_required
+def cancel(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            count = services.cancel(mobilization, current_user)
+            db.session.commit()
+        except MobilizationError as error:
+            db.session.rollback()
+            flash(_translated(error), "warning")
+        else:
+            flash(_("Canceled: %(count)d texts will not be sent.", count=count), "info")
+    return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
+
+
+@bp.post("/<int:mobilization_id>/resume")
+@login_required
+def resume(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.resume(mobilization, current_user)
+            db.session.commit()
+        except MobilizationError as error:
+            db.session.rollback()
+            flash(_translated(error), "warning")
+        else:
+            dispatch_noted()
+            flash(_("Sending again."), "success")
+    return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
+
+
+@bp.post("/outbox/<int:outbox_id>/<any(resend, sent):decision>")
+@staff_required
+def resolve_unknown(outbox_id: int, decision: str):
+    row = db.session.get(OutboxMessage, outbox_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.resolve_unknown(row, current_user, resend=decision == "resend")
+            db.session.commit()
+        except MobilizationError as error:
+            db.session.rollback()
+            flash(_translated(error), "warning")
+        else:
+            dispatch_noted()
+    if row.mobilization_id:
+        return redirect(url_for("sms.detail", mobilization_id=row.mobilization_id))
+    return redirect(url_for("sms.index"))
+
+
+# --- P2P: one text at a time ----------------------------------------------------------------
+
+
+@bp.route("/<int:mobilization_id>/p2p", methods=["GET", "POST"])
+@login_required
+def p2p(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    if mobilization.kind is not MobilizationKind.P2P:
+        abort(404)
+    form = P2PForm()
+    if form.validate_on_submit():
+        try:
+            services.p2p_send(mobilization, current_user, int(form.person_id.data), skip=form.skip.data)
+            db.session.commit()
+        except (MobilizationError, ValueError) as error:
+            db.session.rollback()
+            flash(_translated(error), "warning")
+        else:
+            dispatch_noted()
+        return redirect(url_for("sms.p2p", mobilization_id=mobilization.id))
+    recipient, left = (None, 0)
+    if mobilization.status is MobilizationStatus.SENDING:
+        recipient, left = services.p2p_next(mobilization, current_user)
+    body = None
+    if recipient is not None:
+        body = services.render(services.full_body(mobilization), {"first_name": recipient.first_name})
+        form = P2PForm(person_id=recipient.person_id)
+    return render_template("sms/p2p.html", mobilization=mobilization, recipient=recipient, left=left, body=body,
+                           form=form, progress=services.progress(mobilization))
+
+
+@bp.post("/<int:mobilization_id>/finish")
+@login_required
+def finish(mobilization_id: int):
+    mobilization = services.get_mobilization(current_user, mobilization_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.finish_p2p(mobilization, current_user)
+            db.session.commit()
+        except MobilizationError as error:
+            db.session.rollback()
+            flash(_translated(error), "warning")
+    return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
+
+
+# --- the inbox ----------------------------------------------------------------------------
+
+INBOX_FILTERS = ("all", "mine", "unassigned", "unread", "review")
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():
+    which = request.args.get("show", "all")
+    if which not in INBOX_FILTERS:
+        which = "all"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    threads, total = services.inbox(current_user, which, page)
+    return render_template("sms/inbox.html", threads=threads, which=which, filters=INBOX_FILTERS,
+                           pagination=Pagination(page=page, per_page=50, total=total),
+                           unread=services.unread_total(current_user))
+
+
+@bp.get("/inbox/<int:conversation_id>")
+@login_required
+def thread(conversation_id: int):
+    conversation = services.get_conversation(current_user, conversation_id)
+    items = services.thread(conversation)
+    services.mark_read(conversation)
+    db.session.commit()
+    assign_form = None
+    if current_user.is_staff:
+        assign_form = AssignForm(assigned_to_id=conversation.assigned_to_id)
+        assign_form.assigned_to_id.choices = [("", _("Nobody"))] + [(u.id, u.name) for u in staff_and_leaders()]
+    candidates = []
+    q = request.args.get("q", "").strip()
+    if current_user.is_staff and conversation.person_id is None and q:
+        candidates = list(db.session.scalars(search_people(current_user, PersonFilters(q=q)).limit(10)))
+    return render_template(
+        "sms/thread.html", conversation=conversation, items=items, reply_form=ReplyForm(), assign_form=assign_form,
+        reviews=services.pending_reviews(current_user, conversation), candidates=candidates, q=q,
+        blocked=services.reason_label(services.blocked_reason(conversation.phone, conversation.person)),
+    )
+
+
+@bp.post("/inbox/<int:conversation_id>/reply")
+@login_required
+def reply(conversation_id: int):
+    conversation = services.get_conversation(current_user, conversation_id)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            services.reply(conversation, current_user, form.body.data)
+            db.session.commit()
+        except InboxError as error:
+            db.session.rollback()
+            flash(_translated(error), "danger")
+        else:
+            dispatch_noted()
+            flash(_("Reply sent."), "success")
+    else:
+        flash(_("Write a reply first."), "warning")
+    return redirect(url_for("sms.thread", conversation_id=conversation.id))
+
+
+@bp.post("/inbox/<int:conversation_id>/assign")
+@staff_required
+def assign(conversation_id: int):
+    conversation = services.get_conversation(current_user, conversation_id)
+    form = AssignForm()
+    form.assigned_to_id.choices = [("", "")] + [(u.id, u.name) for u in staff_and_leaders()]
+    if form.validate_on_submit():
+        from organizer.auth.models import User
+
+        assignee = db.session.get(User, form.assigned_to_id.data) if form.assigned_to_id.data else None
+        services.assign(conversation, assignee, current_user)
+        db.session.commit()
+        flash(_("Assigned."), "success")
+    return redirect(url_for("sms.thread", conversation_id=conversation.id))
+
+
+@bp.post("/inbox/<int:conversation_id>/match")
+@staff_required
+def match(conversation_id: int):
+    conversation = services.get_conversation(current_user, conversation_id)
+    form = MatchForm()
+    if form.validate_on_submit():
+        person = get_visible_person(current_user, form.person_id.data)
+        try:
+            services.match_person(conversation, person, current_user)
+            db.session.commit()
+        except InboxError as error:
+            db.session.rollback()
+            flash(_translated(error), "warning")
+        else:
+            flash(_("This number is now %(name)s's.", name=person.display_name), "success")
+    return redirect(url_for("sms.thread", conversation_id=conversation.id))
+
+
+@bp.post("/inbox/review/<int:message_id>/<any(confirm, dismiss):decision>")
+@login_required
+def review(message_id: int, decision: str):
+    message = db.session.get(InboundMessage, message_id) or abort(404)
+    conversation = services.get_conversation(current_user, message.conversation_id)
+    if EmptyForm().validate_on_submit() and message.needs_review:
+        services.review_opt_out(message, current_user, confirm=decision == "confirm")
+        db.session.commit()
+        flash(_("Opted out: no more texts to this number.") if decision == "confirm" else _("Kept as a normal reply."),
+              "success")
+    return redirect(url_for("sms.thread", conversation_id=conversation.id))
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+@bp.cli.command("sweep")
+@click.option("--at", "at", default=None, help="Pretend it is this ISO time (UTC), for testing.")
+def sweep_command(at: str | None) -> None:
+    """Reconcile interrupted sends, start due mobilizations, and requeue lost work."""
+    now = datetime.fromisoformat(at) if at else utcnow()
+    report = run_sweep(now, force=True)
+    click.echo(
+        f"reconciled {report.reconciled}, requeued {report.requeued}, unknown {report.unknown}, "
+        f"started {report.started}, finished {report.finished}, senders started for {len(report.to_dispatch or [])}"
+    )
+
+
+# --- shared-page hooks (called only by this area's partials) --------------------------------
+
+
+@bp.app_template_global("sms_pause_text")
+def _pause_text(mobilization: Mobilization) -> str:
+    """Why a mobilization paused itself, in the reader's language (stored as "hits|codes")."""
+    hits, _sep, codes = (mobilization.paused_reason or "").partition("|")
+    if not hits.isdigit():
+        return mobilization.paused_reason or ""
+    return _("%(count)d texts in ten minutes were filtered by carriers or rate-limited (Twilio codes %(codes)s).",
+             count=int(hits), codes=codes)
+
+
+@bp.app_template_global("sms_unread_total")
+def _unread_total_global() -> int:
+    return services.unread_total(current_user)
+
+
+@bp.app_template_global("sms_paused")
+def _paused_global() -> list[Mobilization]:
+    return list(db.session.scalars(
+        services.visible_mobilizations(current_user).where(Mobilization.status == MobilizationStatus.PAUSED)
+    ))
+
+
+@bp.app_template_global("sms_person_texts")
+def _person_texts_global(person) -> dict:
+    """The last texts with a person and their thread, for the person page."""
+    from organizer.sms.models import Conversation
+
+    conversation = None
+    if person.phone:
+        conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone))
+    return {"texts": services.recent_texts([person.id])[:5], "conversation": conversation}

@@ -1,0 +1,77 @@
+"""In real Chromium on a phone: the live preview while composing, the progress bar advancing
+while a mobilization is sent, and a reply showing up in the inbox."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from organizer.auth.models import User
+from organizer.extensions import db
+from organizer.sms import sending, services
+from organizer.sms.services import AudienceFilter
+from tests.sms.conftest import signed_post
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("twilio_app", "org")]
+
+
+def _login(page: Page, live_server: str, user) -> None:
+    from tests.conftest import PASSWORD
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_compose_preview_updates_as_you_type(page: Page, live_server, make_user, bulk_people):
+    bulk_people(3)
+    _login(page, live_server, make_user("organizer"))
+    page.goto(f"{live_server}/sms/new")
+    page.get_by_label("Text", exact=True).fill("Hi {first_name}, the hearing is Tuesday ✊")
+    preview = page.locator("#preview")
+    expect(preview.locator('[data-preview="encoding"]')).to_have_text("UCS-2 (✊)")
+    expect(preview.locator('[data-preview="recipients"]')).to_have_text("3")
+    expect(preview.locator('[data-preview="sample"]')).to_have_text("Hi Pat0, the hearing is Tuesday ✊")
+
+
+def test_progress_bar_advances_while_sending(page: Page, app, live_server, fake, make_user, bulk_people):
+    user = make_user("organizer")
+    bulk_people(6)
+    with app.app_context():
+        actor = db.session.get(User, user.id)
+        m = services.save_mobilization(None, title="Turnout", body="Hearing Tuesday", audience=AudienceFilter(),
+                                       actor=actor)
+        services.launch(m, actor)
+        db.session.commit()
+        services.take_noted_dispatches()  # the worker has not picked it up yet
+        mobilization_id = m.id
+    _login(page, live_server, user)
+    page.goto(f"{live_server}/sms/{mobilization_id}")
+    bar = page.get_by_test_id("progress-bar")
+    expect(bar).to_have_text("0%")
+
+    with app.app_context():  # the worker sends three texts...
+        for _ in range(3):
+            sending.process(sending.claim_next(mobilization_id, sending.utcnow()))
+    expect(bar).to_have_text("50%")
+    with app.app_context():  # ...and the rest
+        sending.run_dispatcher(mobilization_id)
+    expect(bar).to_have_text("100%")
+    expect(page.locator('[data-count="sent"]')).to_have_text("6")
+    assert len(fake.messages) == 6
+
+
+def test_a_reply_shows_up_in_the_inbox(page: Page, app, client, live_server, make_user, make_person):
+    make_person(first_name="Rosa", last_name="Parks", phone="+13125550142")
+    _login(page, live_server, make_user("organizer"))
+    signed_post(client, "/sms/inbound", {"MessageSid": "SMbrowser", "From": "+13125550142",
+                                         "Body": "Count me in for Tuesday"})
+    page.goto(f"{live_server}/sms/inbox")
+    expect(page.get_by_test_id("unread-total")).to_have_text("1")
+    page.get_by_role("link", name="Rosa Parks").click()
+    expect(page.get_by_test_id("thread")).to_contain_text("Count me in for Tuesday")
+    page.get_by_label("Reply").fill("Great, see you there!")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_test_id("thread")).to_contain_text("Great, see you there!")
