@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from organizer.campaigns import services
 from organizer.campaigns.models import Campaign, CampaignStatus, CampaignTarget, Position, RelationshipKind, Target
@@ -23,6 +23,19 @@ def campaign_with_target(app, make_user):
         db.session.commit()
         ids = campaign.id, target.id, link.id
     return staff, *ids
+
+
+def test_adding_a_target_with_neither_a_target_nor_a_name_is_refused(app, campaign_with_target, login_as):
+    staff, campaign_id, _target_id, _link_id = campaign_with_target
+    client = login_as(staff)
+    response = client.post(f"/campaigns/{campaign_id}/targets", {"target_id": "", "name": "  ",
+                                                                  "position": "ally", "influence": "3"})
+    assert response.status_code == 302
+    page = client.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Choose a target or name a new one." in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Target)) == 1
+        assert db.session.scalar(select(func.count()).select_from(CampaignTarget)) == 1
 
 
 def test_an_organizer_creates_a_campaign_with_institutions(app, make_user, make_institution, login_as):
