@@ -2,7 +2,8 @@
 
 The routes are read from ``app.url_map``, so a new route fails here until a line for it is
 added to ``EXPECTED``. The rows in the URL (a person, a membership, a one-to-one and its
-commitment, an RSVP, a target relationship, a turnout commitment, an account) belong to
+commitment, an RSVP, a target relationship, a turnout commitment, an account, the leader's P2P
+mobilization and draft, its text to the person, the person's thread and their reply) belong to
 ``leader`` or to the leader's person: "leader" is the owner asking, "other leader" is a leader
 asking for somebody else's row by id. Rows that are not people's (an action, a campaign, a
 target, a stage) are shared; a leader may read those, but never the leader's people in them.
@@ -109,6 +110,30 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "actions.turnout_page":               (LOGIN, 200, 200, 200, 200),
     "actions.export":                     (LOGIN, 403, 403, 200, 200),
     "actions.signup":                     (200, 200, 200, 200, 200),  # public; POST: field errors
+    # sms: staff compose anything and read every thread; a leader texts their own list one at a
+    # time (P2P) and reads the threads of the people they own
+    "sms.index":                          (LOGIN, 200, 200, 200, 200),
+    "sms.new":                            (LOGIN, 200, 200, 200, 200),  # POST: field errors
+    "sms.preview":                        (LOGIN, 200, 200, 200, 200),
+    "sms.edit":                           (LOGIN, 200, 404, 200, 200),  # the draft; POST: field errors
+    "sms.detail":                         (LOGIN, 200, 404, 200, 200),
+    "sms.progress_json":                  (LOGIN, 200, 404, 200, 200),
+    "sms.launch":                         (LOGIN, 302, 404, 302, 302),  # the draft
+    "sms.test":                           (LOGIN, 302, 404, 302, 302),  # the draft; empty form: "which number?"
+    "sms.cancel":                         (LOGIN, 302, 404, 302, 302),
+    "sms.resume":                         (LOGIN, 302, 404, 302, 302),
+    "sms.p2p":                            (LOGIN, 200, 404, 200, 200),  # POST: empty form, the page again
+    "sms.finish":                         (LOGIN, 302, 404, 302, 302),
+    "sms.resolve_unknown":                (LOGIN, 403, 403, 302, 302),
+    "sms.inbox":                          (LOGIN, 200, 200, 200, 200),
+    "sms.thread":                         (LOGIN, 200, 404, 200, 200),
+    "sms.reply":                          (LOGIN, 302, 404, 302, 302),  # empty form: "write a reply first"
+    "sms.assign":                         (LOGIN, 403, 403, 302, 302),
+    "sms.match":                          (LOGIN, 403, 403, 302, 302),
+    "sms.review":                         (LOGIN, 302, 404, 302, 302),
+    # Twilio's webhooks: nobody without a valid X-Twilio-Signature, signed in or not
+    "sms.inbound":                        (403, 403, 403, 403, 403),
+    "sms.status_callback":                (403, 403, 403, 403, 403),
 }
 
 # POSTs whose person is in the form: the leader's person, named by whoever is asking.
@@ -134,10 +159,20 @@ ROW_ARGS = {
     "action_id": lambda w: w.action_id,
     "kind": lambda w: "signin",  # the sign-in list; the turnout export has the same guard
     "token": lambda w: w.signup_token,
+    "mobilization_id": lambda w: w.mobilization_id,
+    "outbox_id": lambda w: w.outbox_id,
+    "conversation_id": lambda w: w.conversation_id,
+    "message_id": lambda w: w.message_id,
+    "decision": lambda w: "confirm",  # an opt-out review: the one that changes the most
 }
 # Where the same argument name means another table's row.
 ENDPOINT_ARGS = {
     "actions.remove_commitment": {"commitment_id": lambda w: w.turnout_commitment_id},
+    # a draft, so that editing, a test text and the launch go as far as they can
+    "sms.edit": {"mobilization_id": lambda w: w.draft_id},
+    "sms.launch": {"mobilization_id": lambda w: w.draft_id},
+    "sms.test": {"mobilization_id": lambda w: w.draft_id},
+    "sms.resolve_unknown": {"decision": lambda w: "resend"},
 }
 
 
@@ -162,6 +197,12 @@ class World:
     action_id: int
     turnout_commitment_id: int
     signup_token: str
+    mobilization_id: int
+    draft_id: int
+    outbox_id: int
+    conversation_id: int
+    message_id: int
+    unknown_conversation_id: int
 
 
 @pytest.fixture(autouse=True)
@@ -204,10 +245,11 @@ def world(app, make_user, make_person, make_institution) -> World:
         move_person,
         save_stage,
     )
+    from organizer.sms.services import AudienceFilter, launch, p2p_send, receive, save_mobilization
 
     users = {LEADER: make_user("leader"), OTHER: make_user("leader"),
              ORGANIZER: make_user("organizer"), ADMIN: make_user("admin")}
-    person = make_person(owner=users[LEADER], last_name=PRIVATE)
+    person = make_person(owner=users[LEADER], last_name=PRIVATE, phone="+13125550101")
     make_person(owner=users[OTHER])
     institution = make_institution()
     with app.app_context():
@@ -236,12 +278,25 @@ def world(app, make_user, make_person, make_institution) -> World:
         db.session.flush()
         commitment = save_commitment(action, 8, leader)
         rsvp_by_user(action, mine, RsvpStatus.YES, leader)
+        # sms: the leader's P2P text to their own list, sent to their person, who answers
+        # (a reply an organizer must review); a draft; a stranger's number writing in.
+        texts = save_mobilization(None, title="Hearing reminder", body="Hi {first_name}, hearing Tuesday!",
+                                  audience=AudienceFilter(), actor=leader)
+        launch(texts, leader)
+        outbox = p2p_send(texts, leader, person.id)
+        answer = receive("SMmatrix1", "+13125550101", "", f"{PRIVATE} here, please remove me from this list")
+        draft = save_mobilization(None, title="Next week", body="Hi {first_name}", audience=AudienceFilter(),
+                                  actor=leader)
+        stranger = receive("SMmatrix2", "+13125550177", "", f"{PRIVATE}? who is this")
         db.session.commit()
         return World(
             users=users, person=person, institution=institution, membership_id=membership.id,
             one_to_one_id=one.id, one_to_one_commitment_id=one.commitments[0].id, stage_id=stage.id,
             campaign_id=campaign.id, link_id=link.id, target_id=target.id, relationship_id=relationship.id,
             action_id=action.id, turnout_commitment_id=commitment.id, signup_token=action.signup_token,
+            mobilization_id=texts.id, draft_id=draft.id, outbox_id=outbox.id,
+            conversation_id=answer.message.conversation_id, message_id=answer.message.id,
+            unknown_conversation_id=stranger.message.conversation_id,
         )
 
 
@@ -255,6 +310,7 @@ def _leaders_rows(app, world: World) -> tuple:
     from organizer.institutions.models import Membership
     from organizer.people.models import Person
     from organizer.relational.models import Commitment, OneToOne, PersonPipeline
+    from organizer.sms.models import Conversation, InboundMessage, Mobilization, OutboxMessage, PhoneOptOut
 
     with app.app_context():
         person = db.session.get(Person, world.person.id)
@@ -263,6 +319,8 @@ def _leaders_rows(app, world: World) -> tuple:
         rsvp = db.session.scalar(select(Rsvp).where(Rsvp.action_id == world.action_id,
                                                      Rsvp.person_id == world.person.id))
         turnout = db.session.get(TurnoutCommitment, world.turnout_commitment_id)
+        conversation = db.session.get(Conversation, world.conversation_id)
+        answer = db.session.get(InboundMessage, world.message_id)
         return (
             (person.archived_at, person.owner_id, person.first_name, person.updated_at),
             db.session.get(Membership, world.membership_id) is not None,
@@ -273,6 +331,13 @@ def _leaders_rows(app, world: World) -> tuple:
                                       .where(TargetRelationship.person_id == world.person.id))),
             (turnout.number, turnout.note) if turnout else None,
             (rsvp.status, rsvp.updated_at) if rsvp else None,
+            (person.sms_consent, db.session.scalar(select(PhoneOptOut.id).where(PhoneOptOut.phone == person.phone))),
+            [(m.status, m.title) for m in (db.session.get(Mobilization, world.mobilization_id),
+                                           db.session.get(Mobilization, world.draft_id))],
+            sorted(db.session.execute(select(OutboxMessage.id, OutboxMessage.status)
+                                      .where(OutboxMessage.phone == person.phone)).all()),
+            (conversation.person_id, conversation.assigned_to_id, conversation.unread),
+            (answer.needs_review, answer.outcome),
         )
 
 
@@ -327,3 +392,16 @@ def test_route_answers_each_role_as_expected(app, world, login_as, endpoint):
                 if _leaders_rows(app, world) != before:
                     wrong.append(f"{method} {url} as {role}: changed the leader's person's rows")
     assert not wrong, "\n".join(wrong)
+
+
+def test_an_unknown_numbers_thread_is_staffs_only(app, world, login_as):
+    """A number that belongs to nobody yet: no leader owns it, so no leader reads it."""
+    from tests.conftest import AuthActions
+
+    url = f"/sms/inbox/{world.unknown_conversation_id}"
+    expected = dict(zip(ROLES, (LOGIN, 404, 404, 200, 200), strict=True))
+    for role in ROLES:
+        actions = AuthActions(app.test_client()) if role == ANON else login_as(world.users[role])
+        response = actions.client.get(url)
+        assert _outcome(response) == expected[role], role
+        assert (PRIVATE in response.get_data(as_text=True)) is (expected[role] == 200), role

@@ -749,12 +749,13 @@ def person_for_phone(phone: str) -> int | None:
 
 
 def conversations_visible_to(user: User) -> ColumnElement[bool]:
-    """Threads ``user`` may read: staff all; a leader those of people they own or that were
-    routed to them. Unknown numbers: staff only."""
+    """Threads ``user`` may read: staff all; a leader those of people they own now. Being
+    assigned a thread (a P2P text, an organizer's choice) grants nothing more: once the person
+    is someone else's, so are their texts. Unknown numbers: staff only."""
     if user.is_staff:
         return Conversation.id.is_not(None)
-    own = Conversation.person_id.in_(select(Person.id).where(people_visible_to(user)))
-    return and_(Conversation.person_id.is_not(None), or_(own, Conversation.assigned_to_id == user.id))
+    return and_(Conversation.person_id.is_not(None),
+                Conversation.person_id.in_(select(Person.id).where(people_visible_to(user))))
 
 
 def inbox(user: User, which: str = "all", page: int = 1, per_page: int = 50) -> tuple[list[Conversation], int]:
