@@ -48,8 +48,10 @@ bench: install-test
 	$(BIN)/python -m bench
 
 ## make translations: extract strings and update the Spanish catalog (then translate the new entries).
+## Babel skips folders starting with _ (templates/_macros), so their templates are named here.
 translations: | $(BIN)/python
-	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o organizer/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o organizer/translations/messages.pot . $(wildcard templates/_*/*.html)
 	$(BIN)/pybabel update -i organizer/translations/messages.pot -d organizer/translations --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 clean:

@@ -44,6 +44,10 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
+        # Without this, behind a proxy every visitor has the proxy's address, and login
+        # throttling by address would lock everybody out at once.
+        self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         # SMS (see organizer/sms): which provider backend, and the task queue.
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
         self.TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")

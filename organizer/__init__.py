@@ -32,26 +32,25 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     extensions.init_app(app)
     web.init_app(app)
 
+    from organizer.actions.services import attendance_timeline
     from organizer.actions.views import bp as actions_bp
     from organizer.audit.views import bp as audit_bp
     from organizer.auth.views import bp as auth_bp
     from organizer.campaigns.views import bp as campaigns_bp
     from organizer.home.views import bp as home_bp
     from organizer.institutions.views import bp as institutions_bp
-    from organizer.people.views import bp as people_bp
-    from organizer.settings.views import bp as settings_bp
-
-    for blueprint in (auth_bp, home_bp, people_bp, institutions_bp, settings_bp, audit_bp):
-        app.register_blueprint(blueprint)
-    app.register_blueprint(campaigns_bp)
-    app.register_blueprint(actions_bp)
-
-    from organizer.actions.services import attendance_timeline
     from organizer.people.timeline import register_source
+    from organizer.people.views import bp as people_bp
+    from organizer.relational.services import timeline_entries as one_to_one_timeline
+    from organizer.relational.views import bp as relational_bp
+    from organizer.settings.views import bp as settings_bp
+    from organizer.sms.views import bp as sms_bp
 
-    register_source(app, attendance_timeline)
-
-    from organizer.sms.views import bp as sms_bp; app.register_blueprint(sms_bp)  # noqa: E702
+    for blueprint in (auth_bp, home_bp, people_bp, institutions_bp, settings_bp, audit_bp,
+                      relational_bp, campaigns_bp, actions_bp, sms_bp):
+        app.register_blueprint(blueprint)
+    for timeline_source in (one_to_one_timeline, attendance_timeline):
+        register_source(app, timeline_source)
 
     from organizer import cli
 

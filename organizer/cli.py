@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from organizer.extensions import db
 
 
 def init_app(app: Flask) -> None:
+    """Add the commands to ``flask``. ``with_appcontext`` on each: ``app.test_cli_runner()``
+    does not push a context the way the ``flask`` command does."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load the demo federation (only into an empty database) and print the demo logins."""
     from organizer.demo import DEMO_PASSWORD, seed_demo
@@ -33,6 +37,7 @@ def seed_demo_command() -> None:
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["admin", "organizer", "leader"]), default="admin")
 @click.password_option()
+@with_appcontext
 def create_user_command(email: str, name: str, role: str, password: str) -> None:
     """Create an account (the first admin of a production install)."""
     from organizer.auth.models import Role

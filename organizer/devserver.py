@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 
@@ -17,6 +18,8 @@ def main() -> None:
     worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "huey.bin.huey_consumer", "organizer.tasks.huey", "-k", "thread", "-w", "2"]
     )
+    # A plain `kill` (SIGTERM) stops the worker too, not only Ctrl+C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         create_app().run(host=args.host, port=args.port, use_reloader=False, debug=False)
     finally:

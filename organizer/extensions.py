@@ -19,10 +19,12 @@ babel = Babel()
 
 
 def select_locale() -> str | None:
-    """The user's chosen language, else the best match from the browser."""
-    from flask import current_app
+    """The user's chosen language, else the browser's best match; the default outside a request."""
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     return request.accept_languages.best_match(list(languages)) or current_app.config[

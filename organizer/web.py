@@ -8,7 +8,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 
@@ -66,6 +66,13 @@ def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt)
 
 
+def local_date(value: datetime | None, fmt: str = "medium") -> str:
+    """The calendar day of a stored UTC time in the federation's time zone, in the user's language."""
+    if value is None:
+        return ""
+    return format_date(value, fmt)
+
+
 # Areas that add to shared pages: base.html, the home page and the person page include
 # ``<area>/_nav.html``, ``_nav_admin.html``, ``_home_cards.html``, ``_home_actions.html``,
 # ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
@@ -80,7 +87,12 @@ ERROR_TITLES = {
 
 
 def init_app(app: Flask) -> None:
-    """Error pages, template globals and security headers."""
+    """Error pages, template globals, security headers, and the client address behind a proxy."""
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     def handle_error(error):
         code = getattr(error, "code", 500) or 500
@@ -109,6 +121,7 @@ def init_app(app: Flask) -> None:
         url_with=url_with, format_phone=format_phone, get_locale=get_locale, areas=PAGE_HOOK_AREAS
     )
     app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_date"] = local_date
 
     @app.after_request
     def security_headers(response):

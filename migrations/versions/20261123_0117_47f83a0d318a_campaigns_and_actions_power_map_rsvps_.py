@@ -131,7 +131,7 @@ def upgrade():
     with op.batch_alter_table('attendances', schema=None) as batch_op:
         batch_op.create_index('ix_attendances_person', ['person_id'], unique=False)
 
-    op.create_table('commitments',
+    op.create_table('turnout_commitments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('action_id', sa.Integer(), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=True),
@@ -142,15 +142,15 @@ def upgrade():
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=False),
-    sa.CheckConstraint('number >= 0', name=op.f('ck_commitments_number_positive')),
-    sa.ForeignKeyConstraint(['action_id'], ['actions.id'], name=op.f('fk_commitments_action_id_actions'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['institution_id'], ['institutions.id'], name=op.f('fk_commitments_institution_id_institutions'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['leader_id'], ['users.id'], name=op.f('fk_commitments_leader_id_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_commitments_recorded_by_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_commitments'))
+    sa.CheckConstraint('number >= 0', name=op.f('ck_turnout_commitments_number_positive')),
+    sa.ForeignKeyConstraint(['action_id'], ['actions.id'], name=op.f('fk_turnout_commitments_action_id_actions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['institution_id'], ['institutions.id'], name=op.f('fk_turnout_commitments_institution_id_institutions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['leader_id'], ['users.id'], name=op.f('fk_turnout_commitments_leader_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_turnout_commitments_recorded_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_turnout_commitments'))
     )
-    with op.batch_alter_table('commitments', schema=None) as batch_op:
-        batch_op.create_index('ix_commitments_action', ['action_id'], unique=False)
+    with op.batch_alter_table('turnout_commitments', schema=None) as batch_op:
+        batch_op.create_index('ix_turnout_commitments_action', ['action_id'], unique=False)
 
     op.create_table('position_changes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -215,10 +215,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_position_changes_campaign_target_id'))
 
     op.drop_table('position_changes')
-    with op.batch_alter_table('commitments', schema=None) as batch_op:
-        batch_op.drop_index('ix_commitments_action')
+    with op.batch_alter_table('turnout_commitments', schema=None) as batch_op:
+        batch_op.drop_index('ix_turnout_commitments_action')
 
-    op.drop_table('commitments')
+    op.drop_table('turnout_commitments')
     with op.batch_alter_table('attendances', schema=None) as batch_op:
         batch_op.drop_index('ix_attendances_person')
 

@@ -1,7 +1,7 @@
 """sms: outbox, mobilizations, inbox, opt-outs, reminders
 
 Revision ID: 9f145f3661c0
-Revises: 47f83a0d318a
+Revises: 7225c9c0af06
 Create Date: 2026-11-23 01:37:49.961889
 
 """
@@ -11,7 +11,7 @@ from organizer.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '9f145f3661c0'
-down_revision = '47f83a0d318a'
+down_revision = '7225c9c0af06'
 branch_labels = None
 depends_on = None
 

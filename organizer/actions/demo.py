@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from organizer.actions.models import Action, ActionType, Attendance, Commitment, Rsvp, RsvpSource, RsvpStatus
+from organizer.actions.models import Action, ActionType, Attendance, TurnoutCommitment, Rsvp, RsvpSource, RsvpStatus
 from organizer.campaigns.models import Campaign
 from organizer.db import utcnow
 from organizer.demo import DemoContext, step
@@ -116,10 +116,10 @@ def _upcoming_hearing(ctx: DemoContext, campaigns, people, recruiter) -> None:
     for institution, number, who in zip(ctx.institutions[:5], [40, 25, 15, 20, 10],
                                         ["Fr. Miguel", "Rev. Johnson", "Pastor Anderson", "Imam Hassan", "Rabbi Cohen"],
                                         strict=True):
-        db.session.add(Commitment(action_id=hearing.id, institution_id=institution.id, number=number,
+        db.session.add(TurnoutCommitment(action_id=hearing.id, institution_id=institution.id, number=number,
                                   committed_by_name=who, recorded_by_id=ctx.organizers[0].id))
     for leader in ctx.leaders[:6]:
-        db.session.add(Commitment(action_id=hearing.id, leader_id=leader.id, committed_by_name=leader.name,
+        db.session.add(TurnoutCommitment(action_id=hearing.id, leader_id=leader.id, committed_by_name=leader.name,
                                   number=rng.choice([5, 6, 8, 10, 12]), recorded_by_id=leader.id))
     for person in rng.sample(people, k=min(120, len(people))):
         who = recruiter(person)
@@ -134,3 +134,11 @@ def _upcoming_hearing(ctx: DemoContext, campaigns, people, recruiter) -> None:
         starts_at=house_starts, ends_at=house_starts + timedelta(hours=1, minutes=30), timezone=ZONE,
         location=ctx.institutions[2].address or "", turnout_goal=15, created_by=ctx.organizers[2],
     ))
+    # Turnout meetings at the congregations build toward the hearing.
+    for days, institution in ((3, ctx.institutions[0]), (6, ctx.institutions[1])):
+        prep_starts = _at(days, 19)
+        db.session.add(Action(
+            title=f"Turnout meeting at {institution.name}", type=ActionType.HOUSE_MEETING, campaign=campaigns[0],
+            prepares_for=hearing, starts_at=prep_starts, ends_at=prep_starts + timedelta(hours=1), timezone=ZONE,
+            location=institution.address or "", turnout_goal=20, created_by=ctx.organizers[0],
+        ))

@@ -55,6 +55,10 @@ class ActionForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     type = SelectField(_l("Type"), choices=[(t.value, label) for t, label in TYPE_LABELS.items()])
     campaign_id = SelectField(_l("Campaign"), coerce=optional_int, validators=[Optional()])
+    prepares_for_id = SelectField(
+        _l("Prep meeting for"), coerce=optional_int, validators=[Optional()],
+        description=_l("A turnout, research or planning meeting held to build a bigger action."),
+    )
     starts_local = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_local = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     timezone = SelectField(_l("Time zone"), validators=[DataRequired()])

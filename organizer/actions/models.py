@@ -60,6 +60,8 @@ class Action(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     type: Mapped[ActionType] = mapped_column(str_enum(ActionType, 30))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
+    # A prep meeting (turnout meeting, research meeting, training) held to build a major action.
+    prepares_for_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     timezone: Mapped[str] = mapped_column(String(64))
@@ -73,9 +75,11 @@ class Action(db.Model):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign | None] = relationship()
+    prepares_for: Mapped[Action | None] = relationship(remote_side=[id], back_populates="prep_meetings")
+    prep_meetings: Mapped[list[Action]] = relationship(back_populates="prepares_for", order_by="Action.starts_at")
     created_by: Mapped[User | None] = relationship()
-    commitments: Mapped[list[Commitment]] = relationship(
-        back_populates="action", cascade="all, delete-orphan", order_by="Commitment.id"
+    commitments: Mapped[list[TurnoutCommitment]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="TurnoutCommitment.id"
     )
 
     @property
@@ -86,13 +90,13 @@ class Action(db.Model):
         return self.title
 
 
-class Commitment(db.Model):
+class TurnoutCommitment(db.Model):
     """A promise of turnout: an institution ("St. Mark's will bring 40") or a leader ("I will bring 8")."""
 
-    __tablename__ = "commitments"
+    __tablename__ = "turnout_commitments"
     __table_args__ = (
         CheckConstraint("number >= 0", name="number_positive"),
-        Index("ix_commitments_action", "action_id"),
+        Index("ix_turnout_commitments_action", "action_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

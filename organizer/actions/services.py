@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, distinct, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -23,11 +24,11 @@ from organizer.actions.models import (
     Action,
     ActionType,
     Attendance,
-    Commitment,
     Rsvp,
     RsvpSource,
     RsvpStatus,
     SignupAttempt,
+    TurnoutCommitment,
 )
 from organizer.audit.services import record
 from organizer.auth.models import User
@@ -65,6 +66,7 @@ class ActionData:
     ends_local: datetime
     timezone: str
     campaign_id: int | None = None
+    prepares_for_id: int | None = None
     location: str = ""
     turnout_goal: int = 0
     description: str | None = None
@@ -78,7 +80,7 @@ def to_utc(local: datetime, timezone: str) -> datetime:
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ActionError(f"Unknown time zone {timezone!r}.") from None
+        raise ActionError(_("Unknown time zone %(zone)s.", zone=timezone)) from None
     return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
 
@@ -90,11 +92,18 @@ def to_local(when: datetime, timezone: str) -> datetime:
 def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
     """Create (``action`` None) or change an action; the caller commits.
 
-    :raise ActionError: on an unknown time zone or an end that is not after the start.
+    :raise ActionError: on an unknown time zone, an end that is not after the start, or a prep
+        meeting for itself or for another prep meeting (one level: prep meetings build major actions).
     """
     starts_at, ends_at = to_utc(data.starts_local, data.timezone), to_utc(data.ends_local, data.timezone)
     if ends_at <= starts_at:
-        raise ActionError("The action must end after it starts.")
+        raise ActionError(_("The action must end after it starts."))
+    if data.prepares_for_id:
+        major = db.session.get(Action, data.prepares_for_id)
+        if major is None or (action is not None and major.id == action.id) or major.prepares_for_id:
+            raise ActionError(_("Choose a major action, not this action or another prep meeting."))
+        if action is not None and action.prep_meetings:
+            raise ActionError(_("This action has prep meetings of its own, so it cannot be one."))
     creating = action is None
     if action is None:
         action = Action(created_by_id=actor.id)
@@ -102,6 +111,7 @@ def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
     action.title = data.title.strip()
     action.type = data.type
     action.campaign_id = data.campaign_id or None
+    action.prepares_for_id = data.prepares_for_id or None
     action.starts_at, action.ends_at, action.timezone = starts_at, ends_at, data.timezone
     action.location = (data.location or "").strip()
     action.turnout_goal = max(data.turnout_goal or 0, 0)
@@ -130,6 +140,24 @@ def get_action(action_id: int) -> Action:
     if action is None:
         raise NotFound()
     return action
+
+
+def major_actions() -> list[Action]:
+    """Actions a prep meeting can build toward: not archived, not prep meetings, soonest first."""
+    return list(db.session.scalars(
+        select(Action).where(Action.archived_at.is_(None), Action.prepares_for_id.is_(None))
+        .order_by(Action.starts_at.desc()).limit(200)
+    ))
+
+
+def prep_meetings_with_attendance(action: Action) -> list[tuple[Action, int]]:
+    """The prep meetings held for ``action``, each with how many people came (one query)."""
+    return [(prep, count) for prep, count in db.session.execute(
+        select(Action, func.count(Attendance.id))
+        .outerjoin(Attendance, Attendance.action_id == Action.id)
+        .where(Action.prepares_for_id == action.id, Action.archived_at.is_(None))
+        .group_by(Action.id).order_by(Action.starts_at)
+    ).all()]
 
 
 def upcoming_actions(limit: int | None = None) -> list[Action]:
@@ -178,7 +206,7 @@ def action_counts(action_ids: Sequence[int]) -> dict[int, dict[str, int]]:
 def save_commitment(
     action: Action, number: int, actor: User, *, institution: Institution | None = None,
     committed_by_name: str | None = None, note: str | None = None,
-) -> Commitment:
+) -> TurnoutCommitment:
     """Record (or change) a promise of turnout; the caller commits.
 
     With ``institution``: that institution's commitment, staff only, ``committed_by_name`` says
@@ -187,17 +215,17 @@ def save_commitment(
     :raise ActionError: on a negative number.
     """
     if number < 0:
-        raise ActionError("A commitment cannot be negative.")
+        raise ActionError(_("A commitment cannot be negative."))
     if institution is not None and not actor.is_staff:
-        raise PermissionError("Only organizers record institutions' commitments.")
-    stmt = select(Commitment).where(Commitment.action_id == action.id)
+        raise PermissionError(_("Only organizers record institutions' commitments."))
+    stmt = select(TurnoutCommitment).where(TurnoutCommitment.action_id == action.id)
     if institution is not None:
-        stmt = stmt.where(Commitment.institution_id == institution.id)
+        stmt = stmt.where(TurnoutCommitment.institution_id == institution.id)
     else:
-        stmt = stmt.where(Commitment.institution_id.is_(None), Commitment.leader_id == actor.id)
+        stmt = stmt.where(TurnoutCommitment.institution_id.is_(None), TurnoutCommitment.leader_id == actor.id)
     commitment = db.session.scalar(stmt)
     if commitment is None:
-        commitment = Commitment(action_id=action.id, institution_id=institution.id if institution else None,
+        commitment = TurnoutCommitment(action_id=action.id, institution_id=institution.id if institution else None,
                                 leader_id=None if institution else actor.id, number=number)
         db.session.add(commitment)
     commitment.number = number
@@ -212,7 +240,7 @@ def save_commitment(
 
 def delete_commitment(action: Action, commitment_id: int, actor: User) -> None:
     """Remove a commitment of ``action``: staff any, a leader only their own; others are ignored."""
-    commitment = db.session.get(Commitment, commitment_id)
+    commitment = db.session.get(TurnoutCommitment, commitment_id)
     if commitment is None or commitment.action_id != action.id:
         return
     if not actor.is_staff and commitment.leader_id != actor.id:
@@ -221,12 +249,12 @@ def delete_commitment(action: Action, commitment_id: int, actor: User) -> None:
     record(actor, "commitment_removed", action, {"commitment_id": commitment_id})
 
 
-def commitments_of(action: Action) -> list[Commitment]:
+def commitments_of(action: Action) -> list[TurnoutCommitment]:
     """The action's commitments with institutions and leaders loaded (one query)."""
     return list(db.session.scalars(
-        select(Commitment).where(Commitment.action_id == action.id)
-        .options(joinedload(Commitment.institution), joinedload(Commitment.leader))
-        .order_by(Commitment.institution_id.is_(None), Commitment.number.desc())
+        select(TurnoutCommitment).where(TurnoutCommitment.action_id == action.id)
+        .options(joinedload(TurnoutCommitment.institution), joinedload(TurnoutCommitment.leader))
+        .order_by(TurnoutCommitment.institution_id.is_(None), TurnoutCommitment.number.desc())
     ))
 
 
@@ -566,7 +594,7 @@ def turnout(action: Action, user: User) -> Turnout:
     return result
 
 
-def _by_institution(action: Action, commitments: list[Commitment]) -> list[BreakdownRow]:
+def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per institution: committed, RSVP yes and arrived among its members (a person in two counts in both)."""
     said_yes = select(Rsvp.person_id).where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES)
     came = select(Attendance.person_id).where(Attendance.action_id == action.id)
@@ -587,7 +615,7 @@ def _by_institution(action: Action, commitments: list[Commitment]) -> list[Break
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 
-def _by_recruiter(action: Action, commitments: list[Commitment]) -> list[BreakdownRow]:
+def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per recruiter (who entered the RSVP): their own commitment, RSVP yes and arrived."""
     attended_q = exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
     rows = db.session.execute(

@@ -55,6 +55,8 @@ from organizer.actions.services import (
     checked_in_count,
     checkin_search,
     commitments_of,
+    major_actions,
+    prep_meetings_with_attendance,
     delete_commitment,
     export_csv,
     find_people_for_rsvp,
@@ -165,8 +167,12 @@ def _action_form(action: Action | None) -> ActionForm:
     if request.method == "GET" and action is None:
         form.timezone.data = get_organization().timezone
         form.campaign_id.data = request.args.get("campaign", type=int)
+        form.prepares_for_id.data = request.args.get("prepares_for", type=int)
     form.timezone.choices = timezone_choices()
     form.campaign_id.choices = [("", _("No campaign"))] + [(c.id, c.name) for c in active_campaigns()]
+    form.prepares_for_id.choices = [("", _("Not a prep meeting"))] + [
+        (a.id, a.title) for a in major_actions() if action is None or a.id != action.id
+    ]
     return form
 
 
@@ -174,6 +180,7 @@ def _action_data(form: ActionForm) -> ActionData:
     return ActionData(
         title=form.title.data, type=ActionType(form.type.data), starts_local=form.starts_local.data,
         ends_local=form.ends_local.data, timezone=form.timezone.data, campaign_id=form.campaign_id.data,
+        prepares_for_id=form.prepares_for_id.data,
         location=form.location.data or "", turnout_goal=form.turnout_goal.data or 0,
         description=form.description.data,
     )
@@ -206,6 +213,7 @@ def detail(action_id: int):
         q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm(),
         type_labels=TYPE_LABELS, rsvp_labels=RSVP_LABELS, source_labels=SOURCE_LABELS,
         checked_in=checked_in_count(action),
+        prep_meetings=prep_meetings_with_attendance(action),
     )
 
 

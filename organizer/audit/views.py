@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from organizer.audit.services import recent_events
 from organizer.auth.access import admin_required
 from organizer.web import Pagination
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+# Actions other areas record show as they are until they are named here.
+ACTION_LABELS = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "archive": _l("archived"),
+    "restore": _l("restored"),
+    "export": _l("exported"),
+    "assign": _l("assigned"),
+    "membership": _l("membership saved"),
+    "membership_removed": _l("membership removed"),
+}
 
 
 @bp.get("/")
@@ -17,5 +30,6 @@ def index():
     page = request.args.get("page", 1, type=int) or 1
     events, total = recent_events(max(page, 1))
     return render_template(
-        "audit/index.html", events=events, pagination=Pagination(page=page, per_page=50, total=total)
+        "audit/index.html", events=events, action_labels=ACTION_LABELS,
+        pagination=Pagination(page=page, per_page=50, total=total),
     )

@@ -11,7 +11,7 @@ from organizer.auth.models import Role
 from organizer.forms import EmailAddress
 
 ROLE_LABELS = {
-    Role.ADMIN: _l("Admin"),
+    Role.ADMIN: _l("Administrator"),
     Role.ORGANIZER: _l("Organizer"),
     Role.LEADER: _l("Leader"),
 }

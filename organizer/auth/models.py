@@ -76,6 +76,9 @@ class User(UserMixin, db.Model):
         """Race/ethnicity and organizer notes are for organizers and admins only."""
         return self.is_staff
 
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
 

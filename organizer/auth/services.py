@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from organizer.audit.services import record
@@ -29,35 +30,41 @@ def normalize_email(email: str) -> str:
 
 
 def authenticate(
-    email: str, password: str, address: str, *, max_failures: int, window_seconds: int
+    email: str,
+    password: str,
+    address: str,
+    *,
+    max_failures: int,
+    window_seconds: int,
+    now: datetime | None = None,
 ) -> User | None:
-    """Check a login and record the attempt.
+    """Check a login and record the attempt (the caller commits, whatever the outcome).
 
-    Returns the user on success, ``None`` on a wrong email or password.
+    Returns the user on success, ``None`` on a wrong email or password or an inactive account.
+    ``now`` defaults to the current time (tests move the clock).
     :raise LoginThrottled: when the account or the address has had ``max_failures``
         failed tries within ``window_seconds``; the password is then not even checked.
     """
     email = normalize_email(email)
-    since = utcnow() - timedelta(seconds=window_seconds)
+    now = now or utcnow()
+    since = now - timedelta(seconds=window_seconds)
     recent_failures = select(func.count(), func.min(LoginAttempt.at)).where(
         LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since
     )
     for clause in (LoginAttempt.email == email, LoginAttempt.address == address):
         count, oldest = db.session.execute(recent_failures.where(clause)).one()
         if count >= max_failures:
-            retry_after = int((oldest + timedelta(seconds=window_seconds) - utcnow()).total_seconds())
+            retry_after = int((oldest + timedelta(seconds=window_seconds) - now).total_seconds())
             raise LoginThrottled(max(retry_after, 1))
 
     user = db.session.scalar(select(User).where(User.email == email))
     succeeded = bool(user and user.active and user.check_password(password))
-    db.session.add(LoginAttempt(email=email, address=address, succeeded=succeeded))
-    if succeeded:
-        assert user is not None
-        user.last_login_at = utcnow()
-        db.session.commit()
-        return user
-    db.session.commit()
-    return None
+    db.session.add(LoginAttempt(email=email, address=address, succeeded=succeeded, at=now))
+    if not succeeded:
+        return None
+    assert user is not None
+    user.last_login_at = now
+    return user
 
 
 def create_user(
@@ -75,7 +82,7 @@ def create_user(
     """
     email = normalize_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)):
-        raise UserError(f"An account with the email {email} already exists.")
+        raise UserError(_("An account with the email %(email)s already exists.", email=email))
     _check_person_link(person_id, None)
     user = User(email=email, name=name.strip(), role=role, person_id=person_id, active=True)
     user.set_password(password)
@@ -102,7 +109,7 @@ def update_user(
         person already linked to another account.
     """
     if user.id == actor.id and (not active or role is not Role.ADMIN):
-        raise UserError("You cannot deactivate your own account or remove your own admin role.")
+        raise UserError(_("You cannot deactivate your own account or remove your own admin role."))
     _check_person_link(person_id, user.id)
     changes = {}
     for field, value in (
@@ -127,7 +134,7 @@ def _check_person_link(person_id: int | None, user_id: int | None) -> None:
         return
     other = db.session.scalar(select(User.id).where(User.person_id == person_id))
     if other is not None and other != user_id:
-        raise UserError("That person is already linked to another account.")
+        raise UserError(_("That person is already linked to another account."))
 
 
 def list_users() -> list[User]:

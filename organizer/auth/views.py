@@ -43,6 +43,7 @@ def login():
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 window_seconds=current_app.config["LOGIN_WINDOW_SECONDS"],
             )
+            db.session.commit()  # the attempt counts, failed or not
         except LoginThrottled as throttled:
             minutes = max(1, round(throttled.retry_after / 60))
             flash(_("Too many failed logins. Try again in %(minutes)d minutes.", minutes=minutes), "danger")

@@ -69,7 +69,8 @@ class MapTargetForm(FlaskForm):
     """Put a target on a campaign's map: an existing one, or a new one described here."""
 
     target_id = SelectField(_l("Target"), coerce=optional_int, validators=[Optional()])
-    name = StringField(_l("Or a new target: name"), validators=[Optional(), Length(max=160)])
+    # No Optional(): it would stop the chain before validate_name, letting an empty form through.
+    name = StringField(_l("Or a new target: name"), validators=[Length(max=160)])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=160)])
     body = StringField(_l("Body"), validators=[Optional(), Length(max=160)])
     contact = StringField(_l("Contact"), validators=[Optional(), Length(max=255)])

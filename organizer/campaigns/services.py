@@ -7,10 +7,10 @@ their own people by name and the others only as a count).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -32,6 +32,7 @@ from organizer.extensions import db
 from organizer.institutions.models import Institution
 from organizer.people.models import Person
 from organizer.people.services import people_visible_to
+from organizer.relational.models import Stage
 
 
 class CampaignError(ValueError):
@@ -96,7 +97,7 @@ def save_campaign(campaign: Campaign | None, data: CampaignData, actor: User) ->
     :raise CampaignError: when the end date is before the start date.
     """
     if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
-        raise CampaignError("The campaign cannot end before it starts.")
+        raise CampaignError(_("The campaign cannot end before it starts."))
     creating = campaign is None
     if campaign is None:
         campaign = Campaign()
@@ -170,7 +171,7 @@ def put_on_map(campaign: Campaign, target: Target, position: Position, influence
     _check_influence(influence)
     if db.session.scalar(select(CampaignTarget.id).where(
             CampaignTarget.campaign_id == campaign.id, CampaignTarget.target_id == target.id)):
-        raise CampaignError("This target is already on the campaign's power map.")
+        raise CampaignError(_("This target is already on the campaign's power map."))
     link = CampaignTarget(campaign_id=campaign.id, target_id=target.id, position=position, influence=influence)
     link.history.append(PositionChange(previous=None, position=position, note=(note or "").strip() or None,
                                        changed_by_id=actor.id))
@@ -215,7 +216,7 @@ def set_position(link: CampaignTarget, position: Position, influence: int, actor
 
 def _check_influence(influence: int) -> None:
     if not 1 <= influence <= 5:
-        raise CampaignError("Influence goes from 1 to 5.")
+        raise CampaignError(_("Influence goes from 1 to 5."))
 
 
 def all_targets() -> list[Target]:
@@ -232,7 +233,7 @@ def add_relationship(target: Target, kind: RelationshipKind, actor: User, *, per
     :raise CampaignError: unless exactly one of ``person`` and ``institution`` is given.
     """
     if (person is None) == (institution is None):
-        raise CampaignError("A relationship is with one person or one institution.")
+        raise CampaignError(_("A relationship is with one person or one institution."))
     rel = TargetRelationship(target_id=target.id, person_id=person.id if person else None,
                              institution_id=institution.id if institution else None, kind=kind,
                              note=(note or "").strip() or None, created_by_id=actor.id)
@@ -259,28 +260,19 @@ def remove_relationship(target: Target, relationship_id: int, actor: User) -> No
     record(actor, "relationship_removed", target, {"relationship_id": relationship_id})
 
 
-def rank_people(person_ids: Iterable[int]) -> tuple[dict[int, int], str]:
-    """A score per person for "who can reach", higher first, and what it measures.
-
-    The leadership pipeline stage when the relational area is installed
-    (``organizer.relational.services.pipeline_ranks``), else the number of actions attended.
-    """
-    ids = list(person_ids)
-    try:
-        from organizer.relational.services import pipeline_ranks  # type: ignore[attr-defined]
-    except ImportError:
-        from organizer.actions.services import attendance_counts
-
-        return attendance_counts(ids), "actions"
-    return pipeline_ranks(ids), "stage"
-
-
 @dataclass
 class Reacher:
     """Somebody of ours who can reach a target; ``person`` is None for an institution."""
 
     relationship: TargetRelationship
-    score: int = 0
+    stage: Stage | None = None
+    actions_attended: int = 0
+
+    def sort_key(self) -> tuple:
+        """People before institutions; further along the pipeline first, then more actions attended."""
+        rel = self.relationship
+        name = rel.person.display_name if rel.person else rel.institution.name
+        return (rel.person_id is None, -(self.stage.position if self.stage else 0), -self.actions_attended, name)
 
 
 @dataclass
@@ -297,7 +289,6 @@ class MapCard:
 @dataclass
 class PowerMap:
     cards: list[MapCard]
-    ranked_by: str
     positions: list[Position] = field(default_factory=lambda: list(Position))
 
     def cell(self, position: Position, influence: int) -> list[MapCard]:
@@ -305,26 +296,26 @@ class PowerMap:
 
 
 def power_map(campaign: Campaign, user: User) -> PowerMap:
-    """The campaign's targets with who can reach each, ranked (four queries whatever the size)."""
+    """The campaign's targets with who can reach each, ranked (a fixed number of queries whatever the size)."""
     links = list(db.session.scalars(
         select(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
         .options(joinedload(CampaignTarget.target)).order_by(CampaignTarget.influence.desc())
     ))
     cards = {link.target_id: MapCard(link) for link in links}
-    reach, ranked_by = reach_for_targets(list(cards), user)
-    for target_id, (reachers, total) in reach.items():
+    for target_id, (reachers, total) in reach_for_targets(list(cards), user).items():
         cards[target_id].reachers, cards[target_id].people_total = reachers, total
-    return PowerMap(cards=list(cards.values()), ranked_by=ranked_by)
+    return PowerMap(cards=list(cards.values()))
 
 
-def reach_for_targets(
-    target_ids: list[int], user: User
-) -> tuple[dict[int, tuple[list[Reacher], int]], str]:
-    """For each target: our people the user may see and our institutions who know them, ranked,
-    and the count of all our people who do (three queries); plus what the ranking measures."""
+def reach_for_targets(target_ids: list[int], user: User) -> dict[int, tuple[list[Reacher], int]]:
+    """For each target: our people the user may see and our institutions who know them, ranked by
+    pipeline stage then actions attended, and the count of all our people who do (six queries)."""
+    from organizer.actions.services import attendance_counts
+    from organizer.relational.services import current_stages
+
     result: dict[int, tuple[list[Reacher], int]] = {t: ([], 0) for t in target_ids}
     if not target_ids:
-        return result, "actions"
+        return result
     totals = dict(db.session.execute(
         select(TargetRelationship.target_id, func.count(func.distinct(TargetRelationship.person_id)))
         .where(TargetRelationship.target_id.in_(target_ids), TargetRelationship.person_id.is_not(None))
@@ -337,13 +328,11 @@ def reach_for_targets(
                (TargetRelationship.person_id.is_(None)) | people_visible_to(user))
         .options(joinedload(TargetRelationship.person), joinedload(TargetRelationship.institution))
     ))
-    scores, ranked_by = rank_people({r.person_id for r in rels if r.person_id})
+    person_ids = {r.person_id for r in rels if r.person_id}
+    stages, attended = current_stages(person_ids), attendance_counts(person_ids)
     grouped: dict[int, list[Reacher]] = defaultdict(list)
     for rel in rels:
-        grouped[rel.target_id].append(Reacher(rel, scores.get(rel.person_id, 0) if rel.person_id else 0))
+        grouped[rel.target_id].append(Reacher(rel, stages.get(rel.person_id), attended.get(rel.person_id, 0)))
     for target_id in target_ids:
-        reachers = sorted(grouped[target_id], key=lambda r: (
-            r.relationship.person_id is None, -r.score,
-            r.relationship.person.display_name if r.relationship.person else r.relationship.institution.name))
-        result[target_id] = (reachers, totals.get(target_id, 0))
-    return result, ranked_by
+        result[target_id] = (sorted(grouped[target_id], key=Reacher.sort_key), totals.get(target_id, 0))
+    return result

@@ -198,14 +198,13 @@ def move_target(campaign_id: int, link_id: int):
 @login_required
 def target(target_id: int):
     target = get_target(target_id)
-    reach, ranked_by = reach_for_targets([target.id], current_user)
-    reachers, total = reach[target.id]
+    reachers, total = reach_for_targets([target.id], current_user)[target.id]
     q = request.args.get("q", "").strip()
     matches = list(db.session.scalars(search_people(current_user, PersonFilters(q=q)).limit(20))) if q else []
     form = RelationshipForm()
     form.institution_id.choices = [("", "—")] + [(i.id, i.name) for i in active_institutions()]
     return render_template(
-        "campaigns/target.html", target=target, reachers=reachers, total=total, ranked_by=ranked_by,
+        "campaigns/target.html", target=target, reachers=reachers, total=total,
         q=q, matches=matches, form=form, position_form=PositionForm() if current_user.is_staff else None,
         position_labels=POSITION_LABELS, relationship_labels=RELATIONSHIP_LABELS,
     )

@@ -61,7 +61,7 @@ class PersonForm(FlaskForm):
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
     neighborhood_id = SelectField(_l("Neighborhood"), coerce=optional_int, validators=[Optional()])
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
-    tag_ids = SelectMultipleField(_l("Tags"), coerce=int, validators=[Optional()])
+    tag_ids = MultiCheckboxField(_l("Tags"), coerce=int, validators=[Optional()])  # checkboxes: no ctrl-click on phones
     sms_consent = SelectField(
         _l("Text messages"),
         choices=[(c.value, label) for c, label in SMS_CONSENT_LABELS.items()],

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import phonenumbers
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, String, cast, false, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -118,6 +119,7 @@ SORTS = {
     "name": (Person.last_name, Person.first_name, Person.id),
     "-name": (Person.last_name.desc(), Person.first_name.desc(), Person.id.desc()),
     "newest": (Person.created_at.desc(), Person.id.desc()),
+    "-oldest": (Person.created_at.desc(), Person.id.desc()),  # the "Added" column's sort link, reversed
     "oldest": (Person.created_at, Person.id),
     "updated": (Person.updated_at.desc(), Person.id.desc()),
 }
@@ -133,6 +135,7 @@ class PersonFilters:
     tag_id: int | None = None
     owner_id: int | None = None
     language: str | None = None
+    stage_id: int | None = None  # pipeline stage (organizer.relational)
     archived: bool = False
     sort: str = "name"
 
@@ -163,22 +166,27 @@ def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
         stmt = stmt.where(Person.owner_id == filters.owner_id)
     if filters.language:
         stmt = stmt.where(Person.preferred_language == filters.language)
+    if filters.stage_id:
+        from organizer.relational.services import in_stage
+
+        stmt = stmt.where(in_stage(filters.stage_id))
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]))
 
 
 def _matches(q: str) -> ColumnElement[bool]:
     """Name, email or phone contains ``q`` (digits of a phone match wherever they are written)."""
-    like = f"%{q.lower()}%"
+    needle = q.lower()
     full_name = func.lower(Person.first_name + " " + Person.last_name)
+    # autoescape: a typed % or _ is searched for literally, not as a LIKE wildcard.
     clauses = [
-        full_name.like(like),
-        func.lower(func.coalesce(Person.preferred_name, "")).like(like),
-        func.lower(Person.last_name).like(like),
-        func.lower(func.coalesce(Person.email, "")).like(like),
+        full_name.contains(needle, autoescape=True),
+        func.lower(func.coalesce(Person.preferred_name, "")).contains(needle, autoescape=True),
+        func.lower(Person.last_name).contains(needle, autoescape=True),
+        func.lower(func.coalesce(Person.email, "")).contains(needle, autoescape=True),
     ]
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 3:
-        clauses.append(cast(Person.phone, String).like(f"%{digits}%"))
+        clauses.append(cast(Person.phone, String).contains(digits))
     return or_(*clauses)
 
 
@@ -349,7 +357,7 @@ def assign_people(person_ids: Iterable[int], owner: User | None, actor: User) ->
     :raise PersonError: when the new owner is not an active account.
     """
     if owner is not None and not owner.active:
-        raise PersonError("That account is not active.")
+        raise PersonError(_("That account is not active."))
     ids = list(set(person_ids))
     people = db.session.scalars(select(Person).where(Person.id.in_(ids))).all() if ids else []
     for person in people:
@@ -410,6 +418,6 @@ def export_csv(user: User, filters: PersonFilters) -> str:
 
 def _csv_safe(value: object) -> object:
     """Defuse spreadsheet formulas in exported text (a name starting with '=' stays text)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not value[1:].isdigit():
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not value[1:].isdigit():
         return "'" + value
     return value

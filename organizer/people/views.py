@@ -59,6 +59,7 @@ def _filters_from_request() -> PersonFilters:
         tag_id=args.get("tag", type=int),
         owner_id=args.get("owner", type=int) if current_user.is_staff else None,
         language=args.get("language") or None,
+        stage_id=args.get("stage", type=int),
         archived=args.get("archived") == "1",
         sort=args.get("sort", "name"),
     )

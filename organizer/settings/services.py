@@ -5,7 +5,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g, has_app_context
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import func, select
 
 from organizer.audit.services import record
 from organizer.extensions import db
@@ -47,7 +48,7 @@ def save_organization(
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"Unknown time zone {timezone!r}.") from None
+        raise SettingsError(_("Unknown time zone “%(zone)s”. Use a name such as America/Chicago.", zone=timezone)) from None
     org = db.session.get(Organization, 1) or Organization(id=1)
     org.name = name.strip()
     org.timezone = timezone
@@ -71,13 +72,13 @@ def tags() -> list[Tag]:
 def add_list_entry(model: type[Neighborhood] | type[Tag], name: str, actor) -> Neighborhood | Tag:
     """Add a neighborhood or tag (the caller commits).
 
-    :raise SettingsError: when the name is empty or already on the list.
+    :raise SettingsError: when the name is empty or already on the list (in any letter case).
     """
     name = " ".join(name.split())
     if not name:
-        raise SettingsError("A name is required.")
-    if db.session.scalar(select(model.id).where(model.name == name)):
-        raise SettingsError(f"{name} is already on the list.")
+        raise SettingsError(_("A name is required."))
+    if db.session.scalar(select(model.id).where(func.lower(model.name) == name.lower())):
+        raise SettingsError(_("%(name)s is already on the list.", name=name))
     entry = model(name=name)
     db.session.add(entry)
     db.session.flush()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from organizer.actions.models import Action, Attendance, Commitment, Rsvp, RsvpSource, RsvpStatus
+from organizer.actions.models import Action, Attendance, TurnoutCommitment, Rsvp, RsvpSource, RsvpStatus
 from organizer.audit.models import AuditEvent
 from organizer.extensions import db
 from organizer.people.models import Person
@@ -84,7 +84,7 @@ def test_a_leader_commits_and_changes_their_commitment(app, make_user, make_acti
     client.post(f"/actions/{action.id}/commitments/mine", data={"number": "8"})
     client.post(f"/actions/{action.id}/commitments/mine", data={"number": "10", "note": "two carloads"})
     with app.app_context():
-        commitments = db.session.scalars(select(Commitment)).all()
+        commitments = db.session.scalars(select(TurnoutCommitment)).all()
         assert [(c.leader_id, c.number, c.note) for c in commitments] == [(leader.id, 10, "two carloads")]
     page = client.client.get(f"/actions/{action.id}").get_data(as_text=True)
     assert f"{leader.name}</strong> will bring 10" in page

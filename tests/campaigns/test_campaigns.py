@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from organizer.campaigns import services
 from organizer.campaigns.models import Campaign, CampaignStatus, CampaignTarget, Position, RelationshipKind, Target
@@ -23,6 +23,19 @@ def campaign_with_target(app, make_user):
         db.session.commit()
         ids = campaign.id, target.id, link.id
     return staff, *ids
+
+
+def test_adding_a_target_with_neither_a_target_nor_a_name_is_refused(app, campaign_with_target, login_as):
+    staff, campaign_id, _target_id, _link_id = campaign_with_target
+    client = login_as(staff)
+    response = client.post(f"/campaigns/{campaign_id}/targets", {"target_id": "", "name": "  ",
+                                                                  "position": "ally", "influence": "3"})
+    assert response.status_code == 302
+    page = client.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Choose a target or name a new one." in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Target)) == 1
+        assert db.session.scalar(select(func.count()).select_from(CampaignTarget)) == 1
 
 
 def test_an_organizer_creates_a_campaign_with_institutions(app, make_user, make_institution, login_as):
@@ -63,23 +76,32 @@ def test_influence_must_be_between_one_and_five(app, campaign_with_target):
         services.set_position(db.session.get(CampaignTarget, link_id), Position.ALLY, 6, staff)
 
 
-def test_who_can_reach_ranks_by_actions_attended_without_the_pipeline(
+def test_who_can_reach_ranks_by_pipeline_stage_then_actions_attended(
         app, campaign_with_target, make_person, login_as, monkeypatch):
     from organizer.actions import services as action_services
+    from organizer.relational.models import Stage
+    from organizer.relational.services import move_person
 
     staff, campaign_id, target_id, _link_id = campaign_with_target
-    casual, regular = make_person(first_name="Casual"), make_person(first_name="Regular")
-    monkeypatch.setattr(action_services, "attendance_counts", lambda ids: {regular.id: 7, casual.id: 1})
+    contact = make_person(first_name="Contact")
+    busy_contact = make_person(first_name="Busy")
+    leader = make_person(first_name="Leading")
+    monkeypatch.setattr(action_services, "attendance_counts", lambda ids: {busy_contact.id: 7, contact.id: 1})
     with app.app_context():
+        from organizer.auth.models import User
+
+        actor = db.session.get(User, staff.id)
+        stage = db.session.scalar(select(Stage).where(Stage.name == "Leader"))
+        move_person(db.session.get(Person, leader.id), stage, actor, "Chairs the transit team")
         target = db.session.get(Target, target_id)
-        for person in (casual, regular):
+        for person in (contact, busy_contact, leader):
             services.add_relationship(target, RelationshipKind.CONSTITUENT, staff, person=db.session.get(Person, person.id))
         db.session.commit()
     page = login_as(staff).client.get(f"/campaigns/{campaign_id}/power-map").get_data(as_text=True)
-    assert "Ranked by how many actions each person has attended." in page
+    assert "Ranked by leadership pipeline stage, then by actions attended." in page
     reach = page.split('data-testid="reach-list"')[1]
-    assert reach.index("Regular") < reach.index("Casual")
-    assert "2 of our people" in page
+    assert reach.index("Leading") < reach.index("Busy") < reach.index("Contact")
+    assert "3 of our people" in page
 
 
 def test_a_leader_sees_counts_for_everyone_but_names_of_their_own_people(

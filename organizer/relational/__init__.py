@@ -1,0 +1,1 @@
+"""Relational organizing: one-to-one meetings, follow-ups, the leadership pipeline and the relational network."""

@@ -1,0 +1,867 @@
+"""Rules for one-to-ones, follow-ups, the pipeline and the relational network.
+
+Every query that returns people is scoped with ``people_visible_to(user)``: a leader
+logs, reads and moves only their own people; organizers and admins work with everyone.
+A one-to-one is visible exactly when its person is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, case, distinct, func, literal, or_, select, union_all, update
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from werkzeug.exceptions import NotFound
+
+from organizer.audit.services import record
+from organizer.auth.models import Role, User
+from organizer.db import utcnow
+from organizer.extensions import db
+from organizer.institutions.models import Institution, Membership
+from organizer.people.models import Person
+from organizer.people.services import (
+    PersonData,
+    create_person,
+    get_visible_person,
+    people_visible_to,
+)
+from organizer.people.timeline import TimelineEntry
+from organizer.relational.models import (
+    Commitment,
+    CommitmentKind,
+    CommitmentStatus,
+    Issue,
+    MeetingMode,
+    OneToOne,
+    PersonPipeline,
+    Stage,
+    StageMove,
+)
+from organizer.settings.services import get_organization
+
+
+class RelationalError(ValueError):
+    """A one-to-one, follow-up or pipeline change that breaks a rule."""
+
+
+# --- managed lists ----------------------------------------------------------------------
+
+DEFAULT_STAGES = [
+    ("Contact", "Someone we know of or have met once."),
+    ("Prospect", "Had a real one-to-one; we know their self-interest and story."),
+    ("Emerging leader", "Shows energy about an issue, follows through on commitments, starts bringing others."),
+    ("Leader", "Holds one-to-ones, has a following and turns them out; on a team."),
+    ("Core leader", "Shapes strategy, develops other leaders, negotiates with power."),
+]
+SUGGEST_FOR_STAGE = "Emerging leader"
+DEFAULT_ISSUES = ["housing", "transit", "wages", "immigration", "schools", "health", "safety",
+                  "public safety", "environment", "childcare"]
+
+
+def seed_defaults() -> None:
+    """Add the default stages and issues when their lists are empty (idempotent; the caller commits)."""
+    if db.session.scalar(select(Stage.id).limit(1)) is None:
+        for position, (name, description) in enumerate(DEFAULT_STAGES, start=1):
+            db.session.add(Stage(name=name, position=position, description=description,
+                                 suggest_for=name == SUGGEST_FOR_STAGE))
+    if db.session.scalar(select(Issue.id).limit(1)) is None:
+        db.session.add_all(Issue(name=name) for name in DEFAULT_ISSUES)
+    db.session.flush()
+
+
+def stages() -> list[Stage]:
+    """The pipeline's stages in order."""
+    return list(db.session.scalars(select(Stage).order_by(Stage.position, Stage.id)))
+
+
+def issues() -> list[Issue]:
+    return list(db.session.scalars(select(Issue).order_by(Issue.name)))
+
+
+def _first_stage_id(all_stages: Sequence[Stage]) -> int:
+    """The stage of people who have no pipeline row yet.
+
+    :raise RelationalError: when there are no stages at all.
+    """
+    if not all_stages:
+        raise RelationalError(_("There are no pipeline stages; an admin must add one."))
+    return all_stages[0].id
+
+
+def save_stage(stage: Stage | None, *, name: str, position: int, description: str, suggest_for: bool,
+               actor: User) -> Stage:
+    """Create or change a stage (the caller commits). Only one stage is the target of suggestions.
+
+    :raise RelationalError: when the name is empty or taken by another stage.
+    """
+    name = " ".join(name.split())
+    if not name:
+        raise RelationalError(_("A name is required."))
+    clash = db.session.scalar(select(Stage.id).where(Stage.name == name))
+    if clash is not None and (stage is None or clash != stage.id):
+        raise RelationalError(_("There is already a stage called %(name)s.", name=name))
+    if stage is None:
+        stage = Stage(name=name)
+        db.session.add(stage)
+    stage.name, stage.position, stage.description = name, position, description.strip()
+    if suggest_for:
+        db.session.execute(update(Stage).where(Stage.suggest_for.is_(True)).values(suggest_for=False))
+    stage.suggest_for = suggest_for
+    db.session.flush()
+    record(actor, "save", stage)
+    return stage
+
+
+def delete_stage(stage: Stage, actor: User) -> None:
+    """Remove a stage nobody is in and nobody ever moved to.
+
+    :raise RelationalError: when people are (or were) in it, or it is the last stage.
+    """
+    in_use = db.session.scalar(select(PersonPipeline.person_id).where(PersonPipeline.stage_id == stage.id).limit(1))
+    moved = db.session.scalar(select(StageMove.id).where(StageMove.to_stage_id == stage.id).limit(1))
+    if in_use is not None or moved is not None:
+        raise RelationalError(_("People are or were in this stage; rename it instead."))
+    if db.session.scalar(select(func.count()).select_from(Stage)) <= 1:
+        raise RelationalError(_("The pipeline needs at least one stage."))
+    record(actor, "delete", stage)
+    db.session.delete(stage)
+
+
+def add_issue(name: str, actor: User) -> Issue:
+    """Add an issue to the managed list (the caller commits).
+
+    :raise RelationalError: when the name is empty or already on the list.
+    """
+    name = " ".join(name.split()).lower()
+    if not name:
+        raise RelationalError(_("A name is required."))
+    if db.session.scalar(select(Issue.id).where(Issue.name == name)):
+        raise RelationalError(_("%(name)s is already on the list.", name=name))
+    issue = Issue(name=name)
+    db.session.add(issue)
+    db.session.flush()
+    record(actor, "create", issue)
+    return issue
+
+
+# --- dates ------------------------------------------------------------------------------
+
+
+def local_today() -> date:
+    """Today in the federation's time zone (one-to-ones and follow-ups are dated, not timed)."""
+    return datetime.now(ZoneInfo(get_organization().timezone)).date()
+
+
+def date_as_datetime(day: date) -> datetime:
+    """Noon of ``day`` in the federation's time zone, as aware UTC (to sort dates among timestamps)."""
+    return datetime.combine(day, time(12), tzinfo=ZoneInfo(get_organization().timezone)).astimezone(UTC)
+
+
+# --- logging one-to-ones ----------------------------------------------------------------
+
+
+@dataclass
+class CommitmentData:
+    kind: CommitmentKind
+    quantity: int | None = None
+    note: str | None = None
+
+
+@dataclass
+class OneToOneData:
+    """A one-to-one as the form hands it over: an existing person, or a new one's name and phone."""
+
+    held_on: date
+    person_id: int | None = None
+    new_first_name: str | None = None
+    new_last_name: str | None = None
+    new_phone: str | None = None
+    held_by_id: int | None = None  # staff only; leaders always hold their own
+    duration_minutes: int | None = None
+    mode: MeetingMode = MeetingMode.IN_PERSON
+    place: str | None = None
+    self_interest: str | None = None
+    story: str | None = None
+    issue_ids: Sequence[int] = field(default_factory=list)
+    assessment: int | None = None
+    commitments: Sequence[CommitmentData] = field(default_factory=list)
+    next_step: str | None = None
+    follow_up_on: date | None = None
+
+
+def _holder(data: OneToOneData, actor: User) -> User:
+    """Who held the meeting: a leader always themselves; staff themselves or any active leader or organizer.
+
+    :raise RelationalError: when the chosen account is not an active user who holds relationships.
+    """
+    if actor.is_leader or not data.held_by_id or data.held_by_id == actor.id:
+        return actor
+    holder = db.session.get(User, data.held_by_id)
+    if holder is None or not holder.active:
+        raise RelationalError(_("That account cannot hold one-to-ones."))
+    return holder
+
+
+def log_one_to_one(data: OneToOneData, actor: User, *, region: str) -> OneToOne:
+    """Record a one-to-one (the caller commits), creating the person on the spot if asked.
+
+    A leader logs only with their own people; a new person they create is theirs. When a
+    staff member logs on behalf of someone, a new person's relationship is held by that someone.
+    Logging a meeting closes the holder's open follow-ups with the same person.
+
+    :raise NotFound: when ``person_id`` is someone the actor may not see.
+    :raise RelationalError: when neither a person nor a new name is given, or the holder is invalid.
+    :raise PhoneError: when the new person's phone is not a valid number.
+    """
+    holder = _holder(data, actor)
+    if data.person_id:
+        person = get_visible_person(actor, data.person_id)
+    elif data.new_first_name and data.new_first_name.strip():
+        person = create_person(
+            PersonData(first_name=data.new_first_name, last_name=data.new_last_name or "",
+                       phone=data.new_phone, owner_id=holder.id),
+            actor, region=region,
+        )
+    else:
+        raise RelationalError(_("Choose a person or enter a new person's name."))
+    if data.assessment is not None and not 1 <= data.assessment <= 5:
+        raise RelationalError(_("The assessment is from 1 to 5."))
+    # The meeting itself is the follow-up the holder had planned with this person.
+    db.session.execute(
+        update(OneToOne)
+        .where(OneToOne.person_id == person.id, OneToOne.held_by_id == holder.id,
+               OneToOne.follow_up_on.is_not(None), OneToOne.follow_up_done_at.is_(None))
+        .values(follow_up_done_at=utcnow())
+    )
+    one = OneToOne(
+        person_id=person.id, held_by_id=holder.id, held_on=data.held_on,
+        duration_minutes=data.duration_minutes, mode=data.mode, place=_clean(data.place),
+        self_interest=_clean(data.self_interest), story=_clean(data.story), assessment=data.assessment,
+        next_step=_clean(data.next_step), follow_up_on=data.follow_up_on, created_by_id=actor.id,
+    )
+    if data.issue_ids:
+        one.issues = list(db.session.scalars(select(Issue).where(Issue.id.in_(data.issue_ids))))
+    one.commitments = [Commitment(kind=c.kind, quantity=c.quantity, note=_clean(c.note)) for c in data.commitments]
+    db.session.add(one)
+    db.session.flush()
+    refresh_summary(person.id)
+    record(actor, "create", one, {"person_id": person.id, "held_by_id": holder.id},
+           summary=f"one-to-one with {person.display_name}")
+    return one
+
+
+def _clean(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def _pipeline_row(person_id: int) -> PersonPipeline:
+    """The person's pipeline row, made at the first stage when they have none."""
+    row = db.session.get(PersonPipeline, person_id)
+    if row is None:
+        row = PersonPipeline(person_id=person_id, stage_id=_first_stage_id(stages()), one_to_one_count=0)
+        db.session.add(row)
+    return row
+
+
+def refresh_summary(person_id: int) -> PersonPipeline:
+    """Recompute the person's one-to-one summary (count, last date, latest assessment) from the meetings."""
+    count, last = db.session.execute(
+        select(func.count(), func.max(OneToOne.held_on)).where(OneToOne.person_id == person_id)
+    ).one()
+    latest = db.session.scalar(
+        select(OneToOne.assessment)
+        .where(OneToOne.person_id == person_id, OneToOne.assessment.is_not(None))
+        .order_by(OneToOne.held_on.desc(), OneToOne.id.desc()).limit(1)
+    )
+    row = _pipeline_row(person_id)
+    row.one_to_one_count, row.last_one_to_one_on, row.last_assessment = count, last, latest
+    db.session.flush()
+    return row
+
+
+def get_visible_one_to_one(user: User, one_to_one_id: int) -> OneToOne:
+    """The one-to-one if ``user`` may see its person.
+
+    :raise NotFound: when there is no such meeting or its person is outside the user's list.
+    """
+    one = db.session.scalar(
+        select(OneToOne).join(Person, Person.id == OneToOne.person_id)
+        .where(OneToOne.id == one_to_one_id, people_visible_to(user))
+        .options(joinedload(OneToOne.person), joinedload(OneToOne.held_by),
+                 selectinload(OneToOne.issues), selectinload(OneToOne.commitments))
+    )
+    if one is None:
+        raise NotFound()
+    return one
+
+
+def mark_commitment(commitment: Commitment, status: CommitmentStatus, actor: User) -> None:
+    """Mark a commitment kept, not kept, or open again (the caller commits)."""
+    commitment.status = status
+    commitment.marked_at = None if status is CommitmentStatus.OPEN else utcnow()
+    commitment.marked_by_id = actor.id
+    record(actor, "commitment", commitment.one_to_one, {"commitment_id": commitment.id, "status": status.value})
+
+
+# --- follow-ups -------------------------------------------------------------------------
+
+FOLLOW_UP_LIMIT = 50
+
+
+@dataclass
+class FollowUps:
+    overdue: list[OneToOne]
+    today: list[OneToOne]
+    upcoming: list[OneToOne]
+    counts: dict[str, int]
+
+
+def follow_ups(user: User, today: date) -> FollowUps:
+    """The user's open follow-ups (from meetings they held with people they can see): overdue,
+    due today, upcoming; each list capped at ``FOLLOW_UP_LIMIT`` with the full counts. Four queries."""
+    base = (
+        select(OneToOne).join(Person, Person.id == OneToOne.person_id)
+        .where(OneToOne.held_by_id == user.id, OneToOne.follow_up_done_at.is_(None),
+               OneToOne.follow_up_on.is_not(None), Person.archived_at.is_(None), people_visible_to(user))
+    )
+    counts_row = db.session.execute(base.with_only_columns(
+        func.count().filter(OneToOne.follow_up_on < today),
+        func.count().filter(OneToOne.follow_up_on == today),
+        func.count().filter(OneToOne.follow_up_on > today),
+    )).one()
+
+    def page(condition: ColumnElement[bool], order) -> list[OneToOne]:
+        return list(db.session.scalars(
+            base.where(condition).options(joinedload(OneToOne.person)).order_by(order, OneToOne.id)
+            .limit(FOLLOW_UP_LIMIT)
+        ))
+
+    return FollowUps(
+        overdue=page(OneToOne.follow_up_on < today, OneToOne.follow_up_on),
+        today=page(OneToOne.follow_up_on == today, OneToOne.id),
+        upcoming=page(OneToOne.follow_up_on > today, OneToOne.follow_up_on),
+        counts={"overdue": counts_row[0] or 0, "today": counts_row[1] or 0, "upcoming": counts_row[2] or 0},
+    )
+
+
+def _check_follow_up_owner(one: OneToOne, actor: User) -> None:
+    if not (actor.is_staff or one.held_by_id == actor.id):
+        raise RelationalError(_("Only whoever held the meeting can change its follow-up."))
+
+
+def complete_follow_up(one: OneToOne, actor: User) -> None:
+    """Mark a follow-up done (the caller commits).
+
+    :raise RelationalError: when a leader tries to close someone else's follow-up.
+    """
+    _check_follow_up_owner(one, actor)
+    one.follow_up_done_at = utcnow()
+    record(actor, "follow_up_done", one)
+
+
+def reschedule_follow_up(one: OneToOne, new_date: date, actor: User) -> None:
+    """Move a follow-up to ``new_date`` and reopen it (the caller commits).
+
+    :raise RelationalError: when a leader tries to change someone else's follow-up.
+    """
+    _check_follow_up_owner(one, actor)
+    one.follow_up_on = new_date
+    one.follow_up_done_at = None
+    record(actor, "follow_up_rescheduled", one, {"follow_up_on": new_date.isoformat()})
+
+
+def going_cold(user: User, today: date, days: int, limit: int = 50) -> tuple[list[tuple[Person, date]], int]:
+    """People whose relationship ``user`` holds and whose last one-to-one is more than ``days`` old,
+    coldest first (capped at ``limit``), and how many there are. People never met are not "going
+    cold": they are not warm yet. Two queries."""
+    cutoff = today - timedelta(days=days)
+    stmt = (
+        select(Person, PersonPipeline.last_one_to_one_on)
+        .join(PersonPipeline, PersonPipeline.person_id == Person.id)
+        .where(Person.owner_id == user.id, Person.archived_at.is_(None), people_visible_to(user),
+               PersonPipeline.last_one_to_one_on < cutoff)
+    )
+    total = db.session.scalar(stmt.with_only_columns(func.count())) or 0
+    rows = db.session.execute(stmt.order_by(PersonPipeline.last_one_to_one_on, Person.id).limit(limit)).all()
+    return [(p, d) for p, d in rows], total
+
+
+# --- stages and moves -------------------------------------------------------------------
+
+
+def current_stage(person_id: int) -> tuple[Stage | None, datetime | None]:
+    """The person's stage and since when (``None`` for when they never moved)."""
+    row = db.session.scalar(
+        select(PersonPipeline).where(PersonPipeline.person_id == person_id).options(joinedload(PersonPipeline.stage))
+    )
+    if row is not None:
+        return row.stage, row.entered_at
+    all_stages = stages()
+    return (all_stages[0] if all_stages else None), None
+
+
+def move_person(person: Person, stage: Stage, actor: User, reason: str | None = None) -> StageMove | None:
+    """Put ``person`` in ``stage`` and record the move (the caller commits); ``None`` if already there.
+
+    The caller has loaded ``person`` through ``get_visible_person``, so leaders move only their own people.
+    """
+    existing = db.session.get(PersonPipeline, person.id)
+    if (existing.stage_id if existing else _first_stage_id(stages())) == stage.id:
+        return None
+    row = existing or _pipeline_row(person.id)
+    from_stage_id = row.stage_id
+    now = utcnow()
+    row.stage_id, row.entered_at = stage.id, now
+    move = StageMove(person_id=person.id, from_stage_id=from_stage_id, to_stage_id=stage.id, moved_at=now,
+                     moved_by_id=actor.id, reason=_clean(reason))
+    db.session.add(move)
+    db.session.flush()
+    record(actor, "stage_move", person, {"from": from_stage_id, "to": stage.id, "reason": move.reason})
+    return move
+
+
+# --- the board --------------------------------------------------------------------------
+
+
+@dataclass
+class BoardFilters:
+    institution_id: int | None = None
+    neighborhood_id: int | None = None
+    organizer_id: int | None = None
+    leader_id: int | None = None
+
+
+@dataclass
+class Card:
+    person: Person
+    stage_id: int
+    last_one_to_one_on: date | None
+    last_assessment: int | None
+    actions_attended: int = 0
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int
+    cards: list[Card]
+
+
+def _stage_expr(first_id: int):
+    return func.coalesce(PersonPipeline.stage_id, first_id)
+
+
+def current_stages(person_ids: Iterable[int]) -> dict[int, Stage]:
+    """Each person's current pipeline stage (people with no row are at the first stage); two queries."""
+    ids = list(person_ids)
+    all_stages = stages()
+    if not ids or not all_stages:
+        return {}
+    by_id = {stage.id: stage for stage in all_stages}
+    rows = dict(db.session.execute(
+        select(PersonPipeline.person_id, PersonPipeline.stage_id).where(PersonPipeline.person_id.in_(ids))
+    ).all())
+    return {pid: by_id[rows.get(pid, all_stages[0].id)] for pid in ids}
+
+
+def in_stage(stage_id: int) -> ColumnElement[bool]:
+    """The condition on ``Person`` for being in ``stage_id`` (people with no row are in the first stage)."""
+    first = db.session.scalar(select(Stage.id).order_by(Stage.position, Stage.id).limit(1))
+    in_rows = Person.id.in_(select(PersonPipeline.person_id).where(PersonPipeline.stage_id == stage_id))
+    if stage_id != first:
+        return in_rows
+    return or_(in_rows, ~Person.id.in_(select(PersonPipeline.person_id)))
+
+
+def _filtered_people(user: User, filters: BoardFilters):
+    """Visible, unarchived people matching the board's filters, outer-joined to their pipeline row."""
+    stmt = (
+        select(Person.id).outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id)
+        .where(people_visible_to(user), Person.archived_at.is_(None))
+    )
+    if filters.institution_id:
+        stmt = stmt.where(Person.id.in_(
+            select(Membership.person_id).where(Membership.institution_id == filters.institution_id)))
+    if filters.neighborhood_id:
+        stmt = stmt.where(Person.neighborhood_id == filters.neighborhood_id)
+    if filters.organizer_id:
+        stmt = stmt.where(Person.owner_id == filters.organizer_id)
+    if filters.leader_id:
+        stmt = stmt.where(Person.owner_id == filters.leader_id)
+    return stmt
+
+
+def stage_counts(user: User, filters: BoardFilters | None = None) -> dict[int, int]:
+    """How many people the user can see are in each stage (one query)."""
+    all_stages = stages()
+    if not all_stages:
+        return {}
+    expr = _stage_expr(all_stages[0].id)
+    rows = db.session.execute(
+        _filtered_people(user, filters or BoardFilters()).with_only_columns(expr, func.count()).group_by(expr)
+    ).all()
+    counts = {s.id: 0 for s in all_stages}
+    counts.update({stage_id: n for stage_id, n in rows})
+    return counts
+
+
+def board(user: User, filters: BoardFilters, per_column: int = 50) -> list[Column]:
+    """A column per stage with its count and its ``per_column`` most recently met people.
+
+    A fixed number of queries whatever the number of people: stages, counts, two per stage
+    (people by last one-to-one, newest first, walking the (stage, last one-to-one) index; then
+    people never met), their people, their memberships and the actions they attended.
+    """
+    from organizer.actions.services import attendance_counts
+
+    all_stages = stages()
+    if not all_stages:
+        return []
+    counts = stage_counts(user, filters)
+    first = all_stages[0].id
+    base = _filtered_people(user, filters).with_only_columns(
+        Person.id, PersonPipeline.last_one_to_one_on, PersonPipeline.last_assessment)
+    rows_by_stage: dict[int, list] = {}
+    for stage in all_stages:
+        met = db.session.execute(
+            base.where(PersonPipeline.stage_id == stage.id, PersonPipeline.last_one_to_one_on.is_not(None))
+            .order_by(PersonPipeline.last_one_to_one_on.desc(), PersonPipeline.person_id.desc())
+            .limit(per_column)
+        ).all()
+        never = db.session.execute(
+            base.where(
+                or_(PersonPipeline.stage_id == stage.id, PersonPipeline.person_id.is_(None))
+                if stage.id == first else PersonPipeline.stage_id == stage.id,
+                PersonPipeline.last_one_to_one_on.is_(None),
+            )
+            .order_by(Person.id.desc()).limit(per_column)
+        ).all()
+        rows_by_stage[stage.id] = (list(met) + list(never))[:per_column]
+    ids = [r[0] for rows in rows_by_stage.values() for r in rows]
+    people = {
+        p.id: p for p in db.session.scalars(
+            select(Person).where(Person.id.in_(ids))
+            .options(selectinload(Person.memberships).joinedload(Membership.institution))
+        )
+    } if ids else {}
+    attended = attendance_counts(ids) if ids else {}
+    return [
+        Column(stage=s, count=counts.get(s.id, 0),
+               cards=[Card(people[pid], s.id, last, assessment, attended.get(pid, 0))
+                      for pid, last, assessment in rows_by_stage[s.id]])
+        for s in all_stages
+    ]
+
+
+# --- funnel, time in stage, stalled -----------------------------------------------------
+
+
+@dataclass
+class FunnelRow:
+    stage: Stage
+    current: int
+    entered: int
+    moved_on: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.moved_on / self.entered if self.entered else None
+
+
+def funnel(user: User, start: date, end: date) -> list[FunnelRow]:
+    """Per stage: people in it now, people who entered it between ``start`` and ``end``
+    (inclusive; entering the first stage means being added), and how many of those later
+    reached a further stage. Three queries."""
+    all_stages = stages()
+    if not all_stages:
+        return []
+    counts = stage_counts(user)
+    since, until = date_as_datetime(start) - timedelta(hours=12), date_as_datetime(end) + timedelta(hours=12)
+    entries = union_all(
+        select(StageMove.person_id, StageMove.to_stage_id.label("stage_id"), StageMove.moved_at.label("at"))
+        .join(Person, Person.id == StageMove.person_id)
+        .where(StageMove.moved_at >= since, StageMove.moved_at < until, people_visible_to(user)),
+        select(Person.id, literal(all_stages[0].id).label("stage_id"), Person.created_at.label("at"))
+        .where(Person.created_at >= since, Person.created_at < until, people_visible_to(user)),
+    ).subquery()
+    entered_stage = aliased(Stage)
+    later = aliased(StageMove)
+    later_stage = aliased(Stage)
+    moved_on = (
+        select(later.id).join(later_stage, later_stage.id == later.to_stage_id)
+        .where(later.person_id == entries.c.person_id, later.moved_at > entries.c.at,
+               later_stage.position > entered_stage.position)
+        .exists()
+    )
+    rows = db.session.execute(
+        select(entries.c.stage_id, func.count(distinct(entries.c.person_id)),
+               func.count(distinct(case((moved_on, entries.c.person_id)))))
+        .join(entered_stage, entered_stage.id == entries.c.stage_id)
+        .group_by(entries.c.stage_id)
+    ).all()
+    by_stage = {stage_id: (entered, moved) for stage_id, entered, moved in rows}
+    return [FunnelRow(stage=s, current=counts.get(s.id, 0), entered=by_stage.get(s.id, (0, 0))[0],
+                      moved_on=by_stage.get(s.id, (0, 0))[1]) for s in all_stages]
+
+
+TIME_BUCKETS = (30, 90, 180)  # days: under 30, 30-89, 90-179, 180 and more
+
+
+def time_in_stage(user: User) -> dict[int, list[int]]:
+    """Per stage, how many people have been in it under 30 days, 30-89, 90-179 and 180+ (one query).
+
+    People who never moved count from the day they were added.
+    """
+    all_stages = stages()
+    if not all_stages:
+        return {}
+    now = utcnow()
+    since = func.coalesce(PersonPipeline.entered_at, Person.created_at)
+    cut = [now - timedelta(days=d) for d in TIME_BUCKETS]
+    expr = _stage_expr(all_stages[0].id)
+    rows = db.session.execute(
+        _filtered_people(user, BoardFilters()).with_only_columns(
+            expr,
+            func.count().filter(since >= cut[0]),
+            func.count().filter(since < cut[0], since >= cut[1]),
+            func.count().filter(since < cut[1], since >= cut[2]),
+            func.count().filter(since < cut[2]),
+        ).group_by(expr)
+    ).all()
+    result = {s.id: [0, 0, 0, 0] for s in all_stages}
+    result.update({r[0]: [r[1], r[2], r[3], r[4]] for r in rows})
+    return result
+
+
+def stalled(user: User, today: date, stalled_days: int, cold_days: int, limit: int = 50):
+    """People past the first stage who have been in their stage more than ``stalled_days`` and had
+    no one-to-one in ``cold_days`` (or none at all): longest-stalled first, capped, with the total.
+    Returns ``([(person, stage_id, entered_at, last_one_to_one_on)], total)``; two queries."""
+    all_stages = stages()
+    if len(all_stages) < 2:
+        return [], 0
+    stmt = (
+        select(Person, PersonPipeline.stage_id, PersonPipeline.entered_at, PersonPipeline.last_one_to_one_on)
+        .join(PersonPipeline, PersonPipeline.person_id == Person.id)
+        .where(people_visible_to(user), Person.archived_at.is_(None),
+               PersonPipeline.stage_id != all_stages[0].id,
+               PersonPipeline.entered_at < utcnow() - timedelta(days=stalled_days),
+               or_(PersonPipeline.last_one_to_one_on.is_(None),
+                   PersonPipeline.last_one_to_one_on < today - timedelta(days=cold_days)))
+    )
+    total = db.session.scalar(stmt.with_only_columns(func.count())) or 0
+    rows = db.session.execute(stmt.order_by(PersonPipeline.entered_at, Person.id).limit(limit)).all()
+    return [tuple(r) for r in rows], total
+
+
+# --- accountability ---------------------------------------------------------------------
+
+
+@dataclass
+class AccountabilityRow:
+    user: User
+    week: int
+    month: int
+
+    @property
+    def goal(self) -> int | None:
+        return self.user.monthly_one_to_one_goal
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.month / self.goal) if self.goal else None
+
+
+def accountability(today: date) -> tuple[list[AccountabilityRow], list[AccountabilityRow], date, date]:
+    """One-to-ones held this week (from Monday) and this month by each active organizer and leader,
+    with their monthly goals: ``(organizers, leaders, week_start, month_start)``. Two queries."""
+    week_start = today - timedelta(days=today.weekday())
+    month_start = today.replace(day=1)
+    since = min(week_start, month_start)
+    counts = {
+        user_id: (week, month) for user_id, week, month in db.session.execute(
+            select(OneToOne.held_by_id, func.count().filter(OneToOne.held_on >= week_start),
+                   func.count().filter(OneToOne.held_on >= month_start))
+            .where(OneToOne.held_on >= since, OneToOne.held_on <= today)
+            .group_by(OneToOne.held_by_id)
+        )
+    }
+    users = db.session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_([Role.ORGANIZER, Role.LEADER]))
+        .order_by(User.name)
+    ).all()
+    rows = [AccountabilityRow(u, *counts.get(u.id, (0, 0))) for u in users]
+    return ([r for r in rows if r.user.role is Role.ORGANIZER], [r for r in rows if r.user.role is Role.LEADER],
+            week_start, month_start)
+
+
+# --- suggested emerging leaders ----------------------------------------------------------
+
+SUGGEST_MIN_HIGH_ASSESSMENTS = 2
+SUGGEST_MIN_KEPT = 2
+
+
+@dataclass
+class Suggestion:
+    person: Person
+    high_assessments: int
+    kept: int
+
+
+def suggestions(user: User, limit: int = 50) -> tuple[Stage | None, list[Suggestion]]:
+    """People the user can see, not yet at the suggestion stage (Emerging leader) or beyond, whose
+    one-to-ones show it: at least two assessments of 4 or 5, or at least two commitments kept.
+    Two queries plus one for the people."""
+    target = db.session.scalar(select(Stage).where(Stage.suggest_for.is_(True)))
+    all_stages = stages()
+    if target is None or not all_stages:
+        return target, []
+    below = [s.id for s in all_stages if s.position < target.position]
+    high = (
+        select(OneToOne.person_id, func.count().label("n")).where(OneToOne.assessment >= 4)
+        .group_by(OneToOne.person_id).subquery()
+    )
+    kept = (
+        select(OneToOne.person_id, func.count().label("n"))
+        .join(Commitment, Commitment.one_to_one_id == OneToOne.id)
+        .where(Commitment.status == CommitmentStatus.KEPT)
+        .group_by(OneToOne.person_id).subquery()
+    )
+    high_n, kept_n = func.coalesce(high.c.n, 0), func.coalesce(kept.c.n, 0)
+    rows = db.session.execute(
+        select(Person.id, high_n, kept_n)
+        .outerjoin(high, high.c.person_id == Person.id)
+        .outerjoin(kept, kept.c.person_id == Person.id)
+        .outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id)
+        .where(people_visible_to(user), Person.archived_at.is_(None),
+               _stage_expr(all_stages[0].id).in_(below),
+               or_(high_n >= SUGGEST_MIN_HIGH_ASSESSMENTS, kept_n >= SUGGEST_MIN_KEPT))
+        .order_by((high_n + kept_n).desc(), Person.id)
+        .limit(limit)
+    ).all()
+    people = {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_([r[0] for r in rows])))}
+    return target, [Suggestion(people[pid], h, k) for pid, h, k in rows]
+
+
+# --- the relational network -------------------------------------------------------------
+
+
+@dataclass
+class Relationship:
+    person: Person | None  # None: someone outside the viewer's list
+    user: User | None
+    meetings: int
+    last: date
+
+
+def network(viewer: User, person: Person) -> tuple[list[Relationship], list[Relationship]]:
+    """Who ``person`` has met (meetings held by their linked account) and who met them (holders of
+    meetings with them), with counts and last dates. People the viewer may not see are left
+    nameless. Two queries plus one for the people."""
+    account_id = db.session.scalar(select(User.id).where(User.person_id == person.id))
+    met_rows = db.session.execute(
+        select(OneToOne.person_id, func.count(), func.max(OneToOne.held_on))
+        .where(OneToOne.held_by_id == account_id).group_by(OneToOne.person_id)
+        .order_by(func.max(OneToOne.held_on).desc())
+    ).all() if account_id else []
+    by_rows = db.session.execute(
+        select(User, func.count(), func.max(OneToOne.held_on))
+        .join(OneToOne, OneToOne.held_by_id == User.id)
+        .where(OneToOne.person_id == person.id).group_by(User.id)
+        .order_by(func.max(OneToOne.held_on).desc())
+    ).all()
+    ids = {pid for pid, _n, _d in met_rows} | {u.person_id for u, _n, _d in by_rows if u.person_id}
+    visible = {
+        p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(ids), people_visible_to(viewer)))
+    } if ids else {}
+    met = [Relationship(visible.get(pid), None, n, d) for pid, n, d in met_rows]
+    met_by = [Relationship(visible.get(u.person_id) if u.person_id else None, u, n, d) for u, n, d in by_rows]
+    return met, met_by
+
+
+@dataclass
+class Connector:
+    person: Person
+    relationships: int
+    institutions: int
+    neighborhoods: int
+
+
+def connectors(limit: int = 50) -> list[Connector]:
+    """People with the most distinct relationships through one-to-ones (either side of the table,
+    when the holder's account is linked to a person), with how many distinct institutions and
+    neighborhoods those relationships reach. Staff only (everyone is counted). Two queries."""
+    holder = aliased(User)
+
+    def side(a, b):
+        return (select(a.label("a"), b.label("b")).join(holder, holder.id == OneToOne.held_by_id)
+                .where(holder.person_id.is_not(None), holder.person_id != OneToOne.person_id))
+
+    edges = union_all(side(OneToOne.person_id, holder.person_id),
+                      side(holder.person_id, OneToOne.person_id)).subquery()
+    other = aliased(Person)
+    rows = db.session.execute(
+        select(edges.c.a, func.count(distinct(edges.c.b)), func.count(distinct(Membership.institution_id)),
+               func.count(distinct(other.neighborhood_id)))
+        .join(other, other.id == edges.c.b)
+        .outerjoin(Membership, Membership.person_id == edges.c.b)
+        .group_by(edges.c.a)
+        .order_by(func.count(distinct(edges.c.b)).desc(), edges.c.a)
+        .limit(limit)
+    ).all()
+    people = {p.id: p for p in db.session.scalars(
+        select(Person).where(Person.id.in_([r[0] for r in rows]))
+        .options(selectinload(Person.memberships).joinedload(Membership.institution),
+                 joinedload(Person.neighborhood))
+    )} if rows else {}
+    return [Connector(people[a], n, i, h) for a, n, i, h in rows if a in people]
+
+
+# --- the timeline -----------------------------------------------------------------------
+
+
+def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
+    """One-to-ones with the person and their stage moves, for their timeline (two queries).
+
+    The person page has already checked that ``user`` may see ``person``.
+    """
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    entries = []
+    for one in db.session.scalars(
+        select(OneToOne).where(OneToOne.person_id == person.id).options(joinedload(OneToOne.held_by))
+    ):
+        detail = one.self_interest or one.next_step or ""
+        if one.assessment:
+            detail = (_("Assessment %(n)d/5.", n=one.assessment) + " " + detail).strip()
+        entries.append(TimelineEntry(
+            when=date_as_datetime(one.held_on), kind="one_to_one",
+            title=_("One-to-one with %(holder)s", holder=one.held_by.name),
+            detail=detail[:200], url=url_for("relational.one_to_one", one_to_one_id=one.id),
+        ))
+    for move in db.session.scalars(
+        select(StageMove).where(StageMove.person_id == person.id)
+        .options(joinedload(StageMove.from_stage), joinedload(StageMove.to_stage), joinedload(StageMove.moved_by))
+    ):
+        title = (_("Moved from %(old)s to %(new)s", old=move.from_stage.name, new=move.to_stage.name)
+                 if move.from_stage else _("Moved to %(new)s", new=move.to_stage.name))
+        by = _("by %(name)s", name=move.moved_by.name) if move.moved_by else ""
+        entries.append(TimelineEntry(when=move.moved_at, kind="stage", title=title,
+                                     detail=" — ".join(x for x in (by, move.reason or "") if x)))
+    return entries
+
+
+def institutions_for_filter() -> list[Institution]:
+    return list(db.session.scalars(select(Institution).where(Institution.archived_at.is_(None))
+                                   .order_by(Institution.name)))
+
+
+def staff_users() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.active.is_(True), User.role.in_(
+        [Role.ADMIN, Role.ORGANIZER])).order_by(User.name)))
+

@@ -1,0 +1,446 @@
+"""Pages for one-to-ones, follow-ups, the pipeline (board, funnel, accountability, connectors) and stages."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from organizer.auth.access import admin_required, staff_required
+from organizer.auth.services import leaders, staff_and_leaders
+from organizer.extensions import db
+from organizer.forms import EmptyForm
+from organizer.people.models import Person
+from organizer.people.services import PersonFilters, PhoneError, get_visible_person, search_people
+from organizer.relational.forms import (
+    ASSESSMENT_CHOICES,
+    COMMITMENT_LABELS,
+    COMMITMENT_STATUS_LABELS,
+    MODE_LABELS,
+    CommitmentStatusForm,
+    FollowUpRescheduleForm,
+    IssueForm,
+    MoveForm,
+    OneToOneForm,
+    StageForm,
+)
+from organizer.relational.models import Commitment, CommitmentKind, CommitmentStatus, MeetingMode, Stage
+from organizer.relational.services import (
+    TIME_BUCKETS,
+    BoardFilters,
+    CommitmentData,
+    OneToOneData,
+    RelationalError,
+    accountability,
+    add_issue,
+    board,
+    complete_follow_up,
+    connectors,
+    delete_stage,
+    follow_ups,
+    funnel,
+    get_visible_one_to_one,
+    going_cold,
+    institutions_for_filter,
+    issues,
+    local_today,
+    log_one_to_one,
+    mark_commitment,
+    move_person,
+    reschedule_follow_up,
+    save_stage,
+    stages,
+    staff_users,
+    stalled,
+    suggestions,
+    time_in_stage,
+)
+from organizer.settings.services import get_organization, neighborhoods
+from organizer.web import is_safe_redirect
+
+bp = Blueprint("relational", __name__)
+
+PERSON_CHOICES_LIMIT = 200
+BOARD_CARDS_PER_COLUMN = 50
+
+
+# --- one-to-ones ------------------------------------------------------------------------
+
+
+@bp.route("/one-to-ones/new", methods=["GET", "POST"])
+@login_required
+def new_one_to_one():
+    form = OneToOneForm()
+    preselected = request.args.get("person_id", type=int)
+    if request.method == "GET":
+        form.held_on.data = local_today()
+        if preselected:
+            form.person_id.data = preselected
+    _fill_choices(form, preselected, request.args.get("q", ""))
+    if form.validate_on_submit():
+        try:
+            one = log_one_to_one(_data(form), current_user, region=get_organization().default_phone_region)
+            db.session.commit()
+        except PhoneError:
+            db.session.rollback()
+            form.new_phone.errors.append(_("This is not a valid phone number."))
+        except RelationalError as error:
+            db.session.rollback()
+            form.person_id.errors.append(str(error))
+        else:
+            flash(_("One-to-one with %(name)s saved.", name=one.person.display_name), "success")
+            return redirect(url_for("people.detail", person_id=one.person_id))
+    return render_template("relational/one_to_one_form.html", form=form, rubric_labels=ASSESSMENT_CHOICES)
+
+
+def _fill_choices(form: OneToOneForm, preselected: int | None, q: str) -> None:
+    """The select of people: search results (or the first names on the list), always the chosen one."""
+    people = list(db.session.scalars(search_people(current_user, PersonFilters(q=q)).limit(PERSON_CHOICES_LIMIT)))
+    chosen = form.person_id.data or preselected
+    if chosen and chosen not in {p.id for p in people}:
+        people.insert(0, get_visible_person(current_user, chosen))
+    form.person_id.choices = [("", _("— someone new (below) —"))] + [(p.id, p.display_name) for p in people]
+    form.issue_ids.choices = [(i.id, i.name) for i in issues()]
+    if current_user.is_staff:
+        form.held_by_id.choices = [(u.id, u.name) for u in staff_and_leaders()]
+        if form.held_by_id.data is None:
+            form.held_by_id.data = current_user.id
+    else:
+        del form.held_by_id
+
+
+def _data(form: OneToOneForm) -> OneToOneData:
+    return OneToOneData(
+        held_on=form.held_on.data,
+        person_id=form.person_id.data,
+        new_first_name=form.new_first_name.data,
+        new_last_name=form.new_last_name.data,
+        new_phone=form.new_phone.data,
+        held_by_id=form.held_by_id.data if "held_by_id" in form else None,
+        duration_minutes=form.duration_minutes.data,
+        mode=MeetingMode(form.mode.data),
+        place=form.place.data,
+        self_interest=form.self_interest.data,
+        story=form.story.data,
+        issue_ids=form.issue_ids.data or [],
+        assessment=int(form.assessment.data) if form.assessment.data else None,
+        commitments=[
+            CommitmentData(kind=CommitmentKind(row.kind.data), quantity=row.quantity.data, note=row.note.data)
+            for row in form.commitments if row.kind.data
+        ],
+        next_step=form.next_step.data,
+        follow_up_on=form.follow_up_on.data,
+    )
+
+
+@bp.get("/one-to-ones/<int:one_to_one_id>")
+@login_required
+def one_to_one(one_to_one_id: int):
+    one = get_visible_one_to_one(current_user, one_to_one_id)
+    return render_template(
+        "relational/one_to_one.html", one=one, mode_labels=MODE_LABELS, commitment_labels=COMMITMENT_LABELS,
+        status_labels=COMMITMENT_STATUS_LABELS, statuses=list(CommitmentStatus),
+        reschedule_form=FollowUpRescheduleForm(follow_up_on=one.follow_up_on),
+    )
+
+
+@bp.post("/one-to-ones/<int:one_to_one_id>/commitments/<int:commitment_id>")
+@login_required
+def commitment_status(one_to_one_id: int, commitment_id: int):
+    one = get_visible_one_to_one(current_user, one_to_one_id)
+    commitment = db.session.get(Commitment, commitment_id)
+    if commitment is None or commitment.one_to_one_id != one.id:
+        abort(404)
+    form = CommitmentStatusForm()
+    if form.validate_on_submit():
+        mark_commitment(commitment, CommitmentStatus(form.status.data), current_user)
+        db.session.commit()
+        flash(_("Commitment updated."), "success")
+    return redirect(url_for("relational.one_to_one", one_to_one_id=one.id))
+
+
+# --- follow-ups -------------------------------------------------------------------------
+
+
+@bp.get("/follow-ups")
+@login_required
+def follow_ups_page():
+    today = local_today()
+    days = get_organization().going_cold_days
+    cold, cold_total = going_cold(current_user, today, days)
+    return render_template(
+        "relational/follow_ups.html", today=today, follow=follow_ups(current_user, today),
+        cold=cold, cold_total=cold_total, cold_days=days, button=EmptyForm(),
+    )
+
+
+@bp.post("/follow-ups/<int:one_to_one_id>/done")
+@login_required
+def follow_up_done(one_to_one_id: int):
+    one = get_visible_one_to_one(current_user, one_to_one_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            complete_follow_up(one, current_user)
+            db.session.commit()
+        except RelationalError:
+            db.session.rollback()
+            abort(403)
+        flash(_("Follow-up with %(name)s marked done.", name=one.person.display_name), "success")
+    return redirect(_back(url_for("relational.follow_ups_page")))
+
+
+@bp.post("/follow-ups/<int:one_to_one_id>/reschedule")
+@login_required
+def follow_up_reschedule(one_to_one_id: int):
+    one = get_visible_one_to_one(current_user, one_to_one_id)
+    form = FollowUpRescheduleForm()
+    if form.validate_on_submit():
+        try:
+            reschedule_follow_up(one, form.follow_up_on.data, current_user)
+            db.session.commit()
+        except RelationalError:
+            db.session.rollback()
+            abort(403)
+        flash(_("Follow-up with %(name)s moved to %(day)s.", name=one.person.display_name,
+                day=format_date(form.follow_up_on.data)), "success")
+    else:
+        flash(_("Choose a date to reschedule."), "warning")
+    return redirect(_back(url_for("relational.follow_ups_page")))
+
+
+def _back(default: str) -> str:
+    target = request.form.get("next") if request.form else None
+    return target if is_safe_redirect(target) else default
+
+
+# --- the pipeline -----------------------------------------------------------------------
+
+
+def _board_filters() -> BoardFilters:
+    args = request.args
+    staff = current_user.is_staff
+    return BoardFilters(
+        institution_id=args.get("institution", type=int),
+        neighborhood_id=args.get("neighborhood", type=int),
+        organizer_id=args.get("organizer", type=int) if staff else None,
+        leader_id=args.get("leader", type=int) if staff else None,
+    )
+
+
+@bp.get("/pipeline/board")
+@login_required
+def pipeline_board():
+    filters = _board_filters()
+    columns = board(current_user, filters, per_column=BOARD_CARDS_PER_COLUMN)
+    move_form = MoveForm()
+    move_form.stage_id.choices = [(c.stage.id, c.stage.name) for c in columns]
+    return render_template(
+        "relational/board.html", columns=columns, filters=filters, move_form=move_form,
+        per_column=BOARD_CARDS_PER_COLUMN, institutions=institutions_for_filter(), neighborhoods=neighborhoods(),
+        organizers=staff_users() if current_user.is_staff else [],
+        leader_choices=leaders() if current_user.is_staff else [],
+    )
+
+
+@bp.post("/pipeline/move")
+@login_required
+def move():
+    """Move a person to a stage. Staff move anyone; leaders only their own people (404 otherwise)."""
+    form = MoveForm()
+    form.stage_id.choices = [(s.id, s.name) for s in stages()]
+    if not form.validate_on_submit():
+        flash(_("Choose a stage."), "warning")
+        return redirect(_back(url_for("relational.pipeline_board")))
+    try:
+        person_id = int(form.person_id.data)
+    except ValueError:
+        abort(404)
+    person = get_visible_person(current_user, person_id)
+    stage = db.session.get(Stage, form.stage_id.data)
+    moved = move_person(person, stage, current_user, form.reason.data)
+    db.session.commit()
+    if moved:
+        flash(_("%(name)s moved to %(stage)s.", name=person.display_name, stage=stage.name), "success")
+    target = form.next.data
+    return redirect(target if is_safe_redirect(target) else url_for("people.detail", person_id=person.id))
+
+
+def _period() -> tuple[date, date]:
+    today = local_today()
+    try:
+        start = date.fromisoformat(request.args.get("start", ""))
+    except ValueError:
+        start = today - timedelta(days=365)
+    try:
+        end = date.fromisoformat(request.args.get("end", ""))
+    except ValueError:
+        end = today
+    return (start, end) if start <= end else (end, start)
+
+
+@bp.get("/pipeline/funnel")
+@login_required
+def pipeline_funnel():
+    start, end = _period()
+    rows = funnel(current_user, start, end)
+    stalled_days = max(request.args.get("stalled_days", 120, type=int) or 120, 1)
+    cold_days = get_organization().going_cold_days
+    stuck, stuck_total = stalled(current_user, local_today(), stalled_days, cold_days)
+    stage_names = {r.stage.id: r.stage.name for r in rows}
+    chart = {
+        "type": "bar",
+        "data": {
+            "labels": [r.stage.name for r in rows],
+            "datasets": [
+                {"label": _("In this stage now"), "data": [r.current for r in rows]},
+                {"label": _("Entered in the period"), "data": [r.entered for r in rows]},
+                {"label": _("Of those, moved on"), "data": [r.moved_on for r in rows]},
+            ],
+        },
+    }
+    return render_template(
+        "relational/funnel.html", rows=rows, start=start, end=end, chart=chart, buckets=TIME_BUCKETS,
+        time_in_stage=time_in_stage(current_user), stuck=stuck, stuck_total=stuck_total,
+        stalled_days=stalled_days, cold_days=cold_days, stage_names=stage_names,
+    )
+
+
+@bp.get("/pipeline/accountability")
+@staff_required
+def pipeline_accountability():
+    organizers, leader_rows, week_start, month_start = accountability(local_today())
+    charts = {}
+    for key, rows in (("organizers", organizers), ("leaders", leader_rows)):
+        charts[key] = {
+            "type": "bar",
+            "data": {
+                "labels": [r.user.name for r in rows],
+                "datasets": [
+                    {"label": _("This month"), "data": [r.month for r in rows]},
+                    {"label": _("Monthly goal"), "data": [r.goal or 0 for r in rows]},
+                ],
+            },
+        }
+    return render_template(
+        "relational/accountability.html", organizers=organizers, leader_rows=leader_rows,
+        week_start=week_start, month_start=month_start, charts=charts,
+    )
+
+
+@bp.get("/pipeline/suggestions")
+@login_required
+def pipeline_suggestions():
+    target, rows = suggestions(current_user)
+    move_form = MoveForm()
+    return render_template("relational/suggestions.html", target=target, rows=rows, move_form=move_form)
+
+
+@bp.get("/pipeline/connectors")
+@staff_required
+def pipeline_connectors():
+    return render_template("relational/connectors.html", rows=connectors())
+
+
+# --- admin: stages and issues -----------------------------------------------------------
+
+
+@bp.route("/admin/stages", methods=["GET", "POST"])
+@admin_required
+def admin_stages():
+    all_stages = stages()
+    form = StageForm(prefix="new")
+    if request.method == "GET":
+        form.position.data = (all_stages[-1].position + 1) if all_stages else 1
+    if form.validate_on_submit():
+        try:
+            save_stage(None, name=form.name.data, position=form.position.data,
+                       description=form.description.data or "", suggest_for=form.suggest_for.data,
+                       actor=current_user)
+            db.session.commit()
+        except RelationalError as error:
+            db.session.rollback()
+            form.name.errors.append(str(error))
+        else:
+            flash(_("Stage %(name)s added.", name=form.name.data), "success")
+            return redirect(url_for("relational.admin_stages"))
+    edit_forms = {s.id: StageForm(prefix=f"s{s.id}", obj=s, formdata=None) for s in all_stages}
+    return render_template("relational/admin_stages.html", stages=all_stages, form=form, edit_forms=edit_forms)
+
+
+@bp.post("/admin/stages/<int:stage_id>")
+@admin_required
+def admin_stage_edit(stage_id: int):
+    stage = db.session.get(Stage, stage_id) or abort(404)
+    form = StageForm(prefix=f"s{stage.id}")
+    if form.validate_on_submit():
+        try:
+            save_stage(stage, name=form.name.data, position=form.position.data,
+                       description=form.description.data or "", suggest_for=form.suggest_for.data,
+                       actor=current_user)
+            db.session.commit()
+        except RelationalError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            flash(_("Stage %(name)s saved.", name=stage.name), "success")
+    else:
+        flash(_("A stage needs a name and an order from 1 to 100."), "danger")
+    return redirect(url_for("relational.admin_stages"))
+
+
+@bp.post("/admin/stages/<int:stage_id>/delete")
+@admin_required
+def admin_stage_delete(stage_id: int):
+    stage = db.session.get(Stage, stage_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        try:
+            delete_stage(stage, current_user)
+            db.session.commit()
+        except RelationalError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            flash(_("Stage deleted."), "info")
+    return redirect(url_for("relational.admin_stages"))
+
+
+@bp.route("/admin/issues", methods=["GET", "POST"])
+@admin_required
+def admin_issues():
+    form = IssueForm()
+    if form.validate_on_submit():
+        try:
+            add_issue(form.name.data, current_user)
+            db.session.commit()
+        except RelationalError as error:
+            db.session.rollback()
+            form.name.errors.append(str(error))
+        else:
+            flash(_("Added %(name)s.", name=form.name.data), "success")
+            return redirect(url_for("relational.admin_issues"))
+    return render_template("relational/admin_issues.html", form=form, issues=issues())
+
+
+# --- what the person page shows ---------------------------------------------------------
+
+
+@bp.app_context_processor
+def person_page_helpers():
+    """``relational_person(person)`` for the person page hooks (stage, move form, network), and
+    ``relational_stages()`` for the people list's stage filter."""
+
+    def relational_person(person: Person):
+        from organizer.relational.services import current_stage, network
+
+        stage, since = current_stage(person.id)
+        form = MoveForm(formdata=None, person_id=person.id, stage_id=stage.id if stage else None,
+                        next=url_for("people.detail", person_id=person.id))
+        form.stage_id.choices = [(s.id, s.name) for s in stages()]
+        met, met_by = network(current_user, person)
+        return {"stage": stage, "since": since, "move_form": form, "met": met, "met_by": met_by}
+
+    return {"relational_person": relational_person, "relational_stages": stages}
+

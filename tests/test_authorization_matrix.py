@@ -1,0 +1,329 @@
+"""Every route, for every role, on a leader's own rows and on someone else's: who gets what.
+
+The routes are read from ``app.url_map``, so a new route fails here until a line for it is
+added to ``EXPECTED``. The rows in the URL (a person, a membership, a one-to-one and its
+commitment, an RSVP, a target relationship, a turnout commitment, an account) belong to
+``leader`` or to the leader's person: "leader" is the owner asking, "other leader" is a leader
+asking for somebody else's row by id. Rows that are not people's (an action, a campaign, a
+target, a stage) are shared; a leader may read those, but never the leader's people in them.
+
+Besides the status codes, the other leader (and anonymous) asks first, changes nothing of
+the leader's rows, and never sees a word written about the leader's person (``PRIVATE``).
+
+Each request is sent with a valid CSRF token and an otherwise empty form, so POSTs show
+the access decision (403/404/redirect to login) or, once access is granted, the page's
+own answer to an empty form: 200 with field errors, or a redirect where the form falls back
+to the row's stored values (edit pages) or has nothing required (lone buttons). Where the
+person is named in the form rather than the URL, ``FORMS`` names the leader's person, since
+an empty form would be turned away before anyone's people are looked at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from organizer import create_app
+
+LOGIN = "login"  # 302 to /login (not signed in)
+PRIVATE = "Zqprivate"  # in the leader's person's name and in what was written about them
+ANON, LEADER, OTHER, ORGANIZER, ADMIN = ROLES = ("anonymous", "leader", "other leader", "organizer", "admin")
+
+# endpoint: (anonymous, leader (owner), other leader, organizer, admin), for every method the route
+# accepts; or {"GET": (...), "POST": (...)} when the methods differ.
+EXPECTED: dict[str, tuple | dict[str, tuple]] = {
+    "home.index":                         (LOGIN, 200, 200, 200, 200),
+    "auth.login":                         (200, 302, 302, 302, 302),  # signed in: sent home
+    "auth.logout":                        (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    "auth.set_language":                  (302, 302, 302, 302, 302),
+    "auth.users":                         (LOGIN, 403, 403, 403, 200),
+    "auth.new_user":                      (LOGIN, 403, 403, 403, 200),
+    "auth.edit_user":                     {"GET": (LOGIN, 403, 403, 403, 200), "POST": (LOGIN, 403, 403, 403, 302)},
+    "audit.index":                        (LOGIN, 403, 403, 403, 200),
+    "settings.organization":              {"GET": (LOGIN, 403, 403, 403, 200), "POST": (LOGIN, 403, 403, 403, 302)},
+    "settings.lists":                     (LOGIN, 403, 403, 403, 200),
+    "institutions.index":                 (LOGIN, 200, 200, 200, 200),
+    "institutions.detail":                (LOGIN, 200, 200, 200, 200),
+    "institutions.new":                   (LOGIN, 403, 403, 200, 200),
+    "institutions.edit":                  {"GET": (LOGIN, 403, 403, 200, 200), "POST": (LOGIN, 403, 403, 302, 302)},
+    "people.index":                       (LOGIN, 200, 200, 200, 200),
+    "people.new":                         (LOGIN, 200, 200, 200, 200),
+    "people.export":                      (LOGIN, 403, 403, 200, 200),
+    "people.assign":                      (LOGIN, 403, 403, 302, 302),
+    "people.detail":                      (LOGIN, 200, 404, 200, 200),
+    "people.edit":                        (LOGIN, 200, 404, 200, 200),
+    "people.archive":                     (LOGIN, 302, 404, 302, 302),
+    "people.restore":                     (LOGIN, 302, 404, 302, 302),
+    "people.add_membership_view":         (LOGIN, 302, 404, 302, 302),
+    "people.remove_membership_view":      (LOGIN, 302, 404, 302, 302),
+    # relational: one-to-ones are visible exactly when their person is
+    "relational.new_one_to_one":          (LOGIN, 200, 200, 200, 200),  # POST: field errors
+    "relational.one_to_one":              (LOGIN, 200, 404, 200, 200),
+    "relational.commitment_status":       (LOGIN, 302, 404, 302, 302),
+    "relational.follow_ups_page":         (LOGIN, 200, 200, 200, 200),
+    "relational.follow_up_done":          (LOGIN, 302, 404, 302, 302),
+    "relational.follow_up_reschedule":    (LOGIN, 302, 404, 302, 302),
+    "relational.move":                    (LOGIN, 302, 404, 302, 302),  # see FORMS
+    "relational.pipeline_board":          (LOGIN, 200, 200, 200, 200),
+    "relational.pipeline_funnel":         (LOGIN, 200, 200, 200, 200),
+    "relational.pipeline_suggestions":    (LOGIN, 200, 200, 200, 200),
+    "relational.pipeline_accountability": (LOGIN, 403, 403, 200, 200),
+    "relational.pipeline_connectors":     (LOGIN, 403, 403, 200, 200),
+    "relational.admin_stages":            (LOGIN, 403, 403, 403, 200),  # POST: field errors
+    "relational.admin_stage_edit":        (LOGIN, 403, 403, 403, 302),
+    "relational.admin_stage_delete":      (LOGIN, 403, 403, 403, 302),
+    "relational.admin_issues":            (LOGIN, 403, 403, 403, 200),  # POST: field errors
+    # campaigns: shared by everyone signed in, planned by staff; relationships name people
+    "campaigns.index":                    (LOGIN, 200, 200, 200, 200),
+    "campaigns.new":                      (LOGIN, 403, 403, 200, 200),  # POST: field errors
+    "campaigns.detail":                   (LOGIN, 200, 200, 200, 200),
+    "campaigns.edit":                     (LOGIN, 403, 403, 200, 200),  # POST: field errors
+    "campaigns.power_map_page":           (LOGIN, 200, 200, 200, 200),
+    "campaigns.add_target":               (LOGIN, 403, 403, 302, 302),
+    "campaigns.move_target":              (LOGIN, 403, 403, 302, 302),
+    "campaigns.target":                   (LOGIN, 200, 200, 200, 200),
+    "campaigns.edit_target":              {"GET": (LOGIN, 403, 403, 200, 200),
+                                           "POST": (LOGIN, 403, 403, 302, 302)},  # falls back to stored values
+    "campaigns.add_relationship_view":    (LOGIN, 302, 404, 302, 302),  # see FORMS
+    # a relationship of someone else's person is left alone (checked by _leaders_rows)
+    "campaigns.remove_relationship_view": (LOGIN, 302, 302, 302, 302),
+    # actions: shared by everyone signed in; the door, planning and exports are staff's
+    "actions.index":                      (LOGIN, 200, 200, 200, 200),
+    "actions.new":                        (LOGIN, 403, 403, 200, 200),  # POST: field errors
+    "actions.detail":                     (LOGIN, 200, 200, 200, 200),
+    "actions.edit":                       (LOGIN, 403, 403, 200, 200),  # POST: field errors
+    "actions.archive":                    (LOGIN, 403, 403, 302, 302),
+    "actions.commit_institution":         (LOGIN, 403, 403, 302, 302),
+    "actions.commit_own":                 (LOGIN, 302, 302, 302, 302),  # empty form: "how many?"
+    # someone else's commitment is left alone (checked by _leaders_rows)
+    "actions.remove_commitment":          (LOGIN, 302, 302, 302, 302),
+    "actions.rsvp":                       (LOGIN, 302, 404, 302, 302),  # see FORMS
+    "actions.checkin":                    (LOGIN, 403, 403, 200, 200),
+    "actions.checkin_post":               (LOGIN, 403, 403, 400, 400),  # empty form: no person to check in
+    "actions.checkin_undo":               (LOGIN, 403, 403, 302, 302),
+    "actions.walk_in_post":               (LOGIN, 403, 403, 400, 400),  # empty form: field errors, 400
+    "actions.sheet":                      (LOGIN, 403, 403, 200, 200),
+    "actions.turnout_page":               (LOGIN, 200, 200, 200, 200),
+    "actions.export":                     (LOGIN, 403, 403, 200, 200),
+    "actions.signup":                     (200, 200, 200, 200, 200),  # public; POST: field errors
+}
+
+# POSTs whose person is in the form: the leader's person, named by whoever is asking.
+FORMS = {
+    "relational.move": lambda w: {"person_id": w.person.id, "stage_id": w.stage_id},
+    "actions.rsvp": lambda w: {"person_id": w.person.id, "status": "maybe"},
+    "campaigns.add_relationship_view": lambda w: {"person_id": w.person.id, "kind": "acquaintance"},
+}
+
+# How to fill each URL argument from the rows of ``world`` (all owned by ``leader``).
+ROW_ARGS = {
+    "person_id": lambda w: w.person.id,
+    "membership_id": lambda w: w.membership_id,
+    "institution_id": lambda w: w.institution.id,
+    "user_id": lambda w: w.users[LEADER].id,
+    "one_to_one_id": lambda w: w.one_to_one_id,
+    "commitment_id": lambda w: w.one_to_one_commitment_id,
+    "stage_id": lambda w: w.stage_id,
+    "campaign_id": lambda w: w.campaign_id,
+    "link_id": lambda w: w.link_id,
+    "target_id": lambda w: w.target_id,
+    "relationship_id": lambda w: w.relationship_id,
+    "action_id": lambda w: w.action_id,
+    "kind": lambda w: "signin",  # the sign-in list; the turnout export has the same guard
+    "token": lambda w: w.signup_token,
+}
+# Where the same argument name means another table's row.
+ENDPOINT_ARGS = {
+    "actions.remove_commitment": {"commitment_id": lambda w: w.turnout_commitment_id},
+}
+
+
+def _endpoints() -> list[str]:
+    app = create_app("testing")
+    return sorted({rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"})
+
+
+@dataclass
+class World:
+    users: dict
+    person: object
+    institution: object
+    membership_id: int
+    one_to_one_id: int
+    one_to_one_commitment_id: int
+    stage_id: int
+    campaign_id: int
+    link_id: int
+    target_id: int
+    relationship_id: int
+    action_id: int
+    turnout_commitment_id: int
+    signup_token: str
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashes(monkeypatch):
+    """Cheap hashes for the many test accounts here (checking reads the method from the hash)."""
+    monkeypatch.setattr(
+        "organizer.auth.models.generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1")
+    )
+
+
+@pytest.fixture
+def world(app, make_user, make_person, make_institution) -> World:
+    """The leader's person with a one-to-one (a commitment, an open follow-up), a pipeline stage,
+    a membership, a campaign whose target the person knows, and an action with the leader's
+    turnout commitment and the person's RSVP; made through the areas' services."""
+    from datetime import timedelta
+
+    from organizer.actions.models import Action, ActionType, RsvpStatus
+    from organizer.actions.services import rsvp_by_user, save_commitment
+    from organizer.auth.models import User
+    from organizer.campaigns.models import Position, RelationshipKind
+    from organizer.campaigns.services import (
+        CampaignData,
+        TargetData,
+        add_relationship,
+        put_on_map,
+        save_campaign,
+        save_target,
+    )
+    from organizer.db import utcnow
+    from organizer.extensions import db
+    from organizer.institutions.models import Membership
+    from organizer.people.models import Person
+    from organizer.relational.models import CommitmentKind
+    from organizer.relational.services import (
+        CommitmentData,
+        OneToOneData,
+        local_today,
+        log_one_to_one,
+        move_person,
+        save_stage,
+    )
+
+    users = {LEADER: make_user("leader"), OTHER: make_user("leader"),
+             ORGANIZER: make_user("organizer"), ADMIN: make_user("admin")}
+    person = make_person(owner=users[LEADER], last_name=PRIVATE)
+    make_person(owner=users[OTHER])
+    institution = make_institution()
+    with app.app_context():
+        leader = db.session.get(User, users[LEADER].id)
+        organizer = db.session.get(User, users[ORGANIZER].id)
+        mine = db.session.get(Person, person.id)
+        membership = Membership(person_id=person.id, institution_id=institution.id)
+        db.session.add(membership)
+        one = log_one_to_one(OneToOneData(
+            held_on=local_today(), person_id=person.id, story=f"{PRIVATE} story",
+            commitments=[CommitmentData(kind=CommitmentKind.JOIN_TEAM, note=f"{PRIVATE} promise")],
+            follow_up_on=local_today() + timedelta(days=7)), leader, region="US")
+        stage = save_stage(None, name="Matrix stage", position=50, description="", suggest_for=False,
+                           actor=organizer)
+        move_person(mine, stage, leader, f"{PRIVATE} reason")
+        campaign = save_campaign(None, CampaignData(name="Bus line 9"), organizer)
+        target = save_target(None, TargetData(name="Alderperson Ruiz"), organizer)
+        link = put_on_map(campaign, target, Position.UNDECIDED, 3, organizer)
+        relationship = add_relationship(target, RelationshipKind.CONSTITUENT, leader, person=mine,
+                                        note=f"{PRIVATE} knows her")
+        starts = utcnow() + timedelta(days=7)
+        action = Action(title="Hearing on line 9", type=ActionType.HEARING, campaign_id=campaign.id,
+                        starts_at=starts, ends_at=starts + timedelta(hours=2), timezone="America/Chicago",
+                        turnout_goal=40)
+        db.session.add(action)
+        db.session.flush()
+        commitment = save_commitment(action, 8, leader)
+        rsvp_by_user(action, mine, RsvpStatus.YES, leader)
+        db.session.commit()
+        return World(
+            users=users, person=person, institution=institution, membership_id=membership.id,
+            one_to_one_id=one.id, one_to_one_commitment_id=one.commitments[0].id, stage_id=stage.id,
+            campaign_id=campaign.id, link_id=link.id, target_id=target.id, relationship_id=relationship.id,
+            action_id=action.id, turnout_commitment_id=commitment.id, signup_token=action.signup_token,
+        )
+
+
+def _leaders_rows(app, world: World) -> tuple:
+    """What the other leader must leave as it was: the leader's person and the rows about them."""
+    from sqlalchemy import select
+
+    from organizer.actions.models import Rsvp, TurnoutCommitment
+    from organizer.campaigns.models import TargetRelationship
+    from organizer.extensions import db
+    from organizer.institutions.models import Membership
+    from organizer.people.models import Person
+    from organizer.relational.models import Commitment, OneToOne, PersonPipeline
+
+    with app.app_context():
+        person = db.session.get(Person, world.person.id)
+        one = db.session.get(OneToOne, world.one_to_one_id)
+        commitment = db.session.get(Commitment, world.one_to_one_commitment_id)
+        rsvp = db.session.scalar(select(Rsvp).where(Rsvp.action_id == world.action_id,
+                                                     Rsvp.person_id == world.person.id))
+        turnout = db.session.get(TurnoutCommitment, world.turnout_commitment_id)
+        return (
+            (person.archived_at, person.owner_id, person.first_name, person.updated_at),
+            db.session.get(Membership, world.membership_id) is not None,
+            (one.follow_up_on, one.follow_up_done_at),
+            (commitment.status, commitment.marked_at),
+            db.session.get(PersonPipeline, world.person.id).stage_id,
+            sorted(db.session.scalars(select(TargetRelationship.id)
+                                      .where(TargetRelationship.person_id == world.person.id))),
+            (turnout.number, turnout.note) if turnout else None,
+            (rsvp.status, rsvp.updated_at) if rsvp else None,
+        )
+
+
+def test_every_route_has_a_line_in_the_matrix():
+    missing = [e for e in _endpoints() if e not in EXPECTED]
+    assert not missing, (
+        f"routes without authorization expectations: {missing}. Add one line per endpoint to EXPECTED "
+        "in tests/test_authorization_matrix.py (anonymous, leader, other leader, organizer, admin)."
+    )
+
+
+def test_the_matrix_names_no_route_that_is_gone():
+    assert not set(EXPECTED) - set(_endpoints())
+
+
+def _outcome(response) -> int | str:
+    if response.status_code == 302 and response.headers["Location"].startswith("/login"):
+        return LOGIN
+    return response.status_code
+
+
+@pytest.mark.parametrize("endpoint", _endpoints())
+def test_route_answers_each_role_as_expected(app, world, login_as, endpoint):
+    from tests.conftest import AuthActions
+
+    if endpoint not in EXPECTED:
+        pytest.fail(f"{endpoint} has no line in EXPECTED (tests/test_authorization_matrix.py): add one")
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    unknown = set(rule.arguments) - set(ROW_ARGS)
+    assert not unknown, f"add how to fill {unknown} to ROW_ARGS in tests/test_authorization_matrix.py"
+    args = {**ROW_ARGS, **ENDPOINT_ARGS.get(endpoint, {})}
+    url = rule.build({arg: args[arg](world) for arg in rule.arguments}, append_unknown=False)[1]
+    expected = EXPECTED[endpoint]
+    methods = [m for m in ("GET", "POST") if m in rule.methods]
+    wrong = []
+    for method in methods:
+        codes = dict(zip(ROLES, expected[method] if isinstance(expected, dict) else expected, strict=True))
+        # Outsiders first, so that an owner's delete or archive cannot hide what they could have done.
+        for role in (ANON, OTHER, LEADER, ORGANIZER, ADMIN):
+            actions = AuthActions(app.test_client()) if role == ANON else login_as(world.users[role])
+            before = _leaders_rows(app, world) if role in (ANON, OTHER) else None
+            if method == "GET":
+                response = actions.client.get(url)
+            else:
+                response = actions.post(url, FORMS[endpoint](world) if endpoint in FORMS else {})
+            got = _outcome(response)
+            if got != codes[role]:
+                wrong.append(f"{method} {url} as {role}: expected {codes[role]}, got {got}")
+            if role in (ANON, OTHER):
+                if PRIVATE in response.get_data(as_text=True):
+                    wrong.append(f"{method} {url} as {role}: shows the leader's person's private details")
+                if _leaders_rows(app, world) != before:
+                    wrong.append(f"{method} {url} as {role}: changed the leader's person's rows")
+    assert not wrong, "\n".join(wrong)
