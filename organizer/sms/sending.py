@@ -77,9 +77,13 @@ IMMEDIATE_KINDS = frozenset({MessageKind.AUTO_REPLY, MessageKind.OPT_OUT_CONFIRM
 #: rate limits and a full sender queue.
 PAUSE_CODES = frozenset({30007, 30034, 30022, 20429, 21611})
 PAUSE_WINDOW = timedelta(minutes=10)
+RATE_LIMIT_CODES = frozenset({20429, 21611, 429})
 RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 600.0
 RECONCILE_MARGIN = timedelta(seconds=60)
+#: Longest a rate limit holds a sender (well under SMS_SENDING_STALE_SECONDS, so a row
+#: claimed while waiting is never taken for an interrupted send).
+MAX_HOLD_SECONDS = 60.0
 
 _TWILIO_STATUS = {
     "accepted": OutboxStatus.SENDING, "scheduled": OutboxStatus.SENDING, "queued": OutboxStatus.SENDING,
@@ -229,10 +233,12 @@ def _release(row: OutboxMessage, not_before: datetime, note: str | None = None, 
 
 def reserve_slot(sender: str, segments: int, rate: float, now_ts: float | None = None) -> float:
     """Take the sender's next free slot for ``segments`` and commit; returns the seconds to
-    wait before sending. Shared by every worker process through one row."""
-    if rate <= 0:
-        return 0.0
+    wait before sending. Shared by every worker process through one row. Unpaced
+    (``rate`` 0), only a rate-limit hold (:func:`hold_sender`) makes a sender wait."""
     now_ts = time.time() if now_ts is None else now_ts
+    if rate <= 0:
+        held = db.session.scalar(select(SenderPace.next_slot).where(SenderPace.sender == sender))
+        return max(0.0, (held or 0.0) - now_ts)
     cost = max(segments, 1) / rate
     for _ in range(2):
         start = db.session.execute(
@@ -252,6 +258,26 @@ def reserve_slot(sender: str, segments: int, rate: float, now_ts: float | None =
             pass
     db.session.commit()
     return 0.0
+
+
+def hold_sender(sender: str, seconds: float, now_ts: float | None = None) -> None:
+    """After a rate-limit answer no worker sends from ``sender`` for ``seconds`` (at most
+    ``MAX_HOLD_SECONDS``): backing off together instead of each text retrying on its own
+    while the others keep hitting the limit. Commits."""
+    now_ts = time.time() if now_ts is None else now_ts
+    until = now_ts + min(max(seconds, 0.0), MAX_HOLD_SECONDS)
+    held = db.session.execute(
+        update(SenderPace).where(SenderPace.sender == sender)
+        .values(next_slot=case((SenderPace.next_slot > until, SenderPace.next_slot), else_=until)),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not held:
+        try:
+            with db.session.begin_nested():
+                db.session.add(SenderPace(sender=sender, next_slot=until))
+        except IntegrityError:
+            pass
+    db.session.commit()
 
 
 # --- sending one row ------------------------------------------------------------------------
@@ -286,6 +312,8 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
         sleep(wait)
         # Re-read after waiting: the mobilization may have been canceled meanwhile.
         row = db.session.get(OutboxMessage, outbox_id, options=loaded, populate_existing=True)
+        if row is None or row.status is not OutboxStatus.SENDING or row.sid is not None:
+            return Outcome("not claimed")
     now = now_fn()
 
     mobilization = row.mobilization
@@ -326,6 +354,8 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             _release(row, now + timedelta(seconds=delay), f"retrying: {exc.message}", count_attempt=True)
             row.error_code = exc.code
         db.session.commit()
+        if exc.code in RATE_LIMIT_CODES:
+            hold_sender(sender_key(config), exc.retry_after or RETRY_BASE_SECONDS)
         _check_pause(row, now)
         return Outcome("retry")
     except OptedOutError as exc:

@@ -534,7 +534,8 @@ def test_send(mobilization: Mobilization, actor: User, phone: str) -> OutboxMess
     own = actor.person
     reason = blocked_reason(phone, None)
     if reason:
-        raise MobilizationError(_("That number cannot be texted (%(reason)s).", reason=reason_label(reason)), "test_phone")
+        raise MobilizationError(_("That number cannot be texted (%(reason)s).", reason=reason_label(reason)),
+                                "test_phone")
     first = (own.preferred_name or own.first_name) if own else actor.name.split(" ")[0]
     body = render(full_body(mobilization), {"first_name": first})
     row = queue_text(phone, body, MessageKind.TEST, person=own if own and own.phone == phone else None, sent_by=actor)
@@ -774,7 +775,8 @@ def inbox(user: User, which: str = "all", page: int = 1, per_page: int = 50) -> 
     elif which == "unread":
         stmt = stmt.where(Conversation.unread > 0)
     elif which == "review":
-        stmt = stmt.where(Conversation.id.in_(select(InboundMessage.conversation_id).where(InboundMessage.needs_review)))
+        flagged = select(InboundMessage.conversation_id).where(InboundMessage.needs_review)
+        stmt = stmt.where(Conversation.id.in_(flagged))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     threads = db.session.scalars(
         stmt.options(joinedload(Conversation.person), joinedload(Conversation.assigned_to))

@@ -21,10 +21,19 @@ from organizer.extensions import csrf, db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import active_institutions
 from organizer.people.forms import LANGUAGE_CHOICES
-from organizer.people.services import PhoneError, get_visible_person, normalize_phone, search_people, PersonFilters
+from organizer.people.services import PersonFilters, PhoneError, get_visible_person, normalize_phone, search_people
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.sms import actions_link, services, sending
-from organizer.sms.forms import AssignForm, ComposeForm, LaunchForm, MatchForm, P2PForm, PreviewForm, ReplyForm, TestSendForm
+from organizer.sms import actions_link, sending, services
+from organizer.sms.forms import (
+    AssignForm,
+    ComposeForm,
+    LaunchForm,
+    MatchForm,
+    P2PForm,
+    PreviewForm,
+    ReplyForm,
+    TestSendForm,
+)
 from organizer.sms.models import InboundMessage, Mobilization, MobilizationKind, MobilizationStatus, OutboxMessage
 from organizer.sms.services import AudienceFilter, InboxError, MobilizationError
 from organizer.sms.tasks import dispatch_noted, run_sweep

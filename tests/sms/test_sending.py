@@ -392,3 +392,23 @@ def test_an_organizer_decides_about_a_text_whose_outcome_is_unknown(app, fake, m
     [row] = _rows(app, mobilization_id)
     assert row.status is OutboxStatus.SENT and row.error_message.startswith("marked sent by")
     assert len(fake.messages) == 1  # deciding never sends by itself
+
+
+def test_a_rate_limit_holds_every_sender_for_retry_after(app, fake, make_user, bulk_people):
+    organizer = make_user("organizer")
+    bulk_people(3)
+    fake.fail_next(1, status=429, code=20429, retry_after=7)
+    waits: list[float] = []
+    with app.app_context():
+        actor = db.session.get(User, organizer.id)
+        m = services.save_mobilization(None, title="T", body="Hi", audience=AudienceFilter(), actor=actor)
+        services.launch(m, actor)
+        db.session.commit()
+        services.take_noted_dispatches()
+        sending.run_dispatcher(m.id, sleep=waits.append)
+        mobilization_id = m.id
+    # The first text met the limit; the next two waited about 7 seconds before going out.
+    assert len(waits) == 2 and all(6 < w <= 7 for w in waits)
+    assert len(fake.messages) == 2
+    rows = _rows(app, mobilization_id)
+    assert [r.error_code for r in rows if r.sid is None] == [20429]
