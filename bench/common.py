@@ -12,11 +12,10 @@ with executemany) and reused by later runs; delete the file to rebuild.
 from __future__ import annotations
 
 import os
-import random
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
@@ -69,6 +68,11 @@ def database_app(shape: str, build: Callable[[Flask], None]) -> Flask:
     return app
 
 
-def random_past(rng: random.Random, days: int, now: datetime | None = None) -> datetime:
-    now = now or datetime.now(UTC)
-    return now - timedelta(seconds=rng.randint(0, days * 86400))
+def logged_in_client(app: Flask, email: str, password: str):
+    """A test client of ``app`` signed in through the login form (CSRF checks off for the bench)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, f"bench login as {email} failed"
+    return client
+
