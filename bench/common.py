@@ -21,6 +21,7 @@ from pathlib import Path
 from flask import Flask
 
 CACHE = Path(__file__).resolve().parent / ".cache"
+_APPS: dict[str, Flask] = {}
 
 
 def report(name: str, value: float, unit: str, *, baseline: float | None = None, baseline_name: str = "raw SQL") -> None:
@@ -45,7 +46,9 @@ def timed_ms(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> floa
 
 
 def database_app(shape: str, build: Callable[[Flask], None]) -> Flask:
-    """An app on the cached ``shape`` database, built by ``build(app)`` the first time."""
+    """The app on the cached ``shape`` database (one per run), built by ``build(app)`` the first time."""
+    if shape in _APPS:
+        return _APPS[shape]
     from flask_migrate import upgrade
 
     from organizer import create_app
@@ -65,7 +68,23 @@ def database_app(shape: str, build: Callable[[Flask], None]) -> Flask:
             build(app)
         marker.write_text(datetime.now(UTC).isoformat())
         print(f"# built in {time.perf_counter() - started:.0f} s", flush=True)
+    _APPS[shape] = app
     return app
+
+
+def close_databases() -> None:
+    """Close every pooled connection before the interpreter exits.
+
+    Connections opened by worker threads (the dispatch figure) would otherwise stay in the
+    pools and be finalized during interpreter shutdown.
+    """
+    from organizer.extensions import db
+
+    for app in _APPS.values():
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    _APPS.clear()
 
 
 def logged_in_client(app: Flask, email: str, password: str):

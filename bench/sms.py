@@ -250,7 +250,8 @@ def run() -> None:
         _raw_launch(app)
     launch_ms = sorted(_launch_once.elapsed)[len(_launch_once.elapsed) // 2] * 1000  # type: ignore[attr-defined]
     raw_ms = sorted(_raw_launch.elapsed)[len(_raw_launch.elapsed) // 2] * 1000  # type: ignore[attr-defined]
-    report(f"launch_{LAUNCH}_person_mobilization[large]", launch_ms, "ms", baseline=raw_ms, baseline_name="raw INSERT...SELECT")
+    report(f"launch_{LAUNCH}_person_mobilization[large]", launch_ms, "ms", baseline=raw_ms,
+           baseline_name="raw INSERT...SELECT")
 
     fake, url = _start_fake()
     try:
