@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from bench.common import close_databases
+
 MODULES = ["bench.relational", "bench.actions", "bench.sms"]
 
 
@@ -19,6 +21,7 @@ def main() -> None:
             raise
         print(f"# {name}", flush=True)
         module.run()
+    close_databases()
 
 
 if __name__ == "__main__":

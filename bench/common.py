@@ -12,16 +12,16 @@ with executemany) and reused by later runs; delete the file to rebuild.
 from __future__ import annotations
 
 import os
-import random
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
 
 CACHE = Path(__file__).resolve().parent / ".cache"
+_APPS: dict[str, Flask] = {}
 
 
 def report(name: str, value: float, unit: str, *, baseline: float | None = None, baseline_name: str = "raw SQL") -> None:
@@ -46,7 +46,9 @@ def timed_ms(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> floa
 
 
 def database_app(shape: str, build: Callable[[Flask], None]) -> Flask:
-    """An app on the cached ``shape`` database, built by ``build(app)`` the first time."""
+    """The app on the cached ``shape`` database (one per run), built by ``build(app)`` the first time."""
+    if shape in _APPS:
+        return _APPS[shape]
     from flask_migrate import upgrade
 
     from organizer import create_app
@@ -66,9 +68,30 @@ def database_app(shape: str, build: Callable[[Flask], None]) -> Flask:
             build(app)
         marker.write_text(datetime.now(UTC).isoformat())
         print(f"# built in {time.perf_counter() - started:.0f} s", flush=True)
+    _APPS[shape] = app
     return app
 
 
-def random_past(rng: random.Random, days: int, now: datetime | None = None) -> datetime:
-    now = now or datetime.now(UTC)
-    return now - timedelta(seconds=rng.randint(0, days * 86400))
+def close_databases() -> None:
+    """Close every pooled connection before the interpreter exits.
+
+    Connections opened by worker threads (the dispatch figure) would otherwise stay in the
+    pools and be finalized during interpreter shutdown.
+    """
+    from organizer.extensions import db
+
+    for app in _APPS.values():
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    _APPS.clear()
+
+
+def logged_in_client(app: Flask, email: str, password: str):
+    """A test client of ``app`` signed in through the login form (CSRF checks off for the bench)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, f"bench login as {email} failed"
+    return client
+

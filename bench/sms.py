@@ -1,21 +1,27 @@
-"""Benchmarks for texting: dispatch throughput against a fake Twilio, and launching a big mobilization.
+"""Benchmarks for texting: the texting pages, dispatch throughput against a fake Twilio, and launching.
 
-* ``dispatch``: 10,000 texts of one mobilization sent through the whole pipeline (claim with a
+* ``sms_list_page`` / ``sms_inbox_page`` on both shapes (``bench.shapes``): the mobilization list
+  (25 newest with their counts) and the inbox (50 newest threads), through the test client as
+  an organizer, next to the raw SQL behind them.
+
+* ``dispatch`` (large shape): 10,000 texts of one mobilization (the "Dispatch list" tag) sent through the whole pipeline (claim with a
   conditional UPDATE, re-check consent and quiet hours, the real ``twilio`` client, record the
   SID) by 8 in-process worker threads, each running the same loop a Huey sender task runs
   (``sending.run_dispatcher``), unpaced. The fake Twilio (``tests/sms/fake_twilio.py``) runs in
   its own process on 127.0.0.1. Baseline: a bare single-threaded loop of
   ``client.messages.create`` against the same server, and the same loop on 8 threads.
-* ``launch``: a 50,000-person mobilization launched by ``services.launch`` (audience,
+* ``launch`` (large shape): a 50,000-person mobilization (the "Launch list" tag) launched by ``services.launch`` (audience,
   exclusions, rendering, segment counts, one executemany INSERT, one commit), next to a raw
   ``INSERT ... SELECT`` of the same rows.
 
-Builds its own ``sms`` database once (50,000 residents, 10,000 of them tagged).
+Each sending figure deletes only the mobilizations it made, so the cached database keeps its
+1,000,000 texts.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import socket
 import subprocess
 import sys
@@ -25,38 +31,18 @@ import urllib.request
 from datetime import UTC, datetime
 
 from flask import Flask
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, select, text
 
-from bench.common import database_app, report
+from bench.common import database_app, logged_in_client, report, timed_ms
+from bench.shapes import (DISPATCH_PEOPLE, DISPATCH_TAG, LAUNCH_PEOPLE, LAUNCH_TAG, ORGANIZER, PASSWORD,
+                          build_large, build_peer)
 
-SHAPE = "sms"
-PEOPLE = 50_000
-DISPATCH = 10_000
+DISPATCH = DISPATCH_PEOPLE
+LAUNCH = LAUNCH_PEOPLE
 BARE = 2_000
 THREADS = 8
 ACCOUNT, TOKEN, SENDER = "AC" + "1" * 32, "bench-token", "+13125550199"
-
-
-def build(app: Flask) -> None:
-    """50,000 residents with phones; the first 10,000 carry the tag "dispatch"."""
-    from organizer.auth.models import User
-    from organizer.extensions import db
-    from organizer.people.models import Person, person_tags
-    from organizer.settings.models import Organization, Tag
-
-    now = datetime.now(UTC)
-    conn = db.session.connection()
-    conn.execute(insert(Organization), [{"id": 1, "name": "Bench", "timezone": "America/Chicago",
-                                         "default_phone_region": "US", "sms_help_text": "", "going_cold_days": 90}])
-    conn.execute(insert(User), [{"email": "bench@example.org", "name": "Bench Organizer", "password_hash": "x",
-                                 "role": "organizer", "active": True, "created_at": now}])
-    conn.execute(insert(Tag), [{"name": "dispatch"}])
-    first = ["Maria", "José", "Keisha", "Linh", "Fatima", "David", "Rosa", "Andre", "Mei", "Omar", "Ramón"]
-    conn.execute(insert(Person), [{
-        "first_name": first[i % len(first)], "last_name": f"Resident{i}", "phone": f"+1312{5_000_000 + i:07d}",
-        "sms_consent": "opted_in", "created_at": now, "updated_at": now} for i in range(PEOPLE)])
-    conn.execute(insert(person_tags), [{"person_id": p, "tag_id": 1} for p in range(1, DISPATCH + 1)])
-    db.session.commit()
+BENCH_TITLES = ("Bench dispatch", "Bench launch", "raw")
 
 
 def _free_port() -> int:
@@ -123,7 +109,7 @@ def _dispatch(app: Flask, url: str) -> tuple[float, int]:
     with app.app_context():
         actor = db.session.scalar(select(User))
         m = services.save_mobilization(None, title="Bench dispatch", body="Hearing Tuesday 6pm, {first_name}!",
-                                       audience=AudienceFilter(tag_id=1), actor=actor)
+                                       audience=AudienceFilter(tag_id=DISPATCH_TAG), actor=actor)
         services.launch(m, actor)
         db.session.commit()
         services.take_noted_dispatches()
@@ -142,13 +128,11 @@ def _dispatch(app: Flask, url: str) -> tuple[float, int]:
     elapsed = time.perf_counter() - started
     received = _fake_count(url) - before
     with app.app_context():
-        from organizer.sms.models import Mobilization, OutboxMessage
+        from organizer.sms.models import OutboxMessage
 
         sent = db.session.scalar(select(db.func.count()).where(OutboxMessage.mobilization_id == mobilization_id,
                                                                OutboxMessage.sid.is_not(None)))
-        db.session.execute(delete(OutboxMessage).where(OutboxMessage.mobilization_id == mobilization_id))
-        db.session.execute(delete(Mobilization).where(Mobilization.id == mobilization_id))
-        db.session.commit()
+        _cleanup(db)
     assert sent == received == DISPATCH, (sent, received)
     return DISPATCH / elapsed, received
 
@@ -162,11 +146,12 @@ def _launch_once(app: Flask) -> None:
     with app.app_context():
         actor = db.session.scalar(select(User))
         m = services.save_mobilization(None, title="Bench launch", body="Hearing Tuesday 6pm, {first_name}!",
-                                       audience=AudienceFilter(), actor=actor)
+                                       audience=AudienceFilter(tag_id=LAUNCH_TAG), actor=actor)
         db.session.commit()
         started = time.perf_counter()
         services.launch(m, actor)
         db.session.commit()
+        assert m.recipients == LAUNCH, m.recipients
         _launch_once.elapsed.append(time.perf_counter() - started)  # type: ignore[attr-defined]
         services.take_noted_dispatches()
         _cleanup(db)
@@ -188,23 +173,71 @@ def _raw_launch(app: Flask) -> None:
             "attempts, not_before, created_at, updated_at) "
             "SELECT :m, id, phone, replace('Hearing Tuesday 6pm, {first_name}!', '{first_name}', first_name), "
             "'GSM-7', 1, 'mobilization', 'queued', 0, :now, :now, :now FROM people "
+            "JOIN person_tags ON person_tags.person_id = people.id AND person_tags.tag_id = :tag "
             "WHERE archived_at IS NULL AND phone IS NOT NULL AND sms_consent != 'opted_out'"
-        ), {"m": mobilization_id, "now": datetime.now(UTC).replace(tzinfo=None)})
+        ), {"m": mobilization_id, "tag": LAUNCH_TAG, "now": datetime.now(UTC).replace(tzinfo=None)})
         db.session.commit()
         _raw_launch.elapsed.append(time.perf_counter() - started)  # type: ignore[attr-defined]
         _cleanup(db)
 
 
 def _cleanup(db) -> None:
+    """Delete the mobilizations (and their texts) the bench made, and nothing else."""
     from organizer.sms.models import Mobilization, OutboxMessage
 
-    db.session.execute(delete(OutboxMessage))
-    db.session.execute(delete(Mobilization))
+    made = select(Mobilization.id).where(Mobilization.title.in_(BENCH_TITLES))
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.mobilization_id.in_(made)))
+    db.session.execute(delete(Mobilization).where(Mobilization.id.in_(made)))
     db.session.commit()
 
 
+LIST_SQL = [
+    "SELECT count(*) FROM sms_mobilizations",
+    "SELECT id, title, status, launched_at FROM sms_mobilizations ORDER BY id DESC LIMIT 25",
+    "SELECT mobilization_id, status, sid IS NOT NULL, count(*) FROM sms_outbox WHERE mobilization_id IN "
+    "(SELECT id FROM sms_mobilizations ORDER BY id DESC LIMIT 25) GROUP BY 1, 2, 3",
+    "SELECT coalesce(sum(unread), 0) FROM sms_conversations",
+]
+INBOX_SQL = [
+    "SELECT count(*) FROM sms_conversations",
+    "SELECT c.id, c.phone, c.unread, c.last_message_at, p.first_name, p.last_name, u.name FROM sms_conversations c "
+    "LEFT JOIN people p ON p.id = c.person_id LEFT JOIN users u ON u.id = c.assigned_to_id "
+    "ORDER BY c.last_message_at DESC, c.id DESC LIMIT 50",
+    "SELECT coalesce(sum(unread), 0) FROM sms_conversations",
+]
+
+
+def _raw(path: str, statements: list[str]) -> None:
+    con = sqlite3.connect(path)
+    try:
+        for statement in statements:
+            con.execute(statement).fetchall()
+    finally:
+        con.close()
+
+
+def _pages(shape: str, app: Flask) -> None:
+    """The mobilization list and the inbox, as an organizer (who sees every text)."""
+    from organizer.extensions import db
+
+    with app.app_context():
+        path = db.engine.url.database
+    client = logged_in_client(app, ORGANIZER, PASSWORD)
+
+    def get(url: str) -> None:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    report(f"sms_list_page[{shape}]", timed_ms(lambda: get("/sms/")), "ms",
+           baseline=timed_ms(lambda: _raw(path, LIST_SQL)))
+    report(f"sms_inbox_page[{shape}]", timed_ms(lambda: get("/sms/inbox")), "ms",
+           baseline=timed_ms(lambda: _raw(path, INBOX_SQL)))
+
+
 def run() -> None:
-    app = database_app(SHAPE, build)
+    _pages("peer", database_app("peer", build_peer))
+    app = database_app("large", build_large)
+    _pages("large", app)
     with app.app_context():
         from organizer.extensions import db
 
@@ -217,7 +250,8 @@ def run() -> None:
         _raw_launch(app)
     launch_ms = sorted(_launch_once.elapsed)[len(_launch_once.elapsed) // 2] * 1000  # type: ignore[attr-defined]
     raw_ms = sorted(_raw_launch.elapsed)[len(_raw_launch.elapsed) // 2] * 1000  # type: ignore[attr-defined]
-    report("launch_50000_person_mobilization", launch_ms, "ms", baseline=raw_ms, baseline_name="raw INSERT...SELECT")
+    report(f"launch_{LAUNCH}_person_mobilization[large]", launch_ms, "ms", baseline=raw_ms,
+           baseline_name="raw INSERT...SELECT")
 
     fake, url = _start_fake()
     try:
@@ -227,7 +261,7 @@ def run() -> None:
     finally:
         fake.kill()
         fake.wait()
-    report(f"dispatch_{DISPATCH}_texts_{THREADS}_threads", pipeline, "msg/s",
+    report(f"dispatch_{DISPATCH}_texts_{THREADS}_threads[large]", pipeline, "msg/s",
            baseline=bare_1, baseline_name="bare client.messages.create loop, 1 thread")
-    report(f"dispatch_{DISPATCH}_texts_{THREADS}_threads", pipeline, "msg/s",
+    report(f"dispatch_{DISPATCH}_texts_{THREADS}_threads[large]", pipeline, "msg/s",
            baseline=bare_8, baseline_name=f"bare loop, {THREADS} threads")
