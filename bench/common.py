@@ -68,6 +68,10 @@ def database_app(shape: str, build: Callable[[Flask], None]) -> Flask:
             build(app)
         marker.write_text(datetime.now(UTC).isoformat())
         print(f"# built in {time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        # A cached database built before a newer migration: bring it up to date (a no-op otherwise).
+        with app.app_context():
+            upgrade()
     _APPS[shape] = app
     return app
 

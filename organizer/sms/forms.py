@@ -28,6 +28,7 @@ class ComposeForm(FlaskForm):
     institution_id = SelectField(_l("Institution"), coerce=optional_int, validators=[Optional()])
     neighborhood_id = SelectField(_l("Neighborhood"), coerce=optional_int, validators=[Optional()])
     tag_id = SelectField(_l("Tag"), coerce=optional_int, validators=[Optional()])
+    stage_id = SelectField(_l("Pipeline stage"), coerce=optional_int, validators=[Optional()])
     owner_id = SelectField(_l("Someone's list"), coerce=optional_int, validators=[Optional()])
     language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
     rsvp_status = SelectField(

@@ -129,7 +129,8 @@ class OutboxMessage(db.Model):
         UniqueConstraint("mobilization_id", "person_id", name="uq_sms_outbox_mobilization_person"),
         UniqueConstraint("mobilization_id", "phone", name="uq_sms_outbox_mobilization_phone"),
         Index("ix_sms_outbox_status_not_before", "status", "not_before"),
-        Index("ix_sms_outbox_mobilization_status", "mobilization_id", "status"),
+        # Covers the per-mobilization counts (status, and whether Twilio took it) without table reads.
+        Index("ix_sms_outbox_mobilization_status_sid", "mobilization_id", "status", "sid"),
         Index("ix_sms_outbox_phone_created", "phone", "created_at"),
     )
 

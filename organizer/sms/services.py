@@ -170,6 +170,7 @@ class AudienceFilter:
     institution_id: int | None = None
     neighborhood_id: int | None = None
     tag_id: int | None = None
+    stage_id: int | None = None  # leadership pipeline stage
     owner_id: int | None = None  # a leader's (or organizer's) list
     language: str | None = None
     rsvp_status: str | None = None  # yes, maybe, no or none: the answer to ``rsvp_action_id``
@@ -198,6 +199,10 @@ def audience_condition(user: User, audience: AudienceFilter) -> ColumnElement[bo
         clauses.append(Person.neighborhood_id == audience.neighborhood_id)
     if audience.tag_id:
         clauses.append(Person.id.in_(select(person_tags.c.person_id).where(person_tags.c.tag_id == audience.tag_id)))
+    if audience.stage_id:
+        from organizer.relational.services import in_stage
+
+        clauses.append(in_stage(audience.stage_id))
     if audience.owner_id and not user.is_leader:
         clauses.append(Person.owner_id == audience.owner_id)
     if audience.language:

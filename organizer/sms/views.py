@@ -22,6 +22,7 @@ from organizer.forms import EmptyForm
 from organizer.institutions.services import active_institutions
 from organizer.people.forms import LANGUAGE_CHOICES
 from organizer.people.services import PersonFilters, PhoneError, get_visible_person, normalize_phone, search_people
+from organizer.relational.services import stages as pipeline_stages
 from organizer.settings.services import get_organization, neighborhoods, tags
 from organizer.sms import actions_link, sending, services
 from organizer.sms.forms import (
@@ -139,6 +140,7 @@ def _compose_form(form_class=ComposeForm, **kwargs) -> ComposeForm:
     form.institution_id.choices = none + [(i.id, i.name) for i in active_institutions()]
     form.neighborhood_id.choices = none + [(n.id, n.name) for n in neighborhoods()]
     form.tag_id.choices = none + [(t.id, t.name) for t in tags()]
+    form.stage_id.choices = none + [(stage.id, stage.name) for stage in pipeline_stages()]
     form.owner_id.choices = none + [(u.id, u.name) for u in staff_and_leaders()]
     form.language.choices = [("", "—")] + list(LANGUAGE_CHOICES[1:])
     form.action_id.choices = none + actions_link.action_choices()
@@ -151,7 +153,8 @@ def _compose_form(form_class=ComposeForm, **kwargs) -> ComposeForm:
 def _audience(form: ComposeForm) -> AudienceFilter:
     return AudienceFilter(
         institution_id=form.institution_id.data, neighborhood_id=form.neighborhood_id.data,
-        tag_id=form.tag_id.data, owner_id=form.owner_id.data if "owner_id" in form else current_user.id,
+        tag_id=form.tag_id.data, stage_id=form.stage_id.data,
+        owner_id=form.owner_id.data if "owner_id" in form else current_user.id,
         language=form.language.data or None, rsvp_status=form.rsvp_status.data or None,
     )
 

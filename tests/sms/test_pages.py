@@ -226,3 +226,27 @@ def test_leaders_cannot_open_staff_mobilizations_or_decide_unknown_texts(app, ma
     assert leader.client.get(f"/sms/{m.id}/progress.json").status_code == 404
     assert leader.post(f"/sms/{m.id}/launch", {}).status_code == 404
     assert leader.post("/sms/outbox/1/resend").status_code == 403
+
+
+def test_audience_by_pipeline_stage(app, make_user, login_as, bulk_people):
+    from organizer.auth.models import User
+    from organizer.people.models import Person
+    from organizer.relational.models import Stage
+    from organizer.relational.services import move_person
+
+    organizer = make_user("organizer")
+    ids = bulk_people(5)
+    with app.app_context():
+        leader_stage = db.session.scalar(select(Stage).where(Stage.name == "Leader"))
+        first_stage = db.session.scalar(select(Stage).order_by(Stage.position))
+        actor = db.session.get(User, organizer.id)
+        for person_id in ids[:2]:
+            move_person(db.session.get(Person, person_id), leader_stage, actor, "Chairs the housing team")
+        db.session.commit()
+        leader_stage_id, first_stage_id = leader_stage.id, first_stage.id
+    client = login_as(organizer).client
+    body = {"body": "Leaders' meeting Thursday"}
+    assert client.get("/sms/preview", query_string={**body, "stage_id": leader_stage_id}).get_json()["recipients"] == 2
+    # People never moved are at the first stage.
+    assert client.get("/sms/preview", query_string={**body, "stage_id": first_stage_id}).get_json()["recipients"] == 3
+    assert 'name="stage_id"' in client.get("/sms/new").get_data(as_text=True)
