@@ -275,12 +275,8 @@ def launch(mobilization_id: int):
     schedule_at = None
     if form.schedule_at.data:
         schedule_at = form.schedule_at.data.replace(tzinfo=_org_zone()).astimezone(ZoneInfo("UTC"))
-    try:
-        audience = services.launch(mobilization, current_user, schedule_at=schedule_at)
-        db.session.commit()
-    except MobilizationError as error:
-        db.session.rollback()
-        flash(_translated(error), "danger")
+    audience = _apply(lambda: services.launch(mobilization, current_user, schedule_at=schedule_at), "danger")
+    if audience is _FAILED:
         return redirect(url_for("sms.detail", mobilization_id=mobilization_id))
     dispatch_noted()
     if mobilization.kind is MobilizationKind.P2P:
@@ -292,9 +288,20 @@ def launch(mobilization_id: int):
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
 
 
-def _translated(error: Exception) -> str:
-    """Service errors carry messages already translated (gettext in the service)."""
-    return str(error)
+_FAILED = object()
+
+
+def _apply(change, level: str = "warning", errors: tuple[type[Exception], ...] = (MobilizationError, InboxError)):
+    """Run a service change and commit once; on a rule the service refuses, roll back and show
+    its (already translated) message. Returns the change's result, or ``_FAILED``."""
+    try:
+        result = change()
+        db.session.commit()
+    except errors as error:
+        db.session.rollback()
+        flash(str(error), level)
+        return _FAILED
+    return result
 
 
 @bp.post("/<int:mobilization_id>/test")
@@ -314,7 +321,7 @@ def test(mobilization_id: int):
             flash(_("This is not a valid phone number."), "danger")
         except MobilizationError as error:
             db.session.rollback()
-            flash(_translated(error), "danger")
+            flash(str(error), "danger")
         else:
             dispatch_noted()
             flash(_("Test text sent to %(phone)s.", phone=phone), "success")
@@ -326,13 +333,8 @@ def test(mobilization_id: int):
 def cancel(mobilization_id: int):
     mobilization = services.get_mobilization(current_user, mobilization_id)
     if EmptyForm().validate_on_submit():
-        try:
-            count = services.cancel(mobilization, current_user)
-            db.session.commit()
-        except MobilizationError as error:
-            db.session.rollback()
-            flash(_translated(error), "warning")
-        else:
+        count = _apply(lambda: services.cancel(mobilization, current_user))
+        if count is not _FAILED:
             flash(_("Canceled: %(count)d texts will not be sent.", count=count), "info")
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
 
@@ -341,16 +343,9 @@ def cancel(mobilization_id: int):
 @login_required
 def resume(mobilization_id: int):
     mobilization = services.get_mobilization(current_user, mobilization_id)
-    if EmptyForm().validate_on_submit():
-        try:
-            services.resume(mobilization, current_user)
-            db.session.commit()
-        except MobilizationError as error:
-            db.session.rollback()
-            flash(_translated(error), "warning")
-        else:
-            dispatch_noted()
-            flash(_("Sending again."), "success")
+    if EmptyForm().validate_on_submit() and _apply(lambda: services.resume(mobilization, current_user)) is not _FAILED:
+        dispatch_noted()
+        flash(_("Sending again."), "success")
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
 
 
@@ -358,15 +353,10 @@ def resume(mobilization_id: int):
 @staff_required
 def resolve_unknown(outbox_id: int, decision: str):
     row = db.session.get(OutboxMessage, outbox_id) or abort(404)
-    if EmptyForm().validate_on_submit():
-        try:
-            services.resolve_unknown(row, current_user, resend=decision == "resend")
-            db.session.commit()
-        except MobilizationError as error:
-            db.session.rollback()
-            flash(_translated(error), "warning")
-        else:
-            dispatch_noted()
+    resend = decision == "resend"
+    if EmptyForm().validate_on_submit() and _apply(
+            lambda: services.resolve_unknown(row, current_user, resend=resend)) is not _FAILED:
+        dispatch_noted()
     if row.mobilization_id:
         return redirect(url_for("sms.detail", mobilization_id=row.mobilization_id))
     return redirect(url_for("sms.index"))
@@ -383,13 +373,9 @@ def p2p(mobilization_id: int):
         abort(404)
     form = P2PForm()
     if form.validate_on_submit():
-        try:
-            services.p2p_send(mobilization, current_user, int(form.person_id.data), skip=form.skip.data)
-            db.session.commit()
-        except (MobilizationError, ValueError) as error:
-            db.session.rollback()
-            flash(_translated(error), "warning")
-        else:
+        send_next = lambda: services.p2p_send(  # noqa: E731
+            mobilization, current_user, int(form.person_id.data), skip=form.skip.data)
+        if _apply(send_next, errors=(MobilizationError, ValueError)) is not _FAILED:
             dispatch_noted()
         return redirect(url_for("sms.p2p", mobilization_id=mobilization.id))
     recipient, left = (None, 0)
@@ -408,12 +394,7 @@ def p2p(mobilization_id: int):
 def finish(mobilization_id: int):
     mobilization = services.get_mobilization(current_user, mobilization_id)
     if EmptyForm().validate_on_submit():
-        try:
-            services.finish_p2p(mobilization, current_user)
-            db.session.commit()
-        except MobilizationError as error:
-            db.session.rollback()
-            flash(_translated(error), "warning")
+        _apply(lambda: services.finish_p2p(mobilization, current_user))
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
 
 
@@ -463,13 +444,7 @@ def reply(conversation_id: int):
     conversation = services.get_conversation(current_user, conversation_id)
     form = ReplyForm()
     if form.validate_on_submit():
-        try:
-            services.reply(conversation, current_user, form.body.data)
-            db.session.commit()
-        except InboxError as error:
-            db.session.rollback()
-            flash(_translated(error), "danger")
-        else:
+        if _apply(lambda: services.reply(conversation, current_user, form.body.data), "danger") is not _FAILED:
             dispatch_noted()
             flash(_("Reply sent."), "success")
     else:
@@ -500,13 +475,7 @@ def match(conversation_id: int):
     form = MatchForm()
     if form.validate_on_submit():
         person = get_visible_person(current_user, form.person_id.data)
-        try:
-            services.match_person(conversation, person, current_user)
-            db.session.commit()
-        except InboxError as error:
-            db.session.rollback()
-            flash(_translated(error), "warning")
-        else:
+        if _apply(lambda: services.match_person(conversation, person, current_user)) is not _FAILED:
             flash(_("This number is now %(name)s's.", name=person.display_name), "success")
     return redirect(url_for("sms.thread", conversation_id=conversation.id))
 
