@@ -28,3 +28,26 @@ def test_models_and_migrations_agree(database_url):
     finally:
         engine.dispose()
     assert differences == [], f"models differ from migrations; add a revision: {differences}"
+
+
+def test_the_search_key_migration_fills_the_key_of_people_already_there(tmp_path):
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from organizer import create_app
+
+    url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(revision="56175426aa5b")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO people (first_name, last_name, preferred_name, email, sms_consent, "
+                "created_at, updated_at) VALUES ('María', 'Núñez', 'Mari', 'MN@example.org', "
+                "'unknown', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            ))
+        upgrade()
+        with db.engine.connect() as conn:
+            key = conn.execute(text("SELECT search_key FROM people")).scalar_one()
+        db.engine.dispose()
+    assert key == "maria nunez | mari | mn@example.org"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, event
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from organizer.db import UTCDateTime, str_enum, utcnow
@@ -61,6 +63,30 @@ class PersonRaceEthnicity(db.Model):
     )
 
 
+SEARCH_KEY_LENGTH = 500
+
+
+def fold(text: str) -> str:
+    """``text`` as search compares it: accents dropped and case folded, so "garcia" finds "García"
+    and "NUNEZ" finds "Núñez" whatever the database's own collation does."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def search_key_for(first_name: str | None, last_name: str | None, preferred_name: str | None,
+                   email: str | None) -> str:
+    # " | " keeps a search word from matching across two fields.
+    parts = (f"{first_name or ''} {last_name or ''}", preferred_name or "", email or "")
+    return fold(" | ".join(p.strip() for p in parts))[:SEARCH_KEY_LENGTH]
+
+
+def _search_key_default(context: DefaultExecutionContext) -> str:
+    """Fills the key for Core inserts (bulk loads) that bypass the ORM events below."""
+    row = context.get_current_parameters()
+    return search_key_for(row.get("first_name"), row.get("last_name"), row.get("preferred_name"),
+                          row.get("email"))
+
+
 class Person(db.Model):
     """A resident: somebody we have a relationship with, or want one."""
 
@@ -94,6 +120,8 @@ class Person(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Names and email folded by ``fold``; every search matches against this column only.
+    search_key: Mapped[str] = mapped_column(String(SEARCH_KEY_LENGTH), default=_search_key_default)
 
     neighborhood: Mapped[Neighborhood | None] = relationship()
     tags: Mapped[list[Tag]] = relationship(secondary=person_tags, order_by=Tag.name)
@@ -126,3 +154,10 @@ class Person(db.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+@event.listens_for(Person, "before_insert")
+@event.listens_for(Person, "before_update")
+def _refresh_search_key(_mapper: object, _connection: object, person: Person) -> None:
+    person.search_key = search_key_for(person.first_name, person.last_name, person.preferred_name,
+                                       person.email)

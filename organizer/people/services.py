@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, String, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -23,7 +23,7 @@ from organizer.auth.models import User
 from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
-from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity, SmsConsent
+from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity, SmsConsent, fold
 from organizer.settings.models import Tag
 
 
@@ -174,16 +174,10 @@ def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
 
 
 def _matches(q: str) -> ColumnElement[bool]:
-    """Name, email or phone contains ``q`` (digits of a phone match wherever they are written)."""
-    needle = q.lower()
-    full_name = func.lower(Person.first_name + " " + Person.last_name)
-    # autoescape: a typed % or _ is searched for literally, not as a LIKE wildcard.
-    clauses = [
-        full_name.contains(needle, autoescape=True),
-        func.lower(func.coalesce(Person.preferred_name, "")).contains(needle, autoescape=True),
-        func.lower(Person.last_name).contains(needle, autoescape=True),
-        func.lower(func.coalesce(Person.email, "")).contains(needle, autoescape=True),
-    ]
+    """Every word of ``q`` is in the name or email, accents and case aside, in any order ("garcia
+    maria" finds María García); or the digits of ``q`` are in the phone, however it was typed."""
+    words = fold(q).split()
+    clauses = [and_(*(Person.search_key.contains(word, autoescape=True) for word in words))]
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 3:
         clauses.append(cast(Person.phone, String).contains(digits))
