@@ -22,6 +22,10 @@ class ComposeForm(FlaskForm):
         description=_l("Merge fields: {first_name}; for an action also {action_title}, {action_time}, "
                        "{action_place}, {rsvp_link}."),
     )
+    text_language = SelectField(
+        _l("The text is in"),
+        description=_l("The RSVP prompt and the action's time are written in this language."),
+    )
     action_id = SelectField(_l("For the action"), coerce=optional_int, validators=[Optional()])
     rsvp_prompt = BooleanField(_l("Ask them to reply YES to RSVP"))
     campaign_id = SelectField(_l("For the campaign"), coerce=optional_int, validators=[Optional()])

@@ -296,7 +296,7 @@ def merge_fields(template: str) -> list[str]:
     return _MERGE_RE.findall(template)
 
 
-def action_values(action_id: int | None) -> dict[str, str] | None:
+def action_values(action_id: int | None, language: str = "en") -> dict[str, str] | None:
     """Merge values of the action (``None`` when there is no action to take them from).
 
     Filled by the actions area when it is installed; see ``organizer.sms.actions_link``.
@@ -305,7 +305,7 @@ def action_values(action_id: int | None) -> dict[str, str] | None:
         return None
     from organizer.sms import actions_link
 
-    return actions_link.merge_values(action_id)
+    return actions_link.merge_values(action_id, language)
 
 
 def check_template(template: str, *, has_action: bool) -> None:
@@ -335,14 +335,25 @@ def render(template: str, values: dict[str, str]) -> str:
     return template
 
 
+#: Added to a text that asks for RSVPs by reply, unless the text already names the answer.
+#: The Spanish says SI without an accent: an Í is outside GSM-7 and would double the price.
+RSVP_PROMPT = _("Reply YES to RSVP.")
+_NAMES_THE_ANSWER = re.compile(r"\b(YES|SI|SÍ)\b")
+
+
 def full_body(mobilization: Mobilization) -> str:
-    """The body template with the action's values filled in and the RSVP prompt added."""
+    """The body template with the action's values filled in and the RSVP prompt added, both
+    in the language the body is written in."""
+    from flask_babel import force_locale
+
     body = mobilization.body
-    values = action_values(mobilization.action_id)
+    language = mobilization.text_language or "en"
+    values = action_values(mobilization.action_id, language)
     if values:
         body = render(body, values)
-    if mobilization.rsvp_prompt and mobilization.action_id and "YES" not in body.upper():
-        body = body.rstrip() + " Reply YES to RSVP."
+    if mobilization.rsvp_prompt and mobilization.action_id and not _NAMES_THE_ANSWER.search(body.upper()):
+        with force_locale(language):
+            body = f"{body.rstrip()} {RSVP_PROMPT}"
     return body
 
 
@@ -376,6 +387,7 @@ def preview(user: User, mobilization: Mobilization) -> Preview:
 def save_mobilization(
     mobilization: Mobilization | None, *, title: str, body: str, audience: AudienceFilter, actor: User,
     action_id: int | None = None, campaign_id: int | None = None, rsvp_prompt: bool = False,
+    text_language: str = "en",
 ) -> Mobilization:
     """Create or change a draft. Leaders' drafts are P2P texts to their own list.
 
@@ -392,13 +404,14 @@ def save_mobilization(
     audience.rsvp_action_id = action_id if audience.rsvp_status else None
     if audience.rsvp_action_id is None:
         audience.rsvp_status = None
-    if actor.is_leader:
-        audience.owner_id = actor.id
-        mobilization.kind = MobilizationKind.P2P
-    else:
-        mobilization.kind = MobilizationKind.BROADCAST
+    if is_new:
+        mobilization.kind = MobilizationKind.P2P if actor.is_leader else MobilizationKind.BROADCAST
+    if mobilization.kind is MobilizationKind.P2P:
+        # A leader's texts go to the leader's own list, whoever edits the draft (staff may).
+        audience.owner_id = mobilization.created_by_id
     mobilization.title = title.strip()
     mobilization.body = body
+    mobilization.text_language = text_language
     mobilization.audience = audience.to_json()
     mobilization.action_id = action_id
     mobilization.campaign_id = campaign_id

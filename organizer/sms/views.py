@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -143,6 +144,9 @@ def _compose_form(form_class=ComposeForm, **kwargs) -> ComposeForm:
     form.stage_id.choices = none + [(stage.id, stage.name) for stage in pipeline_stages()]
     form.owner_id.choices = none + [(u.id, u.name) for u in staff_and_leaders()]
     form.language.choices = [("", "—")] + list(LANGUAGE_CHOICES[1:])
+    form.text_language.choices = list(current_app.config["LANGUAGES"].items())
+    if not form.text_language.data:
+        form.text_language.data = str(get_locale() or "en")
     form.action_id.choices = none + actions_link.action_choices()
     form.campaign_id.choices = none + actions_link.campaign_choices()
     if current_user.is_leader:
@@ -164,6 +168,7 @@ def _save(form: ComposeForm, mobilization: Mobilization | None):
         mobilization = services.save_mobilization(
             mobilization, title=form.title.data, body=form.body.data, audience=_audience(form), actor=current_user,
             action_id=form.action_id.data, campaign_id=form.campaign_id.data, rsvp_prompt=form.rsvp_prompt.data,
+            text_language=form.text_language.data,
         )
         db.session.commit()
     except MobilizationError as error:
@@ -214,7 +219,8 @@ def preview():
     form = _compose_form(PreviewForm, formdata=request.args)
     form.validate()
     draft = Mobilization(body=form.body.data or "", audience=_audience(form).to_json(),
-                         action_id=form.action_id.data, rsvp_prompt=bool(form.rsvp_prompt.data))
+                         action_id=form.action_id.data, rsvp_prompt=bool(form.rsvp_prompt.data),
+                         text_language=form.text_language.data or "en")
     return jsonify(_preview_json(services.preview(current_user, draft)))
 
 
@@ -519,6 +525,26 @@ def _pause_text(mobilization: Mobilization) -> str:
         return mobilization.paused_reason or ""
     return _("%(count)d texts in ten minutes were filtered by carriers or rate-limited (Twilio codes %(codes)s).",
              count=int(hits), codes=codes)
+
+
+def _text_status_labels() -> dict[str, str]:
+    return {
+        # Outgoing texts: our outbox statuses.
+        "queued": _("queued"), "sending": _("sending"), "sent": _("sent"), "delivered": _("delivered"),
+        "undelivered": _("undelivered"), "failed": _("failed"), "canceled": _("canceled"),
+        "unknown": _("outcome unknown"),
+        # Incoming texts: what the reply did.
+        "opted_out": _("opted out"), "opted_in": _("opted back in"), "rsvp_yes": _("RSVP: yes"),
+        "rsvp_no": _("RSVP: no"), "help": _("help sent"), "flagged": _("possible opt-out, to review"),
+        "not_opt_out": _("reviewed: not an opt-out"),
+    }
+
+
+@bp.app_template_global("sms_status_label")
+def _status_label(status: object) -> str:
+    """A text's status or a reply's outcome, in the reader's language."""
+    value = getattr(status, "value", status) or ""
+    return _text_status_labels().get(str(value), str(value))
 
 
 @bp.app_template_global("sms_unread_total")

@@ -56,6 +56,20 @@ def test_organizer_composes_previews_tests_and_launches(app, fake, make_user, ma
     assert "Hearing turnout" in listing and "100%" in listing
 
 
+def test_the_compose_form_asks_what_language_the_text_is_in(app, make_user, login_as, make_action, bulk_people):
+    action = make_action()
+    bulk_people(1)
+    organizer = login_as(make_user("organizer"))
+    assert "The text is in" in organizer.client.get("/sms/new").get_data(as_text=True)
+
+    preview = organizer.client.get("/sms/preview", query_string={
+        "body": "Hola {first_name}", "action_id": action.id, "rsvp_prompt": "y", "text_language": "es"}).get_json()
+    assert preview["sample"] == "Hola Pat0 Responde SI para confirmar."
+
+    _compose(organizer, body="Hola {first_name}", action_id=str(action.id), rsvp_prompt="y", text_language="es")
+    assert _only_mobilization(app).text_language == "es"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -128,6 +142,23 @@ def test_leader_texts_only_their_own_people_one_at_a_time(app, fake, make_user, 
     assert "Mine0" in inbox
     with app.app_context():
         assert db.session.scalars(select(Conversation)).one().assigned_to_id == leader_user.id
+
+
+def test_staff_editing_a_leaders_draft_keeps_it_a_text_to_the_leaders_own_list(
+        app, fake, make_user, login_as, make_person, phone_for):
+    leader_user, organizer = make_user("leader"), make_user("organizer")
+    make_person(owner=leader_user, phone=phone_for(1), first_name="Mine")
+    make_person(phone=phone_for(2), first_name="Federation")
+    _compose(login_as(leader_user))
+    m = _only_mobilization(app)
+
+    staff = login_as(organizer)
+    staff.post(f"/sms/{m.id}/edit", {"title": "Fixed typo", "body": "Hi {first_name}, see you Tuesday."})
+    edited = _only_mobilization(app)
+    assert edited.title == "Fixed typo"
+    assert edited.kind is MobilizationKind.P2P and edited.audience["owner_id"] == leader_user.id
+    page = login_as(leader_user).client.get(f"/sms/{m.id}/p2p")
+    assert page.status_code == 200
 
 
 def test_leader_cannot_send_to_someone_elses_person(app, fake, make_user, login_as, make_person, phone_for):

@@ -43,11 +43,12 @@ def _rsvp(app, action, person, status="yes"):
         db.session.commit()
 
 
-def _mobilize(app, user, action, body, audience=None, rsvp_prompt=True):
+def _mobilize(app, user, action, body, audience=None, rsvp_prompt=True, text_language="en"):
     with app.app_context():
         actor = db.session.get(User, user.id)
         m = services.save_mobilization(None, title="Turnout", body=body, audience=audience or AudienceFilter(),
-                                       actor=actor, action_id=action.id, rsvp_prompt=rsvp_prompt)
+                                       actor=actor, action_id=action.id, rsvp_prompt=rsvp_prompt,
+                                       text_language=text_language)
         services.launch(m, actor)
         db.session.commit()
         dispatch_noted()
@@ -81,6 +82,29 @@ def test_yes_by_reply_records_the_rsvp_and_confirms(app, client, fake, make_user
 
         assert services.progress(db.session.get(Mobilization, mobilization_id)).rsvped == 1
     assert fake.messages[-1].body == "Thanks Luis! You're confirmed for Bus hearing, Tue Mar 10, 6:00 PM at City Hall."
+
+
+def test_a_text_written_in_spanish_gets_its_time_and_rsvp_prompt_in_spanish(app, client, fake, make_user,
+                                                                           make_person, make_action, phone_for):
+    action = make_action(at("2099-03-10T23:00+00:00"))
+    make_person(phone=phone_for(2), first_name="Luis")
+    _mobilize(app, make_user("organizer"), action, "Audiencia el {action_time}.", text_language="es")
+    text = fake.messages[0].body
+    assert text == "Audiencia el martes 10 de marzo, 6:00 p. m.. Responde SI para confirmar."
+    with app.app_context():
+        assert db.session.scalars(select(OutboxMessage.encoding)).one() == "GSM-7"  # no Í: one price
+
+    signed_post(client, "/sms/inbound", {"MessageSid": "SMsi", "From": phone_for(2), "Body": "si"})
+    with app.app_context():
+        assert db.session.scalars(select(Rsvp.status)).one() is RsvpStatus.YES
+
+
+def test_a_text_that_already_asks_for_si_gets_no_second_prompt(app, fake, make_user, make_person, make_action,
+                                                              phone_for):
+    action = make_action(at("2099-03-10T23:00+00:00"))
+    make_person(phone=phone_for(2))
+    _mobilize(app, make_user("organizer"), action, "¿Vienes? Responde SÍ.", text_language="es")
+    assert fake.messages[0].body == "¿Vienes? Responde SÍ."
 
 
 def test_no_by_reply_records_a_no_without_a_reply(app, client, fake, make_user, make_person, make_action, phone_for):
