@@ -881,6 +881,16 @@ def reply(conversation: Conversation, actor: User, body: str, now: datetime | No
     return row
 
 
+def assignable_users(conversation: Conversation) -> list[User]:
+    """Who a thread can be given to: active staff, and the leader who owns the person (a leader
+    sees no thread of anybody else's, so giving them one would hide it from everyone)."""
+    from organizer.auth.models import Role
+
+    owner_id = conversation.person.owner_id if conversation.person is not None else None
+    who = or_(User.role != Role.LEADER, User.id == owner_id) if owner_id else User.role != Role.LEADER
+    return list(db.session.scalars(select(User).where(User.active.is_(True), who).order_by(User.name)))
+
+
 def assign(conversation: Conversation, assignee: User | None, actor: User) -> None:
     """Give a thread to an organizer or leader (or to nobody). Raises nothing."""
     conversation.assigned_to_id = assignee.id if assignee else None

@@ -432,7 +432,7 @@ def thread(conversation_id: int):
     assign_form = None
     if current_user.is_staff:
         assign_form = AssignForm(assigned_to_id=conversation.assigned_to_id)
-        assign_form.assigned_to_id.choices = [("", _("Nobody"))] + [(u.id, u.name) for u in staff_and_leaders()]
+        assign_form.assigned_to_id.choices = _assign_choices(conversation)
     candidates = []
     q = request.args.get("q", "").strip()
     if current_user.is_staff and conversation.person_id is None and q:
@@ -458,12 +458,16 @@ def reply(conversation_id: int):
     return redirect(url_for("sms.thread", conversation_id=conversation.id))
 
 
+def _assign_choices(conversation) -> list[tuple]:
+    return [("", _("Nobody"))] + [(u.id, u.name) for u in services.assignable_users(conversation)]
+
+
 @bp.post("/inbox/<int:conversation_id>/assign")
 @staff_required
 def assign(conversation_id: int):
     conversation = services.get_conversation(current_user, conversation_id)
     form = AssignForm()
-    form.assigned_to_id.choices = [("", "")] + [(u.id, u.name) for u in staff_and_leaders()]
+    form.assigned_to_id.choices = _assign_choices(conversation)
     if form.validate_on_submit():
         from organizer.auth.models import User
 
@@ -471,6 +475,8 @@ def assign(conversation_id: int):
         services.assign(conversation, assignee, current_user)
         db.session.commit()
         flash(_("Assigned."), "success")
+    else:
+        flash(_("This thread can go to an organizer, or to the leader whose person it is."), "warning")
     return redirect(url_for("sms.thread", conversation_id=conversation.id))
 
 

@@ -47,3 +47,30 @@ def test_a_thread_assigned_to_a_leader_who_does_not_own_the_person_stays_hidden_
     leader = login_as(outsider)
     assert leader.client.get(f"/sms/inbox/{conversation_id}").status_code == 404
     assert leader.client.get("/sms/inbox?show=mine").get_data(as_text=True).count(f"/sms/inbox/{conversation_id}") == 0
+
+
+def test_a_thread_can_be_given_to_staff_or_to_the_leader_who_owns_the_person_only(
+        app, make_user, make_person, login_as, phone_for):
+    from organizer.sms.models import Conversation
+    from organizer.sms.services import receive
+
+    owner = make_user("leader", name="Owner Leader")
+    outsider = make_user("leader", name="Outsider Leader")
+    colleague = make_user("organizer", name="Colleague Organizer")
+    make_person(owner=owner, phone=phone_for(3))
+    with app.app_context():
+        receive("SMa3", phone_for(3), "", "what time tomorrow?")
+        db.session.commit()
+        conversation_id = db.session.scalar(select(Conversation.id))
+
+    staff = login_as(make_user("organizer"))
+    page = staff.client.get(f"/sms/inbox/{conversation_id}").get_data(as_text=True)
+    assert "Owner Leader" in page and "Colleague Organizer" in page and "Outsider Leader" not in page
+
+    staff.post(f"/sms/inbox/{conversation_id}/assign", {"assigned_to_id": str(outsider.id)})
+    with app.app_context():
+        assert db.session.get(Conversation, conversation_id).assigned_to_id is None
+    staff.post(f"/sms/inbox/{conversation_id}/assign", {"assigned_to_id": str(owner.id)})
+    with app.app_context():
+        assert db.session.get(Conversation, conversation_id).assigned_to_id == owner.id
+    assert login_as(owner).client.get(f"/sms/inbox/{conversation_id}").status_code == 200
