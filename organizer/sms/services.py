@@ -205,7 +205,12 @@ def audience_condition(user: User, audience: AudienceFilter) -> ColumnElement[bo
         clauses.append(in_stage(audience.stage_id))
     if audience.owner_id and not user.is_leader:
         clauses.append(Person.owner_id == audience.owner_id)
-    if audience.language:
+    if audience.language == "en":
+        # People whose language was never noted get texts in English: a one-per-language
+        # set of mobilizations must reach them with the English one.
+        clauses.append(or_(Person.preferred_language == "en", Person.preferred_language.is_(None),
+                           Person.preferred_language == ""))
+    elif audience.language:
         clauses.append(Person.preferred_language == audience.language)
     if audience.rsvp_status and audience.rsvp_action_id:
         from organizer.sms import actions_link

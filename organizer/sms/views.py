@@ -143,7 +143,9 @@ def _compose_form(form_class=ComposeForm, **kwargs) -> ComposeForm:
     form.tag_id.choices = none + [(t.id, t.name) for t in tags()]
     form.stage_id.choices = none + [(stage.id, stage.name) for stage in pipeline_stages()]
     form.owner_id.choices = none + [(u.id, u.name) for u in staff_and_leaders()]
-    form.language.choices = [("", "—")] + list(LANGUAGE_CHOICES[1:])
+    form.language.choices = [("", "—")] + [
+        (code, _("English, or not noted") if code == "en" else label) for code, label in LANGUAGE_CHOICES[1:]
+    ]
     form.text_language.choices = list(current_app.config["LANGUAGES"].items())
     if not form.text_language.data:
         form.text_language.data = str(get_locale() or "en")

@@ -281,3 +281,18 @@ def test_audience_by_pipeline_stage(app, make_user, login_as, bulk_people):
     # People never moved are at the first stage.
     assert client.get("/sms/preview", query_string={**body, "stage_id": first_stage_id}).get_json()["recipients"] == 3
     assert 'name="stage_id"' in client.get("/sms/new").get_data(as_text=True)
+
+
+def test_one_mobilization_per_language_reaches_everyone_once(app, make_user, login_as, make_person, phone_for):
+    make_person(phone=phone_for(1), preferred_language="es")
+    make_person(phone=phone_for(2), preferred_language="en")
+    make_person(phone=phone_for(3), preferred_language=None)  # never noted: texted in English
+    make_person(phone=phone_for(4), preferred_language="vi")
+    client = login_as(make_user("organizer")).client
+    body = {"body": "Hearing Tuesday"}
+
+    def recipients(language):
+        return client.get("/sms/preview", query_string={**body, "language": language}).get_json()["recipients"]
+
+    assert (recipients("es"), recipients("en"), recipients("vi"), recipients("")) == (1, 2, 1, 4)
+    assert "English, or not noted" in client.get("/sms/new").get_data(as_text=True)
