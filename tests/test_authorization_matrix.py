@@ -63,6 +63,7 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     # relational: one-to-ones are visible exactly when their person is
     "relational.new_one_to_one":          (LOGIN, 200, 200, 200, 200),  # POST: field errors
     "relational.one_to_one":              (LOGIN, 200, 404, 200, 200),
+    "relational.edit_one_to_one":         (LOGIN, 200, 404, 200, 200),  # the leader held it; POST: field errors
     "relational.commitment_status":       (LOGIN, 302, 404, 302, 302),
     "relational.follow_ups_page":         (LOGIN, 200, 200, 200, 200),
     "relational.follow_up_done":          (LOGIN, 302, 404, 302, 302),

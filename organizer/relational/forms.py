@@ -93,6 +93,17 @@ class OneToOneForm(FlaskForm):
             raise ValidationError(_l("Choose who you met, or enter a new person's first name."))
 
 
+class OneToOneEditForm(OneToOneForm):
+    """Correct a logged one-to-one: the log form without the person (who was met never changes)
+    and without the commitments (marked kept or not on the one-to-one's page)."""
+
+    person_id = None
+    new_first_name = None
+    new_last_name = None
+    new_phone = None
+    commitments = None
+
+
 class FollowUpRescheduleForm(FlaskForm):
     follow_up_on = DateField(_l("New date"), validators=[DataRequired()])
 

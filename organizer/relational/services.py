@@ -25,6 +25,7 @@ from organizer.institutions.models import Institution, Membership
 from organizer.people.models import Person
 from organizer.people.services import (
     PersonData,
+    can_see_person,
     create_person,
     get_visible_person,
     people_visible_to,
@@ -200,10 +201,24 @@ def _holder(data: OneToOneData, actor: User) -> User:
     """
     if actor.is_leader or not data.held_by_id or data.held_by_id == actor.id:
         return actor
-    holder = db.session.get(User, data.held_by_id)
+    return _active_account(data.held_by_id)
+
+
+def _active_account(user_id: int) -> User:
+    """The account ``user_id`` if it may hold one-to-ones.
+
+    :raise RelationalError: when there is no such account or it is not active.
+    """
+    holder = db.session.get(User, user_id)
     if holder is None or not holder.active:
         raise RelationalError(_("That account cannot hold one-to-ones."))
     return holder
+
+
+def _check_assessment(assessment: int | None) -> None:
+    """:raise RelationalError: when an assessment is given outside 1-5."""
+    if assessment is not None and not 1 <= assessment <= 5:
+        raise RelationalError(_("The assessment is from 1 to 5."))
 
 
 def log_one_to_one(data: OneToOneData, actor: User, *, region: str) -> OneToOne:
@@ -228,8 +243,7 @@ def log_one_to_one(data: OneToOneData, actor: User, *, region: str) -> OneToOne:
         )
     else:
         raise RelationalError(_("Choose a person or enter a new person's name."))
-    if data.assessment is not None and not 1 <= data.assessment <= 5:
-        raise RelationalError(_("The assessment is from 1 to 5."))
+    _check_assessment(data.assessment)
     # The meeting itself is the follow-up the holder had planned with this person.
     db.session.execute(
         update(OneToOne)
@@ -296,6 +310,81 @@ def get_visible_one_to_one(user: User, one_to_one_id: int) -> OneToOne:
     )
     if one is None:
         raise NotFound()
+    return one
+
+
+def can_edit_one_to_one(user: User, one: OneToOne) -> bool:
+    """Whether ``user`` may correct ``one``: staff any one-to-one they can see; a leader only a
+    meeting they held themselves, with someone still on their list."""
+    return (user.is_staff or one.held_by_id == user.id) and can_see_person(user, one.person_id)
+
+
+def get_editable_one_to_one(user: User, one_to_one_id: int) -> OneToOne:
+    """The one-to-one if ``user`` may correct it (see ``can_edit_one_to_one``).
+
+    :raise NotFound: when there is no such meeting or the user may not see or change it; the
+        cases look the same, so nobody learns about meetings they cannot edit.
+    """
+    one = get_visible_one_to_one(user, one_to_one_id)
+    if not can_edit_one_to_one(user, one):
+        raise NotFound()
+    return one
+
+
+# Free text about the person: the audit log says that it changed, never what it says.
+_PRIVATE_FIELDS = ("place", "self_interest", "story", "next_step")
+
+
+def _meeting_snapshot(one: OneToOne) -> dict[str, object]:
+    return {
+        "held_on": one.held_on.isoformat(),
+        "held_by_id": one.held_by_id,
+        "duration_minutes": one.duration_minutes,
+        "mode": one.mode.value,
+        "place": one.place,
+        "self_interest": one.self_interest,
+        "story": one.story,
+        "issues": sorted(i.id for i in one.issues),
+        "assessment": one.assessment,
+        "next_step": one.next_step,
+        "follow_up_on": one.follow_up_on.isoformat() if one.follow_up_on else None,
+    }
+
+
+def update_one_to_one(one: OneToOne, data: OneToOneData, actor: User) -> OneToOne:
+    """Correct a logged one-to-one (the caller commits): its date, length, mode, place, what was
+    learned, issues, assessment, next step and follow-up date, and (staff only) who held it.
+
+    The person met never changes and commitments keep their own flow (marked kept or not), so
+    ``data``'s person and commitment fields are not read. A new follow-up date reopens the
+    follow-up, as rescheduling does. The person's summary (last one-to-one, latest assessment)
+    is recomputed. The audit event names the changed fields; free text is only said to have changed.
+
+    :raise RelationalError: when ``actor`` may not change this meeting, the assessment is not
+        1-5, or the chosen holder cannot hold one-to-ones.
+    """
+    if not can_edit_one_to_one(actor, one):
+        raise RelationalError(_("Only whoever held the meeting, or an organizer, can change it."))
+    _check_assessment(data.assessment)
+    holder = one.held_by
+    if actor.is_staff and data.held_by_id and data.held_by_id != one.held_by_id:
+        holder = _active_account(data.held_by_id)
+    before = _meeting_snapshot(one)
+    if data.follow_up_on != one.follow_up_on:
+        one.follow_up_done_at = None
+    one.held_by = holder
+    one.held_on, one.duration_minutes, one.mode = data.held_on, data.duration_minutes, data.mode
+    one.place, one.self_interest, one.story = _clean(data.place), _clean(data.self_interest), _clean(data.story)
+    one.issues = list(db.session.scalars(select(Issue).where(Issue.id.in_(data.issue_ids or []))))
+    one.assessment, one.next_step, one.follow_up_on = data.assessment, _clean(data.next_step), data.follow_up_on
+    db.session.flush()
+    refresh_summary(one.person_id)
+    changed = {key: value for key, value in _meeting_snapshot(one).items() if before[key] != value}
+    for key in _PRIVATE_FIELDS:
+        if key in changed:
+            changed[key] = "changed"
+    if changed:
+        record(actor, "update", one, changed, summary=f"one-to-one with {one.person.display_name}")
     return one
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from organizer.auth.access import admin_required, staff_required
+from organizer.auth.models import User
 from organizer.auth.services import leaders, staff_and_leaders
 from organizer.extensions import db
 from organizer.forms import EmptyForm
@@ -24,6 +25,7 @@ from organizer.relational.forms import (
     FollowUpRescheduleForm,
     IssueForm,
     MoveForm,
+    OneToOneEditForm,
     OneToOneForm,
     StageForm,
 )
@@ -37,11 +39,13 @@ from organizer.relational.services import (
     accountability,
     add_issue,
     board,
+    can_edit_one_to_one,
     complete_follow_up,
     connectors,
     delete_stage,
     follow_ups,
     funnel,
+    get_editable_one_to_one,
     get_visible_one_to_one,
     going_cold,
     institutions_for_filter,
@@ -57,6 +61,7 @@ from organizer.relational.services import (
     stalled,
     suggestions,
     time_in_stage,
+    update_one_to_one,
 )
 from organizer.settings.services import get_organization, neighborhoods
 from organizer.web import is_safe_redirect
@@ -103,22 +108,28 @@ def _fill_choices(form: OneToOneForm, preselected: int | None, q: str) -> None:
     if chosen and chosen not in {p.id for p in people}:
         people.insert(0, get_visible_person(current_user, chosen))
     form.person_id.choices = [("", _("— someone new (below) —"))] + [(p.id, p.display_name) for p in people]
+    _fill_meeting_choices(form, current_user)
+
+
+def _fill_meeting_choices(form: OneToOneForm, holder: User) -> None:
+    """Issues, and who held it for staff (``holder`` by default, listed even if no longer active);
+    leaders always hold their own meetings, so they get no such field."""
     form.issue_ids.choices = [(i.id, i.name) for i in issues()]
     if current_user.is_staff:
-        form.held_by_id.choices = [(u.id, u.name) for u in staff_and_leaders()]
+        accounts = staff_and_leaders()
+        if holder not in accounts:
+            accounts.insert(0, holder)
+        form.held_by_id.choices = [(u.id, u.name) for u in accounts]
         if form.held_by_id.data is None:
-            form.held_by_id.data = current_user.id
+            form.held_by_id.data = holder.id
     else:
         del form.held_by_id
 
 
 def _data(form: OneToOneForm) -> OneToOneData:
-    return OneToOneData(
+    """What the form says; the edit form has no person or commitments (those stay as they are)."""
+    data = OneToOneData(
         held_on=form.held_on.data,
-        person_id=form.person_id.data,
-        new_first_name=form.new_first_name.data,
-        new_last_name=form.new_last_name.data,
-        new_phone=form.new_phone.data,
         held_by_id=form.held_by_id.data if "held_by_id" in form else None,
         duration_minutes=form.duration_minutes.data,
         mode=MeetingMode(form.mode.data),
@@ -127,13 +138,18 @@ def _data(form: OneToOneForm) -> OneToOneData:
         story=form.story.data,
         issue_ids=form.issue_ids.data or [],
         assessment=int(form.assessment.data) if form.assessment.data else None,
-        commitments=[
-            CommitmentData(kind=CommitmentKind(row.kind.data), quantity=row.quantity.data, note=row.note.data)
-            for row in form.commitments if row.kind.data
-        ],
         next_step=form.next_step.data,
         follow_up_on=form.follow_up_on.data,
     )
+    if "person_id" in form:
+        data.person_id = form.person_id.data
+        data.new_first_name, data.new_last_name = form.new_first_name.data, form.new_last_name.data
+        data.new_phone = form.new_phone.data
+        data.commitments = [
+            CommitmentData(kind=CommitmentKind(row.kind.data), quantity=row.quantity.data, note=row.note.data)
+            for row in form.commitments if row.kind.data
+        ]
+    return data
 
 
 @bp.get("/one-to-ones/<int:one_to_one_id>")
@@ -144,7 +160,31 @@ def one_to_one(one_to_one_id: int):
         "relational/one_to_one.html", one=one, mode_labels=MODE_LABELS, commitment_labels=COMMITMENT_LABELS,
         status_labels=COMMITMENT_STATUS_LABELS, statuses=list(CommitmentStatus),
         reschedule_form=FollowUpRescheduleForm(follow_up_on=one.follow_up_on),
+        can_edit=can_edit_one_to_one(current_user, one),
     )
+
+
+@bp.route("/one-to-ones/<int:one_to_one_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_one_to_one(one_to_one_id: int):
+    one = get_editable_one_to_one(current_user, one_to_one_id)
+    if request.method == "GET":
+        form = OneToOneEditForm(obj=one, issue_ids=[i.id for i in one.issues])
+        form.assessment.data = str(one.assessment or "")  # the "Not assessed" choice is ""
+    else:
+        form = OneToOneEditForm()
+    _fill_meeting_choices(form, one.held_by)
+    if form.validate_on_submit():
+        try:
+            update_one_to_one(one, _data(form), current_user)
+            db.session.commit()
+        except RelationalError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            flash(_("One-to-one with %(name)s saved.", name=one.person.display_name), "success")
+            return redirect(url_for("relational.one_to_one", one_to_one_id=one.id))
+    return render_template("relational/one_to_one_form.html", form=form, one=one)
 
 
 @bp.post("/one-to-ones/<int:one_to_one_id>/commitments/<int:commitment_id>")
