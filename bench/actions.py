@@ -41,15 +41,18 @@ def _raw_turnout(path: str, action_id: int) -> None:
 
 
 def _raw_search(path: str, action_id: int, q: str) -> None:
-    """The check-in search as hand-written SQL: 20 matches with RSVP and check-in state."""
+    """The check-in search as hand-written SQL: 20 matches with RSVP and check-in state (one-word
+    queries: the folded key, as the page compares)."""
+    from organizer.people.models import fold
+
     con = sqlite3.connect(path)
     try:
         con.execute("""SELECT p.id, p.first_name, p.last_name, p.phone, r.status, a.id FROM people p
                        LEFT JOIN rsvps r ON r.person_id = p.id AND r.action_id = ?
                        LEFT JOIN attendances a ON a.person_id = p.id AND a.action_id = ?
-                       WHERE p.archived_at IS NULL AND (lower(p.first_name || ' ' || p.last_name) LIKE ?
-                       OR p.phone LIKE ?) ORDER BY p.last_name, p.first_name LIMIT 20""",
-                    (action_id, action_id, f"%{q.lower()}%", f"%{q}%")).fetchall()
+                       WHERE p.archived_at IS NULL AND (p.search_key LIKE ? OR p.phone LIKE ?)
+                       ORDER BY p.last_name, p.first_name LIMIT 20""",
+                    (action_id, action_id, f"%{fold(q)}%", f"%{q}%")).fetchall()
     finally:
         con.close()
 
