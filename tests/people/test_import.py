@@ -26,10 +26,11 @@ def lists(make_neighborhood, make_tag):
             "youth": make_tag("Youth team"), "housing": make_tag("Housing")}
 
 
-def upload(actions, body: str | bytes, *, name: str = "people.csv", encoding: str = "utf-8", **fields):
+def upload(actions, body: str | bytes, *, name: str = "people.csv", encoding: str = "utf-8", headers=None,
+           **fields):
     data = body if isinstance(body, bytes) else body.encode(encoding)
     return actions.post("/people/import", {"file": (io.BytesIO(data), name), **fields},
-                        content_type="multipart/form-data")
+                        content_type="multipart/form-data", headers=headers or {})
 
 
 def confirm(actions, preview_html: str):
@@ -327,3 +328,11 @@ def test_checking_and_importing_take_a_fixed_number_of_queries(app, login_as, ma
         counts.append((preview_queries.count, import_queries.count))
     assert people_count(app) == 10 + 195
     assert counts[0] == counts[1]
+
+
+def test_the_import_pages_speak_spanish(login_as, make_user):
+    actions = login_as(make_user("leader"))
+    page = actions.client.get("/people/import", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Importar personas desde una hoja de cálculo" in page and "Revisar el archivo" in page
+    preview = upload(actions, "Nombre,Teléfono\n,12\n", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Falta el nombre." in preview and "“12” no es un número de teléfono válido." in preview
