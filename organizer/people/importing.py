@@ -400,7 +400,12 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
     owner_id = user.id if user.is_leader else (owner.id if owner else None)
     source = f"imported by {user.email}"[:80]
     now = utcnow()
-    db.session.execute(insert(Person), [
+    # Each new id must be matched to its row (for the tags). PostgreSQL: RETURNING sorted by
+    # parameter order, which SQLAlchemy batches with a sentinel. SQLite would fall back to one
+    # INSERT per row for that, but it numbers the rows of a multi-row INSERT in ascending order,
+    # so the sorted ids are in row order.
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    ids = list(db.session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=not sqlite), [
         {
             "first_name": row.first_name, "last_name": row.last_name, "preferred_name": row.preferred_name,
             "phone": row.phone, "email": row.email, "address": row.address,
@@ -413,14 +418,9 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
             "owner_id": owner_id, "created_by_id": user.id, "created_at": now, "updated_at": now,
         }
         for row in plan.rows
-    ])
-    # The new ids in insertion order: this import's rows are the only ones with this creator
-    # and this exact creation time.
-    ids = list(db.session.scalars(
-        select(Person.id).where(Person.created_by_id == user.id, Person.created_at == now).order_by(Person.id)
-    ))
-    if len(ids) != len(plan.rows):
-        raise RuntimeError("the imported people could not be told apart from others")
+    ]))
+    if sqlite:
+        ids.sort()
     tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in zip(ids, plan.rows, strict=True)
                 for tag in row.tags]
     if tag_rows:
