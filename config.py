@@ -35,6 +35,12 @@ class Config:
         self.LANGUAGES = {"en": "English", "es": "Español"}
         self.DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
         self.PEOPLE_PER_PAGE = int(os.environ.get("PEOPLE_PER_PAGE", "50"))
+        # People import (organizer/people/importing.py): the largest CSV and the most rows per
+        # file; requests larger than MAX_CONTENT_LENGTH are refused before anything reads them.
+        self.PEOPLE_IMPORT_MAX_BYTES = int(os.environ.get("PEOPLE_IMPORT_MAX_BYTES", str(5_000_000)))
+        self.PEOPLE_IMPORT_MAX_ROWS = int(os.environ.get("PEOPLE_IMPORT_MAX_ROWS", "20000"))
+        self.PEOPLE_IMPORT_DIR = os.environ.get("PEOPLE_IMPORT_DIR", str(INSTANCE_DIR / "imports"))
+        self.MAX_CONTENT_LENGTH = self.PEOPLE_IMPORT_MAX_BYTES + 1_000_000
         # Login throttling: after LOGIN_MAX_FAILURES failures for one email or one
         # address within LOGIN_WINDOW_SECONDS, further attempts are refused until
         # the window has passed.

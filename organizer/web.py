@@ -82,6 +82,7 @@ ERROR_TITLES = {
     403: _l("You do not have access to this page."),
     404: _l("This page does not exist, or you do not have access to it."),
     405: _l("That action is not allowed here."),
+    413: _l("What you sent is too big. Files to import must be smaller; split the file and try again."),
     429: _l("Too many requests. Please wait a moment and try again."),
 }
 

@@ -54,6 +54,8 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "people.new":                         (LOGIN, 200, 200, 200, 200),
     "people.export":                      (LOGIN, 403, 403, 200, 200),
     "people.assign":                      (LOGIN, 403, 403, 302, 302),
+    "people.import_csv":                  (LOGIN, 200, 200, 200, 200),  # POST: field errors
+    "people.import_confirm":              (LOGIN, 302, 302, 302, 302),  # no upload waiting: back to the form
     "people.detail":                      (LOGIN, 200, 404, 200, 200),
     "people.edit":                        (LOGIN, 200, 404, 200, 200),
     "people.archive":                     (LOGIN, 302, 404, 302, 302),

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from organizer.forms import EmailAddress, MultiCheckboxField, optional_int
@@ -95,3 +104,19 @@ class MembershipForm(FlaskForm):
         choices=[(r.value, label) for r, label in MEMBERSHIP_ROLE_LABELS.items()],
         default=MembershipRole.MEMBER.value,
     )
+
+
+class ImportForm(FlaskForm):
+    """Upload a CSV of people; staff also choose who holds the relationships (the view drops it for leaders)."""
+
+    file = FileField(_l("CSV file"), validators=[
+        FileRequired(_l("Choose a CSV file.")),
+        FileAllowed(["csv"], _l("Only .csv files can be imported. In your spreadsheet, choose File → Save as → CSV.")),
+    ])
+    owner_id = SelectField(_l("Relationship held by"), coerce=optional_int, validators=[Optional()])
+
+
+class ConfirmImportForm(FlaskForm):
+    """Confirm the previewed upload; the token names the file kept on the server."""
+
+    token = HiddenField(validators=[DataRequired()])

@@ -1,13 +1,19 @@
-"""People pages: list, search, detail, create, edit, archive, assign, memberships, export."""
+"""People pages: list, search, detail, create, edit, archive, assign, memberships, export, import."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from pathlib import Path
+
+import click
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
+from werkzeug.utils import secure_filename
 
 from organizer.auth.access import staff_required
+from organizer.auth.models import User
 from organizer.auth.services import staff_and_leaders
 from organizer.extensions import db
 from organizer.forms import EmptyForm
@@ -19,8 +25,20 @@ from organizer.people.forms import (
     RACE_ETHNICITY_LABELS,
     SMS_CONSENT_LABELS,
     AssignForm,
+    ConfirmImportForm,
+    ImportForm,
     MembershipForm,
     PersonForm,
+)
+from organizer.people.importing import (
+    TAG_SEPARATOR,
+    ImportFileError,
+    ImportPlan,
+    check_import,
+    discard_upload,
+    import_people,
+    save_upload,
+    take_upload,
 )
 from organizer.people.models import Person, RaceEthnicity, SmsConsent
 from organizer.people.services import (
@@ -218,6 +236,145 @@ def remove_membership_view(person_id: int, membership_id: int):
         remove_membership(person, membership_id, current_user)
         db.session.commit()
     return redirect(url_for("people.detail", person_id=person.id))
+
+
+IMPORT_SESSION_KEY = "people_import"
+IMPORT_ERRORS_SHOWN = 200
+IMPORT_ROWS_SHOWN = 20
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_csv():
+    """Upload a CSV: every row is checked and a preview shown; nothing is written yet."""
+    form = ImportForm()
+    if current_user.is_staff:
+        form.owner_id.choices = [("", _("Nobody yet"))] + [(u.id, u.name) for u in staff_and_leaders()]
+    else:
+        del form.owner_id  # a leader's import is always their own list
+    if form.validate_on_submit():
+        data = form.file.data.read(current_app.config["PEOPLE_IMPORT_MAX_BYTES"] + 1)
+        file_name = secure_filename(form.file.data.filename or "") or "people.csv"
+        try:
+            plan = _check_import(data)
+        except ImportFileError as error:
+            form.file.errors.append(str(error))
+        else:
+            folder = _import_folder()
+            previous = session.pop(IMPORT_SESSION_KEY, None)
+            if previous:
+                discard_upload(folder, previous.get("token", ""))
+            owner_id = form.owner_id.data if "owner_id" in form else current_user.id
+            token = ""
+            if plan.ok and plan.rows:
+                token = save_upload(folder, data)
+                session[IMPORT_SESSION_KEY] = {"token": token, "file": file_name, "owner_id": owner_id,
+                                               "user_id": current_user.id}
+            return _preview(plan, file_name, owner_id, ConfirmImportForm(token=token))
+    return render_template(
+        "people/import.html", form=form, tag_separator=TAG_SEPARATOR,
+        max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"],
+        max_megabytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"] / 1_000_000,
+    )
+
+
+@bp.post("/import/confirm")
+@login_required
+def import_confirm():
+    """Write the previewed upload, checked again, in one transaction."""
+    form = ConfirmImportForm()
+    pending = session.get(IMPORT_SESSION_KEY) or {}
+    data = None
+    if form.validate_on_submit() and pending.get("token") == form.token.data \
+            and pending.get("user_id") == current_user.id:
+        data = take_upload(_import_folder(), form.token.data)
+    session.pop(IMPORT_SESSION_KEY, None)
+    if data is None:
+        flash(_("That upload has expired or was already imported. Please upload the file again."), "warning")
+        return redirect(url_for("people.import_csv"))
+    owner = None
+    if current_user.is_staff and pending.get("owner_id"):
+        owner = db.session.get(User, pending["owner_id"])
+        if owner is None or not owner.active:
+            flash(_("That account is not active."), "danger")
+            return redirect(url_for("people.import_csv"))
+    try:
+        plan = _check_import(data)
+    except ImportFileError as error:  # only if the limits changed since the preview
+        flash(str(error), "danger")
+        return redirect(url_for("people.import_csv"))
+    if not plan.ok or not plan.rows:
+        # The lists or the people changed since the preview: show what the file would do now.
+        return _preview(plan, pending.get("file", ""), pending.get("owner_id"), ConfirmImportForm(token=""))
+    added = import_people(current_user, plan, owner=owner, file_name=pending.get("file", ""))
+    db.session.commit()
+    message = ngettext("%(num)d person was added.", "%(num)d people were added.", added)
+    if plan.skipped:
+        message += " " + ngettext("%(num)d was already in Organizer and was left as it was.",
+                                  "%(num)d were already in Organizer and were left as they were.", plan.skipped)
+    flash(message, "success")
+    return redirect(url_for("people.index", sort="newest"))
+
+
+def _check_import(data: bytes) -> ImportPlan:
+    return check_import(current_user, data, region=_region(),
+                        max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
+                        max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"])
+
+
+def _import_folder() -> Path:
+    return Path(current_app.config["PEOPLE_IMPORT_DIR"])
+
+
+def _preview(plan: ImportPlan, file_name: str, owner_id: int | None, confirm_form: ConfirmImportForm):
+    owner = db.session.get(User, owner_id) if owner_id else None
+    return render_template(
+        "people/import_preview.html", plan=plan, file_name=file_name, owner=owner, confirm_form=confirm_form,
+        errors_shown=IMPORT_ERRORS_SHOWN, rows_shown=IMPORT_ROWS_SHOWN, consent_labels=SMS_CONSENT_LABELS,
+        language_labels=dict(LANGUAGE_CHOICES),
+    )
+
+
+@bp.cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "by_email", required=True, help="Email of the account doing the import (audit, created by).")
+@click.option("--owner", "owner_email", default=None,
+              help="Email of the user who will hold the relationships (ignored when --by is a leader).")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: bool) -> None:
+    """Import people from a CSV file, with the same checks as the import page."""
+    from sqlalchemy import func, select
+
+    def account(email: str) -> User:
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if user is None or not user.active:
+            raise click.ClickException(f"no active account {email}")
+        return user
+
+    actor = account(by_email)
+    owner = account(owner_email) if owner_email else None
+    try:
+        plan = check_import(actor, path.read_bytes(), region=_region(),
+                            max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
+                            max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"])
+    except ImportFileError as error:
+        raise click.ClickException(str(error)) from None
+    for error in plan.errors:
+        click.echo(f"line {error.line}, {error.column}: {error.message}")
+    if plan.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(plan.ignored_columns)}")
+    if plan.notes_ignored:
+        click.echo("the notes column was ignored (organizer notes are for staff)")
+    for match in plan.existing:
+        click.echo(f"line {match.line}: already in Organizer as {match.name} (#{match.person_id})")
+    if not plan.ok:
+        raise click.ClickException(f"{len(plan.errors)} errors; nothing was imported")
+    if dry_run:
+        click.echo(f"would add {len(plan.rows)}, already in Organizer {plan.skipped}")
+        return
+    added = import_people(actor, plan, owner=owner, file_name=path.name)
+    db.session.commit()
+    click.echo(f"added {added}, already in Organizer {plan.skipped}")
 
 
 # --- helpers ----------------------------------------------------------------------------

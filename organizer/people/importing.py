@@ -1,0 +1,473 @@
+"""Importing people from a spreadsheet saved as CSV: read, check every row, then add them all.
+
+Three plain steps that the web page and ``flask people import`` share:
+
+- ``check_import(user, data, ...)`` reads the bytes (UTF-8 with or without BOM, else Excel's
+  cp1252/latin-1; comma or semicolon sniffed from the header) and checks every row without
+  writing anything. It returns an ``ImportPlan``: the rows to add, the errors by line of the
+  file (the header is line 1), and the rows that match people already in Organizer.
+- ``import_people(user, plan, ...)`` adds the plan's rows in bulk, with one audit event;
+  the caller commits once, so an import is all or nothing.
+- ``save_upload`` / ``take_upload`` / ``discard_upload`` keep the uploaded bytes on the server
+  between the preview and the confirmation, under a random token; the page never trusts rows
+  sent back by the browser.
+
+A row whose phone or email already belongs to somebody is never added again and nothing of
+the existing person is changed. Matches the user may see are listed (line and name); matches
+on people outside a leader's list are only counted, so the import reveals nobody's name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask_babel import gettext as _
+from sqlalchemy import insert, or_, select
+
+from organizer.audit.services import record
+from organizer.auth.models import User
+from organizer.db import utcnow
+from organizer.extensions import db
+from organizer.forms import EmailAddress
+from organizer.people.models import Person, SmsConsent, fold, person_tags
+from organizer.people.services import PhoneError, normalize_phone, people_visible_to
+from organizer.settings.models import Neighborhood, Tag
+
+TAG_SEPARATOR = ";"  # within the tags cell, as the people export writes it
+LOOKUP_CHUNK = 500  # phones/emails per query when looking for people already in Organizer
+
+# Column headers as compared: ``fold``-ed, then only letters and digits ("Teléfono " -> "telefono").
+HEADERS = {
+    "first_name": ("firstname", "first", "givenname", "nombre", "nombres", "primernombre"),
+    "last_name": ("lastname", "last", "surname", "familyname", "apellido", "apellidos"),
+    "preferred_name": ("preferredname", "goesby", "nickname", "nombrepreferido", "apodo"),
+    "phone": ("phone", "phonenumber", "mobile", "mobilephone", "cell", "cellphone", "telephone",
+              "telefono", "celular", "numerodetelefono", "movil"),
+    "email": ("email", "emailaddress", "mail", "correo", "correoelectronico"),
+    "address": ("address", "streetaddress", "direccion", "domicilio"),
+    "neighborhood": ("neighborhood", "neighbourhood", "barrio", "vecindario", "colonia"),
+    "preferred_language": ("preferredlanguage", "language", "idioma", "idiomapreferido", "lengua"),
+    "tags": ("tags", "tag", "etiquetas", "etiqueta"),
+    "sms_consent": ("smsconsent", "sms", "textconsent", "texts", "textmessages", "consentimientosms",
+                    "textos", "mensajesdetexto", "aceptatextos"),
+    "notes": ("notes", "note", "organizernotes", "notas", "nota"),
+}
+FIELD_FOR_HEADER = {alias: name for name, aliases in HEADERS.items() for alias in aliases}
+MAX_LENGTHS = {"first_name": 80, "last_name": 80, "preferred_name": 80, "email": 254, "address": 255,
+               "notes": 20000}
+
+# Language cells: the codes of the person form, or a language's name in English, Spanish or itself.
+LANGUAGES = {
+    "en": ("english", "ingles"),
+    "es": ("spanish", "espanol", "castellano"),
+    "vi": ("vietnamese", "vietnamita", "tieng viet"),
+    "zh": ("chinese", "chino", "mandarin", "cantonese", "cantones", "中文"),
+    "ar": ("arabic", "arabe", "العربية"),
+    "fr": ("french", "frances", "francais"),
+    "ht": ("haitian creole", "creole", "kreyol", "criollo haitiano", "creole haitiano"),
+    "pl": ("polish", "polaco", "polski"),
+    "other": ("otro", "otra"),
+}
+LANGUAGE_FOR = {alias: code for code, aliases in LANGUAGES.items() for alias in (code, *aliases)}
+
+CONSENT_FOR = {
+    **dict.fromkeys(("yes", "y", "si", "true", "1", "x", "opted in", "opt in", "agreed", "acepto", "acepta"),
+                    SmsConsent.OPTED_IN),
+    **dict.fromkeys(("no", "n", "false", "0", "opted out", "opt out", "stop", "baja"), SmsConsent.OPTED_OUT),
+    **dict.fromkeys(("unknown", "not asked", "not asked yet", "desconocido", "no sabe"), SmsConsent.UNKNOWN),
+}
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+class ImportFileError(ValueError):
+    """A file that cannot be imported at all (not a CSV, too big, too many rows, no name column)."""
+
+
+@dataclass
+class LineError:
+    """One problem in one cell: the line of the file, the column as the file names it, why."""
+
+    line: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportRow:
+    """A row ready to become a person (values normalized, lists resolved to ids)."""
+
+    line: int
+    first_name: str
+    last_name: str = ""
+    preferred_name: str | None = None
+    phone: str | None = None  # E.164
+    email: str | None = None  # lower-cased
+    address: str | None = None
+    neighborhood: Neighborhood | None = None
+    preferred_language: str | None = None
+    tags: list[Tag] = field(default_factory=list)
+    sms_consent: SmsConsent | None = None
+    notes: str | None = None
+
+
+@dataclass
+class ExistingMatch:
+    """A row whose phone or email belongs to a person the user may see; it is skipped."""
+
+    line: int
+    person_id: int
+    name: str
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do: the rows to add, the errors, and the rows already in Organizer."""
+
+    rows: list[ImportRow] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+    existing: list[ExistingMatch] = field(default_factory=list)
+    hidden_matches: int = 0  # rows matching people the user may not see: counted, never named
+    ignored_columns: list[str] = field(default_factory=list)
+    notes_ignored: bool = False
+    total_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def skipped(self) -> int:
+        return len(self.existing) + self.hidden_matches
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8 (a BOM dropped), else Windows-1252 as Excel saves it, else latin-1.
+
+    :raise ImportFileError: when the bytes are not text (a workbook, an image).
+    """
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
+        raise ImportFileError(_("This is not a CSV file. In your spreadsheet, choose File → Save as → "
+                                "CSV, then upload that file."))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return data.decode("latin-1")
+
+
+def read_table(data: bytes, *, max_bytes: int, max_rows: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the non-blank rows of a CSV file, each row with the line it starts on.
+
+    :raise ImportFileError: when the file is empty, too big, not a CSV or has more than
+        ``max_rows`` rows.
+    """
+    if len(data) > max_bytes:
+        raise ImportFileError(_("The file is too big: at most %(size)s can be imported at once. "
+                                "Split it into smaller files.", size=_megabytes(max_bytes)))
+    text = decode(data)
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    if not first_line.strip():
+        raise ImportFileError(_("The file is empty."))
+    # The header decides: names of columns hardly ever hold a comma or a semicolon.
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        line = 1
+        for cells in reader:
+            if header is None:
+                if any(c.strip() for c in cells):
+                    header = [c.strip() for c in cells]
+            elif any(c.strip() for c in cells):
+                if len(rows) == max_rows:
+                    raise ImportFileError(_("The file has more than %(count)d rows. Split it into "
+                                            "smaller files.", count=max_rows))
+                rows.append((line, cells))
+            line = reader.line_num + 1  # a quoted cell may span lines: the next row starts here
+    except csv.Error as error:
+        raise ImportFileError(_("This file cannot be read as CSV (line %(line)d: %(reason)s).",
+                                line=reader.line_num, reason=str(error))) from None
+    return header or [], rows
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size < 10_000_000 else f"{size // 1_000_000} MB"
+
+
+def _header_key(name: str) -> str:
+    return "".join(ch for ch in fold(name) if ch.isalnum())
+
+
+def _value_key(value: str) -> str:
+    """A cell as a code or name is compared: accents and case aside, spaces/_/- as one space."""
+    return " ".join(re.sub(r"[_\-]+", " ", fold(value)).split())
+
+
+# --- checking every row -------------------------------------------------------------------
+
+
+def check_import(user: User, data: bytes, *, region: str, max_bytes: int, max_rows: int) -> ImportPlan:
+    """Read and check a whole file for ``user`` without writing anything.
+
+    A fixed number of queries whatever the number of rows: the managed lists once, and people
+    already in Organizer by phone or email in chunks of ``LOOKUP_CHUNK``.
+
+    :raise ImportFileError: when the file itself cannot be imported (see ``read_table``), or
+        has no first-name column, or two columns mean the same thing.
+    """
+    header, table = read_table(data, max_bytes=max_bytes, max_rows=max_rows)
+    plan = ImportPlan(total_rows=len(table))
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        target = FIELD_FOR_HEADER.get(_header_key(name))
+        if target is None:
+            if name:
+                plan.ignored_columns.append(name)
+        elif target == "notes" and not user.can_see_sensitive:
+            plan.notes_ignored = True
+        elif target in columns:
+            raise ImportFileError(_("The columns “%(first)s” and “%(second)s” mean the same thing; keep only "
+                                    "one.", first=header[columns[target]], second=name))
+        else:
+            columns[target] = index
+    if "first_name" not in columns:
+        raise ImportFileError(_("The first line must name the columns, with at least a first name "
+                                "(“First name” or “Nombre”)."))
+
+    neighborhoods = {_value_key(n.name): n for n in db.session.scalars(select(Neighborhood))}
+    tags = {_value_key(t.name): t for t in db.session.scalars(select(Tag))}
+    seen_phone: dict[str, int] = {}
+    seen_email: dict[str, int] = {}
+    for line, cells in table:
+        row = _check_row(line, cells, header, columns, region, neighborhoods, tags, plan.errors)
+        if row is None:
+            continue
+        if row.phone and row.phone in seen_phone:
+            plan.errors.append(LineError(line, header[columns["phone"]],
+                                         _("Same phone as line %(line)d.", line=seen_phone[row.phone])))
+            continue
+        if row.email and row.email in seen_email:
+            plan.errors.append(LineError(line, header[columns["email"]],
+                                         _("Same email as line %(line)d.", line=seen_email[row.email])))
+            continue
+        if row.phone:
+            seen_phone[row.phone] = line
+        if row.email:
+            seen_email[row.email] = line
+        plan.rows.append(row)
+    _set_aside_existing(user, plan)
+    return plan
+
+
+def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str, int], region: str,
+               neighborhoods: dict[str, Neighborhood], tags: dict[str, Tag],
+               errors: list[LineError]) -> ImportRow | None:
+    """One row as an ``ImportRow``, or ``None`` after adding its errors to ``errors``."""
+    values = {name: (cells[i].strip() if i < len(cells) else "") for name, i in columns.items()}
+    found: list[LineError] = []
+
+    def problem(name: str, message: str) -> None:
+        found.append(LineError(line, header[columns[name]], message))
+
+    for name, limit in MAX_LENGTHS.items():
+        if len(values.get(name, "")) > limit:
+            problem(name, _("Longer than %(max)d characters.", max=limit))
+    if not values["first_name"]:
+        problem("first_name", _("A first name is required."))
+    phone = None
+    try:
+        phone = normalize_phone(values.get("phone"), region)
+    except PhoneError:
+        problem("phone", _("“%(value)s” is not a valid phone number.", value=values["phone"]))
+    email = values.get("email", "").lower() or None
+    if email and not EmailAddress.pattern.match(email):
+        problem("email", _("“%(value)s” is not a valid email address.", value=values["email"]))
+    neighborhood = None
+    if values.get("neighborhood"):
+        neighborhood = neighborhoods.get(_value_key(values["neighborhood"]))
+        if neighborhood is None:
+            problem("neighborhood", _("“%(value)s” is not on the list of neighborhoods. An admin can add it "
+                                      "in Settings.", value=values["neighborhood"]))
+    language = None
+    if values.get("preferred_language"):
+        key = _value_key(values["preferred_language"])
+        # "es-MX", "en_US": the language's own code is enough.
+        language = LANGUAGE_FOR.get(key) or (LANGUAGE_FOR.get(key[:2]) if key[2:3] == " " else None)
+        if language is None:
+            problem("preferred_language", _("“%(value)s” is not a language Organizer knows (for example: "
+                                            "en, es, English, Español).", value=values["preferred_language"]))
+    row_tags: list[Tag] = []
+    for name in filter(None, (t.strip() for t in values.get("tags", "").split(TAG_SEPARATOR))):
+        tag = tags.get(_value_key(name))
+        if tag is None:
+            problem("tags", _("“%(value)s” is not on the list of tags (separate tags with “;”). An admin can "
+                              "add it in Settings.", value=name))
+        elif tag not in row_tags:
+            row_tags.append(tag)
+    consent = None
+    if values.get("sms_consent"):
+        consent = CONSENT_FOR.get(_value_key(values["sms_consent"]))
+        if consent is None:
+            problem("sms_consent", _("“%(value)s” is not a yes or no.", value=values["sms_consent"]))
+    if found:
+        errors.extend(found)
+        return None
+    return ImportRow(
+        line=line,
+        first_name=values["first_name"],
+        last_name=values.get("last_name", ""),
+        preferred_name=values.get("preferred_name") or None,
+        phone=phone,
+        email=email,
+        address=values.get("address") or None,
+        neighborhood=neighborhood,
+        preferred_language=language,
+        tags=row_tags,
+        sms_consent=consent if consent is not SmsConsent.UNKNOWN else None,
+        notes=values.get("notes") or None,
+    )
+
+
+def _set_aside_existing(user: User, plan: ImportPlan) -> None:
+    """Move rows whose phone or email already belongs to someone (archived too) out of ``plan.rows``."""
+    phones = sorted({r.phone for r in plan.rows if r.phone})
+    emails = sorted({r.email for r in plan.rows if r.email})
+    by_phone: dict[str, tuple[int, str, bool]] = {}
+    by_email: dict[str, tuple[int, str, bool]] = {}
+    visible = people_visible_to(user).label("visible")
+    for start in range(0, max(len(phones), len(emails)), LOOKUP_CHUNK):
+        some_phones, some_emails = phones[start:start + LOOKUP_CHUNK], emails[start:start + LOOKUP_CHUNK]
+        found = db.session.execute(
+            select(Person.id, Person.phone, Person.email, Person.first_name, Person.last_name,
+                   Person.preferred_name, visible)
+            .where(or_(Person.phone.in_(some_phones), Person.email.in_(some_emails)))
+            .order_by(Person.id)
+        )
+        for pid, phone, email, first, last, preferred, may_see in found:
+            entry = (pid, f"{preferred or first} {last}".strip(), bool(may_see))
+            if phone:
+                by_phone.setdefault(phone, entry)
+            if email:
+                by_email.setdefault(email, entry)
+    if not by_phone and not by_email:
+        return
+    to_add = []
+    for row in plan.rows:
+        match = by_phone.get(row.phone or "") or by_email.get(row.email or "")
+        if match is None:
+            to_add.append(row)
+        elif match[2]:
+            plan.existing.append(ExistingMatch(row.line, match[0], match[1]))
+        else:
+            plan.hidden_matches += 1
+    plan.rows = to_add
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name: str) -> int:
+    """Add the plan's rows as people (the caller commits); returns how many were added.
+
+    Each person is created by ``user`` and held by ``owner`` (a leader's import is always the
+    leader's own, whatever ``owner`` says); notes only when ``user`` may see them. One audit
+    event for the whole import.
+
+    Written with two Core executemany inserts (people, then their tags), not the ORM: on
+    SQLite the ORM sends one INSERT per person to learn each new id. The people's
+    ``search_key`` comes from its column default, meant for exactly such bulk inserts.
+
+    :raise ValueError: when the plan has errors (check ``plan.ok`` first).
+    """
+    if not plan.ok:
+        raise ValueError("an import with errors cannot be written")
+    if not plan.rows:
+        return 0
+    owner_id = user.id if user.is_leader else (owner.id if owner else None)
+    source = f"imported by {user.email}"[:80]
+    now = utcnow()
+    # Each new id must be matched to its row (for the tags). PostgreSQL: RETURNING sorted by
+    # parameter order, which SQLAlchemy batches with a sentinel. SQLite would fall back to one
+    # INSERT per row for that, but it numbers the rows of a multi-row INSERT in ascending order,
+    # so the sorted ids are in row order.
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    ids = list(db.session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=not sqlite), [
+        {
+            "first_name": row.first_name, "last_name": row.last_name, "preferred_name": row.preferred_name,
+            "phone": row.phone, "email": row.email, "address": row.address,
+            "neighborhood_id": row.neighborhood.id if row.neighborhood else None,
+            "preferred_language": row.preferred_language,
+            "notes": row.notes if user.can_see_sensitive else None,
+            "sms_consent": row.sms_consent or SmsConsent.UNKNOWN,
+            "sms_consent_at": now if row.sms_consent else None,
+            "sms_consent_source": source if row.sms_consent else None,
+            "owner_id": owner_id, "created_by_id": user.id, "created_at": now, "updated_at": now,
+        }
+        for row in plan.rows
+    ]))
+    if sqlite:
+        ids.sort()
+    tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in zip(ids, plan.rows, strict=True)
+                for tag in row.tags]
+    if tag_rows:
+        db.session.execute(insert(person_tags), tag_rows)
+    record(user, "import", None,
+           {"file": file_name, "added": len(ids), "already_there": plan.skipped, "rows": plan.total_rows,
+            "owner_id": owner_id},
+           object_type="people", summary=f"{len(ids)} people imported from {file_name}"[:255])
+    return len(ids)
+
+
+# --- the file between preview and confirmation --------------------------------------------
+
+UPLOAD_MAX_AGE = 3600  # seconds an uploaded file waits for its confirmation
+
+
+def save_upload(folder: Path, data: bytes) -> str:
+    """Keep ``data`` under a new random token (and drop uploads nobody confirmed in time)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < time.time() - UPLOAD_MAX_AGE:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(24)
+    (folder / f"{token}.csv").write_bytes(data)
+    return token
+
+
+def take_upload(folder: Path, token: str) -> bytes | None:
+    """The bytes saved under ``token``, removed from the folder so that they are imported at most
+    once (two clicks on "Import": the second finds nothing); ``None`` when unknown or expired."""
+    if not TOKEN_PATTERN.match(token or ""):
+        return None
+    path = folder / f"{token}.csv"
+    taken = folder / f"{token}.{secrets.token_hex(8)}.taken"
+    try:
+        path.rename(taken)  # atomic: only one request gets the file
+    except FileNotFoundError:
+        return None
+    try:
+        if taken.stat().st_mtime < time.time() - UPLOAD_MAX_AGE:
+            return None
+        return taken.read_bytes()
+    finally:
+        taken.unlink(missing_ok=True)
+
+
+def discard_upload(folder: Path, token: str) -> None:
+    """Delete the file saved under ``token`` (after the import, or when a new file replaces it)."""
+    if TOKEN_PATTERN.match(token or ""):
+        (folder / f"{token}.csv").unlink(missing_ok=True)
