@@ -42,7 +42,7 @@ from organizer.relational.models import (
     Stage,
     StageMove,
 )
-from organizer.settings.services import get_organization
+from organizer.settings.services import SettingsError, add_list_entry, get_organization
 
 
 class RelationalError(ValueError):
@@ -137,16 +137,10 @@ def add_issue(name: str, actor: User) -> Issue:
 
     :raise RelationalError: when the name is empty or already on the list.
     """
-    name = " ".join(name.split()).lower()
-    if not name:
-        raise RelationalError(_("A name is required."))
-    if db.session.scalar(select(Issue.id).where(Issue.name == name)):
-        raise RelationalError(_("%(name)s is already on the list.", name=name))
-    issue = Issue(name=name)
-    db.session.add(issue)
-    db.session.flush()
-    record(actor, "create", issue)
-    return issue
+    try:
+        return add_list_entry(Issue, name.lower(), actor)  # issues are tags: kept in lower case
+    except SettingsError as error:
+        raise RelationalError(str(error)) from None
 
 
 # --- dates ------------------------------------------------------------------------------

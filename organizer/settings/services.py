@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g, has_app_context
@@ -13,6 +14,7 @@ from organizer.extensions import db
 from organizer.settings.models import Neighborhood, Organization, Tag
 
 _DEFAULT_TIMEZONE = "America/Chicago"
+ListEntry = TypeVar("ListEntry")
 
 
 class SettingsError(ValueError):
@@ -69,8 +71,9 @@ def tags() -> list[Tag]:
     return list(db.session.scalars(select(Tag).order_by(Tag.name)))
 
 
-def add_list_entry(model: type[Neighborhood] | type[Tag], name: str, actor) -> Neighborhood | Tag:
-    """Add a neighborhood or tag (the caller commits).
+def add_list_entry(model: type[ListEntry], name: str, actor) -> ListEntry:
+    """Add an entry to a managed list: a neighborhood, a tag, an issue (any model with a unique
+    ``name``). The caller commits.
 
     :raise SettingsError: when the name is empty or already on the list (in any letter case).
     """

@@ -28,25 +28,13 @@ from organizer.sms.providers import (
     error_for,
     make_backend,
 )
-from tests.sms.fake_twilio import FakeTwilio, make_fake_twilio
+from tests.sms.conftest import ACCOUNT, TOKEN
+from tests.sms.fake_twilio import FakeTwilio
 from tests.support.live import LiveServer, serve
 
-ACCOUNT = "AC" + "1" * 32
-TOKEN = "test-token"
 SENDER = "+15555550199"
 ALICE = "+15555550100"
 BOB = "+15555550101"
-
-
-@pytest.fixture
-def fake() -> FakeTwilio:
-    return make_fake_twilio(TOKEN)
-
-
-@pytest.fixture
-def fake_server(fake: FakeTwilio) -> Iterator[LiveServer]:
-    with serve(fake) as srv:
-        yield srv
 
 
 def _backend(base_url: str, **kwargs: object) -> TwilioBackend:

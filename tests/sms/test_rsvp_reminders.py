@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from organizer.actions.models import Action, ActionType, Rsvp, RsvpSource, RsvpStatus
+from organizer.actions.models import Action, Rsvp, RsvpSource, RsvpStatus
 from organizer.auth.models import User
 from organizer.extensions import db
 from organizer.sms import services
@@ -21,17 +21,13 @@ pytestmark = pytest.mark.usefixtures("twilio_app", "org")
 
 
 @pytest.fixture
-def make_action(app):
+def make_action(make_action):
+    """The suite's ``make_action``, with the title and place these texts quote."""
+
     def make(starts_at: datetime, **overrides) -> Action:
-        action = Action(title=overrides.pop("title", "Bus hearing"), type=ActionType.HEARING, starts_at=starts_at,
-                        ends_at=starts_at + timedelta(hours=2), timezone=overrides.pop("timezone", "America/Chicago"),
-                        location=overrides.pop("location", "City Hall"), **overrides)
-        with app.app_context():
-            db.session.add(action)
-            db.session.commit()
-            db.session.refresh(action)
-            db.session.expunge(action)
-        return action
+        overrides.setdefault("title", "Bus hearing")
+        overrides.setdefault("location", "City Hall")
+        return make_action(starts_at=starts_at, **overrides)
 
     return make
 
