@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
@@ -45,6 +46,7 @@ SOURCE_LABELS = {
 }
 
 
+@functools.cache  # reading the zone database walks the tzdata files: once per process
 def timezone_choices() -> list[tuple[str, str]]:
     """IANA zone names people would pick (regions, not the legacy aliases), sorted."""
     regions = ("America/", "Pacific/", "Europe/", "Asia/", "Africa/", "Australia/", "Atlantic/", "Indian/")

@@ -55,23 +55,25 @@ def visible_people(user: User, *, include_archived: bool = False) -> Select[tupl
     return stmt
 
 
-def get_visible_person(user: User, person_id: int) -> Person:
-    """The person with ``person_id`` if ``user`` may see them.
+#: What the person's own page and form show, loaded with the person.
+PERSON_PAGE_LOADS = (
+    joinedload(Person.neighborhood),
+    joinedload(Person.owner),
+    selectinload(Person.tags),
+    selectinload(Person.race_ethnicities),
+    selectinload(Person.memberships).joinedload(Membership.institution),
+)
+
+
+def get_visible_person(user: User, person_id: int, *, for_page: bool = False) -> Person:
+    """The person with ``person_id`` if ``user`` may see them; with what their page shows
+    loaded too when ``for_page`` (most callers only need the check and the row).
 
     :raise NotFound: when there is no such person or ``user`` may not see them; the two
         cases look the same, so ids of other leaders' people reveal nothing.
     """
-    person = db.session.scalar(
-        visible_people(user, include_archived=True)
-        .where(Person.id == person_id)
-        .options(
-            joinedload(Person.neighborhood),
-            joinedload(Person.owner),
-            selectinload(Person.tags),
-            selectinload(Person.race_ethnicities),
-            selectinload(Person.memberships).joinedload(Membership.institution),
-        )
-    )
+    stmt = visible_people(user, include_archived=True).where(Person.id == person_id)
+    person = db.session.scalar(stmt.options(*PERSON_PAGE_LOADS) if for_page else stmt)
     if person is None:
         raise NotFound()
     return person

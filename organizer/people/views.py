@@ -14,7 +14,7 @@ from werkzeug.utils import secure_filename
 
 from organizer.auth.access import staff_required
 from organizer.auth.models import User
-from organizer.auth.services import staff_and_leaders
+from organizer.auth.services import normalize_email, staff_and_leaders
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.models import MembershipRole
@@ -90,10 +90,11 @@ def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     per_page = current_app.config["PEOPLE_PER_PAGE"]
     people, total = page_of_people(search_people(current_user, filters), page, per_page)
+    owners = staff_and_leaders() if current_user.is_staff else []
     assign_form = None
     if current_user.is_staff:
         assign_form = AssignForm()
-        assign_form.owner_id.choices = [("", _("Nobody"))] + [(u.id, u.name) for u in staff_and_leaders()]
+        assign_form.owner_id.choices = [("", _("Nobody"))] + [(u.id, u.name) for u in owners]
     return render_template(
         "people/index.html",
         people=people,
@@ -102,7 +103,7 @@ def index():
         neighborhoods=neighborhoods(),
         tags=tags(),
         institutions=active_institutions(),
-        owners=staff_and_leaders() if current_user.is_staff else [],
+        owners=owners,
         languages=LANGUAGE_CHOICES[1:],
         assign_form=assign_form,
     )
@@ -138,7 +139,7 @@ def new():
 @bp.get("/<int:person_id>")
 @login_required
 def detail(person_id: int):
-    person = get_visible_person(current_user, person_id)
+    person = get_visible_person(current_user, person_id, for_page=True)
     membership_form = MembershipForm()
     membership_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
     return render_template(
@@ -156,7 +157,7 @@ def detail(person_id: int):
 @bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(person_id: int):
-    person = get_visible_person(current_user, person_id)
+    person = get_visible_person(current_user, person_id, for_page=True)
     form = _person_form(person)
     if form.validate_on_submit() and _no_unconfirmed_duplicates(form, person.id):
         try:
@@ -343,10 +344,10 @@ def _preview(plan: ImportPlan, file_name: str, owner_id: int | None, confirm_for
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
 def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: bool) -> None:
     """Import people from a CSV file, with the same checks as the import page."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     def account(email: str) -> User:
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
         if user is None or not user.active:
             raise click.ClickException(f"no active account {email}")
         return user

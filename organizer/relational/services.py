@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, case, distinct, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -25,7 +26,6 @@ from organizer.institutions.models import Institution, Membership
 from organizer.people.models import Person
 from organizer.people.services import (
     PersonData,
-    can_see_person,
     create_person,
     get_visible_person,
     people_visible_to,
@@ -72,11 +72,26 @@ def seed_defaults() -> None:
     if db.session.scalar(select(Issue.id).limit(1)) is None:
         db.session.add_all(Issue(name=name) for name in DEFAULT_ISSUES)
     db.session.flush()
+    _forget_stages()
 
 
 def stages() -> list[Stage]:
-    """The pipeline's stages in order."""
-    return list(db.session.scalars(select(Stage).order_by(Stage.position, Stage.id)))
+    """The pipeline's stages in order.
+
+    Cached on ``g`` (as the organization is): a page asks once however many of its parts need
+    them. Changing the stages here forgets the cache.
+    """
+    if has_app_context() and "pipeline_stages" in g:
+        return g.pipeline_stages
+    all_stages = list(db.session.scalars(select(Stage).order_by(Stage.position, Stage.id)))
+    if has_app_context():
+        g.pipeline_stages = all_stages
+    return all_stages
+
+
+def _forget_stages() -> None:
+    if has_app_context():
+        g.pop("pipeline_stages", None)
 
 
 def issues() -> list[Issue]:
@@ -113,6 +128,7 @@ def save_stage(stage: Stage | None, *, name: str, position: int, description: st
         db.session.execute(update(Stage).where(Stage.suggest_for.is_(True)).values(suggest_for=False))
     stage.suggest_for = suggest_for
     db.session.flush()
+    _forget_stages()
     record(actor, "save", stage)
     return stage
 
@@ -130,6 +146,7 @@ def delete_stage(stage: Stage, actor: User) -> None:
         raise RelationalError(_("The pipeline needs at least one stage."))
     record(actor, "delete", stage)
     db.session.delete(stage)
+    _forget_stages()
 
 
 def add_issue(name: str, actor: User) -> Issue:
@@ -308,9 +325,9 @@ def get_visible_one_to_one(user: User, one_to_one_id: int) -> OneToOne:
 
 
 def can_edit_one_to_one(user: User, one: OneToOne) -> bool:
-    """Whether ``user`` may correct ``one``: staff any one-to-one they can see; a leader only a
-    meeting they held themselves, with someone still on their list."""
-    return (user.is_staff or one.held_by_id == user.id) and can_see_person(user, one.person_id)
+    """Whether ``user`` may correct ``one``, a meeting from ``get_visible_one_to_one`` (so with
+    someone on their list): staff any; a leader only a meeting they held themselves."""
+    return user.is_staff or one.held_by_id == user.id
 
 
 def get_editable_one_to_one(user: User, one_to_one_id: int) -> OneToOne:
@@ -553,7 +570,8 @@ def current_stages(person_ids: Iterable[int]) -> dict[int, Stage]:
 
 def in_stage(stage_id: int) -> ColumnElement[bool]:
     """The condition on ``Person`` for being in ``stage_id`` (people with no row are in the first stage)."""
-    first = db.session.scalar(select(Stage.id).order_by(Stage.position, Stage.id).limit(1))
+    all_stages = stages()
+    first = all_stages[0].id if all_stages else None
     in_rows = Person.id.in_(select(PersonPipeline.person_id).where(PersonPipeline.stage_id == stage_id))
     if stage_id != first:
         return in_rows
@@ -937,11 +955,6 @@ def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
         entries.append(TimelineEntry(when=move.moved_at, kind="stage", title=title,
                                      detail=" — ".join(x for x in (by, move.reason or "") if x)))
     return entries
-
-
-def institutions_for_filter() -> list[Institution]:
-    return list(db.session.scalars(select(Institution).where(Institution.archived_at.is_(None))
-                                   .order_by(Institution.name)))
 
 
 def staff_users() -> list[User]:

@@ -13,6 +13,7 @@ from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
 from organizer.auth.services import leaders, staff_and_leaders
 from organizer.extensions import db
+from organizer.institutions.services import active_institutions
 from organizer.forms import EmptyForm
 from organizer.people.models import Person
 from organizer.people.services import PersonFilters, PhoneError, get_visible_person, search_people
@@ -48,7 +49,6 @@ from organizer.relational.services import (
     get_editable_one_to_one,
     get_visible_one_to_one,
     going_cold,
-    institutions_for_filter,
     issues,
     local_today,
     log_one_to_one,
@@ -275,11 +275,9 @@ def _board_filters() -> BoardFilters:
 def pipeline_board():
     filters = _board_filters()
     columns = board(current_user, filters, per_column=BOARD_CARDS_PER_COLUMN)
-    move_form = MoveForm()
-    move_form.stage_id.choices = [(c.stage.id, c.stage.name) for c in columns]
     return render_template(
-        "relational/board.html", columns=columns, filters=filters, move_form=move_form,
-        per_column=BOARD_CARDS_PER_COLUMN, institutions=institutions_for_filter(), neighborhoods=neighborhoods(),
+        "relational/board.html", columns=columns, filters=filters,
+        institutions=active_institutions(), neighborhoods=neighborhoods(),
         organizers=staff_users() if current_user.is_staff else [],
         leader_choices=leaders() if current_user.is_staff else [],
     )
@@ -374,8 +372,7 @@ def pipeline_accountability():
 @login_required
 def pipeline_suggestions():
     target, rows = suggestions(current_user)
-    move_form = MoveForm()
-    return render_template("relational/suggestions.html", target=target, rows=rows, move_form=move_form)
+    return render_template("relational/suggestions.html", target=target, rows=rows)
 
 
 @bp.get("/pipeline/connectors")
