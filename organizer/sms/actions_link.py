@@ -85,9 +85,6 @@ def campaign_choices() -> list[tuple[int, str]]:
     return [(c.id, c.name) for c in db.session.scalars(select(Campaign).order_by(Campaign.name))]
 
 
-RSVP_FILTERS = ("yes", "maybe", "no", "none")
-
-
 def rsvp_condition(action_id: int, status: str) -> ColumnElement[bool]:
     """People whose RSVP to the action is ``status`` ("none": who has not answered)."""
     answered = select(Rsvp.person_id).where(Rsvp.action_id == action_id)

@@ -46,6 +46,8 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
+from organizer.sms.quiet_hours import TWILIO_MAX_VALIDITY_SECONDS
+
 __all__ = [
     "BACKENDS",
     "AmbiguousSendError",
@@ -72,7 +74,7 @@ PERMANENT_CODES = frozenset({21617, 30003, 30005, 30006, 30007})
 # 20429: too many requests; 21611: the sender's queue is full.
 RETRYABLE_CODES = frozenset({20429, 21611})
 
-MAX_VALIDITY_PERIOD = 36000
+MAX_VALIDITY_PERIOD = TWILIO_MAX_VALIDITY_SECONDS
 
 
 # --- errors -----------------------------------------------------------------

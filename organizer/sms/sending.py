@@ -297,8 +297,11 @@ def status_callback_url(config, outbox_id: int) -> str | None:
 
 
 def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-            provider: SmsBackend | None = None) -> Outcome:
+            provider: SmsBackend | None = None, org_tz: str | None = None) -> Outcome:
     """Send one claimed row: pace, re-check, call the provider, record. Commits.
+
+    ``org_tz``: the federation's time zone, when the caller has read it already (each commit
+    here expires the cached organization, so reading it per row costs a query per text).
 
     Raises nothing for provider failures (they are recorded on the row).
     """
@@ -332,7 +335,7 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             row.status, row.error_message = OutboxStatus.CANCELED, reason
             db.session.commit()
             return Outcome("blocked")
-    org_tz = get_organization().timezone
+    org_tz = org_tz or get_organization().timezone
     validity = None
     if row.kind not in IMMEDIATE_KINDS:
         allowed = next_send_time(row.phone, now, config, org_tz)
@@ -515,6 +518,7 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
     handled = 0
     last_beat = 0.0
     size = batch_size(current_app.config)
+    org_tz = get_organization().timezone
     stop = False
     while not stop and time.monotonic() - started < budget_seconds:
         if mobilization_id is not None and time.monotonic() - last_beat > 5:
@@ -527,7 +531,7 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
         for row_id in row_ids:
             # After a pause or cancel, process() hands each remaining claimed row back
             # (paused) or cancels it, without calling the provider.
-            outcome = process(row_id, now_fn=now_fn, sleep=sleep)
+            outcome = process(row_id, now_fn=now_fn, sleep=sleep, org_tz=org_tz)
             handled += 1
             stop = stop or outcome.stop
     if mobilization_id is not None:

@@ -16,7 +16,7 @@ texted, whoever it belongs to.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -1037,12 +1037,10 @@ def pending_reviews(user: User, conversation: Conversation | None = None) -> lis
     return list(db.session.scalars(stmt.order_by(InboundMessage.id)))
 
 
-def recent_texts(person_ids: Iterable[int], since: datetime | None = None) -> list[OutboxMessage]:
-    """Texts to these people (for a person's page), newest first. One query."""
-    stmt = select(OutboxMessage).where(OutboxMessage.person_id.in_(list(person_ids)))
-    if since is not None:
-        stmt = stmt.where(OutboxMessage.created_at >= since)
-    return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(50)))
+def recent_texts(person_id: int, limit: int = 5) -> list[OutboxMessage]:
+    """The latest texts to a person (for their page), newest first. One query."""
+    stmt = select(OutboxMessage).where(OutboxMessage.person_id == person_id)
+    return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
 

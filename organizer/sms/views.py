@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from twilio.request_validator import RequestValidator
 
 from organizer.auth.access import staff_required
@@ -125,7 +126,8 @@ def index():
     stmt = services.visible_mobilizations(current_user)
     total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery())) or 0
     mobilizations = list(db.session.scalars(
-        stmt.order_by(Mobilization.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        stmt.options(joinedload(Mobilization.created_by))
+        .order_by(Mobilization.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ))
     summaries = services.progress_summaries([m.id for m in mobilizations])
     return render_template(
@@ -135,24 +137,29 @@ def index():
     )
 
 
-def _compose_form(form_class=ComposeForm, **kwargs) -> ComposeForm:
+def _compose_form(form_class=ComposeForm, *, with_choices: bool = True, **kwargs) -> ComposeForm:
+    """The compose form; ``with_choices=False`` for the live preview, which only reads the
+    values (filling seven dropdowns would cost seven queries per keystroke pause)."""
     form = form_class(**kwargs)
+    if not form.text_language.data:
+        form.text_language.data = str(get_locale() or "en")
+    if current_user.is_leader:
+        del form.owner_id
+    if not with_choices:
+        return form
     none = [("", "—")]
     form.institution_id.choices = none + [(i.id, i.name) for i in active_institutions()]
     form.neighborhood_id.choices = none + [(n.id, n.name) for n in neighborhoods()]
     form.tag_id.choices = none + [(t.id, t.name) for t in tags()]
     form.stage_id.choices = none + [(stage.id, stage.name) for stage in pipeline_stages()]
-    form.owner_id.choices = none + [(u.id, u.name) for u in staff_and_leaders()]
+    if "owner_id" in form:
+        form.owner_id.choices = none + [(u.id, u.name) for u in staff_and_leaders()]
     form.language.choices = [("", "—")] + [
         (code, _("English, or not noted") if code == "en" else label) for code, label in LANGUAGE_CHOICES[1:]
     ]
     form.text_language.choices = list(current_app.config["LANGUAGES"].items())
-    if not form.text_language.data:
-        form.text_language.data = str(get_locale() or "en")
     form.action_id.choices = none + actions_link.action_choices()
     form.campaign_id.choices = none + actions_link.campaign_choices()
-    if current_user.is_leader:
-        del form.owner_id
     return form
 
 
@@ -218,11 +225,11 @@ def edit(mobilization_id: int):
 @login_required
 def preview():
     """Live preview of the compose form: encoding, segments, cost, recipients (JSON)."""
-    form = _compose_form(PreviewForm, formdata=request.args)
-    form.validate()
+    form = _compose_form(PreviewForm, formdata=request.args, with_choices=False)
+    language = form.text_language.data if form.text_language.data in current_app.config["LANGUAGES"] else "en"
     draft = Mobilization(body=form.body.data or "", audience=_audience(form).to_json(),
                          action_id=form.action_id.data, rsvp_prompt=bool(form.rsvp_prompt.data),
-                         text_language=form.text_language.data or "en")
+                         text_language=language)
     return jsonify(_preview_json(services.preview(current_user, draft)))
 
 
@@ -575,4 +582,4 @@ def _person_texts_global(person) -> dict:
     conversation = None
     if person.phone:
         conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone))
-    return {"texts": services.recent_texts([person.id])[:5], "conversation": conversation}
+    return {"texts": services.recent_texts(person.id), "conversation": conversation}
