@@ -31,7 +31,7 @@ from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution
 from organizer.people.models import Person
-from organizer.people.services import people_visible_to
+from organizer.people.services import can_see_person, people_visible_to
 from organizer.relational.models import Stage
 
 
@@ -252,10 +252,8 @@ def remove_relationship(target: Target, relationship_id: int, actor: User) -> No
     rel = db.session.get(TargetRelationship, relationship_id)
     if rel is None or rel.target_id != target.id:
         return
-    if not actor.is_staff:
-        owner = db.session.scalar(select(Person.owner_id).where(Person.id == rel.person_id)) if rel.person_id else None
-        if owner != actor.id:
-            return
+    if not (actor.is_staff or (rel.person_id and can_see_person(actor, rel.person_id))):
+        return
     db.session.delete(rel)
     record(actor, "relationship_removed", target, {"relationship_id": relationship_id})
 
@@ -295,16 +293,40 @@ class PowerMap:
         return [c for c in self.cards if c.link.position == position and c.link.influence == influence]
 
 
-def power_map(campaign: Campaign, user: User) -> PowerMap:
-    """The campaign's targets with who can reach each, ranked (a fixed number of queries whatever the size)."""
-    links = list(db.session.scalars(
+def _map_cards(campaign: Campaign) -> dict[int, MapCard]:
+    links = db.session.scalars(
         select(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
         .options(joinedload(CampaignTarget.target)).order_by(CampaignTarget.influence.desc())
-    ))
-    cards = {link.target_id: MapCard(link) for link in links}
+    )
+    return {link.target_id: MapCard(link) for link in links}
+
+
+def power_map(campaign: Campaign, user: User) -> PowerMap:
+    """The campaign's targets with who can reach each, ranked (a fixed number of queries whatever the size)."""
+    cards = _map_cards(campaign)
     for target_id, (reachers, total) in reach_for_targets(list(cards), user).items():
         cards[target_id].reachers, cards[target_id].people_total = reachers, total
     return PowerMap(cards=list(cards.values()))
+
+
+def campaign_targets(campaign: Campaign) -> list[MapCard]:
+    """The campaign's targets with how many of our people know each, without who (two queries):
+    what the campaign page lists."""
+    cards = _map_cards(campaign)
+    for target_id, total in reach_totals(list(cards)).items():
+        cards[target_id].people_total = total
+    return list(cards.values())
+
+
+def reach_totals(target_ids: list[int]) -> dict[int, int]:
+    """How many of our people (all of them, seen or not) know each target."""
+    if not target_ids:
+        return {}
+    return dict(db.session.execute(
+        select(TargetRelationship.target_id, func.count(func.distinct(TargetRelationship.person_id)))
+        .where(TargetRelationship.target_id.in_(target_ids), TargetRelationship.person_id.is_not(None))
+        .group_by(TargetRelationship.target_id)
+    ).all())
 
 
 def reach_for_targets(target_ids: list[int], user: User) -> dict[int, tuple[list[Reacher], int]]:
@@ -316,11 +338,7 @@ def reach_for_targets(target_ids: list[int], user: User) -> dict[int, tuple[list
     result: dict[int, tuple[list[Reacher], int]] = {t: ([], 0) for t in target_ids}
     if not target_ids:
         return result
-    totals = dict(db.session.execute(
-        select(TargetRelationship.target_id, func.count(func.distinct(TargetRelationship.person_id)))
-        .where(TargetRelationship.target_id.in_(target_ids), TargetRelationship.person_id.is_not(None))
-        .group_by(TargetRelationship.target_id)
-    ).all())
+    totals = reach_totals(target_ids)
     rels = list(db.session.scalars(
         select(TargetRelationship)
         .outerjoin(Person, Person.id == TargetRelationship.person_id)

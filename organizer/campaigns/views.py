@@ -31,6 +31,7 @@ from organizer.campaigns.services import (
     TargetData,
     add_relationship,
     all_targets,
+    campaign_targets,
     get_campaign,
     get_campaign_target,
     get_target,
@@ -127,7 +128,7 @@ def detail(campaign_id: int):
         },
     }
     return render_template(
-        "campaigns/detail.html", campaign=campaign, history=history, chart=chart, map=power_map(campaign, current_user),
+        "campaigns/detail.html", campaign=campaign, history=history, chart=chart, targets=campaign_targets(campaign),
         status_labels=STATUS_LABELS, position_labels=POSITION_LABELS, type_labels=TYPE_LABELS,
     )
 
