@@ -160,26 +160,22 @@ def prep_meetings_with_attendance(action: Action) -> list[tuple[Action, int]]:
     ).all()]
 
 
-def upcoming_actions(limit: int | None = None) -> list[Action]:
+def upcoming_actions() -> list[Action]:
     """Actions not yet over and not archived, soonest first."""
-    stmt = (
+    return list(db.session.scalars(
         select(Action)
         .where(Action.archived_at.is_(None), Action.ends_at >= utcnow())
         .options(joinedload(Action.campaign))
         .order_by(Action.starts_at, Action.id)
-    )
-    if limit:
-        stmt = stmt.limit(limit)
-    return list(db.session.scalars(stmt))
+    ))
 
 
-def past_actions(campaign_id: int | None = None, limit: int = 100) -> list[Action]:
-    """Actions already over (not archived), latest first."""
-    stmt = select(Action).where(Action.archived_at.is_(None), Action.ends_at < utcnow())
-    if campaign_id:
-        stmt = stmt.where(Action.campaign_id == campaign_id)
-    stmt = stmt.options(joinedload(Action.campaign)).order_by(Action.starts_at.desc()).limit(limit)
-    return list(db.session.scalars(stmt))
+def past_actions(limit: int = 100) -> list[Action]:
+    """The latest ``limit`` actions already over (not archived), latest first."""
+    return list(db.session.scalars(
+        select(Action).where(Action.archived_at.is_(None), Action.ends_at < utcnow())
+        .options(joinedload(Action.campaign)).order_by(Action.starts_at.desc()).limit(limit)
+    ))
 
 
 def action_counts(action_ids: Sequence[int]) -> dict[int, dict[str, int]]:

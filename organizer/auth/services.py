@@ -74,6 +74,7 @@ def create_user(
     password: str,
     role: Role,
     person_id: int | None = None,
+    monthly_one_to_one_goal: int | None = None,
     actor: User | None = None,
 ) -> User:
     """Create an account (the caller commits).
@@ -84,7 +85,8 @@ def create_user(
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise UserError(_("An account with the email %(email)s already exists.", email=email))
     _check_person_link(person_id, None)
-    user = User(email=email, name=name.strip(), role=role, person_id=person_id, active=True)
+    user = User(email=email, name=name.strip(), role=role, person_id=person_id, active=True,
+                monthly_one_to_one_goal=monthly_one_to_one_goal)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -130,8 +132,13 @@ def update_user(
 
 
 def _check_person_link(person_id: int | None, user_id: int | None) -> None:
+    """:raise UserError: when there is no such person, or they are another account's."""
     if person_id is None:
         return
+    from organizer.people.models import Person
+
+    if db.session.get(Person, person_id) is None:
+        raise UserError(_("There is no person with id %(id)s.", id=person_id))
     other = db.session.scalar(select(User.id).where(User.person_id == person_id))
     if other is not None and other != user_id:
         raise UserError(_("That person is already linked to another account."))

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from organizer.auth.access import admin_required
-from organizer.auth.forms import LanguageForm, LoginForm, UserForm
+from organizer.auth.forms import ROLE_LABELS, LanguageForm, LoginForm, UserForm
 from organizer.auth.models import Role, User
 from organizer.auth.services import (
     LoginThrottled,
@@ -81,7 +81,7 @@ def set_language():
 @bp.get("/admin/users")
 @admin_required
 def users():
-    return render_template("auth/users.html", users=list_users(), role_labels=_role_labels())
+    return render_template("auth/users.html", users=list_users(), role_labels=ROLE_LABELS)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -95,9 +95,9 @@ def new_user():
             try:
                 user = create_user(
                     email=form.email.data, name=form.name.data, password=form.password.data,
-                    role=Role(form.role.data), person_id=_linked_person(form), actor=current_user,
+                    role=Role(form.role.data), person_id=form.person_id.data or None,
+                    monthly_one_to_one_goal=form.monthly_one_to_one_goal.data, actor=current_user,
                 )
-                user.monthly_one_to_one_goal = form.monthly_one_to_one_goal.data
                 db.session.commit()
             except UserError as error:
                 db.session.rollback()
@@ -118,7 +118,7 @@ def edit_user(user_id: int):
         try:
             update_user(
                 user, name=form.name.data, role=Role(form.role.data), active=form.active.data,
-                person_id=_linked_person(form), monthly_one_to_one_goal=form.monthly_one_to_one_goal.data,
+                person_id=form.person_id.data or None, monthly_one_to_one_goal=form.monthly_one_to_one_goal.data,
                 password=form.password.data or None, actor=current_user,
             )
             db.session.commit()
@@ -129,17 +129,3 @@ def edit_user(user_id: int):
             flash(_("Account saved."), "success")
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user)
-
-
-def _linked_person(form: UserForm) -> int | None:
-    from organizer.people.models import Person
-
-    if form.person_id.data and db.session.get(Person, form.person_id.data) is None:
-        raise UserError(_("There is no person with id %(id)s.", id=form.person_id.data))
-    return form.person_id.data or None
-
-
-def _role_labels():
-    from organizer.auth.forms import ROLE_LABELS
-
-    return ROLE_LABELS

@@ -55,15 +55,13 @@ class CampaignData:
     notes: str | None = None
 
 
-def list_campaigns(status: CampaignStatus | None = None) -> list[tuple[Campaign, int]]:
+def list_campaigns() -> list[tuple[Campaign, int]]:
     """Campaigns (active first) with how many actions each has (one query, plus lead organizers)."""
     from organizer.actions.models import Action
 
     count = (select(func.count()).where(Action.campaign_id == Campaign.id, Action.archived_at.is_(None))
              .correlate(Campaign).scalar_subquery())
     stmt = select(Campaign, count).where(Campaign.archived_at.is_(None)).options(joinedload(Campaign.lead_organizer))
-    if status is not None:
-        stmt = stmt.where(Campaign.status == status)
     order = [CampaignStatus.ACTIVE, CampaignStatus.RESEARCH, CampaignStatus.PAUSED, CampaignStatus.WON,
              CampaignStatus.LOST]
     rows = db.session.execute(stmt.order_by(Campaign.name)).all()
