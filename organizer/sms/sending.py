@@ -63,8 +63,10 @@ from organizer.sms.providers import (
     OptedOutError,
     PermanentSendError,
     RetryableSendError,
+    SendError,
     SendRequest,
     SmsBackend,
+    error_for,
     make_backend,
 )
 from organizer.sms.quiet_hours import next_allowed_send, timezone_for_number, validity_seconds
@@ -361,16 +363,11 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             hold_sender(sender_key(config), exc.retry_after or RETRY_BASE_SECONDS)
         _check_pause(row, now)
         return Outcome("retry")
-    except OptedOutError as exc:
+    except (OptedOutError, InvalidNumberError) as exc:
         _fail(row, exc.code, exc.message)
-        services.opt_out_phone(row.phone, "Twilio 21610 (replied STOP)", now)
+        _act_on_number(row.phone, exc, now)
         db.session.commit()
-        return Outcome("opted out")
-    except InvalidNumberError as exc:
-        _fail(row, exc.code, exc.message)
-        services.flag_phone(row.phone, exc.message, exc.code)
-        db.session.commit()
-        return Outcome("invalid number")
+        return Outcome("opted out" if isinstance(exc, OptedOutError) else "invalid number")
     except PermanentSendError as exc:
         _fail(row, exc.code, exc.message)
         db.session.commit()
@@ -496,13 +493,20 @@ def apply_status_callback(message_sid: str, provider_status: str, error_code: in
         record_accepted(row.id, message_sid, provider_status, now)
     status = map_status(provider_status)
     moved = advance(row.id, status, provider_status, now, error_code, None)
-    if error_code == 21610:
-        services.opt_out_phone(row.phone, "Twilio 21610 (replied STOP)", now)
-    elif error_code in (21211, 21614):
-        services.flag_phone(row.phone, f"Twilio error {error_code}", error_code)
+    if error_code is not None:
+        _act_on_number(row.phone, error_for(None, error_code, f"Twilio error {error_code}"), now)
     if moved and error_code in PAUSE_CODES and row.mobilization_id is not None:
         check_auto_pause(row.mobilization_id, now)
     return "updated" if moved else "ignored"
+
+
+def _act_on_number(phone: str, error: SendError, now: datetime) -> None:
+    """What an error says about the number itself, whether the send or its status callback
+    reported it: unsubscribed (opt the number out) or not a mobile (flag it)."""
+    if isinstance(error, OptedOutError):
+        services.opt_out_phone(phone, f"Twilio {error.code} (replied STOP)", now)
+    elif isinstance(error, InvalidNumberError):
+        services.flag_phone(phone, error.message, error.code)
 
 
 # --- the dispatcher loop --------------------------------------------------------------------

@@ -523,12 +523,10 @@ def insert_outbox_rows(mobilization: Mobilization, recipients: Sequence[Recipien
     return len(rows)
 
 
-def queue_text(phone: str, body: str, kind: MessageKind, *, person: Person | None = None,
-               sent_by: User | None = None, mobilization_id: int | None = None,
-               not_before: datetime | None = None) -> OutboxMessage:
-    """Write one outbox row (a reply, a test, an automatic answer) and note it for dispatch.
+def _sendable(body: str) -> encoding.BodyInfo:
+    """The encoding and segments of a rendered text.
 
-    :raise MobilizationError: when the body is empty or too long.
+    :raise MobilizationError: when it is empty or longer than a text can carry.
     """
     if not body.strip():
         raise MobilizationError(_("Write the text to send."), "body")
@@ -536,6 +534,17 @@ def queue_text(phone: str, body: str, kind: MessageKind, *, person: Person | Non
     if info.too_long:
         raise MobilizationError(_("A text can carry at most %(max)d characters.", max=encoding.MAX_BODY_CHARS),
                                 "body")
+    return info
+
+
+def queue_text(phone: str, body: str, kind: MessageKind, *, person: Person | None = None,
+               sent_by: User | None = None, mobilization_id: int | None = None,
+               not_before: datetime | None = None) -> OutboxMessage:
+    """Write one outbox row (a reply, a test, an automatic answer) and note it for dispatch.
+
+    :raise MobilizationError: when the body is empty or too long.
+    """
+    info = _sendable(body)
     now = utcnow()
     row = OutboxMessage(
         mobilization_id=mobilization_id, person_id=person.id if person else None, phone=phone, body=body,
@@ -707,7 +716,7 @@ def p2p_send(mobilization: Mobilization, user: User, person_id: int, *, skip: bo
     if recipient is None:
         raise MobilizationError(_("This person was texted already or cannot be texted."))
     body = render(full_body(mobilization), {"first_name": recipient.first_name})
-    info = encoding.analyze(body)
+    info = _sendable(body)  # the action's title and place can push a checked template over
     now = utcnow()
     row = OutboxMessage(
         mobilization_id=mobilization.id, person_id=person_id, phone=recipient.phone, body=body,

@@ -401,7 +401,7 @@ def p2p(mobilization_id: int):
         body = services.render(services.full_body(mobilization), {"first_name": recipient.first_name})
         form = P2PForm(person_id=recipient.person_id)
     return render_template("sms/p2p.html", mobilization=mobilization, recipient=recipient, left=left, body=body,
-                           form=form, progress=services.progress(mobilization))
+                           form=form, progress=services.progress_summaries([mobilization.id])[mobilization.id])
 
 
 @bp.post("/<int:mobilization_id>/finish")
