@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, Select, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Dialect  # noqa: I001
 from sqlalchemy.orm import DeclarativeBase
@@ -84,3 +84,12 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+def paged(stmt: Select[Any], page: int, per_page: int) -> tuple[Select[Any], int]:
+    """``stmt`` cut to page ``page`` (from 1; lower numbers mean 1) and the number of rows it has
+    in all (counted with one query): what every paged list needs."""
+    from organizer.extensions import db  # the extension is built on this module's Base
+
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return stmt.limit(per_page).offset((max(page, 1) - 1) * per_page), total

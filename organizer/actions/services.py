@@ -32,7 +32,7 @@ from organizer.actions.models import (
 )
 from organizer.audit.services import record
 from organizer.auth.models import User
-from organizer.db import utcnow
+from organizer.db import paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
 from organizer.people.models import Person, SmsConsent
@@ -304,12 +304,8 @@ def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = Non
     )
     if status is not None:
         stmt = stmt.where(Rsvp.status == status)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.execute(
-        stmt.options(joinedload(Rsvp.person), joinedload(Rsvp.recruited_by))
-        .order_by(Person.last_name, Person.first_name, Person.id)
-        .limit(per_page).offset((max(page, 1) - 1) * per_page)
-    ).all()
+    one_page, total = paged(stmt.order_by(Person.last_name, Person.first_name, Person.id), page, per_page)
+    rows = db.session.execute(one_page.options(joinedload(Rsvp.person), joinedload(Rsvp.recruited_by))).all()
     return [(r, bool(a)) for r, a in rows], total
 
 

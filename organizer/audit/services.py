@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from organizer.audit.models import AuditEvent
+from organizer.db import paged
 from organizer.extensions import db
 
 if TYPE_CHECKING:
@@ -38,12 +39,5 @@ def record(
 
 def recent_events(page: int, per_page: int = 50) -> tuple[list[AuditEvent], int]:
     """A page of events, newest first, and the total count (two queries)."""
-    total = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
-    events = db.session.scalars(
-        select(AuditEvent)
-        .options(joinedload(AuditEvent.user))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return list(events), total
+    one_page, total = paged(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), page, per_page)
+    return list(db.session.scalars(one_page.options(joinedload(AuditEvent.user)))), total

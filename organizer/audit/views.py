@@ -27,8 +27,8 @@ ACTION_LABELS = {
 @bp.get("/")
 @admin_required
 def index():
-    page = request.args.get("page", 1, type=int) or 1
-    events, total = recent_events(max(page, 1))
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    events, total = recent_events(page)
     return render_template(
         "audit/index.html", events=events, action_labels=ACTION_LABELS,
         pagination=Pagination(page=page, per_page=50, total=total),

@@ -20,7 +20,7 @@ from werkzeug.exceptions import NotFound
 
 from organizer.audit.services import record
 from organizer.auth.models import User
-from organizer.db import utcnow
+from organizer.db import paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
 from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity, SmsConsent, fold
@@ -188,16 +188,14 @@ def _matches(q: str) -> ColumnElement[bool]:
 
 def page_of_people(stmt: Select[tuple[Person]], page: int, per_page: int) -> tuple[list[Person], int]:
     """One page of ``stmt`` with what the list shows loaded, and the total: a fixed number of queries."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    one_page, total = paged(stmt, page, per_page)
     people = db.session.scalars(
-        stmt.options(
+        one_page.options(
             joinedload(Person.neighborhood),
             joinedload(Person.owner),
             selectinload(Person.tags),
             selectinload(Person.memberships).joinedload(Membership.institution),
         )
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
     )
     return list(people), total
 

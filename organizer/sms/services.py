@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from organizer.audit.services import record
 from organizer.auth.models import User
-from organizer.db import utcnow
+from organizer.db import paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Membership
 from organizer.people.models import Person, SmsConsent, person_tags
@@ -809,12 +809,8 @@ def inbox(user: User, which: str = "all", page: int = 1, per_page: int = 50) -> 
     elif which == "review":
         flagged = select(InboundMessage.conversation_id).where(InboundMessage.needs_review)
         stmt = stmt.where(Conversation.id.in_(flagged))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    threads = db.session.scalars(
-        stmt.options(joinedload(Conversation.person), joinedload(Conversation.assigned_to))
-        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        .limit(per_page).offset((max(page, 1) - 1) * per_page)
-    )
+    one_page, total = paged(stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()), page, per_page)
+    threads = db.session.scalars(one_page.options(joinedload(Conversation.person), joinedload(Conversation.assigned_to)))
     return list(threads), total
 
 

@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from organizer.auth.access import staff_required
 from organizer.auth.services import staff_and_leaders
-from organizer.db import utcnow
+from organizer.db import paged, utcnow
 from organizer.extensions import csrf, db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import active_institutions
@@ -124,11 +124,8 @@ def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     per_page = 25
     stmt = services.visible_mobilizations(current_user)
-    total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery())) or 0
-    mobilizations = list(db.session.scalars(
-        stmt.options(joinedload(Mobilization.created_by))
-        .order_by(Mobilization.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ))
+    one_page, total = paged(stmt.order_by(Mobilization.id.desc()), page, per_page)
+    mobilizations = list(db.session.scalars(one_page.options(joinedload(Mobilization.created_by))))
     summaries = services.progress_summaries([m.id for m in mobilizations])
     return render_template(
         "sms/index.html", mobilizations=mobilizations, summaries=summaries,
