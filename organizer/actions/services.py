@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, distinct, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -38,6 +38,7 @@ from organizer.institutions.models import Institution, Membership, MembershipRol
 from organizer.people.models import Person, SmsConsent
 from organizer.people.services import (
     PersonFilters,
+    find_duplicates,
     normalize_phone,
     people_visible_to,
     search_people,
@@ -293,10 +294,15 @@ def rsvp_by_user(action: Action, person: Person, status: RsvpStatus, actor: User
     return record_rsvp(action, person, status, source, actor=actor, recruited_by=actor)
 
 
+def _rsvp_attended() -> ColumnElement[bool]:
+    """For a row of ``Rsvp``: whether that person checked in at that action."""
+    return exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
+
+
 def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = None,
                   page: int = 1, per_page: int = 50) -> tuple[list[tuple[Rsvp, bool]], int]:
     """A page of the RSVPs of people ``user`` may see, each with whether they checked in (two queries)."""
-    attended = exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
+    attended = _rsvp_attended()
     stmt = (
         select(Rsvp, attended)
         .join(Person, Person.id == Rsvp.person_id)
@@ -428,13 +434,9 @@ def match_or_create_person(
     """
     phone = normalize_phone(phone, region)
     email = (email or "").strip().lower() or None
-    clauses = [c for c in (Person.phone == phone if phone else None, Person.email == email if email else None) if c is not None]
-    if clauses:
-        found = db.session.scalar(
-            select(Person).where(or_(*clauses)).order_by(Person.archived_at.is_not(None), Person.id).limit(1)
-        )
-        if found is not None:
-            return found, False
+    found = find_duplicates(phone, email)
+    if found:
+        return found[0], False
     person = Person(first_name=first_name.strip(), last_name=(last_name or "").strip(), phone=phone, email=email,
                     created_by_id=actor.id if actor else None)
     db.session.add(person)
@@ -559,7 +561,7 @@ def turnout(action: Action, user: User) -> Turnout:
     A fixed number of queries whatever the size. The totals cover everybody; the lists of
     names (no-shows, first-timers) only the people ``user`` may see.
     """
-    attended_q = exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
+    attended_q = _rsvp_attended()
     counts = db.session.execute(
         select(
             func.count().filter(Rsvp.status == RsvpStatus.YES),
@@ -609,7 +611,7 @@ def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> lis
 
 def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per recruiter (who entered the RSVP): their own commitment, RSVP yes and arrived."""
-    attended_q = exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
+    attended_q = _rsvp_attended()
     rows = db.session.execute(
         select(User.id, User.name, func.count(), func.count().filter(attended_q))
         .join(Rsvp, Rsvp.recruited_by_id == User.id)

@@ -224,7 +224,8 @@ class PersonData:
 
 
 def find_duplicates(phone: str | None, email: str | None, exclude_id: int | None = None) -> list[Person]:
-    """People (anyone's, archived included) who already have this phone or email."""
+    """People (anyone's, archived included, those not archived first) who already have this
+    phone or email."""
     clauses = []
     if phone:
         clauses.append(Person.phone == phone)
@@ -235,7 +236,7 @@ def find_duplicates(phone: str | None, email: str | None, exclude_id: int | None
     stmt = select(Person).where(or_(*clauses))
     if exclude_id is not None:
         stmt = stmt.where(Person.id != exclude_id)
-    return list(db.session.scalars(stmt.order_by(Person.id).limit(5)))
+    return list(db.session.scalars(stmt.order_by(Person.archived_at.is_not(None), Person.id).limit(5)))
 
 
 def create_person(data: PersonData, actor: User, *, region: str) -> Person:
