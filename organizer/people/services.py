@@ -150,29 +150,37 @@ def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
     q = filters.q.strip()
     if q:
         stmt = stmt.where(_matches(q))
-    if filters.neighborhood_id:
-        stmt = stmt.where(Person.neighborhood_id == filters.neighborhood_id)
-    if filters.institution_id:
-        stmt = stmt.where(
-            Person.id.in_(
-                select(Membership.person_id).where(Membership.institution_id == filters.institution_id)
-            )
-        )
-    if filters.tag_id:
-        from organizer.people.models import person_tags
-
-        stmt = stmt.where(
-            Person.id.in_(select(person_tags.c.person_id).where(person_tags.c.tag_id == filters.tag_id))
-        )
-    if filters.owner_id:
-        stmt = stmt.where(Person.owner_id == filters.owner_id)
     if filters.language:
         stmt = stmt.where(Person.preferred_language == filters.language)
-    if filters.stage_id:
+    stmt = stmt.where(*filter_conditions(
+        neighborhood_id=filters.neighborhood_id, institution_id=filters.institution_id, tag_id=filters.tag_id,
+        owner_id=filters.owner_id, stage_id=filters.stage_id,
+    ))
+    return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]))
+
+
+def filter_conditions(*, neighborhood_id: int | None = None, institution_id: int | None = None,
+                      tag_id: int | None = None, owner_id: int | None = None,
+                      stage_id: int | None = None) -> list[ColumnElement[bool]]:
+    """Conditions on ``Person`` for the filters people lists and text audiences share (each
+    optional): who may see them is the caller's business (``people_visible_to``)."""
+    from organizer.people.models import person_tags
+
+    conditions: list[ColumnElement[bool]] = []
+    if neighborhood_id:
+        conditions.append(Person.neighborhood_id == neighborhood_id)
+    if institution_id:
+        conditions.append(Person.id.in_(
+            select(Membership.person_id).where(Membership.institution_id == institution_id)))
+    if tag_id:
+        conditions.append(Person.id.in_(select(person_tags.c.person_id).where(person_tags.c.tag_id == tag_id)))
+    if owner_id:
+        conditions.append(Person.owner_id == owner_id)
+    if stage_id:
         from organizer.relational.services import in_stage
 
-        stmt = stmt.where(in_stage(filters.stage_id))
-    return stmt.order_by(*SORTS.get(filters.sort, SORTS["name"]))
+        conditions.append(in_stage(stage_id))
+    return conditions
 
 
 def _matches(q: str) -> ColumnElement[bool]:

@@ -31,9 +31,8 @@ from organizer.audit.services import record
 from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
-from organizer.institutions.models import Membership
-from organizer.people.models import Person, SmsConsent, person_tags
-from organizer.people.services import people_visible_to, set_sms_consent
+from organizer.people.models import Person, SmsConsent
+from organizer.people.services import filter_conditions, people_visible_to, set_sms_consent
 from organizer.settings.services import get_organization
 from organizer.sms import encoding
 from organizer.sms.keywords import Keyword, classify, twilio_auto_replies
@@ -190,21 +189,14 @@ def audience_condition(user: User, audience: AudienceFilter) -> ColumnElement[bo
 
     A leader's audience is always their own list, whatever the filter says.
     """
-    clauses: list[ColumnElement[bool]] = [people_visible_to(user), Person.archived_at.is_(None)]
-    if audience.institution_id:
-        clauses.append(
-            Person.id.in_(select(Membership.person_id).where(Membership.institution_id == audience.institution_id))
-        )
-    if audience.neighborhood_id:
-        clauses.append(Person.neighborhood_id == audience.neighborhood_id)
-    if audience.tag_id:
-        clauses.append(Person.id.in_(select(person_tags.c.person_id).where(person_tags.c.tag_id == audience.tag_id)))
-    if audience.stage_id:
-        from organizer.relational.services import in_stage
-
-        clauses.append(in_stage(audience.stage_id))
-    if audience.owner_id and not user.is_leader:
-        clauses.append(Person.owner_id == audience.owner_id)
+    clauses: list[ColumnElement[bool]] = [
+        people_visible_to(user), Person.archived_at.is_(None),
+        *filter_conditions(
+            institution_id=audience.institution_id, neighborhood_id=audience.neighborhood_id,
+            tag_id=audience.tag_id, stage_id=audience.stage_id,
+            owner_id=None if user.is_leader else audience.owner_id,
+        ),
+    ]
     if audience.language == "en":
         # People whose language was never noted get texts in English: a one-per-language
         # set of mobilizations must reach them with the English one.
