@@ -21,7 +21,7 @@ def _csp(response) -> dict[str, str]:
     return {d.split()[0]: d.split(" ", 1)[1] if " " in d else "" for d in (p.strip() for p in policy.split(";"))}
 
 
-@pytest.mark.parametrize("url", ["/login", "/people/", "/people/export", "/account", "/no-such-page"])
+@pytest.mark.parametrize("url", ["/login", "/people/", "/people/export.csv", "/account", "/no-such-page"])
 def test_every_page_and_export_has_the_security_headers_and_is_not_stored(make_user, login_as, url):
     response = login_as(make_user("organizer")).client.get(url)
     csp = _csp(response)
