@@ -83,8 +83,8 @@ PENDING_LOGIN_SECONDS = 300
 def require_two_factor_enrollment():
     """Staff who must use an authenticator app and have none set up go to set one up first."""
     if (
-        current_user.is_authenticated
-        and request.endpoint not in ENROLLMENT_OPEN
+        request.endpoint not in ENROLLMENT_OPEN  # first: static files need no user loaded
+        and current_user.is_authenticated
         and not current_user.two_factor_enabled
         and two_factor_required(current_user)
     ):

@@ -82,7 +82,7 @@ def test_throttled_after_repeated_failures_for_one_account_from_one_address(clie
         assert _login(client, user.email, "wrong", address="10.0.1.1").status_code == 401
     response = _login(client, user.email, PASSWORD, address="10.0.1.1")
     assert response.status_code == 429
-    assert response.headers["Retry-After"] == "900"
+    assert 850 <= int(response.headers["Retry-After"]) <= 900  # until the first failure leaves the window
     assert "Too many failed logins. Try again in 15 minutes." in response.get_data(as_text=True)
     assert client.get("/").status_code == 302  # not logged in, even with the right password
 
