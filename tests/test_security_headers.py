@@ -88,6 +88,7 @@ def test_seed_demo_refuses_to_run_in_production(database_url, monkeypatch):
     assert "refuses to run in production" in result.output
     with production.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
+        db.session.remove()
         db.engine.dispose()
 
 
