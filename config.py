@@ -7,6 +7,7 @@ app is created, never at import time, so tests and the CLI can set their own.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -41,14 +42,21 @@ class Config:
         self.PEOPLE_IMPORT_MAX_ROWS = int(os.environ.get("PEOPLE_IMPORT_MAX_ROWS", "20000"))
         self.PEOPLE_IMPORT_DIR = os.environ.get("PEOPLE_IMPORT_DIR", str(INSTANCE_DIR / "imports"))
         self.MAX_CONTENT_LENGTH = self.PEOPLE_IMPORT_MAX_BYTES + 1_000_000
-        # Login throttling: after LOGIN_MAX_FAILURES failures for one email or one
-        # address within LOGIN_WINDOW_SECONDS, further attempts are refused until
-        # the window has passed.
+        # Login throttling (organizer/auth/throttle.py): after LOGIN_MAX_FAILURES failures for
+        # one email from one address, or LOGIN_ADDRESS_MAX_FAILURES from one address, within
+        # LOGIN_WINDOW_SECONDS, that pair or address waits until the window has passed; an email
+        # failing from many addresses makes new addresses wait longer and longer, never its
+        # owner's own address. Two-factor codes: LOGIN_MAX_FAILURES per user and window.
         self.LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+        self.LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "20"))
         self.LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=30)
+        # Strict-Transport-Security is sent only where the site is served over HTTPS (production).
+        self.HSTS_SECONDS = 0
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host.
         # Without this, behind a proxy every visitor has the proxy's address, and login
@@ -111,6 +119,7 @@ class ProductionConfig(Config):
         self.SESSION_COOKIE_SECURE = True
         self.REMEMBER_COOKIE_SECURE = True
         self.PREFERRED_URL_SCHEME = "https"
+        self.HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
 
 
 CONFIGS = {
@@ -124,9 +133,11 @@ def load_config(name: str | None = None) -> Config:
     """Build the config object for ``name`` (default: ``ORGANIZER_ENV`` or development)."""
     name = name or os.environ.get("ORGANIZER_ENV", "development")
     try:
-        return CONFIGS[name]()
+        config = CONFIGS[name]()
     except KeyError:
         raise ValueError(f"unknown ORGANIZER_ENV {name!r}; use one of {sorted(CONFIGS)}") from None
+    config.ORGANIZER_ENV = name  # commands that must never run in production ask for it
+    return config
 
 
 def _instance_secret() -> str:

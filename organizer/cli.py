@@ -20,7 +20,13 @@ def init_app(app: Flask) -> None:
 @with_appcontext
 def seed_demo_command() -> None:
     """Load the demo federation (only into an empty database) and print the demo logins."""
+    from flask import current_app
+
     from organizer.demo import DEMO_PASSWORD, seed_demo
+
+    if current_app.config.get("ORGANIZER_ENV") == "production":
+        # Demo accounts share a published password: never in a real federation's database.
+        raise click.ClickException("seed-demo refuses to run in production (ORGANIZER_ENV=production).")
 
     logins = seed_demo(progress=lambda msg: click.echo(f"  {msg}"))
     if logins is None:

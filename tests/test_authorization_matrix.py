@@ -43,6 +43,14 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "auth.users":                         (LOGIN, 403, 403, 403, 200),
     "auth.new_user":                      (LOGIN, 403, 403, 403, 200),
     "auth.edit_user":                     {"GET": (LOGIN, 403, 403, 403, 200), "POST": (LOGIN, 403, 403, 403, 302)},
+    "auth.login_code":                    (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # no password typed here yet
+    "auth.account":                       (LOGIN, 200, 200, 200, 200),
+    "auth.change_password":               (LOGIN, 400, 400, 400, 400),  # empty form: field errors
+    "auth.sign_out_everywhere":           (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # signed out: to the login page
+    "auth.two_factor":                    (LOGIN, 200, 200, 200, 200),
+    "auth.disable_own_two_factor":        (LOGIN, 302, 302, 302, 302),
+    "auth.reset_two_factor":              (LOGIN, 403, 403, 403, 302),
+    "auth.two_factor_policy":             (LOGIN, 403, 403, 403, 302),
     "audit.index":                        (LOGIN, 403, 403, 403, 200),
     "settings.organization":              {"GET": (LOGIN, 403, 403, 403, 200), "POST": (LOGIN, 403, 403, 403, 302)},
     "settings.lists":                     (LOGIN, 403, 403, 403, 200),

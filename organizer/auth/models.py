@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -45,8 +45,23 @@ class User(UserMixin, db.Model):
     monthly_one_to_one_goal: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the login cookie's id (``get_id``): raising it ends every session and
+    # remember-me cookie of this user at once (logout, password or role change, deactivation).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Two-factor sign-in (RFC 6238): the base32 secret shared with the authenticator app, and
+    # the last 30-second step a code was accepted for, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
+
+    def get_id(self) -> str:
+        """What the session and the remember-me cookie carry: the id and the session version."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_secret is not None
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -97,3 +112,36 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """A failure counter for one key ("pair:<email> <address>", "address:<address>",
+    "account:<email>", "code:<user id>"), changed only by single atomic UPSERT/UPDATE
+    statements so that parallel guesses cannot slip past the limit (see ``auth.throttle``).
+
+    Times are seconds since the epoch (floats), so the statements can do their arithmetic
+    the same way on SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[float] = mapped_column(Float)
+    last_failure: Mapped[float] = mapped_column(Float)
+    # The earliest time the next try may be made (the account's growing wait).
+    next_try: Mapped[float] = mapped_column(Float, default=0.0)
+    # When this key last signed in successfully: a (account, address) pair that has is the
+    # owner's own, and not held back when the account is under attack from elsewhere.
+    last_success: Mapped[float | None] = mapped_column(Float)
+
+
+class RecoveryCode(db.Model):
+    """A one-time code to sign in without the authenticator app, stored hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(128))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

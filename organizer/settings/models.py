@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from sqlalchemy import Boolean, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from organizer.extensions import db
@@ -19,6 +19,8 @@ class Organization(db.Model):
     default_phone_region: Mapped[str] = mapped_column(String(2), default="US")
     sms_help_text: Mapped[str] = mapped_column(Text, default="")
     going_cold_days: Mapped[int] = mapped_column(default=90)
+    # Admins and organizers must sign in with an authenticator app as well as their password.
+    require_two_factor_for_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Neighborhood(db.Model):
