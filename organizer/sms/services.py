@@ -33,7 +33,13 @@ from organizer.db import paged, utcnow
 from organizer.extensions import db
 from organizer.people.models import Person, SmsConsent
 from organizer.people.models import PhoneConflict, PhoneConflictStatus
-from organizer.people.services import archive_person, filter_conditions, people_visible_to, phones_on_hold, set_sms_consent
+from organizer.people.services import (
+    archive_person,
+    filter_conditions,
+    people_visible_to,
+    phones_on_hold,
+    set_sms_consent,
+)
 from organizer.settings.services import get_organization
 from organizer.sms import encoding
 from organizer.sms.keywords import Keyword, classify, twilio_auto_replies
@@ -828,11 +834,9 @@ def finish_p2p(mobilization: Mobilization, actor: User, now: datetime | None = N
 def conversation_for(phone: str, person_id: int | None, now: datetime) -> Conversation:
     """The thread of ``person_id`` at ``phone`` (``None``: the unknown-contact thread of the
     number), created if new. Raises nothing."""
-    def find() -> Conversation | None:
-        who = Conversation.person_id == person_id if person_id is not None else Conversation.person_id.is_(None)
-        return db.session.scalar(select(Conversation).where(Conversation.phone == phone, who))
-
-    conversation = find()
+    who = Conversation.person_id == person_id if person_id is not None else Conversation.person_id.is_(None)
+    this_thread = select(Conversation).where(Conversation.phone == phone, who)
+    conversation = db.session.scalar(this_thread)
     if conversation is None:
         try:
             with db.session.begin_nested():
@@ -840,8 +844,7 @@ def conversation_for(phone: str, person_id: int | None, now: datetime) -> Conver
                                             created_at=now)
                 db.session.add(conversation)
         except IntegrityError:  # another request created it meanwhile
-            conversation = find()
-            assert conversation is not None  # noqa: S101 - the unique constraint just said so
+            conversation = db.session.scalars(this_thread).one()
     return conversation
 
 
