@@ -84,6 +84,8 @@ class Config:
         self.SMS_MAX_VALIDITY_SECONDS = int(os.environ.get("SMS_MAX_VALIDITY_SECONDS", "14400"))
         self.SMS_REMINDER_OFFSETS = os.environ.get("SMS_REMINDER_OFFSETS", "24h,2h")
         self.SMS_PAUSE_THRESHOLD = int(os.environ.get("SMS_PAUSE_THRESHOLD", "20"))
+        # "Send me a test" texts one user may send in 24 hours (only to their own numbers).
+        self.SMS_TEST_SENDS_PER_DAY = int(os.environ.get("SMS_TEST_SENDS_PER_DAY", "10"))
 
 
 class DevelopmentConfig(Config):

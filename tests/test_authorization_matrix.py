@@ -142,6 +142,11 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "sms.assign":                         (LOGIN, 403, 403, 302, 302),
     "sms.match":                          (LOGIN, 403, 403, 302, 302),
     "sms.review":                         (LOGIN, 302, 404, 302, 302),
+    # numbers shared across lists (staff decide) and verified test numbers (admins)
+    "sms.conflicts":                      (LOGIN, 403, 403, 200, 200),
+    "sms.resolve_conflict":               (LOGIN, 403, 403, 302, 302),
+    "sms.test_numbers":                   (LOGIN, 403, 403, 403, 200),  # POST: field errors
+    "sms.remove_test_number":             (LOGIN, 403, 403, 403, 302),
     # Twilio's webhooks: nobody without a valid X-Twilio-Signature, signed in or not
     "sms.inbound":                        (403, 403, 403, 403, 403),
     "sms.status_callback":                (403, 403, 403, 403, 403),
@@ -174,6 +179,8 @@ ROW_ARGS = {
     "outbox_id": lambda w: w.outbox_id,
     "conversation_id": lambda w: w.conversation_id,
     "message_id": lambda w: w.message_id,
+    "conflict_id": lambda w: w.conflict_id,
+    "number_id": lambda w: w.number_id,
     "decision": lambda w: "confirm",  # an opt-out review: the one that changes the most
 }
 # Where the same argument name means another table's row.
@@ -184,6 +191,7 @@ ENDPOINT_ARGS = {
     "sms.launch": {"mobilization_id": lambda w: w.draft_id},
     "sms.test": {"mobilization_id": lambda w: w.draft_id},
     "sms.resolve_unknown": {"decision": lambda w: "resend"},
+    "sms.resolve_conflict": {"decision": lambda w: "allow"},
 }
 
 
@@ -214,6 +222,8 @@ class World:
     conversation_id: int
     message_id: int
     unknown_conversation_id: int
+    conflict_id: int
+    number_id: int
 
 
 @pytest.fixture(autouse=True)
@@ -256,6 +266,11 @@ def world(app, make_user, make_person, make_institution) -> World:
         move_person,
         save_stage,
     )
+    from sqlalchemy import select
+
+    from organizer.people.models import PhoneConflict
+    from organizer.people.services import PersonData, create_person
+    from organizer.sms.models import VerifiedNumber
     from organizer.sms.services import AudienceFilter, launch, p2p_send, receive, save_mobilization
 
     users = {LEADER: make_user("leader"), OTHER: make_user("leader"),
@@ -299,6 +314,13 @@ def world(app, make_user, make_person, make_institution) -> World:
         draft = save_mobilization(None, title="Next week", body="Hi {first_name}", audience=AudienceFilter(),
                                   actor=leader)
         stranger = receive("SMmatrix2", "+13125550177", "", f"{PRIVATE}? who is this")
+        # The other leader types the leader's person's number into a record of their own;
+        # an admin verified the leader's mobile for test texts.
+        copy = create_person(PersonData(first_name="Copy", phone="+13125550101"),
+                             db.session.get(User, users[OTHER].id), region="US")
+        conflict_id = db.session.scalar(select(PhoneConflict.id).where(PhoneConflict.person_id == copy.id))
+        number = VerifiedNumber(user_id=leader.id, phone="+13125550102")
+        db.session.add(number)
         db.session.commit()
         return World(
             users=users, person=person, institution=institution, membership_id=membership.id,
@@ -308,6 +330,7 @@ def world(app, make_user, make_person, make_institution) -> World:
             mobilization_id=texts.id, draft_id=draft.id, outbox_id=outbox.id,
             conversation_id=answer.message.conversation_id, message_id=answer.message.id,
             unknown_conversation_id=stranger.message.conversation_id,
+            conflict_id=conflict_id, number_id=number.id,
         )
 
 

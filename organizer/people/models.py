@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, event
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -161,3 +161,41 @@ class Person(db.Model):
 def _refresh_search_key(_mapper: object, _connection: object, person: Person) -> None:
     person.search_key = search_key_for(person.first_name, person.last_name, person.preferred_name,
                                        person.email)
+
+
+class PhoneConflictStatus(enum.StrEnum):
+    """Where staff are with a number that a record shares with people outside its holder's list."""
+
+    OPEN = "open"  # not reviewed yet: texts to this record wait (held)
+    ALLOWED = "allowed"  # same household: both records may be texted
+    DUPLICATE = "duplicate"  # the same person twice: this record stays untexted (to merge or archive)
+
+
+class PhoneConflict(db.Model):
+    """A record given a phone that already belongs to someone its author may not see.
+
+    Noted when the record gets the number, so staff see it and the record is not texted
+    (nor threaded with that number's replies) until they decide: without it a leader could
+    type another leader's person's number and read that person's texts.
+    """
+
+    __tablename__ = "people_phone_conflicts"
+    __table_args__ = (
+        UniqueConstraint("person_id", "phone", name="uq_people_phone_conflicts_person_phone"),
+        Index("ix_people_phone_conflicts_status_phone", "status", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164, as the record had it then
+    status: Mapped[PhoneConflictStatus] = mapped_column(
+        str_enum(PhoneConflictStatus, 20), default=PhoneConflictStatus.OPEN
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    person: Mapped[Person] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])

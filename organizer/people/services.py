@@ -23,7 +23,15 @@ from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
-from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity, SmsConsent, fold
+from organizer.people.models import (
+    Person,
+    PersonRaceEthnicity,
+    PhoneConflict,
+    PhoneConflictStatus,
+    RaceEthnicity,
+    SmsConsent,
+    fold,
+)
 from organizer.settings.models import Tag
 
 
@@ -259,6 +267,7 @@ def create_person(data: PersonData, actor: User, *, region: str) -> Person:
     db.session.add(person)
     db.session.flush()
     record(actor, "create", person)
+    note_phone_conflict(person, actor)
     return person
 
 
@@ -279,7 +288,54 @@ def update_person(person: Person, data: PersonData, actor: User, *, region: str)
         if key in changed:
             changed[key] = "changed"
     record(actor, "update", person, changed)
+    if "phone" in changed:
+        note_phone_conflict(person, actor)
     return person
+
+
+def note_phone_conflict(person: Person, actor: User) -> PhoneConflict | None:
+    """If ``actor`` just gave ``person`` a phone that also belongs to someone ``actor`` may not
+    see (archived records included), note it for staff, once per record and number.
+
+    The record is kept (a household may share a phone), but texts to it wait until staff
+    decide (``organizer.sms``), and that number's replies are not threaded with it: typing
+    another leader's person's number must not open that person's texts. Staff see everyone,
+    so a number they give is never a conflict. Returns the conflict noted now, or ``None``.
+    Raises nothing.
+    """
+    phone = person.phone
+    if not phone or actor.is_staff:
+        return None
+    others = set(db.session.scalars(select(Person.id).where(Person.phone == phone, Person.id != person.id)))
+    if not others:
+        return None
+    seen = set(db.session.scalars(select(Person.id).where(Person.id.in_(others), people_visible_to(actor))))
+    if not others - seen:
+        return None
+    if db.session.scalar(select(PhoneConflict.id).where(PhoneConflict.person_id == person.id,
+                                                        PhoneConflict.phone == phone)):
+        return None  # staff decided about this record and number already (or will)
+    conflict = PhoneConflict(person_id=person.id, phone=phone, created_by_id=actor.id,
+                             status=PhoneConflictStatus.OPEN)
+    db.session.add(conflict)
+    db.session.flush()
+    record(actor, "phone_conflict", person, {"phone": phone, "shared_with": sorted(others - seen)})
+    return conflict
+
+
+def phones_on_hold(person_ids: Iterable[int] | None = None) -> set[tuple[int, str]]:
+    """The (person id, phone) pairs not to be texted until staff decide about a number the
+    record shares: a conflict open, or judged a duplicate. Limited to ``person_ids`` when
+    given (``None``: all; conflicts are few, so no long ``IN`` for a whole audience). One query.
+    """
+    stmt = select(PhoneConflict.person_id, PhoneConflict.phone).where(
+        PhoneConflict.status != PhoneConflictStatus.ALLOWED)
+    if person_ids is not None:
+        ids = list(person_ids)
+        if not ids:
+            return set()
+        stmt = stmt.where(PhoneConflict.person_id.in_(ids))
+    return {(person_id, phone) for person_id, phone in db.session.execute(stmt)}
 
 
 def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> None:

@@ -57,7 +57,17 @@ class LaunchForm(FlaskForm):
 
 
 class TestSendForm(FlaskForm):
-    test_phone = StringField(_l("Your mobile phone"), validators=[DataRequired(), Length(max=40)])
+    """Where a test goes: one of the user's own numbers (the view fills the choices), never
+    a number typed here."""
+
+    test_phone = SelectField(_l("Send the test to"), validators=[DataRequired()])
+
+
+class VerifyNumberForm(FlaskForm):
+    """An admin verifies a number for a user's test texts. The view fills the users."""
+
+    user_id = SelectField(_l("User"), coerce=optional_int, validators=[DataRequired()])
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=40)])
 
 
 class ReplyForm(FlaskForm):

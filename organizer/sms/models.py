@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from organizer.db import UTCDateTime, str_enum, utcnow
@@ -56,6 +56,9 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELED = "canceled"
     UNKNOWN = "unknown"
+    #: Waits for staff: the number is shared with a person outside the sender's list (see
+    #: ``people.models.PhoneConflict``). Released to ``queued`` or canceled when they decide.
+    HELD = "held"
 
 
 FINAL_STATUSES = frozenset(
@@ -165,13 +168,25 @@ class OutboxMessage(db.Model):
 
 
 class Conversation(db.Model):
-    """The thread of texts with one number: a person, or an unknown contact until matched."""
+    """The thread of texts with one person at one number, or with an unknown number until
+    staff match it.
+
+    A thread belongs to a person, not to a number: a household phone shared by two people
+    (or typed twice) has a thread per person, and whoever may see a person reads that
+    person's texts only.
+    """
 
     __tablename__ = "sms_conversations"
-    __table_args__ = (Index("ix_sms_conversations_last_message", "last_message_at"),)
+    __table_args__ = (
+        Index("ix_sms_conversations_last_message", "last_message_at"),
+        UniqueConstraint("phone", "person_id", name="uq_sms_conversations_phone_person"),
+        # NULLs are distinct in the constraint above: one unknown-contact thread per number.
+        Index("uq_sms_conversations_unknown_phone", "phone", unique=True,
+              sqlite_where=text("person_id IS NULL"), postgresql_where=text("person_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     unread: Mapped[int] = mapped_column(Integer, default=0)
@@ -272,3 +287,23 @@ class ReminderSent(db.Model):
     #: "queued", or why it was skipped (quiet hours until the action, opted out, no phone).
     outcome: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VerifiedNumber(db.Model):
+    """A number an admin checked belongs to a user: their test texts may go there.
+
+    Test sends go only to the user's own phone on file or to these, never to a number
+    typed on the compose page, so an account cannot text strangers from our number.
+    """
+
+    __tablename__ = "sms_verified_numbers"
+    __table_args__ = (UniqueConstraint("user_id", "phone", name="uq_sms_verified_numbers_user_phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])

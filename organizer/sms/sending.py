@@ -327,7 +327,9 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             row.status, row.error_message = OutboxStatus.CANCELED, "mobilization canceled"
             db.session.commit()
             return Outcome("canceled", stop=True)
-        if mobilization.status is not MobilizationStatus.SENDING:
+        # A finished mobilization still sends a row queued again afterwards (a held text staff
+        # released, an unknown outcome resent): only a paused or scheduled one makes it wait.
+        if mobilization.status not in (MobilizationStatus.SENDING, MobilizationStatus.DONE):
             _release(row, row.not_before, count_attempt=False)
             db.session.commit()
             return Outcome("held", stop=True)

@@ -32,7 +32,14 @@ from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
 from organizer.people.models import Person, SmsConsent
-from organizer.people.services import filter_conditions, people_visible_to, set_sms_consent
+from organizer.people.models import PhoneConflict, PhoneConflictStatus
+from organizer.people.services import (
+    archive_person,
+    filter_conditions,
+    people_visible_to,
+    phones_on_hold,
+    set_sms_consent,
+)
 from organizer.settings.services import get_organization
 from organizer.sms import encoding
 from organizer.sms.keywords import Keyword, classify, twilio_auto_replies
@@ -47,6 +54,7 @@ from organizer.sms.models import (
     OutboxStatus,
     PhoneFlag,
     PhoneOptOut,
+    VerifiedNumber,
 )
 
 
@@ -64,6 +72,10 @@ class MobilizationError(ValueError):
 
 class InboxError(ValueError):
     """A thread action that breaks a rule (empty reply, blocked number)."""
+
+
+class ConflictError(ValueError):
+    """A decision about a shared phone number that cannot be taken (decided already)."""
 
 
 # --- dispatching after commit -------------------------------------------------------------
@@ -216,6 +228,9 @@ class Recipient:
     person_id: int
     first_name: str
     phone: str
+    #: The number is shared with someone outside the sender's list and staff have not
+    #: allowed it: the text is written but waits (``held``) for their decision.
+    held: bool = False
 
 
 @dataclass
@@ -234,6 +249,11 @@ class AudienceCount:
         return len(self.recipients)
 
     @property
+    def held(self) -> int:
+        """Recipients whose text waits for staff (a phone shared across lists)."""
+        return sum(1 for r in self.recipients if r.held)
+
+    @property
     def excluded(self) -> int:
         return self.opted_out + self.no_phone + self.invalid_phone + self.duplicate
 
@@ -241,8 +261,13 @@ class AudienceCount:
 def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int | None = None) -> AudienceCount:
     """The people ``audience`` selects for ``user``, split into recipients and exclusions.
 
-    Four queries whatever the size: the people, the opted-out numbers, the flagged
-    numbers, and who already has a text of this mobilization. Raises nothing.
+    Five queries whatever the size: the people, the opted-out numbers, the flagged
+    numbers, the numbers on hold, and who already has a text of this mobilization.
+
+    A number goes to one person only; someone whose number waits for staff (see
+    ``people.models.PhoneConflict``) comes after everyone free to text, so a shared number
+    reaches the person who held it first, and a recipient on hold is marked ``held``.
+    Raises nothing.
     """
     rows = db.session.execute(
         select(Person.id, Person.first_name, Person.preferred_name, Person.phone, Person.sms_consent)
@@ -262,6 +287,10 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
             if person_id is not None:
                 already.add(person_id)
             seen_phones.add(phone)
+    on_hold = phones_on_hold() if phones else set()
+    if on_hold:
+        rows = ([r for r in rows if (r.id, r.phone) not in on_hold]
+                + [r for r in rows if (r.id, r.phone) in on_hold])
     result = AudienceCount(matched=len(rows))
     for row in rows:
         if row.id in already:
@@ -276,7 +305,8 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
             result.duplicate += 1
         else:
             seen_phones.add(row.phone)
-            result.recipients.append(Recipient(row.id, row.preferred_name or row.first_name, row.phone))
+            result.recipients.append(Recipient(row.id, row.preferred_name or row.first_name, row.phone,
+                                               held=(row.id, row.phone) in on_hold))
     return result
 
 
@@ -506,7 +536,7 @@ def insert_outbox_rows(mobilization: Mobilization, recipients: Sequence[Recipien
         rows.append({
             "mobilization_id": mobilization.id, "person_id": r.person_id, "phone": r.phone, "body": body,
             "encoding": info.encoding, "segments": info.segments, "kind": MessageKind.MOBILIZATION,
-            "status": OutboxStatus.QUEUED, "attempts": 0, "not_before": not_before,
+            "status": OutboxStatus.HELD if r.held else OutboxStatus.QUEUED, "attempts": 0, "not_before": not_before,
             "created_at": now, "updated_at": now, "sent_by_id": None,
         })  # fmt: skip
     if rows:
@@ -529,32 +559,85 @@ def _sendable(body: str) -> encoding.BodyInfo:
     return info
 
 
+#: Texts that answer the number's own text (they go to whoever wrote): never held.
+ANSWER_KINDS = frozenset({MessageKind.AUTO_REPLY, MessageKind.OPT_OUT_CONFIRMATION})
+
+
+def is_on_hold(person: Person | None, phone: str) -> bool:
+    """Whether texts to ``person`` at ``phone`` wait for staff (a number shared across lists
+    that staff have not allowed). One query, none without a person."""
+    return person is not None and (person.id, phone) in phones_on_hold([person.id])
+
+
 def queue_text(phone: str, body: str, kind: MessageKind, *, person: Person | None = None,
                sent_by: User | None = None, mobilization_id: int | None = None,
                not_before: datetime | None = None) -> OutboxMessage:
-    """Write one outbox row (a reply, a test, an automatic answer) and note it for dispatch.
+    """Write one outbox row (a reply, a test, an automatic answer) and note it for dispatch;
+    a text to a person whose number is on hold is written ``held`` and not dispatched.
 
     :raise MobilizationError: when the body is empty or too long.
     """
     info = _sendable(body)
     now = utcnow()
+    held = kind not in ANSWER_KINDS and is_on_hold(person, phone)
     row = OutboxMessage(
         mobilization_id=mobilization_id, person_id=person.id if person else None, phone=phone, body=body,
-        encoding=info.encoding, segments=info.segments, kind=kind, status=OutboxStatus.QUEUED, attempts=0,
+        encoding=info.encoding, segments=info.segments, kind=kind,
+        status=OutboxStatus.HELD if held else OutboxStatus.QUEUED, attempts=0,
         not_before=not_before or now, created_at=now, updated_at=now, sent_by_id=sent_by.id if sent_by else None,
     )
     db.session.add(row)
     db.session.flush()
-    note_dispatch("row", row.id)
+    if not held:
+        note_dispatch("row", row.id)
     return row
 
 
-def test_send(mobilization: Mobilization, actor: User, phone: str) -> OutboxMessage:
-    """Send the text as the first recipient would get it to ``phone`` (the composer's own).
+def test_numbers(user: User) -> list[str]:
+    """Where ``user``'s test texts may go: the phone of their own person record (unless it
+    waits for staff as a number shared across lists), then the numbers an admin verified for
+    them. Never a number typed on the page: a test must not become a way to text strangers.
+    Raises nothing."""
+    numbers: list[str] = []
+    own = user.person
+    if own is not None and own.phone and not is_on_hold(own, own.phone):
+        numbers.append(own.phone)
+    for phone in db.session.scalars(
+            select(VerifiedNumber.phone).where(VerifiedNumber.user_id == user.id).order_by(VerifiedNumber.id)):
+        if phone not in numbers:
+            numbers.append(phone)
+    return numbers
 
-    :raise MobilizationError: when the body cannot be sent or the number may not be texted.
+
+def test_sends_left(user: User, now: datetime | None = None) -> int:
+    """How many more test texts ``user`` may send now (``SMS_TEST_SENDS_PER_DAY`` in any 24
+    hours). One query."""
+    from datetime import timedelta
+
+    now = now or utcnow()
+    sent = db.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.kind == MessageKind.TEST, OutboxMessage.sent_by_id == user.id,
+        OutboxMessage.created_at > now - timedelta(hours=24))) or 0
+    return max(int(current_app.config.get("SMS_TEST_SENDS_PER_DAY", 10)) - sent, 0)
+
+
+def test_send(mobilization: Mobilization, actor: User, phone: str, now: datetime | None = None) -> OutboxMessage:
+    """Send the text as the first recipient would get it to ``phone``, one of the actor's
+    :func:`test_numbers`, within their daily allowance.
+
+    :raise MobilizationError: (field "test_phone") when the number is not one of theirs, the
+        allowance is used up, the body cannot be sent or the number may not be texted.
     """
     check_template(mobilization.body, has_action=mobilization.action_id is not None)
+    if phone not in test_numbers(actor):
+        raise MobilizationError(_("A test goes only to your own phone on file or to a number an admin verified "
+                                  "for you."), "test_phone")
+    # Taken in turn per user (PostgreSQL), so two tests at once cannot both pass the allowance.
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    if test_sends_left(actor, now) <= 0:
+        raise MobilizationError(_("You have sent the most test texts allowed in 24 hours (%(count)d). Try again "
+                                  "later.", count=int(current_app.config.get("SMS_TEST_SENDS_PER_DAY", 10))),
+                                "test_phone")
     own = actor.person
     reason = blocked_reason(phone, None)
     if reason:
@@ -634,13 +717,14 @@ class Progress:
     failed: int = 0  # failed or undelivered
     canceled: int = 0
     unknown: int = 0
+    held: int = 0  # waiting for staff: a number shared across lists
     opted_out_after: int = 0
     replied: int = 0
     rsvped: int = 0
 
     @property
     def processed(self) -> int:
-        return self.total - self.queued - self.in_flight
+        return self.total - self.queued - self.in_flight - self.held
 
     @property
     def percent(self) -> int:
@@ -695,8 +779,8 @@ def p2p_next(mobilization: Mobilization, user: User) -> tuple[Recipient | None, 
 
 
 def p2p_send(mobilization: Mobilization, user: User, person_id: int, *, skip: bool = False) -> OutboxMessage:
-    """Send (or skip) the P2P text to one person of the leader's list; the thread of that
-    person is routed to the leader.
+    """Send (or skip) the P2P text to one person of the leader's list; that person's thread
+    is assigned to the leader. A person whose number waits for staff gets the text ``held``.
 
     :raise MobilizationError: when the mobilization is not sending, the person is not one
         the leader may text now, or was texted already (a double click).
@@ -710,10 +794,11 @@ def p2p_send(mobilization: Mobilization, user: User, person_id: int, *, skip: bo
     body = render(full_body(mobilization), {"first_name": recipient.first_name})
     info = _sendable(body)  # the action's title and place can push a checked template over
     now = utcnow()
+    status = OutboxStatus.CANCELED if skip else OutboxStatus.HELD if recipient.held else OutboxStatus.QUEUED
     row = OutboxMessage(
         mobilization_id=mobilization.id, person_id=person_id, phone=recipient.phone, body=body,
         encoding=info.encoding, segments=info.segments, kind=MessageKind.MOBILIZATION,
-        status=OutboxStatus.CANCELED if skip else OutboxStatus.QUEUED, attempts=0, not_before=now,
+        status=status, attempts=0, not_before=now,
         created_at=now, updated_at=now, sent_by_id=user.id, error_message="skipped" if skip else None,
     )
     try:
@@ -722,10 +807,12 @@ def p2p_send(mobilization: Mobilization, user: User, person_id: int, *, skip: bo
     except IntegrityError:
         raise MobilizationError(_("This person was texted already or cannot be texted.")) from None
     if not skip:
-        conversation = conversation_for(recipient.phone, now)
-        conversation.person_id = conversation.person_id or person_id
+        # The thread of this person at this number, not of the number: a text to one of
+        # several people sharing a phone opens nobody else's texts.
+        conversation = conversation_for(recipient.phone, person_id, now)
         conversation.assigned_to_id = user.id
-        note_dispatch("row", row.id)
+        if status is OutboxStatus.QUEUED:
+            note_dispatch("row", row.id)
     return row
 
 
@@ -744,33 +831,49 @@ def finish_p2p(mobilization: Mobilization, actor: User, now: datetime | None = N
 # --- the inbox ----------------------------------------------------------------------------
 
 
-def conversation_for(phone: str, now: datetime) -> Conversation:
-    """The thread of ``phone``, created (and matched to a person) if new. Raises nothing."""
-    conversation = db.session.scalar(select(Conversation).where(Conversation.phone == phone))
+def conversation_for(phone: str, person_id: int | None, now: datetime) -> Conversation:
+    """The thread of ``person_id`` at ``phone`` (``None``: the unknown-contact thread of the
+    number), created if new. Raises nothing."""
+    who = Conversation.person_id == person_id if person_id is not None else Conversation.person_id.is_(None)
+    this_thread = select(Conversation).where(Conversation.phone == phone, who)
+    conversation = db.session.scalar(this_thread)
     if conversation is None:
         try:
             with db.session.begin_nested():
-                conversation = Conversation(phone=phone, person_id=person_for_phone(phone), unread=0,
-                                            last_message_at=now, created_at=now)
+                conversation = Conversation(phone=phone, person_id=person_id, unread=0, last_message_at=now,
+                                            created_at=now)
                 db.session.add(conversation)
         except IntegrityError:  # another request created it meanwhile
-            conversation = db.session.scalars(select(Conversation).where(Conversation.phone == phone)).one()
+            conversation = db.session.scalars(this_thread).one()
     return conversation
 
 
 def person_for_phone(phone: str) -> int | None:
-    """The person a number belongs to: the one we texted last from it, else the oldest
-    record with it (numbers can be shared by a family). Raises nothing."""
+    """Whose thread a text from ``phone`` goes to: among the people with that number who are
+    free to be texted at it (a record waiting for staff as a number shared across lists is
+    left out, so typing someone else's number opens none of their replies), the one we
+    texted last from a thread or a mobilization, else the oldest record not archived.
+    ``None`` when there is nobody: the number is an unknown contact, for staff. Three queries.
+    Raises nothing."""
+    holders = db.session.execute(
+        select(Person.id, Person.archived_at).where(Person.phone == phone).order_by(Person.id)
+    ).all()
+    if not holders:
+        return None
+    on_hold = {pid for pid, held_phone in phones_on_hold([h.id for h in holders]) if held_phone == phone}
+    free = [h for h in holders if h.id not in on_hold]
+    if not free:
+        return None
     texted = db.session.scalar(
         select(OutboxMessage.person_id)
-        .where(OutboxMessage.phone == phone, OutboxMessage.person_id.is_not(None))
+        .where(OutboxMessage.phone == phone, OutboxMessage.person_id.in_([h.id for h in free]),
+               OutboxMessage.status.not_in([OutboxStatus.CANCELED, OutboxStatus.HELD]))
         .order_by(OutboxMessage.id.desc()).limit(1)
     )
     if texted:
         return texted
-    return db.session.scalar(
-        select(Person.id).where(Person.phone == phone, Person.archived_at.is_(None)).order_by(Person.id).limit(1)
-    )
+    active = [h.id for h in free if h.archived_at is None]
+    return active[0] if active else None
 
 
 def conversations_visible_to(user: User) -> ColumnElement[bool]:
@@ -838,16 +941,21 @@ class ThreadItem:
 
 
 def thread(conversation: Conversation, limit: int = 200) -> list[ThreadItem]:
-    """The last ``limit`` texts both ways with this number, oldest first (two queries)."""
+    """The last ``limit`` texts both ways of this thread, oldest first (two queries): the
+    replies threaded with it, and our texts to its number addressed to its person (to nobody
+    in particular, for an unknown contact's thread). Texts to another person sharing the
+    number stay in that person's thread, so reading one never shows the other's."""
     from sqlalchemy.orm import joinedload
 
     inbound = db.session.scalars(
         select(InboundMessage).where(InboundMessage.conversation_id == conversation.id)
         .order_by(InboundMessage.id.desc()).limit(limit)
     ).all()
+    addressed = (OutboxMessage.person_id == conversation.person_id if conversation.person_id is not None
+                 else OutboxMessage.person_id.is_(None))
     outbound = db.session.scalars(
         select(OutboxMessage).options(joinedload(OutboxMessage.sent_by))
-        .where(OutboxMessage.phone == conversation.phone, OutboxMessage.status != OutboxStatus.CANCELED)
+        .where(OutboxMessage.phone == conversation.phone, addressed, OutboxMessage.status != OutboxStatus.CANCELED)
         .order_by(OutboxMessage.id.desc()).limit(limit)
     ).all()
     items = [ThreadItem(m.received_at, True, m.body, m.outcome or "", "", m) for m in inbound]
@@ -862,7 +970,9 @@ def mark_read(conversation: Conversation) -> None:
 
 
 def reply(conversation: Conversation, actor: User, body: str, now: datetime | None = None) -> OutboxMessage:
-    """Answer a thread: an outbox row without a mobilization, sent by the worker.
+    """Answer a thread (one the actor may read: see :func:`get_conversation`): an outbox row
+    without a mobilization, sent by the worker, or ``held`` when the thread's person shares
+    the number across lists and staff have not decided yet.
 
     :raise InboxError: when the body is empty or too long, or the number may not be texted.
     """
@@ -900,8 +1010,10 @@ def assign(conversation: Conversation, assignee: User | None, actor: User) -> No
            summary=f"thread {conversation.phone}")
 
 
-def match_person(conversation: Conversation, person: Person, actor: User) -> None:
+def match_person(conversation: Conversation, person: Person, actor: User) -> Conversation:
     """Say who an unknown number belongs to (staff; the person must be visible to them).
+    Its texts join the person's thread at that number (merged into it when there is one).
+    Returns the person's thread.
 
     :raise InboxError: when the person has another phone number on file.
     """
@@ -909,12 +1021,35 @@ def match_person(conversation: Conversation, person: Person, actor: User) -> Non
         raise InboxError(_("This person has another phone number; change it on their page first."))
     if not person.phone:
         person.phone = conversation.phone
-    conversation.person_id = person.id
+    # Our texts to the number while it was nobody's are now to this person.
     db.session.execute(
-        update(InboundMessage).where(InboundMessage.conversation_id == conversation.id)
+        update(OutboxMessage).where(OutboxMessage.phone == conversation.phone, OutboxMessage.person_id.is_(None))
         .values(person_id=person.id), execution_options={"synchronize_session": False},
     )
-    record(actor, "match", conversation, {"person_id": person.id}, summary=f"thread {conversation.phone}")
+    theirs = db.session.scalar(select(Conversation).where(Conversation.phone == conversation.phone,
+                                                          Conversation.person_id == person.id))
+    target = conversation
+    if theirs is not None and theirs.id != conversation.id:
+        target = theirs
+        db.session.execute(
+            update(InboundMessage).where(InboundMessage.conversation_id == conversation.id)
+            .values(conversation_id=theirs.id), execution_options={"synchronize_session": False},
+        )
+        theirs.unread += conversation.unread
+        theirs.last_message_at = max(theirs.last_message_at, conversation.last_message_at)
+        if conversation.last_inbound_at and (theirs.last_inbound_at is None
+                                             or conversation.last_inbound_at > theirs.last_inbound_at):
+            theirs.last_inbound_at = conversation.last_inbound_at
+        theirs.assigned_to_id = theirs.assigned_to_id or conversation.assigned_to_id
+        db.session.delete(conversation)
+    else:
+        conversation.person_id = person.id
+    db.session.execute(
+        update(InboundMessage).where(InboundMessage.conversation_id == target.id)
+        .values(person_id=person.id), execution_options={"synchronize_session": False},
+    )
+    record(actor, "match", target, {"person_id": person.id}, summary=f"thread {target.phone}")
+    return target
 
 
 def review_opt_out(message: InboundMessage, actor: User, *, confirm: bool, now: datetime | None = None) -> None:
@@ -975,7 +1110,7 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
     now = now or utcnow()
     if db.session.scalar(select(InboundMessage.id).where(InboundMessage.message_sid == message_sid)):
         return InboundResult(None, duplicate=True)
-    conversation = conversation_for(from_phone, now)
+    conversation = conversation_for(from_phone, person_for_phone(from_phone), now)
     keyword = classify(body)
     message = InboundMessage(
         message_sid=message_sid, conversation_id=conversation.id, person_id=conversation.person_id,
@@ -1067,6 +1202,8 @@ def progress_summaries(mobilization_ids: Sequence[int]) -> dict[int, Progress]:
             p.canceled += n
         elif status is OutboxStatus.UNKNOWN:
             p.unknown += n
+        elif status is OutboxStatus.HELD:
+            p.held += n
     return result
 
 
@@ -1088,3 +1225,148 @@ def resolve_unknown(row: OutboxMessage, actor: User, *, resend: bool, now: datet
         row.status = OutboxStatus.SENT
         row.error_message = f"marked sent by {actor.email}"[:255]
     record(actor, "resolve_unknown", row, {"resend": resend}, object_type="sms_outbox", summary=row.phone)
+
+
+# --- numbers shared across lists (staff decide) and verified test numbers -------------------
+
+
+@dataclass
+class SharedNumber:
+    """A phone conflict as staff review it: the record, everyone else with the number, and
+    how many texts to the record wait."""
+
+    conflict: PhoneConflict
+    others: list[Person]
+    held: int
+
+
+def phone_conflicts(*, decided: bool = False, limit: int = 100) -> list[SharedNumber]:
+    """Open conflicts, oldest first (``decided``: the latest decisions). Staff only: it names
+    people of every list. Three queries."""
+    from sqlalchemy.orm import joinedload
+
+    stmt = select(PhoneConflict).options(
+        joinedload(PhoneConflict.person).joinedload(Person.owner), joinedload(PhoneConflict.created_by),
+        joinedload(PhoneConflict.resolved_by),
+    )
+    if decided:
+        stmt = stmt.where(PhoneConflict.status != PhoneConflictStatus.OPEN).order_by(
+            PhoneConflict.resolved_at.desc(), PhoneConflict.id.desc())
+    else:
+        stmt = stmt.where(PhoneConflict.status == PhoneConflictStatus.OPEN).order_by(PhoneConflict.id)
+    conflicts = list(db.session.scalars(stmt.limit(limit)).unique())
+    phones = {c.phone for c in conflicts}
+    holders: dict[str, list[Person]] = {}
+    if phones:
+        for person in db.session.scalars(select(Person).options(joinedload(Person.owner))
+                                         .where(Person.phone.in_(phones)).order_by(Person.id)):
+            holders.setdefault(person.phone or "", []).append(person)
+    held: dict[tuple[int | None, str], int] = {}
+    if conflicts:
+        held = {(pid, phone): n for pid, phone, n in db.session.execute(
+            select(OutboxMessage.person_id, OutboxMessage.phone, func.count())
+            .where(OutboxMessage.status == OutboxStatus.HELD,
+                   OutboxMessage.person_id.in_([c.person_id for c in conflicts]))
+            .group_by(OutboxMessage.person_id, OutboxMessage.phone))}
+    return [SharedNumber(c, [p for p in holders.get(c.phone, []) if p.id != c.person_id],
+                         held.get((c.person_id, c.phone), 0)) for c in conflicts]
+
+
+def open_conflict_count() -> int:
+    """How many shared numbers wait for staff. One query."""
+    return db.session.scalar(select(func.count(PhoneConflict.id)).where(
+        PhoneConflict.status == PhoneConflictStatus.OPEN)) or 0
+
+
+def get_phone_conflict(conflict_id: int) -> PhoneConflict:
+    """:raise NotFound: when there is no such conflict."""
+    from werkzeug.exceptions import NotFound
+
+    conflict = db.session.get(PhoneConflict, conflict_id)
+    if conflict is None:
+        raise NotFound()
+    return conflict
+
+
+#: What staff may decide about a shared number.
+CONFLICT_DECISIONS = ("allow", "duplicate", "archive")
+
+
+def resolve_phone_conflict(conflict: PhoneConflict, decision: str, actor: User,
+                           now: datetime | None = None) -> int:
+    """Staff decide about a record that shares a number across lists:
+
+    - ``allow``: a household sharing a phone; the record may be texted, its held texts go out;
+    - ``duplicate``: the same person twice, to merge later; the record keeps its number but is
+      never texted at it, and its held texts are canceled;
+    - ``archive``: a duplicate taken off the lists at once (archived, held texts canceled).
+
+    Returns how many held texts were released or canceled.
+
+    :raise ConflictError: when it was decided already.
+    :raise ValueError: for another ``decision``.
+    """
+    if decision not in CONFLICT_DECISIONS:
+        raise ValueError(decision)
+    if conflict.status is not PhoneConflictStatus.OPEN:
+        raise ConflictError(_("Someone decided about this number already."))
+    now = now or utcnow()
+    conflict.status = PhoneConflictStatus.ALLOWED if decision == "allow" else PhoneConflictStatus.DUPLICATE
+    conflict.resolved_by_id = actor.id
+    conflict.resolved_at = now
+    held = select(OutboxMessage.id).where(OutboxMessage.person_id == conflict.person_id,
+                                          OutboxMessage.phone == conflict.phone,
+                                          OutboxMessage.status == OutboxStatus.HELD)
+    if decision == "allow":
+        ids = list(db.session.scalars(held))
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+            .values(status=OutboxStatus.QUEUED, not_before=now, updated_at=now, error_message=None),
+            execution_options={"synchronize_session": False},
+        )
+        for row_id in ids:
+            note_dispatch("row", row_id)
+        count = len(ids)
+    else:
+        count = db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(held))
+            .values(status=OutboxStatus.CANCELED, updated_at=now, error_message="duplicate record, not sent"),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+    if decision == "archive":
+        archive_person(conflict.person, actor)
+    record(actor, "resolve_phone_conflict", conflict.person, {"phone": conflict.phone, "decision": decision,
+                                                              "held_texts": count})
+    return count
+
+
+def verified_numbers() -> list[VerifiedNumber]:
+    """Every verified test number, by user (the admin's page). One query."""
+    from sqlalchemy.orm import joinedload
+
+    return list(db.session.scalars(
+        select(VerifiedNumber).options(joinedload(VerifiedNumber.user), joinedload(VerifiedNumber.verified_by))
+        .join(User, User.id == VerifiedNumber.user_id).order_by(User.name, VerifiedNumber.id)
+    ))
+
+
+def verify_number(user: User, phone: str, actor: User) -> VerifiedNumber:
+    """An admin says ``phone`` (E.164) is ``user``'s: their test texts may go there.
+
+    :raise InboxError: when it is verified for them already.
+    """
+    if db.session.scalar(select(VerifiedNumber.id).where(VerifiedNumber.user_id == user.id,
+                                                         VerifiedNumber.phone == phone)):
+        raise InboxError(_("This number is verified for %(name)s already.", name=user.name))
+    number = VerifiedNumber(user_id=user.id, phone=phone, verified_by_id=actor.id, verified_at=utcnow())
+    db.session.add(number)
+    db.session.flush()
+    record(actor, "verify_number", number, {"user_id": user.id, "phone": phone}, summary=f"{user.email}: {phone}")
+    return number
+
+
+def remove_verified_number(number: VerifiedNumber, actor: User) -> None:
+    """An admin takes a verified test number back. Raises nothing."""
+    record(actor, "remove_verified_number", number, {"user_id": number.user_id, "phone": number.phone},
+           summary=number.phone)
+    db.session.delete(number)

@@ -11,19 +11,27 @@ import click
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from twilio.request_validator import RequestValidator
 
-from organizer.auth.access import staff_required
+from organizer.auth.access import admin_required, staff_required
 from organizer.auth.services import staff_and_leaders
 from organizer.db import paged, utcnow
 from organizer.extensions import csrf, db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import active_institutions
 from organizer.people.forms import LANGUAGE_CHOICES
-from organizer.people.services import PersonFilters, PhoneError, get_visible_person, normalize_phone, search_people
+from organizer.people.services import (
+    PersonFilters,
+    PhoneError,
+    format_phone,
+    get_visible_person,
+    normalize_phone,
+    search_people,
+)
 from organizer.relational.services import stages as pipeline_stages
 from organizer.settings.services import get_organization, neighborhoods, tags
 from organizer.sms import actions_link, sending, services
@@ -36,9 +44,18 @@ from organizer.sms.forms import (
     PreviewForm,
     ReplyForm,
     TestSendForm,
+    VerifyNumberForm,
 )
-from organizer.sms.models import InboundMessage, Mobilization, MobilizationKind, MobilizationStatus, OutboxMessage
-from organizer.sms.services import AudienceFilter, InboxError, MobilizationError
+from organizer.sms.models import (
+    InboundMessage,
+    Mobilization,
+    MobilizationKind,
+    MobilizationStatus,
+    OutboxMessage,
+    OutboxStatus,
+    VerifiedNumber,
+)
+from organizer.sms.services import AudienceFilter, ConflictError, InboxError, MobilizationError
 from organizer.sms.tasks import dispatch_noted, run_sweep
 from organizer.web import Pagination
 
@@ -245,12 +262,11 @@ def _preview_json(p: services.Preview) -> dict:
 @login_required
 def detail(mobilization_id: int):
     mobilization = services.get_mobilization(current_user, mobilization_id)
-    own = current_user.person
     context = {
         "mobilization": mobilization,
         "progress": services.progress(mobilization),
         "launch_form": LaunchForm(),
-        "test_form": TestSendForm(test_phone=own.phone if own and own.phone else None),
+        "test_form": _test_form(),
         "unknown_rows": sending.stuck_rows(mobilization.id),
         "action": actions_link.action_summary(mobilization.action_id),
     }
@@ -316,27 +332,25 @@ def _apply(change, level: str = "warning", errors: tuple[type[Exception], ...] =
     return result
 
 
+def _test_form() -> TestSendForm:
+    """The test-send form offering the user's own numbers only (see ``services.test_numbers``)."""
+    region = get_organization().default_phone_region
+    form = TestSendForm()
+    form.test_phone.choices = [(phone, format_phone(phone, region)) for phone in services.test_numbers(current_user)]
+    return form
+
+
 @bp.post("/<int:mobilization_id>/test")
 @login_required
 def test(mobilization_id: int):
     mobilization = services.get_mobilization(current_user, mobilization_id)
-    form = TestSendForm()
-    if form.validate_on_submit():
-        try:
-            phone = normalize_phone(form.test_phone.data, get_organization().default_phone_region)
-            if phone is None:
-                raise PhoneError(form.test_phone.data)
-            services.test_send(mobilization, current_user, phone)
-            db.session.commit()
-        except PhoneError:
-            db.session.rollback()
-            flash(_("This is not a valid phone number."), "danger")
-        except MobilizationError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            dispatch_noted()
-            flash(_("Test text sent to %(phone)s.", phone=phone), "success")
+    form = _test_form()
+    if not form.validate_on_submit():
+        flash(_("A test goes only to your own phone on file or to a number an admin verified for you."), "danger")
+    elif _apply(lambda: services.test_send(mobilization, current_user, form.test_phone.data), "danger") is not _FAILED:
+        dispatch_noted()
+        flash(_("Test text sent to %(phone)s.",
+                phone=format_phone(form.test_phone.data, get_organization().default_phone_region)), "success")
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
 
 
@@ -387,8 +401,10 @@ def p2p(mobilization_id: int):
     if form.validate_on_submit():
         send_next = lambda: services.p2p_send(  # noqa: E731
             mobilization, current_user, int(form.person_id.data), skip=form.skip.data)
-        if _apply(send_next, errors=(MobilizationError, ValueError)) is not _FAILED:
+        row = _apply(send_next, errors=(MobilizationError, ValueError))
+        if row is not _FAILED:
             dispatch_noted()
+            _flash_if_held(row)
         return redirect(url_for("sms.p2p", mobilization_id=mobilization.id))
     recipient, left = (None, 0)
     if mobilization.status is MobilizationStatus.SENDING:
@@ -456,12 +472,23 @@ def reply(conversation_id: int):
     conversation = services.get_conversation(current_user, conversation_id)
     form = ReplyForm()
     if form.validate_on_submit():
-        if _apply(lambda: services.reply(conversation, current_user, form.body.data), "danger") is not _FAILED:
+        row = _apply(lambda: services.reply(conversation, current_user, form.body.data), "danger")
+        if row is not _FAILED:
             dispatch_noted()
-            flash(_("Reply sent."), "success")
+            if not _flash_if_held(row):
+                flash(_("Reply sent."), "success")
     else:
         flash(_("Write a reply first."), "warning")
     return redirect(url_for("sms.thread", conversation_id=conversation.id))
+
+
+def _flash_if_held(row: OutboxMessage) -> bool:
+    """Tell the sender their text waits for staff (the number is shared across lists)."""
+    if row.status is not OutboxStatus.HELD:
+        return False
+    flash(_("Held: this number also belongs to someone outside your list. The text goes out once staff "
+            "have checked it."), "warning")
+    return True
 
 
 def _assign_choices(conversation) -> list[tuple]:
@@ -493,9 +520,11 @@ def match(conversation_id: int):
     form = MatchForm()
     if form.validate_on_submit():
         person = get_visible_person(current_user, form.person_id.data)
-        if _apply(lambda: services.match_person(conversation, person, current_user)) is not _FAILED:
+        matched = _apply(lambda: services.match_person(conversation, person, current_user))
+        if matched is not _FAILED:
             flash(_("This number is now %(name)s's.", name=person.display_name), "success")
-    return redirect(url_for("sms.thread", conversation_id=conversation.id))
+            return redirect(url_for("sms.thread", conversation_id=matched.id))
+    return redirect(url_for("sms.thread", conversation_id=conversation_id))
 
 
 @bp.post("/inbox/review/<int:message_id>/<any(confirm, dismiss):decision>")
@@ -509,6 +538,76 @@ def review(message_id: int, decision: str):
         flash(_("Opted out: no more texts to this number.") if decision == "confirm" else _("Kept as a normal reply."),
               "success")
     return redirect(url_for("sms.thread", conversation_id=conversation.id))
+
+
+# --- numbers shared across lists, verified test numbers --------------------------------------
+
+
+@bp.get("/shared-numbers")
+@staff_required
+def conflicts():
+    """Records given a phone that belongs to someone outside their holder's list: texts to
+    them wait until staff decide here."""
+    return render_template("sms/conflicts.html", open_conflicts=services.phone_conflicts(),
+                           decided=services.phone_conflicts(decided=True, limit=20))
+
+
+@bp.post("/shared-numbers/<int:conflict_id>/<any(allow, duplicate, archive):decision>")
+@staff_required
+def resolve_conflict(conflict_id: int, decision: str):
+    conflict = services.get_phone_conflict(conflict_id)
+    if EmptyForm().validate_on_submit():
+        count = _apply(lambda: services.resolve_phone_conflict(conflict, decision, current_user),
+                       errors=(ConflictError,))
+        if count is not _FAILED:
+            dispatch_noted()
+            if decision == "allow":
+                flash(ngettext("Allowed: %(num)d held text goes out now.", "Allowed: %(num)d held texts go out now.",
+                               count), "success")
+            else:
+                flash(ngettext("Marked as a duplicate: %(num)d held text canceled.",
+                               "Marked as a duplicate: %(num)d held texts canceled.", count), "success")
+    return redirect(url_for("sms.conflicts"))
+
+
+def _verify_form() -> VerifyNumberForm:
+    form = VerifyNumberForm()
+    form.user_id.choices = [("", "—")] + [(u.id, f"{u.name} ({u.email})") for u in staff_and_leaders()]
+    return form
+
+
+@bp.route("/test-numbers", methods=["GET", "POST"])
+@admin_required
+def test_numbers():
+    """An admin verifies the numbers each user may send test texts to."""
+    from organizer.auth.models import User
+
+    form = _verify_form()
+    if form.validate_on_submit():
+        user = db.session.get(User, form.user_id.data) or abort(404)
+        try:
+            phone = normalize_phone(form.phone.data, get_organization().default_phone_region)
+        except PhoneError:
+            phone = None
+        if phone is None:
+            form.phone.errors.append(_("This is not a valid phone number."))
+        elif _apply(lambda: services.verify_number(user, phone, current_user), "danger",
+                    errors=(InboxError,)) is not _FAILED:
+            flash(_("Verified: %(name)s may send test texts to %(phone)s.", name=user.name,
+                    phone=format_phone(phone, get_organization().default_phone_region)), "success")
+            return redirect(url_for("sms.test_numbers"))
+    return render_template("sms/test_numbers.html", form=form, numbers=services.verified_numbers())
+
+
+@bp.post("/test-numbers/<int:number_id>/remove")
+@admin_required
+def remove_test_number(number_id: int):
+    number = db.session.get(VerifiedNumber, number_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        services.remove_verified_number(number, current_user)
+        db.session.commit()
+        flash(_("Removed."), "success")
+    return redirect(url_for("sms.test_numbers"))
 
 
 # --- command line -------------------------------------------------------------------------
@@ -544,7 +643,7 @@ def _text_status_labels() -> dict[str, str]:
         # Outgoing texts: our outbox statuses.
         "queued": _("queued"), "sending": _("sending"), "sent": _("sent"), "delivered": _("delivered"),
         "undelivered": _("undelivered"), "failed": _("failed"), "canceled": _("canceled"),
-        "unknown": _("outcome unknown"),
+        "unknown": _("outcome unknown"), "held": _("held for staff"),
         # Incoming texts: what the reply did.
         "opted_out": _("opted out"), "opted_in": _("opted back in"), "rsvp_yes": _("RSVP: yes"),
         "rsvp_no": _("RSVP: no"), "help": _("help sent"), "flagged": _("possible opt-out, to review"),
@@ -573,10 +672,18 @@ def _paused_global() -> list[Mobilization]:
 
 @bp.app_template_global("sms_person_texts")
 def _person_texts_global(person) -> dict:
-    """The last texts with a person and their thread, for the person page."""
+    """The last texts with a person, their thread at their number, and whether texts to them
+    wait for staff (a number shared across lists), for the person page."""
     from organizer.sms.models import Conversation
 
     conversation = None
     if person.phone:
-        conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone))
-    return {"texts": services.recent_texts(person.id), "conversation": conversation}
+        conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone,
+                                                                    Conversation.person_id == person.id))
+    return {"texts": services.recent_texts(person.id), "conversation": conversation,
+            "on_hold": bool(person.phone) and services.is_on_hold(person, person.phone)}
+
+
+@bp.app_template_global("sms_open_conflicts")
+def _open_conflicts_global() -> int:
+    return services.open_conflict_count() if current_user.is_staff else 0

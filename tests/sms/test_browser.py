@@ -1,5 +1,6 @@
 """In real Chromium on a phone: the live preview while composing, the progress bar advancing
-while a mobilization is sent, and a reply showing up in the inbox."""
+while a mobilization is sent, a reply showing up in the inbox, staff deciding about a shared
+number, and an admin verifying a test number (phone and desktop widths, nothing overflows)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,43 @@ def test_a_reply_shows_up_in_the_inbox(page: Page, app, client, live_server, mak
     page.get_by_label("Reply").fill("Great, see you there!")
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_test_id("thread")).to_contain_text("Great, see you there!")
+
+
+def _fits(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_staff_allow_a_shared_number_from_a_phone(page: Page, app, live_server, fake, make_user, make_person):
+    from organizer.people.services import PersonData, create_person
+
+    first, second = make_user("leader", name="Ana Leader"), make_user("leader", name="Bo Leader")
+    make_person(owner=first, first_name="Maria", last_name="Lopez", phone="+13125550142")
+    with app.app_context():
+        create_person(PersonData(first_name="Juan", last_name="Lopez", phone="+13125550142"),
+                      db.session.get(User, second.id), region="US")
+        db.session.commit()
+    _login(page, live_server, make_user("organizer"))
+    page.goto(f"{live_server}/sms/")
+    page.get_by_role("link", name="Shared numbers").click()
+    listing = page.get_by_test_id("open-conflicts-list")
+    expect(listing).to_contain_text("Juan Lopez")
+    expect(listing).to_contain_text("Maria Lopez (Ana Leader)")
+    assert _fits(page)
+    page.get_by_role("button", name="Same household: allow texting").click()
+    expect(page.get_by_text("Allowed: 0 held texts go out now.")).to_be_visible()
+    expect(page.get_by_text("No shared numbers to check.")).to_be_visible()
+
+
+def test_admin_verifies_a_test_number_on_a_desktop(page: Page, live_server, make_user):
+    make_user("leader", name="Lena Leader")
+    _login(page, live_server, make_user("admin"))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server}/sms/test-numbers")
+    page.get_by_label("User").select_option(label=next(
+        o for o in page.locator("#user_id option").all_inner_texts() if o.startswith("Lena Leader")))
+    page.get_by_label("Mobile phone").fill("(312) 555-0401")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_test_id("verified-numbers")).to_contain_text("Lena Leader · (312) 555-0401")
+    assert _fits(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert _fits(page)

@@ -7,7 +7,14 @@ import pytest
 from sqlalchemy import select
 
 from organizer.extensions import db
-from organizer.sms.models import Conversation, Mobilization, MobilizationKind, MobilizationStatus, OutboxMessage
+from organizer.sms.models import (
+    Conversation,
+    Mobilization,
+    MobilizationKind,
+    MobilizationStatus,
+    OutboxMessage,
+    VerifiedNumber,
+)
 from tests.sms.conftest import signed_post
 
 pytestmark = pytest.mark.usefixtures("twilio_app", "org")
@@ -31,6 +38,9 @@ def test_organizer_composes_previews_tests_and_launches(app, fake, make_user, ma
     user = make_user("organizer")
     bulk_people(3)
     make_person(phone=None)
+    with app.app_context():  # an admin verified the organizer's own mobile for tests
+        db.session.add(VerifiedNumber(user_id=user.id, phone="+13125557777"))
+        db.session.commit()
     organizer = login_as(user)
 
     preview = organizer.client.get("/sms/preview", query_string={"body": "Hola {first_name} — ¿vienes?"}).get_json()
@@ -44,7 +54,7 @@ def test_organizer_composes_previews_tests_and_launches(app, fake, make_user, ma
     page = organizer.client.get(f"/sms/{m.id}").get_data(as_text=True)
     assert 'data-testid="recipient-count">3<' in page and "Hi Pat0, the hearing is Tuesday at 6pm." in page
 
-    assert organizer.post(f"/sms/{m.id}/test", {"test_phone": "(312) 555-7777"}).status_code == 302
+    assert organizer.post(f"/sms/{m.id}/test", {"test_phone": "+13125557777"}).status_code == 302
     assert [msg.to for msg in fake.messages] == ["+13125557777"]
 
     assert organizer.post(f"/sms/{m.id}/launch", {}).status_code == 302
