@@ -1,7 +1,7 @@
 """auth: session versions, atomic login throttles, two-factor sign-in
 
 Revision ID: b7c41d2e9a10
-Revises: 7092665468cd
+Revises: 78564ad97acb
 Create Date: 2026-11-29 19:15:00
 
 """
@@ -13,7 +13,7 @@ from organizer.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'b7c41d2e9a10'
-down_revision = '7092665468cd'
+down_revision = '78564ad97acb'
 branch_labels = None
 depends_on = None
 
