@@ -110,7 +110,9 @@ def status_callback():
     if not sid or not status:
         abort(400)
     error_code = form.get("ErrorCode", type=int)
-    sending.apply_status_callback(sid, status, error_code, request.args.get("outbox_id", type=int), utcnow())
+    sending.apply_status_callback(sid, status, error_code, request.args.get("outbox_id", type=int), utcnow(),
+                                  segments=form.get("NumSegments", type=int), price=form.get("Price"),
+                                  price_unit=form.get("PriceUnit"))
     db.session.commit()
     return _twiml()
 
