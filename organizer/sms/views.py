@@ -284,12 +284,14 @@ def progress_json(mobilization_id: int):
 def _hold_text(mobilization: Mobilization) -> str:
     """Why the mobilization's texts are not going out now and when they will, in the
     reader's language and zone ("" while they are going out)."""
-    from flask_babel import format_datetime, format_decimal
+    from flask_babel import format_decimal
+
+    from organizer.web import local_datetime
 
     hold = results.hold_status(mobilization, utcnow())
     if hold is None:
         return ""
-    when = format_datetime(hold.resumes_at, "short") if hold.resumes_at else ""
+    when = local_datetime(hold.resumes_at, "short")
     if hold.reason == "paused":
         return _("Paused: %(count)d texts wait until someone resumes sending.", count=hold.waiting)
     if hold.reason == "scheduled":
