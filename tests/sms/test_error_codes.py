@@ -294,3 +294,11 @@ def test_twilio_segments_and_price_are_stored_and_shown_beside_the_estimate(app,
     cost = page.split('data-testid="cost"')[1].split("</td>")[0]
     assert "$0.01 / 0.0079 USD" in cost
     assert "1 / 1" in page.split('data-testid="segments"')[1].split("</td>")[0]
+
+
+def test_the_readme_lists_every_code_of_the_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for code in RULES:
+        assert f"| {code} |" in readme
