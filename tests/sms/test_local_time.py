@@ -206,3 +206,29 @@ def test_a_window_that_allows_nothing_is_refused_and_writes_nothing(app, make_us
 def test_organizers_cannot_change_state_windows(app, make_user, login_as):
     organizer = login_as(make_user("organizer"))
     assert organizer.client.get("/sms/quiet-hours").status_code == 403
+
+
+def test_staff_record_where_a_person_lives_and_texts_follow_it(quiet, make_user, make_person, login_as):
+    organizer = make_user("organizer")
+    person = make_person(first_name="Ana", phone="+12085550100")  # Idaho: Boise or Pacific
+    staff = login_as(organizer)
+    response = staff.post(f"/people/{person.id}/edit", {"first_name": "Ana", "last_name": person.last_name,
+                                                        "phone": "+12085550100", "sms_consent": "unknown",
+                                                        "timezone": "America/Boise"})
+    assert response.status_code == 302
+    assert "America/Boise" in staff.client.get(f"/people/{person.id}").get_data(as_text=True)
+    with quiet.app_context():
+        ana = db.session.get(Person, person.id)
+        assert local_time.candidate_zones(ana.phone, ana, CHICAGO) == ["America/Boise"]
+        # 14:00 UTC in July is 08:00 in Boise: allowed now that we know she lives there.
+        assert sending.next_send_time(ana.phone, at("2026-07-14T14:00+00:00"), quiet.config, CHICAGO, ana) == at(
+            "2026-07-14T14:00+00:00")
+
+
+def test_a_zone_that_is_not_offered_is_refused(app, make_user, make_person, login_as):
+    person = make_person(first_name="Ana", phone="+12085550100")
+    response = login_as(make_user("organizer")).post(
+        f"/people/{person.id}/edit", {"first_name": "Ana", "sms_consent": "unknown", "timezone": "Mars/Olympus"})
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.get(Person, person.id).timezone is None
