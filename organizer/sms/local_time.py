@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import geocoder
@@ -258,8 +258,3 @@ def delete_state_rule(actor: User, rule: StateQuietHours) -> None:
     record(actor, "delete", rule, {"state": rule.state}, object_type="sms_state_quiet_hours", summary=rule.state)
     db.session.delete(rule)
 
-
-def zone_choices() -> list[str]:
-    """IANA zones to choose a person's zone from: the Americas and Pacific first."""
-    zones = sorted(z for z in available_timezones() if z.startswith(("America/", "Pacific/")))
-    return zones
