@@ -37,6 +37,7 @@ can narrow those states' windows. Admins edit the table (``/sms/quiet-hours``).
 from __future__ import annotations
 
 from datetime import datetime, time
+from time import monotonic
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -159,6 +160,29 @@ def state_for_number(phone: str) -> str | None:
     return tail if tail in US_STATES.values() else None
 
 
+#: The state windows as (from, until) by state, read at most every RULES_TTL seconds per
+#: process: the sender checks every text, and the table changes a few times a year. An
+#: admin's edit clears it at once in the process that made it; others follow within the TTL.
+RULES_TTL = 30.0
+_rules_cache: tuple[float, dict[str, tuple[time, time]]] | None = None
+
+
+def _state_windows() -> dict[str, tuple[time, time]]:
+    global _rules_cache
+    now = monotonic()
+    if _rules_cache is None or _rules_cache[0] < now:
+        rows = db.session.execute(select(StateQuietHours.state, StateQuietHours.allowed_from,
+                                         StateQuietHours.allowed_until)).all()
+        _rules_cache = (now + RULES_TTL, {state: (start, end) for state, start, end in rows})
+    return _rules_cache[1]
+
+
+def forget_cached_rules() -> None:
+    """Read the state table again at the next text (after an edit; tests). Raises nothing."""
+    global _rules_cache
+    _rules_cache = None
+
+
 def _state_rule(state: str | None) -> StateQuietHours | None:
     if state is None:
         return None
@@ -168,13 +192,13 @@ def _state_rule(state: str | None) -> StateQuietHours | None:
 def windows_for(phone: str, person: Person | None, org_tz: str, quiet: tuple[time, time]) -> list[Window]:
     """Every (zone, quiet start, quiet end) a text must stay out of: the federation's quiet
     hours in each candidate zone, and the state's own window there when it has one. One
-    query at most. Raises nothing."""
+    query at most (the state table is cached, see RULES_TTL). Raises nothing."""
     zones = candidate_zones(phone, person, org_tz)
     windows: list[Window] = [(zone, quiet[0], quiet[1]) for zone in zones]
-    rule = _state_rule(state_from_zip(person) or state_for_number(phone))
-    if rule is not None and rule.allowed_from != rule.allowed_until:
+    allowed = _state_windows().get(state_from_zip(person) or state_for_number(phone) or "")
+    if allowed is not None and allowed[0] != allowed[1]:
         # Allowed from..until means quiet until..from (crossing midnight).
-        windows += [(zone, rule.allowed_until, rule.allowed_from) for zone in zones]
+        windows += [(zone, allowed[1], allowed[0]) for zone in zones]
     return windows
 
 
@@ -210,6 +234,7 @@ def seed_state_rules() -> int:
             db.session.add(StateQuietHours(state=state, allowed_from=start, allowed_until=end, source=source))
             added += 1
     db.session.flush()
+    forget_cached_rules()
     return added
 
 
@@ -240,6 +265,7 @@ def save_state_rule(actor: User, state: str, allowed_from: time, allowed_until: 
         rule = StateQuietHours(state=state, allowed_from=allowed_from, allowed_until=allowed_until, source=source)
         db.session.add(rule)
         db.session.flush()
+        forget_cached_rules()
         record(actor, "create", rule, {"state": state, "from": str(allowed_from), "until": str(allowed_until)},
                object_type="sms_state_quiet_hours", summary=state)
         return True
@@ -247,6 +273,7 @@ def save_state_rule(actor: User, state: str, allowed_from: time, allowed_until: 
     if before == (allowed_from, allowed_until, source):
         return False
     rule.allowed_from, rule.allowed_until, rule.source = allowed_from, allowed_until, source
+    forget_cached_rules()
     record(actor, "update", rule, {"state": state, "from": str(allowed_from), "until": str(allowed_until)},
            object_type="sms_state_quiet_hours", summary=state)
     return True
@@ -257,4 +284,5 @@ def delete_state_rule(actor: User, rule: StateQuietHours) -> None:
     Audited. The caller commits."""
     record(actor, "delete", rule, {"state": rule.state}, object_type="sms_state_quiet_hours", summary=rule.state)
     db.session.delete(rule)
+    forget_cached_rules()
 

@@ -335,12 +335,14 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
     org_tz = org_tz or get_organization().timezone
     validity = None
     if row.kind not in IMMEDIATE_KINDS:
-        allowed = next_send_time(row.phone, now, config, org_tz, row.person)
+        windows = local_time.windows_for(row.phone, row.person, org_tz, quiet_window(config))
+        allowed = local_time.next_send_time(windows, now)
         if allowed > now:
             _release(row, allowed, "deferred: quiet hours", count_attempt=False)
             db.session.commit()
             return Outcome("deferred")
-        validity = validity_for(row.phone, now, config, org_tz, row.person) or None
+        cap = int(config.get("SMS_MAX_VALIDITY_SECONDS") or 14400)
+        validity = local_time.validity_for(windows, now, cap) or None
 
     request = SendRequest(to=row.phone, body=row.body, outbox_id=row.id,
                           status_callback=status_callback_url(config, row.id), validity_period=validity)
