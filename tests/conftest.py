@@ -82,11 +82,13 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
 
 
 def _seed_reference_data(app: Flask) -> None:
-    """What the migrations seed (pipeline stages, one-to-one issues), since tests empty every table."""
+    """What the migrations seed (pipeline stages, one-to-one issues, state quiet hours), since tests empty every table."""
     from organizer.relational.services import seed_defaults
+    from organizer.sms.local_time import seed_state_rules
 
     with app.app_context():
         seed_defaults()
+        seed_state_rules()
         db.session.commit()
 
 

@@ -148,6 +148,10 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "sms.test_numbers":                   (LOGIN, 403, 403, 403, 200),  # POST: field errors
     "sms.remove_test_number":             (LOGIN, 403, 403, 403, 302),
     # Twilio's webhooks: nobody without a valid X-Twilio-Signature, signed in or not
+    "sms.flagged":                        (LOGIN, 403, 403, 200, 200),
+    "sms.clear_flag":                     (LOGIN, 403, 403, 302, 302),  # no number named: "no flag"
+    "sms.quiet_hours":                    (LOGIN, 403, 403, 403, 200),  # POST: field errors
+    "sms.remove_state_rule":              (LOGIN, 403, 403, 403, 302),  # no state named: back to the list
     "sms.inbound":                        (403, 403, 403, 403, 403),
     "sms.status_callback":                (403, 403, 403, 403, 403),
 }

@@ -59,6 +59,24 @@ MEMBERSHIP_ROLE_LABELS = {
 }
 
 
+#: Zones a US federation's people live in (IANA names; texts respect their quiet hours).
+TIME_ZONE_CHOICES = [
+    ("", "—"),
+    ("America/New_York", _l("Eastern")),
+    ("America/Chicago", _l("Central")),
+    ("America/Denver", _l("Mountain")),
+    ("America/Phoenix", _l("Arizona (no daylight saving)")),
+    ("America/Boise", _l("Mountain (Idaho)")),
+    ("America/Los_Angeles", _l("Pacific")),
+    ("America/Anchorage", _l("Alaska")),
+    ("America/Adak", _l("Aleutian Islands")),
+    ("Pacific/Honolulu", _l("Hawaii")),
+    ("America/Puerto_Rico", _l("Puerto Rico and U.S. Virgin Islands")),
+    ("Pacific/Guam", _l("Guam and Northern Mariana Islands")),
+    ("Pacific/Pago_Pago", _l("American Samoa")),
+]
+
+
 class PersonForm(FlaskForm):
     """Create or edit a person. The view drops the fields the user may not set."""
 
@@ -70,6 +88,12 @@ class PersonForm(FlaskForm):
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
     neighborhood_id = SelectField(_l("Neighborhood"), coerce=optional_int, validators=[Optional()])
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
+    timezone = SelectField(
+        _l("Time zone"),
+        choices=TIME_ZONE_CHOICES,
+        validators=[Optional()],
+        description=_l("Where they live, for texts' quiet hours. Empty: guessed from the phone's area code."),
+    )
     tag_ids = MultiCheckboxField(_l("Tags"), coerce=int, validators=[Optional()])  # checkboxes: no ctrl-click on phones
     sms_consent = SelectField(
         _l("Text messages"),

@@ -107,6 +107,9 @@ class Person(db.Model):
         ForeignKey("neighborhoods.id", ondelete="SET NULL"), index=True
     )
     preferred_language: Mapped[str | None] = mapped_column(String(10))
+    #: IANA zone the person lives in, when known; texts respect its quiet hours instead of
+    #: the zones guessed from the phone's area code.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)  # organizer notes: staff only
     sms_consent: Mapped[SmsConsent] = mapped_column(
         str_enum(SmsConsent, 20),

@@ -231,6 +231,7 @@ class PersonData:
     address: str | None = None
     neighborhood_id: int | None = None
     preferred_language: str | None = None
+    timezone: str | None = None  # IANA name; None: guessed from the phone for texts
     tag_ids: Sequence[int] = field(default_factory=list)
     owner_id: int | None = None
     # Sensitive: applied only when the actor may see them.
@@ -349,6 +350,7 @@ def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> Non
     person.address = (data.address or "").strip() or None
     person.neighborhood_id = data.neighborhood_id or None
     person.preferred_language = data.preferred_language or None
+    person.timezone = data.timezone or None
     person.tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(data.tag_ids)))) if data.tag_ids else []
     if actor.is_staff:
         person.owner_id = data.owner_id or None
@@ -386,6 +388,7 @@ def _snapshot(person: Person) -> dict[str, object]:
         "address": person.address,
         "neighborhood_id": person.neighborhood_id,
         "preferred_language": person.preferred_language,
+        "timezone": person.timezone,
         "tags": sorted(t.id for t in person.tags),
         "owner_id": person.owner_id,
         "notes": person.notes,

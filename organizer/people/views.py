@@ -418,6 +418,7 @@ def _data(form: PersonForm) -> PersonData:
         address=form.address.data,
         neighborhood_id=form.neighborhood_id.data,
         preferred_language=form.preferred_language.data or None,
+        timezone=form.timezone.data or None,
         tag_ids=form.tag_ids.data or [],
         owner_id=form.owner_id.data if "owner_id" in form else None,
         race_ethnicities=[RaceEthnicity(v) for v in form.race_ethnicities.data] if "race_ethnicities" in form else [],

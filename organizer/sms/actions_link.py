@@ -213,7 +213,7 @@ def _reminder(person, action, org, now, sending, services, kind) -> tuple[str, i
     reason = services.blocked_reason(person.phone, person)
     if reason:
         return f"skipped: {reason}"[:40], None
-    when = sending.next_send_time(person.phone, now, current_app.config, org.timezone)
+    when = sending.next_send_time(person.phone, now, current_app.config, org.timezone, person)
     if when >= action.starts_at:
         return "skipped: quiet hours", None
     values = merge_values(action.id, services.language_of(person)) or {}

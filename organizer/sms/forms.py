@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from organizer.forms import optional_int
@@ -85,3 +94,24 @@ class MatchForm(FlaskForm):
 class P2PForm(FlaskForm):
     person_id = HiddenField(validators=[DataRequired()])
     skip = BooleanField()
+
+
+class ClearFlagForm(FlaskForm):
+    """Clear the flag on a number (the number is named in the form)."""
+
+    phone = HiddenField(validators=[DataRequired()])
+
+
+class StateRuleForm(FlaskForm):
+    """A US state's own window for texts (local time)."""
+
+    state = SelectField(_l("State"), validators=[DataRequired()])
+    allowed_from = TimeField(_l("Texts allowed from"), validators=[DataRequired()])
+    allowed_until = TimeField(_l("until"), validators=[DataRequired()])
+    source = StringField(_l("Law or source"), validators=[Optional(), Length(max=255)])
+
+
+class RemoveStateRuleForm(FlaskForm):
+    """Remove a state's window (the state is named in the form)."""
+
+    state = HiddenField(validators=[DataRequired()])

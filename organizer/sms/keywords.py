@@ -40,6 +40,7 @@ __all__ = [
     "YES_KEYWORDS",
     "Keyword",
     "classify",
+    "from_opt_out_type",
     "normalize",
     "twilio_auto_replies",
 ]
@@ -147,6 +148,20 @@ def classify(body: str) -> Keyword:
     if _POSSIBLE_OPT_OUT_RE.search(word.lower()):
         return Keyword.POSSIBLE_OPT_OUT
     return Keyword.OTHER
+
+
+#: Twilio's Advanced Opt-Out (a Messaging Service setting where the federation adds its own
+#: words, such as "BASTA") tells the inbound webhook which list a text matched in the
+#: ``OptOutType`` parameter: STOP, START or HELP; Twilio has then answered it with the
+#: federation's configured reply. https://www.twilio.com/docs/messaging/tutorials/advanced-opt-out
+OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+
+
+def from_opt_out_type(opt_out_type: str | None) -> Keyword | None:
+    """The keyword Twilio's Advanced Opt-Out matched (its ``OptOutType``), or ``None`` when
+    the webhook carried none (or a value Twilio does not document). Raises nothing."""
+    found = OPT_OUT_TYPES.get((opt_out_type or "").strip().upper())
+    return Keyword(found) if found else None
 
 
 def twilio_auto_replies(body: str) -> bool:

@@ -10,10 +10,11 @@ twice: two unique constraints say so, not a check in code.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, Numeric, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from organizer.db import UTCDateTime, str_enum, utcnow
@@ -145,7 +146,12 @@ class OutboxMessage(db.Model):
     phone: Mapped[str] = mapped_column(String(20))  # E.164
     body: Mapped[str] = mapped_column(Text)
     encoding: Mapped[str] = mapped_column(String(8))
-    segments: Mapped[int] = mapped_column(Integer)
+    segments: Mapped[int] = mapped_column(Integer)  # our estimate (encoding.analyze)
+    #: What Twilio billed: its ``num_segments`` and the price (positive, in ``price_unit``),
+    #: when its answer or a status callback carried them.
+    provider_segments: Mapped[int | None] = mapped_column(Integer)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(10, 5))
+    price_unit: Mapped[str | None] = mapped_column(String(3))
     kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, 30), default=MessageKind.MOBILIZATION)
     status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, 20), default=OutboxStatus.QUEUED)
     provider_status: Mapped[str | None] = mapped_column(String(20))
@@ -237,7 +243,8 @@ class StatusEvent(db.Model):
 
 
 class PhoneFlag(db.Model):
-    """A number Twilio refused as invalid or not mobile: never texted again."""
+    """A number Twilio said cannot take texts (invalid, landline, nonexistent, blocked: see
+    ``error_codes.RULES``): later mobilizations leave it out until staff clear the flag."""
 
     __tablename__ = "sms_phone_flags"
 
@@ -307,3 +314,18 @@ class VerifiedNumber(db.Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+
+
+class StateQuietHours(db.Model):
+    """A US state's own window for texts, in the recipient's local time (stricter than the
+    federation's ``SMS_QUIET_HOURS``). Seeded from ``local_time.DEFAULT_STATE_RULES``; admins
+    edit them."""
+
+    __tablename__ = "sms_state_quiet_hours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(2), unique=True)  # USPS code: FL, OK, MD...
+    #: Texts may be delivered from ``allowed_from`` to ``allowed_until`` local time.
+    allowed_from: Mapped[time] = mapped_column(Time)
+    allowed_until: Mapped[time] = mapped_column(Time)
+    source: Mapped[str] = mapped_column(String(255), default="")

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time as dtime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from flask import Flask, current_app
 from sqlalchemy import and_, case, exists, func, select, update
@@ -46,7 +47,9 @@ from sqlalchemy.orm import joinedload
 from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.settings.services import get_organization
+from organizer.people.models import Person
 from organizer.sms import services
+from organizer.sms.error_codes import PAUSE_NOW_CODES, PAUSE_REPEATED_CODES, Action, rule_for
 from organizer.sms.models import (
     MessageKind,
     Mobilization,
@@ -69,15 +72,16 @@ from organizer.sms.providers import (
     error_for,
     make_backend,
 )
-from organizer.sms.quiet_hours import next_allowed_send, timezone_for_number, validity_seconds
+from organizer.sms import local_time
 
 log = logging.getLogger(__name__)
 
 #: Texts that answer the person's own text right away: exempt from quiet hours.
 IMMEDIATE_KINDS = frozenset({MessageKind.AUTO_REPLY, MessageKind.OPT_OUT_CONFIRMATION, MessageKind.TEST})
-#: Codes that, repeated, pause a mobilization: carrier filtering, unregistered traffic,
-#: rate limits and a full sender queue.
-PAUSE_CODES = frozenset({30007, 30034, 30022, 20429, 21611})
+#: Codes that, repeated, pause a mobilization: carrier filtering, rate limits and a full
+#: sender queue. Codes that pause at the first hit (an unverified or unregistered sender, a
+#: suspended account) are ``PAUSE_NOW_CODES``; both come from ``error_codes.RULES``.
+PAUSE_CODES = PAUSE_REPEATED_CODES
 PAUSE_WINDOW = timedelta(minutes=10)
 RATE_LIMIT_CODES = frozenset({20429, 21611, 429})
 RETRY_BASE_SECONDS = 2.0
@@ -142,32 +146,23 @@ def quiet_window(config) -> tuple[dtime, dtime]:
     return dtime.fromisoformat(start.strip()), dtime.fromisoformat(end.strip())
 
 
-def recipient_zones(phone: str, org_tz: str) -> list[str]:
-    """The zones whose quiet hours a text to ``phone`` respects: the federation's, and the
-    area code's when it differs (numbers are portable; the stricter of the two wins)."""
-    zones = [org_tz, timezone_for_number(phone, org_tz)]
-    return list(dict.fromkeys(zones))
+def recipient_zones(phone: str, org_tz: str, person: Person | None = None) -> list[str]:
+    """The zones whose quiet hours a text to ``phone`` respects (``local_time``: the
+    person's own zone when known, else every zone of the area code and the federation's)."""
+    return local_time.candidate_zones(phone, person, org_tz)
 
 
-def next_send_time(phone: str, now: datetime, config, org_tz: str) -> datetime:
-    """When a text to ``phone`` may go: ``now``, or the end of quiet hours in every zone."""
-    start, end = quiet_window(config)
-    moment = now
-    for _ in range(6):
-        later = moment
-        for zone in recipient_zones(phone, org_tz):
-            later = next_allowed_send(later, zone, start, end)
-        if later == moment:
-            return moment
-        moment = later
-    return moment
+def next_send_time(phone: str, now: datetime, config, org_tz: str, person: Person | None = None) -> datetime:
+    """When a text to ``phone`` may go: ``now``, or the end of quiet hours (the federation's
+    and the recipient's state's) in every candidate zone."""
+    return local_time.next_send_time(local_time.windows_for(phone, person, org_tz, quiet_window(config)), now)
 
 
-def validity_for(phone: str, now: datetime, config, org_tz: str) -> int:
-    """Seconds Twilio may hold a text sent now before quiet hours begin (0: not now)."""
-    start, end = quiet_window(config)
+def validity_for(phone: str, now: datetime, config, org_tz: str, person: Person | None = None) -> int:
+    """Seconds Twilio may hold a text sent now before quiet hours begin in any candidate
+    zone (0: not now)."""
     cap = int(config.get("SMS_MAX_VALIDITY_SECONDS") or 14400)
-    return min(validity_seconds(now, zone, start, end, max_validity=cap) for zone in recipient_zones(phone, org_tz))
+    return local_time.validity_for(local_time.windows_for(phone, person, org_tz, quiet_window(config)), now, cap)
 
 
 # --- claiming -------------------------------------------------------------------------------
@@ -342,12 +337,14 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
     org_tz = org_tz or get_organization().timezone
     validity = None
     if row.kind not in IMMEDIATE_KINDS:
-        allowed = next_send_time(row.phone, now, config, org_tz)
+        windows = local_time.windows_for(row.phone, row.person, org_tz, quiet_window(config))
+        allowed = local_time.next_send_time(windows, now)
         if allowed > now:
             _release(row, allowed, "deferred: quiet hours", count_attempt=False)
             db.session.commit()
             return Outcome("deferred")
-        validity = validity_for(row.phone, now, config, org_tz) or None
+        cap = int(config.get("SMS_MAX_VALIDITY_SECONDS") or 14400)
+        validity = local_time.validity_for(windows, now, cap) or None
 
     request = SendRequest(to=row.phone, body=row.body, outbox_id=row.id,
                           status_callback=status_callback_url(config, row.id), validity_period=validity)
@@ -365,22 +362,30 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             hold_sender(sender_key(config), exc.retry_after or RETRY_BASE_SECONDS)
         _check_pause(row, now)
         return Outcome("retry")
-    except (OptedOutError, InvalidNumberError) as exc:
+    except (OptedOutError, InvalidNumberError, PermanentSendError) as exc:
+        # What to do is the error-code table's call (error_codes.RULES), not the HTTP status's.
+        rule = rule_for(exc.code)
+        if rule is not None and rule.action is Action.RETRY and row.attempts < int(config.get("SMS_MAX_ATTEMPTS") or 8):
+            _release(row, now + timedelta(seconds=_backoff(row.attempts)), f"retrying: {exc.message}",
+                     count_attempt=True)
+            row.error_code = exc.code
+            db.session.commit()
+            _check_pause(row, now)
+            return Outcome("retry")
         _fail(row, exc.code, exc.message)
         _act_on_number(row.phone, exc, now)
         db.session.commit()
-        return Outcome("opted out" if isinstance(exc, OptedOutError) else "invalid number")
-    except PermanentSendError as exc:
-        _fail(row, exc.code, exc.message)
-        db.session.commit()
         _check_pause(row, now)
-        return Outcome("failed")
+        if rule is not None and rule.action is Action.OPT_OUT:
+            return Outcome("opted out")
+        return Outcome("invalid number" if rule is not None and rule.action is Action.FLAG else "failed")
     except AmbiguousSendError as exc:
         # Left "sending" without a SID: reconcile_stale() settles it from the provider's list.
         row.error_code, row.error_message = exc.code, f"outcome unknown, to reconcile: {exc.message}"[:255]
         db.session.commit()
         return Outcome("ambiguous")
     record_accepted(row.id, result.sid, result.status, now)
+    record_billing(row.id, result.segments, None, None)
     db.session.commit()
     return Outcome("sent")
 
@@ -436,11 +441,24 @@ def advance(outbox_id: int, status: OutboxStatus, provider_status: str | None, n
 
 
 def _check_pause(row: OutboxMessage, now: datetime) -> None:
-    """Pause the row's mobilization when too many recent sends hit filtering or rate codes."""
-    if row.mobilization_id is None or row.error_code not in PAUSE_CODES:
+    """Pause the row's mobilization at once for a code that says every text will fail, or
+    when too many recent sends hit filtering or rate codes."""
+    if row.mobilization_id is None:
         return
-    check_auto_pause(row.mobilization_id, now)
+    if row.error_code in PAUSE_NOW_CODES:
+        pause_for_code(row.mobilization_id, row.error_code, now)
+    elif row.error_code in PAUSE_CODES:
+        check_auto_pause(row.mobilization_id, now)
+    else:
+        return
     db.session.commit()
+
+
+def pause_for_code(mobilization_id: int, code: int, now: datetime) -> bool:
+    """Pause a mobilization at the first text that failed for a reason every text shares
+    (an unverified toll-free sender, an unregistered 10DLC number, a suspended account).
+    The reason is stored as data ("code:30032"); pages word it. The caller commits."""
+    return services.pause(mobilization_id, f"code:{code}", now)
 
 
 def check_auto_pause(mobilization_id: int, now: datetime) -> bool:
@@ -469,9 +487,11 @@ def check_auto_pause(mobilization_id: int, now: datetime) -> bool:
 
 
 def apply_status_callback(message_sid: str, provider_status: str, error_code: int | None,
-                          outbox_id: int | None, now: datetime | None = None) -> str:
+                          outbox_id: int | None, now: datetime | None = None, *, segments: int | None = None,
+                          price: str | None = None, price_unit: str | None = None) -> str:
     """Apply a status callback (deduplicated on SID and status; monotonic). Returns what
     happened: "duplicate", "unknown message", "updated" or "ignored" (an older status).
+    ``segments``, ``price``: Twilio's NumSegments and Price when the callback carries them.
     The caller commits."""
     now = now or utcnow()
     row = None
@@ -479,6 +499,10 @@ def apply_status_callback(message_sid: str, provider_status: str, error_code: in
         row = db.session.get(OutboxMessage, outbox_id)
         if row is not None and row.sid not in (None, message_sid):
             row = None  # a callback for another text carrying a stale id: trust the SID
+    if row is not None and row.sid is None and db.session.scalar(
+            select(StatusEvent.id).where(StatusEvent.message_sid == message_sid,
+                                         StatusEvent.status.in_(("failed", "undelivered"))).limit(1)):
+        row = None  # a late callback for the failed SID of a text that went back to the outbox
     if row is None:
         row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.sid == message_sid))
     try:
@@ -495,20 +519,78 @@ def apply_status_callback(message_sid: str, provider_status: str, error_code: in
         record_accepted(row.id, message_sid, provider_status, now)
     status = map_status(provider_status)
     moved = advance(row.id, status, provider_status, now, error_code, None)
+    if price is not None or segments is not None:
+        record_billing(row.id, segments, price, price_unit)
     if error_code is not None:
         _act_on_number(row.phone, error_for(None, error_code, f"Twilio error {error_code}"), now)
-    if moved and error_code in PAUSE_CODES and row.mobilization_id is not None:
-        check_auto_pause(row.mobilization_id, now)
+    rule = rule_for(error_code)
+    if moved and rule is not None and rule.action is Action.RETRY and status in (OutboxStatus.FAILED,
+                                                                                  OutboxStatus.UNDELIVERED):
+        _requeue_after_callback(row.id, message_sid, error_code, now)  # type: ignore[arg-type]
+    if moved and row.mobilization_id is not None:
+        if error_code in PAUSE_NOW_CODES:
+            pause_for_code(row.mobilization_id, error_code, now)  # type: ignore[arg-type]
+        elif error_code in PAUSE_CODES:
+            check_auto_pause(row.mobilization_id, now)
     return "updated" if moved else "ignored"
+
+
+def _requeue_after_callback(outbox_id: int, message_sid: str, code: int, now: datetime) -> None:
+    """A text Twilio never handed to a carrier (30001 queue overflow, 30022 over the
+    campaign's rate...) goes back to the outbox to be sent again later, as a new message:
+    its failed SID is forgotten on the row (the status event keeps it, and the sweep's
+    reconciliation knows it). A finished mobilization sends again until it is through.
+    After ``SMS_MAX_ATTEMPTS`` the text stays failed. The caller commits."""
+    row = db.session.get(OutboxMessage, outbox_id, populate_existing=True)
+    if row is None or row.attempts >= int(current_app.config.get("SMS_MAX_ATTEMPTS") or 8):
+        return
+    row.status, row.sid, row.provider_status = OutboxStatus.QUEUED, None, None
+    row.not_before = now + timedelta(seconds=_backoff(row.attempts) + RETRY_MAX_SECONDS / 10)
+    row.error_message = f"retrying after Twilio {code} (was {message_sid})"[:255]
+    row.sent_at = None
+    if row.mobilization_id is not None:
+        db.session.execute(
+            update(Mobilization)
+            .where(Mobilization.id == row.mobilization_id, Mobilization.status == MobilizationStatus.DONE)
+            .values(status=MobilizationStatus.SENDING, finished_at=None),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def record_billing(outbox_id: int, segments: int | None, price: str | None, price_unit: str | None) -> None:
+    """Store what Twilio billed for a text: its own segment count and price (Twilio gives the
+    price as a negative amount, a charge; it is stored as the positive cost). Values Twilio
+    did not send are left as they were. The caller commits."""
+    values: dict = {}
+    if segments is not None:
+        values["provider_segments"] = segments
+    amount = _price(price)
+    if amount is not None:
+        values["price"] = amount
+        values["price_unit"] = (price_unit or "USD")[:3].upper()
+    if values:
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(**values),
+                           execution_options={"synchronize_session": False})
+
+
+def _price(raw: str | None) -> Decimal | None:
+    try:
+        return abs(Decimal(str(raw))) if raw not in (None, "") else None
+    except InvalidOperation:
+        return None
 
 
 def _act_on_number(phone: str, error: SendError, now: datetime) -> None:
     """What an error says about the number itself, whether the send or its status callback
-    reported it: unsubscribed (opt the number out) or not a mobile (flag it)."""
-    if isinstance(error, OptedOutError):
+    reported it (error_codes.RULES): unsubscribed (opt the number out), or unable to take
+    texts (landline, nonexistent, blocked: flag it, so later mobilizations skip it)."""
+    rule = rule_for(error.code)
+    if rule is None:
+        return
+    if rule.action is Action.OPT_OUT:
         services.opt_out_phone(phone, f"Twilio {error.code} (replied STOP)", now)
-    elif isinstance(error, InvalidNumberError):
-        services.flag_phone(phone, error.message, error.code)
+    elif rule.action is Action.FLAG:
+        services.flag_phone(phone, rule.title, error.code)
 
 
 # --- the dispatcher loop --------------------------------------------------------------------
@@ -620,8 +702,11 @@ def reconcile_stale(now: datetime, provider: SmsBackend | None = None, limit: in
                 db.session.commit()
             continue
         candidates = [m for m in found if m.body.strip() == row.body.strip()]
+        sids = [m.sid for m in candidates]
+        # A SID a status callback reported is ours too, even when a retry forgot it on its row.
         known = set(db.session.scalars(
-            select(OutboxMessage.sid).where(OutboxMessage.sid.in_([m.sid for m in candidates]))
+            select(OutboxMessage.sid).where(OutboxMessage.sid.in_(sids))
+            .union(select(StatusEvent.message_sid).where(StatusEvent.message_sid.in_(sids)))
         )) if candidates else set()
         match = next((m for m in reversed(candidates) if m.sid not in known), None)  # oldest first
         if match is not None:

@@ -42,7 +42,7 @@ from organizer.people.services import (
 )
 from organizer.settings.services import get_organization
 from organizer.sms import encoding
-from organizer.sms.keywords import Keyword, classify, twilio_auto_replies
+from organizer.sms.keywords import Keyword, classify, from_opt_out_type, twilio_auto_replies
 from organizer.sms.models import (
     Conversation,
     InboundMessage,
@@ -1098,20 +1098,24 @@ class InboundResult:
 
 
 def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
-            now: datetime | None = None) -> InboundResult:
+            now: datetime | None = None, *, opt_out_type: str | None = None) -> InboundResult:
     """Record an inbound text and act on it: opt-out, opt-in, HELP, an RSVP answer, or a
     possible opt-out flagged for an organizer. Deduplicated on ``message_sid`` (Twilio
     retries webhooks): a second delivery changes nothing.
 
     Replies go out as outbox rows, never twice for one keyword: none where Twilio answers
     the keyword itself (STOP, HELP... on a standard number), and an opt-out confirmation
-    only when the opt-out is new. Raises nothing.
+    only when the opt-out is new. ``opt_out_type``: Twilio's Advanced Opt-Out verdict
+    (STOP, START, HELP) for words the federation configured there; it decides over our
+    own keyword lists, and Twilio has sent the reply. The body is kept for the inbox either
+    way. Raises nothing.
     """
     now = now or utcnow()
     if db.session.scalar(select(InboundMessage.id).where(InboundMessage.message_sid == message_sid)):
         return InboundResult(None, duplicate=True)
     conversation = conversation_for(from_phone, person_for_phone(from_phone), now)
-    keyword = classify(body)
+    advanced = from_opt_out_type(opt_out_type)
+    keyword = advanced or classify(body)
     message = InboundMessage(
         message_sid=message_sid, conversation_id=conversation.id, person_id=conversation.person_id,
         from_phone=from_phone, to_phone=to_phone, body=body, keyword=keyword.value, received_at=now,
@@ -1126,7 +1130,7 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
     conversation.last_inbound_at = now
     person = db.session.get(Person, conversation.person_id) if conversation.person_id else None
     org = get_organization()
-    twilio_answered = twilio_auto_replies(body)
+    twilio_answered = advanced is not None or twilio_auto_replies(body)
 
     if keyword is Keyword.OPT_OUT:
         changed = opt_out_phone(from_phone, "SMS STOP reply", now)
@@ -1150,7 +1154,7 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
             message.outcome = "opted_in"
     elif keyword is Keyword.HELP:
         message.outcome = "help"
-        if blocked_reason(from_phone, person) != "opted out":
+        if advanced is None and blocked_reason(from_phone, person) != "opted out":
             queue_text(from_phone, org.sms_help_text or in_their_language(person, DEFAULT_HELP, org=org.name),
                        MessageKind.AUTO_REPLY, person=person)
     elif keyword is Keyword.POSSIBLE_OPT_OUT:

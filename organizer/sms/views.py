@@ -34,15 +34,18 @@ from organizer.people.services import (
 )
 from organizer.relational.services import stages as pipeline_stages
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.sms import actions_link, sending, services
+from organizer.sms import actions_link, error_codes, flags, local_time, results, sending, services
 from organizer.sms.forms import (
     AssignForm,
+    ClearFlagForm,
     ComposeForm,
     LaunchForm,
     MatchForm,
     P2PForm,
     PreviewForm,
+    RemoveStateRuleForm,
     ReplyForm,
+    StateRuleForm,
     TestSendForm,
     VerifyNumberForm,
 )
@@ -111,7 +114,8 @@ def inbound():
             sender = normalize_phone(sender, get_organization().default_phone_region) or sender
         except PhoneError:
             pass
-    services.receive(sid, sender, form.get("To", ""), form.get("Body", ""), utcnow())
+    services.receive(sid, sender, form.get("To", ""), form.get("Body", ""), utcnow(),
+                     opt_out_type=form.get("OptOutType"))
     db.session.commit()
     dispatch_noted()
     return _twiml()
@@ -127,7 +131,9 @@ def status_callback():
     if not sid or not status:
         abort(400)
     error_code = form.get("ErrorCode", type=int)
-    sending.apply_status_callback(sid, status, error_code, request.args.get("outbox_id", type=int), utcnow())
+    sending.apply_status_callback(sid, status, error_code, request.args.get("outbox_id", type=int), utcnow(),
+                                  segments=form.get("NumSegments", type=int), price=form.get("Price"),
+                                  price_unit=form.get("PriceUnit"))
     db.session.commit()
     return _twiml()
 
@@ -269,6 +275,9 @@ def detail(mobilization_id: int):
         "test_form": _test_form(),
         "unknown_rows": sending.stuck_rows(mobilization.id),
         "action": actions_link.action_summary(mobilization.action_id),
+        "errors": results.error_breakdown(mobilization.id),
+        "billing": results.billing(mobilization.id),
+        "hold": _hold_text(mobilization),
     }
     if mobilization.status is MobilizationStatus.DRAFT:
         context["preview"] = services.preview(current_user, mobilization)
@@ -284,8 +293,37 @@ def progress_json(mobilization_id: int):
         "status": mobilization.status.value, "total": p.total, "processed": p.processed, "percent": p.percent,
         "queued": p.queued, "sent": p.sent, "delivered": p.delivered, "failed": p.failed, "canceled": p.canceled,
         "unknown": p.unknown, "replied": p.replied, "opted_out": p.opted_out_after, "rsvped": p.rsvped,
-        "paused_reason": _pause_text(mobilization),
+        "paused_reason": _pause_text(mobilization), "hold": _hold_text(mobilization),
     })
+
+
+def _hold_text(mobilization: Mobilization) -> str:
+    """Why the mobilization's texts are not going out now and when they will, in the
+    reader's language and zone ("" while they are going out)."""
+    from flask_babel import format_decimal
+
+    from organizer.web import local_datetime
+
+    hold = results.hold_status(mobilization, utcnow())
+    if hold is None:
+        return ""
+    when = local_datetime(hold.resumes_at, "short")
+    if hold.reason == "paused":
+        return _("Paused: %(count)d texts wait until someone resumes sending.", count=hold.waiting)
+    if hold.reason == "scheduled":
+        return _("Scheduled: sending starts %(when)s.", when=when)
+    if hold.reason == "quiet_hours":
+        return _("Held for quiet hours in the recipients' time zones: %(count)d texts wait; sending resumes "
+                 "%(when)s.", count=hold.waiting, when=when)
+    if hold.reason == "retrying":
+        return _("%(count)d texts wait to be tried again after an error; the next try is %(when)s.",
+                 count=hold.waiting, when=when)
+    if hold.reason == "rate_limited":
+        return _("Twilio asked us to slow down: sending resumes %(when)s.", when=when)
+    if hold.reason == "pacing":
+        return _("Sending at %(rate)s segments a second (the sender's pace): %(count)d texts left, done about "
+                 "%(when)s.", rate=format_decimal(hold.details["rate"]), count=hold.waiting, when=when)
+    return _("%(count)d texts wait; sending resumes %(when)s.", count=hold.waiting, when=when)
 
 
 def _org_zone() -> ZoneInfo:
@@ -630,8 +668,14 @@ def sweep_command(at: str | None) -> None:
 
 @bp.app_template_global("sms_pause_text")
 def _pause_text(mobilization: Mobilization) -> str:
-    """Why a mobilization paused itself, in the reader's language (stored as "hits|codes")."""
-    hits, _sep, codes = (mobilization.paused_reason or "").partition("|")
+    """Why a mobilization paused itself, in the reader's language (stored as "hits|codes",
+    or "code:30032" for a code that pauses at the first hit)."""
+    reason = mobilization.paused_reason or ""
+    if reason.startswith("code:") and reason[5:].isdigit():
+        rule = error_codes.rule_for(int(reason[5:]))
+        return _("Twilio error %(code)s (%(title)s): every text would fail the same way. Fix it in Twilio, "
+                 "then resume.", code=reason[5:], title=rule.title if rule else "")
+    hits, _sep, codes = reason.partition("|")
     if not hits.isdigit():
         return mobilization.paused_reason or ""
     return _("%(count)d texts in ten minutes were filtered by carriers or rate-limited (Twilio codes %(codes)s).",
@@ -681,9 +725,84 @@ def _person_texts_global(person) -> dict:
         conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone,
                                                                     Conversation.person_id == person.id))
     return {"texts": services.recent_texts(person.id), "conversation": conversation,
-            "on_hold": bool(person.phone) and services.is_on_hold(person, person.phone)}
+            "on_hold": bool(person.phone) and services.is_on_hold(person, person.phone),
+            "flag": flags.flag_for_phone(person.phone), "clear_flag_form": ClearFlagForm(phone=person.phone)}
 
 
 @bp.app_template_global("sms_open_conflicts")
 def _open_conflicts_global() -> int:
     return services.open_conflict_count() if current_user.is_staff else 0
+
+
+@bp.app_template_global("sms_error_action")
+def _error_action(code: int | None) -> str:
+    """What Organizer did about a Twilio error code, in the reader's language."""
+    return error_codes.action_label(code)
+
+
+# --- flagged numbers and state quiet hours ---------------------------------------------------
+
+
+@bp.get("/flags")
+@staff_required
+def flagged():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = 50
+    rows, total = flags.flagged_numbers(page, per_page)
+    return render_template("sms/flags.html", rows=rows, pagination=Pagination(page, per_page, total),
+                           clear_form=ClearFlagForm())
+
+
+@bp.post("/flags/clear")
+@staff_required
+def clear_flag():
+    form = ClearFlagForm()
+    if form.validate_on_submit() and flags.clear_flag(form.phone.data, current_user):
+        db.session.commit()
+        flash(_("Flag cleared: %(phone)s will be texted again.", phone=form.phone.data), "success")
+    else:
+        flash(_("That number has no flag."), "warning")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("sms.flagged"))
+
+
+def _same_site(url: str | None) -> bool:
+    from urllib.parse import urlsplit
+
+    return bool(url) and urlsplit(url).netloc in ("", request.host)
+
+
+@bp.route("/quiet-hours", methods=["GET", "POST"])
+@admin_required
+def quiet_hours():
+    form = StateRuleForm()
+    form.state.choices = [("", "—")] + [(code, code) for code in sorted(set(local_time.US_STATES.values()))]
+    if form.validate_on_submit():
+        try:
+            changed = local_time.save_state_rule(current_user, form.state.data, form.allowed_from.data,
+                                                 form.allowed_until.data, form.source.data or "")
+        except local_time.StateRuleError as error:
+            db.session.rollback()
+            form.state.errors.append(str(error))
+        else:
+            db.session.commit()
+            if changed:
+                flash(_("Saved the window for %(state)s.", state=form.state.data), "success")
+            return redirect(url_for("sms.quiet_hours"))
+    return render_template("sms/quiet_hours.html", form=form, rules=local_time.state_rules(),
+                           remove_form=RemoveStateRuleForm())
+
+
+@bp.post("/quiet-hours/remove")
+@admin_required
+def remove_state_rule():
+    form = RemoveStateRuleForm()
+    rule = None
+    if form.validate_on_submit():
+        rule = next((r for r in local_time.state_rules() if r.state == form.state.data), None)
+    if rule is None:
+        flash(_("That state has no window of its own."), "warning")
+    else:
+        local_time.delete_state_rule(current_user, rule)
+        db.session.commit()
+        flash(_("Removed the window for %(state)s.", state=form.state.data), "success")
+    return redirect(url_for("sms.quiet_hours"))

@@ -10,6 +10,11 @@
     bar.setAttribute("aria-valuenow", data.percent);
     const text = bar.parentElement.querySelector("[data-progress-text]");
     if (text) text.textContent = text.textContent.replace(/\d+(\D+)\d+/, data.processed + "$1" + data.total);
+    const hold = document.querySelector("[data-hold]");
+    if (hold && data.hold !== undefined) {
+      hold.textContent = data.hold;
+      hold.classList.toggle("d-none", !data.hold);
+    }
     document.querySelectorAll("[data-count]").forEach((cell) => {
       const value = data[cell.dataset.count];
       if (value !== undefined) cell.textContent = value;

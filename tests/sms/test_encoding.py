@@ -122,3 +122,79 @@ def test_estimate_cost_rejects_floats_and_negatives() -> None:
         estimate_cost(-1, 1, Decimal("0.01"))
     with pytest.raises(ValueError):
         estimate_cost(1, -1, Decimal("0.01"))
+
+
+# --- Twilio's segment calculator (TwilioDevEd/message-segment-calculator) -----------------
+# Its tests/index.test.js and tests/segments.test.js, with its own bodies: 160 GSM units in
+# one part, 161 (an escape pair plus 159) in two; 70 UCS-2 units in one, 71 in two; 307 GSM
+# characters make 153 + 153 + 1, and a 135-unit UCS-2 body makes 67 + 67 + 1.
+
+_DIGITS = "1234567890" * 40
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "segments"),
+    [
+        ("{" + _DIGITS[1:159], GSM7, 1),
+        ("{" + _DIGITS[1:160], GSM7, 2),
+        ("\U0001F61C" + _DIGITS[1:69], UCS2, 1),
+        ("\U0001F61C" + _DIGITS[1:70], UCS2, 2),
+        (_DIGITS[:307], GSM7, 3),
+        ("\U0001F61C" + _DIGITS[1:134], UCS2, 3),
+    ],
+)
+def test_the_calculators_own_cases(body: str, encoding: str, segments: int) -> None:
+    info = analyze(body)
+    assert (info.encoding, info.segments) == (encoding, segments)
+
+
+def test_the_calculators_last_part_holds_one_character() -> None:
+    assert analyze(_DIGITS[:307]).remaining == 152
+    assert analyze("\U0001F61C" + _DIGITS[1:134]).remaining == 66
+
+
+THUMBS_UP_MEDIUM_SKIN = "\U0001F44D\U0001F3FD"  # 4 UTF-16 units, one cluster
+FLAG_MEXICO = "\U0001F1F2\U0001F1FD"  # 4 units
+FAMILY = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # 8 units
+KEYCAP_ONE = "1\uFE0F\u20E3"  # 3 units
+E_COMBINING_ACUTE = "e\u0301"  # 2 units (é typed as e + accent)
+
+
+@pytest.mark.parametrize("cluster", [THUMBS_UP_MEDIUM_SKIN, FLAG_MEXICO, FAMILY, KEYCAP_ONE, E_COMBINING_ACUTE])
+def test_a_cluster_straddling_the_67_unit_boundary_moves_whole_to_the_next_part(cluster: str) -> None:
+    units = len(cluster.encode("utf-16-le")) // 2
+    # The cluster starts at unit 66 of the first part, so it cannot fit in its 67.
+    body = "я" * 66 + cluster + "я" * (134 - 66 - units)
+    info = analyze(body)
+    assert info.characters == 134
+    assert info.segments == 3  # 66 | cluster + 67 - units ... | the rest
+
+
+@pytest.mark.parametrize("cluster", [THUMBS_UP_MEDIUM_SKIN, FLAG_MEXICO, FAMILY, KEYCAP_ONE, E_COMBINING_ACUTE])
+def test_a_cluster_ending_exactly_on_the_boundary_stays(cluster: str) -> None:
+    units = len(cluster.encode("utf-16-le")) // 2
+    body = "я" * (67 - units) + cluster + "я" * 67
+    info = analyze(body)
+    assert (info.characters, info.segments, info.remaining) == (134, 2, 0)
+
+
+def test_a_cluster_straddling_the_second_boundary() -> None:
+    body = "я" * 133 + FAMILY + "я" * 10
+    assert analyze(body).segments == 3  # 67 | 66 | family + 10
+    assert analyze("я" * 126 + FAMILY + "я" * 67).segments == 3  # 67 | 59 + family | 67
+
+
+def test_a_lone_message_of_70_units_holds_any_clusters() -> None:
+    # Below 70 units there is no header and no boundary to straddle.
+    assert analyze(FAMILY * 8 + "я" * 6).segments == 1
+
+
+def test_emoji_sequence_near_the_gsm_boundary_switches_to_ucs2() -> None:
+    info = analyze("a" * 150 + THUMBS_UP_MEDIUM_SKIN)
+    assert info.encoding == UCS2
+    assert info.segments == 3  # 154 units: 67 | 67 | 16 + 4
+
+
+def test_crlf_counts_as_two_gsm_characters() -> None:
+    info = analyze("Hi\r\nthere")
+    assert (info.encoding, info.characters) == (GSM7, 9)
