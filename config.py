@@ -76,6 +76,8 @@ class Config:
         self.SMS_MAX_VALIDITY_SECONDS = int(os.environ.get("SMS_MAX_VALIDITY_SECONDS", "14400"))
         self.SMS_REMINDER_OFFSETS = os.environ.get("SMS_REMINDER_OFFSETS", "24h,2h")
         self.SMS_PAUSE_THRESHOLD = int(os.environ.get("SMS_PAUSE_THRESHOLD", "20"))
+        # Reports (organizer/reports): counts from 1 to this minus one are never shown.
+        self.REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
 
 
 class DevelopmentConfig(Config):
