@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
@@ -31,6 +32,7 @@ class IndicatorForm(FlaskForm):
 
 
 class IndicatorPointForm(FlaskForm):
+    indicator_id = IntegerField(validators=[InputRequired()], widget=HiddenInput())
     observed_on = DateField(_l("Date"), validators=[DataRequired()])
     # InputRequired, not DataRequired: 0 is a real value.
     value = FloatField(_l("Value"), validators=[InputRequired(message=_l("Enter a number."))])

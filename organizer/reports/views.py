@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from organizer.auth.access import admin_required
 from organizer.extensions import db
 from organizer.relational.services import local_today
 from organizer.reports import scorecard as sc
@@ -138,8 +137,20 @@ def _population_form() -> PopulationForm:
     return form
 
 
+def admin_only(view: Callable[P, R]) -> Callable[P, R]:
+    """Admins only; other staff get 403 (and, through ``staff_or_404``, leaders 404)."""
+
+    @wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return staff_or_404(wrapped)
+
+
 @bp.post("/reports/populations")
-@admin_required
+@admin_only
 def population_save():
     form = _population_form()
     if form.validate_on_submit():
@@ -159,7 +170,7 @@ def population_save():
 
 
 @bp.post("/reports/populations/import")
-@admin_required
+@admin_only
 def population_import():
     upload = PopulationImportForm()
     if upload.validate_on_submit():
@@ -223,13 +234,13 @@ def add_indicator(campaign_id: int):
     return _back(campaign_id)
 
 
-@bp.post("/campaigns/<int:campaign_id>/scorecard/indicators/<int:indicator_id>/points")
+@bp.post("/campaigns/<int:campaign_id>/scorecard/points")
 @staff_or_404
-def add_point(campaign_id: int, indicator_id: int):
+def add_point(campaign_id: int):
     campaign = sc.get_campaign(campaign_id)
-    indicator = sc.get_indicator(campaign, indicator_id)
     form = IndicatorPointForm()
     if form.validate_on_submit():
+        indicator = sc.get_indicator(campaign, form.indicator_id.data)
         try:
             sc.add_point(indicator, form.observed_on.data, form.value.data, form.source.data, current_user)
         except sc.ScorecardError as error:
