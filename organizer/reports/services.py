@@ -562,7 +562,7 @@ def _representation(report: EquityReport) -> None:
     """Shares of the base, of the people reached and of the leaders per group, and the parity index;
     against neighborhoods' populations where admins entered them (race/ethnicity splits)."""
     query = report.query
-    population = _population_shares(query) if query.split in ("race", "race_neighborhood") else {}
+    population = _population_shares(query) if query.split in ("race", "race_neighborhood", "neighborhood") else {}
     if population:
         report.population_note = str(_l(
             "Population shares come from the figures admins entered for the neighborhoods (for example "
@@ -583,15 +583,19 @@ def _representation(report: EquityReport) -> None:
         row = RepresentationRow(g, base_share, reached_share, leader_share, parity,
                                 flagged=parity is not None and parity < PARITY_THRESHOLD)
         if population:
-            place = g.key[2] if query.split == "race_neighborhood" else "*"
-            row.share_population = population.get((place, g.key[1]))
+            if query.split == "neighborhood":  # the neighborhood's share of all the neighborhoods' people
+                row.share_population = population.get(("nb", g.key[1]))
+            else:
+                place = g.key[2] if query.split == "race_neighborhood" else "*"
+                row.share_population = population.get((place, g.key[1]))
         report.representation.append(row)
 
 
 def _population_shares(query: EquityQuery) -> dict[tuple[str, str | None], float]:
     """``(neighborhood id or "*", race key)``: that group's share of the neighborhood's (or all
     the neighborhoods with figures) population. A ``total`` row, when entered, is the denominator;
-    otherwise the sum of the neighborhood's rows."""
+    otherwise the sum of the neighborhood's rows. ``("nb", neighborhood id)``: the neighborhood's
+    share of the population of all the neighborhoods with figures."""
     rows = db.session.execute(select(NeighborhoodPopulation.neighborhood_id, NeighborhoodPopulation.race_ethnicity,
                                      NeighborhoodPopulation.population)).all()
     by_place: dict[str, dict[str, int]] = {}
@@ -600,10 +604,15 @@ def _population_shares(query: EquityQuery) -> dict[tuple[str, str | None], float
             by_place.setdefault(place, {})
             by_place[place][race] = by_place[place].get(race, 0) + n
     shares: dict[tuple[str, str | None], float] = {}
+    sizes = {place: counts.get("total") or sum(n for race, n in counts.items() if race != "total")
+             for place, counts in by_place.items()}
+    everyone = sum(n for place, n in sizes.items() if place != "*")
     for place, counts in by_place.items():
-        denominator = counts.get("total") or sum(n for race, n in counts.items() if race != "total")
+        denominator = sizes[place]
         if not denominator:
             continue
+        if place != "*" and everyone:
+            shares[("nb", place)] = denominator / everyone
         for race, n in counts.items():
             if race != "total":
                 shares[(place, race)] = n / denominator
