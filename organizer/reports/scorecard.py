@@ -27,6 +27,7 @@ from organizer.auth.models import User
 from organizer.campaigns.models import Campaign, campaign_institutions
 from organizer.extensions import db
 from organizer.institutions.models import Membership
+from organizer.people.models import RaceEthnicity
 from organizer.relational.models import OneToOne, Stage, StageMove
 from organizer.relational.services import stages
 from organizer.reports.models import CampaignWin, CommunityIndicator, IndicatorPoint, MeasureTarget
@@ -36,9 +37,9 @@ from organizer.reports.services import (
     EquityQuery,
     Group,
     Period,
-    _grouping,
-    _labels,
-    _sort_key,
+    grouping,
+    group_labels,
+    group_sort_key,
 )
 from organizer.reports.suppression import Line, suppress
 
@@ -175,11 +176,16 @@ def campaign_period(campaign: Campaign, today: date) -> Period:
 # --- performance measures --------------------------------------------------------------------
 
 
-def _campaign_people(campaign_id: int, begin: datetime, finish: datetime):
-    """Person ids of the campaign: members of its institutions, and who came to its actions."""
-    members = select(Membership.person_id).join(
+def _members(campaign_id: int):
+    """Person ids of the members of the campaign's institutions."""
+    return select(Membership.person_id).join(
         campaign_institutions, campaign_institutions.c.institution_id == Membership.institution_id
     ).where(campaign_institutions.c.campaign_id == campaign_id)
+
+
+def _campaign_people(campaign_id: int):
+    """Person ids of the campaign: members of its institutions, and who came to its actions."""
+    members = _members(campaign_id)
     came = select(Attendance.person_id).join(Action, Action.id == Attendance.action_id) \
         .where(Action.campaign_id == campaign_id, Action.archived_at.is_(None))
     return union_all(members, came)
@@ -189,10 +195,8 @@ def _sets(campaign: Campaign, period: Period, leader_position: int, first_positi
     """``(measure, person_id)`` rows of the people-measures in ``period`` (a UNION ALL)."""
     begin, finish = period.bounds()
     now = datetime.now(UTC)
-    members = select(Membership.person_id).join(
-        campaign_institutions, campaign_institutions.c.institution_id == Membership.institution_id
-    ).where(campaign_institutions.c.campaign_id == campaign.id)
-    people = _campaign_people(campaign.id, begin, finish)
+    members = _members(campaign.id)
+    people = _campaign_people(campaign.id)
     reached = select(literal("reached").label("measure"), OneToOne.person_id.label("person_id")) \
         .where(OneToOne.person_id.in_(members), OneToOne.held_on >= period.start, OneToOne.held_on <= period.end)
     turned_out = select(literal("turned_out"), Attendance.person_id).join(Action, Action.id == Attendance.action_id) \
@@ -222,9 +226,7 @@ def _measures(campaign: Campaign, period: Period, today: date, leader_position: 
     """Every performance measure over ``period``: ``key: (value, numerator, denominator)`` (five queries)."""
     begin, finish = period.bounds()
     now = datetime.now(UTC)
-    members = select(Membership.person_id).join(
-        campaign_institutions, campaign_institutions.c.institution_id == Membership.institution_id
-    ).where(campaign_institutions.c.campaign_id == campaign.id)
+    members = _members(campaign.id)
     out: dict[str, tuple[float | None, int | None, int | None]] = {}
 
     # 1. One-to-ones with members; follow-ups due by today and done on time.
@@ -287,7 +289,7 @@ def _breakdowns(campaign: Campaign, period: Period, leader_position: int, first_
                 threshold: int) -> list[Breakdown]:
     """People-measures by race/ethnicity and by neighborhood, suppressed (two queries and labels)."""
     query = EquityQuery(period, split="race_neighborhood", threshold=threshold)
-    grp = _grouping(query)
+    grp = grouping(query)
     sets = _sets(campaign, period, leader_position, first_position)
     rows = db.session.execute(
         select(sets.c.measure, grp.c.dim, grp.c.k1, grp.c.k2, func.count(distinct(sets.c.person_id)))
@@ -296,16 +298,15 @@ def _breakdowns(campaign: Campaign, period: Period, leader_position: int, first_
         .group_by(sets.c.measure, grp.c.dim, grp.c.k1, grp.c.k2)
     ).all()
     raw = {(m, (dim, k1, k2)): int(n) for m, dim, k1, k2, n in rows}
-    races, neighborhoods = _labels(query)
+    races, neighborhoods = group_labels(query)
     people_measures = [m for m in MEASURES if m.by_group]
     out = []
     for title, dim, labels, position in ((_l("By race/ethnicity (alone or in combination)"), "race", races, 1),
                                          (_l("By neighborhood"), "nb", neighborhoods, 2)):
         keys = {k for (_m, k) in raw if k[0] == dim}
         if dim == "race":
-            from organizer.people.models import RaceEthnicity
             keys |= {("race", v.value, None) for v in RaceEthnicity} | {("race", None, None)}
-        keys = sorted(keys, key=lambda k: _sort_key(labels, k[position]))
+        keys = sorted(keys, key=lambda k: group_sort_key(labels, k[position]))
         groups = [Group(k, labels.get(k[position], k[position] or ""), "group") for k in keys]
         groups.append(Group(TOTAL, str(_l("Total (each person once)")), "total"))
         cells = {(m.key, g.key): raw.get((m.key, g.key), 0) for m in people_measures for g in groups}

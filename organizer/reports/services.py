@@ -197,7 +197,6 @@ class EquityReport:
     months: list[str]
     representation: list[RepresentationRow] = field(default_factory=list)
     population_note: str = ""
-    queries: int = 0
 
     def cell(self, measure: str, key: GroupKey) -> Cell:
         ref = ("m", measure, key)
@@ -269,7 +268,7 @@ def _part(person_id, dim: str, k1, k2) -> Select:
     return select(person_id.label("person_id"), literal(dim, _TEXT).label("dim"), k1.label("k1"), k2.label("k2"))
 
 
-def _grouping(query: EquityQuery):
+def grouping(query: EquityQuery):
     """The CTE ``grp(person_id, dim, k1, k2)``: which rows of the table each person in the base counts in."""
     people = Person.__table__
     in_base = people.c.archived_at.is_(None)
@@ -309,9 +308,9 @@ def _counts(stmt: Select, grp, names: Iterable[str], cells: dict[Hashable, int])
             cells[("m", name, key)] = int(row[i] or 0)
 
 
-def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[Hashable, int], int]:
-    """Every count of the table, keyed ``("m", measure, group)``; and how many queries that took."""
-    grp = _grouping(query)
+def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
+    """Every count of the table, keyed ``("m", measure, group)`` (seven queries)."""
+    grp = grouping(query)
     g = (grp.c.dim, grp.c.k1, grp.c.k2)
     begin, finish = query.period.bounds()
     first = all_stages[0].id if all_stages else 0
@@ -386,7 +385,7 @@ def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[H
             .select_from(grp.join(inbound, inbound.c.person_id == grp.c.person_id))
             .where(inbound.c.received_at >= begin, inbound.c.received_at < finish),
             grp, ["replied"], cells)
-    return cells, 7
+    return cells
 
 
 def _month(column, is_timestamp: bool):
@@ -400,7 +399,7 @@ def _month(column, is_timestamp: bool):
 
 def _trend_counts(query: EquityQuery) -> dict[Hashable, int]:
     """The chosen trend measure by group and month, keyed ``("t", group, month)`` (one query)."""
-    grp = _grouping(query)
+    grp = grouping(query)
     g = (grp.c.dim, grp.c.k1, grp.c.k2)
     begin, finish = query.period.bounds()
     if query.trend in ("one_to_ones", "reached"):
@@ -426,7 +425,7 @@ def _trend_counts(query: EquityQuery) -> dict[Hashable, int]:
 # --- labels --------------------------------------------------------------------------------
 
 
-def _labels(query: EquityQuery) -> tuple[dict[str | None, str], dict[str | None, str]]:
+def group_labels(query: EquityQuery) -> tuple[dict[str | None, str], dict[str | None, str]]:
     """Labels for the first and second group keys (two queries at most: neighborhoods, institutions)."""
     race = {v.value: str(label) for v, label in RACE_ETHNICITY_LABELS.items()}
     race[MULTIRACIAL] = str(_l("Multiracial (two or more)"))
@@ -449,7 +448,7 @@ def _labels(query: EquityQuery) -> tuple[dict[str | None, str], dict[str | None,
     return race, neighborhoods
 
 
-def _sort_key(labels: dict[str | None, str], key: str | None) -> tuple[int, str]:
+def group_sort_key(labels: dict[str | None, str], key: str | None) -> tuple[int, str]:
     """Named groups first, by name; "prefer not to say" and "not recorded" last (never dropped)."""
     if key is None:
         return (2, "")
@@ -459,7 +458,7 @@ def _sort_key(labels: dict[str | None, str], key: str | None) -> tuple[int, str]
 
 
 def _groups(query: EquityQuery, cells: dict[Hashable, int]) -> list[Group]:
-    labels1, labels2 = _labels(query)
+    labels1, labels2 = group_labels(query)
     present = {key for (_m, _name, key) in (k for k in cells if k[0] == "m")}
     # Every category of the split appears even with no one in it, so an empty group is seen as 0.
     if query.split == "race":
@@ -471,17 +470,17 @@ def _groups(query: EquityQuery, cells: dict[Hashable, int]) -> list[Group]:
         present |= {("split", k, None) for k in labels1}
     groups: list[Group] = []
     if query.split == "race_neighborhood":
-        nbs = sorted({k[2] for k in present if k[0] in ("split", "nb")}, key=lambda k: _sort_key(labels2, k))
+        nbs = sorted({k[2] for k in present if k[0] in ("split", "nb")}, key=lambda k: group_sort_key(labels2, k))
         for nb in nbs:
             for key in sorted((k for k in present if k[0] == "split" and k[2] == nb),
-                              key=lambda k: _sort_key(labels1, k[1])):
+                              key=lambda k: group_sort_key(labels1, k[1])):
                 groups.append(Group(key, f"{labels1.get(key[1], key[1])} · {labels2.get(nb, nb)}", "group"))
             groups.append(Group(("nb", None, nb), str(_l("All of %(place)s", place=labels2.get(nb, nb))), "subtotal"))
-        for key in sorted((k for k in present if k[0] == "race"), key=lambda k: _sort_key(labels1, k[1])):
+        for key in sorted((k for k in present if k[0] == "race"), key=lambda k: group_sort_key(labels1, k[1])):
             groups.append(Group(key, str(_l("All neighborhoods: %(group)s", group=labels1.get(key[1], key[1]))),
                                 "subtotal"))
     else:
-        for key in sorted((k for k in present if k[0] == "split"), key=lambda k: _sort_key(labels1, k[1])):
+        for key in sorted((k for k in present if k[0] == "split"), key=lambda k: group_sort_key(labels1, k[1])):
             groups.append(Group(key, labels1.get(key[1], key[1] or ""), "group"))
     groups.append(Group(TOTAL, str(_l("Total (each person once)")), "total"))
     return groups
@@ -529,7 +528,7 @@ def equity_report(query: EquityQuery) -> EquityReport:
     labels (neighborhoods, institutions) and neighborhoods' populations.
     """
     all_stages = stages()
-    cells, _n = _measure_counts(query, all_stages)
+    cells = _measure_counts(query, all_stages)
     cells.update(_trend_counts(query))
     groups = _groups(query, cells)
     leader_position = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)

@@ -3,7 +3,7 @@ results drawn against their baseline's forecast, entries audited, leaders turned
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
