@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, cast, distinct, func, literal, null, select, union_all
+from sqlalchemy import String, and_, case, cast, func, literal, null, select, union_all
 from sqlalchemy.sql import Select
 
 from organizer.actions.models import Action, Attendance, Rsvp, RsvpStatus
@@ -299,92 +299,93 @@ def grouping(query: EquityQuery):
 # --- the measures -------------------------------------------------------------------------
 
 
-def _counts(stmt: Select, grp, names: Iterable[str], cells: dict[Hashable, int]) -> None:
-    """Run ``stmt`` (its first three columns the group, then one column per name) into ``cells``."""
-    names = list(names)
-    for row in db.session.execute(stmt.group_by(grp.c.dim, grp.c.k1, grp.c.k2)):
-        key = (row[0], row[1], row[2])
-        for i, name in enumerate(names, start=3):
-            cells[("m", name, key)] = int(row[i] or 0)
+MEASURE_COLUMNS = ["base", "reached", "one_to_ones", "moved_up", "rsvp_yes", "yes_attended", "attended", "texted",
+                   "delivered", "replied", "opted_out"]
+
+
+def _facts(query: EquityQuery, all_stages: list[Stage]):
+    """One row per person in the base with what they did in the period (each activity table is
+    aggregated by person first, then joined once): the stage they are at, one-to-ones held, and
+    0/1 flags for every other measure."""
+    begin, finish = query.period.bounds()
+    first = all_stages[0].id if all_stages else 0
+    first_position = all_stages[0].position if all_stages else 0
+    people, pipeline = Person.__table__, PersonPipeline.__table__
+    ones = OneToOne.__table__
+    met = select(ones.c.person_id, func.count().label("n")) \
+        .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
+        .group_by(ones.c.person_id).subquery("met")
+    moves, to_stage, from_stage = StageMove.__table__, Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
+    moved = select(moves.c.person_id).select_from(
+        moves.join(to_stage, to_stage.c.id == moves.c.to_stage_id)
+        .outerjoin(from_stage, from_stage.c.id == moves.c.from_stage_id)
+    ).where(moves.c.moved_at >= begin, moves.c.moved_at < finish,
+            to_stage.c.position > func.coalesce(from_stage.c.position, first_position)) \
+        .group_by(moves.c.person_id).subquery("moved")
+    rsvps, actions, attendances = Rsvp.__table__, Action.__table__, Attendance.__table__
+    held = and_(actions.c.starts_at >= begin, actions.c.starts_at < finish, actions.c.starts_at <= datetime.now(UTC),
+                actions.c.archived_at.is_(None))
+    said_yes = select(rsvps.c.person_id, func.max(case((attendances.c.id.is_not(None), 1), else_=0)).label("came")) \
+        .select_from(rsvps.join(actions, actions.c.id == rsvps.c.action_id)
+                     .outerjoin(attendances, and_(attendances.c.action_id == rsvps.c.action_id,
+                                                  attendances.c.person_id == rsvps.c.person_id))) \
+        .where(held, rsvps.c.status == RsvpStatus.YES.value).group_by(rsvps.c.person_id).subquery("said_yes")
+    came = select(attendances.c.person_id).select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
+        .where(held).group_by(attendances.c.person_id).subquery("came")
+    outbox = OutboxMessage.__table__
+    texted = select(outbox.c.person_id, func.max(case((outbox.c.status == "delivered", 1), else_=0)).label("delivered")) \
+        .where(outbox.c.sent_at >= begin, outbox.c.sent_at < finish, outbox.c.person_id.is_not(None)) \
+        .group_by(outbox.c.person_id).subquery("texted")
+    inbound = InboundMessage.__table__
+    replied = select(inbound.c.person_id).where(inbound.c.received_at >= begin, inbound.c.received_at < finish,
+                                                inbound.c.person_id.is_not(None)) \
+        .group_by(inbound.c.person_id).subquery("replied")
+
+    def flag(condition):
+        return case((condition, 1), else_=0)
+
+    opted_out = and_(people.c.sms_consent == SmsConsent.OPTED_OUT.value,
+                     people.c.sms_consent_at >= begin, people.c.sms_consent_at < finish)
+    return select(
+        people.c.id.label("person_id"),
+        func.coalesce(pipeline.c.stage_id, first).label("stage"),
+        flag(met.c.n.is_not(None)).label("reached"),
+        func.coalesce(met.c.n, 0).label("one_to_ones"),
+        flag(moved.c.person_id.is_not(None)).label("moved_up"),
+        flag(said_yes.c.person_id.is_not(None)).label("rsvp_yes"),
+        func.coalesce(said_yes.c.came, 0).label("yes_attended"),
+        flag(came.c.person_id.is_not(None)).label("attended"),
+        flag(texted.c.person_id.is_not(None)).label("texted"),
+        func.coalesce(texted.c.delivered, 0).label("delivered"),
+        flag(replied.c.person_id.is_not(None)).label("replied"),
+        flag(opted_out).label("opted_out"),
+    ).select_from(
+        people.outerjoin(pipeline, pipeline.c.person_id == people.c.id)
+        .outerjoin(met, met.c.person_id == people.c.id)
+        .outerjoin(moved, moved.c.person_id == people.c.id)
+        .outerjoin(said_yes, said_yes.c.person_id == people.c.id)
+        .outerjoin(came, came.c.person_id == people.c.id)
+        .outerjoin(texted, texted.c.person_id == people.c.id)
+        .outerjoin(replied, replied.c.person_id == people.c.id)
+    ).where(people.c.archived_at.is_(None)).cte("facts")
 
 
 def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
-    """Every count of the table, keyed ``("m", measure, group)`` (seven queries)."""
-    grp = grouping(query)
+    """Every count of the table, keyed ``("m", measure, group)``, in one query: the per-person
+    facts joined to the grouping, summed by group and stage (people are at one stage, so the
+    stage rows of a group add up to the group)."""
+    grp, facts = grouping(query), _facts(query, all_stages)
     g = (grp.c.dim, grp.c.k1, grp.c.k2)
-    begin, finish = query.period.bounds()
-    first = all_stages[0].id if all_stages else 0
+    sums = [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]]
     cells: dict[Hashable, int] = {}
-
-    # 1. Stages now (people without a pipeline row are at the first stage) and opt-outs.
-    people = Person.__table__
-    pipeline = PersonPipeline.__table__
-    stage = func.coalesce(pipeline.c.stage_id, first)
-    opted_out = and_(people.c.sms_consent == SmsConsent.OPTED_OUT.value,
-                     people.c.sms_consent_at >= begin, people.c.sms_consent_at < finish)
-    stmt = select(*g, stage, func.count(), func.count(case((opted_out, 1)))) \
-        .select_from(grp.join(people, people.c.id == grp.c.person_id)
-                     .outerjoin(pipeline, pipeline.c.person_id == grp.c.person_id)) \
-        .group_by(*g, stage)
-    for dim, k1, k2, stage_id, n, out in db.session.execute(stmt):
-        key = (dim, k1, k2)
-        cells[("m", f"stage:{stage_id}", key)] = int(n)
-        cells[("m", "opted_out", key)] = cells.get(("m", "opted_out", key), 0) + int(out)
-
-    # 2. One-to-ones held in the period, and the people they reached.
-    ones = OneToOne.__table__
-    _counts(select(*g, func.count(distinct(ones.c.person_id)), func.count(ones.c.id))
-            .select_from(grp.join(ones, ones.c.person_id == grp.c.person_id))
-            .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end),
-            grp, ["reached", "one_to_ones"], cells)
-
-    # 3. Moved up the pipeline in the period (to a later stage than the one they left).
-    moves, to_stage, from_stage = StageMove.__table__, Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
-    first_position = all_stages[0].position if all_stages else 0
-    _counts(select(*g, func.count(distinct(moves.c.person_id)))
-            .select_from(grp.join(moves, moves.c.person_id == grp.c.person_id)
-                         .join(to_stage, to_stage.c.id == moves.c.to_stage_id)
-                         .outerjoin(from_stage, from_stage.c.id == moves.c.from_stage_id))
-            .where(moves.c.moved_at >= begin, moves.c.moved_at < finish,
-                   to_stage.c.position > func.coalesce(from_stage.c.position, first_position)),
-            grp, ["moved_up"], cells)
-
-    # 4. RSVPs to actions held in the period (started by now), and whether those who said yes came.
-    rsvps, actions, attendances = Rsvp.__table__, Action.__table__, Attendance.__table__
-    now = datetime.now(UTC)
-    held = and_(actions.c.starts_at >= begin, actions.c.starts_at < finish, actions.c.starts_at <= now,
-                actions.c.archived_at.is_(None))
-    yes = rsvps.c.status == RsvpStatus.YES.value
-    _counts(select(*g, func.count(distinct(case((yes, rsvps.c.person_id)))),
-                   func.count(distinct(case((and_(yes, attendances.c.id.is_not(None)), rsvps.c.person_id)))))
-            .select_from(grp.join(rsvps, rsvps.c.person_id == grp.c.person_id)
-                         .join(actions, actions.c.id == rsvps.c.action_id)
-                         .outerjoin(attendances, and_(attendances.c.action_id == rsvps.c.action_id,
-                                                      attendances.c.person_id == rsvps.c.person_id)))
-            .where(held, yes),
-            grp, ["rsvp_yes", "yes_attended"], cells)
-
-    # 5. Attended any action in the period (walk-ins included).
-    _counts(select(*g, func.count(distinct(attendances.c.person_id)))
-            .select_from(grp.join(attendances, attendances.c.person_id == grp.c.person_id)
-                         .join(actions, actions.c.id == attendances.c.action_id))
-            .where(held),
-            grp, ["attended"], cells)
-
-    # 6. Texted in the period (a text left our outbox), and delivered.
-    outbox = OutboxMessage.__table__
-    _counts(select(*g, func.count(distinct(outbox.c.person_id)),
-                   func.count(distinct(case((outbox.c.status == "delivered", outbox.c.person_id)))))
-            .select_from(grp.join(outbox, outbox.c.person_id == grp.c.person_id))
-            .where(outbox.c.sent_at >= begin, outbox.c.sent_at < finish),
-            grp, ["texted", "delivered"], cells)
-
-    # 7. Replied by text in the period.
-    inbound = InboundMessage.__table__
-    _counts(select(*g, func.count(distinct(inbound.c.person_id)))
-            .select_from(grp.join(inbound, inbound.c.person_id == grp.c.person_id))
-            .where(inbound.c.received_at >= begin, inbound.c.received_at < finish),
-            grp, ["replied"], cells)
+    stmt = select(*g, facts.c.stage, *sums).select_from(grp.join(facts, facts.c.person_id == grp.c.person_id)) \
+        .group_by(*g, facts.c.stage)
+    for row in db.session.execute(stmt):
+        key = (row[0], row[1], row[2])
+        cells[("m", f"stage:{row[3]}", key)] = int(row[4])
+        for name, value in zip(MEASURE_COLUMNS[1:], row[5:], strict=True):
+            ref = ("m", name, key)
+            cells[ref] = cells.get(ref, 0) + int(value or 0)
     return cells
 
 
@@ -398,28 +399,30 @@ def _month(column, is_timestamp: bool):
 
 
 def _trend_counts(query: EquityQuery) -> dict[Hashable, int]:
-    """The chosen trend measure by group and month, keyed ``("t", group, month)`` (one query)."""
+    """The chosen trend measure by group and month, keyed ``("t", group, month)`` (one query; the
+    activity is aggregated by person and month first)."""
     grp = grouping(query)
-    g = (grp.c.dim, grp.c.k1, grp.c.k2)
     begin, finish = query.period.bounds()
     if query.trend in ("one_to_ones", "reached"):
         ones = OneToOne.__table__
         month = _month(ones.c.held_on, False)
-        measure = func.count(ones.c.id) if query.trend == "one_to_ones" else func.count(distinct(ones.c.person_id))
-        stmt = select(*g, month, measure).select_from(grp.join(ones, ones.c.person_id == grp.c.person_id)) \
-            .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end)
+        per_person = select(ones.c.person_id, month.label("month"), func.count().label("n")) \
+            .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
+            .group_by(ones.c.person_id, month).subquery("per_person")
     else:
         attendances, actions = Attendance.__table__, Action.__table__
         month = _month(actions.c.starts_at, True)
-        stmt = select(*g, month, func.count(distinct(attendances.c.person_id))) \
-            .select_from(grp.join(attendances, attendances.c.person_id == grp.c.person_id)
-                         .join(actions, actions.c.id == attendances.c.action_id)) \
+        per_person = select(attendances.c.person_id, month.label("month"), literal(1).label("n")) \
+            .select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
             .where(actions.c.starts_at >= begin, actions.c.starts_at < finish,
-                   actions.c.starts_at <= datetime.now(UTC), actions.c.archived_at.is_(None))
-    cells: dict[Hashable, int] = {}
-    for dim, k1, k2, m, n in db.session.execute(stmt.group_by(*g, month)):
-        cells[("t", (dim, k1, k2), m)] = int(n)
-    return cells
+                   actions.c.starts_at <= datetime.now(UTC), actions.c.archived_at.is_(None)) \
+            .group_by(attendances.c.person_id, month).subquery("per_person")
+    measure = func.sum(per_person.c.n) if query.trend == "one_to_ones" else func.count()
+    g = (grp.c.dim, grp.c.k1, grp.c.k2)
+    stmt = select(*g, per_person.c.month, measure) \
+        .select_from(grp.join(per_person, per_person.c.person_id == grp.c.person_id)) \
+        .group_by(*g, per_person.c.month)
+    return {("t", (dim, k1, k2), m): int(n) for dim, k1, k2, m, n in db.session.execute(stmt)}
 
 
 # --- labels --------------------------------------------------------------------------------
