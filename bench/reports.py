@@ -23,31 +23,38 @@ RACES = ["hispanic_latino", "black_african_american", "white", "asian", "middle_
 GRP = """grp AS (SELECT p.id AS person_id, 'split' AS dim, r.value AS k FROM people p
   LEFT JOIN person_race_ethnicities r ON r.person_id = p.id WHERE p.archived_at IS NULL
   UNION ALL SELECT id, 'total', NULL FROM people WHERE archived_at IS NULL)"""
+# The dashboard's numbers by hand: per-person facts (each activity table aggregated by person),
+# joined to the race grouping and summed by group and stage; then the trend by month.
 EQUITY_SQL = [
-    f"""WITH {GRP} SELECT g.dim, g.k, COALESCE(pp.stage_id, :first), count(*),
-        count(CASE WHEN p.sms_consent = 'opted_out' AND p.sms_consent_at >= :b AND p.sms_consent_at < :f THEN 1 END)
-        FROM grp g JOIN people p ON p.id = g.person_id LEFT JOIN person_pipeline pp ON pp.person_id = g.person_id
-        GROUP BY 1, 2, 3""",
-    f"""WITH {GRP} SELECT g.dim, g.k, count(DISTINCT o.person_id), count(o.id) FROM grp g
-        JOIN one_to_ones o ON o.person_id = g.person_id WHERE o.held_on >= :start AND o.held_on <= :end GROUP BY 1, 2""",
-    f"""WITH {GRP} SELECT g.dim, g.k, count(DISTINCT m.person_id) FROM grp g JOIN stage_moves m ON m.person_id = g.person_id
-        JOIN stages t ON t.id = m.to_stage_id LEFT JOIN stages s ON s.id = m.from_stage_id
-        WHERE m.moved_at >= :b AND m.moved_at < :f AND t.position > COALESCE(s.position, 1) GROUP BY 1, 2""",
-    f"""WITH {GRP} SELECT g.dim, g.k, count(DISTINCT r.person_id), count(DISTINCT CASE WHEN a.id IS NOT NULL
-        THEN r.person_id END) FROM grp g JOIN rsvps r ON r.person_id = g.person_id JOIN actions x ON x.id = r.action_id
-        LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
-        WHERE r.status = 'yes' AND x.starts_at >= :b AND x.starts_at < :f AND x.starts_at <= :now
-        AND x.archived_at IS NULL GROUP BY 1, 2""",
-    f"""WITH {GRP} SELECT g.dim, g.k, count(DISTINCT a.person_id) FROM grp g JOIN attendances a ON a.person_id = g.person_id
-        JOIN actions x ON x.id = a.action_id WHERE x.starts_at >= :b AND x.starts_at < :f AND x.starts_at <= :now
-        AND x.archived_at IS NULL GROUP BY 1, 2""",
-    f"""WITH {GRP} SELECT g.dim, g.k, count(DISTINCT o.person_id), count(DISTINCT CASE WHEN o.status = 'delivered'
-        THEN o.person_id END) FROM grp g JOIN sms_outbox o ON o.person_id = g.person_id
-        WHERE o.sent_at >= :b AND o.sent_at < :f GROUP BY 1, 2""",
-    f"""WITH {GRP} SELECT g.dim, g.k, count(DISTINCT i.person_id) FROM grp g JOIN sms_inbound i ON i.person_id = g.person_id
-        WHERE i.received_at >= :b AND i.received_at < :f GROUP BY 1, 2""",
-    f"""WITH {GRP} SELECT g.dim, g.k, strftime('%Y-%m', o.held_on), count(o.id) FROM grp g
-        JOIN one_to_ones o ON o.person_id = g.person_id WHERE o.held_on >= :start AND o.held_on <= :end GROUP BY 1, 2, 3""",
+    f"""WITH {GRP}, facts AS (SELECT p.id AS person_id, COALESCE(pp.stage_id, :first) AS stage,
+        met.n IS NOT NULL AS reached, COALESCE(met.n, 0) AS ones, mv.person_id IS NOT NULL AS moved,
+        y.person_id IS NOT NULL AS yes, COALESCE(y.came, 0) AS yes_came, c.person_id IS NOT NULL AS came,
+        t.person_id IS NOT NULL AS texted, COALESCE(t.d, 0) AS delivered, r.person_id IS NOT NULL AS replied,
+        (p.sms_consent = 'opted_out' AND p.sms_consent_at >= :b AND p.sms_consent_at < :f) AS out
+      FROM people p LEFT JOIN person_pipeline pp ON pp.person_id = p.id
+      LEFT JOIN (SELECT person_id, count(*) AS n FROM one_to_ones WHERE held_on >= :start AND held_on <= :end
+                 GROUP BY person_id) met ON met.person_id = p.id
+      LEFT JOIN (SELECT m.person_id FROM stage_moves m JOIN stages t ON t.id = m.to_stage_id
+                 LEFT JOIN stages s ON s.id = m.from_stage_id WHERE m.moved_at >= :b AND m.moved_at < :f
+                 AND t.position > COALESCE(s.position, 1) GROUP BY m.person_id) mv ON mv.person_id = p.id
+      LEFT JOIN (SELECT r.person_id, max(a.id IS NOT NULL) AS came FROM rsvps r JOIN actions x ON x.id = r.action_id
+                 LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
+                 WHERE r.status = 'yes' AND x.starts_at >= :b AND x.starts_at < :f AND x.starts_at <= :now
+                 AND x.archived_at IS NULL GROUP BY r.person_id) y ON y.person_id = p.id
+      LEFT JOIN (SELECT a.person_id FROM attendances a JOIN actions x ON x.id = a.action_id WHERE x.starts_at >= :b
+                 AND x.starts_at < :f AND x.starts_at <= :now AND x.archived_at IS NULL GROUP BY a.person_id) c
+                 ON c.person_id = p.id
+      LEFT JOIN (SELECT person_id, max(status = 'delivered') AS d FROM sms_outbox WHERE sent_at >= :b AND sent_at < :f
+                 GROUP BY person_id) t ON t.person_id = p.id
+      LEFT JOIN (SELECT person_id FROM sms_inbound WHERE received_at >= :b AND received_at < :f GROUP BY person_id) r
+                 ON r.person_id = p.id
+      WHERE p.archived_at IS NULL)
+    SELECT g.dim, g.k, f.stage, count(*), sum(f.reached), sum(f.ones), sum(f.moved), sum(f.yes), sum(f.yes_came),
+      sum(f.came), sum(f.texted), sum(f.delivered), sum(f.replied), sum(f.out)
+    FROM grp g JOIN facts f ON f.person_id = g.person_id GROUP BY 1, 2, 3""",
+    f"""WITH {GRP} SELECT g.dim, g.k, o.month, sum(o.n) FROM grp g JOIN (SELECT person_id,
+        strftime('%Y-%m', held_on) AS month, count(*) AS n FROM one_to_ones WHERE held_on >= :start
+        AND held_on <= :end GROUP BY 1, 2) o ON o.person_id = g.person_id GROUP BY 1, 2, 3""",
 ]
 MEMBERS = "SELECT m.person_id FROM memberships m JOIN campaign_institutions ci ON ci.institution_id = m.institution_id WHERE ci.campaign_id = :c"
 SCORECARD_SQL = [
