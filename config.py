@@ -86,6 +86,8 @@ class Config:
         self.SMS_PAUSE_THRESHOLD = int(os.environ.get("SMS_PAUSE_THRESHOLD", "20"))
         # "Send me a test" texts one user may send in 24 hours (only to their own numbers).
         self.SMS_TEST_SENDS_PER_DAY = int(os.environ.get("SMS_TEST_SENDS_PER_DAY", "10"))
+        # Reports (organizer/reports): counts from 1 to this minus one are never shown.
+        self.REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
 
 
 class DevelopmentConfig(Config):

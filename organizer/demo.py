@@ -103,7 +103,7 @@ def _load_area_steps() -> None:
     import importlib
 
     for module in ("organizer.relational.demo", "organizer.campaigns.demo", "organizer.actions.demo",
-                   "organizer.sms.demo"):
+                   "organizer.sms.demo", "organizer.reports.demo"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as missing:

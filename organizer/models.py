@@ -10,5 +10,6 @@ from organizer.campaigns import models as campaigns_models  # noqa: F401
 from organizer.institutions import models as institutions_models  # noqa: F401
 from organizer.people import models as people_models  # noqa: F401
 from organizer.relational import models as relational_models  # noqa: F401
+from organizer.reports import models as reports_models  # noqa: F401
 from organizer.settings import models as settings_models  # noqa: F401
 from organizer.sms import models as sms_models  # noqa: F401

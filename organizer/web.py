@@ -92,7 +92,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
 # Areas that add to shared pages: base.html, the home page and the person page include
 # ``<area>/_nav.html``, ``_nav_admin.html``, ``_home_cards.html``, ``_home_actions.html``,
 # ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
-PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms")
+PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms", "reports")
 
 ERROR_TITLES = {
     403: _l("You do not have access to this page."),

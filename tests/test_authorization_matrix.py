@@ -154,6 +154,18 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "sms.remove_state_rule":              (LOGIN, 403, 403, 403, 302),  # no state named: back to the list
     "sms.inbound":                        (403, 403, 403, 403, 403),
     "sms.status_callback":                (403, 403, 403, 403, 403),
+    # reports: race/ethnicity is staff-only, so for leaders every report does not exist (404)
+    "reports.index":                      (LOGIN, 404, 404, 302, 302),
+    "reports.equity":                     (LOGIN, 404, 404, 200, 200),
+    "reports.equity_export":              (LOGIN, 404, 404, 200, 200),
+    "reports.population_page":            (LOGIN, 404, 404, 200, 200),
+    "reports.population_save":            (LOGIN, 404, 404, 403, 200),  # admins; POST: field errors
+    "reports.population_import":          (LOGIN, 404, 404, 403, 200),  # admins; POST: field errors
+    "reports.scorecard":                  (LOGIN, 404, 404, 200, 200),
+    "reports.add_indicator":              (LOGIN, 404, 404, 302, 302),  # empty form: errors flashed
+    "reports.add_point":                  (LOGIN, 404, 404, 302, 302),
+    "reports.add_win":                    (LOGIN, 404, 404, 302, 302),
+    "reports.set_target":                 (LOGIN, 404, 404, 302, 302),
 }
 
 # POSTs whose person is in the form: the leader's person, named by whoever is asking.

@@ -1,7 +1,7 @@
 """sms: threads per person, phone conflicts, verified test numbers
 
 Revision ID: 78564ad97acb
-Revises: 7092665468cd
+Revises: 3e9a1c5b7d20
 Create Date: 2026-11-29 19:07:33.824543
 
 A thread now belongs to a person at a number (one per person, one unknown-contact thread per
@@ -15,7 +15,7 @@ from organizer.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '78564ad97acb'
-down_revision = '7092665468cd'
+down_revision = '3e9a1c5b7d20'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,162 @@
+"""Reports benchmark: the equity dashboard (peer and large) and a campaign scorecard (large).
+
+The shapes hold no race/ethnicity, languages or campaign; ``_ensure_equity_data`` adds them once
+to a cached database (people's races with a disparity, languages, a campaign with ten
+institutions and a quarter of the actions), so the figures measure real groupings. Each page is
+timed through the test client next to the raw SQL that computes its numbers.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from bench.common import database_app, logged_in_client, report, timed_ms
+from bench.shapes import ORGANIZER, PASSWORD, build_large, build_peer
+
+RACES = ["hispanic_latino", "black_african_american", "white", "asian", "middle_eastern_north_african",
+         "american_indian_alaska_native", "native_hawaiian_pacific_islander", "other", "prefer_not_to_say"]
+
+GRP = """grp AS (SELECT p.id AS person_id, 'split' AS dim, r.value AS k FROM people p
+  LEFT JOIN person_race_ethnicities r ON r.person_id = p.id WHERE p.archived_at IS NULL
+  UNION ALL SELECT id, 'total', NULL FROM people WHERE archived_at IS NULL)"""
+# The dashboard's numbers by hand: per-person facts (each activity table aggregated by person),
+# joined to the race grouping and summed by group and stage; then the trend by month.
+EQUITY_SQL = [
+    f"""WITH {GRP}, facts AS (SELECT p.id AS person_id, COALESCE(pp.stage_id, :first) AS stage,
+        met.n IS NOT NULL AS reached, COALESCE(met.n, 0) AS ones, mv.person_id IS NOT NULL AS moved,
+        y.person_id IS NOT NULL AS yes, COALESCE(y.came, 0) AS yes_came, c.person_id IS NOT NULL AS came,
+        t.person_id IS NOT NULL AS texted, COALESCE(t.d, 0) AS delivered, r.person_id IS NOT NULL AS replied,
+        (p.sms_consent = 'opted_out' AND p.sms_consent_at >= :b AND p.sms_consent_at < :f) AS out
+      FROM people p LEFT JOIN person_pipeline pp ON pp.person_id = p.id
+      LEFT JOIN (SELECT person_id, count(*) AS n FROM one_to_ones WHERE held_on >= :start AND held_on <= :end
+                 GROUP BY person_id) met ON met.person_id = p.id
+      LEFT JOIN (SELECT m.person_id FROM stage_moves m JOIN stages t ON t.id = m.to_stage_id
+                 LEFT JOIN stages s ON s.id = m.from_stage_id WHERE m.moved_at >= :b AND m.moved_at < :f
+                 AND t.position > COALESCE(s.position, 1) GROUP BY m.person_id) mv ON mv.person_id = p.id
+      LEFT JOIN (SELECT r.person_id, max(a.id IS NOT NULL) AS came FROM rsvps r JOIN actions x ON x.id = r.action_id
+                 LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
+                 WHERE r.status = 'yes' AND x.starts_at >= :b AND x.starts_at < :f AND x.starts_at <= :now
+                 AND x.archived_at IS NULL GROUP BY r.person_id) y ON y.person_id = p.id
+      LEFT JOIN (SELECT a.person_id FROM attendances a JOIN actions x ON x.id = a.action_id WHERE x.starts_at >= :b
+                 AND x.starts_at < :f AND x.starts_at <= :now AND x.archived_at IS NULL GROUP BY a.person_id) c
+                 ON c.person_id = p.id
+      LEFT JOIN (SELECT person_id, max(status = 'delivered') AS d FROM sms_outbox WHERE sent_at >= :b AND sent_at < :f
+                 GROUP BY person_id) t ON t.person_id = p.id
+      LEFT JOIN (SELECT person_id FROM sms_inbound WHERE received_at >= :b AND received_at < :f GROUP BY person_id) r
+                 ON r.person_id = p.id
+      WHERE p.archived_at IS NULL)
+    SELECT g.dim, g.k, f.stage, count(*), sum(f.reached), sum(f.ones), sum(f.moved), sum(f.yes), sum(f.yes_came),
+      sum(f.came), sum(f.texted), sum(f.delivered), sum(f.replied), sum(f.out)
+    FROM grp g JOIN facts f ON f.person_id = g.person_id GROUP BY 1, 2, 3""",
+    f"""WITH {GRP} SELECT g.dim, g.k, o.month, sum(o.n) FROM grp g JOIN (SELECT person_id,
+        strftime('%Y-%m', held_on) AS month, count(*) AS n FROM one_to_ones WHERE held_on >= :start
+        AND held_on <= :end GROUP BY 1, 2) o ON o.person_id = g.person_id GROUP BY 1, 2, 3""",
+]
+MEMBERS = "SELECT m.person_id FROM memberships m JOIN campaign_institutions ci ON ci.institution_id = m.institution_id WHERE ci.campaign_id = :c"
+SCORECARD_SQL = [
+    f"""SELECT count(*), count(CASE WHEN follow_up_on <= :end THEN 1 END), count(CASE WHEN follow_up_done_at IS NOT NULL
+        AND date(follow_up_done_at) <= follow_up_on THEN 1 END) FROM one_to_ones
+        WHERE person_id IN ({MEMBERS}) AND held_on >= :start AND held_on <= :end""",
+    "SELECT count(*) FROM actions WHERE campaign_id = :c AND archived_at IS NULL AND starts_at >= :b AND starts_at < :f",
+    """SELECT count(*), count(a.id) FROM rsvps r JOIN actions x ON x.id = r.action_id LEFT JOIN attendances a
+       ON a.action_id = r.action_id AND a.person_id = r.person_id WHERE x.campaign_id = :c AND x.archived_at IS NULL
+       AND x.starts_at >= :b AND x.starts_at < :f AND r.status = 'yes'""",
+    f"""WITH sets AS (
+        SELECT 'reached' AS measure, person_id FROM one_to_ones WHERE person_id IN ({MEMBERS})
+          AND held_on >= :start AND held_on <= :end
+        UNION ALL SELECT 'turned_out', a.person_id FROM attendances a JOIN actions x ON x.id = a.action_id
+          WHERE x.campaign_id = :c AND x.starts_at >= :b AND x.starts_at < :f)
+        SELECT s.measure, g.dim, g.k, count(DISTINCT s.person_id) FROM sets s JOIN ({GRP.split(' AS (', 1)[1][:-1]}) g
+        ON g.person_id = s.person_id GROUP BY 1, 2, 3""",
+]
+
+
+def _ensure_equity_data(app) -> None:
+    """Races (one neighborhood in six over-represented in the base and rarely a leader), languages
+    and a campaign, once per cached database."""
+    from organizer.extensions import db
+
+    with app.app_context():
+        if db.session.scalar(text("SELECT count(*) FROM person_race_ethnicities")):
+            db.session.remove()
+            return
+        rng = random.Random(5)  # noqa: S311 - benchmark data
+        people = db.session.execute(text("SELECT id, neighborhood_id FROM people")).all()
+        rows, languages = [], []
+        for pid, nb in people:
+            weights = [40, 25, 20, 8, 3, 1, 1, 1, 1] if (nb or 0) % 6 == 0 else [15, 30, 35, 10, 4, 2, 1, 2, 1]
+            if rng.random() < 0.1:
+                continue  # not recorded
+            first = rng.choices(RACES, weights)[0]
+            rows.append({"p": pid, "v": first})
+            if first != "prefer_not_to_say" and rng.random() < 0.06:
+                second = rng.choice([r for r in RACES[:-1] if r != first])
+                rows.append({"p": pid, "v": second})
+            if rng.random() < 0.9:
+                languages.append({"p": pid, "l": "es" if first == "hispanic_latino" and rng.random() < 0.6 else "en"})
+        db.session.execute(text("INSERT INTO person_race_ethnicities (person_id, value) VALUES (:p, :v)"), rows)
+        db.session.execute(text("UPDATE people SET preferred_language = :l WHERE id = :p"), languages)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        db.session.execute(text("INSERT INTO campaigns (name, issue, status, starts_on, created_at, updated_at) "
+                                "VALUES ('Bench campaign', 'housing', 'active', :s, :n, :n)"),
+                           {"s": (now - timedelta(days=365)).date(), "n": now})
+        cid = db.session.scalar(text("SELECT max(id) FROM campaigns"))
+        db.session.execute(text("INSERT INTO campaign_institutions (campaign_id, institution_id) "
+                                "SELECT :c, id FROM institutions WHERE id <= 10"), {"c": cid})
+        db.session.execute(text("UPDATE actions SET campaign_id = :c WHERE id % 4 = 0"), {"c": cid})
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        db.session.remove()
+
+
+def _raw(path: str, statements: list[str], params: dict) -> None:
+    con = sqlite3.connect(path)
+    try:
+        for sql in statements:
+            con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def run() -> None:
+    _figures("peer", database_app("peer", build_peer), scorecard=False)
+    _figures("large", database_app("large", build_large), scorecard=True)
+
+
+def _figures(shape: str, app, *, scorecard: bool) -> None:
+    from organizer.extensions import db
+    from organizer.relational.services import local_today
+    from organizer.reports.services import Period, default_period
+
+    _ensure_equity_data(app)
+    client = logged_in_client(app, ORGANIZER, PASSWORD)
+    with app.app_context():
+        period: Period = default_period(local_today())
+        begin, finish = period.bounds()
+        first = db.session.scalar(text("SELECT id FROM stages ORDER BY position LIMIT 1"))
+        campaign = db.session.scalar(text("SELECT id FROM campaigns WHERE name = 'Bench campaign'"))
+        starts = db.session.scalar(text("SELECT starts_on FROM campaigns WHERE id = :c"), {"c": campaign})
+        path = db.engine.url.database
+        db.session.remove()
+    naive = {"b": begin.replace(tzinfo=None), "f": finish.replace(tzinfo=None),
+             "now": datetime.now(UTC).replace(tzinfo=None), "start": period.start, "end": period.end, "first": first}
+
+    def page(url: str):
+        def get():
+            r = client.get(url)
+            assert r.status_code == 200, (url, r.status_code)
+        return get
+
+    raw_ms = timed_ms(lambda: _raw(path, EQUITY_SQL, naive))
+    report(f"equity_dashboard[{shape}]", timed_ms(page("/reports/equity")), "ms", baseline=raw_ms)
+    if scorecard:
+        params = {**naive, "c": campaign, "start": starts}
+        # The page computes each measure for the campaign period and the one before: the raw SQL twice.
+        raw_ms = timed_ms(lambda: (_raw(path, SCORECARD_SQL, params), _raw(path, SCORECARD_SQL, params)))
+        report(f"campaign_scorecard[{shape}]", timed_ms(page(f"/campaigns/{campaign}/scorecard")), "ms",
+               baseline=raw_ms)

@@ -1,0 +1,483 @@
+"""Results-based accountability scorecards: one per campaign.
+
+*Population results* are community indicators the campaign works to change, entered with their
+sources; each is drawn against the forecast of its baseline ("turning the curve"). *Performance
+measures* are computed from the campaign's own data, in the three RBA quadrants: how much did we
+do, how well did we do it, is anyone better off. The campaign's people are the members of its
+institutions, and everyone who came to one of its actions. Each measure compares the campaign's
+period (start to end or today) with a baseline (entered, or else the same measure over an equally
+long period just before), and people-measures are split by race/ethnicity and neighborhood with
+the same small-cell suppression as the equity dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, and_, case, cast, distinct, func, literal, or_, select, union_all
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import NotFound
+
+from organizer.actions.models import Action, Attendance, Rsvp, RsvpStatus, TurnoutCommitment
+from organizer.audit.services import record
+from organizer.auth.models import User
+from organizer.campaigns.models import Campaign, campaign_institutions
+from organizer.extensions import db
+from organizer.institutions.models import Membership
+from organizer.people.models import RaceEthnicity
+from organizer.relational.models import OneToOne, Stage, StageMove
+from organizer.relational.services import stages
+from organizer.reports.models import CampaignWin, CommunityIndicator, IndicatorPoint, MeasureTarget
+from organizer.reports.services import (
+    LEADER_STAGE,
+    TOTAL,
+    EquityQuery,
+    Group,
+    Period,
+    grouping,
+    group_labels,
+    group_sort_key,
+)
+from organizer.reports.suppression import Line, suppress
+
+
+class ScorecardError(ValueError):
+    """A scorecard entry that breaks a rule (a second data point on the same day)."""
+
+
+@dataclass(frozen=True)
+class MeasureDef:
+    key: str
+    label: object
+    quadrant: str  # how_much, how_well, better_off
+    rate: bool = False
+    by_group: bool = False  # a people-measure, split by race/ethnicity and neighborhood
+
+
+MEASURES = [
+    MeasureDef("one_to_ones", _l("One-to-ones with people in the campaign's institutions"), "how_much"),
+    MeasureDef("reached", _l("People reached by one-to-ones"), "how_much", by_group=True),
+    MeasureDef("actions_held", _l("Actions held"), "how_much"),
+    MeasureDef("turned_out", _l("People turned out"), "how_much", by_group=True),
+    MeasureDef("show_up_rate", _l("Show-up rate (RSVPed yes and came)"), "how_well", rate=True),
+    MeasureDef("commitments_kept", _l("Turnout commitments kept (institutions and leaders)"), "how_well", rate=True),
+    MeasureDef("follow_ups_on_time", _l("Follow-ups done on time"), "how_well", rate=True),
+    MeasureDef("moved_up", _l("People who moved up the pipeline"), "better_off", by_group=True),
+    MeasureDef("new_leaders", _l("New leaders"), "better_off", by_group=True),
+    MeasureDef("wins", _l("Wins recorded"), "better_off"),
+]
+MEASURE_KEYS = [m.key for m in MEASURES]
+QUADRANTS = {
+    "how_much": _l("How much did we do?"),
+    "how_well": _l("How well did we do it?"),
+    "better_off": _l("Is anyone better off?"),
+}
+
+
+@dataclass
+class MeasureValue:
+    definition: MeasureDef
+    current: float | None
+    numerator: int | None = None
+    denominator: int | None = None
+    baseline: float | None = None
+    baseline_entered: bool = False
+    target: float | None = None
+
+    @property
+    def key(self) -> str:
+        return self.definition.key
+
+    @property
+    def label(self) -> object:
+        return self.definition.label
+
+    @property
+    def trend(self) -> str:
+        """``up``, ``down``, ``flat`` or ``""`` (no baseline to compare with)."""
+        if self.current is None or self.baseline is None:
+            return ""
+        if abs(self.current - self.baseline) < 1e-9:
+            return "flat"
+        return "up" if self.current > self.baseline else "down"
+
+    def shown(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        if self.definition.rate:
+            return f"{100 * value:.0f}%"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+@dataclass
+class IndicatorView:
+    indicator: CommunityIndicator
+    baseline: IndicatorPoint | None
+    latest: IndicatorPoint | None
+    forecast_latest: float | None
+    turning: bool | None  # better than the forecast at the latest point; None: cannot tell yet
+    chart: dict
+
+
+@dataclass
+class Breakdown:
+    """People-measures by race/ethnicity or neighborhood, suppressed."""
+
+    title: object
+    groups: list[Group]
+    measures: list[MeasureDef]
+    cells: dict[Hashable, int]
+    hidden: set[Hashable]
+    threshold: int
+
+    def shown(self, measure: str, key) -> str:
+        ref = (measure, key)
+        if ref in self.hidden:
+            return f"<{self.threshold}"
+        return f"{self.cells.get(ref, 0):,}"
+
+
+@dataclass
+class Scorecard:
+    campaign: Campaign
+    period: Period
+    baseline_period: Period
+    measures: list[MeasureValue]
+    indicators: list[IndicatorView]
+    wins: list[CampaignWin]
+    breakdowns: list[Breakdown] = field(default_factory=list)
+
+    def quadrant(self, key: str) -> list[MeasureValue]:
+        return [m for m in self.measures if m.definition.quadrant == key]
+
+
+def get_campaign(campaign_id: int) -> Campaign:
+    """The campaign with its institutions.
+
+    :raise NotFound: when there is none.
+    """
+    campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id)
+                                 .options(selectinload(Campaign.institutions)))
+    if campaign is None:
+        raise NotFound()
+    return campaign
+
+
+def campaign_period(campaign: Campaign, today: date) -> Period:
+    """From the campaign's start (or creation) to its end, or today while it runs."""
+    start = campaign.starts_on or campaign.created_at.date()
+    end = min(campaign.ends_on or today, today)
+    return Period(min(start, end), end)
+
+
+# --- performance measures --------------------------------------------------------------------
+
+
+def _members(campaign_id: int):
+    """Person ids of the members of the campaign's institutions."""
+    return select(Membership.person_id).join(
+        campaign_institutions, campaign_institutions.c.institution_id == Membership.institution_id
+    ).where(campaign_institutions.c.campaign_id == campaign_id)
+
+
+def _campaign_people(campaign_id: int):
+    """Person ids of the campaign: members of its institutions, and who came to its actions."""
+    members = _members(campaign_id)
+    came = select(Attendance.person_id).join(Action, Action.id == Attendance.action_id) \
+        .where(Action.campaign_id == campaign_id, Action.archived_at.is_(None))
+    return union_all(members, came)
+
+
+def _sets(campaign: Campaign, period: Period, leader_position: int, first_position: int):
+    """``(measure, person_id)`` rows of the people-measures in ``period`` (a UNION ALL)."""
+    begin, finish = period.bounds()
+    now = datetime.now(UTC)
+    members = _members(campaign.id)
+    people = _campaign_people(campaign.id)
+    reached = select(literal("reached").label("measure"), OneToOne.person_id.label("person_id")) \
+        .where(OneToOne.person_id.in_(members), OneToOne.held_on >= period.start, OneToOne.held_on <= period.end)
+    turned_out = select(literal("turned_out"), Attendance.person_id).join(Action, Action.id == Attendance.action_id) \
+        .where(Action.campaign_id == campaign.id, Action.archived_at.is_(None), Action.starts_at >= begin,
+               Action.starts_at < finish, Action.starts_at <= now)
+    to_s, from_s = Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
+    moves = select(literal("moved_up"), StageMove.person_id) \
+        .join(to_s, to_s.c.id == StageMove.to_stage_id).outerjoin(from_s, from_s.c.id == StageMove.from_stage_id) \
+        .where(StageMove.person_id.in_(people), StageMove.moved_at >= begin, StageMove.moved_at < finish,
+               to_s.c.position > func.coalesce(from_s.c.position, first_position))
+    leaders = select(literal("new_leaders"), StageMove.person_id) \
+        .join(to_s, to_s.c.id == StageMove.to_stage_id).outerjoin(from_s, from_s.c.id == StageMove.from_stage_id) \
+        .where(StageMove.person_id.in_(people), StageMove.moved_at >= begin, StageMove.moved_at < finish,
+               to_s.c.position >= leader_position, func.coalesce(from_s.c.position, first_position) < leader_position)
+    return union_all(reached, turned_out, moves, leaders).subquery("sets")
+
+
+def _done_on(column):
+    """The calendar day (UTC) of a timestamp, on SQLite or PostgreSQL."""
+    if db.engine.dialect.name == "sqlite":
+        return func.date(column)
+    return cast(column, Date)
+
+
+def _measures(campaign: Campaign, period: Period, today: date, leader_position: int,
+              first_position: int) -> dict[str, tuple[float | None, int | None, int | None]]:
+    """Every performance measure over ``period``: ``key: (value, numerator, denominator)`` (five queries)."""
+    begin, finish = period.bounds()
+    now = datetime.now(UTC)
+    members = _members(campaign.id)
+    out: dict[str, tuple[float | None, int | None, int | None]] = {}
+
+    # 1. One-to-ones with members; follow-ups due by today and done on time.
+    due = and_(OneToOne.follow_up_on.is_not(None), OneToOne.follow_up_on <= today)
+    on_time = and_(due, OneToOne.follow_up_done_at.is_not(None), _done_on(OneToOne.follow_up_done_at)
+                   <= OneToOne.follow_up_on)
+    n, n_due, n_on_time = db.session.execute(
+        select(func.count(), func.count(case((due, 1))), func.count(case((on_time, 1))))
+        .where(OneToOne.person_id.in_(members), OneToOne.held_on >= period.start, OneToOne.held_on <= period.end)
+    ).one()
+    out["one_to_ones"] = (n, None, None)
+    out["follow_ups_on_time"] = (n_on_time / n_due if n_due else None, n_on_time, n_due)
+
+    # 2. Actions held, and the show-up rate of their yes RSVPs.
+    held = and_(Action.campaign_id == campaign.id, Action.archived_at.is_(None), Action.starts_at >= begin,
+                Action.starts_at < finish, Action.starts_at <= now)
+    actions = db.session.scalar(select(func.count()).select_from(Action).where(held)) or 0
+    out["actions_held"] = (actions, None, None)
+    yes, came = db.session.execute(
+        select(func.count(), func.count(Attendance.id)).select_from(Rsvp)
+        .join(Action, Action.id == Rsvp.action_id)
+        .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
+        .where(held, Rsvp.status == RsvpStatus.YES)
+    ).one()
+    out["show_up_rate"] = (came / yes if yes else None, came, yes)
+
+    # 3. Commitments kept: an institution's members who came, or the people a leader recruited who came,
+    # reached the number promised.
+    by_institution = select(func.count(distinct(Attendance.person_id))).join(
+        Membership, Membership.person_id == Attendance.person_id
+    ).where(Attendance.action_id == TurnoutCommitment.action_id,
+            Membership.institution_id == TurnoutCommitment.institution_id).scalar_subquery()
+    by_leader = select(func.count()).select_from(Attendance).join(
+        Rsvp, and_(Rsvp.action_id == Attendance.action_id, Rsvp.person_id == Attendance.person_id)
+    ).where(Attendance.action_id == TurnoutCommitment.action_id,
+            Rsvp.recruited_by_id == TurnoutCommitment.leader_id).scalar_subquery()
+    delivered = case((TurnoutCommitment.institution_id.is_not(None), by_institution), else_=by_leader)
+    total, kept = db.session.execute(
+        select(func.count(), func.count(case((delivered >= TurnoutCommitment.number, 1))))
+        .select_from(TurnoutCommitment).join(Action, Action.id == TurnoutCommitment.action_id)
+        .where(held, or_(TurnoutCommitment.institution_id.is_not(None), TurnoutCommitment.leader_id.is_not(None)))
+    ).one()
+    out["commitments_kept"] = (kept / total if total else None, kept, total)
+
+    # 4. People-measures (distinct people), one query.
+    sets = _sets(campaign, period, leader_position, first_position)
+    counts = dict(db.session.execute(select(sets.c.measure, func.count(distinct(sets.c.person_id)))
+                                     .group_by(sets.c.measure)).all())
+    for key in ("reached", "turned_out", "moved_up", "new_leaders"):
+        out[key] = (counts.get(key, 0), None, None)
+
+    # 5. Wins.
+    wins = db.session.scalar(select(func.count()).select_from(CampaignWin).where(
+        CampaignWin.campaign_id == campaign.id, CampaignWin.won_on >= period.start, CampaignWin.won_on <= period.end))
+    out["wins"] = (wins or 0, None, None)
+    return out
+
+
+def _breakdowns(campaign: Campaign, period: Period, leader_position: int, first_position: int,
+                threshold: int) -> list[Breakdown]:
+    """People-measures by race/ethnicity and by neighborhood, suppressed (two queries and labels)."""
+    query = EquityQuery(period, split="race_neighborhood", threshold=threshold)
+    grp = grouping(query)
+    sets = _sets(campaign, period, leader_position, first_position)
+    rows = db.session.execute(
+        select(sets.c.measure, grp.c.dim, grp.c.k1, grp.c.k2, func.count(distinct(sets.c.person_id)))
+        .select_from(sets.join(grp, grp.c.person_id == sets.c.person_id))
+        .where(grp.c.dim != "split")
+        .group_by(sets.c.measure, grp.c.dim, grp.c.k1, grp.c.k2)
+    ).all()
+    raw = {(m, (dim, k1, k2)): int(n) for m, dim, k1, k2, n in rows}
+    races, neighborhoods = group_labels(query)
+    people_measures = [m for m in MEASURES if m.by_group]
+    out = []
+    for title, dim, labels, position in ((_l("By race/ethnicity (alone or in combination)"), "race", races, 1),
+                                         (_l("By neighborhood"), "nb", neighborhoods, 2)):
+        keys = {k for (_m, k) in raw if k[0] == dim}
+        if dim == "race":
+            keys |= {("race", v.value, None) for v in RaceEthnicity} | {("race", None, None)}
+        keys = sorted(keys, key=lambda k: group_sort_key(labels, k[position]))
+        groups = [Group(k, labels.get(k[position], k[position] or ""), "group") for k in keys]
+        groups.append(Group(TOTAL, str(_l("Total (each person once)")), "total"))
+        cells = {(m.key, g.key): raw.get((m.key, g.key), 0) for m in people_measures for g in groups}
+        lines = [Line([(m.key, k) for k in keys], (m.key, TOTAL)) for m in people_measures]
+        out.append(Breakdown(title, groups, people_measures, cells, suppress(cells, lines, threshold), threshold))
+    return out
+
+
+def _positions() -> tuple[int, int]:
+    all_stages = stages()
+    first = all_stages[0].position if all_stages else 0
+    leader = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)
+    if leader is None:
+        leader = all_stages[-2].position if len(all_stages) > 1 else first
+    return leader, first
+
+
+def scorecard(campaign: Campaign, today: date, threshold: int) -> Scorecard:
+    """The campaign's scorecard; a fixed number of queries whatever the data."""
+    period = campaign_period(campaign, today)
+    length = (period.end - period.start).days + 1
+    before = Period(period.start - timedelta(days=length), period.start - timedelta(days=1))
+    leader, first = _positions()
+    now_values = _measures(campaign, period, today, leader, first)
+    before_values = _measures(campaign, before, period.start - timedelta(days=1), leader, first)
+    targets = {t.measure: t for t in db.session.scalars(select(MeasureTarget).where(
+        MeasureTarget.campaign_id == campaign.id))}
+    measures = []
+    for definition in MEASURES:
+        value, num, den = now_values[definition.key]
+        entered = targets.get(definition.key)
+        baseline = entered.baseline if entered and entered.baseline is not None else before_values[definition.key][0]
+        measures.append(MeasureValue(definition, value, num, den, baseline,
+                                     baseline_entered=bool(entered and entered.baseline is not None),
+                                     target=entered.target if entered else None))
+    indicators = [_indicator_view(i) for i in db.session.scalars(
+        select(CommunityIndicator).where(CommunityIndicator.campaign_id == campaign.id)
+        .order_by(CommunityIndicator.id).options(selectinload(CommunityIndicator.points)))]
+    wins = list(db.session.scalars(select(CampaignWin).where(CampaignWin.campaign_id == campaign.id)
+                                   .order_by(CampaignWin.won_on.desc(), CampaignWin.id.desc())))
+    card = Scorecard(campaign, period, before, measures, indicators, wins)
+    card.breakdowns = _breakdowns(campaign, period, leader, first, threshold)
+    return card
+
+
+# --- population results ----------------------------------------------------------------------
+
+
+def _fit(points: list[IndicatorPoint]) -> tuple[float, float]:
+    """Least-squares line (intercept, slope per day) through the baseline points; flat for one point."""
+    xs = [p.observed_on.toordinal() for p in points]
+    ys = [p.value for p in points]
+    if len(points) < 2 or len(set(xs)) < 2:
+        return (ys[-1] if ys else 0.0), 0.0
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+    return my - slope * mx, slope
+
+
+def _indicator_view(indicator: CommunityIndicator) -> IndicatorView:
+    """The indicator's history, its baseline's forecast carried forward, and whether the curve turned."""
+    points = list(indicator.points)
+    if indicator.baseline_on is not None:
+        base_points = [p for p in points if p.observed_on <= indicator.baseline_on]
+    else:
+        base_points = points[:1]
+    baseline = base_points[-1] if base_points else None
+    latest = points[-1] if points else None
+    intercept, slope = _fit(base_points)
+    forecast = (lambda d: intercept + slope * d.toordinal()) if base_points else None
+    forecast_latest = forecast(latest.observed_on) if forecast and latest and baseline and \
+        latest.observed_on > baseline.observed_on else None
+    turning = None
+    if forecast_latest is not None and latest is not None:
+        better = latest.value > forecast_latest if indicator.higher_is_better else latest.value < forecast_latest
+        turning = better
+    labels = [p.observed_on.isoformat() for p in points]
+    datasets = [{"label": str(_l("Actual")), "data": [p.value for p in points]}]
+    if forecast and baseline:
+        datasets.append({"label": str(_l("Forecast from the baseline")), "borderDash": [6, 4],
+                         "data": [round(forecast(p.observed_on), 2) if p.observed_on >= baseline.observed_on else None
+                                  for p in points]})
+    if indicator.target_value is not None:
+        datasets.append({"label": str(_l("Target")), "borderDash": [2, 2], "pointRadius": 0,
+                         "data": [indicator.target_value for _p in points]})
+    chart = {"type": "line", "data": {"labels": labels, "datasets": datasets},
+             "options": {"plugins": {"legend": {"position": "bottom"}}}}
+    return IndicatorView(indicator, baseline, latest, forecast_latest, turning, chart)
+
+
+@dataclass
+class IndicatorData:
+    name: str
+    unit: str = ""
+    higher_is_better: bool = False
+    baseline_on: date | None = None
+    target_value: float | None = None
+    target_on: date | None = None
+
+
+def add_indicator(campaign: Campaign, data: IndicatorData, actor: User) -> CommunityIndicator:
+    """Add a community indicator to the campaign (audited)."""
+    indicator = CommunityIndicator(campaign_id=campaign.id, name=data.name.strip(), unit=data.unit.strip(),
+                                   higher_is_better=data.higher_is_better, baseline_on=data.baseline_on,
+                                   target_value=data.target_value, target_on=data.target_on)
+    db.session.add(indicator)
+    db.session.flush()
+    record(actor, "create", indicator, {"campaign_id": campaign.id, "name": indicator.name})
+    return indicator
+
+
+def get_indicator(campaign: Campaign, indicator_id: int) -> CommunityIndicator:
+    """The campaign's indicator.
+
+    :raise NotFound: when the campaign has none with this id.
+    """
+    indicator = db.session.get(CommunityIndicator, indicator_id)
+    if indicator is None or indicator.campaign_id != campaign.id:
+        raise NotFound()
+    return indicator
+
+
+def add_point(indicator: CommunityIndicator, observed_on: date, value: float, source: str,
+              actor: User) -> IndicatorPoint:
+    """Add a dated value with its source (audited).
+
+    :raise ScorecardError: when the indicator already has a value for that date.
+    """
+    exists = db.session.scalar(select(IndicatorPoint.id).where(IndicatorPoint.indicator_id == indicator.id,
+                                                               IndicatorPoint.observed_on == observed_on))
+    if exists is not None:
+        raise ScorecardError(str(_l("This indicator already has a value for that date.")))
+    point = IndicatorPoint(indicator_id=indicator.id, observed_on=observed_on, value=value, source=source.strip())
+    db.session.add(point)
+    db.session.flush()
+    record(actor, "create", point, {"indicator_id": indicator.id, "observed_on": observed_on.isoformat(),
+                                    "value": value, "source": point.source}, summary=indicator.name[:255])
+    return point
+
+
+def add_win(campaign: Campaign, won_on: date, description: str, actor: User) -> CampaignWin:
+    """Record a dated win (audited)."""
+    win = CampaignWin(campaign_id=campaign.id, won_on=won_on, description=description.strip())
+    db.session.add(win)
+    db.session.flush()
+    record(actor, "create", win, {"campaign_id": campaign.id, "won_on": won_on.isoformat()},
+           summary=win.description[:255])
+    return win
+
+
+def set_measure_target(campaign: Campaign, measure: str, baseline: float | None, target: float | None,
+                       actor: User) -> bool:
+    """Set a performance measure's baseline and target; False when nothing changed (audited otherwise).
+
+    :raise ScorecardError: for an unknown measure.
+    """
+    if measure not in MEASURE_KEYS:
+        raise ScorecardError("unknown measure")
+    row = db.session.scalar(select(MeasureTarget).where(MeasureTarget.campaign_id == campaign.id,
+                                                        MeasureTarget.measure == measure))
+    if row is not None and row.baseline == baseline and row.target == target:
+        return False
+    if row is None and baseline is None and target is None:
+        return False
+    before = None if row is None else {"baseline": row.baseline, "target": row.target}
+    if row is None:
+        row = MeasureTarget(campaign_id=campaign.id, measure=measure)
+        db.session.add(row)
+    row.baseline, row.target = baseline, target
+    db.session.flush()
+    record(actor, "update" if before else "create", row, {"measure": measure, "before": before,
+                                                          "after": {"baseline": baseline, "target": target}},
+           summary=f"{campaign.name}: {measure}"[:255])
+    return True

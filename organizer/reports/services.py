@@ -1,0 +1,781 @@
+"""The equity dashboard: every measure split by race/ethnicity, neighborhood, institution or
+preferred language (or race/ethnicity crossed with neighborhood), with small cells suppressed.
+
+Every count is computed in SQL with ``GROUP BY`` over a *grouping* of the people in the base
+(not archived): one row per person and group they belong to, plus one row per person for the
+Total (and, for the crossed split, the race/ethnicity and neighborhood subtotals), so each
+query answers every row of the table at once and the page costs the same number of queries
+however many people there are. People who chose several races are in each of their groups
+("alone or in combination"), unless the "multiracial as its own group" view is chosen.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, and_, case, cast, func, literal, null, select, union_all
+from sqlalchemy.sql import Select
+
+from organizer.actions.models import Action, Attendance, Rsvp, RsvpStatus
+from organizer.audit.services import record
+from organizer.auth.models import User
+from organizer.extensions import db
+from organizer.institutions.models import Institution, Membership
+from organizer.people.forms import LANGUAGE_CHOICES, RACE_ETHNICITY_LABELS
+from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity, SmsConsent
+from organizer.relational.models import OneToOne, PersonPipeline, Stage, StageMove
+from organizer.relational.services import stages
+from organizer.reports.models import NeighborhoodPopulation
+from organizer.reports.suppression import DEFAULT_THRESHOLD, Line, suppress
+from organizer.settings.models import Neighborhood
+from organizer.settings.services import get_organization
+from organizer.sms.models import InboundMessage, OutboxMessage
+
+SPLITS = {
+    "race": _l("Race/ethnicity"),
+    "neighborhood": _l("Neighborhood"),
+    "institution": _l("Institution"),
+    "language": _l("Preferred language"),
+    "race_neighborhood": _l("Race/ethnicity × neighborhood"),
+}
+RACE_MODES = {
+    "combination": _l("Alone or in combination (a person who chose several races counts in each)"),
+    "multiracial": _l("Multiracial as its own group (a person who chose several races counts once)"),
+}
+TRENDS = {
+    "one_to_ones": _l("One-to-ones held"),
+    "reached": _l("People reached"),
+    "attended": _l("People who attended an action"),
+}
+MULTIRACIAL = "multiracial"
+PREFER_NOT = RaceEthnicity.PREFER_NOT_TO_SAY.value
+LEADER_STAGE = "Leader"  # this stage and every later one count as leaders
+PARITY_THRESHOLD = 0.8  # a group with less than 80% of its fair share of leaders is flagged
+TOTAL = ("total", None, None)
+
+# The measures, in the order of the page and the CSV: key, label, section.
+BASE_MEASURES = [
+    ("base", _l("People in the base"), "reach"),
+    ("reached", _l("People reached (had a one-to-one)"), "reach"),
+    ("one_to_ones", _l("One-to-ones held"), "reach"),
+    ("moved_up", _l("Moved up the pipeline"), "leadership"),
+    ("leaders", _l("Leaders (Leader and above)"), "leadership"),
+    ("rsvp_yes", _l("RSVPed yes"), "turnout"),
+    ("yes_attended", _l("RSVPed yes and came"), "turnout"),
+    ("attended", _l("Attended"), "turnout"),
+    ("texted", _l("Texted"), "texting"),
+    ("delivered", _l("Text delivered"), "texting"),
+    ("replied", _l("Replied"), "texting"),
+    ("opted_out", _l("Opted out"), "texting"),
+]
+SECTIONS = {
+    "reach": _l("Base and reach"),
+    "leadership": _l("Leadership"),
+    "turnout": _l("Turnout"),
+    "texting": _l("Texting"),
+}
+# Rates: key, label, numerator, denominator, section.
+RATES = [
+    ("reach_rate", _l("Reached ÷ base"), "reached", "base", "reach"),
+    ("leader_rate", _l("Leaders ÷ base"), "leaders", "base", "leadership"),
+    ("show_up_rate", _l("Show-up rate (RSVPed yes and came ÷ RSVPed yes)"), "yes_attended", "rsvp_yes", "turnout"),
+    ("delivery_rate", _l("Delivered ÷ texted"), "delivered", "texted", "texting"),
+    ("reply_rate", _l("Replied ÷ texted"), "replied", "texted", "texting"),
+]
+
+
+class ReportError(ValueError):
+    """A report asked for with arguments that make no sense (an unknown split, a reversed period)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar days from ``start`` to ``end``, both included, in the federation's time zone."""
+
+    start: date
+    end: date
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The period as aware UTC instants: local midnight of ``start`` to local midnight after ``end``."""
+        zone = ZoneInfo(get_organization().timezone)
+        begin = datetime.combine(self.start, time(0), tzinfo=zone).astimezone(UTC)
+        finish = datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        return begin, finish
+
+    def months(self) -> list[str]:
+        """Every month the period touches, as ``YYYY-MM``."""
+        out, y, m = [], self.start.year, self.start.month
+        while (y, m) <= (self.end.year, self.end.month):
+            out.append(f"{y:04d}-{m:02d}")
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+
+
+def default_period(today: date) -> Period:
+    """The last twelve months up to ``today``."""
+    return Period(date(today.year - 1, today.month, 1) if today.month != 12 else date(today.year, 1, 1), today)
+
+
+@dataclass(frozen=True)
+class EquityQuery:
+    """What the page (and its CSV) were asked for."""
+
+    period: Period
+    split: str = "race"
+    race_mode: str = "combination"
+    trend: str = "one_to_ones"
+    threshold: int = DEFAULT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ReportError("unknown split")
+        if self.race_mode not in RACE_MODES:
+            raise ReportError("unknown race mode")
+        if self.trend not in TRENDS:
+            raise ReportError("unknown trend")
+        if self.period.end < self.period.start:
+            raise ReportError("the period ends before it starts")
+        if self.threshold < 1:
+            raise ReportError("the threshold must be at least 1")
+
+
+GroupKey = tuple[str, str | None, str | None]  # (dim, first key, second key)
+
+
+@dataclass
+class Group:
+    key: GroupKey
+    label: str
+    kind: str  # "group", "subtotal" or "total"
+
+
+@dataclass
+class Cell:
+    """One number as shown: ``shown`` is the text ("<5" when suppressed), ``value`` None when hidden."""
+
+    value: int | None
+    shown: str
+
+
+@dataclass
+class RateCell:
+    numerator: Cell
+    denominator: Cell
+    value: float | None
+
+    @property
+    def shown(self) -> str:
+        return "—" if self.value is None else f"{100 * self.value:.0f}%"
+
+
+@dataclass
+class RepresentationRow:
+    group: Group
+    share_base: float | None
+    share_reached: float | None
+    share_leaders: float | None
+    parity: float | None
+    flagged: bool
+    share_population: float | None = None
+
+
+@dataclass
+class EquityReport:
+    """Everything the page, its charts and its CSV show, already suppressed."""
+
+    query: EquityQuery
+    groups: list[Group]
+    measures: list[tuple[str, str, str]]  # key, label, section (stage measures included)
+    cells: dict[Hashable, int]
+    hidden: set[Hashable]
+    months: list[str]
+    representation: list[RepresentationRow] = field(default_factory=list)
+    population_note: str = ""
+
+    def cell(self, measure: str, key: GroupKey) -> Cell:
+        ref = ("m", measure, key)
+        value = self.cells.get(ref, 0)
+        if ref in self.hidden:
+            return Cell(None, f"<{self.query.threshold}")
+        return Cell(value, f"{value:,}")
+
+    def rate(self, numerator: str, denominator: str, key: GroupKey) -> RateCell:
+        num, den = self.cell(numerator, key), self.cell(denominator, key)
+        value = num.value / den.value if num.value is not None and den.value else None
+        return RateCell(num, den, value)
+
+    def trend_cell(self, key: GroupKey, month: str) -> Cell:
+        ref = ("t", key, month)
+        value = self.cells.get(ref, 0)
+        if ref in self.hidden:
+            return Cell(None, f"<{self.query.threshold}")
+        return Cell(value, f"{value:,}")
+
+    def section_measures(self, section: str) -> list[tuple[str, str, str]]:
+        return [m for m in self.measures if m[2] == section]
+
+    def section_rates(self, section: str) -> list[tuple[str, str, str, str, str]]:
+        return [r for r in RATES if r[4] == section]
+
+    @property
+    def rows(self) -> list[Group]:
+        return [g for g in self.groups if g.kind != "total"]
+
+    @property
+    def total(self) -> Group:
+        return next(g for g in self.groups if g.kind == "total")
+
+
+# --- groupings ---------------------------------------------------------------------------
+
+_TEXT = String(40)
+
+
+def _text(column) -> object:
+    return cast(column, _TEXT)
+
+
+def _none() -> object:
+    return cast(null(), _TEXT)
+
+
+def _race_rows(mode: str) -> Select:
+    """(person_id, race key) for every person in the base; no row in the table: key NULL."""
+    people, races = Person.__table__, PersonRaceEthnicity.__table__
+    joined = people.outerjoin(races, races.c.person_id == people.c.id)
+    if mode == "combination":
+        return select(people.c.id.label("person_id"), _text(races.c.value).label("k")).select_from(joined) \
+            .where(people.c.archived_at.is_(None))
+    named = case((races.c.value != PREFER_NOT, 1))
+    key = case(
+        (func.count(races.c.value) == 0, _none()),
+        (func.count(named) > 1, literal(MULTIRACIAL, _TEXT)),
+        (func.count(named) == 1, func.max(case((races.c.value != PREFER_NOT, _text(races.c.value))))),
+        else_=literal(PREFER_NOT, _TEXT),
+    )
+    return select(people.c.id.label("person_id"), key.label("k")).select_from(joined) \
+        .where(people.c.archived_at.is_(None)).group_by(people.c.id)
+
+
+def _part(person_id, dim: str, k1, k2) -> Select:
+    """One part of the grouping, its columns named as the CTE's."""
+    return select(person_id.label("person_id"), literal(dim, _TEXT).label("dim"), k1.label("k1"), k2.label("k2"))
+
+
+def grouping(query: EquityQuery):
+    """The CTE ``grp(person_id, dim, k1, k2)``: which rows of the table each person in the base counts in."""
+    people = Person.__table__
+    in_base = people.c.archived_at.is_(None)
+    total = _part(people.c.id, "total", _none(), _none()).where(in_base)
+    nb = _text(people.c.neighborhood_id)
+    if query.split == "race":
+        race = _race_rows(query.race_mode).subquery("race")
+        parts = [_part(race.c.person_id, "split", race.c.k, _none())]
+    elif query.split == "neighborhood":
+        parts = [_part(people.c.id, "split", nb, _none()).where(in_base)]
+    elif query.split == "language":
+        language = case((people.c.preferred_language == "", _none()), else_=_text(people.c.preferred_language))
+        parts = [_part(people.c.id, "split", language, _none()).where(in_base)]
+    elif query.split == "institution":
+        memberships = Membership.__table__
+        parts = [_part(people.c.id, "split", _text(memberships.c.institution_id), _none())
+                 .select_from(people.outerjoin(memberships, memberships.c.person_id == people.c.id)).where(in_base)]
+    else:  # race x neighborhood, with both subtotals
+        race = _race_rows(query.race_mode).cte("race")
+        parts = [
+            _part(race.c.person_id, "split", race.c.k, nb).select_from(race.join(people, people.c.id == race.c.person_id)),
+            _part(race.c.person_id, "race", race.c.k, _none()),
+            _part(people.c.id, "nb", _none(), nb).where(in_base),
+        ]
+    return union_all(*parts, total).cte("grp")
+
+
+# --- the measures -------------------------------------------------------------------------
+
+
+MEASURE_COLUMNS = ["base", "reached", "one_to_ones", "moved_up", "rsvp_yes", "yes_attended", "attended", "texted",
+                   "delivered", "replied", "opted_out"]
+
+
+def _facts(query: EquityQuery, all_stages: list[Stage]):
+    """One row per person in the base with what they did in the period (each activity table is
+    aggregated by person first, then joined once): the stage they are at, one-to-ones held, and
+    0/1 flags for every other measure."""
+    begin, finish = query.period.bounds()
+    first = all_stages[0].id if all_stages else 0
+    first_position = all_stages[0].position if all_stages else 0
+    people, pipeline = Person.__table__, PersonPipeline.__table__
+    ones = OneToOne.__table__
+    met = select(ones.c.person_id, func.count().label("n")) \
+        .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
+        .group_by(ones.c.person_id).subquery("met")
+    moves, to_stage, from_stage = StageMove.__table__, Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
+    moved = select(moves.c.person_id).select_from(
+        moves.join(to_stage, to_stage.c.id == moves.c.to_stage_id)
+        .outerjoin(from_stage, from_stage.c.id == moves.c.from_stage_id)
+    ).where(moves.c.moved_at >= begin, moves.c.moved_at < finish,
+            to_stage.c.position > func.coalesce(from_stage.c.position, first_position)) \
+        .group_by(moves.c.person_id).subquery("moved")
+    rsvps, actions, attendances = Rsvp.__table__, Action.__table__, Attendance.__table__
+    held = and_(actions.c.starts_at >= begin, actions.c.starts_at < finish, actions.c.starts_at <= datetime.now(UTC),
+                actions.c.archived_at.is_(None))
+    said_yes = select(rsvps.c.person_id, func.max(case((attendances.c.id.is_not(None), 1), else_=0)).label("came")) \
+        .select_from(rsvps.join(actions, actions.c.id == rsvps.c.action_id)
+                     .outerjoin(attendances, and_(attendances.c.action_id == rsvps.c.action_id,
+                                                  attendances.c.person_id == rsvps.c.person_id))) \
+        .where(held, rsvps.c.status == RsvpStatus.YES.value).group_by(rsvps.c.person_id).subquery("said_yes")
+    came = select(attendances.c.person_id).select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
+        .where(held).group_by(attendances.c.person_id).subquery("came")
+    outbox = OutboxMessage.__table__
+    texted = select(outbox.c.person_id, func.max(case((outbox.c.status == "delivered", 1), else_=0)).label("delivered")) \
+        .where(outbox.c.sent_at >= begin, outbox.c.sent_at < finish, outbox.c.person_id.is_not(None)) \
+        .group_by(outbox.c.person_id).subquery("texted")
+    inbound = InboundMessage.__table__
+    replied = select(inbound.c.person_id).where(inbound.c.received_at >= begin, inbound.c.received_at < finish,
+                                                inbound.c.person_id.is_not(None)) \
+        .group_by(inbound.c.person_id).subquery("replied")
+
+    def flag(condition):
+        return case((condition, 1), else_=0)
+
+    opted_out = and_(people.c.sms_consent == SmsConsent.OPTED_OUT.value,
+                     people.c.sms_consent_at >= begin, people.c.sms_consent_at < finish)
+    return select(
+        people.c.id.label("person_id"),
+        func.coalesce(pipeline.c.stage_id, first).label("stage"),
+        flag(met.c.n.is_not(None)).label("reached"),
+        func.coalesce(met.c.n, 0).label("one_to_ones"),
+        flag(moved.c.person_id.is_not(None)).label("moved_up"),
+        flag(said_yes.c.person_id.is_not(None)).label("rsvp_yes"),
+        func.coalesce(said_yes.c.came, 0).label("yes_attended"),
+        flag(came.c.person_id.is_not(None)).label("attended"),
+        flag(texted.c.person_id.is_not(None)).label("texted"),
+        func.coalesce(texted.c.delivered, 0).label("delivered"),
+        flag(replied.c.person_id.is_not(None)).label("replied"),
+        flag(opted_out).label("opted_out"),
+    ).select_from(
+        people.outerjoin(pipeline, pipeline.c.person_id == people.c.id)
+        .outerjoin(met, met.c.person_id == people.c.id)
+        .outerjoin(moved, moved.c.person_id == people.c.id)
+        .outerjoin(said_yes, said_yes.c.person_id == people.c.id)
+        .outerjoin(came, came.c.person_id == people.c.id)
+        .outerjoin(texted, texted.c.person_id == people.c.id)
+        .outerjoin(replied, replied.c.person_id == people.c.id)
+    ).where(people.c.archived_at.is_(None)).cte("facts")
+
+
+def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
+    """Every count of the table, keyed ``("m", measure, group)``, in one query: the per-person
+    facts joined to the grouping, summed by group and stage (people are at one stage, so the
+    stage rows of a group add up to the group)."""
+    grp, facts = grouping(query), _facts(query, all_stages)
+    g = (grp.c.dim, grp.c.k1, grp.c.k2)
+    sums = [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]]
+    cells: dict[Hashable, int] = {}
+    stmt = select(*g, facts.c.stage, *sums).select_from(grp.join(facts, facts.c.person_id == grp.c.person_id)) \
+        .group_by(*g, facts.c.stage)
+    for row in db.session.execute(stmt):
+        key = (row[0], row[1], row[2])
+        cells[("m", f"stage:{row[3]}", key)] = int(row[4])
+        for name, value in zip(MEASURE_COLUMNS[1:], row[5:], strict=True):
+            ref = ("m", name, key)
+            cells[ref] = cells.get(ref, 0) + int(value or 0)
+    return cells
+
+
+def _month(column, is_timestamp: bool):
+    """``YYYY-MM`` of a date or timestamp column, on SQLite or PostgreSQL (timestamps in UTC)."""
+    if db.engine.dialect.name == "sqlite":
+        return func.strftime("%Y-%m", column)
+    if is_timestamp:
+        column = func.timezone("UTC", column)
+    return func.to_char(column, "YYYY-MM")
+
+
+def _trend_counts(query: EquityQuery) -> dict[Hashable, int]:
+    """The chosen trend measure by group and month, keyed ``("t", group, month)`` (one query; the
+    activity is aggregated by person and month first)."""
+    grp = grouping(query)
+    begin, finish = query.period.bounds()
+    if query.trend in ("one_to_ones", "reached"):
+        ones = OneToOne.__table__
+        month = _month(ones.c.held_on, False)
+        per_person = select(ones.c.person_id, month.label("month"), func.count().label("n")) \
+            .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
+            .group_by(ones.c.person_id, month).subquery("per_person")
+    else:
+        attendances, actions = Attendance.__table__, Action.__table__
+        month = _month(actions.c.starts_at, True)
+        per_person = select(attendances.c.person_id, month.label("month"), literal(1).label("n")) \
+            .select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
+            .where(actions.c.starts_at >= begin, actions.c.starts_at < finish,
+                   actions.c.starts_at <= datetime.now(UTC), actions.c.archived_at.is_(None)) \
+            .group_by(attendances.c.person_id, month).subquery("per_person")
+    measure = func.sum(per_person.c.n) if query.trend == "one_to_ones" else func.count()
+    g = (grp.c.dim, grp.c.k1, grp.c.k2)
+    stmt = select(*g, per_person.c.month, measure) \
+        .select_from(grp.join(per_person, per_person.c.person_id == grp.c.person_id)) \
+        .group_by(*g, per_person.c.month)
+    return {("t", (dim, k1, k2), m): int(n) for dim, k1, k2, m, n in db.session.execute(stmt)}
+
+
+# --- labels --------------------------------------------------------------------------------
+
+
+def group_labels(query: EquityQuery) -> tuple[dict[str | None, str], dict[str | None, str]]:
+    """Labels for the first and second group keys (two queries at most: neighborhoods, institutions)."""
+    race = {v.value: str(label) for v, label in RACE_ETHNICITY_LABELS.items()}
+    race[MULTIRACIAL] = str(_l("Multiracial (two or more)"))
+    race[None] = str(_l("Not recorded"))
+    neighborhoods = {str(i): name for i, name in db.session.execute(select(Neighborhood.id, Neighborhood.name))} \
+        if query.split in ("neighborhood", "race_neighborhood") else {}
+    neighborhoods[None] = str(_l("No neighborhood recorded"))
+    if query.split == "race":
+        return race, {}
+    if query.split == "neighborhood":
+        return neighborhoods, {}
+    if query.split == "language":
+        languages = {code: str(label) for code, label in LANGUAGE_CHOICES if code}
+        languages[None] = str(_l("Not recorded"))
+        return languages, {}
+    if query.split == "institution":
+        institutions = {str(i): name for i, name in db.session.execute(select(Institution.id, Institution.name))}
+        institutions[None] = str(_l("No institution"))
+        return institutions, {}
+    return race, neighborhoods
+
+
+def group_sort_key(labels: dict[str | None, str], key: str | None) -> tuple[int, str]:
+    """Named groups first, by name; "prefer not to say" and "not recorded" last (never dropped)."""
+    if key is None:
+        return (2, "")
+    if key == PREFER_NOT:
+        return (1, "")
+    return (0, labels.get(key, key).casefold())
+
+
+def _groups(query: EquityQuery, cells: dict[Hashable, int]) -> list[Group]:
+    labels1, labels2 = group_labels(query)
+    present = {key for (_m, _name, key) in (k for k in cells if k[0] == "m")}
+    # Every category of the split appears even with no one in it, so an empty group is seen as 0.
+    if query.split == "race":
+        present |= {("split", value.value, None) for value in RaceEthnicity}
+        present.add(("split", None, None))
+        if query.race_mode == "multiracial":
+            present.add(("split", MULTIRACIAL, None))
+    elif query.split == "neighborhood":
+        present |= {("split", k, None) for k in labels1}
+    groups: list[Group] = []
+    if query.split == "race_neighborhood":
+        nbs = sorted({k[2] for k in present if k[0] in ("split", "nb")}, key=lambda k: group_sort_key(labels2, k))
+        for nb in nbs:
+            for key in sorted((k for k in present if k[0] == "split" and k[2] == nb),
+                              key=lambda k: group_sort_key(labels1, k[1])):
+                groups.append(Group(key, f"{labels1.get(key[1], key[1])} · {labels2.get(nb, nb)}", "group"))
+            groups.append(Group(("nb", None, nb), str(_l("All of %(place)s", place=labels2.get(nb, nb))), "subtotal"))
+        for key in sorted((k for k in present if k[0] == "race"), key=lambda k: group_sort_key(labels1, k[1])):
+            groups.append(Group(key, str(_l("All neighborhoods: %(group)s", group=labels1.get(key[1], key[1]))),
+                                "subtotal"))
+    else:
+        for key in sorted((k for k in present if k[0] == "split"), key=lambda k: group_sort_key(labels1, k[1])):
+            groups.append(Group(key, labels1.get(key[1], key[1] or ""), "group"))
+    groups.append(Group(TOTAL, str(_l("Total (each person once)")), "total"))
+    return groups
+
+
+# --- suppression lines ----------------------------------------------------------------------
+
+
+def _lines(query: EquityQuery, groups: list[Group], measures: list[str], stage_measures: list[str],
+           leader_stages: list[str], months: list[str]) -> list[Line]:
+    """Every set of cells a reader could add up and compare with a total shown on the page."""
+    lines: list[Line] = []
+    members = [g.key for g in groups if g.kind == "group"]
+    for m in measures:
+        ref = lambda k, m=m: ("m", m, k)  # noqa: E731
+        if query.split == "race_neighborhood":
+            races = {k[1] for k in members}
+            nbs = {k[2] for k in members}
+            for nb in nbs:  # a neighborhood's races and its subtotal
+                lines.append(Line([ref(k) for k in members if k[2] == nb], ref(("nb", None, nb))))
+            for race in races:  # a race's neighborhoods and its subtotal
+                lines.append(Line([ref(k) for k in members if k[1] == race], ref(("race", race, None))))
+            lines.append(Line([ref(("nb", None, nb)) for nb in nbs], ref(TOTAL)))
+            lines.append(Line([ref(("race", r, None)) for r in races], ref(TOTAL)))
+        else:
+            lines.append(Line([ref(k) for k in members], ref(TOTAL)))
+    for g in groups:  # a group's stages add up to its base; its leader stages to its leaders
+        lines.append(Line([("m", s, g.key) for s in stage_measures], ("m", "base", g.key)))
+        lines.append(Line([("m", s, g.key) for s in leader_stages], ("m", "leaders", g.key)))
+    trend_total = {"one_to_ones": "one_to_ones", "reached": "reached", "attended": "attended"}[query.trend]
+    for g in groups:  # a group's months and its count for the period
+        lines.append(Line([("t", g.key, month) for month in months], ("m", trend_total, g.key)))
+    for month in months:
+        lines.append(Line([("t", k, month) for k in members], ("t", TOTAL, month)))
+    return lines
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def equity_report(query: EquityQuery) -> EquityReport:
+    """The dashboard for ``query``: counts, suppression, representation and the trend.
+
+    A fixed number of queries whatever the data: stages, seven measure queries, the trend,
+    labels (neighborhoods, institutions) and neighborhoods' populations.
+    """
+    all_stages = stages()
+    cells = _measure_counts(query, all_stages)
+    cells.update(_trend_counts(query))
+    groups = _groups(query, cells)
+    leader_position = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)
+    if leader_position is None and all_stages:
+        leader_position = all_stages[-2].position if len(all_stages) > 1 else all_stages[0].position
+    stage_measures = [f"stage:{s.id}" for s in all_stages]
+    leader_stages = [f"stage:{s.id}" for s in all_stages if s.position >= (leader_position or 0)]
+    for g in groups:
+        cells[("m", "base", g.key)] = sum(cells.get(("m", s, g.key), 0) for s in stage_measures)
+        cells[("m", "leaders", g.key)] = sum(cells.get(("m", s, g.key), 0) for s in leader_stages)
+    measures = list(BASE_MEASURES)
+    at = next(i for i, m in enumerate(measures) if m[0] == "moved_up")
+    measures[at:at] = [(f"stage:{s.id}", str(_l("Now at stage: %(stage)s", stage=s.name)), "leadership")
+                       for s in all_stages]
+    for key in [k for (k, _l2, _s) in measures]:  # fill zeros, so every shown cell is in ``cells``
+        for g in groups:
+            cells.setdefault(("m", key, g.key), 0)
+    months = query.period.months()
+    for g in groups:
+        for month in months:
+            cells.setdefault(("t", g.key, month), 0)
+    hidden = suppress(cells, _lines(query, groups, [k for k, _a, _b in measures], stage_measures,
+                                    leader_stages, months), query.threshold)
+    report = EquityReport(query, groups, measures, cells, hidden, months)
+    _representation(report)
+    return report
+
+
+def _representation(report: EquityReport) -> None:
+    """Shares of the base, of the people reached and of the leaders per group, and the parity index;
+    against neighborhoods' populations where admins entered them (race/ethnicity splits)."""
+    query = report.query
+    population = _population_shares(query) if query.split in ("race", "race_neighborhood", "neighborhood") else {}
+    if population:
+        report.population_note = str(_l(
+            "Population shares come from the figures admins entered for the neighborhoods (for example "
+            "census counts); a neighborhood without figures is left out of the comparison."))
+    for g in report.groups:
+        if g.kind != "group":
+            continue
+        if query.split == "race_neighborhood":
+            whole = ("nb", None, g.key[2])
+        else:
+            whole = TOTAL
+        shares = []
+        for measure in ("base", "reached", "leaders"):
+            part, of = report.cell(measure, g.key), report.cell(measure, whole)
+            shares.append(part.value / of.value if part.value is not None and of.value else None)
+        base_share, reached_share, leader_share = shares
+        parity = leader_share / base_share if leader_share is not None and base_share else None
+        row = RepresentationRow(g, base_share, reached_share, leader_share, parity,
+                                flagged=parity is not None and parity < PARITY_THRESHOLD)
+        if population:
+            if query.split == "neighborhood":  # the neighborhood's share of all the neighborhoods' people
+                row.share_population = population.get(("nb", g.key[1]))
+            else:
+                place = g.key[2] if query.split == "race_neighborhood" else "*"
+                row.share_population = population.get((place, g.key[1]))
+        report.representation.append(row)
+
+
+def _population_shares(query: EquityQuery) -> dict[tuple[str, str | None], float]:
+    """``(neighborhood id or "*", race key)``: that group's share of the neighborhood's (or all
+    the neighborhoods with figures) population. A ``total`` row, when entered, is the denominator;
+    otherwise the sum of the neighborhood's rows. ``("nb", neighborhood id)``: the neighborhood's
+    share of the population of all the neighborhoods with figures."""
+    rows = db.session.execute(select(NeighborhoodPopulation.neighborhood_id, NeighborhoodPopulation.race_ethnicity,
+                                     NeighborhoodPopulation.population)).all()
+    by_place: dict[str, dict[str, int]] = {}
+    for nb, race, n in rows:
+        for place in (str(nb), "*"):
+            by_place.setdefault(place, {})
+            by_place[place][race] = by_place[place].get(race, 0) + n
+    shares: dict[tuple[str, str | None], float] = {}
+    sizes = {place: counts.get("total") or sum(n for race, n in counts.items() if race != "total")
+             for place, counts in by_place.items()}
+    everyone = sum(n for place, n in sizes.items() if place != "*")
+    for place, counts in by_place.items():
+        denominator = sizes[place]
+        if not denominator:
+            continue
+        if place != "*" and everyone:
+            shares[("nb", place)] = denominator / everyone
+        for race, n in counts.items():
+            if race != "total":
+                shares[(place, race)] = n / denominator
+    return shares
+
+
+# --- the CSV ---------------------------------------------------------------------------------
+
+
+def equity_csv(report: EquityReport, actor: User) -> str:
+    """The report as CSV, with the same suppression as the page; the export is audited."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    q = report.query
+    writer.writerow([str(_l("Period")), q.period.start.isoformat(), q.period.end.isoformat(),
+                     str(_l("Split")), str(SPLITS[q.split]),
+                     str(_l("Counts from 1 to %(n)d are shown as <%(t)d", n=q.threshold - 1, t=q.threshold))])
+    header = [str(_l("Group"))] + [label for _k, label, _s in report.measures]
+    header += [label for _k, label, _n, _d, _s in RATES]
+    writer.writerow(header)
+    for g in report.groups:
+        row = [g.label] + [report.cell(k, g.key).shown for k, _l2, _s in report.measures]
+        row += [report.rate(n, d, g.key).shown for _k, _lab, n, d, _s in RATES]
+        writer.writerow(row)
+    writer.writerow([])
+    writer.writerow([str(_l("Group")), str(_l("Share of the base")), str(_l("Share of people reached")),
+                     str(_l("Share of leaders")), str(_l("Parity index")), str(_l("Share of the population"))])
+    for r in report.representation:
+        writer.writerow([r.group.label] + [_percent(v) for v in (r.share_base, r.share_reached, r.share_leaders)]
+                        + ["—" if r.parity is None else f"{r.parity:.2f}", _percent(r.share_population)])
+    writer.writerow([])
+    writer.writerow([str(TRENDS[q.trend])] + report.months)
+    for g in report.groups:
+        writer.writerow([g.label] + [report.trend_cell(g.key, m).shown for m in report.months])
+    record(actor, "export", None, {"report": "equity", "split": q.split, "race_mode": q.race_mode,
+                                   "start": q.period.start.isoformat(), "end": q.period.end.isoformat()},
+           object_type="report", summary="equity.csv")
+    return out.getvalue()
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+# --- neighborhood populations ----------------------------------------------------------------
+
+POPULATION_KEYS = [v.value for v in RaceEthnicity if v is not RaceEthnicity.PREFER_NOT_TO_SAY] + [MULTIRACIAL, "total"]
+
+
+def population_label(key: str) -> str:
+    """The name of a population row's group."""
+    if key == "total":
+        return str(_l("Total population"))
+    if key == MULTIRACIAL:
+        return str(_l("Multiracial (two or more)"))
+    return str(RACE_ETHNICITY_LABELS[RaceEthnicity(key)])
+
+
+def populations() -> list[NeighborhoodPopulation]:
+    """Every population figure, by neighborhood then group."""
+    return list(db.session.scalars(select(NeighborhoodPopulation).join(NeighborhoodPopulation.neighborhood)
+                                   .order_by(Neighborhood.name, NeighborhoodPopulation.race_ethnicity)))
+
+
+def set_population(neighborhood: Neighborhood, race_ethnicity: str, population: int, source: str,
+                   actor: User) -> NeighborhoodPopulation | None:
+    """Enter (or correct) one figure; returns the row, or ``None`` when nothing changed. Audited.
+
+    :raise ReportError: for an unknown group or a negative number.
+    """
+    if race_ethnicity not in POPULATION_KEYS:
+        raise ReportError(str(_l("Unknown race/ethnicity: %(value)s", value=race_ethnicity)))
+    if population < 0:
+        raise ReportError(str(_l("A population cannot be negative.")))
+    row = db.session.scalar(select(NeighborhoodPopulation).where(
+        NeighborhoodPopulation.neighborhood_id == neighborhood.id,
+        NeighborhoodPopulation.race_ethnicity == race_ethnicity))
+    source = source.strip()[:255]
+    if row is not None and row.population == population and row.source == source:
+        return None
+    before = None if row is None else {"population": row.population, "source": row.source}
+    if row is None:
+        row = NeighborhoodPopulation(neighborhood_id=neighborhood.id, race_ethnicity=race_ethnicity)
+        db.session.add(row)
+    row.population, row.source = population, source
+    db.session.flush()
+    record(actor, "update" if before else "create", row,
+           {"neighborhood": neighborhood.name, "race_ethnicity": race_ethnicity, "before": before,
+            "after": {"population": population, "source": source}},
+           summary=f"{neighborhood.name}: {race_ethnicity}")
+    return row
+
+
+def import_populations(text: str, actor: User) -> int:
+    """Import figures from CSV (columns ``neighborhood, race_ethnicity, population[, source]``, a
+    header row first). Every row is checked before anything is written; returns rows changed.
+
+    :raise ReportError: naming the first bad row; nothing is written then.
+    """
+    reader = csv.reader(io.StringIO(text))
+    rows = list(reader)
+    if not rows:
+        raise ReportError(str(_l("The file is empty.")))
+    by_name = {n.name.casefold(): n for n in db.session.scalars(select(Neighborhood))}
+    checked = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 3:
+            raise ReportError(str(_l("Row %(n)d: expected neighborhood, race/ethnicity and population.", n=number)))
+        name, race, count = row[0].strip(), row[1].strip(), row[2].strip().replace(",", "")
+        neighborhood = by_name.get(name.casefold())
+        if neighborhood is None:
+            raise ReportError(str(_l("Row %(n)d: no neighborhood is named “%(name)s”.", n=number, name=name)))
+        if race not in POPULATION_KEYS:
+            raise ReportError(str(_l("Row %(n)d: unknown race/ethnicity “%(value)s”.", n=number, value=race)))
+        if not count.isdigit():
+            raise ReportError(str(_l("Row %(n)d: the population must be a whole number.", n=number)))
+        checked.append((neighborhood, race, int(count), row[3] if len(row) > 3 else ""))
+    changed = 0
+    for neighborhood, race, count, source in checked:
+        if set_population(neighborhood, race, count, source, actor) is not None:
+            changed += 1
+    return changed
+
+
+def chart_groups(report: EquityReport) -> list[Group]:
+    """The rows charts draw: the groups, without subtotals and total (too tall a bar to compare)."""
+    return [g for g in report.groups if g.kind == "group"]
+
+
+def bar_chart(report: EquityReport, section: str) -> dict:
+    """A Chart.js grouped-bar configuration: the section's counts by group (suppressed: no bar)."""
+    groups = chart_groups(report)
+    datasets = [{"label": label, "data": [report.cell(key, g.key).value for g in groups]}
+                for key, label, _s in report.section_measures(section) if not key.startswith("stage:")]
+    return {"type": "bar", "data": {"labels": [g.label for g in groups], "datasets": [
+        {**d, "label": str(d["label"])} for d in datasets]},
+        "options": {"indexAxis": "y", "plugins": {"legend": {"position": "bottom"}}}}
+
+
+def trend_chart(report: EquityReport) -> dict:
+    """A Chart.js line configuration: the trend measure by month for each group (suppressed: a gap)."""
+    groups = chart_groups(report)
+    return {"type": "line", "data": {"labels": report.months, "datasets": [
+        {"label": g.label, "data": [report.trend_cell(g.key, m).value for m in report.months], "spanGaps": False}
+        for g in groups]}, "options": {"plugins": {"legend": {"position": "bottom"}}}}
+
+
+def representation_chart(report: EquityReport) -> dict:
+    """A Chart.js grouped-bar configuration: each group's share of the base, reached and leaders (%)."""
+    rows = report.representation
+    def pct(v: float | None) -> float | None:
+        return None if v is None else round(100 * v, 1)
+    datasets = [
+        {"label": str(_l("Share of the base")), "data": [pct(r.share_base) for r in rows]},
+        {"label": str(_l("Share of people reached")), "data": [pct(r.share_reached) for r in rows]},
+        {"label": str(_l("Share of leaders")), "data": [pct(r.share_leaders) for r in rows]},
+    ]
+    if any(r.share_population is not None for r in rows):
+        datasets.append({"label": str(_l("Share of the population")), "data": [pct(r.share_population) for r in rows]})
+    return {"type": "bar", "data": {"labels": [r.group.label for r in rows], "datasets": datasets},
+            "options": {"indexAxis": "y", "plugins": {"legend": {"position": "bottom"}}}}
+
