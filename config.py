@@ -76,6 +76,8 @@ class Config:
         self.SMS_MAX_VALIDITY_SECONDS = int(os.environ.get("SMS_MAX_VALIDITY_SECONDS", "14400"))
         self.SMS_REMINDER_OFFSETS = os.environ.get("SMS_REMINDER_OFFSETS", "24h,2h")
         self.SMS_PAUSE_THRESHOLD = int(os.environ.get("SMS_PAUSE_THRESHOLD", "20"))
+        # How long the answer to a STOP may wait for a send to that number already under way.
+        self.SMS_STOP_SETTLE_SECONDS = float(os.environ.get("SMS_STOP_SETTLE_SECONDS", "10"))
 
 
 class DevelopmentConfig(Config):

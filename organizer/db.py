@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,15 +78,73 @@ def str_enum(enum_class: type[enum.Enum], length: int = 30) -> Enum:
     )
 
 
+#: How long a SQLite writer waits for another's transaction before giving up (ms). Twilio waits
+#: 15 s for a webhook's answer: waiting longer than that would not save the text.
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite: enforce foreign keys, and let the web server and the worker share the file (WAL)."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    """SQLite: enforce foreign keys, let the web server and the worker share the file (WAL),
+    and let writers wait for each other instead of failing.
+
+    pysqlite's own transaction handling is switched off (``isolation_level = None``) so that
+    :func:`_sqlite_begin` decides how a transaction starts. Left to itself, pysqlite
+    begins a transaction only at the first write, after the reads; when another connection has
+    committed in between, SQLite cannot upgrade that reader to a writer and answers "database is
+    locked" at once, without waiting for ``busy_timeout``. That is how replies posted to
+    ``/sms/inbound`` during a mobilization were lost.
+    """
+    if _is_sqlite(dbapi_connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+_write_lock_wanted: ContextVar[bool] = ContextVar("sqlite_write_lock_wanted", default=False)
+
+
+@contextlib.contextmanager
+def write_transactions() -> Iterator[None]:
+    """Inside this block (the worker's tasks), SQLite transactions begin ``BEGIN IMMEDIATE``,
+    as they do in every web request; see :func:`_sqlite_begin`."""
+    token = _write_lock_wanted.set(True)
+    try:
+        yield
+    finally:
+        _write_lock_wanted.reset(token)
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    """SQLite: a transaction of a web request or of the worker takes the write lock up front
+    (``BEGIN IMMEDIATE``), so two writers queue on ``busy_timeout`` instead of one failing.
+
+    The price: those transactions (reads included) run one at a time, which suits the
+    embedded database of a small federation as long as none is held open across a network
+    call (the worker ends its transaction before calling the provider). Elsewhere (shell,
+    scripts, tests reading between requests) a plain deferred ``BEGIN``: several sessions of
+    one thread may then read side by side. PostgreSQL is untouched.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    from flask import has_request_context
+
+    immediate = _write_lock_wanted.get() or has_request_context()
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def sqlite_pragma_outside_transaction(conn: Any, pragma: str) -> None:
+    """Run a PRAGMA that SQLite ignores inside a transaction (``foreign_keys``) on ``conn``'s
+    driver connection, before SQLAlchemy begins one."""
+    conn.connection.driver_connection.execute(pragma)
 
 
 def paged(stmt: Select[Any], page: int, per_page: int) -> tuple[Select[Any], int]:

@@ -44,7 +44,9 @@ def app_context() -> Iterator[None]:
         from organizer import create_app
 
         _worker_app = create_app()
-    with _worker_app.app_context():
+    from organizer.db import write_transactions
+
+    with _worker_app.app_context(), write_transactions():
         yield
 
 # Areas' task modules register their tasks on ``huey`` when imported.

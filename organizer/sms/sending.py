@@ -349,6 +349,9 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
 
     request = SendRequest(to=row.phone, body=row.body, outbox_id=row.id,
                           status_callback=status_callback_url(config, row.id), validity_period=validity)
+    # No transaction stays open across the network call: on SQLite it would hold the write
+    # lock (organizer.db) and make a reply posted meanwhile wait for the provider's answer.
+    db.session.commit()
     try:
         result = (provider or backend()).send(request)
     except RetryableSendError as exc:
@@ -378,7 +381,7 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
         row.error_code, row.error_message = exc.code, f"outcome unknown, to reconcile: {exc.message}"[:255]
         db.session.commit()
         return Outcome("ambiguous")
-    record_accepted(row.id, result.sid, result.status, now)
+    record_accepted(outbox_id, result.sid, result.status, now)
     db.session.commit()
     return Outcome("sent")
 
@@ -691,3 +694,37 @@ def stuck_rows(mobilization_id: int) -> list[OutboxMessage]:
                                     OutboxMessage.status == OutboxStatus.UNKNOWN).order_by(OutboxMessage.id)
     ))
 
+
+
+# --- a STOP that holds from its answer on ---------------------------------------------------
+
+
+def wait_for_sends_in_flight(phone: str, timeout: float | None = None, *,
+                             sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Wait until no text to ``phone`` is between its last check and the provider's answer.
+
+    Call it after committing an opt-out and before acknowledging the STOP: a worker that
+    checked the number just before the commit may still be sending to it. Once no row to the
+    number is claimed without a SID, every later send re-checks the number and finds the
+    opt-out, so nothing reaches the person after Twilio hears our answer. Rows claimed longer
+    ago than a send can last (a dead worker's) are not waited for: the sweep re-checks them.
+    Gives up after ``timeout`` seconds (``SMS_STOP_SETTLE_SECONDS``, default 10: Twilio waits
+    15 for the answer). Returns True when settled. Ends its transactions (no lock is held
+    while it sleeps); the caller's must be committed.
+    """
+    config = current_app.config
+    timeout = float(config.get("SMS_STOP_SETTLE_SECONDS") or 10) if timeout is None else timeout
+    stale = timedelta(seconds=float(config.get("SMS_SENDING_STALE_SECONDS") or 120))
+    deadline = time.monotonic() + timeout
+    while True:
+        in_flight = db.session.scalar(select(exists().where(
+            OutboxMessage.phone == phone, OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.sid.is_(None), OutboxMessage.claimed_at >= utcnow() - stale,
+        )))
+        db.session.rollback()
+        if not in_flight:
+            return True
+        if time.monotonic() >= deadline:
+            log.warning("a send to %s was still in flight %.0f s after its STOP", phone, timeout)
+            return False
+        sleep(0.05)
