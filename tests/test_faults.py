@@ -123,3 +123,78 @@ def _csrf(client) -> str:
 
     html = client.get("/login").get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+# --- a real PostgreSQL, stopped and started again ---------------------------------------------
+
+
+@pytest.fixture
+def throwaway_postgres():
+    """A PostgreSQL server of this test's own, migrated, that the test may stop and start."""
+    import os
+
+    from flask_migrate import upgrade
+
+    from organizer.extensions import db
+    from tests.support.postgres import ThrowawayPostgres, can_run
+
+    why_not = can_run()
+    if why_not:
+        if os.environ.get("CI"):
+            pytest.fail(why_not)
+        pytest.skip(why_not)
+    server = ThrowawayPostgres()
+    try:
+        app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": server.url})
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.mark.slow
+def test_postgresql_restart_gets_503_then_recovers_by_itself(throwaway_postgres):
+    from sqlalchemy import func, select
+
+    from organizer.auth.models import Role, User
+    from organizer.extensions import db
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": throwaway_postgres.url, "SERVER_NAME": None})
+    with app.app_context():
+        user = User(email="organizer@example.org", name="Org", role=Role.ORGANIZER, active=True)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"email": "organizer@example.org", "password": PASSWORD, "csrf_token": _csrf(client)})
+    assert client.get("/people/").status_code == 200
+
+    throwaway_postgres.stop()
+    down = client.get("/people/", headers={"Accept-Language": "es"})
+    assert down.status_code == 503
+    assert down.headers["Retry-After"] == "10"
+    assert "Vuelve a intentarlo en un momento." in down.get_data(as_text=True)
+
+    throwaway_postgres.start()
+    assert client.get("/people/").status_code == 200  # the same app, no restart: dead connections replaced
+
+    # A background task that loses the database mid-way waits for it instead of dying.
+    import threading
+    import time
+
+    throwaway_postgres.stop()
+    restart = threading.Timer(2.0, throwaway_postgres.start)
+    restart.start()
+    started = time.monotonic()
+    with app.app_context():
+        users = retry_on_database_loss(lambda: db.session.scalar(select(func.count()).select_from(User)))
+    restart.join()
+    assert users == 1
+    assert time.monotonic() - started < 20
+    with app.app_context():
+        db.engine.dispose()
+    import gc
+
+    gc.collect()  # connections the restart killed are closed here, not in a later test
