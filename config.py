@@ -56,6 +56,9 @@ class Config:
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         # SMS (see organizer/sms): which provider backend, and the task queue.
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+        # The console backend's durable list of what it printed (JSON lines), so a killed
+        # worker never prints a text twice; "" keeps it in memory (tests).
+        self.SMS_CONSOLE_LOG = os.environ.get("SMS_CONSOLE_LOG", str(INSTANCE_DIR / "sms-console.jsonl"))
         self.TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
         self.TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
         self.TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
@@ -98,6 +101,7 @@ class TestingConfig(Config):
         self.TESTING = True
         self.SECRET_KEY = self.SECRET_KEY or "testing-only-secret"
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+        self.SMS_CONSOLE_LOG = os.environ.get("SMS_CONSOLE_LOG", "")
         self.HUEY_IMMEDIATE = True
 
 
