@@ -12,3 +12,4 @@ from organizer.people import models as people_models  # noqa: F401
 from organizer.relational import models as relational_models  # noqa: F401
 from organizer.settings import models as settings_models  # noqa: F401
 from organizer.sms import models as sms_models  # noqa: F401
+from organizer.submissions import models as submissions_models  # noqa: F401
