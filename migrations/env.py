@@ -53,9 +53,8 @@ def run_migrations_online():
         if connection.dialect.name == "sqlite":
             # Batch mode rebuilds tables; with foreign keys on, dropping the old copy would
             # cascade-delete rows that point at it. SQLite ignores this inside a transaction.
-            from organizer.db import sqlite_pragma_outside_transaction
-
-            sqlite_pragma_outside_transaction(connection, "PRAGMA foreign_keys=OFF")
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection, process_revision_directives=process_revision_directives, **_options()
         )

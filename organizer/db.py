@@ -92,15 +92,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """SQLite: enforce foreign keys, let the web server and the worker share the file (WAL),
     and let writers wait for each other instead of failing.
 
-    pysqlite's own transaction handling is switched off (``isolation_level = None``) so that
-    :func:`_sqlite_begin` decides how a transaction starts. Left to itself, pysqlite
-    begins a transaction only at the first write, after the reads; when another connection has
-    committed in between, SQLite cannot upgrade that reader to a writer and answers "database is
-    locked" at once, without waiting for ``busy_timeout``. That is how replies posted to
-    ``/sms/inbound`` during a mobilization were lost.
+    How each transaction begins is decided by :func:`_sqlite_begin`.
     """
     if _is_sqlite(dbapi_connection):
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -127,24 +121,29 @@ def _sqlite_begin(conn: Any) -> None:
     """SQLite: a transaction of a web request or of the worker takes the write lock up front
     (``BEGIN IMMEDIATE``), so two writers queue on ``busy_timeout`` instead of one failing.
 
+    Left to itself, pysqlite begins a transaction only at the first write, after the reads;
+    when another connection has committed in between, SQLite cannot upgrade that reader to a
+    writer and answers "database is locked" at once, without waiting for ``busy_timeout``.
+    That is how replies posted to ``/sms/inbound`` during a mobilization were lost. So for
+    these transactions pysqlite's own handling is switched off (``isolation_level = None``)
+    and the transaction is begun here.
+
     The price: those transactions (reads included) run one at a time, which suits the
     embedded database of a small federation as long as none is held open across a network
     call (the worker ends its transaction before calling the provider). Elsewhere (shell,
-    scripts, tests reading between requests) a plain deferred ``BEGIN``: several sessions of
-    one thread may then read side by side. PostgreSQL is untouched.
+    CLI, tests reading between requests) pysqlite keeps its own way, as before. PostgreSQL is
+    untouched.
     """
     if conn.dialect.name != "sqlite":
         return
     from flask import has_request_context
 
-    immediate = _write_lock_wanted.get() or has_request_context()
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def sqlite_pragma_outside_transaction(conn: Any, pragma: str) -> None:
-    """Run a PRAGMA that SQLite ignores inside a transaction (``foreign_keys``) on ``conn``'s
-    driver connection, before SQLAlchemy begins one."""
-    conn.connection.driver_connection.execute(pragma)
+    driver = conn.connection.driver_connection
+    if _write_lock_wanted.get() or has_request_context():
+        driver.isolation_level = None
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        driver.isolation_level = ""  # pysqlite's default: BEGIN (deferred) before the first write
 
 
 def paged(stmt: Select[Any], page: int, per_page: int) -> tuple[Select[Any], int]:

@@ -54,16 +54,13 @@ def _empty_all_tables(app: Flask) -> None:
         import organizer.models  # noqa: F401
 
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.connect() as conn:
+        with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
-                from organizer.db import sqlite_pragma_outside_transaction
-
-                sqlite_pragma_outside_transaction(conn, "PRAGMA foreign_keys=OFF")
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 for table in tables:
                     conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names
-            conn.commit()
         db.session.remove()
         db.engine.dispose()
 
