@@ -91,7 +91,7 @@ def test_replies_during_a_mobilization_are_all_stored_and_stop_holds_from_its_an
             with app.app_context():
                 return db.session.get(Mobilization, mobilization_id).status is MobilizationStatus.DONE
 
-        _wait_for(finished, 180, "the worker to finish the mobilization")
+        _wait_for(finished, 300, "the worker to finish the mobilization")
 
     statuses = Counter(status for _, _, status, _ in answers)
     assert statuses == {200: len(replies) + len(redelivered)}, f"answers other than 200: {statuses}"
