@@ -68,6 +68,8 @@ def retry_on_database_loss(work: Callable[[], T], *, delays: tuple[float, ...] =
                 pass
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
 _worker_app: Flask | None = None
 
 

@@ -14,6 +14,7 @@ from organizer import create_app
 from organizer.tasks import retry_on_database_loss
 from tests.conftest import PASSWORD
 
+# A connection killed with its server is only noticed when it is garbage-collected.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
