@@ -64,6 +64,9 @@ class Config:
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         # SMS (see organizer/sms): which provider backend, and the task queue.
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+        # The console backend's durable list of what it printed (JSON lines), so a killed
+        # worker never prints a text twice; "" keeps it in memory (tests).
+        self.SMS_CONSOLE_LOG = os.environ.get("SMS_CONSOLE_LOG", str(INSTANCE_DIR / "sms-console.jsonl"))
         self.TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
         self.TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
         self.TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
@@ -88,6 +91,8 @@ class Config:
         self.SMS_TEST_SENDS_PER_DAY = int(os.environ.get("SMS_TEST_SENDS_PER_DAY", "10"))
         # Reports (organizer/reports): counts from 1 to this minus one are never shown.
         self.REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
+        # How long the answer to a STOP may wait for a send to that number already under way.
+        self.SMS_STOP_SETTLE_SECONDS = float(os.environ.get("SMS_STOP_SETTLE_SECONDS", "10"))
 
 
 class DevelopmentConfig(Config):
@@ -108,6 +113,7 @@ class TestingConfig(Config):
         self.TESTING = True
         self.SECRET_KEY = self.SECRET_KEY or "testing-only-secret"
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+        self.SMS_CONSOLE_LOG = os.environ.get("SMS_CONSOLE_LOG", "")
         self.HUEY_IMMEDIATE = True
 
 

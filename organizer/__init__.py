@@ -27,10 +27,11 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     if test_config:
         app.config.update(test_config)
 
-    from organizer import extensions, web
+    from organizer import extensions, submissions, web
 
     extensions.init_app(app)
     web.init_app(app)
+    submissions.init_app(app)
 
     from organizer.actions.services import attendance_timeline
     from organizer.actions.views import bp as actions_bp

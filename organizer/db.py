@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,15 +78,72 @@ def str_enum(enum_class: type[enum.Enum], length: int = 30) -> Enum:
     )
 
 
+#: How long a SQLite writer waits for another's transaction before giving up (ms). Twilio waits
+#: 15 s for a webhook's answer: waiting longer than that would not save the text.
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite: enforce foreign keys, and let the web server and the worker share the file (WAL)."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    """SQLite: enforce foreign keys, let the web server and the worker share the file (WAL),
+    and let writers wait for each other instead of failing.
+
+    How each transaction begins is decided by :func:`_sqlite_begin`.
+    """
+    if _is_sqlite(dbapi_connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+_write_lock_wanted: ContextVar[bool] = ContextVar("sqlite_write_lock_wanted", default=False)
+
+
+@contextlib.contextmanager
+def write_transactions() -> Iterator[None]:
+    """Inside this block (the worker's tasks), SQLite transactions begin ``BEGIN IMMEDIATE``,
+    as they do in every web request; see :func:`_sqlite_begin`."""
+    token = _write_lock_wanted.set(True)
+    try:
+        yield
+    finally:
+        _write_lock_wanted.reset(token)
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    """SQLite: a transaction of a web request or of the worker takes the write lock up front
+    (``BEGIN IMMEDIATE``), so two writers queue on ``busy_timeout`` instead of one failing.
+
+    Left to itself, pysqlite begins a transaction only at the first write, after the reads;
+    when another connection has committed in between, SQLite cannot upgrade that reader to a
+    writer and answers "database is locked" at once, without waiting for ``busy_timeout``.
+    That is how replies posted to ``/sms/inbound`` during a mobilization were lost. So for
+    these transactions pysqlite's own handling is switched off (``isolation_level = None``)
+    and the transaction is begun here.
+
+    The price: those transactions (reads included) run one at a time, which suits the
+    embedded database of a small federation as long as none is held open across a network
+    call (the worker ends its transaction before calling the provider). Elsewhere (shell,
+    CLI, tests reading between requests) pysqlite keeps its own way, as before. PostgreSQL is
+    untouched.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    from flask import has_request_context
+
+    driver = conn.connection.driver_connection
+    if _write_lock_wanted.get() or has_request_context():
+        driver.isolation_level = None
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        driver.isolation_level = ""  # pysqlite's default: BEGIN (deferred) before the first write
 
 
 def paged(stmt: Select[Any], page: int, per_page: int) -> tuple[Select[Any], int]:

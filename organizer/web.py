@@ -103,6 +103,64 @@ ERROR_TITLES = {
 }
 
 
+#: Seconds a client is asked to wait before trying again when the database is unreachable.
+RETRY_AFTER_SECONDS = 10
+FAULT_TITLES = {
+    500: _l("Something went wrong on our side."),
+    503: _l("The database cannot be reached right now."),
+}
+FAULT_ADVICE = {
+    500: _l("Nothing you did caused this. Please try again; if it keeps happening, tell your administrator."),
+    503: _l("Please try again in a moment. Nothing you saved before this is lost."),
+}
+
+
+def _fault_locale() -> str:
+    """The reader's language without the database: their own, if their account was already
+    loaded in this request (read from what is in memory, never fetched), else the browser's."""
+    from flask import current_app, g
+    from sqlalchemy import inspect
+
+    languages = current_app.config["LANGUAGES"]
+    user = g.get("_login_user")  # Flask-Login's cache of the request's user
+    if user is not None and getattr(user, "is_authenticated", False):
+        locale = inspect(user).dict.get("locale") if hasattr(user, "_sa_instance_state") else None
+        if locale in languages:
+            return locale
+    return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def fault_page(code: int):
+    """The branded page for a fault (500, 503), in the reader's language, rendered without a
+    single query: no organization settings, no current user. A 503 carries ``Retry-After``.
+
+    The template is rendered straight from the Jinja environment, skipping the context
+    processors: they load the organization and (Flask-Login's) the current user."""
+    from flask import current_app, make_response
+    from flask_babel import force_locale
+
+    locale = _fault_locale()
+    with force_locale(locale):
+        template = current_app.jinja_env.get_template("fault.html")
+        html = template.render(code=code, lang=locale, title=FAULT_TITLES[code], advice=FAULT_ADVICE[code],
+                               retry_url=request.full_path.rstrip("?") if request.method == "GET" else None)
+    response = make_response(html, code)
+    response.headers["Cache-Control"] = "no-store"
+    if code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _discard_session() -> None:
+    """Give the failed transaction back; a broken connection may refuse even that."""
+    from organizer.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001, S110 - the connection is already gone; the pool replaces it
+        pass
+
+
 def init_app(app: Flask) -> None:
     """Error pages, template globals, security headers, and the client address behind a proxy."""
     if app.config.get("TRUSTED_PROXIES"):
@@ -124,6 +182,24 @@ def init_app(app: Flask) -> None:
     def csrf_error(error):
         message = _l("The form expired or was sent from elsewhere. Please go back, reload and try again.")
         return render_template("error.html", code=400, message=message), 400
+
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    def database_unavailable(error):
+        # Unreachable, restarting, or (SQLite) locked past busy_timeout: the request may
+        # simply be sent again. pool_pre_ping replaces dead connections once it is back.
+        app.logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
+        _discard_session()
+        return fault_page(503)
+
+    for error_class in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(error_class, database_unavailable)
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        _discard_session()
+        return fault_page(500)
 
     @app.context_processor
     def inject_globals():

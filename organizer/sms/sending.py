@@ -41,7 +41,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Flask, current_app
 from sqlalchemy import and_, case, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from organizer.db import utcnow
@@ -294,11 +294,13 @@ def status_callback_url(config, outbox_id: int) -> str | None:
 
 
 def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-            provider: SmsBackend | None = None, org_tz: str | None = None) -> Outcome:
+            provider: SmsBackend | None = None, org_tz: str | None = None,
+            on_offer: Callable[[], None] | None = None) -> Outcome:
     """Send one claimed row: pace, re-check, call the provider, record. Commits.
 
     ``org_tz``: the federation's time zone, when the caller has read it already (each commit
     here expires the cached organization, so reading it per row costs a query per text).
+    ``on_offer``: called right before the provider is (from then on the text may exist).
 
     Raises nothing for provider failures (they are recorded on the row).
     """
@@ -348,6 +350,11 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
 
     request = SendRequest(to=row.phone, body=row.body, outbox_id=row.id,
                           status_callback=status_callback_url(config, row.id), validity_period=validity)
+    # No transaction stays open across the network call: on SQLite it would hold the write
+    # lock (organizer.db) and make a reply posted meanwhile wait for the provider's answer.
+    db.session.commit()
+    if on_offer is not None:
+        on_offer()
     try:
         result = (provider or backend()).send(request)
     except RetryableSendError as exc:
@@ -384,8 +391,8 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
         row.error_code, row.error_message = exc.code, f"outcome unknown, to reconcile: {exc.message}"[:255]
         db.session.commit()
         return Outcome("ambiguous")
-    record_accepted(row.id, result.sid, result.status, now)
-    record_billing(row.id, result.segments, None, None)
+    record_accepted(outbox_id, result.sid, result.status, now)
+    record_billing(outbox_id, result.segments, None, None)
     db.session.commit()
     return Outcome("sent")
 
@@ -596,6 +603,30 @@ def _act_on_number(phone: str, error: SendError, now: datetime) -> None:
 # --- the dispatcher loop --------------------------------------------------------------------
 
 
+class DispatchInterrupted(Exception):
+    """The database went away while a sender held claimed rows. ``unsent`` lists those never
+    offered to the provider: once the database is back, :func:`release_unsent` requeues them
+    at once instead of leaving them to the sweep (minutes). The cause is the database error."""
+
+    def __init__(self, unsent: list[int]) -> None:
+        super().__init__(f"database lost with {len(unsent)} claimed rows not offered to the provider")
+        self.unsent = unsent
+
+
+def release_unsent(row_ids: list[int]) -> int:
+    """Hand claimed rows that never reached the provider back to the queue (attempt not
+    counted). Returns how many moved. The caller commits."""
+    if not row_ids:
+        return 0
+    return db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.SENDING,
+               OutboxMessage.sid.is_(None))
+        .values(status=OutboxStatus.QUEUED, attempts=OutboxMessage.attempts - 1, updated_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+
+
 def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
                    now_fn: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep) -> int:
     """Send due rows of one mobilization (or the texts outside mobilizations) until none is
@@ -616,10 +647,16 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
         row_ids = claim_batch(mobilization_id, now_fn(), size)
         if not row_ids:
             break
-        for row_id in row_ids:
+        for index, row_id in enumerate(row_ids):
             # After a pause or cancel, process() hands each remaining claimed row back
             # (paused) or cancels it, without calling the provider.
-            outcome = process(row_id, now_fn=now_fn, sleep=sleep, org_tz=org_tz)
+            offered: list[int] = []
+            try:
+                outcome = process(row_id, now_fn=now_fn, sleep=sleep, org_tz=org_tz,
+                                  on_offer=lambda row_id=row_id: offered.append(row_id))
+            except (OperationalError, InterfaceError) as exc:
+                unsent = ([] if offered else [row_id]) + row_ids[index + 1:]
+                raise DispatchInterrupted(unsent) from exc
             handled += 1
             stop = stop or outcome.stop
     if mobilization_id is not None:
@@ -778,3 +815,37 @@ def stuck_rows(mobilization_id: int) -> list[OutboxMessage]:
                                     OutboxMessage.status == OutboxStatus.UNKNOWN).order_by(OutboxMessage.id)
     ))
 
+
+
+# --- a STOP that holds from its answer on ---------------------------------------------------
+
+
+def wait_for_sends_in_flight(phone: str, timeout: float | None = None, *,
+                             sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Wait until no text to ``phone`` is between its last check and the provider's answer.
+
+    Call it after committing an opt-out and before acknowledging the STOP: a worker that
+    checked the number just before the commit may still be sending to it. Once no row to the
+    number is claimed without a SID, every later send re-checks the number and finds the
+    opt-out, so nothing reaches the person after Twilio hears our answer. Rows claimed longer
+    ago than a send can last (a dead worker's) are not waited for: the sweep re-checks them.
+    Gives up after ``timeout`` seconds (``SMS_STOP_SETTLE_SECONDS``, default 10: Twilio waits
+    15 for the answer). Returns True when settled. Ends its transactions (no lock is held
+    while it sleeps); the caller's must be committed.
+    """
+    config = current_app.config
+    timeout = float(config.get("SMS_STOP_SETTLE_SECONDS") or 10) if timeout is None else timeout
+    stale = timedelta(seconds=float(config.get("SMS_SENDING_STALE_SECONDS") or 120))
+    deadline = time.monotonic() + timeout
+    while True:
+        in_flight = db.session.scalar(select(exists().where(
+            OutboxMessage.phone == phone, OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.sid.is_(None), OutboxMessage.claimed_at >= utcnow() - stale,
+        )))
+        db.session.rollback()
+        if not in_flight:
+            return True
+        if time.monotonic() >= deadline:
+            log.warning("a send to %s was still in flight %.0f s after its STOP", phone, timeout)
+            return False
+        sleep(0.05)

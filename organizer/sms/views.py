@@ -114,10 +114,14 @@ def inbound():
             sender = normalize_phone(sender, get_organization().default_phone_region) or sender
         except PhoneError:
             pass
-    services.receive(sid, sender, form.get("To", ""), form.get("Body", ""), utcnow(),
-                     opt_out_type=form.get("OptOutType"))
+    result = services.receive(sid, sender, form.get("To", ""), form.get("Body", ""), utcnow(),
+                              opt_out_type=form.get("OptOutType"))
+    opted_out = result.message is not None and result.message.outcome == "opted_out"
+    # Answered only once stored: a failed commit is an error answer, never a 2xx.
     db.session.commit()
     dispatch_noted()
+    if opted_out:
+        sending.wait_for_sends_in_flight(sender)
     return _twiml()
 
 
