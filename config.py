@@ -37,8 +37,8 @@ class Config:
         self.PEOPLE_PER_PAGE = int(os.environ.get("PEOPLE_PER_PAGE", "50"))
         # People import (organizer/people/importing.py): the largest CSV and the most rows per
         # file; requests larger than MAX_CONTENT_LENGTH are refused before anything reads them.
-        self.PEOPLE_IMPORT_MAX_BYTES = int(os.environ.get("PEOPLE_IMPORT_MAX_BYTES", str(5_000_000)))
-        self.PEOPLE_IMPORT_MAX_ROWS = int(os.environ.get("PEOPLE_IMPORT_MAX_ROWS", "20000"))
+        self.PEOPLE_IMPORT_MAX_BYTES = int(os.environ.get("PEOPLE_IMPORT_MAX_BYTES", str(30_000_000)))
+        self.PEOPLE_IMPORT_MAX_ROWS = int(os.environ.get("PEOPLE_IMPORT_MAX_ROWS", "100000"))
         self.PEOPLE_IMPORT_DIR = os.environ.get("PEOPLE_IMPORT_DIR", str(INSTANCE_DIR / "imports"))
         self.MAX_CONTENT_LENGTH = self.PEOPLE_IMPORT_MAX_BYTES + 1_000_000
         # Login throttling: after LOGIN_MAX_FAILURES failures for one email or one

@@ -355,7 +355,7 @@ def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: 
     actor = account(by_email)
     owner = account(owner_email) if owner_email else None
     try:
-        plan = check_import(actor, path.read_bytes(), region=_region(),
+        plan = check_import(actor, path, region=_region(),
                             max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
                             max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"])
     except ImportFileError as error:
