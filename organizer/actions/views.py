@@ -20,6 +20,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import get_locale
@@ -399,9 +400,9 @@ def turnout_page(action_id: int):
 @staff_required
 def export(action_id: int, kind: str):
     action = get_action(action_id)
-    body = export_csv(action, current_user, kind)
-    db.session.commit()  # the audit event
-    return Response(body, mimetype="text/csv",
+    chunks = export_csv(action, current_user, kind)
+    db.session.commit()  # the audit event, before the first byte
+    return Response(stream_with_context(chunks), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=action-{action.id}-{kind}.csv"})
 
 
