@@ -71,6 +71,9 @@ class Config:
         self.SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))
         self.SMS_SENDING_STALE_SECONDS = float(os.environ.get("SMS_SENDING_STALE_SECONDS", "120"))
         self.SMS_UNKNOWN_AFTER_SECONDS = float(os.environ.get("SMS_UNKNOWN_AFTER_SECONDS", "3600"))
+        # Seconds after an ambiguous send (5xx, lost answer) its sender looks for it in Twilio's
+        # message list (0: only the sweep does, after SMS_SENDING_STALE_SECONDS).
+        self.SMS_AMBIGUOUS_RECHECK_SECONDS = float(os.environ.get("SMS_AMBIGUOUS_RECHECK_SECONDS", "2"))
         self.SMS_PRICE_PER_SEGMENT = os.environ.get("SMS_PRICE_PER_SEGMENT", "0.0083")
         self.SMS_QUIET_HOURS = os.environ.get("SMS_QUIET_HOURS", "21:00-08:00")
         self.SMS_MAX_VALIDITY_SECONDS = int(os.environ.get("SMS_MAX_VALIDITY_SECONDS", "14400"))
@@ -97,6 +100,9 @@ class TestingConfig(Config):
         self.SECRET_KEY = self.SECRET_KEY or "testing-only-secret"
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
         self.HUEY_IMMEDIATE = True
+        # Ambiguous sends stay for the sweep, as the sweep's tests expect; the tests of the
+        # quick recheck turn it on.
+        self.SMS_AMBIGUOUS_RECHECK_SECONDS = 0.0
 
 
 class ProductionConfig(Config):
