@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -42,6 +42,7 @@ from organizer.people.services import (
     search_people,
     set_sms_consent,
 )
+from organizer.settings.services import get_organization
 
 
 class ActionError(ValueError):
@@ -527,8 +528,23 @@ class BreakdownRow:
     attended: int = 0
 
 
+#: Names the turnout page lists per list (the CSV has everyone).
+PEOPLE_LISTED = 200
+
+
+@dataclass
+class ListedPerson:
+    """One name on a turnout list: the link, the name, the phone as people write it."""
+
+    id: int
+    display_name: str
+    phone: str
+
+
 @dataclass
 class Turnout:
+    """The turnout page's figures; the lists of names hold at most ``PEOPLE_LISTED`` each."""
+
     goal: int
     committed: int
     yes: int
@@ -541,8 +557,10 @@ class Turnout:
     by_institution: list[BreakdownRow]
     by_recruiter: list[BreakdownRow]
     started: bool
-    no_shows: list[Person] = field(default_factory=list)
-    first_timers: list[Person] = field(default_factory=list)
+    no_shows: list[ListedPerson] = field(default_factory=list)  # the first PEOPLE_LISTED, by name
+    first_timers: list[ListedPerson] = field(default_factory=list)
+    no_show_count: int = 0  # all of them, counted by the database
+    first_timer_count: int = 0
 
     @property
     def flakes(self) -> int:
@@ -581,9 +599,25 @@ def turnout(action: Action, user: User) -> Turnout:
         started=started,
     )
     if started:
-        result.no_shows = _no_shows(action, user)
-        result.first_timers = _first_timers(action, user)
+        region = get_organization().default_phone_region
+        result.no_shows, result.no_show_count = _listed(_no_shows(action, user), region)
+        result.first_timers, result.first_timer_count = _listed(_first_timers(action, user), region)
     return result
+
+
+def _listed(people: Select, region: str) -> tuple[list[ListedPerson], int]:
+    """The first ``PEOPLE_LISTED`` of ``people`` (names and phones only, phones formatted for
+    those alone) and how many there are in all: two queries, whatever the size."""
+    from organizer.people.services import format_phone
+
+    total = db.session.scalar(select(func.count()).select_from(people.order_by(None).subquery())) or 0
+    rows = db.session.execute(
+        people.with_only_columns(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone)
+        .limit(PEOPLE_LISTED)
+    )
+    shown = [ListedPerson(pid, f"{preferred or first} {last}".strip(), format_phone(phone, region) if phone else "")
+             for pid, first, preferred, last, phone in rows]
+    return shown, total
 
 
 def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
@@ -623,27 +657,27 @@ def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 
-def _no_shows(action: Action, user: User) -> list[Person]:
-    """People ``user`` may see who said yes and did not come, by name (one query)."""
-    return list(db.session.scalars(
+def _no_shows(action: Action, user: User) -> Select:
+    """People ``user`` may see who said yes and did not come, by name (the query)."""
+    return (
         select(Person).join(Rsvp, and_(Rsvp.person_id == Person.id, Rsvp.action_id == action.id))
         .where(Rsvp.status == RsvpStatus.YES, people_visible_to(user),
                ~exists().where(Attendance.action_id == action.id, Attendance.person_id == Person.id))
         .order_by(Person.last_name, Person.first_name, Person.id)
-    ))
+    )
 
 
-def _first_timers(action: Action, user: User) -> list[Person]:
-    """People ``user`` may see whose first action this was (one query)."""
+def _first_timers(action: Action, user: User) -> Select:
+    """People ``user`` may see whose first action this was (the query)."""
     earlier = aliased(Attendance)
     earlier_action = aliased(Action)
-    return list(db.session.scalars(
+    return (
         select(Person).join(Attendance, and_(Attendance.person_id == Person.id, Attendance.action_id == action.id))
         .where(people_visible_to(user), ~exists().where(
             earlier.person_id == Person.id, earlier.action_id == earlier_action.id,
             earlier_action.starts_at < action.starts_at))
         .order_by(Person.last_name, Person.first_name, Person.id)
-    ))
+    )
 
 
 def attendance_counts(person_ids: Iterable[int]) -> dict[int, int]:

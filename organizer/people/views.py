@@ -19,7 +19,7 @@ from organizer.auth.services import normalize_email, staff_and_leaders
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.models import MembershipRole
-from organizer.institutions.services import active_institutions, get_institution
+from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.forms import (
     LANGUAGE_CHOICES,
     MEMBERSHIP_ROLE_LABELS,
@@ -64,7 +64,7 @@ from organizer.people.services import (
 )
 from organizer.people.timeline import timeline_for
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.web import Pagination
+from organizer.web import Pagination, person_page_parts
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -103,7 +103,7 @@ def index():
         pagination=Pagination(page=page, per_page=per_page, total=total),
         neighborhoods=neighborhoods(),
         tags=tags(),
-        institutions=active_institutions(),
+        institutions=institution_choices(),
         owners=owners,
         languages=LANGUAGE_CHOICES[1:],
         assign_form=assign_form,
@@ -142,10 +142,11 @@ def new():
 def detail(person_id: int):
     person = get_visible_person(current_user, person_id, for_page=True)
     membership_form = MembershipForm()
-    membership_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    membership_form.institution_id.choices = institution_choices()
     return render_template(
         "people/detail.html",
         person=person,
+        parts=person_page_parts(current_user, person),
         timeline=timeline_for(current_user, person),
         membership_form=membership_form,
         race_labels=RACE_ETHNICITY_LABELS,
@@ -222,7 +223,7 @@ def assign():
 def add_membership_view(person_id: int):
     person = get_visible_person(current_user, person_id)
     form = MembershipForm()
-    form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = institution_choices()
     if form.validate_on_submit():
         add_membership(person, get_institution(form.institution_id.data), MembershipRole(form.role.data), current_user)
         db.session.commit()

@@ -21,7 +21,7 @@ from organizer.auth.services import staff_and_leaders
 from organizer.db import paged, utcnow
 from organizer.extensions import csrf, db
 from organizer.forms import EmptyForm
-from organizer.institutions.services import active_institutions
+from organizer.institutions.services import institution_choices
 from organizer.people.forms import LANGUAGE_CHOICES
 from organizer.people.services import PersonFilters, PhoneError, get_visible_person, normalize_phone, search_people
 from organizer.relational.services import stages as pipeline_stages
@@ -40,7 +40,7 @@ from organizer.sms.forms import (
 from organizer.sms.models import InboundMessage, Mobilization, MobilizationKind, MobilizationStatus, OutboxMessage
 from organizer.sms.services import AudienceFilter, InboxError, MobilizationError
 from organizer.sms.tasks import dispatch_noted, run_sweep
-from organizer.web import Pagination
+from organizer.web import Pagination, person_page_part
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -145,7 +145,7 @@ def _compose_form(form_class=ComposeForm, *, with_choices: bool = True, **kwargs
     if not with_choices:
         return form
     none = [("", "—")]
-    form.institution_id.choices = none + [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = none + institution_choices()
     form.neighborhood_id.choices = none + [(n.id, n.name) for n in neighborhoods()]
     form.tag_id.choices = none + [(t.id, t.name) for t in tags()]
     form.stage_id.choices = none + [(stage.id, stage.name) for stage in pipeline_stages()]
@@ -571,9 +571,9 @@ def _paused_global() -> list[Mobilization]:
     ))
 
 
-@bp.app_template_global("sms_person_texts")
-def _person_texts_global(person) -> dict:
-    """The last texts with a person and their thread, for the person page."""
+@person_page_part("sms")
+def person_texts(user, person) -> dict:
+    """The last texts with a person and their thread, for the person page (``parts.sms``)."""
     from organizer.sms.models import Conversation
 
     conversation = None
