@@ -40,6 +40,8 @@ class Config:
         self.PEOPLE_IMPORT_MAX_BYTES = int(os.environ.get("PEOPLE_IMPORT_MAX_BYTES", str(30_000_000)))
         self.PEOPLE_IMPORT_MAX_ROWS = int(os.environ.get("PEOPLE_IMPORT_MAX_ROWS", "100000"))
         self.PEOPLE_IMPORT_DIR = os.environ.get("PEOPLE_IMPORT_DIR", str(INSTANCE_DIR / "imports"))
+        # Larger uploads are checked and imported by the worker, with a progress bar (no preview).
+        self.PEOPLE_IMPORT_BACKGROUND_BYTES = int(os.environ.get("PEOPLE_IMPORT_BACKGROUND_BYTES", str(1_000_000)))
         self.MAX_CONTENT_LENGTH = self.PEOPLE_IMPORT_MAX_BYTES + 1_000_000
         # Login throttling: after LOGIN_MAX_FAILURES failures for one email or one
         # address within LOGIN_WINDOW_SECONDS, further attempts are refused until

@@ -735,7 +735,7 @@ def export_csv(action: Action, user: User, kind: str) -> Iterator[str]:
     query, so the export costs the same few queries whatever its size.
     """
     from organizer.db import joined_strings
-    from organizer.people.services import EXPORT_BATCH, LIST_SEPARATOR, format_phone, joined_list, stream_csv
+    from organizer.people.services import LIST_SEPARATOR, format_phone, joined_list, stream_csv, streaming_rows
 
     rsvp, attendance = aliased(Rsvp), aliased(Attendance)
     institutions = (select(joined_strings(Institution.name, LIST_SEPARATOR))
@@ -757,12 +757,14 @@ def export_csv(action: Action, user: User, kind: str) -> Iterator[str]:
     count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     record(user, "export", action, {"list": kind, "rows": count},
            summary=f"{kind} list of {action.title}: {count} rows"[:255])
+    engine = db.engine
+
     def rows() -> Iterator[list[object]]:
-        found = db.session.execute(stmt.execution_options(yield_per=EXPORT_BATCH))
-        for person_id, first, last, phone, email, names, status, at, was_walk_in, recruiter in found:
-            yield [person_id, first, last, format_phone(phone), email or "", joined_list(names),
-                   status.value if status else "", recruiter or "", at.isoformat() if at else "",
-                   "yes" if was_walk_in else ""]
+        with streaming_rows(engine, stmt) as found:
+            for person_id, first, last, phone, email, names, status, at, was_walk_in, recruiter in found:
+                yield [person_id, first, last, format_phone(phone), email or "", joined_list(names),
+                       status.value if status else "", recruiter or "", at.isoformat() if at else "",
+                       "yes" if was_walk_in else ""]
 
     return stream_csv(["person_id", "first_name", "last_name", "phone", "email", "institutions", "rsvp",
                        "recruited_by", "checked_in_at", "walk_in"], rows())

@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import get_locale
@@ -402,7 +401,7 @@ def export(action_id: int, kind: str):
     action = get_action(action_id)
     chunks = export_csv(action, current_user, kind)
     db.session.commit()  # the audit event, before the first byte
-    return Response(stream_with_context(chunks), mimetype="text/csv",
+    return Response(chunks, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=action-{action.id}-{kind}.csv"})
 
 

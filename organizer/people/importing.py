@@ -11,6 +11,8 @@ Three plain steps that the web page and ``flask people import`` share:
 - ``save_upload`` / ``take_upload`` / ``discard_upload`` keep the uploaded bytes on the server
   between the preview and the confirmation, under a random token; the page never trusts rows
   sent back by the browser.
+- ``run_background_import`` does both steps in the worker for a large file (the page answers at
+  once), writing its progress beside the upload (``read_progress``) for the page to poll.
 
 A row whose phone or email already belongs to somebody is never added again and nothing of
 the existing person is changed. Matches the user may see are listed (line and name); matches
@@ -22,6 +24,8 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
+import logging
 import re
 import secrets
 import time
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import insert, or_, select
 
@@ -41,6 +46,8 @@ from organizer.forms import EmailAddress
 from organizer.people.models import Person, SmsConsent, fold, person_tags, search_key_for
 from organizer.people.services import PhoneError, normalize_phone, people_visible_to
 from organizer.settings.models import Neighborhood, Tag
+
+log = logging.getLogger(__name__)
 
 TAG_SEPARATOR = ";"  # within the tags cell, as the people export writes it
 INSERT_CHUNK = 5_000  # people per executemany when importing (bounded memory per statement)
@@ -481,7 +488,7 @@ UPLOAD_MAX_AGE = 3600  # seconds an uploaded file waits for its confirmation
 def save_upload(folder: Path, data: bytes) -> str:
     """Keep ``data`` under a new random token (and drop uploads nobody confirmed in time)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.csv"):
+    for old in [*folder.glob("*.csv"), *folder.glob("*.progress.json")]:
         if old.stat().st_mtime < time.time() - UPLOAD_MAX_AGE:
             old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)
@@ -512,3 +519,66 @@ def discard_upload(folder: Path, token: str) -> None:
     """Delete the file saved under ``token`` (after the import, or when a new file replaces it)."""
     if TOKEN_PATTERN.match(token or ""):
         (folder / f"{token}.csv").unlink(missing_ok=True)
+
+
+# --- large files: checked and imported in the worker --------------------------------------
+
+
+def write_progress(folder: Path, token: str, **state: object) -> None:
+    """Replace the progress of the import under ``token`` (atomically: a reader never sees half)."""
+    path = folder / f"{token}.progress.json"
+    partial = folder / f"{token}.progress.{secrets.token_hex(4)}.tmp"
+    partial.write_text(json.dumps(state))
+    partial.replace(path)
+
+
+def read_progress(folder: Path, token: str) -> dict | None:
+    """The progress of the import under ``token``, or ``None`` for an unknown token."""
+    if not TOKEN_PATTERN.match(token or ""):
+        return None
+    try:
+        return json.loads((folder / f"{token}.progress.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def run_background_import(folder: Path, token: str, *, user_id: int, owner_id: int | None, file_name: str,
+                          region: str, max_bytes: int, max_rows: int, errors_kept: int) -> None:
+    """Check and import the upload under ``token`` in one transaction, as ``import_people`` does,
+    recording the progress for the page: "checking", "importing" (``done`` of ``total``), then
+    "done" (``added``, ``skipped``) or "failed" (the first ``errors_kept`` errors by line and how
+    many there are; nothing written). Commits once; raises nothing.
+    """
+    base = {"user_id": user_id, "file": file_name}
+    data = take_upload(folder, token)
+    user = db.session.get(User, user_id)
+    owner = db.session.get(User, owner_id) if owner_id else None
+    if data is None or user is None or not user.active or (owner_id and (owner is None or not owner.active)):
+        write_progress(folder, token, **base, state="failed", reason="expired", errors=[], error_count=0)
+        return
+    write_progress(folder, token, **base, state="checking")
+    try:
+        with force_locale(user.locale or "en"):  # the errors by line, in the user's language
+            plan = check_import(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows)
+    except ImportFileError as error:
+        write_progress(folder, token, **base, state="failed", reason="file", message=str(error), errors=[],
+                       error_count=0)
+        return
+    del data
+    if not plan.ok:
+        write_progress(folder, token, **base, state="failed", reason="rows", error_count=len(plan.errors),
+                       errors=[[e.line, e.column, e.message] for e in plan.errors[:errors_kept]])
+        return
+    total = len(plan.rows)
+    write_progress(folder, token, **base, state="importing", done=0, total=total)
+    try:
+        added = import_people(user, plan, owner=owner, file_name=file_name,
+                              progress=lambda done: write_progress(folder, token, **base, state="importing",
+                                                                   done=done, total=total))
+        db.session.commit()
+    except Exception:  # all or nothing: say so, and keep the reason in the worker's log
+        db.session.rollback()
+        log.exception("people import %s failed", token)
+        write_progress(folder, token, **base, state="failed", reason="error", errors=[], error_count=0)
+        return
+    write_progress(folder, token, **base, state="done", added=added, skipped=plan.skipped, total=total)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import phonenumbers
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast, false, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -425,16 +426,31 @@ def export_csv(user: User, filters: PersonFilters) -> Iterator[str]:
     stmt = (people.with_only_columns(*columns)
             .outerjoin(Neighborhood, Neighborhood.id == Person.neighborhood_id))
 
+    engine = db.engine
+
     def lines() -> Iterator[list[object]]:
-        for row in db.session.execute(stmt.execution_options(yield_per=EXPORT_BATCH)):
-            values = list(row)
-            values[9] = joined_list(values[9])
-            values[10] = values[10].value
-            if sensitive:
-                values[11] = joined_list(values[11])
-            yield values
+        with streaming_rows(engine, stmt) as found:
+            for row in found:
+                values = list(row)
+                values[9] = joined_list(values[9])
+                values[10] = values[10].value
+                if sensitive:
+                    values[11] = joined_list(values[11])
+                yield values
 
     return stream_csv(header, lines())
+
+
+@contextmanager
+def streaming_rows(engine: Engine, stmt: Select) -> Iterator[Result]:
+    """The rows of ``stmt``, fetched ``EXPORT_BATCH`` at a time on a connection of their own.
+
+    A streamed response is read after the request's session was committed and closed (and
+    outside its app context), so the rows come from their own connection, closed when the
+    stream ends or is abandoned.
+    """
+    with engine.connect() as connection:
+        yield connection.execute(stmt.execution_options(yield_per=EXPORT_BATCH))
 
 
 LIST_SEPARATOR = "\x1f"  # between the values of one ``joined_strings`` (never in a name)
