@@ -36,7 +36,7 @@ from typing import IO
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, select
 
 from organizer.audit.services import record
 from organizer.auth.models import User
@@ -382,20 +382,17 @@ def _set_aside_existing(user: User, plan: ImportPlan) -> None:
     by_phone: dict[str, tuple[int, str, bool]] = {}
     by_email: dict[str, tuple[int, str, bool]] = {}
     visible = people_visible_to(user).label("visible")
-    for start in range(0, max(len(phones), len(emails)), LOOKUP_CHUNK):
-        some_phones, some_emails = phones[start:start + LOOKUP_CHUNK], emails[start:start + LOOKUP_CHUNK]
-        found = db.session.execute(
-            select(Person.id, Person.phone, Person.email, Person.first_name, Person.last_name,
-                   Person.preferred_name, visible)
-            .where(or_(Person.phone.in_(some_phones), Person.email.in_(some_emails)))
-            .order_by(Person.id)
-        )
-        for pid, phone, email, first, last, preferred, may_see in found:
-            entry = (pid, f"{preferred or first} {last}".strip(), bool(may_see))
-            if phone:
-                by_phone.setdefault(phone, entry)
-            if email:
-                by_email.setdefault(email, entry)
+    # Phones and emails in separate queries: each walks its own index, where an OR of the two
+    # lists scanned the whole table once per chunk (minutes for 100,000 rows into 100,000 people).
+    for column, values, by_value in ((Person.phone, phones, by_phone), (Person.email, emails, by_email)):
+        for start in range(0, len(values), LOOKUP_CHUNK):
+            found = db.session.execute(
+                select(Person.id, column, Person.first_name, Person.last_name, Person.preferred_name, visible)
+                .where(column.in_(values[start:start + LOOKUP_CHUNK]))
+                .order_by(Person.id)
+            )
+            for pid, value, first, last, preferred, may_see in found:
+                by_value.setdefault(value, (pid, f"{preferred or first} {last}".strip(), bool(may_see)))
     if not by_phone and not by_email:
         return
     to_add = []

@@ -457,6 +457,7 @@ def test_a_rate_limit_without_retry_after_slows_the_pace_instead_of_holding_the_
         db.session.commit()
         services.take_noted_dispatches()
         sending.run_dispatcher(m.id, sleep=waits.append)
-    # At 10 a second, the refused text costs the others one more tenth of a second, not seconds.
-    assert len(fake.messages) == 2
+    # At 10 a second, the refused text costs the others one more tenth of a second, not seconds
+    # (on a slow machine the refused one may come due again and go out in the same run).
+    assert len(fake.messages) >= 2
     assert waits and max(waits) <= 0.35
