@@ -9,10 +9,12 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, Select, event, func, select
+from sqlalchemy import DateTime, Enum, MetaData, Select, String, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Dialect  # noqa: I001
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so SQLite and PostgreSQL migrations agree and can be dropped by name.
@@ -153,3 +155,27 @@ def paged(stmt: Select[Any], page: int, per_page: int) -> tuple[Select[Any], int
 
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return stmt.limit(per_page).offset((max(page, 1) - 1) * per_page), total
+
+
+class joined_strings(FunctionElement[str]):  # noqa: N801 - used like a SQL function
+    """The strings of a group joined by a separator: ``joined_strings(Tag.name, ";")``.
+
+    SQLite's ``group_concat`` and PostgreSQL's ``string_agg`` under one name, so a list page or
+    an export gets a person's tags or race/ethnicity values in the same query as the person
+    (one correlated subquery or ``GROUP BY``) instead of a query per row or a second pass. The
+    order within a group is not guaranteed: sort after splitting when it matters.
+    """
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(joined_strings)
+def _joined_strings_default(element: joined_strings, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(joined_strings, "postgresql")
+def _joined_strings_postgresql(element: joined_strings, compiler: Any, **kw: Any) -> str:
+    value, separator = list(element.clauses)
+    return f"string_agg(CAST({compiler.process(value, **kw)} AS TEXT), {compiler.process(separator, **kw)})"

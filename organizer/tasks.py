@@ -90,4 +90,5 @@ def app_context() -> Iterator[None]:
         yield
 
 # Areas' task modules register their tasks on ``huey`` when imported.
+import organizer.people.tasks  # noqa: E402,F401
 import organizer.sms.tasks  # noqa: E402,F401

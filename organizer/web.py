@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
@@ -93,6 +95,27 @@ CONTENT_SECURITY_POLICY = "; ".join((
 # ``<area>/_nav.html``, ``_nav_admin.html``, ``_home_cards.html``, ``_home_actions.html``,
 # ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
 PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms", "reports")
+
+# What areas show on the person page, computed by the view before rendering (templates run no
+# queries): ``@person_page_part("relational")`` registers ``fn(user, person)``; its result is
+# ``parts.relational`` in ``<area>/_person_facts.html`` and ``_person_panels.html``.
+_PERSON_PAGE_PARTS: dict[str, Callable[[Any, Any], Any]] = {}
+
+
+def person_page_part(area: str) -> Callable[[Callable[[Any, Any], Any]], Callable[[Any, Any], Any]]:
+    """Register what ``area`` adds to the person page (see ``person_page_parts``)."""
+
+    def register(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        _PERSON_PAGE_PARTS[area] = fn
+        return fn
+
+    return register
+
+
+def person_page_parts(user: Any, person: Any) -> dict[str, Any]:
+    """Every area's part of the person page, by area name."""
+    return {area: fn(user, person) for area, fn in _PERSON_PAGE_PARTS.items()}
+
 
 ERROR_TITLES = {
     403: _l("You do not have access to this page."),

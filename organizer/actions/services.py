@@ -7,15 +7,13 @@ numbers. Check-in is for staff (the view guards it).
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -44,6 +42,7 @@ from organizer.people.services import (
     search_people,
     set_sms_consent,
 )
+from organizer.settings.services import get_organization
 
 
 class ActionError(ValueError):
@@ -529,8 +528,23 @@ class BreakdownRow:
     attended: int = 0
 
 
+#: Names the turnout page lists per list (the CSV has everyone).
+PEOPLE_LISTED = 200
+
+
+@dataclass
+class ListedPerson:
+    """One name on a turnout list: the link, the name, the phone as people write it."""
+
+    id: int
+    display_name: str
+    phone: str
+
+
 @dataclass
 class Turnout:
+    """The turnout page's figures; the lists of names hold at most ``PEOPLE_LISTED`` each."""
+
     goal: int
     committed: int
     yes: int
@@ -543,8 +557,10 @@ class Turnout:
     by_institution: list[BreakdownRow]
     by_recruiter: list[BreakdownRow]
     started: bool
-    no_shows: list[Person] = field(default_factory=list)
-    first_timers: list[Person] = field(default_factory=list)
+    no_shows: list[ListedPerson] = field(default_factory=list)  # the first PEOPLE_LISTED, by name
+    first_timers: list[ListedPerson] = field(default_factory=list)
+    no_show_count: int = 0  # all of them, counted by the database
+    first_timer_count: int = 0
 
     @property
     def flakes(self) -> int:
@@ -583,9 +599,25 @@ def turnout(action: Action, user: User) -> Turnout:
         started=started,
     )
     if started:
-        result.no_shows = _no_shows(action, user)
-        result.first_timers = _first_timers(action, user)
+        region = get_organization().default_phone_region
+        result.no_shows, result.no_show_count = _listed(_no_shows(action, user), region)
+        result.first_timers, result.first_timer_count = _listed(_first_timers(action, user), region)
     return result
+
+
+def _listed(people: Select, region: str) -> tuple[list[ListedPerson], int]:
+    """The first ``PEOPLE_LISTED`` of ``people`` (names and phones only, phones formatted for
+    those alone) and how many there are in all: two queries, whatever the size."""
+    from organizer.people.services import format_phone
+
+    total = db.session.scalar(select(func.count()).select_from(people.order_by(None).subquery())) or 0
+    rows = db.session.execute(
+        people.with_only_columns(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone)
+        .limit(PEOPLE_LISTED)
+    )
+    shown = [ListedPerson(pid, f"{preferred or first} {last}".strip(), format_phone(phone, region) if phone else "")
+             for pid, first, preferred, last, phone in rows]
+    return shown, total
 
 
 def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
@@ -625,27 +657,27 @@ def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 
-def _no_shows(action: Action, user: User) -> list[Person]:
-    """People ``user`` may see who said yes and did not come, by name (one query)."""
-    return list(db.session.scalars(
+def _no_shows(action: Action, user: User) -> Select:
+    """People ``user`` may see who said yes and did not come, by name (the query)."""
+    return (
         select(Person).join(Rsvp, and_(Rsvp.person_id == Person.id, Rsvp.action_id == action.id))
         .where(Rsvp.status == RsvpStatus.YES, people_visible_to(user),
                ~exists().where(Attendance.action_id == action.id, Attendance.person_id == Person.id))
         .order_by(Person.last_name, Person.first_name, Person.id)
-    ))
+    )
 
 
-def _first_timers(action: Action, user: User) -> list[Person]:
-    """People ``user`` may see whose first action this was (one query)."""
+def _first_timers(action: Action, user: User) -> Select:
+    """People ``user`` may see whose first action this was (the query)."""
     earlier = aliased(Attendance)
     earlier_action = aliased(Action)
-    return list(db.session.scalars(
+    return (
         select(Person).join(Attendance, and_(Attendance.person_id == Person.id, Attendance.action_id == action.id))
         .where(people_visible_to(user), ~exists().where(
             earlier.person_id == Person.id, earlier.action_id == earlier_action.id,
             earlier_action.starts_at < action.starts_at))
         .order_by(Person.last_name, Person.first_name, Person.id)
-    ))
+    )
 
 
 def attendance_counts(person_ids: Iterable[int]) -> dict[int, int]:
@@ -694,40 +726,48 @@ def attendance_timeline(user: User, person: Person) -> list:
 # --- exports ----------------------------------------------------------------------------
 
 
-def export_csv(action: Action, user: User, kind: str) -> str:
+def export_csv(action: Action, user: User, kind: str) -> Iterator[str]:
     """The sign-in list ("signin": everyone who said yes or maybe, and walk-ins) or the turnout
-    list ("turnout": everyone who came) as CSV, limited to the people ``user`` may see; audited.
+    list ("turnout": everyone who came) as CSV chunks, limited to the people ``user`` may see.
+
+    Audited right away with the number of rows (one count), so the caller commits before it
+    streams; the rows are plain columns with each person's institutions joined in the same
+    query, so the export costs the same few queries whatever its size.
     """
-    from organizer.people.services import _csv_safe, format_phone
+    from organizer.db import joined_strings
+    from organizer.people.services import LIST_SEPARATOR, format_phone, joined_list, stream_csv, streaming_rows
 
     rsvp, attendance = aliased(Rsvp), aliased(Attendance)
+    institutions = (select(joined_strings(Institution.name, LIST_SEPARATOR))
+                    .join(Membership, Membership.institution_id == Institution.id)
+                    .where(Membership.person_id == Person.id).scalar_subquery())
     stmt = (
-        select(Person, rsvp.status, attendance.checked_in_at, attendance.walk_in, User.name)
+        select(Person.id, Person.first_name, Person.last_name, Person.phone, Person.email, institutions,
+               rsvp.status, attendance.checked_in_at, attendance.walk_in, User.name)
         .outerjoin(rsvp, and_(rsvp.person_id == Person.id, rsvp.action_id == action.id))
         .outerjoin(attendance, and_(attendance.person_id == Person.id, attendance.action_id == action.id))
         .outerjoin(User, User.id == rsvp.recruited_by_id)
         .where(people_visible_to(user))
-        .options(selectinload(Person.memberships).joinedload(Membership.institution))
         .order_by(Person.last_name, Person.first_name, Person.id)
     )
     if kind == "turnout":
         stmt = stmt.where(attendance.id.is_not(None))
     else:
         stmt = stmt.where(or_(rsvp.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]), attendance.id.is_not(None)))
-    rows = db.session.execute(stmt).all()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["person_id", "first_name", "last_name", "phone", "email", "institutions", "rsvp",
-                     "recruited_by", "checked_in_at", "walk_in"])
-    for person, status, at, was_walk_in, recruiter in rows:
-        writer.writerow([_csv_safe(v) for v in [
-            person.id, person.first_name, person.last_name, format_phone(person.phone), person.email or "",
-            ";".join(m.institution.name for m in person.memberships), status.value if status else "",
-            recruiter or "", at.isoformat() if at else "", "yes" if was_walk_in else "",
-        ]])
-    record(user, "export", action, {"list": kind, "rows": len(rows)},
-           summary=f"{kind} list of {action.title}: {len(rows)} rows"[:255])
-    return out.getvalue()
+    count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    record(user, "export", action, {"list": kind, "rows": count},
+           summary=f"{kind} list of {action.title}: {count} rows"[:255])
+    engine = db.engine
+
+    def rows() -> Iterator[list[object]]:
+        with streaming_rows(engine, stmt) as found:
+            for person_id, first, last, phone, email, names, status, at, was_walk_in, recruiter in found:
+                yield [person_id, first, last, format_phone(phone), email or "", joined_list(names),
+                       status.value if status else "", recruiter or "", at.isoformat() if at else "",
+                       "yes" if was_walk_in else ""]
+
+    return stream_csv(["person_id", "first_name", "last_name", "phone", "email", "institutions", "rsvp",
+                       "recruited_by", "checked_in_at", "walk_in"], rows())
 
 
 # --- public sign-up ---------------------------------------------------------------------

@@ -78,7 +78,7 @@ from organizer.auth.access import staff_required
 from organizer.campaigns.services import active_campaigns
 from organizer.extensions import db
 from organizer.forms import EmptyForm
-from organizer.institutions.services import active_institutions, get_institution
+from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
 from organizer.web import Pagination
@@ -202,7 +202,7 @@ def detail(action_id: int):
     institution_form = None
     if current_user.is_staff:
         institution_form = InstitutionCommitmentForm()
-        institution_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+        institution_form.institution_id.choices = institution_choices()
     commitments = commitments_of(action)
     mine = next((c for c in commitments if c.institution_id is None and c.leader_id == current_user.id), None)
     return render_template(
@@ -222,7 +222,7 @@ def detail(action_id: int):
 def commit_institution(action_id: int):
     action = get_action(action_id)
     form = InstitutionCommitmentForm()
-    form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = institution_choices()
     if form.validate_on_submit():
         save_commitment(action, form.number.data, current_user, institution=get_institution(form.institution_id.data),
                         committed_by_name=form.committed_by_name.data, note=form.note.data)
@@ -280,7 +280,7 @@ def checkin(action_id: int):
     action = get_action(action_id)
     q = request.args.get("q", "")
     walk_in_form = WalkInForm()
-    walk_in_form.institution_id.choices = [("", _("No institution"))] + [(i.id, i.name) for i in active_institutions()]
+    walk_in_form.institution_id.choices = [("", _("No institution"))] + institution_choices()
     return render_template(
         "actions/checkin.html", action=action, q=q, rows=checkin_search(action, current_user, q),
         count=checked_in_count(action), form=CheckInForm(), walk_in_form=walk_in_form, rsvp_labels=RSVP_LABELS,
@@ -326,7 +326,7 @@ def checkin_undo(action_id: int):
 def walk_in_post(action_id: int):
     action = get_action(action_id)
     form = WalkInForm()
-    form.institution_id.choices = [("", _("No institution"))] + [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = [("", _("No institution"))] + institution_choices()
     if form.validate_on_submit():
         try:
             _attendance, person, created = walk_in(action, WalkInData(
@@ -399,9 +399,9 @@ def turnout_page(action_id: int):
 @staff_required
 def export(action_id: int, kind: str):
     action = get_action(action_id)
-    body = export_csv(action, current_user, kind)
-    db.session.commit()  # the audit event
-    return Response(body, mimetype="text/csv",
+    chunks = export_csv(action, current_user, kind)
+    db.session.commit()  # the audit event, before the first byte
+    return Response(chunks, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=action-{action.id}-{kind}.csv"})
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from flask import g, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
@@ -22,6 +25,26 @@ def active_institutions() -> list[Institution]:
     return list(
         db.session.scalars(select(Institution).where(Institution.archived_at.is_(None)).order_by(Institution.name))
     )
+
+
+class Choice(NamedTuple):
+    """An (id, name) pair: a WTForms choice, and ``.id``/``.name`` for list filters."""
+
+    id: int
+    name: str
+
+
+def institution_choices() -> list[Choice]:
+    """(id, name) of the active institutions by name, for pickers and filters: two columns, not
+    whole rows (also ``.id`` and ``.name``). Cached on ``g``: a page asks once."""
+    if has_app_context() and "institution_choices" in g:
+        return g.institution_choices
+    choices = [Choice(*row) for row in db.session.execute(
+        select(Institution.id, Institution.name).where(Institution.archived_at.is_(None)).order_by(Institution.name)
+    )]
+    if has_app_context():
+        g.institution_choices = choices
+    return choices
 
 
 def get_institution(institution_id: int) -> Institution:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -18,7 +19,7 @@ from organizer.auth.services import normalize_email, staff_and_leaders
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.models import MembershipRole
-from organizer.institutions.services import active_institutions, get_institution
+from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.forms import (
     LANGUAGE_CHOICES,
     MEMBERSHIP_ROLE_LABELS,
@@ -37,8 +38,10 @@ from organizer.people.importing import (
     check_import,
     discard_upload,
     import_people,
+    read_progress,
     save_upload,
     take_upload,
+    write_progress,
 )
 from organizer.people.models import Person, RaceEthnicity, SmsConsent
 from organizer.people.services import (
@@ -63,7 +66,7 @@ from organizer.people.services import (
 )
 from organizer.people.timeline import timeline_for
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.web import Pagination
+from organizer.web import Pagination, person_page_parts
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -102,7 +105,7 @@ def index():
         pagination=Pagination(page=page, per_page=per_page, total=total),
         neighborhoods=neighborhoods(),
         tags=tags(),
-        institutions=active_institutions(),
+        institutions=institution_choices(),
         owners=owners,
         languages=LANGUAGE_CHOICES[1:],
         assign_form=assign_form,
@@ -112,10 +115,10 @@ def index():
 @bp.get("/export.csv")
 @staff_required
 def export():
-    body = export_csv(current_user, _filters_from_request())
-    db.session.commit()  # the audit event
+    chunks = export_csv(current_user, _filters_from_request())
+    db.session.commit()  # the audit event, before the first byte
     return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=people.csv"}
+        chunks, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=people.csv"}
     )
 
 
@@ -141,10 +144,11 @@ def new():
 def detail(person_id: int):
     person = get_visible_person(current_user, person_id, for_page=True)
     membership_form = MembershipForm()
-    membership_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    membership_form.institution_id.choices = institution_choices()
     return render_template(
         "people/detail.html",
         person=person,
+        parts=person_page_parts(current_user, person),
         timeline=timeline_for(current_user, person),
         membership_form=membership_form,
         race_labels=RACE_ETHNICITY_LABELS,
@@ -221,7 +225,7 @@ def assign():
 def add_membership_view(person_id: int):
     person = get_visible_person(current_user, person_id)
     form = MembershipForm()
-    form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = institution_choices()
     if form.validate_on_submit():
         add_membership(person, get_institution(form.institution_id.data), MembershipRole(form.role.data), current_user)
         db.session.commit()
@@ -256,6 +260,10 @@ def import_csv():
     if form.validate_on_submit():
         data = form.file.data.read(current_app.config["PEOPLE_IMPORT_MAX_BYTES"] + 1)
         file_name = secure_filename(form.file.data.filename or "") or "people.csv"
+        if current_app.config["PEOPLE_IMPORT_BACKGROUND_BYTES"] < len(data) <= \
+                current_app.config["PEOPLE_IMPORT_MAX_BYTES"]:
+            owner_id = form.owner_id.data if "owner_id" in form else current_user.id
+            return redirect(url_for("people.import_progress_page", token=_import_in_background(data, file_name, owner_id)))
         try:
             plan = _check_import(data)
         except ImportFileError as error:
@@ -276,6 +284,7 @@ def import_csv():
         "people/import.html", form=form, tag_separator=TAG_SEPARATOR,
         max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"],
         max_megabytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"] / 1_000_000,
+        background_megabytes=current_app.config["PEOPLE_IMPORT_BACKGROUND_BYTES"] / 1_000_000,
     )
 
 
@@ -317,6 +326,49 @@ def import_confirm():
     return redirect(url_for("people.index", sort="newest"))
 
 
+@bp.get("/import/<token>")
+@login_required
+def import_progress_page(token: str):
+    """A large import's progress (the page polls ``import_progress``), then its outcome."""
+    progress = _own_progress(token)
+    return render_template("people/import_progress.html", token=token, progress=progress,
+                           errors_shown=IMPORT_ERRORS_SHOWN)
+
+
+@bp.get("/import/<token>/progress")
+@login_required
+def import_progress(token: str):
+    """A large import's progress as JSON: ``state`` and, while importing, ``done`` of ``total``."""
+    progress = _own_progress(token)
+    return jsonify({key: progress.get(key) for key in ("state", "done", "total", "added")})
+
+
+def _own_progress(token: str) -> dict:
+    """:raise NotFound: for an unknown token or someone else's import."""
+    progress = read_progress(_import_folder(), token)
+    if progress is None or progress.get("user_id") != current_user.id:
+        abort(404)
+    return progress
+
+
+def _import_in_background(data: bytes, file_name: str, owner_id: int | None) -> str:
+    """Keep the upload and hand it to the worker; returns the token its progress is under."""
+    from organizer.people.tasks import import_people_file
+    from organizer.tasks import huey
+
+    folder = _import_folder()
+    token = save_upload(folder, data)
+    write_progress(folder, token, user_id=current_user.id, file=file_name, state="queued")
+    args = (str(folder), token, current_user.id, owner_id if current_user.is_staff else None, file_name,
+            _region(), current_app.config["PEOPLE_IMPORT_MAX_BYTES"], current_app.config["PEOPLE_IMPORT_MAX_ROWS"],
+            IMPORT_ERRORS_SHOWN)
+    if huey.immediate or current_app.config.get("HUEY_IMMEDIATE"):
+        import_people_file.call_local(*args)
+    else:
+        import_people_file(*args)
+    return token
+
+
 def _check_import(data: bytes) -> ImportPlan:
     return check_import(current_user, data, region=_region(),
                         max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
@@ -355,7 +407,7 @@ def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: 
     actor = account(by_email)
     owner = account(owner_email) if owner_email else None
     try:
-        plan = check_import(actor, path.read_bytes(), region=_region(),
+        plan = check_import(actor, path, region=_region(),
                             max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
                             max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"])
     except ImportFileError as error:

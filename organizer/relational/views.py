@@ -13,7 +13,7 @@ from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
 from organizer.auth.services import leaders, staff_and_leaders
 from organizer.extensions import db
-from organizer.institutions.services import active_institutions
+from organizer.institutions.services import institution_choices
 from organizer.forms import EmptyForm
 from organizer.people.models import Person
 from organizer.people.services import PersonFilters, PhoneError, get_visible_person, search_people
@@ -64,7 +64,7 @@ from organizer.relational.services import (
     update_one_to_one,
 )
 from organizer.settings.services import get_organization, neighborhoods
-from organizer.web import is_safe_redirect
+from organizer.web import is_safe_redirect, person_page_part
 
 bp = Blueprint("relational", __name__)
 
@@ -277,7 +277,7 @@ def pipeline_board():
     columns = board(current_user, filters, per_column=BOARD_CARDS_PER_COLUMN)
     return render_template(
         "relational/board.html", columns=columns, filters=filters,
-        institutions=active_institutions(), neighborhoods=neighborhoods(),
+        institutions=institution_choices(), neighborhoods=neighborhoods(),
         organizers=staff_users() if current_user.is_staff else [],
         leader_choices=leaders() if current_user.is_staff else [],
     )
@@ -464,20 +464,20 @@ def admin_issues():
 # --- what the person page shows ---------------------------------------------------------
 
 
+@person_page_part("relational")
+def person_facts(user: User, person: Person) -> dict:
+    """The person page's stage, move form and network (``parts.relational``)."""
+    from organizer.relational.services import current_stage, network
+
+    stage, since = current_stage(person.id)
+    form = MoveForm(formdata=None, person_id=person.id, stage_id=stage.id if stage else None,
+                    next=url_for("people.detail", person_id=person.id))
+    form.stage_id.choices = [(s.id, s.name) for s in stages()]
+    met, met_by = network(user, person)
+    return {"stage": stage, "since": since, "move_form": form, "met": met, "met_by": met_by}
+
+
 @bp.app_context_processor
-def person_page_helpers():
-    """``relational_person(person)`` for the person page hooks (stage, move form, network), and
-    ``relational_stages()`` for the people list's stage filter."""
-
-    def relational_person(person: Person):
-        from organizer.relational.services import current_stage, network
-
-        stage, since = current_stage(person.id)
-        form = MoveForm(formdata=None, person_id=person.id, stage_id=stage.id if stage else None,
-                        next=url_for("people.detail", person_id=person.id))
-        form.stage_id.choices = [(s.id, s.name) for s in stages()]
-        met, met_by = network(current_user, person)
-        return {"stage": stage, "since": since, "move_form": form, "met": met, "met_by": met_by}
-
-    return {"relational_person": relational_person, "relational_stages": stages}
-
+def person_list_helpers():
+    """``relational_stages()`` for the people list's stage filter (cached per request)."""
+    return {"relational_stages": stages}

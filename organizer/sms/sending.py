@@ -87,6 +87,8 @@ RATE_LIMIT_CODES = frozenset({20429, 21611, 429})
 RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 600.0
 RECONCILE_MARGIN = timedelta(seconds=60)
+#: Unpaced, how much a 429 without Retry-After delays the sender's next text.
+RATE_LIMIT_PENALTY_SECONDS = 0.2
 #: Longest a rate limit holds a sender (well under SMS_SENDING_STALE_SECONDS, so a row
 #: claimed while waiting is never taken for an interrupted send).
 MAX_HOLD_SECONDS = 60.0
@@ -277,6 +279,20 @@ def hold_sender(sender: str, seconds: float, now_ts: float | None = None) -> Non
     db.session.commit()
 
 
+def slow_down(sender: str, segments: int, rate: float, now_ts: float | None = None) -> None:
+    """After a rate-limit answer without Retry-After: push the sender's clock back by the
+    slot the refused text used (``RATE_LIMIT_PENALTY_SECONDS`` when unpaced), so the pace
+    eases off a little with each 429 instead of every sender stopping for seconds. Commits."""
+    penalty = max(segments, 1) / rate if rate > 0 else RATE_LIMIT_PENALTY_SECONDS
+    now_ts = time.time() if now_ts is None else now_ts
+    db.session.execute(
+        update(SenderPace).where(SenderPace.sender == sender)
+        .values(next_slot=case((SenderPace.next_slot > now_ts, SenderPace.next_slot), else_=now_ts) + penalty),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+
+
 # --- sending one row ------------------------------------------------------------------------
 
 
@@ -366,7 +382,10 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             row.error_code = exc.code
         db.session.commit()
         if exc.code in RATE_LIMIT_CODES:
-            hold_sender(sender_key(config), exc.retry_after or RETRY_BASE_SECONDS)
+            if exc.retry_after:  # the provider said how long: every sender waits that long
+                hold_sender(sender_key(config), exc.retry_after)
+            else:  # slow the pace by the refused text's slot, rather than stopping for seconds
+                slow_down(sender_key(config), row.segments, segments_per_second(config))
         _check_pause(row, now)
         return Outcome("retry")
     except (OptedOutError, InvalidNumberError, PermanentSendError) as exc:
@@ -639,7 +658,13 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
     size = batch_size(current_app.config)
     org_tz = get_organization().timezone
     stop = False
+    recheck_after = float(current_app.config.get("SMS_AMBIGUOUS_RECHECK_SECONDS") or 0)
+    ambiguous: list[tuple[float, int]] = []  # (when to look it up, outbox id)
     while not stop and time.monotonic() - started < budget_seconds:
+        if ambiguous and ambiguous[0][0] <= time.monotonic():
+            due = [row_id for at, row_id in ambiguous if at <= time.monotonic()]
+            ambiguous = [(at, row_id) for at, row_id in ambiguous if row_id not in due]
+            recheck_ambiguous(due, now_fn())
         if mobilization_id is not None and time.monotonic() - last_beat > 5:
             if not _heartbeat(mobilization_id, now_fn()):
                 break
@@ -659,6 +684,11 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
                 raise DispatchInterrupted(unsent) from exc
             handled += 1
             stop = stop or outcome.stop
+            if outcome.status == "ambiguous" and recheck_after > 0:
+                ambiguous.append((time.monotonic() + recheck_after, row_id))
+    if ambiguous:  # the last ones: wait out their delay, then look them up once
+        sleep(max(0.0, ambiguous[-1][0] - time.monotonic()))
+        recheck_ambiguous([row_id for _, row_id in ambiguous], now_fn())
     if mobilization_id is not None:
         services.maybe_finish(mobilization_id, now_fn())
         db.session.commit()
@@ -738,21 +768,7 @@ def reconcile_stale(now: datetime, provider: SmsBackend | None = None, limit: in
                 report.unknown += 1
                 db.session.commit()
             continue
-        candidates = [m for m in found if m.body.strip() == row.body.strip()]
-        sids = [m.sid for m in candidates]
-        # A SID a status callback reported is ours too, even when a retry forgot it on its row.
-        known = set(db.session.scalars(
-            select(OutboxMessage.sid).where(OutboxMessage.sid.in_(sids))
-            .union(select(StatusEvent.message_sid).where(StatusEvent.message_sid.in_(sids)))
-        )) if candidates else set()
-        match = next((m for m in reversed(candidates) if m.sid not in known), None)  # oldest first
-        if match is not None:
-            record_accepted(row.id, match.sid, match.status, now)
-            db.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id)
-                .values(error_message="reconciled from the provider's message list"),
-                execution_options={"synchronize_session": False},
-            )
+        if _settle_from_list(row, found, now):
             report.reconciled += 1
         elif row.attempts >= max_attempts:
             row.status = OutboxStatus.UNKNOWN
@@ -763,6 +779,52 @@ def reconcile_stale(now: datetime, provider: SmsBackend | None = None, limit: in
             report.requeued += 1
         db.session.commit()
     return report
+
+
+def _settle_from_list(row: OutboxMessage, found: list, now: datetime) -> bool:
+    """Keep the SID when the provider's recent messages to the row's number hold its text
+    under a SID no row has; True when it did (the caller commits)."""
+    candidates = [m for m in found if m.body.strip() == row.body.strip()]
+    sids = [m.sid for m in candidates]
+    # A SID a status callback reported is ours too, even when a retry forgot it on its row.
+    known = set(db.session.scalars(
+        select(OutboxMessage.sid).where(OutboxMessage.sid.in_(sids))
+        .union(select(StatusEvent.message_sid).where(StatusEvent.message_sid.in_(sids)))
+    )) if candidates else set()
+    match = next((m for m in reversed(candidates) if m.sid not in known), None)  # oldest first
+    if match is None:
+        return False
+    record_accepted(row.id, match.sid, match.status, now)
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row.id)
+        .values(error_message="reconciled from the provider's message list"),
+        execution_options={"synchronize_session": False},
+    )
+    return True
+
+
+def recheck_ambiguous(outbox_ids: list[int], now: datetime, provider: SmsBackend | None = None) -> int:
+    """Look for just-sent texts whose answer was ambiguous (a 5xx, a lost reply) in the
+    provider's message list, seconds after the send rather than after the stale timeout.
+
+    Found: the SID is kept. Not found (or the provider cannot be asked): the row stays
+    ``sending`` for :func:`reconcile_stale`, which alone may requeue it, once no request of
+    ours can still be in flight. Returns how many were settled; commits.
+    """
+    settled = 0
+    for outbox_id in outbox_ids:
+        row = db.session.get(OutboxMessage, outbox_id, populate_existing=True)
+        if row is None or row.status is not OutboxStatus.SENDING or row.sid is not None:
+            continue
+        try:
+            found = (provider or backend()).list_recent(row.phone, (row.claimed_at or row.updated_at)
+                                                        - RECONCILE_MARGIN)
+        except (RetryableSendError, PermanentSendError):
+            continue
+        if _settle_from_list(row, found, now):
+            settled += 1
+        db.session.commit()
+    return settled
 
 
 def sweep(now: datetime | None = None, provider: SmsBackend | None = None, *, force: bool = False) -> SweepReport:

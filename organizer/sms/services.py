@@ -269,12 +269,13 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
     reaches the person who held it first, and a recipient on hold is marked ``held``.
     Raises nothing.
     """
-    rows = db.session.execute(
+    # Through the connection: plain rows, without the ORM's per-row loading (50,000 rows a launch).
+    rows = db.session.connection().execute(
         select(Person.id, Person.first_name, Person.preferred_name, Person.phone, Person.sms_consent)
         .where(audience_condition(user, audience))
         .order_by(Person.id)
     ).all()
-    phones = {r.phone for r in rows if r.phone}
+    phones = {r[3] for r in rows if r[3]}
     # Both lists are small next to an audience; an IN of 50,000 numbers would not be.
     blocked_numbers = set(db.session.scalars(select(PhoneOptOut.phone))) & phones if phones else set()
     flagged = set(db.session.scalars(select(PhoneFlag.phone))) & phones if phones else set()
@@ -292,21 +293,22 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
         rows = ([r for r in rows if (r.id, r.phone) not in on_hold]
                 + [r for r in rows if (r.id, r.phone) in on_hold])
     result = AudienceCount(matched=len(rows))
-    for row in rows:
-        if row.id in already:
+    recipients = result.recipients
+    for person_id, first_name, preferred_name, phone, consent in rows:
+        if person_id in already:
             result.duplicate += 1
-        elif not row.phone:
+        elif not phone:
             result.no_phone += 1
-        elif row.sms_consent is SmsConsent.OPTED_OUT or row.phone in blocked_numbers:
+        elif consent is SmsConsent.OPTED_OUT or phone in blocked_numbers:
             result.opted_out += 1
-        elif row.phone in flagged:
+        elif phone in flagged:
             result.invalid_phone += 1
-        elif row.phone in seen_phones:
+        elif phone in seen_phones:
             result.duplicate += 1
         else:
-            seen_phones.add(row.phone)
-            result.recipients.append(Recipient(row.id, row.preferred_name or row.first_name, row.phone,
-                                               held=(row.id, row.phone) in on_hold))
+            seen_phones.add(phone)
+            recipients.append(Recipient(person_id, preferred_name or first_name, phone,
+                                        held=(person_id, phone) in on_hold))
     return result
 
 
@@ -516,33 +518,51 @@ def launch(mobilization: Mobilization, actor: User, *, now: datetime | None = No
     return audience
 
 
+OUTBOX_INSERT_IDS = 10_000  # people ids per INSERT ... SELECT (SQLite allows 32,766 parameters)
+
+
 def insert_outbox_rows(mobilization: Mobilization, recipients: Sequence[Recipient], not_before: datetime,
                        now: datetime) -> int:
-    """Bulk-insert one queued row per recipient (executemany). Returns the count.
+    """Write one queued row per recipient. Returns the count.
+
+    Bodies differ only by the first name, so each distinct name is rendered and measured once
+    (encoding, segments) in Python; the rows themselves are written by the database with
+    ``INSERT ... SELECT`` from ``people``, the body rendered there with ``replace()``: one
+    statement per encoding and segment count (a handful) and ``OUTBOX_INSERT_IDS`` people,
+    instead of 50,000 parameter sets to convert and bind one by one.
 
     :raise MobilizationError: when a rendered text is longer than a text can carry.
     """
     template = full_body(mobilization)
     analyzed: dict[str, encoding.BodyInfo] = {}  # by first name: bodies differ only there
-    rows = []
+    groups: dict[tuple[str, int, bool], list[int]] = {}
     for r in recipients:
-        body = render(template, {"first_name": r.first_name})
         info = analyzed.get(r.first_name)
         if info is None:
-            info = analyzed[r.first_name] = encoding.analyze(body)
-        if info.too_long:
-            raise MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
-                                      name=r.first_name, max=encoding.MAX_BODY_CHARS), "body")
-        rows.append({
-            "mobilization_id": mobilization.id, "person_id": r.person_id, "phone": r.phone, "body": body,
-            "encoding": info.encoding, "segments": info.segments, "kind": MessageKind.MOBILIZATION,
-            "status": OutboxStatus.HELD if r.held else OutboxStatus.QUEUED, "attempts": 0, "not_before": not_before,
-            "created_at": now, "updated_at": now, "sent_by_id": None,
-        })  # fmt: skip
-    if rows:
-        # Core executemany on the table: the ORM's bulk path costs a third more for 50,000 rows.
-        db.session.execute(insert(OutboxMessage.__table__), rows)
-    return len(rows)
+            info = analyzed[r.first_name] = encoding.analyze(render(template, {"first_name": r.first_name}))
+            if info.too_long:
+                raise MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
+                                          name=r.first_name, max=encoding.MAX_BODY_CHARS), "body")
+        groups.setdefault((info.encoding, info.segments, r.held), []).append(r.person_id)
+    table = OutboxMessage.__table__
+    # The name as ``resolve_audience`` takes it: the preferred name unless blank.
+    name = func.coalesce(func.nullif(Person.preferred_name, ""), Person.first_name)
+    columns = ["mobilization_id", "person_id", "phone", "body", "encoding", "segments", "kind", "status",
+               "attempts", "not_before", "created_at", "updated_at", "sent_by_id"]
+    for (body_encoding, segments, held), ids in groups.items():
+        # A held recipient's text is written but waits for staff (a number shared across lists).
+        status = OutboxStatus.HELD if held else OutboxStatus.QUEUED
+        for start in range(0, len(ids), OUTBOX_INSERT_IDS):
+            rows = select(
+                literal(mobilization.id), Person.id, Person.phone,
+                func.replace(literal(template), "{first_name}", name),
+                literal(body_encoding, table.c.encoding.type), literal(segments),
+                literal(MessageKind.MOBILIZATION, table.c.kind.type), literal(status, table.c.status.type),
+                literal(0), literal(not_before, table.c.not_before.type), literal(now, table.c.created_at.type),
+                literal(now, table.c.updated_at.type), literal(None, table.c.sent_by_id.type),
+            ).where(Person.id.in_(ids[start:start + OUTBOX_INSERT_IDS]))
+            db.session.execute(insert(table).from_select(columns, rows))
+    return len(recipients)
 
 
 def _sendable(body: str) -> encoding.BodyInfo:

@@ -22,7 +22,7 @@ from organizer.auth.services import staff_and_leaders
 from organizer.db import paged, utcnow
 from organizer.extensions import csrf, db
 from organizer.forms import EmptyForm
-from organizer.institutions.services import active_institutions
+from organizer.institutions.services import institution_choices
 from organizer.people.forms import LANGUAGE_CHOICES
 from organizer.people.services import (
     PersonFilters,
@@ -60,7 +60,7 @@ from organizer.sms.models import (
 )
 from organizer.sms.services import AudienceFilter, ConflictError, InboxError, MobilizationError
 from organizer.sms.tasks import dispatch_noted, run_sweep
-from organizer.web import Pagination
+from organizer.web import Pagination, person_page_part
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -172,7 +172,7 @@ def _compose_form(form_class=ComposeForm, *, with_choices: bool = True, **kwargs
     if not with_choices:
         return form
     none = [("", "—")]
-    form.institution_id.choices = none + [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = none + institution_choices()
     form.neighborhood_id.choices = none + [(n.id, n.name) for n in neighborhoods()]
     form.tag_id.choices = none + [(t.id, t.name) for t in tags()]
     form.stage_id.choices = none + [(stage.id, stage.name) for stage in pipeline_stages()]
@@ -718,10 +718,11 @@ def _paused_global() -> list[Mobilization]:
     ))
 
 
-@bp.app_template_global("sms_person_texts")
-def _person_texts_global(person) -> dict:
-    """The last texts with a person, their thread at their number, and whether texts to them
-    wait for staff (a number shared across lists), for the person page."""
+@person_page_part("sms")
+def person_texts(user, person) -> dict:
+    """The last texts with a person, their thread at their number, whether texts to them wait
+    for staff (a number shared across lists) and any carrier flag, for the person page
+    (``parts.sms``)."""
     from organizer.sms.models import Conversation
 
     conversation = None
