@@ -209,7 +209,7 @@ def detail(action_id: int):
         "actions/detail.html", action=action, rsvps=rsvps, status=status,
         pagination=Pagination(page=page, per_page=per_page, total=total),
         commitments=commitments, institution_form=institution_form,
-        leader_form=LeaderCommitmentForm(number=mine.number if mine else None),
+        leader_form=LeaderCommitmentForm(number=mine.number if mine else None, note=mine.note if mine else None),
         q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm(),
         type_labels=TYPE_LABELS, rsvp_labels=RSVP_LABELS, source_labels=SOURCE_LABELS,
         checked_in=checked_in_count(action),

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import LoginAttempt, Role, User
 from organizer.db import utcnow
 from organizer.extensions import db
@@ -113,21 +113,16 @@ def update_user(
     if user.id == actor.id and (not active or role is not Role.ADMIN):
         raise UserError(_("You cannot deactivate your own account or remove your own admin role."))
     _check_person_link(person_id, user.id)
-    changes = {}
-    for field, value in (
-        ("name", name.strip()),
-        ("role", role),
-        ("active", active),
-        ("person_id", person_id),
-        ("monthly_one_to_one_goal", monthly_one_to_one_goal),
-    ):
-        if getattr(user, field) != value:
-            changes[field] = str(getattr(value, "value", value))
-            setattr(user, field, value)
+    fields = ("name", "role", "active", "person_id", "monthly_one_to_one_goal")
+    before = snapshot(user, fields)
+    user.name, user.role, user.active = name.strip(), role, active
+    user.person_id, user.monthly_one_to_one_goal = person_id, monthly_one_to_one_goal
+    after = snapshot(user, fields)
     if password:
         user.set_password(password)
-        changes["password"] = "changed"
-    record(actor, "update", user, changes)
+        # Never a hash in the log: only that it changed.
+        before["password"], after["password"] = "", "changed"
+    record_changes(actor, user, before, after)
     return user
 
 

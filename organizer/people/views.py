@@ -141,7 +141,9 @@ def new():
 def detail(person_id: int):
     person = get_visible_person(current_user, person_id, for_page=True)
     membership_form = MembershipForm()
-    membership_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    member_of = {m.institution_id for m in person.memberships}
+    membership_form.institution_id.choices = [("", _("Choose an institution"))] + [
+        (i.id, i.name) for i in active_institutions() if i.id not in member_of]
     return render_template(
         "people/detail.html",
         person=person,
@@ -226,6 +228,8 @@ def add_membership_view(person_id: int):
         add_membership(person, get_institution(form.institution_id.data), MembershipRole(form.role.data), current_user)
         db.session.commit()
         flash(_("Membership saved."), "success")
+    else:
+        flash(_("Choose an institution."), "warning")
     return redirect(url_for("people.detail", person_id=person.id))
 
 
@@ -388,12 +392,10 @@ def _region() -> str:
 def _person_form(person: Person | None = None) -> PersonForm:
     """The person form with its choices, minus the fields this user may not set."""
     if person is not None and request.method == "GET":
-        form = PersonForm(
-            obj=person,
-            tag_ids=[t.id for t in person.tags],
-            race_ethnicities=[r.value for r in person.race_ethnicities],
-            sms_consent=person.sms_consent.value,
-        )
+        form = PersonForm(obj=person, tag_ids=[t.id for t in person.tags], sms_consent=person.sms_consent.value)
+        # ``obj`` wins over keyword values in WTForms, and ``person.race_ethnicities`` holds rows,
+        # not the values the checkboxes compare: set the stored answers so they show ticked.
+        form.race_ethnicities.data = [str(value) for value in person.race_ethnicity_values]
     else:
         form = PersonForm()
     form.neighborhood_id.choices = [("", "—")] + [(n.id, n.name) for n in neighborhoods()]
@@ -420,8 +422,9 @@ def _data(form: PersonForm) -> PersonData:
         preferred_language=form.preferred_language.data or None,
         tag_ids=form.tag_ids.data or [],
         owner_id=form.owner_id.data if "owner_id" in form else None,
-        race_ethnicities=[RaceEthnicity(v) for v in form.race_ethnicities.data] if "race_ethnicities" in form else [],
-        notes=form.notes.data if "notes" in form else None,
+        race_ethnicities=[RaceEthnicity(v) for v in form.race_ethnicities.data or []]
+        if "race_ethnicities" in form else None,
+        notes=(form.notes.data or "") if "notes" in form else None,
         sms_consent=SmsConsent(form.sms_consent.data),
     )
 

@@ -35,6 +35,7 @@ from organizer.relational.services import (
     TIME_BUCKETS,
     BoardFilters,
     CommitmentData,
+    MeetingDateError,
     OneToOneData,
     RelationalError,
     accountability,
@@ -92,6 +93,9 @@ def new_one_to_one():
         except PhoneError:
             db.session.rollback()
             form.new_phone.errors.append(_("This is not a valid phone number."))
+        except MeetingDateError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(str(error))
         except RelationalError as error:
             db.session.rollback()
             form.person_id.errors.append(str(error))
@@ -178,6 +182,9 @@ def edit_one_to_one(one_to_one_id: int):
         try:
             update_one_to_one(one, _data(form), current_user)
             db.session.commit()
+        except MeetingDateError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(str(error))
         except RelationalError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
@@ -241,6 +248,10 @@ def follow_up_reschedule(one_to_one_id: int):
         try:
             reschedule_follow_up(one, form.follow_up_on.data, current_user)
             db.session.commit()
+        except MeetingDateError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(_back(url_for("relational.follow_ups_page")))
         except RelationalError:
             db.session.rollback()
             abort(403)
