@@ -18,7 +18,7 @@ from organizer.auth.services import (
     update_user,
 )
 from organizer.extensions import db, login_manager
-from organizer.web import is_safe_redirect
+from organizer.web import db_int, is_safe_redirect
 
 bp = Blueprint("auth", __name__)
 
@@ -87,7 +87,7 @@ def users():
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @admin_required
 def new_user():
-    form = UserForm(person_id=request.args.get("person_id", type=int))
+    form = UserForm(person_id=request.args.get("person_id", type=db_int))
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors.append(_("A new account needs a password."))

@@ -63,7 +63,7 @@ from organizer.people.services import (
 )
 from organizer.people.timeline import timeline_for
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.web import Pagination
+from organizer.web import Pagination, db_int, page_arg
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -72,12 +72,12 @@ def _filters_from_request() -> PersonFilters:
     args = request.args
     return PersonFilters(
         q=args.get("q", ""),
-        neighborhood_id=args.get("neighborhood", type=int),
-        institution_id=args.get("institution", type=int),
-        tag_id=args.get("tag", type=int),
-        owner_id=args.get("owner", type=int) if current_user.is_staff else None,
+        neighborhood_id=args.get("neighborhood", type=db_int),
+        institution_id=args.get("institution", type=db_int),
+        tag_id=args.get("tag", type=db_int),
+        owner_id=args.get("owner", type=db_int) if current_user.is_staff else None,
         language=args.get("language") or None,
-        stage_id=args.get("stage", type=int),
+        stage_id=args.get("stage", type=db_int),
         archived=args.get("archived") == "1",
         sort=args.get("sort", "name"),
     )
@@ -87,7 +87,7 @@ def _filters_from_request() -> PersonFilters:
 @login_required
 def index():
     filters = _filters_from_request()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
     people, total = page_of_people(search_people(current_user, filters), page, per_page)
     owners = staff_and_leaders() if current_user.is_staff else []
