@@ -121,7 +121,7 @@ def update_user(
     if password:
         user.set_password(password)
         # Never a hash in the log: only that it changed.
-        before["password"], after["password"] = "", "changed"
+        after["password"] = "changed"
     record_changes(actor, user, before, after)
     return user
 

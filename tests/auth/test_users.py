@@ -110,7 +110,7 @@ def test_account_changes_are_audited_without_the_password(app, login_as, make_us
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.object_type == "users"))
         assert event.action == "update" and event.user_id == admin.id
-        assert event.details == {"password": "changed"}
+        assert event.details == {"changes": {"password": {"old": None, "new": "changed"}}}
         assert "a brand new secret" not in str(event.details)
 
 
