@@ -61,7 +61,8 @@ EDIT_CASES: dict[str, list[Case]] = {
     "actions.commit_institution": [Case(role, lambda w: f"/actions/{w.action}") for role in ("admin", "organizer")],
     "actions.rsvp": [Case(role, lambda w: f"/actions/{w.action}?q=Garc%C3%ADa")
                      for role in ("admin", "organizer", "leader")],
-    "sms.edit": [Case(role, lambda w: f"/sms/{w.mobilization}/edit") for role in ("admin", "organizer")],
+    "sms.edit": [Case(role, lambda w: f"/sms/{w.mobilization}/edit") for role in ("admin", "organizer")]
+    + [Case(role, lambda w: f"/sms/{w.leader_draft}/edit") for role in ("leader", "organizer")],
     "settings.organization": [Case("admin", lambda w: "/admin/settings")],
     "settings.lists": [Case("admin", lambda w: "/admin/lists")],
 }

@@ -22,8 +22,21 @@ class World:
     link: int
     action: int
     mobilization: int
+    leader_draft: int
     conversation: int
     signup_token: str
+
+
+_hashes: dict[str, str] = {}
+
+
+def _password_hash(password: str) -> str:
+    """Hashed once per run: hashing is slow on purpose, and every case builds a world."""
+    if password not in _hashes:
+        from werkzeug.security import generate_password_hash
+
+        _hashes[password] = generate_password_hash(password)
+    return _hashes[password]
 
 
 def build_world(app) -> World:
@@ -74,7 +87,7 @@ def build_world(app) -> World:
         for role in ("admin", "organizer", "leader"):
             user = User(email=f"{role}@example.org", name=f"{role.title()} Example", role=Role(role), active=True,
                         locale="es", monthly_one_to_one_goal=7, created_at=then)
-            user.set_password(PASSWORD)
+            user.password_hash = _password_hash(PASSWORD)
             s.add(user)
             users[role] = user
         s.flush()
@@ -163,7 +176,12 @@ def build_world(app) -> World:
             rsvp_prompt=False, action_id=action.id, campaign_id=campaign.id,
             created_by_id=users["organizer"].id, created_at=then,
         )
-        s.add(mobilization)
+        leader_draft = Mobilization(
+            title="My block", kind=MobilizationKind.P2P, body="Hi {first_name}, it's me from the block club.",
+            text_language="en", audience={"owner_id": users["leader"].id, "tag_id": youth.id},
+            created_by_id=users["leader"].id, created_at=then,
+        )
+        s.add_all([mobilization, leader_draft])
         conversation = Conversation(phone=person.phone, person_id=person.id, assigned_to_id=users["leader"].id,
                                     unread=1, last_message_at=then, last_inbound_at=then, created_at=then)
         s.add(conversation)
@@ -175,7 +193,7 @@ def build_world(app) -> World:
         world = World(
             admin=users["admin"], organizer=users["organizer"], leader=users["leader"], person=person.id,
             institution=institution.id, membership=membership.id, one_to_one=one.id, stage=stage.id,
-            campaign=campaign.id, target=target.id, link=link.id, action=action.id, mobilization=mobilization.id,
+            campaign=campaign.id, target=target.id, link=link.id, action=action.id, mobilization=mobilization.id, leader_draft=leader_draft.id,
             conversation=conversation.id, signup_token=action.signup_token,
         )
         for user in users.values():
