@@ -28,7 +28,7 @@ from organizer.actions.models import (
     SignupAttempt,
     TurnoutCommitment,
 )
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
@@ -108,6 +108,9 @@ def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
     if action is None:
         action = Action(created_by_id=actor.id)
         db.session.add(action)
+    fields = ("title", "type", "campaign_id", "prepares_for_id", "starts_at", "ends_at", "timezone", "location",
+              "turnout_goal", "description")
+    before = snapshot(action, fields)
     action.title = data.title.strip()
     action.type = data.type
     action.campaign_id = data.campaign_id or None
@@ -117,8 +120,10 @@ def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
     action.turnout_goal = max(data.turnout_goal or 0, 0)
     action.description = (data.description or "").strip() or None
     db.session.flush()
-    record(actor, "create" if creating else "update", action,
-           {"starts_at": starts_at.isoformat(), "goal": action.turnout_goal})
+    if creating:
+        record(actor, "create", action, {"starts_at": starts_at.isoformat(), "goal": action.turnout_goal})
+    else:
+        record_changes(actor, action, before, snapshot(action, fields))
     return action
 
 
@@ -220,17 +225,25 @@ def save_commitment(
     else:
         stmt = stmt.where(TurnoutCommitment.institution_id.is_(None), TurnoutCommitment.leader_id == actor.id)
     commitment = db.session.scalar(stmt)
+    creating = commitment is None
     if commitment is None:
         commitment = TurnoutCommitment(action_id=action.id, institution_id=institution.id if institution else None,
-                                leader_id=None if institution else actor.id, number=number)
+                                leader_id=None if institution else actor.id, number=number,
+                                committed_by_name=None if institution else actor.name)
         db.session.add(commitment)
+    fields = ("number", "committed_by_name", "note")
+    before = snapshot(commitment, fields)
     commitment.number = number
-    commitment.committed_by_name = (committed_by_name or "").strip() or (None if institution else actor.name)
+    if institution is not None:  # one's own commitment has no "who spoke for it" field to change
+        commitment.committed_by_name = (committed_by_name or "").strip() or None
     commitment.note = (note or "").strip() or None
-    commitment.recorded_by_id = actor.id
-    db.session.flush()
-    record(actor, "commitment", action, {"institution_id": commitment.institution_id,
-                                         "leader_id": commitment.leader_id, "number": number})
+    ids = {"institution_id": commitment.institution_id, "leader_id": commitment.leader_id}
+    if creating:
+        commitment.recorded_by_id = actor.id
+        db.session.flush()
+        record(actor, "commitment", action, {**ids, "number": number})
+    elif record_changes(actor, action, before, snapshot(commitment, fields), action="commitment", extra=ids):
+        commitment.recorded_by_id = actor.id
     return commitment
 
 
@@ -263,10 +276,13 @@ def record_rsvp(
 ) -> Rsvp:
     """Set ``person``'s answer to ``action`` (one RSVP per person and action; audited).
 
-    An existing RSVP keeps who recruited them unless ``recruited_by`` is given. The caller
-    checks that the actor may see ``person`` and commits.
+    An existing RSVP keeps who recruited them unless ``recruited_by`` is given. The same answer
+    again changes nothing: not its source (what the person told us stays theirs), not who
+    recruited them, not its time. The caller checks that the actor may see ``person`` and commits.
     """
     rsvp = db.session.scalar(select(Rsvp).where(Rsvp.action_id == action.id, Rsvp.person_id == person.id))
+    if rsvp is not None and rsvp.status is status:
+        return rsvp
     before = rsvp.status.value if rsvp else None
     if rsvp is None:
         rsvp = Rsvp(action_id=action.id, person_id=person.id, status=status, source=source,

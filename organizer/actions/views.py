@@ -81,7 +81,7 @@ from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
-from organizer.web import Pagination
+from organizer.web import Pagination, db_int, page_arg
 
 bp = Blueprint("actions", __name__)
 
@@ -166,8 +166,8 @@ def _action_form(action: Action | None) -> ActionForm:
         form = ActionForm()
     if request.method == "GET" and action is None:
         form.timezone.data = get_organization().timezone
-        form.campaign_id.data = request.args.get("campaign", type=int)
-        form.prepares_for_id.data = request.args.get("prepares_for", type=int)
+        form.campaign_id.data = request.args.get("campaign", type=db_int)
+        form.prepares_for_id.data = request.args.get("prepares_for", type=db_int)
     form.timezone.choices = timezone_choices()
     form.campaign_id.choices = [("", _("No campaign"))] + [(c.id, c.name) for c in active_campaigns()]
     form.prepares_for_id.choices = [("", _("Not a prep meeting"))] + [
@@ -195,7 +195,7 @@ def detail(action_id: int):
     action = get_action(action_id)
     status = request.args.get("status")
     status = RsvpStatus(status) if status in {s.value for s in RsvpStatus} else None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
     rsvps, total = rsvps_visible(current_user, action, status=status, page=page, per_page=per_page)
     q = request.args.get("q", "")
@@ -209,7 +209,7 @@ def detail(action_id: int):
         "actions/detail.html", action=action, rsvps=rsvps, status=status,
         pagination=Pagination(page=page, per_page=per_page, total=total),
         commitments=commitments, institution_form=institution_form,
-        leader_form=LeaderCommitmentForm(number=mine.number if mine else None),
+        leader_form=LeaderCommitmentForm(number=mine.number if mine else None, note=mine.note if mine else None),
         q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm(),
         type_labels=TYPE_LABELS, rsvp_labels=RSVP_LABELS, source_labels=SOURCE_LABELS,
         checked_in=checked_in_count(action),

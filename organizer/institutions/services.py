@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
@@ -105,10 +105,15 @@ def save_institution(institution: Institution | None, values: dict, actor: User)
         raise InstitutionError(name)
     creating = institution is None
     institution = institution or Institution()
+    fields = [*values, "name"]
+    before = snapshot(institution, fields)
     for key, value in values.items():
         setattr(institution, key, value)
     institution.name = name
     db.session.add(institution)
     db.session.flush()
-    record(actor, "create" if creating else "update", institution)
+    if creating:
+        record(actor, "create", institution)
+    else:
+        record_changes(actor, institution, before, snapshot(institution, fields))
     return institution

@@ -122,7 +122,11 @@ class AssignForm(FlaskForm):
 
 
 class MembershipForm(FlaskForm):
-    institution_id = SelectField(_l("Institution"), coerce=int)
+    """Add a membership, or change the role of one (the person page has one small form for each)."""
+
+    # The add form starts on an empty choice, so pressing "Add" untouched changes nobody's role.
+    institution_id = SelectField(_l("Institution"), coerce=optional_int,
+                                 validators=[DataRequired(_l("Choose an institution."))])
     role = SelectField(
         _l("Role"),
         choices=[(r.value, label) for r, label in MEMBERSHIP_ROLE_LABELS.items()],

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
-from organizer.audit.services import record
+from organizer.audit.services import column_names, record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.db import joined_strings, paged, utcnow
 from organizer.extensions import db
@@ -235,8 +235,9 @@ class PersonData:
     timezone: str | None = None  # IANA name; None: guessed from the phone for texts
     tag_ids: Sequence[int] = field(default_factory=list)
     owner_id: int | None = None
-    # Sensitive: applied only when the actor may see them.
-    race_ethnicities: Sequence[RaceEthnicity] = field(default_factory=list)
+    # Sensitive: applied only when the actor may see them; None leaves what is stored (a form
+    # that does not show them must not clear what the person told us).
+    race_ethnicities: Sequence[RaceEthnicity] | None = None
     notes: str | None = None
     sms_consent: SmsConsent | None = None
 
@@ -275,6 +276,7 @@ def create_person(data: PersonData, actor: User, *, region: str) -> Person:
 
 def update_person(person: Person, data: PersonData, actor: User, *, region: str) -> Person:
     """Change a person the actor may see (the caller commits). Leaders cannot hand people away.
+    Saved unchanged, nothing is written: no audit event, no new "updated" time or author.
 
     :raise PhoneError: when the phone is not a valid number.
     """
@@ -282,17 +284,17 @@ def update_person(person: Person, data: PersonData, actor: User, *, region: str)
     _apply(person, data, actor, region=region)
     if actor.is_leader:
         person.owner_id = actor.id
-    person.updated_by_id = actor.id
-    person.updated_at = utcnow()
-    changed = {k: v for k, v in _snapshot(person).items() if before.get(k) != v}
-    # Sensitive values never go into the audit log, only the fact that they changed.
-    for key in ("notes", "race_ethnicities"):
-        if key in changed:
-            changed[key] = "changed"
-    record(actor, "update", person, changed)
+    changed = record_changes(actor, person, before, _snapshot(person), sensitive=PERSON_SENSITIVE_FIELDS)
+    if changed:
+        person.updated_by_id = actor.id
+        person.updated_at = utcnow()
     if "phone" in changed:
         note_phone_conflict(person, actor)
     return person
+
+
+#: What only those who may see sensitive data read in the audit log.
+PERSON_SENSITIVE_FIELDS = ("notes", "race_ethnicities")
 
 
 def note_phone_conflict(person: Person, actor: User) -> PhoneConflict | None:
@@ -355,9 +357,10 @@ def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> Non
     person.tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(data.tag_ids)))) if data.tag_ids else []
     if actor.is_staff:
         person.owner_id = data.owner_id or None
-    if actor.can_see_sensitive:
+    if actor.can_see_sensitive and data.race_ethnicities is not None:
         _set_race_ethnicities(person, data.race_ethnicities)
-        person.notes = (data.notes or "").strip() or None
+    if actor.can_see_sensitive and data.notes is not None:
+        person.notes = data.notes.strip() or None
     if data.sms_consent is not None and data.sms_consent != person.sms_consent:
         set_sms_consent(person, data.sms_consent, source=f"edited by {actor.email}")
 
@@ -380,22 +383,10 @@ def set_sms_consent(person: Person, consent: SmsConsent, *, source: str) -> None
 
 
 def _snapshot(person: Person) -> dict[str, object]:
-    return {
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "preferred_name": person.preferred_name,
-        "phone": person.phone,
-        "email": person.email,
-        "address": person.address,
-        "neighborhood_id": person.neighborhood_id,
-        "preferred_language": person.preferred_language,
-        "timezone": person.timezone,
-        "tags": sorted(t.id for t in person.tags),
-        "owner_id": person.owner_id,
-        "notes": person.notes,
-        "race_ethnicities": sorted(person.race_ethnicity_values),
-        "sms_consent": str(person.sms_consent),
-    }
+    """Every field of the person an edit may change, for the audit log's old and new values."""
+    fields = column_names(person, leave_out=("id", "created_at", "created_by_id", "updated_at", "updated_by_id",
+                                             "search_key"))
+    return snapshot(person, fields, tags=[t.id for t in person.tags], race_ethnicities=person.race_ethnicity_values)
 
 
 def archive_person(person: Person, actor: User) -> None:
@@ -434,14 +425,18 @@ def assign_people(person_ids: Iterable[int], owner: User | None, actor: User) ->
 
 
 def add_membership(person: Person, institution: Institution, role: MembershipRole, actor: User) -> Membership:
-    """Make ``person`` a member of ``institution`` (or change their role there)."""
+    """Make ``person`` a member of ``institution`` (or change their role there; the same role
+    again changes and records nothing)."""
     membership = next((m for m in person.memberships if m.institution_id == institution.id), None)
     if membership is None:
         membership = Membership(person=person, institution=institution, role=role)
         person.memberships.append(membership)
+        record(actor, "membership", person, {"institution_id": institution.id, "role": role.value})
     else:
+        before = snapshot(membership, ["role"])
         membership.role = role
-    record(actor, "membership", person, {"institution_id": institution.id, "role": role.value})
+        record_changes(actor, person, before, snapshot(membership, ["role"]), action="membership",
+                       extra={"institution_id": institution.id})
     return membership
 
 

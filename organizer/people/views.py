@@ -66,7 +66,7 @@ from organizer.people.services import (
 )
 from organizer.people.timeline import timeline_for
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.web import Pagination, person_page_parts
+from organizer.web import Pagination, db_int, page_arg, person_page_parts
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -75,12 +75,12 @@ def _filters_from_request() -> PersonFilters:
     args = request.args
     return PersonFilters(
         q=args.get("q", ""),
-        neighborhood_id=args.get("neighborhood", type=int),
-        institution_id=args.get("institution", type=int),
-        tag_id=args.get("tag", type=int),
-        owner_id=args.get("owner", type=int) if current_user.is_staff else None,
+        neighborhood_id=args.get("neighborhood", type=db_int),
+        institution_id=args.get("institution", type=db_int),
+        tag_id=args.get("tag", type=db_int),
+        owner_id=args.get("owner", type=db_int) if current_user.is_staff else None,
         language=args.get("language") or None,
-        stage_id=args.get("stage", type=int),
+        stage_id=args.get("stage", type=db_int),
         archived=args.get("archived") == "1",
         sort=args.get("sort", "name"),
     )
@@ -90,7 +90,7 @@ def _filters_from_request() -> PersonFilters:
 @login_required
 def index():
     filters = _filters_from_request()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
     people, total = page_of_people(search_people(current_user, filters), page, per_page)
     owners = staff_and_leaders() if current_user.is_staff else []
@@ -144,7 +144,9 @@ def new():
 def detail(person_id: int):
     person = get_visible_person(current_user, person_id, for_page=True)
     membership_form = MembershipForm()
-    membership_form.institution_id.choices = institution_choices()
+    member_of = {m.institution_id for m in person.memberships}
+    membership_form.institution_id.choices = [("", _("Choose an institution"))] + [
+        (i.id, i.name) for i in institution_choices() if i.id not in member_of]
     return render_template(
         "people/detail.html",
         person=person,
@@ -230,6 +232,8 @@ def add_membership_view(person_id: int):
         add_membership(person, get_institution(form.institution_id.data), MembershipRole(form.role.data), current_user)
         db.session.commit()
         flash(_("Membership saved."), "success")
+    else:
+        flash(_("Choose an institution."), "warning")
     return redirect(url_for("people.detail", person_id=person.id))
 
 
@@ -440,12 +444,10 @@ def _region() -> str:
 def _person_form(person: Person | None = None) -> PersonForm:
     """The person form with its choices, minus the fields this user may not set."""
     if person is not None and request.method == "GET":
-        form = PersonForm(
-            obj=person,
-            tag_ids=[t.id for t in person.tags],
-            race_ethnicities=[r.value for r in person.race_ethnicities],
-            sms_consent=person.sms_consent.value,
-        )
+        form = PersonForm(obj=person, tag_ids=[t.id for t in person.tags], sms_consent=person.sms_consent.value)
+        # ``obj`` wins over keyword values in WTForms, and ``person.race_ethnicities`` holds rows,
+        # not the values the checkboxes compare: set the stored answers so they show ticked.
+        form.race_ethnicities.data = [str(value) for value in person.race_ethnicity_values]
     else:
         form = PersonForm()
     form.neighborhood_id.choices = [("", "—")] + [(n.id, n.name) for n in neighborhoods()]
@@ -473,8 +475,9 @@ def _data(form: PersonForm) -> PersonData:
         timezone=form.timezone.data or None,
         tag_ids=form.tag_ids.data or [],
         owner_id=form.owner_id.data if "owner_id" in form else None,
-        race_ethnicities=[RaceEthnicity(v) for v in form.race_ethnicities.data] if "race_ethnicities" in form else [],
-        notes=form.notes.data if "notes" in form else None,
+        race_ethnicities=[RaceEthnicity(v) for v in form.race_ethnicities.data or []]
+        if "race_ethnicities" in form else None,
+        notes=(form.notes.data or "") if "notes" in form else None,
         sms_consent=SmsConsent(form.sms_consent.data),
     )
 

@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
@@ -433,6 +433,8 @@ def save_mobilization(
     audience.rsvp_action_id = action_id if audience.rsvp_status else None
     if audience.rsvp_action_id is None:
         audience.rsvp_status = None
+    fields = ("title", "body", "text_language", "audience", "action_id", "campaign_id", "rsvp_prompt")
+    before = snapshot(mobilization, fields)
     if is_new:
         mobilization.kind = MobilizationKind.P2P if actor.is_leader else MobilizationKind.BROADCAST
     if mobilization.kind is MobilizationKind.P2P:
@@ -446,7 +448,10 @@ def save_mobilization(
     mobilization.campaign_id = campaign_id
     mobilization.rsvp_prompt = bool(rsvp_prompt and action_id)
     db.session.flush()
-    record(actor, "create" if is_new else "update", mobilization)
+    if is_new:
+        record(actor, "create", mobilization)
+    else:
+        record_changes(actor, mobilization, before, snapshot(mobilization, fields))
     return mobilization
 
 

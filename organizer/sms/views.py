@@ -60,7 +60,7 @@ from organizer.sms.models import (
 )
 from organizer.sms.services import AudienceFilter, ConflictError, InboxError, MobilizationError
 from organizer.sms.tasks import dispatch_noted, run_sweep
-from organizer.web import Pagination, person_page_part
+from organizer.web import Pagination, db_int, page_arg, person_page_part
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -148,7 +148,7 @@ def status_callback():
 @bp.get("/")
 @login_required
 def index():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     per_page = 25
     stmt = services.visible_mobilizations(current_user)
     one_page, total = paged(stmt.order_by(Mobilization.id.desc()), page, per_page)
@@ -215,8 +215,8 @@ def _save(form: ComposeForm, mobilization: Mobilization | None):
 @login_required
 def new():
     defaults = {}
-    if request.method == "GET" and request.args.get("action_id", type=int):
-        defaults["action_id"] = request.args.get("action_id", type=int)
+    if request.method == "GET" and request.args.get("action_id", type=db_int):
+        defaults["action_id"] = request.args.get("action_id", type=db_int)
     form = _compose_form(**defaults)
     if form.validate_on_submit():
         done = _save(form, None)
@@ -479,7 +479,7 @@ def inbox():
     which = request.args.get("show", "all")
     if which not in INBOX_FILTERS:
         which = "all"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     threads, total = services.inbox(current_user, which, page)
     return render_template("sms/inbox.html", threads=threads, which=which, filters=INBOX_FILTERS,
                            pagination=Pagination(page=page, per_page=50, total=total),
