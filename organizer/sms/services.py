@@ -367,13 +367,17 @@ class Preview:
 
 def preview(user: User, mobilization: Mobilization) -> Preview:
     """Render a sample, count segments and recipients, and estimate the cost. Raises nothing:
-    a problem with the body comes back in ``error``."""
+    a problem with the body comes back in ``error``.
+
+    The audience is resolved as a launch would resolve it (:func:`audience_of`), so the
+    numbers shown are the numbers sent.
+    """
     error = None
     try:
         check_template(mobilization.body, has_action=mobilization.action_id is not None)
     except MobilizationError as exc:
         error = str(exc)
-    audience = resolve_audience(user, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    audience = audience_of(mobilization, user)
     first = audience.recipients[0].first_name if audience.recipients else SAMPLE_FIRST_NAME
     sample = render(full_body(mobilization), {"first_name": first})
     info = encoding.analyze(sample)
@@ -398,24 +402,51 @@ def save_mobilization(
         db.session.add(mobilization)
     elif mobilization.status is not MobilizationStatus.DRAFT:
         raise MobilizationError(_("Only a draft can be changed."))
+    fill_draft(mobilization, title=title, body=body, audience=audience, actor=actor, action_id=action_id,
+               campaign_id=campaign_id, rsvp_prompt=rsvp_prompt, text_language=text_language)
+    db.session.flush()
+    record(actor, "create" if is_new else "update", mobilization)
+    return mobilization
+
+
+def fill_draft(
+    mobilization: Mobilization, *, title: str, body: str, audience: AudienceFilter, actor: User,
+    action_id: int | None = None, campaign_id: int | None = None, rsvp_prompt: bool = False,
+    text_language: str = "en",
+) -> Mobilization:
+    """Set a draft's fields from the compose form, exactly as saving would: the live preview
+    fills an unsaved copy with this, so preview and saved draft cannot disagree. Raises nothing.
+
+    The RSVP filter belongs to the draft's action (no action: no RSVP filter); a P2P draft's
+    audience is its leader's own list.
+    """
+    audience = AudienceFilter.from_json(audience.to_json())  # the caller's filter stays as it was
     audience.rsvp_action_id = action_id if audience.rsvp_status else None
     if audience.rsvp_action_id is None:
         audience.rsvp_status = None
-    if is_new:
+    if mobilization.created_by_id is None:
+        mobilization.created_by_id = actor.id
+    if mobilization.kind is None:
         mobilization.kind = MobilizationKind.P2P if actor.is_leader else MobilizationKind.BROADCAST
     if mobilization.kind is MobilizationKind.P2P:
         # A leader's texts go to the leader's own list, whoever edits the draft (staff may).
         audience.owner_id = mobilization.created_by_id
-    mobilization.title = title.strip()
+    mobilization.title = (title or "").strip()
     mobilization.body = body
     mobilization.text_language = text_language
     mobilization.audience = audience.to_json()
     mobilization.action_id = action_id
     mobilization.campaign_id = campaign_id
     mobilization.rsvp_prompt = bool(rsvp_prompt and action_id)
-    db.session.flush()
-    record(actor, "create" if is_new else "update", mobilization)
     return mobilization
+
+
+def audience_of(mobilization: Mobilization, actor: User) -> AudienceCount:
+    """Who ``mobilization`` reaches: its audience as its author sees it (a leader's P2P text,
+    their own list, even when staff look at it), the same for the preview, the draft page
+    and the launch. Raises nothing."""
+    owner = db.session.get(User, mobilization.created_by_id) if mobilization.created_by_id else None
+    return resolve_audience(owner or actor, AudienceFilter.from_json(mobilization.audience), mobilization.id)
 
 
 def visible_mobilizations(user: User):
@@ -468,8 +499,7 @@ def launch(mobilization: Mobilization, actor: User, *, now: datetime | None = No
     if moved != 1:
         raise MobilizationError(_("This mobilization was launched already."))
     db.session.refresh(mobilization)
-    owner = db.session.get(User, mobilization.created_by_id) if mobilization.created_by_id else actor
-    audience = resolve_audience(owner or actor, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    audience = audience_of(mobilization, actor)
     if not audience.recipients:
         raise MobilizationError(_("Nobody in this audience can be texted."))
     mobilization.recipients = audience.count
