@@ -35,8 +35,8 @@ from organizer.auth.models import User
 from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.forms import EmailAddress
-from organizer.people.models import Person, SmsConsent, fold, person_tags
-from organizer.people.services import PhoneError, normalize_phone, people_visible_to
+from organizer.people.models import Person, PersonSource, SmsConsent, fold, person_tags
+from organizer.people.services import PhoneError, normalize_phone, people_visible_to, record_imported_consents
 from organizer.settings.models import Neighborhood, Tag
 
 TAG_SEPARATOR = ";"  # within the tags cell, as the people export writes it
@@ -416,11 +416,14 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
             "sms_consent_at": now if row.sms_consent else None,
             "sms_consent_source": source if row.sms_consent else None,
             "owner_id": owner_id, "created_by_id": user.id, "created_at": now, "updated_at": now,
+            "source": PersonSource.IMPORT,
         }
         for row in plan.rows
     ]))
     if sqlite:
         ids.sort()
+    record_imported_consents([(pid, row.sms_consent) for pid, row in zip(ids, plan.rows, strict=True)
+                              if row.sms_consent], user, detail=source, now=now)
     tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in zip(ids, plan.rows, strict=True)
                 for tag in row.tags]
     if tag_rows:

@@ -31,7 +31,7 @@ from organizer.audit.services import record
 from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
-from organizer.people.models import Person, SmsConsent
+from organizer.people.models import ConsentMethod, Person, SmsConsent
 from organizer.people.services import filter_conditions, people_visible_to, set_sms_consent
 from organizer.settings.services import get_organization
 from organizer.sms import encoding
@@ -109,9 +109,11 @@ def reason_label(reason: str | None) -> Any:
     return reason
 
 
-def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:
+def opt_out_phone(phone: str, source: str, now: datetime | None = None, *,
+                  method: ConsentMethod = ConsentMethod.SMS_STOP, actor: User | None = None) -> bool:
     """Opt ``phone`` out everywhere: the number, every person with it, and every text to it
-    still waiting in the outbox (except the opt-out confirmation itself).
+    still waiting in the outbox (except the opt-out confirmation itself). Each person's
+    consent history notes ``method`` (a STOP text, an organizer's review) and ``actor``.
 
     Returns True when this changed anything (False for a repeated STOP). Raises nothing.
     """
@@ -122,7 +124,7 @@ def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:
         changed = True
     for person in db.session.scalars(select(Person).where(Person.phone == phone)):
         if person.sms_consent is not SmsConsent.OPTED_OUT:
-            set_sms_consent(person, SmsConsent.OPTED_OUT, source=source)
+            set_sms_consent(person, SmsConsent.OPTED_OUT, method=method, actor=actor, detail=source, now=now)
             changed = True
     db.session.execute(
         update(OutboxMessage)
@@ -138,7 +140,7 @@ def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:
     return changed
 
 
-def opt_in_phone(phone: str, source: str) -> bool:
+def opt_in_phone(phone: str, source: str, *, method: ConsentMethod = ConsentMethod.SMS_START) -> bool:
     """Undo an opt-out for ``phone`` (the person texted START or UNSTOP themselves).
 
     Returns True when this changed anything. Raises nothing.
@@ -146,7 +148,7 @@ def opt_in_phone(phone: str, source: str) -> bool:
     changed = bool(db.session.execute(delete(PhoneOptOut).where(PhoneOptOut.phone == phone)).rowcount)
     for person in db.session.scalars(select(Person).where(Person.phone == phone)):
         if person.sms_consent is not SmsConsent.OPTED_IN:
-            set_sms_consent(person, SmsConsent.OPTED_IN, source=source)
+            set_sms_consent(person, SmsConsent.OPTED_IN, method=method, detail=source)
             changed = True
     db.session.flush()
     return changed
@@ -957,7 +959,8 @@ def review_opt_out(message: InboundMessage, actor: User, *, confirm: bool, now: 
     message.reviewed_at = now
     message.reviewed_by_id = actor.id
     if confirm:
-        opt_out_phone(message.from_phone, f"reply confirmed by {actor.email}", now)
+        opt_out_phone(message.from_phone, f"reply confirmed by {actor.email}", now,
+                      method=ConsentMethod.SMS_REVIEW, actor=actor)
         message.outcome = "opted_out"
     else:
         message.outcome = "not_opt_out"
