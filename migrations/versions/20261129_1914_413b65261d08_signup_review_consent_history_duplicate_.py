@@ -44,7 +44,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('other_person_id', sa.Integer(), nullable=False),
-    sa.Column('matched_on', sa.String(length=10), nullable=False),
+    sa.Column('matched_on', sa.String(length=20), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('resolved_at', UTCDateTime(), nullable=True),

@@ -207,7 +207,7 @@ class DuplicateConflict(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     other_person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    matched_on: Mapped[str] = mapped_column(String(10))  # "phone", "email" or "phone,email"
+    matched_on: Mapped[str] = mapped_column(String(20))  # "phone", "email" or "phone,email"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
