@@ -53,10 +53,9 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
         register_source(app, timeline_source)
 
     from organizer.actions.services import register_signup_confirmer
-    from organizer.sms.actions_link import ask_to_confirm_signup
-    from organizer.sms.tasks import dispatch_noted
+    from organizer.sms.actions_link import ask_to_confirm_signup, send_signup_confirmations
 
-    register_signup_confirmer(app, ask_to_confirm_signup, after_commit=dispatch_noted)
+    register_signup_confirmer(app, ask_to_confirm_signup, after_commit=send_signup_confirmations)
 
     from organizer import cli
 
