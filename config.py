@@ -52,6 +52,14 @@ class Config:
         self.LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
         self.LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "20"))
         self.LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+        # Public sign-up page (organizer/actions/services.py): per action, one address may send
+        # SIGNUP_MAX_ATTEMPTS for the same phone or email and SIGNUP_MAX_PER_ADDRESS in all within
+        # SIGNUP_WINDOW_SECONDS (a house meeting on one Wi-Fi signs up many people); past
+        # SIGNUP_HOURLY_CAP sign-ups in an hour from all addresses, new ones wait for staff review.
+        self.SIGNUP_MAX_ATTEMPTS = int(os.environ.get("SIGNUP_MAX_ATTEMPTS", "5"))
+        self.SIGNUP_MAX_PER_ADDRESS = int(os.environ.get("SIGNUP_MAX_PER_ADDRESS", "60"))
+        self.SIGNUP_WINDOW_SECONDS = int(os.environ.get("SIGNUP_WINDOW_SECONDS", "600"))
+        self.SIGNUP_HOURLY_CAP = int(os.environ.get("SIGNUP_HOURLY_CAP", "100"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_HTTPONLY = True

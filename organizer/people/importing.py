@@ -43,8 +43,8 @@ from organizer.auth.models import User
 from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.forms import EmailAddress
-from organizer.people.models import Person, SmsConsent, fold, person_tags, search_key_for
-from organizer.people.services import PhoneError, normalize_phone, people_visible_to
+from organizer.people.models import Person, PersonSource, SmsConsent, fold, person_tags, search_key_for
+from organizer.people.services import PhoneError, normalize_phone, people_visible_to, record_imported_consents
 from organizer.settings.models import Neighborhood, Tag
 
 log = logging.getLogger(__name__)
@@ -456,13 +456,15 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
                 "sms_consent_at": now if row.sms_consent else None,
                 "sms_consent_source": source if row.sms_consent else None,
                 "owner_id": owner_id, "created_by_id": user.id, "created_at": now, "updated_at": now,
-                "updated_by_id": None, "archived_at": None,
+                "updated_by_id": None, "archived_at": None, "source": PersonSource.IMPORT,
                 "search_key": search_key_for(row.first_name, row.last_name, row.preferred_name, row.email),
             }
             for row in rows
         ]))
         if sqlite:
             ids.sort()
+        record_imported_consents([(pid, row.sms_consent) for pid, row in zip(ids, rows, strict=True)
+                                  if row.sms_consent], user, detail=source, now=now)
         tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in zip(ids, rows, strict=True)
                     for tag in row.tags]
         if tag_rows:

@@ -12,10 +12,11 @@ import io
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import phonenumbers
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast, false, func, insert, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -25,6 +26,9 @@ from organizer.db import joined_strings, paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
 from organizer.people.models import (
+    ConsentChange,
+    ConsentMethod,
+    DuplicateConflict,
     Person,
     PersonRaceEthnicity,
     PhoneConflict,
@@ -271,7 +275,70 @@ def create_person(data: PersonData, actor: User, *, region: str) -> Person:
     db.session.flush()
     record(actor, "create", person)
     note_phone_conflict(person, actor)
+    note_hidden_duplicates(person, actor)
     return person
+
+
+def visible_duplicates(user: User, phone: str | None, email: str | None,
+                       exclude_id: int | None = None) -> list[Person]:
+    """The people with this phone or email that ``user`` may see: all that the duplicate
+    warning may name. Somebody outside a leader's list is not hinted at in any way (their
+    record goes to staff as a :class:`DuplicateConflict` once the leader saves)."""
+    return [p for p in find_duplicates(phone, email, exclude_id) if can_see_person(user, p.id)]
+
+
+def note_hidden_duplicates(person: Person, actor: User) -> list[DuplicateConflict]:
+    """Open a conflict for staff for each person ``actor`` cannot see who has ``person``'s
+    phone or email (one open conflict per pair). Staff see everyone, so theirs open none.
+    The caller commits. Raises nothing."""
+    if actor.is_staff or not (person.phone or person.email):
+        return []
+    hidden = [p for p in find_duplicates(person.phone, person.email, person.id) if not can_see_person(actor, p.id)]
+    already = set(db.session.scalars(
+        select(DuplicateConflict.other_person_id)
+        .where(DuplicateConflict.person_id == person.id, DuplicateConflict.resolved_at.is_(None))
+    )) if hidden else set()
+    conflicts = []
+    for other in hidden:
+        if other.id in already:
+            continue
+        matched = [name for name, mine, theirs in (("phone", person.phone, other.phone),
+                                                   ("email", person.email, other.email)) if mine and mine == theirs]
+        conflict = DuplicateConflict(person_id=person.id, other_person_id=other.id, matched_on=",".join(matched),
+                                     created_by_id=actor.id)
+        db.session.add(conflict)
+        conflicts.append(conflict)
+    if conflicts:
+        db.session.flush()
+        record(actor, "duplicate_conflict", person, {"other_person_ids": [c.other_person_id for c in conflicts]},
+               summary=f"{person.display_name}: same phone or email as someone outside the list"[:255])
+    return conflicts
+
+
+def open_conflicts(page: int = 1, per_page: int = 50) -> tuple[list[DuplicateConflict], int]:
+    """Duplicate conflicts waiting for staff, oldest first, with both people and their holders
+    (a fixed number of queries). Staff only: the view guards it."""
+    stmt = (select(DuplicateConflict).where(DuplicateConflict.resolved_at.is_(None))
+            .order_by(DuplicateConflict.created_at, DuplicateConflict.id))
+    one_page, total = paged(stmt, page, per_page)
+    return list(db.session.scalars(one_page.options(
+        joinedload(DuplicateConflict.person).joinedload(Person.owner),
+        joinedload(DuplicateConflict.other_person).joinedload(Person.owner),
+        joinedload(DuplicateConflict.created_by),
+    ))), total
+
+
+def resolve_conflict(conflict_id: int, actor: User) -> bool:
+    """Staff mark a conflict handled (they merged, archived or left both records); returns
+    whether it was open. The caller commits."""
+    conflict = db.session.get(DuplicateConflict, conflict_id)
+    if conflict is None or conflict.resolved_at is not None:
+        return False
+    conflict.resolved_at = utcnow()
+    conflict.resolved_by_id = actor.id
+    record(actor, "resolve", conflict, {"person_id": conflict.person_id, "other_person_id": conflict.other_person_id},
+           summary=f"duplicate conflict {conflict.id}")
+    return True
 
 
 def update_person(person: Person, data: PersonData, actor: User, *, region: str) -> Person:
@@ -290,6 +357,8 @@ def update_person(person: Person, data: PersonData, actor: User, *, region: str)
         person.updated_at = utcnow()
     if "phone" in changed:
         note_phone_conflict(person, actor)
+    if "phone" in changed or "email" in changed:
+        note_hidden_duplicates(person, actor)
     return person
 
 
@@ -362,7 +431,8 @@ def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> Non
     if actor.can_see_sensitive and data.notes is not None:
         person.notes = data.notes.strip() or None
     if data.sms_consent is not None and data.sms_consent != person.sms_consent:
-        set_sms_consent(person, data.sms_consent, source=f"edited by {actor.email}")
+        set_sms_consent(person, data.sms_consent, method=ConsentMethod.WEB_FORM, actor=actor,
+                        detail=f"edited by {actor.email}")
 
 
 def _set_race_ethnicities(person: Person, values: Iterable[RaceEthnicity]) -> None:
@@ -375,11 +445,49 @@ def _set_race_ethnicities(person: Person, values: Iterable[RaceEthnicity]) -> No
         person.race_ethnicities.append(PersonRaceEthnicity(value=value))
 
 
-def set_sms_consent(person: Person, consent: SmsConsent, *, source: str) -> None:
-    """Record a change of texting consent with when and how it happened."""
+def set_sms_consent(person: Person, consent: SmsConsent, *, method: ConsentMethod, actor: User | None = None,
+                    detail: str = "", now: datetime | None = None) -> bool:
+    """The one way a person's texting consent changes: sets it, notes when and how on the
+    person, and writes the change (who, when, how, from what to what) to their consent
+    history. Works for a person not yet flushed. Returns whether anything changed.
+
+    It applies no rule of its own: callers decide whether the change is allowed (a sign-up
+    never opts anybody back in, for instance). Raises nothing.
+    """
+    before = person.sms_consent
+    if before is consent or (before is None and consent is SmsConsent.UNKNOWN):
+        if before is None:
+            person.sms_consent = consent
+        return False
+    now = now or utcnow()
     person.sms_consent = consent
-    person.sms_consent_at = utcnow()
-    person.sms_consent_source = source[:80]
+    person.sms_consent_at = now
+    person.sms_consent_source = (detail or method.value)[:80]
+    db.session.add(ConsentChange(person=person, changed_at=now, changed_by_id=actor.id if actor else None,
+                                 method=method, from_consent=before, to_consent=consent, detail=detail[:120] or None))
+    return True
+
+
+def record_imported_consents(people: Sequence[tuple[int, SmsConsent]], actor: User, *, detail: str,
+                             now: datetime) -> None:
+    """The consent history of people a bulk import has just inserted with a consent (one
+    executemany): the same rows :func:`set_sms_consent` writes, for rows the ORM never saw.
+    Raises nothing."""
+    rows = [{"person_id": person_id, "changed_at": now, "changed_by_id": actor.id, "method": ConsentMethod.IMPORT,
+             "from_consent": None, "to_consent": consent, "detail": detail[:120]}
+            for person_id, consent in people if consent is not SmsConsent.UNKNOWN]
+    if rows:
+        db.session.execute(insert(ConsentChange.__table__), rows)
+
+
+def consent_history(person: Person) -> list[ConsentChange]:
+    """A person's consent changes, newest first, with who made them (one query). The page
+    shows it to staff only (``User.can_see_sensitive``)."""
+    return list(db.session.scalars(
+        select(ConsentChange).where(ConsentChange.person_id == person.id)
+        .options(joinedload(ConsentChange.changed_by))
+        .order_by(ConsentChange.changed_at.desc(), ConsentChange.id.desc())
+    ))
 
 
 def _snapshot(person: Person) -> dict[str, object]:

@@ -21,6 +21,7 @@ from organizer.forms import EmptyForm
 from organizer.institutions.models import MembershipRole
 from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.forms import (
+    CONSENT_METHOD_LABELS,
     LANGUAGE_CHOICES,
     MEMBERSHIP_ROLE_LABELS,
     RACE_ETHNICITY_LABELS,
@@ -52,17 +53,19 @@ from organizer.people.services import (
     add_membership,
     archive_person,
     assign_people,
-    can_see_person,
+    consent_history,
     create_person,
     export_csv,
-    find_duplicates,
     get_visible_person,
     normalize_phone,
     page_of_people,
     remove_membership,
     restore_person,
     search_people,
+    open_conflicts,
+    resolve_conflict,
     update_person,
+    visible_duplicates,
 )
 from organizer.people.timeline import timeline_for
 from organizer.settings.services import get_organization, neighborhoods, tags
@@ -152,12 +155,34 @@ def detail(person_id: int):
         person=person,
         parts=person_page_parts(current_user, person),
         timeline=timeline_for(current_user, person),
+        # Who changed consent and how (staff emails, STOP texts): for staff, like organizer notes.
+        consent_changes=consent_history(person) if current_user.can_see_sensitive else None,
+        consent_method_labels=CONSENT_METHOD_LABELS,
         membership_form=membership_form,
         race_labels=RACE_ETHNICITY_LABELS,
         consent_labels=SMS_CONSENT_LABELS,
         language_labels=dict(LANGUAGE_CHOICES),
         role_labels=MEMBERSHIP_ROLE_LABELS,
     )
+
+
+@bp.get("/conflicts")
+@staff_required
+def conflicts():
+    """Records a leader saved with the phone or email of somebody outside their list."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = open_conflicts(page)
+    return render_template("people/conflicts.html", conflicts=rows,
+                           pagination=Pagination(page=page, per_page=50, total=total))
+
+
+@bp.post("/conflicts/<int:conflict_id>/resolve")
+@staff_required
+def resolve_conflict_view(conflict_id: int):
+    if EmptyForm().validate_on_submit() and resolve_conflict(conflict_id, current_user):
+        db.session.commit()
+        flash(_("Marked as resolved."), "success")
+    return redirect(url_for("people.conflicts"))
 
 
 @bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
@@ -483,7 +508,9 @@ def _data(form: PersonForm) -> PersonData:
 
 
 def _no_unconfirmed_duplicates(form: PersonForm, exclude_id: int | None) -> bool:
-    """Warn (once) when the phone or email already belongs to someone; links only to people the user may see."""
+    """Warn (once) when the phone or email already belongs to someone the user may see, with
+    links to them. Somebody outside a leader's list is not mentioned at all: saving opens a
+    conflict for staff instead (``note_hidden_duplicates``)."""
     if form.confirm_duplicate.data:
         return True
     try:
@@ -491,16 +518,13 @@ def _no_unconfirmed_duplicates(form: PersonForm, exclude_id: int | None) -> bool
     except PhoneError:
         form.phone.errors.append(_("This is not a valid phone number."))
         return False
-    duplicates = find_duplicates(phone, form.email.data, exclude_id)
+    duplicates = visible_duplicates(current_user, phone, form.email.data, exclude_id)
     if not duplicates:
         return True
     parts = []
     for other in duplicates:
-        if can_see_person(current_user, other.id):
-            url = url_for("people.detail", person_id=other.id)
-            parts.append(Markup('<a href="{}">{}</a>').format(url, other.display_name))
-        else:
-            parts.append(escape(_("someone outside your list")))
+        url = url_for("people.detail", person_id=other.id)
+        parts.append(Markup('<a href="{}">{}</a>').format(url, other.display_name))
     flash(
         Markup(escape(_("This phone or email already belongs to: "))) + Markup(", ").join(parts)
         + Markup(escape(_(". Open that record, or tick “Save anyway” if this is a different person."))),

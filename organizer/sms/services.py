@@ -31,8 +31,7 @@ from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
-from organizer.people.models import Person, SmsConsent
-from organizer.people.models import PhoneConflict, PhoneConflictStatus
+from organizer.people.models import ConsentMethod, Person, PhoneConflict, PhoneConflictStatus, SmsConsent
 from organizer.people.services import (
     archive_person,
     filter_conditions,
@@ -121,9 +120,11 @@ def reason_label(reason: str | None) -> Any:
     return reason
 
 
-def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:
+def opt_out_phone(phone: str, source: str, now: datetime | None = None, *,
+                  method: ConsentMethod = ConsentMethod.SMS_STOP, actor: User | None = None) -> bool:
     """Opt ``phone`` out everywhere: the number, every person with it, and every text to it
-    still waiting in the outbox (except the opt-out confirmation itself).
+    still waiting in the outbox (except the opt-out confirmation itself). Each person's
+    consent history notes ``method`` (a STOP text, an organizer's review) and ``actor``.
 
     Returns True when this changed anything (False for a repeated STOP). Raises nothing.
     """
@@ -134,7 +135,7 @@ def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:
         changed = True
     for person in db.session.scalars(select(Person).where(Person.phone == phone)):
         if person.sms_consent is not SmsConsent.OPTED_OUT:
-            set_sms_consent(person, SmsConsent.OPTED_OUT, source=source)
+            set_sms_consent(person, SmsConsent.OPTED_OUT, method=method, actor=actor, detail=source, now=now)
             changed = True
     db.session.execute(
         update(OutboxMessage)
@@ -150,7 +151,7 @@ def opt_out_phone(phone: str, source: str, now: datetime | None = None) -> bool:
     return changed
 
 
-def opt_in_phone(phone: str, source: str) -> bool:
+def opt_in_phone(phone: str, source: str, *, method: ConsentMethod = ConsentMethod.SMS_START) -> bool:
     """Undo an opt-out for ``phone`` (the person texted START or UNSTOP themselves).
 
     Returns True when this changed anything. Raises nothing.
@@ -158,7 +159,7 @@ def opt_in_phone(phone: str, source: str) -> bool:
     changed = bool(db.session.execute(delete(PhoneOptOut).where(PhoneOptOut.phone == phone)).rowcount)
     for person in db.session.scalars(select(Person).where(Person.phone == phone)):
         if person.sms_consent is not SmsConsent.OPTED_IN:
-            set_sms_consent(person, SmsConsent.OPTED_IN, source=source)
+            set_sms_consent(person, SmsConsent.OPTED_IN, method=method, detail=source)
             changed = True
     db.session.flush()
     return changed
@@ -399,13 +400,17 @@ class Preview:
 
 def preview(user: User, mobilization: Mobilization) -> Preview:
     """Render a sample, count segments and recipients, and estimate the cost. Raises nothing:
-    a problem with the body comes back in ``error``."""
+    a problem with the body comes back in ``error``.
+
+    The audience is resolved as a launch would resolve it (:func:`audience_of`), so the
+    numbers shown are the numbers sent.
+    """
     error = None
     try:
         check_template(mobilization.body, has_action=mobilization.action_id is not None)
     except MobilizationError as exc:
         error = str(exc)
-    audience = resolve_audience(user, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    audience = audience_of(mobilization, user)
     first = audience.recipients[0].first_name if audience.recipients else SAMPLE_FIRST_NAME
     sample = render(full_body(mobilization), {"first_name": first})
     info = encoding.analyze(sample)
@@ -430,29 +435,56 @@ def save_mobilization(
         db.session.add(mobilization)
     elif mobilization.status is not MobilizationStatus.DRAFT:
         raise MobilizationError(_("Only a draft can be changed."))
-    audience.rsvp_action_id = action_id if audience.rsvp_status else None
-    if audience.rsvp_action_id is None:
-        audience.rsvp_status = None
     fields = ("title", "body", "text_language", "audience", "action_id", "campaign_id", "rsvp_prompt")
     before = snapshot(mobilization, fields)
-    if is_new:
-        mobilization.kind = MobilizationKind.P2P if actor.is_leader else MobilizationKind.BROADCAST
-    if mobilization.kind is MobilizationKind.P2P:
-        # A leader's texts go to the leader's own list, whoever edits the draft (staff may).
-        audience.owner_id = mobilization.created_by_id
-    mobilization.title = title.strip()
-    mobilization.body = body
-    mobilization.text_language = text_language
-    mobilization.audience = audience.to_json()
-    mobilization.action_id = action_id
-    mobilization.campaign_id = campaign_id
-    mobilization.rsvp_prompt = bool(rsvp_prompt and action_id)
+    fill_draft(mobilization, title=title, body=body, audience=audience, actor=actor, action_id=action_id,
+               campaign_id=campaign_id, rsvp_prompt=rsvp_prompt, text_language=text_language)
     db.session.flush()
     if is_new:
         record(actor, "create", mobilization)
     else:
         record_changes(actor, mobilization, before, snapshot(mobilization, fields))
     return mobilization
+
+
+def fill_draft(
+    mobilization: Mobilization, *, title: str, body: str, audience: AudienceFilter, actor: User,
+    action_id: int | None = None, campaign_id: int | None = None, rsvp_prompt: bool = False,
+    text_language: str = "en",
+) -> Mobilization:
+    """Set a draft's fields from the compose form, exactly as saving would: the live preview
+    fills an unsaved copy with this, so preview and saved draft cannot disagree. Raises nothing.
+
+    The RSVP filter belongs to the draft's action (no action: no RSVP filter); a P2P draft's
+    audience is its leader's own list.
+    """
+    audience = AudienceFilter.from_json(audience.to_json())  # the caller's filter stays as it was
+    audience.rsvp_action_id = action_id if audience.rsvp_status else None
+    if audience.rsvp_action_id is None:
+        audience.rsvp_status = None
+    if mobilization.created_by_id is None:
+        mobilization.created_by_id = actor.id
+    if mobilization.kind is None:
+        mobilization.kind = MobilizationKind.P2P if actor.is_leader else MobilizationKind.BROADCAST
+    if mobilization.kind is MobilizationKind.P2P:
+        # A leader's texts go to the leader's own list, whoever edits the draft (staff may).
+        audience.owner_id = mobilization.created_by_id
+    mobilization.title = (title or "").strip()
+    mobilization.body = body
+    mobilization.text_language = text_language
+    mobilization.audience = audience.to_json()
+    mobilization.action_id = action_id
+    mobilization.campaign_id = campaign_id
+    mobilization.rsvp_prompt = bool(rsvp_prompt and action_id)
+    return mobilization
+
+
+def audience_of(mobilization: Mobilization, actor: User) -> AudienceCount:
+    """Who ``mobilization`` reaches: its audience as its author sees it (a leader's P2P text,
+    their own list, even when staff look at it), the same for the preview, the draft page
+    and the launch. Raises nothing."""
+    owner = db.session.get(User, mobilization.created_by_id) if mobilization.created_by_id else None
+    return resolve_audience(owner or actor, AudienceFilter.from_json(mobilization.audience), mobilization.id)
 
 
 def visible_mobilizations(user: User):
@@ -505,8 +537,7 @@ def launch(mobilization: Mobilization, actor: User, *, now: datetime | None = No
     if moved != 1:
         raise MobilizationError(_("This mobilization was launched already."))
     db.session.refresh(mobilization)
-    owner = db.session.get(User, mobilization.created_by_id) if mobilization.created_by_id else actor
-    audience = resolve_audience(owner or actor, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    audience = audience_of(mobilization, actor)
     if not audience.recipients:
         raise MobilizationError(_("Nobody in this audience can be texted."))
     mobilization.recipients = audience.count
@@ -1087,7 +1118,8 @@ def review_opt_out(message: InboundMessage, actor: User, *, confirm: bool, now: 
     message.reviewed_at = now
     message.reviewed_by_id = actor.id
     if confirm:
-        opt_out_phone(message.from_phone, f"reply confirmed by {actor.email}", now)
+        opt_out_phone(message.from_phone, f"reply confirmed by {actor.email}", now,
+                      method=ConsentMethod.SMS_REVIEW, actor=actor)
         message.outcome = "opted_out"
     else:
         message.outcome = "not_opt_out"

@@ -251,9 +251,15 @@ def preview():
     """Live preview of the compose form: encoding, segments, cost, recipients (JSON)."""
     form = _compose_form(PreviewForm, formdata=request.args, with_choices=False)
     language = form.text_language.data if form.text_language.data in current_app.config["LANGUAGES"] else "en"
-    draft = Mobilization(body=form.body.data or "", audience=_audience(form).to_json(),
-                         action_id=form.action_id.data, rsvp_prompt=bool(form.rsvp_prompt.data),
-                         text_language=language)
+    draft = Mobilization()  # never added to the session: a preview writes nothing
+    editing = request.args.get("mobilization_id", type=int)
+    if editing:
+        # Editing a draft: its author and kind decide the audience, as they will when it is saved.
+        saved = services.get_mobilization(current_user, editing)
+        draft.created_by_id, draft.kind = saved.created_by_id, saved.kind
+    services.fill_draft(draft, title=form.title.data or "", body=form.body.data or "", audience=_audience(form),
+                        actor=current_user, action_id=form.action_id.data, campaign_id=form.campaign_id.data,
+                        rsvp_prompt=bool(form.rsvp_prompt.data), text_language=language)
     return jsonify(_preview_json(services.preview(current_user, draft)))
 
 
