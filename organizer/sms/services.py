@@ -1221,6 +1221,32 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
     return InboundResult(message)
 
 
+def keep_unprocessed(message_sid: str, from_phone: str, to_phone: str, body: str, now: datetime, *,
+                     opt_out_type: str | None = None) -> InboundMessage | None:
+    """Store a text whose processing failed (``receive`` raised), so that it is never lost:
+    Twilio does not deliver an incoming message again after an error answer. It goes to the
+    staff-only thread of its number, flagged for review; a STOP in it still opts the number
+    out, since that is what the person asked. ``None`` when it was stored already. The caller
+    commits."""
+    if db.session.scalar(select(InboundMessage.id).where(InboundMessage.message_sid == message_sid)):
+        return None
+    keyword = from_opt_out_type(opt_out_type) or classify(body)
+    conversation = conversation_for(from_phone, None, now)
+    message = InboundMessage(
+        message_sid=message_sid, conversation_id=conversation.id, person_id=None, from_phone=from_phone,
+        to_phone=to_phone, body=body, keyword=keyword.value, received_at=now, needs_review=True,
+        outcome="unprocessed",
+    )
+    db.session.add(message)
+    conversation.unread += 1
+    conversation.last_message_at = conversation.last_inbound_at = now
+    if keyword is Keyword.OPT_OUT:
+        opt_out_phone(from_phone, "SMS STOP reply", now)
+        message.outcome = "opted_out"
+    db.session.flush()
+    return message
+
+
 def pending_reviews(user: User, conversation: Conversation | None = None) -> list[InboundMessage]:
     """Texts that look like an opt-out and wait for an organizer (staff see all)."""
     stmt = (select(InboundMessage).join(Conversation, InboundMessage.conversation_id == Conversation.id)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from twilio.request_validator import RequestValidator
 
@@ -114,11 +115,21 @@ def inbound():
             sender = normalize_phone(sender, get_organization().default_phone_region) or sender
         except PhoneError:
             pass
-    result = services.receive(sid, sender, form.get("To", ""), form.get("Body", ""), utcnow(),
-                              opt_out_type=form.get("OptOutType"))
-    opted_out = result.message is not None and result.message.outcome == "opted_out"
-    # Answered only once stored: a failed commit is an error answer, never a 2xx.
-    db.session.commit()
+    to, body, opt_out_type, now = form.get("To", ""), form.get("Body", ""), form.get("OptOutType"), utcnow()
+    try:
+        result = services.receive(sid, sender, to, body, now, opt_out_type=opt_out_type)
+        opted_out = result.message is not None and result.message.outcome == "opted_out"
+        # Answered only once stored: a failed commit is an error answer, never a 2xx.
+        db.session.commit()
+    except OperationalError:
+        raise  # the database itself is away: 503, nothing can be stored (organizer.web)
+    except Exception:
+        # A fault in acting on the text must not lose the text: keep it for a person to read.
+        db.session.rollback()
+        current_app.logger.exception("inbound text %s could not be processed; kept for review", sid)
+        kept = services.keep_unprocessed(sid, sender, to, body, now, opt_out_type=opt_out_type)
+        opted_out = kept is not None and kept.outcome == "opted_out"
+        db.session.commit()
     dispatch_noted()
     if opted_out:
         sending.wait_for_sends_in_flight(sender)

@@ -246,3 +246,40 @@ def test_signature_is_checked_against_the_public_url(app, client, fake, phone_fo
     assert signed_post(client, f"/sms/status?outbox_id={row_id}", form, signature=local).status_code == 403
     app.config["PUBLIC_BASE_URL"] = ""
     assert signed_post(client, f"/sms/status?outbox_id={row_id}", form, signature=local).status_code == 200
+
+
+# --- a fault while acting on a text never loses it --------------------------------------------
+
+
+def test_a_text_whose_processing_fails_is_kept_for_review_and_answered(app, client, make_person, phone_for,
+                                                                       monkeypatch):
+    make_person(phone=phone_for(1), first_name="Rosa")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in acting on the reply")
+
+    monkeypatch.setattr(services, "person_for_phone", broken)
+    response = _inbound(client, phone_for(1), "Can I bring my daughter?", sid="SMkept")
+    assert response.status_code == 200  # Twilio would not deliver it again after an error
+    with app.app_context():
+        message = db.session.scalars(select(InboundMessage)).one()
+        assert (message.message_sid, message.body, message.needs_review) == ("SMkept", "Can I bring my daughter?",
+                                                                             True)
+        assert message.outcome == "unprocessed"
+    assert _inbound(client, phone_for(1), "Can I bring my daughter?", sid="SMkept").status_code == 200
+    assert _count(app, InboundMessage) == 1  # delivered twice, kept once
+
+
+def test_a_stop_whose_processing_fails_still_opts_the_number_out(app, client, make_person, phone_for,
+                                                                 monkeypatch):
+    make_person(phone=phone_for(2), first_name="Ana")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in threading the reply")
+
+    monkeypatch.setattr(services, "person_for_phone", broken)
+    assert _inbound(client, phone_for(2), "STOP").status_code == 200
+    assert _count(app, PhoneOptOut, PhoneOptOut.phone == phone_for(2)) == 1
+    with app.app_context():
+        person = db.session.scalars(select(Person).where(Person.phone == phone_for(2))).one()
+        assert person.sms_consent is SmsConsent.OPTED_OUT
