@@ -30,7 +30,8 @@ def _count(app, model) -> int:
 
 
 @pytest.mark.parametrize("page", ["/people/new", "/institutions/new", "/one-to-ones/new", "/campaigns/new",
-                                  "/actions/new", "/sms/new", "/admin/users/new"])
+                                  "/actions/new", "/sms/new", "/admin/users/new", "/admin/lists", "/admin/stages",
+                                  "/admin/issues"])
 def test_every_create_form_carries_a_fresh_token(login_as, make_user, page):
     admin = login_as(make_user("admin"))
     first, second = _token(admin.client, page), _token(admin.client, page)
@@ -100,3 +101,16 @@ def test_different_tokens_create_different_rows(app, login_as, make_user):
         organizer.post("/people/new", {"first_name": name, "sms_consent": "unknown",
                                        "submission_token": _token(organizer.client, "/people/new")})
     assert _count(app, Person) == 2
+
+
+def test_a_stage_added_twice_is_added_once(app, login_as, make_user):
+    from organizer.relational.models import Stage
+
+    admin = login_as(make_user("admin"))
+    before = _count(app, Stage)
+    form = {"new-name": "Organizing committee", "new-position": "9", "new-description": "",
+            "submission_token": _token(admin.client, "/admin/stages")}
+    first = admin.post("/admin/stages", form)
+    second = admin.post("/admin/stages", form)
+    assert first.status_code == 302 and second.location == first.location
+    assert _count(app, Stage) == before + 1
