@@ -8,12 +8,18 @@ import re
 from sqlalchemy import select
 
 
+#: Signing in and out is audited too (tests/auth), but is not a change to the data.
+SIGN_IN = ("login", "login_failed", "login_throttled", "logout")
+
+
 def events(app):
+    """The audited changes and exports, oldest first, without the sign-in events."""
     from organizer.audit.models import AuditEvent
     from organizer.extensions import db
 
     with app.app_context():
-        rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action.not_in(SIGN_IN))
+                                  .order_by(AuditEvent.id)).all()
         return [(e.user_id, e.action, e.object_type, e.object_id, e.details) for e in rows]
 
 
