@@ -206,8 +206,7 @@ ROW_ARGS = {
     "number_id": lambda w: w.number_id,
     "decision": lambda w: "confirm",  # an opt-out review: the one that changes the most
     "rsvp_id": lambda w: w.rsvp_id,
-    "held_id": lambda w: 0,  # held sign-ups and conflicts belong to nobody's list: staff's alone
-    "conflict_id": lambda w: 0,
+    "held_id": lambda w: 0,  # held sign-ups and duplicate conflicts belong to nobody's list: staff's alone
 }
 # Where the same argument name means another table's row.
 ENDPOINT_ARGS = {
@@ -219,6 +218,7 @@ ENDPOINT_ARGS = {
     "sms.resolve_unknown": {"decision": lambda w: "resend"},
     "sms.resolve_conflict": {"decision": lambda w: "allow"},
     "actions.decide_signup": {"decision": lambda w: "accept"},
+    "people.resolve_conflict_view": {"conflict_id": lambda w: 0},
 }
 
 
