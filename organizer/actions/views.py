@@ -39,6 +39,7 @@ from organizer.actions.forms import (
     WalkInForm,
     timezone_choices,
 )
+from organizer.actions.ics import action_ics
 from organizer.actions.models import Action, ActionType, RsvpStatus
 from organizer.actions.services import (
     MAYBE_WEIGHT,
@@ -61,7 +62,9 @@ from organizer.actions.services import (
     export_csv,
     find_people_for_rsvp,
     get_action,
+    next_public_action,
     open_for_signup,
+    over_for_signup,
     past_actions,
     public_signup,
     rsvp_by_user,
@@ -411,6 +414,8 @@ def export(action_id: int, kind: str):
 @bp.route("/signup/<token>", methods=["GET", "POST"])
 def signup(token: str):
     """No login. Whatever is typed, the answer never says whether the person was already known."""
+    if (happened := over_for_signup(token)) is not None:
+        return render_template("actions/signup_over.html", action=happened, next_action=next_public_action(happened))
     action = open_for_signup(token)
     form = SignupForm()
     if request.method == "POST":
@@ -431,6 +436,26 @@ def signup(token: str):
             return render_template("actions/signup_thanks.html", action=action, name=form.first_name.data.strip())
         db.session.commit()  # the attempt counts even when the form was wrong
     return render_template("actions/signup.html", action=action, form=form, type_labels=TYPE_LABELS)
+
+
+@bp.get("/signup/<token>/calendar.ics")
+def signup_ics(token: str):
+    """Public like the sign-up page itself: while the action is open for sign-up."""
+    action = open_for_signup(token)
+    return _ics_response(action, url_for("actions.signup", token=token, _external=True))
+
+
+@bp.get("/actions/<int:action_id>/calendar.ics")
+@login_required
+def calendar_ics(action_id: int):
+    action = get_action(action_id)
+    return _ics_response(action, url_for("actions.detail", action_id=action.id, _external=True))
+
+
+def _ics_response(action: Action, url: str) -> Response:
+    body = action_ics(action, host=request.host.split(":")[0], url=url)
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": f"attachment; filename=action-{action.id}.ics"})
 
 
 def _signup_phone_ok(form: SignupForm) -> bool:
