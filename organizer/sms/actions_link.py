@@ -65,19 +65,19 @@ def merge_values(action_id: int, language: str = "en") -> dict[str, str] | None:
             "action_place": action.location or "", "rsvp_link": signup_url(action)}
 
 
-def action_summary(action_id: int | None) -> dict[str, str] | None:
-    """Title, time and place of the action, for the mobilization page."""
+def action_summary(action_id: int | None, language: str = "en") -> dict[str, str] | None:
+    """Title, time and place of the action, for the mobilization page (in the viewer's ``language``)."""
     if action_id is None:
         return None
-    values = merge_values(action_id)
+    values = merge_values(action_id, language)
     if values is None:
         return None
     return {"title": values["action_title"], "time": values["action_time"], "place": values["action_place"]}
 
 
-def action_choices() -> list[tuple[int, str]]:
-    """Upcoming actions a mobilization can be for, as select choices."""
-    return [(a.id, f"{a.title} ({action_time(a)})") for a in upcoming_actions()]
+def action_choices(language: str = "en") -> list[tuple[int, str]]:
+    """Upcoming actions a mobilization can be for, as select choices (in the viewer's ``language``)."""
+    return [(a.id, f"{a.title} ({action_time(a, language)})") for a in upcoming_actions()]
 
 
 def campaign_choices() -> list[tuple[int, str]]:
