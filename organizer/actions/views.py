@@ -10,6 +10,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.units import format_unit
 from flask import (
     Blueprint,
     Response,
@@ -84,6 +85,7 @@ from organizer.forms import EmptyForm
 from organizer.institutions.services import active_institutions, get_institution
 from organizer.people.services import PhoneError, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
+from organizer.sms.actions_link import reminder_plan
 from organizer.web import Pagination
 
 bp = Blueprint("actions", __name__)
@@ -95,6 +97,16 @@ def action_time(value, timezone: str, fmt: str = "medium") -> str:
     if value is None:
         return ""
     return format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=str(get_locale()))
+
+
+@bp.app_template_filter("duration_minutes")
+def duration_minutes(minutes: int) -> str:
+    """A whole number of minutes in its largest exact unit ("1 day", "90 minutes"), in the
+    user's language; format_timedelta would round 90 minutes to "2 hours"."""
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            return format_unit(minutes // size, f"duration-{unit}", length="long", locale=str(get_locale()))
+    return str(minutes)
 
 
 def _region() -> str:
@@ -395,6 +407,7 @@ def turnout_page(action_id: int):
     return render_template(
         "actions/turnout.html", action=action, t=result, bars=bars, by_institution_chart=by_institution,
         min_history=MIN_HISTORY, maybe_weight=MAYBE_WEIGHT, type_labels=TYPE_LABELS,
+        reminders=[] if action.has_started else reminder_plan(action, current_app.config),
     )
 
 
