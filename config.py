@@ -38,9 +38,11 @@ class Config:
         self.PEOPLE_PER_PAGE = int(os.environ.get("PEOPLE_PER_PAGE", "50"))
         # People import (organizer/people/importing.py): the largest CSV and the most rows per
         # file; requests larger than MAX_CONTENT_LENGTH are refused before anything reads them.
-        self.PEOPLE_IMPORT_MAX_BYTES = int(os.environ.get("PEOPLE_IMPORT_MAX_BYTES", str(5_000_000)))
-        self.PEOPLE_IMPORT_MAX_ROWS = int(os.environ.get("PEOPLE_IMPORT_MAX_ROWS", "20000"))
+        self.PEOPLE_IMPORT_MAX_BYTES = int(os.environ.get("PEOPLE_IMPORT_MAX_BYTES", str(30_000_000)))
+        self.PEOPLE_IMPORT_MAX_ROWS = int(os.environ.get("PEOPLE_IMPORT_MAX_ROWS", "100000"))
         self.PEOPLE_IMPORT_DIR = os.environ.get("PEOPLE_IMPORT_DIR", str(INSTANCE_DIR / "imports"))
+        # Larger uploads are checked and imported by the worker, with a progress bar (no preview).
+        self.PEOPLE_IMPORT_BACKGROUND_BYTES = int(os.environ.get("PEOPLE_IMPORT_BACKGROUND_BYTES", str(1_000_000)))
         self.MAX_CONTENT_LENGTH = self.PEOPLE_IMPORT_MAX_BYTES + 1_000_000
         # Login throttling (organizer/auth/throttle.py): after LOGIN_MAX_FAILURES failures for
         # one email from one address, or LOGIN_ADDRESS_MAX_FAILURES from one address, within
@@ -50,6 +52,14 @@ class Config:
         self.LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
         self.LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "20"))
         self.LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+        # Public sign-up page (organizer/actions/services.py): per action, one address may send
+        # SIGNUP_MAX_ATTEMPTS for the same phone or email and SIGNUP_MAX_PER_ADDRESS in all within
+        # SIGNUP_WINDOW_SECONDS (a house meeting on one Wi-Fi signs up many people); past
+        # SIGNUP_HOURLY_CAP sign-ups in an hour from all addresses, new ones wait for staff review.
+        self.SIGNUP_MAX_ATTEMPTS = int(os.environ.get("SIGNUP_MAX_ATTEMPTS", "5"))
+        self.SIGNUP_MAX_PER_ADDRESS = int(os.environ.get("SIGNUP_MAX_PER_ADDRESS", "60"))
+        self.SIGNUP_WINDOW_SECONDS = int(os.environ.get("SIGNUP_WINDOW_SECONDS", "600"))
+        self.SIGNUP_HOURLY_CAP = int(os.environ.get("SIGNUP_HOURLY_CAP", "100"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_HTTPONLY = True
@@ -64,6 +74,9 @@ class Config:
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         # SMS (see organizer/sms): which provider backend, and the task queue.
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+        # The console backend's durable list of what it printed (JSON lines), so a killed
+        # worker never prints a text twice; "" keeps it in memory (tests).
+        self.SMS_CONSOLE_LOG = os.environ.get("SMS_CONSOLE_LOG", str(INSTANCE_DIR / "sms-console.jsonl"))
         self.TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
         self.TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
         self.TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
@@ -79,6 +92,9 @@ class Config:
         self.SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))
         self.SMS_SENDING_STALE_SECONDS = float(os.environ.get("SMS_SENDING_STALE_SECONDS", "120"))
         self.SMS_UNKNOWN_AFTER_SECONDS = float(os.environ.get("SMS_UNKNOWN_AFTER_SECONDS", "3600"))
+        # Seconds after an ambiguous send (5xx, lost answer) its sender looks for it in Twilio's
+        # message list (0: only the sweep does, after SMS_SENDING_STALE_SECONDS).
+        self.SMS_AMBIGUOUS_RECHECK_SECONDS = float(os.environ.get("SMS_AMBIGUOUS_RECHECK_SECONDS", "2"))
         self.SMS_PRICE_PER_SEGMENT = os.environ.get("SMS_PRICE_PER_SEGMENT", "0.0083")
         self.SMS_QUIET_HOURS = os.environ.get("SMS_QUIET_HOURS", "21:00-08:00")
         self.SMS_MAX_VALIDITY_SECONDS = int(os.environ.get("SMS_MAX_VALIDITY_SECONDS", "14400"))
@@ -88,6 +104,8 @@ class Config:
         self.SMS_TEST_SENDS_PER_DAY = int(os.environ.get("SMS_TEST_SENDS_PER_DAY", "10"))
         # Reports (organizer/reports): counts from 1 to this minus one are never shown.
         self.REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
+        # How long the answer to a STOP may wait for a send to that number already under way.
+        self.SMS_STOP_SETTLE_SECONDS = float(os.environ.get("SMS_STOP_SETTLE_SECONDS", "10"))
 
 
 class DevelopmentConfig(Config):
@@ -108,7 +126,11 @@ class TestingConfig(Config):
         self.TESTING = True
         self.SECRET_KEY = self.SECRET_KEY or "testing-only-secret"
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+        self.SMS_CONSOLE_LOG = os.environ.get("SMS_CONSOLE_LOG", "")
         self.HUEY_IMMEDIATE = True
+        # Ambiguous sends stay for the sweep, as the sweep's tests expect; the tests of the
+        # quick recheck turn it on.
+        self.SMS_AMBIGUOUS_RECHECK_SECONDS = 0.0
 
 
 class ProductionConfig(Config):

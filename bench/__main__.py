@@ -7,7 +7,7 @@ import sys
 
 from bench.common import close_databases
 
-MODULES = ["bench.relational", "bench.actions", "bench.sms", "bench.reports"]
+MODULES = ["bench.people", "bench.relational", "bench.actions", "bench.sms", "bench.reports"]
 
 
 def main() -> None:

@@ -24,12 +24,15 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 _APPS: dict[str, Flask] = {}
 
 
-def report(name: str, value: float, unit: str, *, baseline: float | None = None, baseline_name: str = "raw SQL") -> None:
-    """Print one figure, with its baseline and the ratio when there is one."""
+def report(name: str, value: float, unit: str, *, baseline: float | None = None, baseline_name: str = "raw SQL",
+           extra: str = "") -> None:
+    """Print one figure, with its baseline and the ratio when there is one (and ``extra`` facts)."""
     line = f"{name}: {value:.1f} {unit}"
     if baseline is not None:
         ratio = value / baseline if baseline else float("inf")
-        line += f" ({baseline_name} {baseline:.1f} {unit}, ratio {ratio:.2f})"
+        line += f" ({baseline_name} {baseline:.1f} {unit}, ratio {ratio:.2f}{'; ' + extra if extra else ''})"
+    elif extra:
+        line += f" ({extra})"
     print(line, flush=True)
 
 

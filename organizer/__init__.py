@@ -27,10 +27,11 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     if test_config:
         app.config.update(test_config)
 
-    from organizer import extensions, web
+    from organizer import extensions, submissions, web
 
     extensions.init_app(app)
     web.init_app(app)
+    submissions.init_app(app)
 
     from organizer.actions.services import attendance_timeline
     from organizer.actions.views import bp as actions_bp
@@ -52,6 +53,11 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
         app.register_blueprint(blueprint)
     for timeline_source in (one_to_one_timeline, attendance_timeline):
         register_source(app, timeline_source)
+
+    from organizer.actions.services import register_signup_confirmer
+    from organizer.sms.actions_link import ask_to_confirm_signup, send_signup_confirmations
+
+    register_signup_confirmer(app, ask_to_confirm_signup, after_commit=send_signup_confirmations)
 
     from organizer import cli
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, Select, event, func, select
+from sqlalchemy import DateTime, Enum, MetaData, Select, String, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Dialect  # noqa: I001
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so SQLite and PostgreSQL migrations agree and can be dropped by name.
@@ -75,15 +80,72 @@ def str_enum(enum_class: type[enum.Enum], length: int = 30) -> Enum:
     )
 
 
+#: How long a SQLite writer waits for another's transaction before giving up (ms). Twilio waits
+#: 15 s for a webhook's answer: waiting longer than that would not save the text.
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite: enforce foreign keys, and let the web server and the worker share the file (WAL)."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    """SQLite: enforce foreign keys, let the web server and the worker share the file (WAL),
+    and let writers wait for each other instead of failing.
+
+    How each transaction begins is decided by :func:`_sqlite_begin`.
+    """
+    if _is_sqlite(dbapi_connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+_write_lock_wanted: ContextVar[bool] = ContextVar("sqlite_write_lock_wanted", default=False)
+
+
+@contextlib.contextmanager
+def write_transactions() -> Iterator[None]:
+    """Inside this block (the worker's tasks), SQLite transactions begin ``BEGIN IMMEDIATE``,
+    as they do in every web request; see :func:`_sqlite_begin`."""
+    token = _write_lock_wanted.set(True)
+    try:
+        yield
+    finally:
+        _write_lock_wanted.reset(token)
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Any) -> None:
+    """SQLite: a transaction of a web request or of the worker takes the write lock up front
+    (``BEGIN IMMEDIATE``), so two writers queue on ``busy_timeout`` instead of one failing.
+
+    Left to itself, pysqlite begins a transaction only at the first write, after the reads;
+    when another connection has committed in between, SQLite cannot upgrade that reader to a
+    writer and answers "database is locked" at once, without waiting for ``busy_timeout``.
+    That is how replies posted to ``/sms/inbound`` during a mobilization were lost. So for
+    these transactions pysqlite's own handling is switched off (``isolation_level = None``)
+    and the transaction is begun here.
+
+    The price: those transactions (reads included) run one at a time, which suits the
+    embedded database of a small federation as long as none is held open across a network
+    call (the worker ends its transaction before calling the provider). Elsewhere (shell,
+    CLI, tests reading between requests) pysqlite keeps its own way, as before. PostgreSQL is
+    untouched.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    from flask import has_request_context
+
+    driver = conn.connection.driver_connection
+    if _write_lock_wanted.get() or has_request_context():
+        driver.isolation_level = None
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        driver.isolation_level = ""  # pysqlite's default: BEGIN (deferred) before the first write
 
 
 def paged(stmt: Select[Any], page: int, per_page: int) -> tuple[Select[Any], int]:
@@ -93,3 +155,27 @@ def paged(stmt: Select[Any], page: int, per_page: int) -> tuple[Select[Any], int
 
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return stmt.limit(per_page).offset((max(page, 1) - 1) * per_page), total
+
+
+class joined_strings(FunctionElement[str]):  # noqa: N801 - used like a SQL function
+    """The strings of a group joined by a separator: ``joined_strings(Tag.name, ";")``.
+
+    SQLite's ``group_concat`` and PostgreSQL's ``string_agg`` under one name, so a list page or
+    an export gets a person's tags or race/ethnicity values in the same query as the person
+    (one correlated subquery or ``GROUP BY``) instead of a query per row or a second pass. The
+    order within a group is not guaranteed: sort after splitting when it matters.
+    """
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(joined_strings)
+def _joined_strings_default(element: joined_strings, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(joined_strings, "postgresql")
+def _joined_strings_postgresql(element: joined_strings, compiler: Any, **kw: Any) -> str:
+    value, separator = list(element.clauses)
+    return f"string_agg(CAST({compiler.process(value, **kw)} AS TEXT), {compiler.process(separator, **kw)})"

@@ -21,10 +21,16 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def optional_int(value: object) -> int | None:
-    """Coerce a select's value to an int, with the empty choice meaning ``None``."""
+    """Coerce a select's value to an int, with the empty choice meaning ``None``.
+
+    :raise ValueError: for a number no INTEGER column holds (the select then reports an invalid
+        choice instead of the database failing on it).
+    """
     if value in (None, "", "None"):
         return None
-    return int(value)  # type: ignore[arg-type]
+    from organizer.web import db_int
+
+    return db_int(str(value))
 
 
 class EmailAddress:

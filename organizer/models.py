@@ -13,3 +13,4 @@ from organizer.relational import models as relational_models  # noqa: F401
 from organizer.reports import models as reports_models  # noqa: F401
 from organizer.settings import models as settings_models  # noqa: F401
 from organizer.sms import models as sms_models  # noqa: F401
+from organizer.submissions import models as submissions_models  # noqa: F401

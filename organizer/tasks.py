@@ -9,8 +9,11 @@ or ``huey_consumer organizer.tasks.huey -k thread -w 4``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from flask import Flask, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey
@@ -30,6 +33,43 @@ def make_huey() -> Huey:
 
 
 huey = make_huey()
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Pauses between attempts when a task loses the database (a restart, a failover, SQLite
+#: locked past its timeout): about a minute in all; after that the task fails and the
+#: sweep takes its work over.
+DB_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+def retry_on_database_loss(work: Callable[[], T], *, delays: tuple[float, ...] = DB_RETRY_DELAYS,
+                           sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``work()``; when the database cannot be reached, roll back and run it again after
+    a growing pause, so a database restart delays the work by seconds instead of killing it.
+    ``work`` must be safe to repeat (every task's is: claims are atomic, rows are the truth).
+
+    Raises:
+        OperationalError, InterfaceError: still unreachable after the last pause.
+    """
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from organizer.extensions import db
+
+    for delay in (*delays, None):
+        try:
+            return work()
+        except (OperationalError, InterfaceError) as exc:
+            if delay is None:
+                raise
+            log.warning("database unavailable (%s); trying again in %.1f s", type(exc.orig).__name__, delay)
+            try:
+                db.session.rollback()  # the pool drops the dead connection; pre-ping tests the next
+            except Exception:  # noqa: BLE001, S110 - the connection is gone already
+                pass
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 _worker_app: Flask | None = None
 
 
@@ -44,8 +84,11 @@ def app_context() -> Iterator[None]:
         from organizer import create_app
 
         _worker_app = create_app()
-    with _worker_app.app_context():
+    from organizer.db import write_transactions
+
+    with _worker_app.app_context(), write_transactions():
         yield
 
 # Areas' task modules register their tasks on ``huey`` when imported.
+import organizer.people.tasks  # noqa: E402,F401
 import organizer.sms.tasks  # noqa: E402,F401

@@ -3,13 +3,82 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter
+
+#: The largest id or number a query may carry: what an INTEGER column holds on PostgreSQL (which
+#: raises "integer out of range" beyond it) and what SQLite binds without overflowing.
+MAX_DB_INT = 2**31 - 1
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:...>`` in every route, bounded by ``MAX_DB_INT``: ``/people/99999999999999999999``
+    is a 404 like any other missing row, not a database error."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's parameter name
+        kwargs.setdefault("max", MAX_DB_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def db_int(value: str) -> int:
+    """A whole number from the query string that a query can carry: ``request.args.get(name,
+    type=db_int)`` falls back to its default (a filter left off) for ``abc`` or a number beyond
+    ``MAX_DB_INT``, instead of reaching the database and failing there.
+
+    :raise ValueError: when ``value`` is not such a number (werkzeug turns it into the default).
+    """
+    number = int(value)
+    if not -MAX_DB_INT <= number <= MAX_DB_INT:
+        raise ValueError(value)
+    return number
+
+
+#: Dates a query may ask about: anything else is a typo, and the extremes of ``date`` overflow
+#: as soon as a day or a time zone is added to them.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def date_arg(name: str) -> date | None:
+    """The ISO date (``2026-11-29``) in query argument ``name``; ``None`` when absent, not a date
+    (``2026-02-30``) or outside ``EARLIEST_DATE``..``LATEST_DATE`` (the page then uses its default)."""
+    try:
+        day = date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+    return day if EARLIEST_DATE <= day <= LATEST_DATE else None
+
+
+def page_arg() -> int:
+    """The ``page`` of a paged list: 1 when absent, not a number or below 1 (as the lists always
+    did); a 404 beyond ``MAX_DB_INT`` (``?page=99999999999999999999``), a page that cannot exist.
+    """
+    raw = request.args.get("page", "").strip()
+    try:
+        page = int(raw)
+    except ValueError:
+        return 1
+    if page > MAX_DB_INT:
+        abort(404)
+    return max(page, 1)
+
+
+def reject_nul_bytes() -> None:
+    """A 400 for a NUL character anywhere in the query string or a posted form: PostgreSQL
+    refuses it in text ("A string literal cannot contain NUL"), so it would otherwise end
+    as a server error, and no one types it."""
+    values = [*request.args.values()]
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        values += request.form.values()
+    if any("\x00" in value for value in values):
+        abort(400)
 
 
 @dataclass
@@ -52,11 +121,13 @@ def url_with(**changes: object) -> str:
     """The current URL with some query arguments replaced (for sort and page links)."""
     from flask import url_for
 
-    args = request.args.to_dict()
+    view_args = request.view_args or {}
+    # A query argument named like a path argument (``/actions/7?action_id=8``) is not carried over.
+    args = {k: v for k, v in request.args.to_dict().items() if k not in view_args}
     args.update({k: v for k, v in changes.items() if v is not None})
     for key in [k for k, v in changes.items() if v is None]:
         args.pop(key, None)
-    return url_for(request.endpoint or "home.index", **(request.view_args or {}), **args)
+    return url_for(request.endpoint or "home.index", **view_args, **args)
 
 
 def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
@@ -94,13 +165,93 @@ CONTENT_SECURITY_POLICY = "; ".join((
 # ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
 PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms", "reports")
 
+# What areas show on the person page, computed by the view before rendering (templates run no
+# queries): ``@person_page_part("relational")`` registers ``fn(user, person)``; its result is
+# ``parts.relational`` in ``<area>/_person_facts.html`` and ``_person_panels.html``.
+_PERSON_PAGE_PARTS: dict[str, Callable[[Any, Any], Any]] = {}
+
+
+def person_page_part(area: str) -> Callable[[Callable[[Any, Any], Any]], Callable[[Any, Any], Any]]:
+    """Register what ``area`` adds to the person page (see ``person_page_parts``)."""
+
+    def register(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        _PERSON_PAGE_PARTS[area] = fn
+        return fn
+
+    return register
+
+
+def person_page_parts(user: Any, person: Any) -> dict[str, Any]:
+    """Every area's part of the person page, by area name."""
+    return {area: fn(user, person) for area, fn in _PERSON_PAGE_PARTS.items()}
+
+
 ERROR_TITLES = {
+    400: _l("The address or the form had characters that cannot be read."),
     403: _l("You do not have access to this page."),
     404: _l("This page does not exist, or you do not have access to it."),
     405: _l("That action is not allowed here."),
     413: _l("What you sent is too big. Files to import must be smaller; split the file and try again."),
     429: _l("Too many requests. Please wait a moment and try again."),
 }
+
+
+#: Seconds a client is asked to wait before trying again when the database is unreachable.
+RETRY_AFTER_SECONDS = 10
+FAULT_TITLES = {
+    500: _l("Something went wrong on our side."),
+    503: _l("The database cannot be reached right now."),
+}
+FAULT_ADVICE = {
+    500: _l("Nothing you did caused this. Please try again; if it keeps happening, tell your administrator."),
+    503: _l("Please try again in a moment. Nothing you saved before this is lost."),
+}
+
+
+def _fault_locale() -> str:
+    """The reader's language without the database: their own, if their account was already
+    loaded in this request (read from what is in memory, never fetched), else the browser's."""
+    from flask import current_app, g
+    from sqlalchemy import inspect
+
+    languages = current_app.config["LANGUAGES"]
+    user = g.get("_login_user")  # Flask-Login's cache of the request's user
+    if user is not None and getattr(user, "is_authenticated", False):
+        locale = inspect(user).dict.get("locale") if hasattr(user, "_sa_instance_state") else None
+        if locale in languages:
+            return locale
+    return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def fault_page(code: int):
+    """The branded page for a fault (500, 503), in the reader's language, rendered without a
+    single query: no organization settings, no current user. A 503 carries ``Retry-After``.
+
+    The template is rendered straight from the Jinja environment, skipping the context
+    processors: they load the organization and (Flask-Login's) the current user."""
+    from flask import current_app, make_response
+    from flask_babel import force_locale
+
+    locale = _fault_locale()
+    with force_locale(locale):
+        template = current_app.jinja_env.get_template("fault.html")
+        html = template.render(code=code, lang=locale, title=FAULT_TITLES[code], advice=FAULT_ADVICE[code],
+                               retry_url=request.full_path.rstrip("?") if request.method == "GET" else None)
+    response = make_response(html, code)
+    response.headers["Cache-Control"] = "no-store"
+    if code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _discard_session() -> None:
+    """Give the failed transaction back; a broken connection may refuse even that."""
+    from organizer.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001, S110 - the connection is already gone; the pool replaces it
+        pass
 
 
 def init_app(app: Flask) -> None:
@@ -110,6 +261,9 @@ def init_app(app: Flask) -> None:
 
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    app.url_map.converters["int"] = DatabaseIntConverter
+    app.before_request(reject_nul_bytes)
 
     def handle_error(error):
         code = getattr(error, "code", 500) or 500
@@ -124,6 +278,24 @@ def init_app(app: Flask) -> None:
     def csrf_error(error):
         message = _l("The form expired or was sent from elsewhere. Please go back, reload and try again.")
         return render_template("error.html", code=400, message=message), 400
+
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    def database_unavailable(error):
+        # Unreachable, restarting, or (SQLite) locked past busy_timeout: the request may
+        # simply be sent again. pool_pre_ping replaces dead connections once it is back.
+        app.logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
+        _discard_session()
+        return fault_page(503)
+
+    for error_class in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(error_class, database_unavailable)
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        _discard_session()
+        return fault_page(500)
 
     @app.context_processor
     def inject_globals():

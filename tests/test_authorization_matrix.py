@@ -64,8 +64,15 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "people.assign":                      (LOGIN, 403, 403, 302, 302),
     "people.import_csv":                  (LOGIN, 200, 200, 200, 200),  # POST: field errors
     "people.import_confirm":              (LOGIN, 302, 302, 302, 302),  # no upload waiting: back to the form
+    "people.import_progress_page":        (LOGIN, 404, 404, 404, 404),  # only the uploader's own token
+    "people.import_progress":             (LOGIN, 404, 404, 404, 404),
     "people.detail":                      (LOGIN, 200, 404, 200, 200),
     "people.edit":                        (LOGIN, 200, 404, 200, 200),
+    "people.conflicts":                   (LOGIN, 403, 403, 200, 200),
+    "people.resolve_conflict_view":       (LOGIN, 403, 403, 302, 302),  # no such conflict: back to the list
+    "actions.signups_review":             (LOGIN, 403, 403, 200, 200),
+    "actions.decide_signup":              (LOGIN, 403, 403, 302, 302),  # no such held sign-up: back to the list
+    "actions.decide_pending_rsvp":        (LOGIN, 403, 403, 302, 302),  # the RSVP is a yes, not pending: told so
     "people.archive":                     (LOGIN, 302, 404, 302, 302),
     "people.restore":                     (LOGIN, 302, 404, 302, 302),
     "people.add_membership_view":         (LOGIN, 302, 404, 302, 302),
@@ -200,6 +207,9 @@ ROW_ARGS = {
     "conflict_id": lambda w: w.conflict_id,
     "number_id": lambda w: w.number_id,
     "decision": lambda w: "confirm",  # an opt-out review: the one that changes the most
+    "rsvp_id": lambda w: w.rsvp_id,
+    "held_id": lambda w: 0,  # held sign-ups and conflicts belong to nobody's list: staff's alone
+    "conflict_id": lambda w: 0,
 }
 # Where the same argument name means another table's row.
 ENDPOINT_ARGS = {
@@ -210,6 +220,7 @@ ENDPOINT_ARGS = {
     "sms.test": {"mobilization_id": lambda w: w.draft_id},
     "sms.resolve_unknown": {"decision": lambda w: "resend"},
     "sms.resolve_conflict": {"decision": lambda w: "allow"},
+    "actions.decide_signup": {"decision": lambda w: "accept"},
 }
 
 
@@ -233,6 +244,7 @@ class World:
     relationship_id: int
     action_id: int
     turnout_commitment_id: int
+    rsvp_id: int
     signup_token: str
     mobilization_id: int
     draft_id: int
@@ -321,7 +333,7 @@ def world(app, make_user, make_person, make_institution) -> World:
         db.session.add(action)
         db.session.flush()
         commitment = save_commitment(action, 8, leader)
-        rsvp_by_user(action, mine, RsvpStatus.YES, leader)
+        rsvp = rsvp_by_user(action, mine, RsvpStatus.YES, leader)
         # sms: the leader's P2P text to their own list, sent to their person, who answers
         # (a reply an organizer must review); a draft; a stranger's number writing in.
         texts = save_mobilization(None, title="Hearing reminder", body="Hi {first_name}, hearing Tuesday!",
@@ -344,7 +356,8 @@ def world(app, make_user, make_person, make_institution) -> World:
             users=users, person=person, institution=institution, membership_id=membership.id,
             one_to_one_id=one.id, one_to_one_commitment_id=one.commitments[0].id, stage_id=stage.id,
             campaign_id=campaign.id, link_id=link.id, target_id=target.id, relationship_id=relationship.id,
-            action_id=action.id, turnout_commitment_id=commitment.id, signup_token=action.signup_token,
+            action_id=action.id, turnout_commitment_id=commitment.id, rsvp_id=rsvp.id,
+            signup_token=action.signup_token,
             mobilization_id=texts.id, draft_id=draft.id, outbox_id=outbox.id,
             conversation_id=answer.message.conversation_id, message_id=answer.message.id,
             unknown_conversation_id=stranger.message.conversation_id,

@@ -1,7 +1,7 @@
 """auth: session versions, atomic login throttles, two-factor sign-in
 
 Revision ID: b7c41d2e9a10
-Revises: 87cf5f488752
+Revises: 413b65261d08
 Create Date: 2026-11-29 19:15:00
 
 """
@@ -13,7 +13,7 @@ from organizer.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'b7c41d2e9a10'
-down_revision = '87cf5f488752'
+down_revision = '413b65261d08'
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from organizer.actions.models import Action, ActionType, Attendance, TurnoutCommitment, Rsvp, RsvpSource, RsvpStatus
+from organizer.actions.models import ANSWERS, Action, ActionType, Attendance, TurnoutCommitment, Rsvp, RsvpSource, RsvpStatus
 from organizer.campaigns.models import Campaign
 from organizer.db import utcnow
 from organizer.demo import DemoContext, step
@@ -77,7 +77,7 @@ def actions(ctx: DemoContext) -> None:
         db.session.flush()
         invited = rng.sample(people, k=min(len(people), int(goal * rng.uniform(0.8, 1.2))))
         for person in invited:
-            status = rng.choices(list(RsvpStatus), weights=[70, 18, 12])[0]
+            status = rng.choices(list(ANSWERS), weights=[70, 18, 12])[0]
             who = recruiter(person)
             db.session.add(Rsvp(
                 action_id=action.id, person_id=person.id, status=status,
@@ -124,7 +124,7 @@ def _upcoming_hearing(ctx: DemoContext, campaigns, people, recruiter) -> None:
     for person in rng.sample(people, k=min(120, len(people))):
         who = recruiter(person)
         db.session.add(Rsvp(
-            action_id=hearing.id, person_id=person.id, status=rng.choices(list(RsvpStatus), weights=[78, 15, 7])[0],
+            action_id=hearing.id, person_id=person.id, status=rng.choices(list(ANSWERS), weights=[78, 15, 7])[0],
             source=RsvpSource.LEADER if who.is_leader else rng.choice([RsvpSource.ORGANIZER, RsvpSource.SIGNUP]),
             recruited_by_id=who.id, created_at=utcnow() - timedelta(days=rng.randint(0, 10)),
         ))

@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from organizer.actions.models import ActionType, RsvpSource, RsvpStatus
+from organizer.actions.models import ANSWERS, ActionType, RsvpSource, RsvpStatus
 from organizer.forms import EmailAddress, optional_int
 
 TYPE_LABELS = {
@@ -35,6 +35,7 @@ RSVP_LABELS = {
     RsvpStatus.YES: _l("Yes"),
     RsvpStatus.MAYBE: _l("Maybe"),
     RsvpStatus.NO: _l("No"),
+    RsvpStatus.PENDING: _l("Sign-up to confirm"),
 }
 
 SOURCE_LABELS = {
@@ -89,7 +90,7 @@ class LeaderCommitmentForm(FlaskForm):
 
 class RsvpForm(FlaskForm):
     person_id = IntegerField(validators=[DataRequired()])
-    status = SelectField(_l("Answer"), choices=[(s.value, label) for s, label in RSVP_LABELS.items()],
+    status = SelectField(_l("Answer"), choices=[(s.value, RSVP_LABELS[s]) for s in ANSWERS],
                          default=RsvpStatus.YES.value)
 
 

@@ -34,6 +34,13 @@ class RsvpStatus(enum.StrEnum):
     YES = "yes"
     MAYBE = "maybe"
     NO = "no"
+    # A "yes" from the public sign-up page for somebody already on file: anyone can type a
+    # phone number, so it counts for nothing until the person (by text) or staff confirm it.
+    PENDING = "pending"
+
+
+#: The answers a person can give (a pending sign-up is not an answer yet).
+ANSWERS = (RsvpStatus.YES, RsvpStatus.MAYBE, RsvpStatus.NO)
 
 
 class RsvpSource(enum.StrEnum):
@@ -162,12 +169,44 @@ class Attendance(db.Model):
 
 
 class SignupAttempt(db.Model):
-    """One submission of a public sign-up form, kept to rate-limit by address and action."""
+    """One submission of a public sign-up form, kept to rate-limit by address and phone (or
+    email), and to cap how many sign-ups an action takes in an hour before holding them."""
 
     __tablename__ = "signup_attempts"
-    __table_args__ = (Index("ix_signup_attempts_action_address_at", "action_id", "address", "at"),)
+    __table_args__ = (
+        Index("ix_signup_attempts_action_address_at", "action_id", "address", "at"),
+        Index("ix_signup_attempts_action_outcome_at", "action_id", "outcome", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
     address: Mapped[str] = mapped_column(String(64))
+    # The phone (E.164) or email typed, so one household's shared address serves many people.
+    contact: Mapped[str | None] = mapped_column(String(254))
+    outcome: Mapped[str | None] = mapped_column(String(20))  # "accepted", "held", or None (refused, bad form)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HeldSignup(db.Model):
+    """A public sign-up that arrived after the action's hourly cap: nothing is created until
+    staff accept it (it then goes through the same rules as any sign-up) or discard it."""
+
+    __tablename__ = "held_signups"
+    __table_args__ = (Index("ix_held_signups_open", "decided_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80), default="")
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    email: Mapped[str | None] = mapped_column(String(254))
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(20))  # "accepted" or "discarded"
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    action: Mapped[Action] = relationship()
+    decided_by: Mapped[User | None] = relationship()

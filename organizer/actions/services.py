@@ -7,15 +7,14 @@ numbers. Check-in is for staff (the view guards it).
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -24,26 +23,30 @@ from organizer.actions.models import (
     Action,
     ActionType,
     Attendance,
+    HeldSignup,
     Rsvp,
     RsvpSource,
     RsvpStatus,
     SignupAttempt,
     TurnoutCommitment,
 )
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
-from organizer.people.models import Person, SmsConsent
+from organizer.people.models import ConsentMethod, Person, PersonSource, SmsConsent
 from organizer.people.services import (
     PersonFilters,
+    PhoneError,
     find_duplicates,
     normalize_phone,
+    page_of_people,
     people_visible_to,
     search_people,
     set_sms_consent,
 )
+from organizer.settings.services import get_organization
 
 
 class ActionError(ValueError):
@@ -51,7 +54,7 @@ class ActionError(ValueError):
 
 
 class SignupThrottled(Exception):
-    """Too many sign-up submissions from one address for one action."""
+    """Too many sign-up submissions from one address (for one phone or email, or in all) for one action."""
 
 
 # --- planning ---------------------------------------------------------------------------
@@ -109,6 +112,9 @@ def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
     if action is None:
         action = Action(created_by_id=actor.id)
         db.session.add(action)
+    fields = ("title", "type", "campaign_id", "prepares_for_id", "starts_at", "ends_at", "timezone", "location",
+              "turnout_goal", "description")
+    before = snapshot(action, fields)
     action.title = data.title.strip()
     action.type = data.type
     action.campaign_id = data.campaign_id or None
@@ -118,8 +124,10 @@ def save_action(action: Action | None, data: ActionData, actor: User) -> Action:
     action.turnout_goal = max(data.turnout_goal or 0, 0)
     action.description = (data.description or "").strip() or None
     db.session.flush()
-    record(actor, "create" if creating else "update", action,
-           {"starts_at": starts_at.isoformat(), "goal": action.turnout_goal})
+    if creating:
+        record(actor, "create", action, {"starts_at": starts_at.isoformat(), "goal": action.turnout_goal})
+    else:
+        record_changes(actor, action, before, snapshot(action, fields))
     return action
 
 
@@ -221,17 +229,25 @@ def save_commitment(
     else:
         stmt = stmt.where(TurnoutCommitment.institution_id.is_(None), TurnoutCommitment.leader_id == actor.id)
     commitment = db.session.scalar(stmt)
+    creating = commitment is None
     if commitment is None:
         commitment = TurnoutCommitment(action_id=action.id, institution_id=institution.id if institution else None,
-                                leader_id=None if institution else actor.id, number=number)
+                                leader_id=None if institution else actor.id, number=number,
+                                committed_by_name=None if institution else actor.name)
         db.session.add(commitment)
+    fields = ("number", "committed_by_name", "note")
+    before = snapshot(commitment, fields)
     commitment.number = number
-    commitment.committed_by_name = (committed_by_name or "").strip() or (None if institution else actor.name)
+    if institution is not None:  # one's own commitment has no "who spoke for it" field to change
+        commitment.committed_by_name = (committed_by_name or "").strip() or None
     commitment.note = (note or "").strip() or None
-    commitment.recorded_by_id = actor.id
-    db.session.flush()
-    record(actor, "commitment", action, {"institution_id": commitment.institution_id,
-                                         "leader_id": commitment.leader_id, "number": number})
+    ids = {"institution_id": commitment.institution_id, "leader_id": commitment.leader_id}
+    if creating:
+        commitment.recorded_by_id = actor.id
+        db.session.flush()
+        record(actor, "commitment", action, {**ids, "number": number})
+    elif record_changes(actor, action, before, snapshot(commitment, fields), action="commitment", extra=ids):
+        commitment.recorded_by_id = actor.id
     return commitment
 
 
@@ -264,10 +280,13 @@ def record_rsvp(
 ) -> Rsvp:
     """Set ``person``'s answer to ``action`` (one RSVP per person and action; audited).
 
-    An existing RSVP keeps who recruited them unless ``recruited_by`` is given. The caller
-    checks that the actor may see ``person`` and commits.
+    An existing RSVP keeps who recruited them unless ``recruited_by`` is given. The same answer
+    again changes nothing: not its source (what the person told us stays theirs), not who
+    recruited them, not its time. The caller checks that the actor may see ``person`` and commits.
     """
     rsvp = db.session.scalar(select(Rsvp).where(Rsvp.action_id == action.id, Rsvp.person_id == person.id))
+    if rsvp is not None and rsvp.status is status:
+        return rsvp
     before = rsvp.status.value if rsvp else None
     if rsvp is None:
         rsvp = Rsvp(action_id=action.id, person_id=person.id, status=status, source=source,
@@ -425,7 +444,7 @@ class WalkInData:
 
 def match_or_create_person(
     first_name: str, last_name: str, phone: str | None, email: str | None, *,
-    actor: User | None, region: str, source: str,
+    actor: User | None, region: str, source: str, person_source: PersonSource,
 ) -> tuple[Person, bool]:
     """The person with this phone (E.164) or email, else a new one with no owner; and whether new.
 
@@ -438,7 +457,7 @@ def match_or_create_person(
     if found:
         return found[0], False
     person = Person(first_name=first_name.strip(), last_name=(last_name or "").strip(), phone=phone, email=email,
-                    created_by_id=actor.id if actor else None)
+                    created_by_id=actor.id if actor else None, source=person_source)
     db.session.add(person)
     db.session.flush()
     record(actor, "create", person, {"source": source})
@@ -453,7 +472,7 @@ def walk_in(action: Action, data: WalkInData, actor: User, *, region: str) -> tu
     """
     person, created = match_or_create_person(
         data.first_name, data.last_name, data.phone, None, actor=actor, region=region,
-        source=f"walk-in at {action.title}"[:80],
+        source=f"walk-in at {action.title}"[:80], person_source=PersonSource.WALK_IN,
     )
     if data.institution_id and not any(m.institution_id == data.institution_id for m in person.memberships):
         person.memberships.append(Membership(institution_id=data.institution_id, role=MembershipRole.MEMBER))
@@ -529,8 +548,23 @@ class BreakdownRow:
     attended: int = 0
 
 
+#: Names the turnout page lists per list (the CSV has everyone).
+PEOPLE_LISTED = 200
+
+
+@dataclass
+class ListedPerson:
+    """One name on a turnout list: the link, the name, the phone as people write it."""
+
+    id: int
+    display_name: str
+    phone: str
+
+
 @dataclass
 class Turnout:
+    """The turnout page's figures; the lists of names hold at most ``PEOPLE_LISTED`` each."""
+
     goal: int
     committed: int
     yes: int
@@ -543,8 +577,12 @@ class Turnout:
     by_institution: list[BreakdownRow]
     by_recruiter: list[BreakdownRow]
     started: bool
-    no_shows: list[Person] = field(default_factory=list)
-    first_timers: list[Person] = field(default_factory=list)
+    # Sign-ups for people already on file, not yet confirmed: counted in nothing above.
+    pending: int = 0
+    no_shows: list[ListedPerson] = field(default_factory=list)  # the first PEOPLE_LISTED, by name
+    first_timers: list[ListedPerson] = field(default_factory=list)
+    no_show_count: int = 0  # all of them, counted by the database
+    first_timer_count: int = 0
 
     @property
     def flakes(self) -> int:
@@ -568,6 +606,7 @@ def turnout(action: Action, user: User) -> Turnout:
             func.count().filter(Rsvp.status == RsvpStatus.MAYBE),
             func.count().filter(Rsvp.status == RsvpStatus.NO),
             func.count().filter(Rsvp.status == RsvpStatus.YES, attended_q),
+            func.count().filter(Rsvp.status == RsvpStatus.PENDING),
         ).where(Rsvp.action_id == action.id)
     ).one()
     attended, walk_ins = db.session.execute(
@@ -577,15 +616,31 @@ def turnout(action: Action, user: User) -> Turnout:
     started = action.has_started
     result = Turnout(
         goal=action.turnout_goal, committed=sum(c.number for c in commitments),
-        yes=counts[0], maybe=counts[1], no=counts[2], attended_yes=counts[3], attended=attended,
+        yes=counts[0], maybe=counts[1], no=counts[2], attended_yes=counts[3], pending=counts[4], attended=attended,
         walk_ins=walk_ins or 0, prediction=predict_turnout(action),
         by_institution=_by_institution(action, commitments), by_recruiter=_by_recruiter(action, commitments),
         started=started,
     )
     if started:
-        result.no_shows = _no_shows(action, user)
-        result.first_timers = _first_timers(action, user)
+        region = get_organization().default_phone_region
+        result.no_shows, result.no_show_count = _listed(_no_shows(action, user), region)
+        result.first_timers, result.first_timer_count = _listed(_first_timers(action, user), region)
     return result
+
+
+def _listed(people: Select, region: str) -> tuple[list[ListedPerson], int]:
+    """The first ``PEOPLE_LISTED`` of ``people`` (names and phones only, phones formatted for
+    those alone) and how many there are in all: two queries, whatever the size."""
+    from organizer.people.services import format_phone
+
+    total = db.session.scalar(select(func.count()).select_from(people.order_by(None).subquery())) or 0
+    rows = db.session.execute(
+        people.with_only_columns(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone)
+        .limit(PEOPLE_LISTED)
+    )
+    shown = [ListedPerson(pid, f"{preferred or first} {last}".strip(), format_phone(phone, region) if phone else "")
+             for pid, first, preferred, last, phone in rows]
+    return shown, total
 
 
 def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
@@ -625,27 +680,27 @@ def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 
-def _no_shows(action: Action, user: User) -> list[Person]:
-    """People ``user`` may see who said yes and did not come, by name (one query)."""
-    return list(db.session.scalars(
+def _no_shows(action: Action, user: User) -> Select:
+    """People ``user`` may see who said yes and did not come, by name (the query)."""
+    return (
         select(Person).join(Rsvp, and_(Rsvp.person_id == Person.id, Rsvp.action_id == action.id))
         .where(Rsvp.status == RsvpStatus.YES, people_visible_to(user),
                ~exists().where(Attendance.action_id == action.id, Attendance.person_id == Person.id))
         .order_by(Person.last_name, Person.first_name, Person.id)
-    ))
+    )
 
 
-def _first_timers(action: Action, user: User) -> list[Person]:
-    """People ``user`` may see whose first action this was (one query)."""
+def _first_timers(action: Action, user: User) -> Select:
+    """People ``user`` may see whose first action this was (the query)."""
     earlier = aliased(Attendance)
     earlier_action = aliased(Action)
-    return list(db.session.scalars(
+    return (
         select(Person).join(Attendance, and_(Attendance.person_id == Person.id, Attendance.action_id == action.id))
         .where(people_visible_to(user), ~exists().where(
             earlier.person_id == Person.id, earlier.action_id == earlier_action.id,
             earlier_action.starts_at < action.starts_at))
         .order_by(Person.last_name, Person.first_name, Person.id)
-    ))
+    )
 
 
 def attendance_counts(person_ids: Iterable[int]) -> dict[int, int]:
@@ -694,58 +749,103 @@ def attendance_timeline(user: User, person: Person) -> list:
 # --- exports ----------------------------------------------------------------------------
 
 
-def export_csv(action: Action, user: User, kind: str) -> str:
+def export_csv(action: Action, user: User, kind: str) -> Iterator[str]:
     """The sign-in list ("signin": everyone who said yes or maybe, and walk-ins) or the turnout
-    list ("turnout": everyone who came) as CSV, limited to the people ``user`` may see; audited.
+    list ("turnout": everyone who came) as CSV chunks, limited to the people ``user`` may see.
+
+    Audited right away with the number of rows (one count), so the caller commits before it
+    streams; the rows are plain columns with each person's institutions joined in the same
+    query, so the export costs the same few queries whatever its size.
     """
-    from organizer.people.services import _csv_safe, format_phone
+    from organizer.db import joined_strings
+    from organizer.people.services import LIST_SEPARATOR, format_phone, joined_list, stream_csv, streaming_rows
 
     rsvp, attendance = aliased(Rsvp), aliased(Attendance)
+    institutions = (select(joined_strings(Institution.name, LIST_SEPARATOR))
+                    .join(Membership, Membership.institution_id == Institution.id)
+                    .where(Membership.person_id == Person.id).scalar_subquery())
     stmt = (
-        select(Person, rsvp.status, attendance.checked_in_at, attendance.walk_in, User.name)
+        select(Person.id, Person.first_name, Person.last_name, Person.phone, Person.email, institutions,
+               rsvp.status, attendance.checked_in_at, attendance.walk_in, User.name)
         .outerjoin(rsvp, and_(rsvp.person_id == Person.id, rsvp.action_id == action.id))
         .outerjoin(attendance, and_(attendance.person_id == Person.id, attendance.action_id == action.id))
         .outerjoin(User, User.id == rsvp.recruited_by_id)
         .where(people_visible_to(user))
-        .options(selectinload(Person.memberships).joinedload(Membership.institution))
         .order_by(Person.last_name, Person.first_name, Person.id)
     )
     if kind == "turnout":
         stmt = stmt.where(attendance.id.is_not(None))
     else:
         stmt = stmt.where(or_(rsvp.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]), attendance.id.is_not(None)))
-    rows = db.session.execute(stmt).all()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["person_id", "first_name", "last_name", "phone", "email", "institutions", "rsvp",
-                     "recruited_by", "checked_in_at", "walk_in"])
-    for person, status, at, was_walk_in, recruiter in rows:
-        writer.writerow([_csv_safe(v) for v in [
-            person.id, person.first_name, person.last_name, format_phone(person.phone), person.email or "",
-            ";".join(m.institution.name for m in person.memberships), status.value if status else "",
-            recruiter or "", at.isoformat() if at else "", "yes" if was_walk_in else "",
-        ]])
-    record(user, "export", action, {"list": kind, "rows": len(rows)},
-           summary=f"{kind} list of {action.title}: {len(rows)} rows"[:255])
-    return out.getvalue()
+    count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    record(user, "export", action, {"list": kind, "rows": count},
+           summary=f"{kind} list of {action.title}: {count} rows"[:255])
+    engine = db.engine
+
+    def rows() -> Iterator[list[object]]:
+        with streaming_rows(engine, stmt) as found:
+            for person_id, first, last, phone, email, names, status, at, was_walk_in, recruiter in found:
+                yield [person_id, first, last, format_phone(phone), email or "", joined_list(names),
+                       status.value if status else "", recruiter or "", at.isoformat() if at else "",
+                       "yes" if was_walk_in else ""]
+
+    return stream_csv(["person_id", "first_name", "last_name", "phone", "email", "institutions", "rsvp",
+                       "recruited_by", "checked_in_at", "walk_in"], rows())
 
 
 # --- public sign-up ---------------------------------------------------------------------
+#
+# Anybody can type anybody's phone number on the public page, so a sign-up is evidence of
+# nothing about a person already on file: it never changes what they told us (an answer, an
+# opt-out), and its "yes" for them waits as PENDING until they confirm by text or staff do.
+# Floods: each address may send only a few sign-ups per phone or email (a household on one
+# Wi-Fi signs up many different people), and past a cap per action and hour sign-ups are held
+# for staff instead of creating anything.
 
 
-def check_signup_rate(action: Action, address: str, *, max_attempts: int, window_seconds: int) -> None:
-    """Count this submission, refusing it when the address has sent too many for this action.
+def check_signup_rate(action: Action, address: str, contact: str | None, *, max_attempts: int,
+                      max_per_address: int, window_seconds: int) -> SignupAttempt:
+    """Count this submission and return it (the caller sets its outcome), refusing it when
+    this address already sent too many for this phone or email, or too many in all.
 
-    :raise SignupThrottled: when ``max_attempts`` were already made within ``window_seconds``.
+    :raise SignupThrottled: when ``max_attempts`` were made from ``address`` for ``contact``, or
+        ``max_per_address`` from ``address``, within ``window_seconds``.
     """
     since = utcnow() - timedelta(seconds=window_seconds)
-    recent = db.session.scalar(
-        select(func.count()).select_from(SignupAttempt)
-        .where(SignupAttempt.action_id == action.id, SignupAttempt.address == address, SignupAttempt.at >= since)
-    ) or 0
-    if recent >= max_attempts:
+    contact = (contact or "")[:254]
+    same_address = and_(SignupAttempt.action_id == action.id, SignupAttempt.address == address[:64],
+                        SignupAttempt.at >= since)
+    from_address, same_contact = db.session.execute(
+        select(func.count(), func.count().filter(SignupAttempt.contact == contact)).where(same_address)
+    ).one()
+    if (same_contact or 0) >= max_attempts or (from_address or 0) >= max_per_address:
         raise SignupThrottled()
-    db.session.add(SignupAttempt(action_id=action.id, address=address[:64]))
+    attempt = SignupAttempt(action_id=action.id, address=address[:64], contact=contact)
+    db.session.add(attempt)
+    return attempt
+
+
+def signup_contact(phone: str | None, email: str | None, region: str) -> str:
+    """What identifies who a sign-up is for, for the per-address limit: the phone as E.164 (as
+    typed when it is not a valid number), else the email. Raises nothing."""
+    try:
+        normalized = normalize_phone(phone, region)
+    except PhoneError:
+        normalized = (phone or "").strip()
+    return normalized or (email or "").strip().lower()
+
+
+def signup_cap_reached(action: Action, cap: int, now: datetime | None = None) -> bool:
+    """Whether ``action`` has taken ``cap`` sign-ups in the last hour, from all addresses
+    together (``cap`` 0 or less: no cap). Raises nothing."""
+    if cap <= 0:
+        return False
+    since = (now or utcnow()) - timedelta(hours=1)
+    taken = db.session.scalar(
+        select(func.count()).select_from(SignupAttempt)
+        .where(SignupAttempt.action_id == action.id, SignupAttempt.outcome == "accepted", SignupAttempt.at >= since)
+    ) or 0
+    return taken >= cap
 
 
 def open_for_signup(token: str) -> Action:
@@ -791,17 +891,152 @@ class SignupData:
     sms_consent: bool
 
 
-def public_signup(action: Action, data: SignupData, *, region: str) -> Rsvp:
-    """Sign somebody up from the public page: match by phone or email, else create; RSVP yes.
+@dataclass
+class SignupResult:
+    """What a sign-up did: held for review, or an RSVP (maybe pending the person's confirmation)."""
 
-    An existing record is reused untouched (nothing typed by a visitor overwrites it); a
-    ticked consent box opts the number in, an unticked one never opts anybody out.
+    held: HeldSignup | None = None
+    rsvp: Rsvp | None = None
+    person_created: bool = False
+
+    @property
+    def pending(self) -> bool:
+        return self.rsvp is not None and self.rsvp.status is RsvpStatus.PENDING
+
+
+def public_signup(action: Action, data: SignupData, *, region: str, address: str, cap: int) -> SignupResult:
+    """A sign-up from the public page: held for staff when the action's hourly ``cap`` is
+    reached, else applied (:func:`apply_signup`). The caller counted the attempt and commits.
+
     :raise PhoneError: when the phone is not a valid number.
     """
-    person, _created = match_or_create_person(
-        data.first_name, data.last_name, data.phone, data.email, actor=None, region=region,
-        source=f"sign-up form {action.title}"[:80],
+    phone = normalize_phone(data.phone, region)
+    if signup_cap_reached(action, cap):
+        held = HeldSignup(action_id=action.id, first_name=data.first_name.strip()[:80],
+                          last_name=(data.last_name or "").strip()[:80], phone=phone,
+                          email=(data.email or "").strip().lower() or None, sms_consent=data.sms_consent,
+                          address=address[:64])
+        db.session.add(held)
+        db.session.flush()
+        record(None, "signup_held", action, {"held_signup_id": held.id},
+               summary=f"sign-up held for review: {action.title}"[:255])
+        return SignupResult(held=held)
+    return apply_signup(action, data, actor=None, region=region)
+
+
+def apply_signup(action: Action, data: SignupData, *, actor: User | None, region: str) -> SignupResult:
+    """Match the sign-up to a person by phone or email, else create one (source: sign-up),
+    and record their RSVP without overriding anything they told us:
+
+    - an answer they already gave to this action stays as it is (a "no" is not turned into a
+      "yes", nor a "maybe");
+    - for a new person the RSVP is "yes"; for somebody already on file it is PENDING until they
+      reply YES to the confirmation text (sent by the registered confirmers) or staff confirm;
+    - a ticked consent box opts in a new person, or one never asked; an opted-out person stays
+      opted out, and an unticked box never opts anybody out.
+
+    ``actor`` is the staff member accepting a held sign-up (``None`` from the public page).
+    :raise PhoneError: when the phone is not a valid number.
+    """
+    person, created = match_or_create_person(
+        data.first_name, data.last_name, data.phone, data.email, actor=actor, region=region,
+        source=f"sign-up form {action.title}"[:80], person_source=PersonSource.SIGNUP,
     )
-    if data.sms_consent and person.phone and person.sms_consent is not SmsConsent.OPTED_IN:
-        set_sms_consent(person, SmsConsent.OPTED_IN, source=f"signup form {action.title}")
-    return record_rsvp(action, person, RsvpStatus.YES, RsvpSource.SIGNUP)
+    if data.sms_consent and person.phone and person.sms_consent in (None, SmsConsent.UNKNOWN):
+        set_sms_consent(person, SmsConsent.OPTED_IN, method=ConsentMethod.SIGNUP, actor=actor,
+                        detail=f"signup form {action.title}")
+    rsvp = db.session.scalar(select(Rsvp).where(Rsvp.action_id == action.id, Rsvp.person_id == person.id))
+    if rsvp is not None:
+        record(actor, "signup_kept_answer", rsvp, {"action_id": action.id, "person_id": person.id,
+                                                    "answer": rsvp.status.value},
+               summary=f"sign-up for {person.display_name} left their answer as it was"[:255])
+        return SignupResult(rsvp=rsvp)
+    status = RsvpStatus.YES if created else RsvpStatus.PENDING
+    rsvp = record_rsvp(action, person, status, RsvpSource.SIGNUP, actor=actor)
+    if status is RsvpStatus.PENDING:
+        for ask in current_app.extensions.get("signup_confirmers", []):
+            ask(rsvp)
+    return SignupResult(rsvp=rsvp, person_created=created)
+
+
+def register_signup_confirmer(app: Flask, ask: Callable[[Rsvp], object],
+                              after_commit: Callable[[], object] | None = None) -> None:
+    """Let another area ask people to confirm a pending sign-up (texting does: "reply YES").
+    ``ask(rsvp)`` runs in the sign-up's transaction; ``after_commit()`` sends what it queued,
+    called by the page once the sign-up is committed (:func:`signup_committed`)."""
+    app.extensions.setdefault("signup_confirmers", []).append(ask)
+    if after_commit is not None:
+        app.extensions.setdefault("signup_after_commit", []).append(after_commit)
+
+
+def signup_committed() -> None:
+    """Call right after committing a sign-up: the confirmers send what they queued. Raises nothing
+    of its own (a confirmer's send that fails is retried by its own machinery)."""
+    for send in current_app.extensions.get("signup_after_commit", []):
+        send()
+
+
+def confirm_pending_rsvp(action: Action, rsvp_id: int, actor: User | None, *,
+                         status: RsvpStatus = RsvpStatus.YES) -> Rsvp | None:
+    """Turn a pending sign-up into an answer (staff, or the person replying YES or NO by text);
+    ``None`` when ``rsvp_id`` is not a pending RSVP of ``action``. The caller commits."""
+    rsvp = db.session.get(Rsvp, rsvp_id)
+    if rsvp is None or rsvp.action_id != action.id or rsvp.status is not RsvpStatus.PENDING:
+        return None
+    return record_rsvp(action, rsvp.person, status, rsvp.source, actor=actor)
+
+
+def discard_pending_rsvp(action: Action, rsvp_id: int, actor: User) -> bool:
+    """Staff drop a pending sign-up (not the person's, or never confirmed); returns whether
+    there was one. The person record stays. The caller commits."""
+    rsvp = db.session.get(Rsvp, rsvp_id)
+    if rsvp is None or rsvp.action_id != action.id or rsvp.status is not RsvpStatus.PENDING:
+        return False
+    db.session.delete(rsvp)
+    record(actor, "rsvp_discarded", action, {"person_id": rsvp.person_id, "rsvp_id": rsvp_id})
+    return True
+
+
+def held_signups(page: int = 1, per_page: int = 50) -> tuple[list[HeldSignup], int]:
+    """Sign-ups waiting for staff, oldest first, with their actions (two queries)."""
+    stmt = select(HeldSignup).where(HeldSignup.decided_at.is_(None)).order_by(HeldSignup.created_at, HeldSignup.id)
+    one_page, total = paged(stmt, page, per_page)
+    return list(db.session.scalars(one_page.options(joinedload(HeldSignup.action)))), total
+
+
+def held_signup_count() -> int:
+    """How many sign-ups wait for staff (one query)."""
+    return db.session.scalar(select(func.count()).select_from(HeldSignup).where(HeldSignup.decided_at.is_(None))) or 0
+
+
+def decide_held_signup(held_id: int, actor: User, *, accept: bool, region: str) -> SignupResult | None:
+    """Staff accept a held sign-up (it then becomes a person and RSVP by the same rules as any
+    sign-up) or discard it; ``None`` when it was decided already (two staff, two tabs).
+    The caller commits.
+
+    :raise PhoneError: never in practice: a held sign-up's phone was checked on arrival.
+    """
+    moved = db.session.execute(
+        update(HeldSignup).where(HeldSignup.id == held_id, HeldSignup.decided_at.is_(None))
+        .values(decided_at=utcnow(), decided_by_id=actor.id, decision="accepted" if accept else "discarded"),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if moved != 1:
+        return None
+    held = db.session.get(HeldSignup, held_id, populate_existing=True)
+    record(actor, "signup_accepted" if accept else "signup_discarded", held.action, {"held_signup_id": held.id})
+    if not accept:
+        return SignupResult(held=held)
+    result = apply_signup(held.action, SignupData(
+        first_name=held.first_name, last_name=held.last_name, phone=held.phone, email=held.email,
+        sms_consent=held.sms_consent), actor=actor, region=region)
+    held.person_id = result.rsvp.person_id if result.rsvp else None
+    result.held = held
+    return result
+
+
+def people_from_signups(page: int = 1, per_page: int = 50) -> tuple[list[Person], int]:
+    """People the public sign-up page created (nobody vouched for them), newest first."""
+    stmt = (select(Person).where(Person.source == PersonSource.SIGNUP, Person.archived_at.is_(None))
+            .order_by(Person.created_at.desc(), Person.id.desc()))
+    return page_of_people(stmt, page, per_page)

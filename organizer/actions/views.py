@@ -49,6 +49,14 @@ from organizer.actions.services import (
     ActionError,
     SignupData,
     SignupThrottled,
+    confirm_pending_rsvp,
+    decide_held_signup,
+    discard_pending_rsvp,
+    held_signup_count,
+    held_signups,
+    people_from_signups,
+    signup_committed,
+    signup_contact,
     WalkInData,
     action_counts,
     archive_action,
@@ -82,11 +90,11 @@ from organizer.auth.access import staff_required
 from organizer.campaigns.services import active_campaigns
 from organizer.extensions import db
 from organizer.forms import EmptyForm
-from organizer.institutions.services import active_institutions, get_institution
+from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
 from organizer.sms.actions_link import reminder_plan
-from organizer.web import Pagination
+from organizer.web import Pagination, db_int, page_arg
 
 bp = Blueprint("actions", __name__)
 
@@ -123,6 +131,7 @@ def index():
     return render_template(
         "actions/index.html", upcoming=upcoming, past=past,
         counts=action_counts([a.id for a in upcoming + past]), type_labels=TYPE_LABELS,
+        held_signups=held_signup_count() if current_user.is_staff else 0,
     )
 
 
@@ -181,8 +190,8 @@ def _action_form(action: Action | None) -> ActionForm:
         form = ActionForm()
     if request.method == "GET" and action is None:
         form.timezone.data = get_organization().timezone
-        form.campaign_id.data = request.args.get("campaign", type=int)
-        form.prepares_for_id.data = request.args.get("prepares_for", type=int)
+        form.campaign_id.data = request.args.get("campaign", type=db_int)
+        form.prepares_for_id.data = request.args.get("prepares_for", type=db_int)
     form.timezone.choices = timezone_choices()
     form.campaign_id.choices = [("", _("No campaign"))] + [(c.id, c.name) for c in active_campaigns()]
     form.prepares_for_id.choices = [("", _("Not a prep meeting"))] + [
@@ -210,21 +219,21 @@ def detail(action_id: int):
     action = get_action(action_id)
     status = request.args.get("status")
     status = RsvpStatus(status) if status in {s.value for s in RsvpStatus} else None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
     rsvps, total = rsvps_visible(current_user, action, status=status, page=page, per_page=per_page)
     q = request.args.get("q", "")
     institution_form = None
     if current_user.is_staff:
         institution_form = InstitutionCommitmentForm()
-        institution_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+        institution_form.institution_id.choices = institution_choices()
     commitments = commitments_of(action)
     mine = next((c for c in commitments if c.institution_id is None and c.leader_id == current_user.id), None)
     return render_template(
         "actions/detail.html", action=action, rsvps=rsvps, status=status,
         pagination=Pagination(page=page, per_page=per_page, total=total),
         commitments=commitments, institution_form=institution_form,
-        leader_form=LeaderCommitmentForm(number=mine.number if mine else None),
+        leader_form=LeaderCommitmentForm(number=mine.number if mine else None, note=mine.note if mine else None),
         q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm(),
         type_labels=TYPE_LABELS, rsvp_labels=RSVP_LABELS, source_labels=SOURCE_LABELS,
         checked_in=checked_in_count(action),
@@ -237,7 +246,7 @@ def detail(action_id: int):
 def commit_institution(action_id: int):
     action = get_action(action_id)
     form = InstitutionCommitmentForm()
-    form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = institution_choices()
     if form.validate_on_submit():
         save_commitment(action, form.number.data, current_user, institution=get_institution(form.institution_id.data),
                         committed_by_name=form.committed_by_name.data, note=form.note.data)
@@ -295,7 +304,7 @@ def checkin(action_id: int):
     action = get_action(action_id)
     q = request.args.get("q", "")
     walk_in_form = WalkInForm()
-    walk_in_form.institution_id.choices = [("", _("No institution"))] + [(i.id, i.name) for i in active_institutions()]
+    walk_in_form.institution_id.choices = [("", _("No institution"))] + institution_choices()
     return render_template(
         "actions/checkin.html", action=action, q=q, rows=checkin_search(action, current_user, q),
         count=checked_in_count(action), form=CheckInForm(), walk_in_form=walk_in_form, rsvp_labels=RSVP_LABELS,
@@ -341,7 +350,7 @@ def checkin_undo(action_id: int):
 def walk_in_post(action_id: int):
     action = get_action(action_id)
     form = WalkInForm()
-    form.institution_id.choices = [("", _("No institution"))] + [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = [("", _("No institution"))] + institution_choices()
     if form.validate_on_submit():
         try:
             _attendance, person, created = walk_in(action, WalkInData(
@@ -371,7 +380,7 @@ def sheet(action_id: int):
     """A printable sign-in sheet: who said yes or maybe, then blank lines for walk-ins."""
     action = get_action(action_id)
     rows, _total = rsvps_visible(current_user, action, page=1, per_page=100_000)
-    rows = [(r, a) for r, a in rows if r.status is not RsvpStatus.NO]
+    rows = [(r, a) for r, a in rows if r.status in (RsvpStatus.YES, RsvpStatus.MAYBE)]
     return render_template("actions/sheet.html", action=action, rows=rows, blank_lines=range(25))
 
 
@@ -415,9 +424,9 @@ def turnout_page(action_id: int):
 @staff_required
 def export(action_id: int, kind: str):
     action = get_action(action_id)
-    body = export_csv(action, current_user, kind)
-    db.session.commit()  # the audit event
-    return Response(body, mimetype="text/csv",
+    chunks = export_csv(action, current_user, kind)
+    db.session.commit()  # the audit event, before the first byte
+    return Response(chunks, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=action-{action.id}-{kind}.csv"})
 
 
@@ -432,21 +441,29 @@ def signup(token: str):
     action = open_for_signup(token)
     form = SignupForm()
     if request.method == "POST":
+        config = current_app.config
+        address = request.remote_addr or "unknown"
         try:
-            check_signup_rate(
-                action, request.remote_addr or "unknown",
-                max_attempts=current_app.config.get("SIGNUP_MAX_ATTEMPTS", 10),
-                window_seconds=current_app.config.get("SIGNUP_WINDOW_SECONDS", 600),
+            attempt = check_signup_rate(
+                action, address, signup_contact(form.phone.data, form.email.data, _region()),
+                max_attempts=config["SIGNUP_MAX_ATTEMPTS"], max_per_address=config["SIGNUP_MAX_PER_ADDRESS"],
+                window_seconds=config["SIGNUP_WINDOW_SECONDS"],
             )
         except SignupThrottled:
             abort(429)
         if form.validate_on_submit() and _signup_phone_ok(form):
+            held = False
             if not form.website.data:  # the honeypot: a filled one gets the same page and stores nothing
-                public_signup(action, SignupData(
+                result = public_signup(action, SignupData(
                     first_name=form.first_name.data, last_name=form.last_name.data or "", phone=form.phone.data,
-                    email=form.email.data, sms_consent=bool(form.sms_consent.data)), region=_region())
+                    email=form.email.data, sms_consent=bool(form.sms_consent.data)),
+                    region=_region(), address=address, cap=config["SIGNUP_HOURLY_CAP"])
+                held = result.held is not None
+                attempt.outcome = "held" if held else "accepted"
             db.session.commit()
-            return render_template("actions/signup_thanks.html", action=action, name=form.first_name.data.strip())
+            signup_committed()
+            return render_template("actions/signup_thanks.html", action=action, name=form.first_name.data.strip(),
+                                   held=held)
         db.session.commit()  # the attempt counts even when the form was wrong
     return render_template("actions/signup.html", action=action, form=form, type_labels=TYPE_LABELS)
 
@@ -478,3 +495,61 @@ def _signup_phone_ok(form: SignupForm) -> bool:
         form.phone.errors.append(_("This is not a valid phone number."))
         return False
     return True
+
+
+# --- staff review of sign-ups -----------------------------------------------------------
+
+
+@bp.get("/actions/signups")
+@staff_required
+def signups_review():
+    """Held sign-ups to accept or discard, and the people the sign-up page created."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    people_page = max(request.args.get("people_page", 1, type=int) or 1, 1)
+    held, held_total = held_signups(page)
+    people, people_total = people_from_signups(people_page)
+    return render_template(
+        "actions/signups_review.html", held=held, pagination=Pagination(page=page, per_page=50, total=held_total),
+        people=people, people_total=people_total,
+        people_pagination=Pagination(page=people_page, per_page=50, total=people_total),
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/actions/signups/<int:held_id>/<any(accept, discard):decision>")
+@staff_required
+def decide_signup(held_id: int, decision: str):
+    if EmptyForm().validate_on_submit():
+        result = decide_held_signup(held_id, current_user, accept=decision == "accept", region=_region())
+        db.session.commit()
+        if result is None:
+            flash(_("Somebody already decided on this sign-up."), "info")
+        elif decision == "discard":
+            flash(_("The sign-up was discarded."), "info")
+        else:
+            signup_committed()
+            if result.pending:
+                flash(_("Accepted. %(name)s was already on file: their RSVP waits for their confirmation.",
+                        name=result.rsvp.person.display_name), "success")
+            else:
+                flash(_("Accepted: %(name)s is signed up.", name=result.rsvp.person.display_name), "success")
+    return redirect(url_for("actions.signups_review"))
+
+
+@bp.post("/actions/<int:action_id>/rsvps/<int:rsvp_id>/<any(confirm, discard):decision>")
+@staff_required
+def decide_pending_rsvp(action_id: int, rsvp_id: int, decision: str):
+    """Staff confirm a pending sign-up (they spoke with the person) or discard it."""
+    action = get_action(action_id)
+    if EmptyForm().validate_on_submit():
+        if decision == "confirm":
+            done = confirm_pending_rsvp(action, rsvp_id, current_user) is not None
+            message = _("The sign-up is confirmed: it counts as a yes.")
+        else:
+            done = discard_pending_rsvp(action, rsvp_id, current_user)
+            message = _("The sign-up was discarded.")
+        db.session.commit()
+        flash(message if done else _("This sign-up is no longer waiting for confirmation."),
+              "success" if done else "info")
+    return redirect(url_for("actions.detail", action_id=action.id, status=request.args.get("status") or None)
+                    + "#rsvps")

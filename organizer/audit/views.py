@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
-from organizer.audit.services import recent_events
+from organizer.audit.services import recent_events, visible_details
 from organizer.auth.access import admin_required
-from organizer.web import Pagination
+from organizer.web import Pagination, page_arg
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -27,9 +28,12 @@ ACTION_LABELS = {
 @bp.get("/")
 @admin_required
 def index():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     events, total = recent_events(page)
+    # Sensitive old and new values only for those who may see them (the page is admin-only
+    # today; this keeps it so if it ever opens to others).
+    details = {e.id: visible_details(e, current_user) for e in events}
     return render_template(
-        "audit/index.html", events=events, action_labels=ACTION_LABELS,
+        "audit/index.html", events=events, details=details, action_labels=ACTION_LABELS,
         pagination=Pagination(page=page, per_page=50, total=total),
     )

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from organizer.audit.services import record
+from organizer.audit.services import changes, record, record_changes, snapshot
 from organizer.auth import throttle, totp
 from organizer.auth.models import LoginAttempt, RecoveryCode, Role, User
 from organizer.db import utcnow
@@ -156,25 +156,22 @@ def update_user(
     if user.id == actor.id and (not active or role is not Role.ADMIN):
         raise UserError(_("You cannot deactivate your own account or remove your own admin role."))
     _check_person_link(person_id, user.id)
-    changes = {}
-    for field, value in (
-        ("name", name.strip()),
-        ("role", role),
-        ("active", active),
-        ("person_id", person_id),
-        ("monthly_one_to_one_goal", monthly_one_to_one_goal),
-    ):
-        if getattr(user, field) != value:
-            changes[field] = str(getattr(value, "value", value))
-            setattr(user, field, value)
+    fields = ("name", "role", "active", "person_id", "monthly_one_to_one_goal")
+    before = snapshot(user, fields)
+    user.name, user.role, user.active = name.strip(), role, active
+    user.person_id, user.monthly_one_to_one_goal = person_id, monthly_one_to_one_goal
+    after = snapshot(user, fields)
     if password:
         user.set_password(password)
-        changes["password"] = "changed"
-    if {"role", "active", "password"} & changes.keys():
+        # Never a hash in the log: only that it changed.
+        after["password"] = "changed"
+    if {"role", "active", "password"} & changes(before, after).keys():
         # What the account may do changed: every open session must sign in again.
         end_sessions(user)
-        changes["sessions"] = "ended"
-    record(actor, "update", user, changes)
+        extra = {"sessions": "ended"}
+    else:
+        extra = None
+    record_changes(actor, user, before, after, extra=extra)
     return user
 
 

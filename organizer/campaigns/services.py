@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.campaigns.models import (
     Campaign,
@@ -100,6 +100,7 @@ def save_campaign(campaign: Campaign | None, data: CampaignData, actor: User) ->
     if campaign is None:
         campaign = Campaign()
         db.session.add(campaign)
+    before = _campaign_snapshot(campaign)
     campaign.name = data.name.strip()
     campaign.issue = (data.issue or "").strip()
     campaign.goal = (data.goal or "").strip() or None
@@ -112,8 +113,16 @@ def save_campaign(campaign: Campaign | None, data: CampaignData, actor: User) ->
         if data.institution_ids else []
     )
     db.session.flush()
-    record(actor, "create" if creating else "update", campaign, {"status": campaign.status.value})
+    if creating:
+        record(actor, "create", campaign, {"status": campaign.status.value})
+    else:
+        record_changes(actor, campaign, before, _campaign_snapshot(campaign))
     return campaign
+
+
+def _campaign_snapshot(campaign: Campaign) -> dict[str, object]:
+    return snapshot(campaign, ("name", "issue", "goal", "status", "starts_on", "ends_on", "lead_organizer_id", "notes"),
+                    institutions=[i.id for i in campaign.institutions])
 
 
 # --- targets and positions --------------------------------------------------------------
@@ -150,14 +159,21 @@ def save_target(target: Target | None, data: TargetData, actor: User) -> Target:
     if target is None:
         target = Target()
         db.session.add(target)
+    before = snapshot(target, TARGET_FIELDS)
     target.name = data.name.strip()
     target.title = (data.title or "").strip()
     target.body = (data.body or "").strip()
     target.contact = (data.contact or "").strip() or None
     target.notes = (data.notes or "").strip() or None
     db.session.flush()
-    record(actor, "create" if creating else "update", target)
+    if creating:
+        record(actor, "create", target)
+    else:
+        record_changes(actor, target, before, snapshot(target, TARGET_FIELDS))
     return target
+
+
+TARGET_FIELDS = ("name", "title", "body", "contact", "notes")
 
 
 def put_on_map(campaign: Campaign, target: Target, position: Position, influence: int, actor: User,
@@ -200,15 +216,19 @@ def set_position(link: CampaignTarget, position: Position, influence: int, actor
     """
     _check_influence(influence)
     change = None
+    before = snapshot(link, ["position", "influence"])
     if position != link.position:
         change = PositionChange(previous=link.position, position=position, note=(note or "").strip() or None,
                                 changed_by_id=actor.id, changed_at=utcnow())
         link.history.append(change)
         link.position = position
     link.influence = influence
-    link.updated_at = utcnow()
-    record(actor, "position", link.campaign, {"target_id": link.target_id, "position": position.value,
-                                              "influence": influence, "note": note or ""})
+    # Saved as it was (same position and influence, no note), nothing is written.
+    if record_changes(actor, link.campaign, before, snapshot(link, ["position", "influence"]), action="position",
+                      extra={"target_id": link.target_id, "note": note or ""}):
+        link.updated_at = utcnow()
+    elif (note or "").strip():
+        record(actor, "position", link.campaign, {"target_id": link.target_id, "note": note.strip()})
     return change
 
 

@@ -46,7 +46,7 @@ from organizer.campaigns.services import (
 )
 from organizer.extensions import db
 from organizer.forms import EmptyForm
-from organizer.institutions.services import active_institutions, get_institution
+from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PersonFilters, get_visible_person, search_people
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -98,7 +98,7 @@ def _campaign_form(campaign: Campaign | None) -> CampaignForm:
 
     form.lead_organizer_id.choices = [("", "—")] + [
         (u.id, u.name) for u in staff_and_leaders() if u.role in (Role.ORGANIZER, Role.ADMIN)]
-    form.institution_ids.choices = [(i.id, i.name) for i in active_institutions()]
+    form.institution_ids.choices = institution_choices()
     return form
 
 
@@ -203,7 +203,7 @@ def target(target_id: int):
     q = request.args.get("q", "").strip()
     matches = list(db.session.scalars(search_people(current_user, PersonFilters(q=q)).limit(20))) if q else []
     form = RelationshipForm()
-    form.institution_id.choices = [("", "—")] + [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = [("", "—")] + institution_choices()
     return render_template(
         "campaigns/target.html", target=target, reachers=reachers, total=total,
         q=q, matches=matches, form=form, position_form=PositionForm() if current_user.is_staff else None,
@@ -230,7 +230,7 @@ def edit_target(target_id: int):
 def add_relationship_view(target_id: int):
     target: Target = get_target(target_id)
     form = RelationshipForm()
-    form.institution_id.choices = [("", "—")] + [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = [("", "—")] + institution_choices()
     if not form.validate_on_submit():
         flash(_("Choose a person or an institution."), "warning")
         return redirect(url_for("campaigns.target", target_id=target.id))

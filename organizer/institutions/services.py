@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from flask import g, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
@@ -22,6 +25,26 @@ def active_institutions() -> list[Institution]:
     return list(
         db.session.scalars(select(Institution).where(Institution.archived_at.is_(None)).order_by(Institution.name))
     )
+
+
+class Choice(NamedTuple):
+    """An (id, name) pair: a WTForms choice, and ``.id``/``.name`` for list filters."""
+
+    id: int
+    name: str
+
+
+def institution_choices() -> list[Choice]:
+    """(id, name) of the active institutions by name, for pickers and filters: two columns, not
+    whole rows (also ``.id`` and ``.name``). Cached on ``g``: a page asks once."""
+    if has_app_context() and "institution_choices" in g:
+        return g.institution_choices
+    choices = [Choice(*row) for row in db.session.execute(
+        select(Institution.id, Institution.name).where(Institution.archived_at.is_(None)).order_by(Institution.name)
+    )]
+    if has_app_context():
+        g.institution_choices = choices
+    return choices
 
 
 def get_institution(institution_id: int) -> Institution:
@@ -82,10 +105,15 @@ def save_institution(institution: Institution | None, values: dict, actor: User)
         raise InstitutionError(name)
     creating = institution is None
     institution = institution or Institution()
+    fields = [*values, "name"]
+    before = snapshot(institution, fields)
     for key, value in values.items():
         setattr(institution, key, value)
     institution.name = name
     db.session.add(institution)
     db.session.flush()
-    record(actor, "create" if creating else "update", institution)
+    if creating:
+        record(actor, "create", institution)
+    else:
+        record_changes(actor, institution, before, snapshot(institution, fields))
     return institution

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from organizer.forms import EmailAddress, MultiCheckboxField, optional_int
 from organizer.institutions.models import MembershipRole
-from organizer.people.models import RaceEthnicity, SmsConsent
+from organizer.people.models import ConsentMethod, RaceEthnicity, SmsConsent
 
 RACE_ETHNICITY_LABELS = {
     RaceEthnicity.AMERICAN_INDIAN: _l("American Indian or Alaska Native"),
@@ -36,6 +36,16 @@ SMS_CONSENT_LABELS = {
     SmsConsent.UNKNOWN: _l("Not asked yet"),
     SmsConsent.OPTED_IN: _l("Agreed to texts"),
     SmsConsent.OPTED_OUT: _l("Opted out of texts"),
+}
+
+CONSENT_METHOD_LABELS = {
+    ConsentMethod.WEB_FORM: _l("edited on the person's page"),
+    ConsentMethod.SIGNUP: _l("public sign-up form"),
+    ConsentMethod.SMS_STOP: _l("texted STOP"),
+    ConsentMethod.SMS_START: _l("texted START"),
+    ConsentMethod.SMS_REVIEW: _l("reply reviewed by an organizer"),
+    ConsentMethod.IMPORT: _l("import"),
+    ConsentMethod.OTHER: _l("before the history was kept"),
 }
 
 LANGUAGE_CHOICES = [
@@ -122,7 +132,11 @@ class AssignForm(FlaskForm):
 
 
 class MembershipForm(FlaskForm):
-    institution_id = SelectField(_l("Institution"), coerce=int)
+    """Add a membership, or change the role of one (the person page has one small form for each)."""
+
+    # The add form starts on an empty choice, so pressing "Add" untouched changes nobody's role.
+    institution_id = SelectField(_l("Institution"), coerce=optional_int,
+                                 validators=[DataRequired(_l("Choose an institution."))])
     role = SelectField(
         _l("Role"),
         choices=[(r.value, label) for r, label in MEMBERSHIP_ROLE_LABELS.items()],

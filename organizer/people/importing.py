@@ -11,6 +11,8 @@ Three plain steps that the web page and ``flask people import`` share:
 - ``save_upload`` / ``take_upload`` / ``discard_upload`` keep the uploaded bytes on the server
   between the preview and the confirmation, under a random token; the page never trusts rows
   sent back by the browser.
+- ``run_background_import`` does both steps in the worker for a large file (the page answers at
+  once), writing its progress beside the upload (``read_progress``) for the page to poll.
 
 A row whose phone or email already belongs to somebody is never added again and nothing of
 the existing person is changed. Matches the user may see are listed (line and name); matches
@@ -20,26 +22,35 @@ on people outside a leader's list are only counted, so the import reveals nobody
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import json
+import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, select
 
 from organizer.audit.services import record
 from organizer.auth.models import User
 from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.forms import EmailAddress
-from organizer.people.models import Person, SmsConsent, fold, person_tags
-from organizer.people.services import PhoneError, normalize_phone, people_visible_to
+from organizer.people.models import Person, PersonSource, SmsConsent, fold, person_tags, search_key_for
+from organizer.people.services import PhoneError, normalize_phone, people_visible_to, record_imported_consents
 from organizer.settings.models import Neighborhood, Tag
 
+log = logging.getLogger(__name__)
+
 TAG_SEPARATOR = ";"  # within the tags cell, as the people export writes it
+INSERT_CHUNK = 5_000  # people per executemany when importing (bounded memory per statement)
 LOOKUP_CHUNK = 500  # phones/emails per query when looking for people already in Organizer
 
 # Column headers as compared: ``fold``-ed, then only letters and digits ("Teléfono " -> "telefono").
@@ -168,22 +179,43 @@ def decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def read_table(data: bytes, *, max_bytes: int, max_rows: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def read_table(data: bytes | Path, *, max_bytes: int,
+               max_rows: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and the non-blank rows of a CSV file, each row with the line it starts on.
+
+    ``data`` is the file's bytes, or its path: a path is measured before it is opened (an
+    over-limit file is refused unread) and then read as a stream, never whole into memory.
 
     :raise ImportFileError: when the file is empty, too big, not a CSV or has more than
         ``max_rows`` rows.
     """
-    if len(data) > max_bytes:
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    if size > max_bytes:
         raise ImportFileError(_("The file is too big: at most %(size)s can be imported at once. "
                                 "Split it into smaller files.", size=_megabytes(max_bytes)))
-    text = decode(data)
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    if not first_line.strip():
-        raise ImportFileError(_("The file is empty."))
+    if not isinstance(data, Path):
+        return _read_rows(io.StringIO(decode(data), newline=""), max_rows)
+    with data.open("rb") as raw:
+        decode(raw.read(4096))  # refuses a workbook or an image before anything else
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            with data.open(encoding=encoding, newline="") as stream:
+                return _read_rows(stream, max_rows)
+        except UnicodeDecodeError:  # as ``decode``: UTF-8, else Excel's Windows-1252, else latin-1
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def _read_rows(stream: IO[str], max_rows: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    first_line = ""
+    while not first_line.strip():
+        first_line = stream.readline()
+        if not first_line:
+            raise ImportFileError(_("The file is empty."))
+    stream.seek(0)
     # The header decides: names of columns hardly ever hold a comma or a semicolon.
     delimiter = max((",", ";", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(stream, delimiter=delimiter)
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -212,6 +244,7 @@ def _header_key(name: str) -> str:
     return "".join(ch for ch in fold(name) if ch.isalnum())
 
 
+@functools.lru_cache(maxsize=4096)
 def _value_key(value: str) -> str:
     """A cell as a code or name is compared: accents and case aside, spaces/_/- as one space."""
     return " ".join(re.sub(r"[_\-]+", " ", fold(value)).split())
@@ -220,7 +253,7 @@ def _value_key(value: str) -> str:
 # --- checking every row -------------------------------------------------------------------
 
 
-def check_import(user: User, data: bytes, *, region: str, max_bytes: int, max_rows: int) -> ImportPlan:
+def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int, max_rows: int) -> ImportPlan:
     """Read and check a whole file for ``user`` without writing anything.
 
     A fixed number of queries whatever the number of rows: the managed lists once, and people
@@ -349,20 +382,17 @@ def _set_aside_existing(user: User, plan: ImportPlan) -> None:
     by_phone: dict[str, tuple[int, str, bool]] = {}
     by_email: dict[str, tuple[int, str, bool]] = {}
     visible = people_visible_to(user).label("visible")
-    for start in range(0, max(len(phones), len(emails)), LOOKUP_CHUNK):
-        some_phones, some_emails = phones[start:start + LOOKUP_CHUNK], emails[start:start + LOOKUP_CHUNK]
-        found = db.session.execute(
-            select(Person.id, Person.phone, Person.email, Person.first_name, Person.last_name,
-                   Person.preferred_name, visible)
-            .where(or_(Person.phone.in_(some_phones), Person.email.in_(some_emails)))
-            .order_by(Person.id)
-        )
-        for pid, phone, email, first, last, preferred, may_see in found:
-            entry = (pid, f"{preferred or first} {last}".strip(), bool(may_see))
-            if phone:
-                by_phone.setdefault(phone, entry)
-            if email:
-                by_email.setdefault(email, entry)
+    # Phones and emails in separate queries: each walks its own index, where an OR of the two
+    # lists scanned the whole table once per chunk (minutes for 100,000 rows into 100,000 people).
+    for column, values, by_value in ((Person.phone, phones, by_phone), (Person.email, emails, by_email)):
+        for start in range(0, len(values), LOOKUP_CHUNK):
+            found = db.session.execute(
+                select(Person.id, column, Person.first_name, Person.last_name, Person.preferred_name, visible)
+                .where(column.in_(values[start:start + LOOKUP_CHUNK]))
+                .order_by(Person.id)
+            )
+            for pid, value, first, last, preferred, may_see in found:
+                by_value.setdefault(value, (pid, f"{preferred or first} {last}".strip(), bool(may_see)))
     if not by_phone and not by_email:
         return
     to_add = []
@@ -380,16 +410,17 @@ def _set_aside_existing(user: User, plan: ImportPlan) -> None:
 # --- writing ------------------------------------------------------------------------------
 
 
-def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name: str) -> int:
+def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name: str,
+                  progress: Callable[[int], None] | None = None) -> int:
     """Add the plan's rows as people (the caller commits); returns how many were added.
 
     Each person is created by ``user`` and held by ``owner`` (a leader's import is always the
     leader's own, whatever ``owner`` says); notes only when ``user`` may see them. One audit
     event for the whole import.
 
-    Written with two Core executemany inserts (people, then their tags), not the ORM: on
-    SQLite the ORM sends one INSERT per person to learn each new id. The people's
-    ``search_key`` comes from its column default, meant for exactly such bulk inserts.
+    Written with Core executemany inserts (people, then their tags) in chunks of
+    ``INSERT_CHUNK`` rows, not the ORM: on SQLite the ORM sends one INSERT per person to learn
+    each new id. ``progress(added)``, when given, is called after each chunk.
 
     :raise ValueError: when the plan has errors (check ``plan.ok`` first).
     """
@@ -400,36 +431,52 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
     owner_id = user.id if user.is_leader else (owner.id if owner else None)
     source = f"imported by {user.email}"[:80]
     now = utcnow()
+    sensitive = user.can_see_sensitive
+    # Core, not the ORM's bulk insert: the ORM leaves a row's None values out of its INSERT, so
+    # rows with different blank cells became separate statements (thousands for one file) whose
+    # RETURNING rows it then spliced together quadratically. Here every row names every column
+    # (blanks as explicit NULLs), so each chunk is one executemany batched into multi-row INSERTs.
     # Each new id must be matched to its row (for the tags). PostgreSQL: RETURNING sorted by
-    # parameter order, which SQLAlchemy batches with a sentinel. SQLite would fall back to one
-    # INSERT per row for that, but it numbers the rows of a multi-row INSERT in ascending order,
-    # so the sorted ids are in row order.
+    # parameter order. SQLite numbers the rows of a multi-row INSERT in ascending order and the
+    # batches run one after another in this transaction, so the sorted ids are in row order.
+    table = Person.__table__
     sqlite = db.session.get_bind().dialect.name == "sqlite"
-    ids = list(db.session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=not sqlite), [
-        {
-            "first_name": row.first_name, "last_name": row.last_name, "preferred_name": row.preferred_name,
-            "phone": row.phone, "email": row.email, "address": row.address,
-            "neighborhood_id": row.neighborhood.id if row.neighborhood else None,
-            "preferred_language": row.preferred_language,
-            "notes": row.notes if user.can_see_sensitive else None,
-            "sms_consent": row.sms_consent or SmsConsent.UNKNOWN,
-            "sms_consent_at": now if row.sms_consent else None,
-            "sms_consent_source": source if row.sms_consent else None,
-            "owner_id": owner_id, "created_by_id": user.id, "created_at": now, "updated_at": now,
-        }
-        for row in plan.rows
-    ]))
-    if sqlite:
-        ids.sort()
-    tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in zip(ids, plan.rows, strict=True)
-                for tag in row.tags]
-    if tag_rows:
-        db.session.execute(insert(person_tags), tag_rows)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=not sqlite)
+    added = 0
+    for start in range(0, len(plan.rows), INSERT_CHUNK):
+        rows = plan.rows[start:start + INSERT_CHUNK]
+        ids = list(db.session.scalars(statement, [
+            {
+                "first_name": row.first_name, "last_name": row.last_name, "preferred_name": row.preferred_name,
+                "phone": row.phone, "email": row.email, "address": row.address,
+                "neighborhood_id": row.neighborhood.id if row.neighborhood else None,
+                "preferred_language": row.preferred_language,
+                "notes": row.notes if sensitive else None,
+                "sms_consent": row.sms_consent or SmsConsent.UNKNOWN,
+                "sms_consent_at": now if row.sms_consent else None,
+                "sms_consent_source": source if row.sms_consent else None,
+                "owner_id": owner_id, "created_by_id": user.id, "created_at": now, "updated_at": now,
+                "updated_by_id": None, "archived_at": None, "source": PersonSource.IMPORT,
+                "search_key": search_key_for(row.first_name, row.last_name, row.preferred_name, row.email),
+            }
+            for row in rows
+        ]))
+        if sqlite:
+            ids.sort()
+        record_imported_consents([(pid, row.sms_consent) for pid, row in zip(ids, rows, strict=True)
+                                  if row.sms_consent], user, detail=source, now=now)
+        tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in zip(ids, rows, strict=True)
+                    for tag in row.tags]
+        if tag_rows:
+            db.session.execute(insert(person_tags), tag_rows)
+        added += len(ids)
+        if progress is not None:
+            progress(added)
     record(user, "import", None,
-           {"file": file_name, "added": len(ids), "already_there": plan.skipped, "rows": plan.total_rows,
+           {"file": file_name, "added": added, "already_there": plan.skipped, "rows": plan.total_rows,
             "owner_id": owner_id},
-           object_type="people", summary=f"{len(ids)} people imported from {file_name}"[:255])
-    return len(ids)
+           object_type="people", summary=f"{added} people imported from {file_name}"[:255])
+    return added
 
 
 # --- the file between preview and confirmation --------------------------------------------
@@ -440,7 +487,7 @@ UPLOAD_MAX_AGE = 3600  # seconds an uploaded file waits for its confirmation
 def save_upload(folder: Path, data: bytes) -> str:
     """Keep ``data`` under a new random token (and drop uploads nobody confirmed in time)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.csv"):
+    for old in [*folder.glob("*.csv"), *folder.glob("*.progress.json")]:
         if old.stat().st_mtime < time.time() - UPLOAD_MAX_AGE:
             old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)
@@ -471,3 +518,66 @@ def discard_upload(folder: Path, token: str) -> None:
     """Delete the file saved under ``token`` (after the import, or when a new file replaces it)."""
     if TOKEN_PATTERN.match(token or ""):
         (folder / f"{token}.csv").unlink(missing_ok=True)
+
+
+# --- large files: checked and imported in the worker --------------------------------------
+
+
+def write_progress(folder: Path, token: str, **state: object) -> None:
+    """Replace the progress of the import under ``token`` (atomically: a reader never sees half)."""
+    path = folder / f"{token}.progress.json"
+    partial = folder / f"{token}.progress.{secrets.token_hex(4)}.tmp"
+    partial.write_text(json.dumps(state))
+    partial.replace(path)
+
+
+def read_progress(folder: Path, token: str) -> dict | None:
+    """The progress of the import under ``token``, or ``None`` for an unknown token."""
+    if not TOKEN_PATTERN.match(token or ""):
+        return None
+    try:
+        return json.loads((folder / f"{token}.progress.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def run_background_import(folder: Path, token: str, *, user_id: int, owner_id: int | None, file_name: str,
+                          region: str, max_bytes: int, max_rows: int, errors_kept: int) -> None:
+    """Check and import the upload under ``token`` in one transaction, as ``import_people`` does,
+    recording the progress for the page: "checking", "importing" (``done`` of ``total``), then
+    "done" (``added``, ``skipped``) or "failed" (the first ``errors_kept`` errors by line and how
+    many there are; nothing written). Commits once; raises nothing.
+    """
+    base = {"user_id": user_id, "file": file_name}
+    data = take_upload(folder, token)
+    user = db.session.get(User, user_id)
+    owner = db.session.get(User, owner_id) if owner_id else None
+    if data is None or user is None or not user.active or (owner_id and (owner is None or not owner.active)):
+        write_progress(folder, token, **base, state="failed", reason="expired", errors=[], error_count=0)
+        return
+    write_progress(folder, token, **base, state="checking")
+    try:
+        with force_locale(user.locale or "en"):  # the errors by line, in the user's language
+            plan = check_import(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows)
+    except ImportFileError as error:
+        write_progress(folder, token, **base, state="failed", reason="file", message=str(error), errors=[],
+                       error_count=0)
+        return
+    del data
+    if not plan.ok:
+        write_progress(folder, token, **base, state="failed", reason="rows", error_count=len(plan.errors),
+                       errors=[[e.line, e.column, e.message] for e in plan.errors[:errors_kept]])
+        return
+    total = len(plan.rows)
+    write_progress(folder, token, **base, state="importing", done=0, total=total)
+    try:
+        added = import_people(user, plan, owner=owner, file_name=file_name,
+                              progress=lambda done: write_progress(folder, token, **base, state="importing",
+                                                                   done=done, total=total))
+        db.session.commit()
+    except Exception:  # all or nothing: say so, and keep the reason in the worker's log
+        db.session.rollback()
+        log.exception("people import %s failed", token)
+        write_progress(folder, token, **base, state="failed", reason="error", errors=[], error_count=0)
+        return
+    write_progress(folder, token, **base, state="done", added=added, skipped=plan.skipped, total=total)

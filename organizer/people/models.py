@@ -28,6 +28,26 @@ class SmsConsent(enum.StrEnum):
     OPTED_OUT = "opted_out"
 
 
+class PersonSource(enum.StrEnum):
+    """How a person reached Organizer, when not typed in by a user (``None``)."""
+
+    SIGNUP = "signup"  # the public sign-up page: nobody vouched for them yet
+    WALK_IN = "walk_in"
+    IMPORT = "import"
+
+
+class ConsentMethod(enum.StrEnum):
+    """How a change of texting consent happened."""
+
+    WEB_FORM = "web_form"  # a user edited the person
+    SIGNUP = "signup"  # the public sign-up page's consent box
+    SMS_STOP = "sms_stop"  # the person texted STOP (or a synonym)
+    SMS_START = "sms_start"  # the person texted START or YES to resubscribe
+    SMS_REVIEW = "sms_review"  # an organizer confirmed that a reply meant "stop"
+    IMPORT = "import"
+    OTHER = "other"
+
+
 class RaceEthnicity(enum.StrEnum):
     """Self-identified race/ethnicity categories; a person may choose several, or prefer not to say."""
 
@@ -123,6 +143,7 @@ class Person(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[PersonSource | None] = mapped_column(str_enum(PersonSource, 20), index=True)
     # Names and email folded by ``fold``; every search matches against this column only.
     search_key: Mapped[str] = mapped_column(String(SEARCH_KEY_LENGTH), default=_search_key_default)
 
@@ -157,6 +178,47 @@ class Person(db.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class ConsentChange(db.Model):
+    """One change of a person's texting consent: from what to what, when, how and by whom
+    (``changed_by`` is empty when the person did it themselves, by text or sign-up)."""
+
+    __tablename__ = "person_consent_changes"
+    __table_args__ = (Index("ix_person_consent_changes_person_at", "person_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    method: Mapped[ConsentMethod] = mapped_column(str_enum(ConsentMethod, 20))
+    from_consent: Mapped[SmsConsent | None] = mapped_column(str_enum(SmsConsent, 20))  # None: a new person
+    to_consent: Mapped[SmsConsent] = mapped_column(str_enum(SmsConsent, 20))
+    detail: Mapped[str | None] = mapped_column(String(120))
+
+    person: Mapped[Person] = relationship()
+    changed_by: Mapped[User | None] = relationship()
+
+
+class DuplicateConflict(db.Model):
+    """A leader saved a person whose phone or email another leader's person (or an unowned one)
+    already has. The leader was told nothing about the other record; staff resolve it."""
+
+    __tablename__ = "person_duplicate_conflicts"
+    __table_args__ = (Index("ix_person_duplicate_conflicts_open", "resolved_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    other_person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    matched_on: Mapped[str] = mapped_column(String(20))  # "phone", "email" or "phone,email"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    other_person: Mapped[Person] = relationship(foreign_keys=[other_person_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
 
 @event.listens_for(Person, "before_insert")

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import phonenumbers
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast, false, func, insert, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
-from organizer.audit.services import record
+from organizer.audit.services import column_names, record, record_changes, snapshot
 from organizer.auth.models import User
-from organizer.db import paged, utcnow
+from organizer.db import joined_strings, paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
 from organizer.people.models import (
+    ConsentChange,
+    ConsentMethod,
+    DuplicateConflict,
     Person,
     PersonRaceEthnicity,
     PhoneConflict,
@@ -234,8 +239,9 @@ class PersonData:
     timezone: str | None = None  # IANA name; None: guessed from the phone for texts
     tag_ids: Sequence[int] = field(default_factory=list)
     owner_id: int | None = None
-    # Sensitive: applied only when the actor may see them.
-    race_ethnicities: Sequence[RaceEthnicity] = field(default_factory=list)
+    # Sensitive: applied only when the actor may see them; None leaves what is stored (a form
+    # that does not show them must not clear what the person told us).
+    race_ethnicities: Sequence[RaceEthnicity] | None = None
     notes: str | None = None
     sms_consent: SmsConsent | None = None
 
@@ -269,11 +275,75 @@ def create_person(data: PersonData, actor: User, *, region: str) -> Person:
     db.session.flush()
     record(actor, "create", person)
     note_phone_conflict(person, actor)
+    note_hidden_duplicates(person, actor)
     return person
+
+
+def visible_duplicates(user: User, phone: str | None, email: str | None,
+                       exclude_id: int | None = None) -> list[Person]:
+    """The people with this phone or email that ``user`` may see: all that the duplicate
+    warning may name. Somebody outside a leader's list is not hinted at in any way (their
+    record goes to staff as a :class:`DuplicateConflict` once the leader saves)."""
+    return [p for p in find_duplicates(phone, email, exclude_id) if can_see_person(user, p.id)]
+
+
+def note_hidden_duplicates(person: Person, actor: User) -> list[DuplicateConflict]:
+    """Open a conflict for staff for each person ``actor`` cannot see who has ``person``'s
+    phone or email (one open conflict per pair). Staff see everyone, so theirs open none.
+    The caller commits. Raises nothing."""
+    if actor.is_staff or not (person.phone or person.email):
+        return []
+    hidden = [p for p in find_duplicates(person.phone, person.email, person.id) if not can_see_person(actor, p.id)]
+    already = set(db.session.scalars(
+        select(DuplicateConflict.other_person_id)
+        .where(DuplicateConflict.person_id == person.id, DuplicateConflict.resolved_at.is_(None))
+    )) if hidden else set()
+    conflicts = []
+    for other in hidden:
+        if other.id in already:
+            continue
+        matched = [name for name, mine, theirs in (("phone", person.phone, other.phone),
+                                                   ("email", person.email, other.email)) if mine and mine == theirs]
+        conflict = DuplicateConflict(person_id=person.id, other_person_id=other.id, matched_on=",".join(matched),
+                                     created_by_id=actor.id)
+        db.session.add(conflict)
+        conflicts.append(conflict)
+    if conflicts:
+        db.session.flush()
+        record(actor, "duplicate_conflict", person, {"other_person_ids": [c.other_person_id for c in conflicts]},
+               summary=f"{person.display_name}: same phone or email as someone outside the list"[:255])
+    return conflicts
+
+
+def open_conflicts(page: int = 1, per_page: int = 50) -> tuple[list[DuplicateConflict], int]:
+    """Duplicate conflicts waiting for staff, oldest first, with both people and their holders
+    (a fixed number of queries). Staff only: the view guards it."""
+    stmt = (select(DuplicateConflict).where(DuplicateConflict.resolved_at.is_(None))
+            .order_by(DuplicateConflict.created_at, DuplicateConflict.id))
+    one_page, total = paged(stmt, page, per_page)
+    return list(db.session.scalars(one_page.options(
+        joinedload(DuplicateConflict.person).joinedload(Person.owner),
+        joinedload(DuplicateConflict.other_person).joinedload(Person.owner),
+        joinedload(DuplicateConflict.created_by),
+    ))), total
+
+
+def resolve_conflict(conflict_id: int, actor: User) -> bool:
+    """Staff mark a conflict handled (they merged, archived or left both records); returns
+    whether it was open. The caller commits."""
+    conflict = db.session.get(DuplicateConflict, conflict_id)
+    if conflict is None or conflict.resolved_at is not None:
+        return False
+    conflict.resolved_at = utcnow()
+    conflict.resolved_by_id = actor.id
+    record(actor, "resolve", conflict, {"person_id": conflict.person_id, "other_person_id": conflict.other_person_id},
+           summary=f"duplicate conflict {conflict.id}")
+    return True
 
 
 def update_person(person: Person, data: PersonData, actor: User, *, region: str) -> Person:
     """Change a person the actor may see (the caller commits). Leaders cannot hand people away.
+    Saved unchanged, nothing is written: no audit event, no new "updated" time or author.
 
     :raise PhoneError: when the phone is not a valid number.
     """
@@ -281,17 +351,19 @@ def update_person(person: Person, data: PersonData, actor: User, *, region: str)
     _apply(person, data, actor, region=region)
     if actor.is_leader:
         person.owner_id = actor.id
-    person.updated_by_id = actor.id
-    person.updated_at = utcnow()
-    changed = {k: v for k, v in _snapshot(person).items() if before.get(k) != v}
-    # Sensitive values never go into the audit log, only the fact that they changed.
-    for key in ("notes", "race_ethnicities"):
-        if key in changed:
-            changed[key] = "changed"
-    record(actor, "update", person, changed)
+    changed = record_changes(actor, person, before, _snapshot(person), sensitive=PERSON_SENSITIVE_FIELDS)
+    if changed:
+        person.updated_by_id = actor.id
+        person.updated_at = utcnow()
     if "phone" in changed:
         note_phone_conflict(person, actor)
+    if "phone" in changed or "email" in changed:
+        note_hidden_duplicates(person, actor)
     return person
+
+
+#: What only those who may see sensitive data read in the audit log.
+PERSON_SENSITIVE_FIELDS = ("notes", "race_ethnicities")
 
 
 def note_phone_conflict(person: Person, actor: User) -> PhoneConflict | None:
@@ -354,11 +426,13 @@ def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> Non
     person.tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(data.tag_ids)))) if data.tag_ids else []
     if actor.is_staff:
         person.owner_id = data.owner_id or None
-    if actor.can_see_sensitive:
+    if actor.can_see_sensitive and data.race_ethnicities is not None:
         _set_race_ethnicities(person, data.race_ethnicities)
-        person.notes = (data.notes or "").strip() or None
+    if actor.can_see_sensitive and data.notes is not None:
+        person.notes = data.notes.strip() or None
     if data.sms_consent is not None and data.sms_consent != person.sms_consent:
-        set_sms_consent(person, data.sms_consent, source=f"edited by {actor.email}")
+        set_sms_consent(person, data.sms_consent, method=ConsentMethod.WEB_FORM, actor=actor,
+                        detail=f"edited by {actor.email}")
 
 
 def _set_race_ethnicities(person: Person, values: Iterable[RaceEthnicity]) -> None:
@@ -371,30 +445,56 @@ def _set_race_ethnicities(person: Person, values: Iterable[RaceEthnicity]) -> No
         person.race_ethnicities.append(PersonRaceEthnicity(value=value))
 
 
-def set_sms_consent(person: Person, consent: SmsConsent, *, source: str) -> None:
-    """Record a change of texting consent with when and how it happened."""
+def set_sms_consent(person: Person, consent: SmsConsent, *, method: ConsentMethod, actor: User | None = None,
+                    detail: str = "", now: datetime | None = None) -> bool:
+    """The one way a person's texting consent changes: sets it, notes when and how on the
+    person, and writes the change (who, when, how, from what to what) to their consent
+    history. Works for a person not yet flushed. Returns whether anything changed.
+
+    It applies no rule of its own: callers decide whether the change is allowed (a sign-up
+    never opts anybody back in, for instance). Raises nothing.
+    """
+    before = person.sms_consent
+    if before is consent or (before is None and consent is SmsConsent.UNKNOWN):
+        if before is None:
+            person.sms_consent = consent
+        return False
+    now = now or utcnow()
     person.sms_consent = consent
-    person.sms_consent_at = utcnow()
-    person.sms_consent_source = source[:80]
+    person.sms_consent_at = now
+    person.sms_consent_source = (detail or method.value)[:80]
+    db.session.add(ConsentChange(person=person, changed_at=now, changed_by_id=actor.id if actor else None,
+                                 method=method, from_consent=before, to_consent=consent, detail=detail[:120] or None))
+    return True
+
+
+def record_imported_consents(people: Sequence[tuple[int, SmsConsent]], actor: User, *, detail: str,
+                             now: datetime) -> None:
+    """The consent history of people a bulk import has just inserted with a consent (one
+    executemany): the same rows :func:`set_sms_consent` writes, for rows the ORM never saw.
+    Raises nothing."""
+    rows = [{"person_id": person_id, "changed_at": now, "changed_by_id": actor.id, "method": ConsentMethod.IMPORT,
+             "from_consent": None, "to_consent": consent, "detail": detail[:120]}
+            for person_id, consent in people if consent is not SmsConsent.UNKNOWN]
+    if rows:
+        db.session.execute(insert(ConsentChange.__table__), rows)
+
+
+def consent_history(person: Person) -> list[ConsentChange]:
+    """A person's consent changes, newest first, with who made them (one query). The page
+    shows it to staff only (``User.can_see_sensitive``)."""
+    return list(db.session.scalars(
+        select(ConsentChange).where(ConsentChange.person_id == person.id)
+        .options(joinedload(ConsentChange.changed_by))
+        .order_by(ConsentChange.changed_at.desc(), ConsentChange.id.desc())
+    ))
 
 
 def _snapshot(person: Person) -> dict[str, object]:
-    return {
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "preferred_name": person.preferred_name,
-        "phone": person.phone,
-        "email": person.email,
-        "address": person.address,
-        "neighborhood_id": person.neighborhood_id,
-        "preferred_language": person.preferred_language,
-        "timezone": person.timezone,
-        "tags": sorted(t.id for t in person.tags),
-        "owner_id": person.owner_id,
-        "notes": person.notes,
-        "race_ethnicities": sorted(person.race_ethnicity_values),
-        "sms_consent": str(person.sms_consent),
-    }
+    """Every field of the person an edit may change, for the audit log's old and new values."""
+    fields = column_names(person, leave_out=("id", "created_at", "created_by_id", "updated_at", "updated_by_id",
+                                             "search_key"))
+    return snapshot(person, fields, tags=[t.id for t in person.tags], race_ethnicities=person.race_ethnicity_values)
 
 
 def archive_person(person: Person, actor: User) -> None:
@@ -433,14 +533,18 @@ def assign_people(person_ids: Iterable[int], owner: User | None, actor: User) ->
 
 
 def add_membership(person: Person, institution: Institution, role: MembershipRole, actor: User) -> Membership:
-    """Make ``person`` a member of ``institution`` (or change their role there)."""
+    """Make ``person`` a member of ``institution`` (or change their role there; the same role
+    again changes and records nothing)."""
     membership = next((m for m in person.memberships if m.institution_id == institution.id), None)
     if membership is None:
         membership = Membership(person=person, institution=institution, role=role)
         person.memberships.append(membership)
+        record(actor, "membership", person, {"institution_id": institution.id, "role": role.value})
     else:
+        before = snapshot(membership, ["role"])
         membership.role = role
-    record(actor, "membership", person, {"institution_id": institution.id, "role": role.value})
+        record_changes(actor, person, before, snapshot(membership, ["role"]), action="membership",
+                       extra={"institution_id": institution.id})
     return membership
 
 
@@ -452,30 +556,85 @@ def remove_membership(person: Person, membership_id: int, actor: User) -> None:
             record(actor, "membership_removed", person, {"institution_id": membership.institution_id})
 
 
-def export_csv(user: User, filters: PersonFilters) -> str:
-    """The filtered people as CSV (sensitive columns only for those allowed); audited."""
-    people = db.session.scalars(
-        search_people(user, filters).options(
-            joinedload(Person.neighborhood), selectinload(Person.tags), selectinload(Person.race_ethnicities)
-        )
-    ).all()
-    out = io.StringIO()
-    writer = csv.writer(out)
+EXPORT_BATCH = 1_000  # rows fetched and written per chunk of a streamed CSV
+
+
+def export_csv(user: User, filters: PersonFilters) -> Iterator[str]:
+    """The filtered people as CSV (sensitive columns only for those allowed), as chunks of text.
+
+    The audit event (with the number of rows, counted by one query) is recorded right away, so
+    the caller commits before streaming. The rows are plain columns, not ORM objects: tags and
+    race/ethnicity come in the same query (``joined_strings``), so an export costs the same few
+    queries and a bounded amount of memory whatever its size.
+    """
+    from organizer.people.models import person_tags
+    from organizer.settings.models import Neighborhood
+
+    people = search_people(user, filters)
+    rows = db.session.scalar(select(func.count()).select_from(people.order_by(None).subquery())) or 0
+    record(user, "export", None, {"rows": rows, "filters": filters.__dict__},
+           object_type="people", summary=f"{rows} people exported")
+    sensitive = user.can_see_sensitive
+    tag_names = (select(joined_strings(Tag.name, LIST_SEPARATOR)).join(person_tags, person_tags.c.tag_id == Tag.id)
+                 .where(person_tags.c.person_id == Person.id).scalar_subquery())
+    columns = [Person.id, Person.first_name, Person.last_name, Person.preferred_name, Person.phone, Person.email,
+               Person.address, Neighborhood.name, Person.preferred_language, tag_names, Person.sms_consent]
     header = ["id", "first_name", "last_name", "preferred_name", "phone", "email", "address",
               "neighborhood", "language", "tags", "sms_consent"]
-    if user.can_see_sensitive:
+    if sensitive:
+        columns += [select(joined_strings(PersonRaceEthnicity.value, LIST_SEPARATOR))
+                    .where(PersonRaceEthnicity.person_id == Person.id).scalar_subquery(), Person.notes]
         header += ["race_ethnicity", "notes"]
+    stmt = (people.with_only_columns(*columns)
+            .outerjoin(Neighborhood, Neighborhood.id == Person.neighborhood_id))
+
+    engine = db.engine
+
+    def lines() -> Iterator[list[object]]:
+        with streaming_rows(engine, stmt) as found:
+            for row in found:
+                values = list(row)
+                values[9] = joined_list(values[9])
+                values[10] = values[10].value
+                if sensitive:
+                    values[11] = joined_list(values[11])
+                yield values
+
+    return stream_csv(header, lines())
+
+
+@contextmanager
+def streaming_rows(engine: Engine, stmt: Select) -> Iterator[Result]:
+    """The rows of ``stmt``, fetched ``EXPORT_BATCH`` at a time on a connection of their own.
+
+    A streamed response is read after the request's session was committed and closed (and
+    outside its app context), so the rows come from their own connection, closed when the
+    stream ends or is abandoned.
+    """
+    with engine.connect() as connection:
+        yield connection.execute(stmt.execution_options(yield_per=EXPORT_BATCH))
+
+
+LIST_SEPARATOR = "\x1f"  # between the values of one ``joined_strings`` (never in a name)
+
+
+def joined_list(value: str | None) -> str:
+    """A ``joined_strings`` result as the exports write lists: sorted, separated by ";"."""
+    return ";".join(sorted(value.split(LIST_SEPARATOR))) if value else ""
+
+
+def stream_csv(header: list[str], rows: Iterable[list[object]]) -> Iterator[str]:
+    """``header`` and ``rows`` as CSV text, ``EXPORT_BATCH`` rows per chunk (formulas defused)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
     writer.writerow(header)
-    for p in people:
-        row = [p.id, p.first_name, p.last_name, p.preferred_name or "", p.phone or "", p.email or "",
-               p.address or "", p.neighborhood.name if p.neighborhood else "", p.preferred_language or "",
-               ";".join(t.name for t in p.tags), p.sms_consent.value]
-        if user.can_see_sensitive:
-            row += [";".join(p.race_ethnicity_values), p.notes or ""]
+    for count, row in enumerate(rows, start=1):
         writer.writerow([_csv_safe(v) for v in row])
-    record(user, "export", None, {"rows": len(people), "filters": filters.__dict__},
-           object_type="people", summary=f"{len(people)} people exported")
-    return out.getvalue()
+        if count % EXPORT_BATCH == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def _csv_safe(value: object) -> object:

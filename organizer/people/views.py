@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -18,8 +19,9 @@ from organizer.auth.services import normalize_email, staff_and_leaders
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.models import MembershipRole
-from organizer.institutions.services import active_institutions, get_institution
+from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.forms import (
+    CONSENT_METHOD_LABELS,
     LANGUAGE_CHOICES,
     MEMBERSHIP_ROLE_LABELS,
     RACE_ETHNICITY_LABELS,
@@ -37,8 +39,10 @@ from organizer.people.importing import (
     check_import,
     discard_upload,
     import_people,
+    read_progress,
     save_upload,
     take_upload,
+    write_progress,
 )
 from organizer.people.models import Person, RaceEthnicity, SmsConsent
 from organizer.people.services import (
@@ -49,21 +53,23 @@ from organizer.people.services import (
     add_membership,
     archive_person,
     assign_people,
-    can_see_person,
+    consent_history,
     create_person,
     export_csv,
-    find_duplicates,
     get_visible_person,
     normalize_phone,
     page_of_people,
     remove_membership,
     restore_person,
     search_people,
+    open_conflicts,
+    resolve_conflict,
     update_person,
+    visible_duplicates,
 )
 from organizer.people.timeline import timeline_for
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.web import Pagination
+from organizer.web import Pagination, db_int, page_arg, person_page_parts
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -72,12 +78,12 @@ def _filters_from_request() -> PersonFilters:
     args = request.args
     return PersonFilters(
         q=args.get("q", ""),
-        neighborhood_id=args.get("neighborhood", type=int),
-        institution_id=args.get("institution", type=int),
-        tag_id=args.get("tag", type=int),
-        owner_id=args.get("owner", type=int) if current_user.is_staff else None,
+        neighborhood_id=args.get("neighborhood", type=db_int),
+        institution_id=args.get("institution", type=db_int),
+        tag_id=args.get("tag", type=db_int),
+        owner_id=args.get("owner", type=db_int) if current_user.is_staff else None,
         language=args.get("language") or None,
-        stage_id=args.get("stage", type=int),
+        stage_id=args.get("stage", type=db_int),
         archived=args.get("archived") == "1",
         sort=args.get("sort", "name"),
     )
@@ -87,7 +93,7 @@ def _filters_from_request() -> PersonFilters:
 @login_required
 def index():
     filters = _filters_from_request()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
     people, total = page_of_people(search_people(current_user, filters), page, per_page)
     owners = staff_and_leaders() if current_user.is_staff else []
@@ -102,7 +108,7 @@ def index():
         pagination=Pagination(page=page, per_page=per_page, total=total),
         neighborhoods=neighborhoods(),
         tags=tags(),
-        institutions=active_institutions(),
+        institutions=institution_choices(),
         owners=owners,
         languages=LANGUAGE_CHOICES[1:],
         assign_form=assign_form,
@@ -112,10 +118,10 @@ def index():
 @bp.get("/export.csv")
 @staff_required
 def export():
-    body = export_csv(current_user, _filters_from_request())
-    db.session.commit()  # the audit event
+    chunks = export_csv(current_user, _filters_from_request())
+    db.session.commit()  # the audit event, before the first byte
     return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=people.csv"}
+        chunks, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=people.csv"}
     )
 
 
@@ -141,17 +147,42 @@ def new():
 def detail(person_id: int):
     person = get_visible_person(current_user, person_id, for_page=True)
     membership_form = MembershipForm()
-    membership_form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    member_of = {m.institution_id for m in person.memberships}
+    membership_form.institution_id.choices = [("", _("Choose an institution"))] + [
+        (i.id, i.name) for i in institution_choices() if i.id not in member_of]
     return render_template(
         "people/detail.html",
         person=person,
+        parts=person_page_parts(current_user, person),
         timeline=timeline_for(current_user, person),
+        # Who changed consent and how (staff emails, STOP texts): for staff, like organizer notes.
+        consent_changes=consent_history(person) if current_user.can_see_sensitive else None,
+        consent_method_labels=CONSENT_METHOD_LABELS,
         membership_form=membership_form,
         race_labels=RACE_ETHNICITY_LABELS,
         consent_labels=SMS_CONSENT_LABELS,
         language_labels=dict(LANGUAGE_CHOICES),
         role_labels=MEMBERSHIP_ROLE_LABELS,
     )
+
+
+@bp.get("/conflicts")
+@staff_required
+def conflicts():
+    """Records a leader saved with the phone or email of somebody outside their list."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = open_conflicts(page)
+    return render_template("people/conflicts.html", conflicts=rows,
+                           pagination=Pagination(page=page, per_page=50, total=total))
+
+
+@bp.post("/conflicts/<int:conflict_id>/resolve")
+@staff_required
+def resolve_conflict_view(conflict_id: int):
+    if EmptyForm().validate_on_submit() and resolve_conflict(conflict_id, current_user):
+        db.session.commit()
+        flash(_("Marked as resolved."), "success")
+    return redirect(url_for("people.conflicts"))
 
 
 @bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
@@ -221,11 +252,13 @@ def assign():
 def add_membership_view(person_id: int):
     person = get_visible_person(current_user, person_id)
     form = MembershipForm()
-    form.institution_id.choices = [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = institution_choices()
     if form.validate_on_submit():
         add_membership(person, get_institution(form.institution_id.data), MembershipRole(form.role.data), current_user)
         db.session.commit()
         flash(_("Membership saved."), "success")
+    else:
+        flash(_("Choose an institution."), "warning")
     return redirect(url_for("people.detail", person_id=person.id))
 
 
@@ -256,6 +289,10 @@ def import_csv():
     if form.validate_on_submit():
         data = form.file.data.read(current_app.config["PEOPLE_IMPORT_MAX_BYTES"] + 1)
         file_name = secure_filename(form.file.data.filename or "") or "people.csv"
+        if current_app.config["PEOPLE_IMPORT_BACKGROUND_BYTES"] < len(data) <= \
+                current_app.config["PEOPLE_IMPORT_MAX_BYTES"]:
+            owner_id = form.owner_id.data if "owner_id" in form else current_user.id
+            return redirect(url_for("people.import_progress_page", token=_import_in_background(data, file_name, owner_id)))
         try:
             plan = _check_import(data)
         except ImportFileError as error:
@@ -276,6 +313,7 @@ def import_csv():
         "people/import.html", form=form, tag_separator=TAG_SEPARATOR,
         max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"],
         max_megabytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"] / 1_000_000,
+        background_megabytes=current_app.config["PEOPLE_IMPORT_BACKGROUND_BYTES"] / 1_000_000,
     )
 
 
@@ -317,6 +355,49 @@ def import_confirm():
     return redirect(url_for("people.index", sort="newest"))
 
 
+@bp.get("/import/<token>")
+@login_required
+def import_progress_page(token: str):
+    """A large import's progress (the page polls ``import_progress``), then its outcome."""
+    progress = _own_progress(token)
+    return render_template("people/import_progress.html", token=token, progress=progress,
+                           errors_shown=IMPORT_ERRORS_SHOWN)
+
+
+@bp.get("/import/<token>/progress")
+@login_required
+def import_progress(token: str):
+    """A large import's progress as JSON: ``state`` and, while importing, ``done`` of ``total``."""
+    progress = _own_progress(token)
+    return jsonify({key: progress.get(key) for key in ("state", "done", "total", "added")})
+
+
+def _own_progress(token: str) -> dict:
+    """:raise NotFound: for an unknown token or someone else's import."""
+    progress = read_progress(_import_folder(), token)
+    if progress is None or progress.get("user_id") != current_user.id:
+        abort(404)
+    return progress
+
+
+def _import_in_background(data: bytes, file_name: str, owner_id: int | None) -> str:
+    """Keep the upload and hand it to the worker; returns the token its progress is under."""
+    from organizer.people.tasks import import_people_file
+    from organizer.tasks import huey
+
+    folder = _import_folder()
+    token = save_upload(folder, data)
+    write_progress(folder, token, user_id=current_user.id, file=file_name, state="queued")
+    args = (str(folder), token, current_user.id, owner_id if current_user.is_staff else None, file_name,
+            _region(), current_app.config["PEOPLE_IMPORT_MAX_BYTES"], current_app.config["PEOPLE_IMPORT_MAX_ROWS"],
+            IMPORT_ERRORS_SHOWN)
+    if huey.immediate or current_app.config.get("HUEY_IMMEDIATE"):
+        import_people_file.call_local(*args)
+    else:
+        import_people_file(*args)
+    return token
+
+
 def _check_import(data: bytes) -> ImportPlan:
     return check_import(current_user, data, region=_region(),
                         max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
@@ -355,7 +436,7 @@ def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: 
     actor = account(by_email)
     owner = account(owner_email) if owner_email else None
     try:
-        plan = check_import(actor, path.read_bytes(), region=_region(),
+        plan = check_import(actor, path, region=_region(),
                             max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
                             max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"])
     except ImportFileError as error:
@@ -388,12 +469,10 @@ def _region() -> str:
 def _person_form(person: Person | None = None) -> PersonForm:
     """The person form with its choices, minus the fields this user may not set."""
     if person is not None and request.method == "GET":
-        form = PersonForm(
-            obj=person,
-            tag_ids=[t.id for t in person.tags],
-            race_ethnicities=[r.value for r in person.race_ethnicities],
-            sms_consent=person.sms_consent.value,
-        )
+        form = PersonForm(obj=person, tag_ids=[t.id for t in person.tags], sms_consent=person.sms_consent.value)
+        # ``obj`` wins over keyword values in WTForms, and ``person.race_ethnicities`` holds rows,
+        # not the values the checkboxes compare: set the stored answers so they show ticked.
+        form.race_ethnicities.data = [str(value) for value in person.race_ethnicity_values]
     else:
         form = PersonForm()
     form.neighborhood_id.choices = [("", "—")] + [(n.id, n.name) for n in neighborhoods()]
@@ -421,14 +500,17 @@ def _data(form: PersonForm) -> PersonData:
         timezone=form.timezone.data or None,
         tag_ids=form.tag_ids.data or [],
         owner_id=form.owner_id.data if "owner_id" in form else None,
-        race_ethnicities=[RaceEthnicity(v) for v in form.race_ethnicities.data] if "race_ethnicities" in form else [],
-        notes=form.notes.data if "notes" in form else None,
+        race_ethnicities=[RaceEthnicity(v) for v in form.race_ethnicities.data or []]
+        if "race_ethnicities" in form else None,
+        notes=(form.notes.data or "") if "notes" in form else None,
         sms_consent=SmsConsent(form.sms_consent.data),
     )
 
 
 def _no_unconfirmed_duplicates(form: PersonForm, exclude_id: int | None) -> bool:
-    """Warn (once) when the phone or email already belongs to someone; links only to people the user may see."""
+    """Warn (once) when the phone or email already belongs to someone the user may see, with
+    links to them. Somebody outside a leader's list is not mentioned at all: saving opens a
+    conflict for staff instead (``note_hidden_duplicates``)."""
     if form.confirm_duplicate.data:
         return True
     try:
@@ -436,16 +518,13 @@ def _no_unconfirmed_duplicates(form: PersonForm, exclude_id: int | None) -> bool
     except PhoneError:
         form.phone.errors.append(_("This is not a valid phone number."))
         return False
-    duplicates = find_duplicates(phone, form.email.data, exclude_id)
+    duplicates = visible_duplicates(current_user, phone, form.email.data, exclude_id)
     if not duplicates:
         return True
     parts = []
     for other in duplicates:
-        if can_see_person(current_user, other.id):
-            url = url_for("people.detail", person_id=other.id)
-            parts.append(Markup('<a href="{}">{}</a>').format(url, other.display_name))
-        else:
-            parts.append(escape(_("someone outside your list")))
+        url = url_for("people.detail", person_id=other.id)
+        parts.append(Markup('<a href="{}">{}</a>').format(url, other.display_name))
     flash(
         Markup(escape(_("This phone or email already belongs to: "))) + Markup(", ").join(parts)
         + Markup(escape(_(". Open that record, or tick “Save anyway” if this is a different person."))),

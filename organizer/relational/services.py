@@ -18,11 +18,11 @@ from sqlalchemy import ColumnElement, case, distinct, func, literal, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import Role, User
 from organizer.db import utcnow
 from organizer.extensions import db
-from organizer.institutions.models import Institution, Membership
+from organizer.institutions.models import Membership
 from organizer.people.models import Person
 from organizer.people.services import (
     PersonData,
@@ -120,16 +120,22 @@ def save_stage(stage: Stage | None, *, name: str, position: int, description: st
     clash = db.session.scalar(select(Stage.id).where(Stage.name == name))
     if clash is not None and (stage is None or clash != stage.id):
         raise RelationalError(_("There is already a stage called %(name)s.", name=name))
+    creating = stage is None
     if stage is None:
         stage = Stage(name=name)
         db.session.add(stage)
+    fields = ("name", "position", "description", "suggest_for")
+    before = snapshot(stage, fields)
     stage.name, stage.position, stage.description = name, position, description.strip()
-    if suggest_for:
+    if suggest_for and not stage.suggest_for:
         db.session.execute(update(Stage).where(Stage.suggest_for.is_(True)).values(suggest_for=False))
     stage.suggest_for = suggest_for
     db.session.flush()
     _forget_stages()
-    record(actor, "save", stage)
+    if creating:
+        record(actor, "save", stage)
+    else:
+        record_changes(actor, stage, before, snapshot(stage, fields), action="save")
     return stage
 
 
@@ -166,6 +172,28 @@ def add_issue(name: str, actor: User) -> Issue:
 def local_today() -> date:
     """Today in the federation's time zone (one-to-ones and follow-ups are dated, not timed)."""
     return datetime.now(ZoneInfo(get_organization().timezone)).date()
+
+
+class MeetingDateError(RelationalError):
+    """A one-to-one dated after today, or a follow-up set before its meeting; ``field`` names
+    the form field to show it on."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_meeting_dates(held_on: date, follow_up_on: date | None, *, check_held_on: bool = True) -> None:
+    """A meeting cannot be dated after today in the federation's time zone (a future date would
+    hide the person from going-cold and stalled lists until then), and its follow-up cannot be
+    earlier than the meeting.
+
+    :raise MeetingDateError: naming the field at fault.
+    """
+    if check_held_on and held_on > local_today():
+        raise MeetingDateError(_("A one-to-one cannot be dated after today."), "held_on")
+    if follow_up_on is not None and follow_up_on < held_on:
+        raise MeetingDateError(_("The follow-up cannot be earlier than the meeting."), "follow_up_on")
 
 
 def date_as_datetime(day: date) -> datetime:
@@ -242,7 +270,9 @@ def log_one_to_one(data: OneToOneData, actor: User, *, region: str) -> OneToOne:
     :raise NotFound: when ``person_id`` is someone the actor may not see.
     :raise RelationalError: when neither a person nor a new name is given, or the holder is invalid.
     :raise PhoneError: when the new person's phone is not a valid number.
+    :raise MeetingDateError: when the meeting is dated after today or its follow-up before it.
     """
+    check_meeting_dates(data.held_on, data.follow_up_on)
     holder = _holder(data, actor)
     if data.person_id:
         person = get_visible_person(actor, data.person_id)
@@ -342,24 +372,14 @@ def get_editable_one_to_one(user: User, one_to_one_id: int) -> OneToOne:
     return one
 
 
-# Free text about the person: the audit log says that it changed, never what it says.
+# Free text about the person: in the audit log only for those who may see sensitive data.
 _PRIVATE_FIELDS = ("place", "self_interest", "story", "next_step")
 
 
 def _meeting_snapshot(one: OneToOne) -> dict[str, object]:
-    return {
-        "held_on": one.held_on.isoformat(),
-        "held_by_id": one.held_by_id,
-        "duration_minutes": one.duration_minutes,
-        "mode": one.mode.value,
-        "place": one.place,
-        "self_interest": one.self_interest,
-        "story": one.story,
-        "issues": sorted(i.id for i in one.issues),
-        "assessment": one.assessment,
-        "next_step": one.next_step,
-        "follow_up_on": one.follow_up_on.isoformat() if one.follow_up_on else None,
-    }
+    return snapshot(one, ("held_on", "held_by_id", "duration_minutes", "mode", "place", "self_interest", "story",
+                          "assessment", "next_step", "follow_up_on", "follow_up_done_at"),
+                    issues=[i.id for i in one.issues])
 
 
 def update_one_to_one(one: OneToOne, data: OneToOneData, actor: User) -> OneToOne:
@@ -369,14 +389,16 @@ def update_one_to_one(one: OneToOne, data: OneToOneData, actor: User) -> OneToOn
     The person met never changes and commitments keep their own flow (marked kept or not), so
     ``data``'s person and commitment fields are not read. A new follow-up date reopens the
     follow-up, as rescheduling does. The person's summary (last one-to-one, latest assessment)
-    is recomputed. The audit event names the changed fields; free text is only said to have changed.
+    is recomputed. The audit event has the old and new value of each changed field (free text
+    marked sensitive); saved unchanged, nothing is recorded.
 
     :raise RelationalError: when ``actor`` may not change this meeting, the assessment is not
-        1-5, or the chosen holder cannot hold one-to-ones.
+        1-5, the chosen holder cannot hold one-to-ones, or the dates are not possible.
     """
     if not can_edit_one_to_one(actor, one):
         raise RelationalError(_("Only whoever held the meeting, or an organizer, can change it."))
     _check_assessment(data.assessment)
+    check_meeting_dates(data.held_on, data.follow_up_on)
     holder = one.held_by
     if actor.is_staff and data.held_by_id and data.held_by_id != one.held_by_id:
         holder = _active_account(data.held_by_id)
@@ -389,18 +411,17 @@ def update_one_to_one(one: OneToOne, data: OneToOneData, actor: User) -> OneToOn
     one.issues = list(db.session.scalars(select(Issue).where(Issue.id.in_(data.issue_ids or []))))
     one.assessment, one.next_step, one.follow_up_on = data.assessment, _clean(data.next_step), data.follow_up_on
     db.session.flush()
-    refresh_summary(one.person_id)
-    changed = {key: value for key, value in _meeting_snapshot(one).items() if before[key] != value}
-    for key in _PRIVATE_FIELDS:
-        if key in changed:
-            changed[key] = "changed"
-    if changed:
-        record(actor, "update", one, changed, summary=f"one-to-one with {one.person.display_name}")
+    if record_changes(actor, one, before, _meeting_snapshot(one), sensitive=_PRIVATE_FIELDS,
+                      summary=f"one-to-one with {one.person.display_name}"):
+        refresh_summary(one.person_id)
     return one
 
 
 def mark_commitment(commitment: Commitment, status: CommitmentStatus, actor: User) -> None:
-    """Mark a commitment kept, not kept, or open again (the caller commits)."""
+    """Mark a commitment kept, not kept, or open again (the caller commits); its own status
+    again changes nothing."""
+    if status is commitment.status:
+        return
     commitment.status = status
     commitment.marked_at = None if status is CommitmentStatus.OPEN else utcnow()
     commitment.marked_by_id = actor.id
@@ -464,14 +485,21 @@ def complete_follow_up(one: OneToOne, actor: User) -> None:
 
 
 def reschedule_follow_up(one: OneToOne, new_date: date, actor: User) -> None:
-    """Move a follow-up to ``new_date`` and reopen it (the caller commits).
+    """Move a follow-up to ``new_date`` and reopen it (the caller commits); the date it already
+    has changes nothing (a done follow-up stays done).
 
     :raise RelationalError: when a leader tries to change someone else's follow-up.
+    :raise MeetingDateError: when ``new_date`` is before the meeting.
     """
     _check_follow_up_owner(one, actor)
+    check_meeting_dates(one.held_on, new_date, check_held_on=False)
+    if new_date == one.follow_up_on:
+        return
+    before = snapshot(one, ("follow_up_on", "follow_up_done_at"))
     one.follow_up_on = new_date
     one.follow_up_done_at = None
-    record(actor, "follow_up_rescheduled", one, {"follow_up_on": new_date.isoformat()})
+    record_changes(actor, one, before, snapshot(one, ("follow_up_on", "follow_up_done_at")),
+                   action="follow_up_rescheduled")
 
 
 def going_cold(user: User, today: date, days: int, limit: int = 50) -> tuple[list[tuple[Person, date]], int]:

@@ -13,7 +13,7 @@ from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
 from organizer.auth.services import leaders, staff_and_leaders
 from organizer.extensions import db
-from organizer.institutions.services import active_institutions
+from organizer.institutions.services import institution_choices
 from organizer.forms import EmptyForm
 from organizer.people.models import Person
 from organizer.people.services import PersonFilters, PhoneError, get_visible_person, search_people
@@ -35,6 +35,7 @@ from organizer.relational.services import (
     TIME_BUCKETS,
     BoardFilters,
     CommitmentData,
+    MeetingDateError,
     OneToOneData,
     RelationalError,
     accountability,
@@ -64,7 +65,7 @@ from organizer.relational.services import (
     update_one_to_one,
 )
 from organizer.settings.services import get_organization, neighborhoods
-from organizer.web import is_safe_redirect
+from organizer.web import date_arg, db_int, is_safe_redirect, person_page_part
 
 bp = Blueprint("relational", __name__)
 
@@ -79,7 +80,7 @@ BOARD_CARDS_PER_COLUMN = 50
 @login_required
 def new_one_to_one():
     form = OneToOneForm()
-    preselected = request.args.get("person_id", type=int)
+    preselected = request.args.get("person_id", type=db_int)
     if request.method == "GET":
         form.held_on.data = local_today()
         if preselected:
@@ -92,13 +93,17 @@ def new_one_to_one():
         except PhoneError:
             db.session.rollback()
             form.new_phone.errors.append(_("This is not a valid phone number."))
+        except MeetingDateError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(str(error))
         except RelationalError as error:
             db.session.rollback()
             form.person_id.errors.append(str(error))
         else:
             flash(_("One-to-one with %(name)s saved.", name=one.person.display_name), "success")
             return redirect(url_for("people.detail", person_id=one.person_id))
-    return render_template("relational/one_to_one_form.html", form=form, rubric_labels=ASSESSMENT_CHOICES)
+    return render_template("relational/one_to_one_form.html", form=form, rubric_labels=ASSESSMENT_CHOICES,
+                           preselected=preselected)
 
 
 def _fill_choices(form: OneToOneForm, preselected: int | None, q: str) -> None:
@@ -178,6 +183,9 @@ def edit_one_to_one(one_to_one_id: int):
         try:
             update_one_to_one(one, _data(form), current_user)
             db.session.commit()
+        except MeetingDateError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(str(error))
         except RelationalError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
@@ -241,6 +249,10 @@ def follow_up_reschedule(one_to_one_id: int):
         try:
             reschedule_follow_up(one, form.follow_up_on.data, current_user)
             db.session.commit()
+        except MeetingDateError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(_back(url_for("relational.follow_ups_page")))
         except RelationalError:
             db.session.rollback()
             abort(403)
@@ -263,10 +275,10 @@ def _board_filters() -> BoardFilters:
     args = request.args
     staff = current_user.is_staff
     return BoardFilters(
-        institution_id=args.get("institution", type=int),
-        neighborhood_id=args.get("neighborhood", type=int),
-        organizer_id=args.get("organizer", type=int) if staff else None,
-        leader_id=args.get("leader", type=int) if staff else None,
+        institution_id=args.get("institution", type=db_int),
+        neighborhood_id=args.get("neighborhood", type=db_int),
+        organizer_id=args.get("organizer", type=db_int) if staff else None,
+        leader_id=args.get("leader", type=db_int) if staff else None,
     )
 
 
@@ -277,7 +289,7 @@ def pipeline_board():
     columns = board(current_user, filters, per_column=BOARD_CARDS_PER_COLUMN)
     return render_template(
         "relational/board.html", columns=columns, filters=filters,
-        institutions=active_institutions(), neighborhoods=neighborhoods(),
+        institutions=institution_choices(), neighborhoods=neighborhoods(),
         organizers=staff_users() if current_user.is_staff else [],
         leader_choices=leaders() if current_user.is_staff else [],
     )
@@ -308,14 +320,8 @@ def move():
 
 def _period() -> tuple[date, date]:
     today = local_today()
-    try:
-        start = date.fromisoformat(request.args.get("start", ""))
-    except ValueError:
-        start = today - timedelta(days=365)
-    try:
-        end = date.fromisoformat(request.args.get("end", ""))
-    except ValueError:
-        end = today
+    start = date_arg("start") or today - timedelta(days=365)
+    end = date_arg("end") or today
     return (start, end) if start <= end else (end, start)
 
 
@@ -324,7 +330,8 @@ def _period() -> tuple[date, date]:
 def pipeline_funnel():
     start, end = _period()
     rows = funnel(current_user, start, end)
-    stalled_days = max(request.args.get("stalled_days", 120, type=int) or 120, 1)
+    # Days from 1 to a century: a larger number would take the date before year 1.
+    stalled_days = min(max(request.args.get("stalled_days", 120, type=db_int) or 120, 1), 36500)
     cold_days = get_organization().going_cold_days
     stuck, stuck_total = stalled(current_user, local_today(), stalled_days, cold_days)
     stage_names = {r.stage.id: r.stage.name for r in rows}
@@ -464,20 +471,20 @@ def admin_issues():
 # --- what the person page shows ---------------------------------------------------------
 
 
+@person_page_part("relational")
+def person_facts(user: User, person: Person) -> dict:
+    """The person page's stage, move form and network (``parts.relational``)."""
+    from organizer.relational.services import current_stage, network
+
+    stage, since = current_stage(person.id)
+    form = MoveForm(formdata=None, person_id=person.id, stage_id=stage.id if stage else None,
+                    next=url_for("people.detail", person_id=person.id))
+    form.stage_id.choices = [(s.id, s.name) for s in stages()]
+    met, met_by = network(user, person)
+    return {"stage": stage, "since": since, "move_form": form, "met": met, "met_by": met_by}
+
+
 @bp.app_context_processor
-def person_page_helpers():
-    """``relational_person(person)`` for the person page hooks (stage, move form, network), and
-    ``relational_stages()`` for the people list's stage filter."""
-
-    def relational_person(person: Person):
-        from organizer.relational.services import current_stage, network
-
-        stage, since = current_stage(person.id)
-        form = MoveForm(formdata=None, person_id=person.id, stage_id=stage.id if stage else None,
-                        next=url_for("people.detail", person_id=person.id))
-        form.stage_id.choices = [(s.id, s.name) for s in stages()]
-        met, met_by = network(current_user, person)
-        return {"stage": stage, "since": since, "move_form": form, "met": met, "met_by": met_by}
-
-    return {"relational_person": relational_person, "relational_stages": stages}
-
+def person_list_helpers():
+    """``relational_stages()`` for the people list's stage filter (cached per request)."""
+    return {"relational_stages": stages}

@@ -9,7 +9,7 @@ from flask import g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from organizer.audit.services import record
+from organizer.audit.services import record, record_changes, snapshot
 from organizer.extensions import db
 from organizer.settings.models import Neighborhood, Organization, Tag
 
@@ -52,6 +52,8 @@ def save_organization(
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(_("Unknown time zone “%(zone)s”. Use a name such as America/Chicago.", zone=timezone)) from None
     org = db.session.get(Organization, 1) or Organization(id=1)
+    fields = ("name", "timezone", "default_phone_region", "sms_help_text", "going_cold_days")
+    before = snapshot(org, fields)
     org.name = name.strip()
     org.timezone = timezone
     org.default_phone_region = default_phone_region.upper()
@@ -59,7 +61,7 @@ def save_organization(
     org.going_cold_days = going_cold_days
     db.session.add(org)
     g.pop("organization", None)
-    record(actor, "update", org, summary="organization settings")
+    record_changes(actor, org, before, snapshot(org, fields), summary="organization settings")
     return org
 
 

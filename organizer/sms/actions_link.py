@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 RSVP_REPLY_WINDOW = timedelta(days=14)
 CONFIRMATION = _l("Thanks %(first_name)s! You're confirmed for %(action_title)s, %(action_time)s at %(action_place)s.")
 REMINDER = _l("%(org)s: reminder, %(action_title)s is %(action_time)s at %(action_place)s. Reply STOP to opt out.")
+SIGNUP_CONFIRM = _l("%(org)s: someone signed you up for %(action_title)s, %(action_time)s. Reply YES to confirm "
+                    "or NO if you are not coming.")
 #: How a text writes an action's start, by language.
 TIME_PATTERNS = {"en": "EEE MMM d, h:mm a", "es": "EEEE d 'de' MMMM, h:mm a"}
 
@@ -94,17 +96,63 @@ def rsvp_condition(action_id: int, status: str) -> ColumnElement[bool]:
     return Person.id.in_(answered.where(Rsvp.status == RsvpStatus(status)))
 
 
+def ask_to_confirm_signup(rsvp: Rsvp) -> bool:
+    """Text the owner of the number a public sign-up matched, asking them to reply YES to
+    confirm (registered with the actions area as a sign-up confirmer). Nothing is sent to a
+    number that may not be texted, nor when quiet hours last until the action starts.
+    Returns whether a text was queued (it goes after the commit). Raises nothing."""
+    from organizer.settings.services import get_organization
+    from organizer.sms import sending, services
+    from organizer.sms.models import MessageKind
+
+    person, action = rsvp.person, rsvp.action
+    if not person.phone or services.blocked_reason(person.phone, person):
+        return False
+    org = get_organization()
+    now = utcnow()
+    when = sending.next_send_time(person.phone, now, current_app.config, org.timezone)
+    if when >= action.starts_at:
+        return False
+    values = merge_values(action.id, services.language_of(person)) or {}
+    body = services.in_their_language(person, SIGNUP_CONFIRM, org=org.name, **values)
+    services.queue_text(person.phone, body, MessageKind.SIGNUP_CONFIRMATION, person=person, not_before=when)
+    return True
+
+
+def send_signup_confirmations() -> None:
+    """Hand the confirmation texts queued by :func:`ask_to_confirm_signup` to the worker, after
+    the sign-up's commit. The task module is imported here, not when the app is built: with
+    that import in ``create_app`` (which the worker runs inside a task), the restarted worker of
+    tests/sms/test_crash.py left its mobilization unfinished (3 runs of 3; why is not known)."""
+    from organizer.sms.tasks import dispatch_noted
+
+    dispatch_noted()
+
+
+def _pending_signup(person: Person, now: datetime) -> Rsvp | None:
+    """The person's latest sign-up waiting for confirmation, for an action not yet started."""
+    return db.session.scalar(
+        select(Rsvp).join(Action, Action.id == Rsvp.action_id)
+        .where(Rsvp.person_id == person.id, Rsvp.status == RsvpStatus.PENDING, Action.starts_at > now,
+               Action.archived_at.is_(None), Rsvp.updated_at >= now - RSVP_REPLY_WINDOW)
+        .order_by(Rsvp.updated_at.desc(), Rsvp.id.desc()).limit(1)
+    )
+
+
 def answer_rsvp(person: Person, yes: bool, now: datetime) -> str | None:
     """Record a YES/NO text as an RSVP (source: SMS) to the action the person was last
-    asked about, if that was within two weeks and the action has not started.
+    asked about, if that was within two weeks and the action has not started. The last ask
+    is a mobilization's "Reply YES to RSVP", or a sign-up waiting for their confirmation,
+    whichever came later: YES confirms that sign-up, NO turns it into a "no".
 
     Returns the confirmation to text back ("" for none after a NO), or ``None`` when the
     text was not an RSVP answer. Raises nothing.
     """
     from organizer.sms.models import Mobilization, OutboxMessage
 
-    asked = db.session.execute(
-        select(Action)
+    pending = _pending_signup(person, now)
+    asked_row = db.session.execute(
+        select(Action, OutboxMessage.created_at)
         .join(Mobilization, Mobilization.action_id == Action.id)
         .join(OutboxMessage, OutboxMessage.mobilization_id == Mobilization.id)
         .where(
@@ -117,10 +165,16 @@ def answer_rsvp(person: Person, yes: bool, now: datetime) -> str | None:
         )
         .order_by(OutboxMessage.id.desc())
         .limit(1)
-    ).scalar()
-    if asked is None:
+    ).first()
+    if pending is not None and (asked_row is None or pending.updated_at >= asked_row[1]):
+        asked = pending.action
+        # The sign-up's source stays: the text only confirms (or denies) what the form said.
+        record_rsvp(asked, person, RsvpStatus.YES if yes else RsvpStatus.NO, pending.source)
+    elif asked_row is None:
         return None
-    record_rsvp(asked, person, RsvpStatus.YES if yes else RsvpStatus.NO, RsvpSource.SMS)
+    else:
+        asked = asked_row[0]
+        record_rsvp(asked, person, RsvpStatus.YES if yes else RsvpStatus.NO, RsvpSource.SMS)
     if not yes:
         return ""
     from organizer.sms.services import in_their_language, language_of

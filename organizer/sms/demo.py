@@ -11,7 +11,7 @@ from organizer.actions.models import Action
 from organizer.db import utcnow
 from organizer.demo import DemoContext, step
 from organizer.extensions import db
-from organizer.people.models import SmsConsent
+from organizer.people.models import ConsentMethod, SmsConsent
 from organizer.people.services import set_sms_consent
 from organizer.sms import encoding
 from organizer.sms.keywords import classify
@@ -83,7 +83,8 @@ def texts(ctx: DemoContext) -> None:
                                  person_id=person.id, from_phone=person.phone, to_phone="+13125550100", body=text,
                                  keyword=keyword.value, received_at=at)
         if keyword.value == "opt_out":
-            set_sms_consent(person, SmsConsent.OPTED_OUT, source="SMS STOP reply")
+            set_sms_consent(person, SmsConsent.OPTED_OUT, method=ConsentMethod.SMS_STOP, detail="SMS STOP reply",
+                            now=at)
             db.session.add(PhoneOptOut(phone=person.phone, source="SMS STOP reply", opted_out_at=at))
             message.outcome = "opted_out"
         elif keyword.value == "possible_opt_out":

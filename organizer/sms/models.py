@@ -77,6 +77,9 @@ class MessageKind(enum.StrEnum):
     AUTO_REPLY = "auto_reply"  # HELP text, RSVP confirmation: answers the person's own text
     OPT_OUT_CONFIRMATION = "opt_out_confirmation"  # the one text allowed after an opt-out
     REMINDER = "reminder"
+    # "Reply YES to confirm" to the owner of a number typed on the public sign-up page: not an
+    # answer to their own text, so quiet hours apply as for any text we start.
+    SIGNUP_CONFIRMATION = "signup_confirmation"
 
 
 class Mobilization(db.Model):

@@ -29,13 +29,17 @@ Only this package imports ``twilio``.
 from __future__ import annotations
 
 import email.utils
+import fcntl
+import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -225,12 +229,24 @@ class ConsoleBackend(SmsBackend):
     ``sent`` holds a :class:`ProviderMessage` per text and ``requests`` the
     matching :class:`SendRequest`. :meth:`fail_next` makes the next sends
     raise, to exercise error handling without a network.
+
+    With ``record_path`` (``SMS_CONSOLE_LOG``; set in development) every text
+    is also appended to that file, one JSON line, flushed to disk BEFORE it is
+    printed, and :meth:`list_recent` reads the file: the console's own durable
+    message list, shared by every worker process and surviving a crash. So the
+    sweep reconciles a text the killed worker printed but never recorded, just
+    as it does from Twilio's list, and the outbox never prints it twice. (A
+    worker killed between the two steps leaves a text recorded but unprinted:
+    at most once, as with a provider that accepted a message and then lost it.)
+    Without it, memory only (tests).
     """
 
     name = "console"
 
-    def __init__(self, logger: logging.Logger | None = None) -> None:
+    def __init__(self, logger: logging.Logger | None = None,
+                 record_path: str | os.PathLike[str] | None = None) -> None:
         self.logger = logger or log
+        self.record_path = Path(record_path) if record_path else None
         self.sent: list[ProviderMessage] = []
         self.requests: list[SendRequest] = []
         self._failures: list[SendError] = []
@@ -242,22 +258,59 @@ class ConsoleBackend(SmsBackend):
             self._failures.extend([error] * times)
 
     def send(self, req: SendRequest) -> SendResult:
-        """Log the text and record it; raises only errors set by fail_next."""
+        """Record the text (durably first, with ``record_path``), then log it. Raises only
+        errors set by fail_next, or OSError when the record cannot be written (nothing is
+        printed then: the send did not happen)."""
         with self._lock:
             if self._failures:
                 raise self._failures.pop(0)
             sid = "CONSOLE" + secrets.token_hex(16)
             message = ProviderMessage(sid, req.to, req.body, "sent", datetime.now(UTC))
+            if self.record_path is not None:
+                self._append_record(message, req.outbox_id)
             self.sent.append(message)
             self.requests.append(req)
         self.logger.info("SMS to %s (outbox %s, %s):\n%s", req.to, req.outbox_id, sid, req.body)
         return SendResult(sid=sid, status="sent", segments=None)
 
     def list_recent(self, to: str, since: datetime) -> list[ProviderMessage]:
-        """Recorded texts to ``to`` since ``since``, newest first."""
+        """Texts to ``to`` since ``since``, newest first: from the durable record when there
+        is one (every process's texts), else from memory."""
+        if self.record_path is not None:
+            found = [m for m in self._read_records() if m.to == to and m.date_created and m.date_created >= since]
+            return sorted(found, key=lambda m: m.date_created or since, reverse=True)
         with self._lock:
             found = [m for m in self.sent if m.to == to and m.date_created and m.date_created >= since]
         return found[::-1]
+
+    def _append_record(self, message: ProviderMessage, outbox_id: int) -> None:
+        assert self.record_path is not None  # noqa: S101 - callers check
+        line = json.dumps({"sid": message.sid, "to": message.to, "body": message.body, "outbox_id": outbox_id,
+                           "date_created": message.date_created.isoformat() if message.date_created else None})
+        self.record_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.record_path, "a", encoding="utf-8") as record:
+            fcntl.flock(record, fcntl.LOCK_EX)  # several worker processes append to one file
+            record.write(line + "\n")
+            record.flush()
+            os.fsync(record.fileno())
+
+    def _read_records(self) -> list[ProviderMessage]:
+        assert self.record_path is not None  # noqa: S101 - callers check
+        try:
+            with open(self.record_path, encoding="utf-8") as record:
+                fcntl.flock(record, fcntl.LOCK_SH)
+                lines = record.read().splitlines()
+        except FileNotFoundError:
+            return []
+        messages = []
+        for line in lines:
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash mid-write: that text was never printed
+            created = datetime.fromisoformat(data["date_created"]) if data.get("date_created") else None
+            messages.append(ProviderMessage(data["sid"], data["to"], data["body"], "sent", created))
+        return messages
 
 
 class _RedirectingHttpClient(TwilioHttpClient):
@@ -456,7 +509,7 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 def _make_console(config: Mapping[str, Any]) -> SmsBackend:
-    return ConsoleBackend()
+    return ConsoleBackend(record_path=config.get("SMS_CONSOLE_LOG") or None)
 
 
 def _make_twilio(config: Mapping[str, Any]) -> SmsBackend:

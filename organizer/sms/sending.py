@@ -41,7 +41,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Flask, current_app
 from sqlalchemy import and_, case, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from organizer.db import utcnow
@@ -87,6 +87,8 @@ RATE_LIMIT_CODES = frozenset({20429, 21611, 429})
 RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 600.0
 RECONCILE_MARGIN = timedelta(seconds=60)
+#: Unpaced, how much a 429 without Retry-After delays the sender's next text.
+RATE_LIMIT_PENALTY_SECONDS = 0.2
 #: Longest a rate limit holds a sender (well under SMS_SENDING_STALE_SECONDS, so a row
 #: claimed while waiting is never taken for an interrupted send).
 MAX_HOLD_SECONDS = 60.0
@@ -277,6 +279,20 @@ def hold_sender(sender: str, seconds: float, now_ts: float | None = None) -> Non
     db.session.commit()
 
 
+def slow_down(sender: str, segments: int, rate: float, now_ts: float | None = None) -> None:
+    """After a rate-limit answer without Retry-After: push the sender's clock back by the
+    slot the refused text used (``RATE_LIMIT_PENALTY_SECONDS`` when unpaced), so the pace
+    eases off a little with each 429 instead of every sender stopping for seconds. Commits."""
+    penalty = max(segments, 1) / rate if rate > 0 else RATE_LIMIT_PENALTY_SECONDS
+    now_ts = time.time() if now_ts is None else now_ts
+    db.session.execute(
+        update(SenderPace).where(SenderPace.sender == sender)
+        .values(next_slot=case((SenderPace.next_slot > now_ts, SenderPace.next_slot), else_=now_ts) + penalty),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+
+
 # --- sending one row ------------------------------------------------------------------------
 
 
@@ -294,11 +310,13 @@ def status_callback_url(config, outbox_id: int) -> str | None:
 
 
 def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-            provider: SmsBackend | None = None, org_tz: str | None = None) -> Outcome:
+            provider: SmsBackend | None = None, org_tz: str | None = None,
+            on_offer: Callable[[], None] | None = None) -> Outcome:
     """Send one claimed row: pace, re-check, call the provider, record. Commits.
 
     ``org_tz``: the federation's time zone, when the caller has read it already (each commit
     here expires the cached organization, so reading it per row costs a query per text).
+    ``on_offer``: called right before the provider is (from then on the text may exist).
 
     Raises nothing for provider failures (they are recorded on the row).
     """
@@ -348,6 +366,11 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
 
     request = SendRequest(to=row.phone, body=row.body, outbox_id=row.id,
                           status_callback=status_callback_url(config, row.id), validity_period=validity)
+    # No transaction stays open across the network call: on SQLite it would hold the write
+    # lock (organizer.db) and make a reply posted meanwhile wait for the provider's answer.
+    db.session.commit()
+    if on_offer is not None:
+        on_offer()
     try:
         result = (provider or backend()).send(request)
     except RetryableSendError as exc:
@@ -359,7 +382,10 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             row.error_code = exc.code
         db.session.commit()
         if exc.code in RATE_LIMIT_CODES:
-            hold_sender(sender_key(config), exc.retry_after or RETRY_BASE_SECONDS)
+            if exc.retry_after:  # the provider said how long: every sender waits that long
+                hold_sender(sender_key(config), exc.retry_after)
+            else:  # slow the pace by the refused text's slot, rather than stopping for seconds
+                slow_down(sender_key(config), row.segments, segments_per_second(config))
         _check_pause(row, now)
         return Outcome("retry")
     except (OptedOutError, InvalidNumberError, PermanentSendError) as exc:
@@ -384,8 +410,8 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
         row.error_code, row.error_message = exc.code, f"outcome unknown, to reconcile: {exc.message}"[:255]
         db.session.commit()
         return Outcome("ambiguous")
-    record_accepted(row.id, result.sid, result.status, now)
-    record_billing(row.id, result.segments, None, None)
+    record_accepted(outbox_id, result.sid, result.status, now)
+    record_billing(outbox_id, result.segments, None, None)
     db.session.commit()
     return Outcome("sent")
 
@@ -596,6 +622,30 @@ def _act_on_number(phone: str, error: SendError, now: datetime) -> None:
 # --- the dispatcher loop --------------------------------------------------------------------
 
 
+class DispatchInterrupted(Exception):
+    """The database went away while a sender held claimed rows. ``unsent`` lists those never
+    offered to the provider: once the database is back, :func:`release_unsent` requeues them
+    at once instead of leaving them to the sweep (minutes). The cause is the database error."""
+
+    def __init__(self, unsent: list[int]) -> None:
+        super().__init__(f"database lost with {len(unsent)} claimed rows not offered to the provider")
+        self.unsent = unsent
+
+
+def release_unsent(row_ids: list[int]) -> int:
+    """Hand claimed rows that never reached the provider back to the queue (attempt not
+    counted). Returns how many moved. The caller commits."""
+    if not row_ids:
+        return 0
+    return db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.SENDING,
+               OutboxMessage.sid.is_(None))
+        .values(status=OutboxStatus.QUEUED, attempts=OutboxMessage.attempts - 1, updated_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+
+
 def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
                    now_fn: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep) -> int:
     """Send due rows of one mobilization (or the texts outside mobilizations) until none is
@@ -608,7 +658,13 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
     size = batch_size(current_app.config)
     org_tz = get_organization().timezone
     stop = False
+    recheck_after = float(current_app.config.get("SMS_AMBIGUOUS_RECHECK_SECONDS") or 0)
+    ambiguous: list[tuple[float, int]] = []  # (when to look it up, outbox id)
     while not stop and time.monotonic() - started < budget_seconds:
+        if ambiguous and ambiguous[0][0] <= time.monotonic():
+            due = [row_id for at, row_id in ambiguous if at <= time.monotonic()]
+            ambiguous = [(at, row_id) for at, row_id in ambiguous if row_id not in due]
+            recheck_ambiguous(due, now_fn())
         if mobilization_id is not None and time.monotonic() - last_beat > 5:
             if not _heartbeat(mobilization_id, now_fn()):
                 break
@@ -616,12 +672,23 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
         row_ids = claim_batch(mobilization_id, now_fn(), size)
         if not row_ids:
             break
-        for row_id in row_ids:
+        for index, row_id in enumerate(row_ids):
             # After a pause or cancel, process() hands each remaining claimed row back
             # (paused) or cancels it, without calling the provider.
-            outcome = process(row_id, now_fn=now_fn, sleep=sleep, org_tz=org_tz)
+            offered: list[int] = []
+            try:
+                outcome = process(row_id, now_fn=now_fn, sleep=sleep, org_tz=org_tz,
+                                  on_offer=lambda row_id=row_id: offered.append(row_id))
+            except (OperationalError, InterfaceError) as exc:
+                unsent = ([] if offered else [row_id]) + row_ids[index + 1:]
+                raise DispatchInterrupted(unsent) from exc
             handled += 1
             stop = stop or outcome.stop
+            if outcome.status == "ambiguous" and recheck_after > 0:
+                ambiguous.append((time.monotonic() + recheck_after, row_id))
+    if ambiguous:  # the last ones: wait out their delay, then look them up once
+        sleep(max(0.0, ambiguous[-1][0] - time.monotonic()))
+        recheck_ambiguous([row_id for _, row_id in ambiguous], now_fn())
     if mobilization_id is not None:
         services.maybe_finish(mobilization_id, now_fn())
         db.session.commit()
@@ -701,21 +768,7 @@ def reconcile_stale(now: datetime, provider: SmsBackend | None = None, limit: in
                 report.unknown += 1
                 db.session.commit()
             continue
-        candidates = [m for m in found if m.body.strip() == row.body.strip()]
-        sids = [m.sid for m in candidates]
-        # A SID a status callback reported is ours too, even when a retry forgot it on its row.
-        known = set(db.session.scalars(
-            select(OutboxMessage.sid).where(OutboxMessage.sid.in_(sids))
-            .union(select(StatusEvent.message_sid).where(StatusEvent.message_sid.in_(sids)))
-        )) if candidates else set()
-        match = next((m for m in reversed(candidates) if m.sid not in known), None)  # oldest first
-        if match is not None:
-            record_accepted(row.id, match.sid, match.status, now)
-            db.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id)
-                .values(error_message="reconciled from the provider's message list"),
-                execution_options={"synchronize_session": False},
-            )
+        if _settle_from_list(row, found, now):
             report.reconciled += 1
         elif row.attempts >= max_attempts:
             row.status = OutboxStatus.UNKNOWN
@@ -726,6 +779,52 @@ def reconcile_stale(now: datetime, provider: SmsBackend | None = None, limit: in
             report.requeued += 1
         db.session.commit()
     return report
+
+
+def _settle_from_list(row: OutboxMessage, found: list, now: datetime) -> bool:
+    """Keep the SID when the provider's recent messages to the row's number hold its text
+    under a SID no row has; True when it did (the caller commits)."""
+    candidates = [m for m in found if m.body.strip() == row.body.strip()]
+    sids = [m.sid for m in candidates]
+    # A SID a status callback reported is ours too, even when a retry forgot it on its row.
+    known = set(db.session.scalars(
+        select(OutboxMessage.sid).where(OutboxMessage.sid.in_(sids))
+        .union(select(StatusEvent.message_sid).where(StatusEvent.message_sid.in_(sids)))
+    )) if candidates else set()
+    match = next((m for m in reversed(candidates) if m.sid not in known), None)  # oldest first
+    if match is None:
+        return False
+    record_accepted(row.id, match.sid, match.status, now)
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row.id)
+        .values(error_message="reconciled from the provider's message list"),
+        execution_options={"synchronize_session": False},
+    )
+    return True
+
+
+def recheck_ambiguous(outbox_ids: list[int], now: datetime, provider: SmsBackend | None = None) -> int:
+    """Look for just-sent texts whose answer was ambiguous (a 5xx, a lost reply) in the
+    provider's message list, seconds after the send rather than after the stale timeout.
+
+    Found: the SID is kept. Not found (or the provider cannot be asked): the row stays
+    ``sending`` for :func:`reconcile_stale`, which alone may requeue it, once no request of
+    ours can still be in flight. Returns how many were settled; commits.
+    """
+    settled = 0
+    for outbox_id in outbox_ids:
+        row = db.session.get(OutboxMessage, outbox_id, populate_existing=True)
+        if row is None or row.status is not OutboxStatus.SENDING or row.sid is not None:
+            continue
+        try:
+            found = (provider or backend()).list_recent(row.phone, (row.claimed_at or row.updated_at)
+                                                        - RECONCILE_MARGIN)
+        except (RetryableSendError, PermanentSendError):
+            continue
+        if _settle_from_list(row, found, now):
+            settled += 1
+        db.session.commit()
+    return settled
 
 
 def sweep(now: datetime | None = None, provider: SmsBackend | None = None, *, force: bool = False) -> SweepReport:
@@ -778,3 +877,37 @@ def stuck_rows(mobilization_id: int) -> list[OutboxMessage]:
                                     OutboxMessage.status == OutboxStatus.UNKNOWN).order_by(OutboxMessage.id)
     ))
 
+
+
+# --- a STOP that holds from its answer on ---------------------------------------------------
+
+
+def wait_for_sends_in_flight(phone: str, timeout: float | None = None, *,
+                             sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Wait until no text to ``phone`` is between its last check and the provider's answer.
+
+    Call it after committing an opt-out and before acknowledging the STOP: a worker that
+    checked the number just before the commit may still be sending to it. Once no row to the
+    number is claimed without a SID, every later send re-checks the number and finds the
+    opt-out, so nothing reaches the person after Twilio hears our answer. Rows claimed longer
+    ago than a send can last (a dead worker's) are not waited for: the sweep re-checks them.
+    Gives up after ``timeout`` seconds (``SMS_STOP_SETTLE_SECONDS``, default 10: Twilio waits
+    15 for the answer). Returns True when settled. Ends its transactions (no lock is held
+    while it sleeps); the caller's must be committed.
+    """
+    config = current_app.config
+    timeout = float(config.get("SMS_STOP_SETTLE_SECONDS") or 10) if timeout is None else timeout
+    stale = timedelta(seconds=float(config.get("SMS_SENDING_STALE_SECONDS") or 120))
+    deadline = time.monotonic() + timeout
+    while True:
+        in_flight = db.session.scalar(select(exists().where(
+            OutboxMessage.phone == phone, OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.sid.is_(None), OutboxMessage.claimed_at >= utcnow() - stale,
+        )))
+        db.session.rollback()
+        if not in_flight:
+            return True
+        if time.monotonic() >= deadline:
+            log.warning("a send to %s was still in flight %.0f s after its STOP", phone, timeout)
+            return False
+        sleep(0.05)

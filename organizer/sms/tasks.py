@@ -21,7 +21,7 @@ from organizer.extensions import db
 from organizer.sms import sending
 from organizer.sms.models import Mobilization, MobilizationStatus
 from organizer.sms.services import take_noted_dispatches
-from organizer.tasks import app_context, huey
+from organizer.tasks import app_context, huey, retry_on_database_loss
 
 log = logging.getLogger(__name__)
 
@@ -62,33 +62,61 @@ def start_senders(mobilization_id: int) -> None:
         _enqueue(send_mobilization, mobilization_id)
 
 
+def _dispatch(mobilization_id: int | None) -> int:
+    """Run a sender and continue; when the database goes away, wait for it and go on
+    (``retry_on_database_loss``), first requeueing the rows it had claimed but not sent."""
+    unsent: list[int] = []
+
+    def attempt() -> int:
+        if unsent:
+            sending.release_unsent(unsent)
+            db.session.commit()
+            unsent.clear()
+        try:
+            handled = sending.run_dispatcher(mobilization_id, DISPATCH_BUDGET_SECONDS)
+        except sending.DispatchInterrupted as exc:
+            unsent.extend(exc.unsent)
+            raise exc.__cause__ from None  # type: ignore[misc]
+        _follow_up(mobilization_id)
+        return handled
+
+    return retry_on_database_loss(attempt)
+
+
 @huey.task()
 def send_mobilization(mobilization_id: int) -> int:
     """Send due texts of a mobilization for a while, then hand over to a fresh task."""
     with app_context():
-        handled = sending.run_dispatcher(mobilization_id, DISPATCH_BUDGET_SECONDS)
-        _follow_up(mobilization_id)
-        return handled
+        return _dispatch(mobilization_id)
 
 
 @huey.task()
 def send_texts() -> int:
     """Send due texts outside mobilizations (replies, answers, reminders)."""
     with app_context():
-        handled = sending.run_dispatcher(None, DISPATCH_BUDGET_SECONDS)
-        _follow_up(None)
-        return handled
+        return _dispatch(None)
 
 
 @huey.task()
 def send_row(outbox_id: int) -> str:
     """Send one text now if it is due (a reply, a test, an automatic answer)."""
-    with app_context():
-        from organizer.db import utcnow
+    from organizer.db import utcnow
 
+    claimed: list[int] = []
+    offered: list[int] = []
+
+    def attempt() -> str:
+        if claimed and not offered:  # an earlier attempt lost the database before sending
+            sending.release_unsent(claimed)
+            db.session.commit()
+        claimed.clear()
         if sending.claim_row(outbox_id, utcnow()) is None:
             return "not due"
-        return sending.process(outbox_id).status
+        claimed.append(outbox_id)
+        return sending.process(outbox_id, on_offer=lambda: offered.append(outbox_id)).status
+
+    with app_context():
+        return retry_on_database_loss(attempt)
 
 
 def _follow_up(mobilization_id: int | None) -> None:
@@ -131,7 +159,7 @@ def run_sweep(now: datetime | None = None, *, force: bool = False) -> sending.Sw
 def sweep_every_minute() -> None:
     """The safety net: whatever a lost task left behind is picked up within a minute."""
     with app_context():
-        report = run_sweep()
+        report = retry_on_database_loss(run_sweep)
         if report.reconciled or report.requeued or report.unknown or report.started or report.finished:
             log.info("sms sweep: %s", report)
 
@@ -140,7 +168,7 @@ def sweep_every_minute() -> None:
 def sweep_now() -> None:
     """A sweep on demand (enqueued when a worker starts): restarts every unfinished send."""
     with app_context():
-        run_sweep(force=True)
+        retry_on_database_loss(lambda: run_sweep(force=True))
 
 
 _started = threading.Lock()

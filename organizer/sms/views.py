@@ -22,7 +22,7 @@ from organizer.auth.services import staff_and_leaders
 from organizer.db import paged, utcnow
 from organizer.extensions import csrf, db
 from organizer.forms import EmptyForm
-from organizer.institutions.services import active_institutions
+from organizer.institutions.services import institution_choices
 from organizer.people.forms import LANGUAGE_CHOICES
 from organizer.people.services import (
     PersonFilters,
@@ -60,7 +60,7 @@ from organizer.sms.models import (
 )
 from organizer.sms.services import AudienceFilter, ConflictError, InboxError, MobilizationError
 from organizer.sms.tasks import dispatch_noted, run_sweep
-from organizer.web import Pagination
+from organizer.web import Pagination, db_int, page_arg, person_page_part
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -114,10 +114,14 @@ def inbound():
             sender = normalize_phone(sender, get_organization().default_phone_region) or sender
         except PhoneError:
             pass
-    services.receive(sid, sender, form.get("To", ""), form.get("Body", ""), utcnow(),
-                     opt_out_type=form.get("OptOutType"))
+    result = services.receive(sid, sender, form.get("To", ""), form.get("Body", ""), utcnow(),
+                              opt_out_type=form.get("OptOutType"))
+    opted_out = result.message is not None and result.message.outcome == "opted_out"
+    # Answered only once stored: a failed commit is an error answer, never a 2xx.
     db.session.commit()
     dispatch_noted()
+    if opted_out:
+        sending.wait_for_sends_in_flight(sender)
     return _twiml()
 
 
@@ -144,7 +148,7 @@ def status_callback():
 @bp.get("/")
 @login_required
 def index():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     per_page = 25
     stmt = services.visible_mobilizations(current_user)
     one_page, total = paged(stmt.order_by(Mobilization.id.desc()), page, per_page)
@@ -168,7 +172,7 @@ def _compose_form(form_class=ComposeForm, *, with_choices: bool = True, **kwargs
     if not with_choices:
         return form
     none = [("", "—")]
-    form.institution_id.choices = none + [(i.id, i.name) for i in active_institutions()]
+    form.institution_id.choices = none + institution_choices()
     form.neighborhood_id.choices = none + [(n.id, n.name) for n in neighborhoods()]
     form.tag_id.choices = none + [(t.id, t.name) for t in tags()]
     form.stage_id.choices = none + [(stage.id, stage.name) for stage in pipeline_stages()]
@@ -211,8 +215,8 @@ def _save(form: ComposeForm, mobilization: Mobilization | None):
 @login_required
 def new():
     defaults = {}
-    if request.method == "GET" and request.args.get("action_id", type=int):
-        defaults["action_id"] = request.args.get("action_id", type=int)
+    if request.method == "GET" and request.args.get("action_id", type=db_int):
+        defaults["action_id"] = request.args.get("action_id", type=db_int)
     form = _compose_form(**defaults)
     if form.validate_on_submit():
         done = _save(form, None)
@@ -247,9 +251,15 @@ def preview():
     """Live preview of the compose form: encoding, segments, cost, recipients (JSON)."""
     form = _compose_form(PreviewForm, formdata=request.args, with_choices=False)
     language = form.text_language.data if form.text_language.data in current_app.config["LANGUAGES"] else "en"
-    draft = Mobilization(body=form.body.data or "", audience=_audience(form).to_json(),
-                         action_id=form.action_id.data, rsvp_prompt=bool(form.rsvp_prompt.data),
-                         text_language=language)
+    draft = Mobilization()  # never added to the session: a preview writes nothing
+    editing = request.args.get("mobilization_id", type=int)
+    if editing:
+        # Editing a draft: its author and kind decide the audience, as they will when it is saved.
+        saved = services.get_mobilization(current_user, editing)
+        draft.created_by_id, draft.kind = saved.created_by_id, saved.kind
+    services.fill_draft(draft, title=form.title.data or "", body=form.body.data or "", audience=_audience(form),
+                        actor=current_user, action_id=form.action_id.data, campaign_id=form.campaign_id.data,
+                        rsvp_prompt=bool(form.rsvp_prompt.data), text_language=language)
     return jsonify(_preview_json(services.preview(current_user, draft)))
 
 
@@ -475,7 +485,7 @@ def inbox():
     which = request.args.get("show", "all")
     if which not in INBOX_FILTERS:
         which = "all"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     threads, total = services.inbox(current_user, which, page)
     return render_template("sms/inbox.html", threads=threads, which=which, filters=INBOX_FILTERS,
                            pagination=Pagination(page=page, per_page=50, total=total),
@@ -714,10 +724,11 @@ def _paused_global() -> list[Mobilization]:
     ))
 
 
-@bp.app_template_global("sms_person_texts")
-def _person_texts_global(person) -> dict:
-    """The last texts with a person, their thread at their number, and whether texts to them
-    wait for staff (a number shared across lists), for the person page."""
+@person_page_part("sms")
+def person_texts(user, person) -> dict:
+    """The last texts with a person, their thread at their number, whether texts to them wait
+    for staff (a number shared across lists) and any carrier flag, for the person page
+    (``parts.sms``)."""
     from organizer.sms.models import Conversation
 
     conversation = None

@@ -46,7 +46,10 @@
     const refresh = () => {
       const params = new URLSearchParams(new FormData(form));
       params.delete("csrf_token");
-      fetch(form.dataset.previewUrl + "?" + params.toString(), { credentials: "same-origin" })
+      // The preview URL may carry the draft being edited (?mobilization_id=): add the fields to it.
+      const url = new URL(form.dataset.previewUrl, window.location.href);
+      params.forEach((value, key) => url.searchParams.append(key, value));
+      fetch(url.toString(), { credentials: "same-origin" })
         .then((r) => r.json())
         .then((p) => {
           show("sample", p.sample);

@@ -216,5 +216,5 @@ def test_sign_in_sheet_lists_yes_and_maybe_with_blank_lines(make_user, make_pers
 
 
 def test_rsvp_status_values_are_the_contract(app):
-    assert [s.value for s in RsvpStatus] == ["yes", "maybe", "no"]
+    assert [s.value for s in RsvpStatus] == ["yes", "maybe", "no", "pending"]  # pending: a sign-up to confirm
     assert [s.value for s in RsvpSource] == ["organizer", "leader", "signup", "sms", "walk_in"]

@@ -105,13 +105,29 @@ def test_hostile_input_is_refused_or_escaped(app, client, signup_url):
     assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
-def test_too_many_submissions_from_one_address_get_429(app, client, signup_url):
+def test_the_same_phone_again_and_again_from_one_address_gets_429(app, client, signup_url):
     app.config.update(SIGNUP_MAX_ATTEMPTS=3, SIGNUP_WINDOW_SECONDS=600)
-    for i in range(3):
-        assert _submit(client, signup_url, phone=f"312555010{i}").status_code == 200
-    assert _submit(client, signup_url, phone="3125550109").status_code == 429
-    assert _submit(client, signup_url, phone="3125550109", addr="198.51.100.7").status_code == 200
-    assert _people(app) == 4
+    for _ in range(3):
+        assert _submit(client, signup_url, phone="312-555-0100").status_code == 200
+    assert _submit(client, signup_url, phone="(312) 555-0100").status_code == 429  # the same number, typed otherwise
+    assert _submit(client, signup_url, phone="3125550100", addr="198.51.100.7").status_code == 200
+    assert _submit(client, signup_url, phone="3125550109").status_code == 200  # somebody else, same Wi-Fi
+    assert _people(app) == 2
+
+
+def test_thirty_people_at_a_house_meeting_on_one_wifi_all_sign_up(app, client, signup_url):
+    for i in range(30):
+        response = _submit(client, signup_url, first_name=f"Neighbor{i}", phone=f"312555{i:04d}")
+        assert response.status_code == 200 and "You are signed up" in response.get_data(as_text=True)
+    assert _people(app) == 30
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(Rsvp.status == RsvpStatus.YES)) == 30
+
+
+def test_one_address_sending_sign_ups_without_end_is_stopped(app, client, signup_url):
+    app.config.update(SIGNUP_MAX_PER_ADDRESS=4)
+    codes = [_submit(client, signup_url, phone=f"31255501{i:02d}").status_code for i in range(6)]
+    assert codes == [200, 200, 200, 200, 429, 429]
 
 
 def test_unknown_or_archived_actions_have_no_sign_up_page(client, make_action):

@@ -111,7 +111,7 @@ def test_account_changes_are_audited_without_the_password(app, login_as, make_us
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.object_type == "users",
                                                            AuditEvent.action == "update"))
         assert event.user_id == admin.id
-        assert event.details == {"password": "changed", "sessions": "ended"}
+        assert event.details == {"changes": {"password": {"old": None, "new": "changed"}}, "sessions": "ended"}
         assert "a brand new secret" not in str(event.details)
 
 

@@ -24,13 +24,13 @@ def log_meeting(app):
     """``log_meeting(actor, person, held_on=..., **fields)``: a one-to-one logged through the service."""
     from organizer.auth.models import User
     from organizer.extensions import db
-    from organizer.relational.services import OneToOneData, log_one_to_one
+    from organizer.relational.services import OneToOneData, local_today, log_one_to_one
 
     def log(actor: Any, person: Any, held_on: date | None = None, **fields: Any) -> int:
         with app.app_context():
             user = db.session.get(User, actor.id)
-            one = log_one_to_one(
-                OneToOneData(held_on=held_on or date.today(), person_id=person.id, **fields), user, region="US"
+            one = log_one_to_one(  # today in the federation's zone: a meeting cannot be dated later
+                OneToOneData(held_on=held_on or local_today(), person_id=person.id, **fields), user, region="US"
             )
             db.session.commit()
             return one.id

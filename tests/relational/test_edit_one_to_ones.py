@@ -248,7 +248,7 @@ def test_the_service_refuses_a_bad_assessment_a_bad_holder_and_a_leader_who_did_
     assert _updates(app, one_id) == []
 
 
-def test_the_audit_log_names_what_changed_without_the_words_written(app, login_as, make_user, make_person,
+def test_the_audit_log_keeps_old_and_new_values_with_the_words_written_marked_sensitive(app, login_as, make_user, make_person,
                                                                     log_meeting):
     organizer = make_user("organizer")
     one_id = log_meeting(organizer, make_person(first_name="Audited", last_name="Person"), held_on=_today(app), duration_minutes=55,
@@ -267,7 +267,11 @@ def test_the_audit_log_names_what_changed_without_the_words_written(app, login_a
         app, story="Her mother is undocumented", assessment="5", duration_minutes="70")).status_code == 302
     [(user_id, details)] = _updates(app, one_id)
     assert user_id == organizer.id
-    assert details == {"story": "changed", "assessment": 5, "duration_minutes": 70}
+    assert details == {
+        "changes": {"story": {"old": "Came from Michoacán in 1998", "new": "Her mother is undocumented"},
+                    "assessment": {"old": 3, "new": 5}, "duration_minutes": {"old": 55, "new": 70}},
+        "sensitive": ["story"],  # shown only to those who may see sensitive data
+    }
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "update"))
         assert event.summary == "one-to-one with Audited Person"
@@ -330,3 +334,54 @@ def test_clearing_the_latest_assessment_falls_back_to_the_one_before(app, login_
         app, held_on=(today - timedelta(days=5)).isoformat(), assessment="")).status_code == 302
     with app.app_context():
         assert db.session.get(PersonPipeline, person.id).last_assessment == 3
+
+
+# --- sane dates ---------------------------------------------------------------------------
+
+
+def test_a_one_to_one_cannot_be_dated_after_today(app, login_as, make_user, make_person):
+    organizer = make_user("organizer")
+    person = make_person(first_name="Future")
+    auth = login_as(organizer)
+    tomorrow = (_today(app) + timedelta(days=1)).isoformat()
+    response = auth.post("/one-to-ones/new", {"person_id": person.id, "held_on": tomorrow, "mode": "in_person",
+                                              "held_by_id": organizer.id})
+    assert response.status_code == 200
+    assert "A one-to-one cannot be dated after today." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(OneToOne)) is None
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.object_type == "one_to_ones")) is None
+
+
+def test_a_corrected_one_to_one_cannot_move_into_the_future_or_its_follow_up_before_it(
+        app, login_as, make_user, make_person, log_meeting):
+    organizer = make_user("organizer")
+    one_id = log_meeting(organizer, make_person(), held_on=_today(app) - timedelta(days=5))
+    before = _meeting(app, one_id)
+    auth = login_as(organizer)
+    response = auth.post(f"/one-to-ones/{one_id}/edit", _form(app, held_on="2030-01-01", follow_up_on=""))
+    assert response.status_code == 200
+    assert "A one-to-one cannot be dated after today." in response.get_data(as_text=True)
+    earlier = (_today(app) - timedelta(days=6)).isoformat()
+    response = auth.post(f"/one-to-ones/{one_id}/edit", _form(
+        app, held_on=(_today(app) - timedelta(days=5)).isoformat(), follow_up_on=earlier))
+    assert response.status_code == 200
+    assert "The follow-up cannot be earlier than the meeting." in response.get_data(as_text=True)
+    assert _meeting(app, one_id) == before
+    assert _updates(app, one_id) == []
+
+
+def test_a_follow_up_cannot_be_rescheduled_before_its_meeting(app, login_as, make_user, make_person, log_meeting):
+    organizer = make_user("organizer")
+    held_on = _today(app) - timedelta(days=3)
+    one_id = log_meeting(organizer, make_person(), held_on=held_on, follow_up_on=_today(app))
+    auth = login_as(organizer)
+    response = auth.post(f"/follow-ups/{one_id}/reschedule",
+                         {"follow_up_on": (held_on - timedelta(days=1)).isoformat(), "next": f"/one-to-ones/{one_id}"},
+                         follow_redirects=True)
+    assert response.status_code == 200
+    assert "The follow-up cannot be earlier than the meeting." in response.get_data(as_text=True)
+    assert _meeting(app, one_id)["follow_up_on"] == _today(app)
+    response = auth.post(f"/follow-ups/{one_id}/reschedule", {"follow_up_on": held_on.isoformat()})
+    assert response.status_code == 302
+    assert _meeting(app, one_id)["follow_up_on"] == held_on  # the day of the meeting itself is fine

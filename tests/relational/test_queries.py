@@ -23,7 +23,8 @@ def _populate(app, organizer, leader, n, stage_ids, make_person, make_institutio
         with app.app_context():
             db.session.add(Membership(person_id=person.id, institution_id=institution.id))
             db.session.commit()
-        log_meeting(organizer, person, held_on=today - timedelta(days=i * 40), assessment=4,
+        # Held before the follow-up is due (a follow-up cannot be earlier than its meeting).
+        log_meeting(organizer, person, held_on=today - timedelta(days=i * 40 + n), assessment=4,
                     follow_up_on=today + timedelta(days=i - n // 2))
         if i % 2 == 0:
             log_meeting(leader, person, held_on=today - timedelta(days=i), assessment=5)

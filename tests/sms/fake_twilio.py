@@ -6,7 +6,9 @@ Build it with :func:`make_fake_twilio`, serve it with
 it. Tests steer it through methods on the returned app (all thread-safe):
 ``fail_next``, ``fail_after_recording_next``, ``delay_next``,
 ``error_for_number``, ``messages``, ``count_by_to`` and
-``send_status_callbacks``.
+``send_status_callbacks``; ``latency`` (seconds every create takes, as the real API takes
+about a tenth of a second) and ``rate_limit_every`` (every n-th create answered 429, with
+``retry_after`` when set) shape it for benchmarks.
 
 Standalone, for demos: ``python -m tests.sms.fake_twilio --port 8765``.
 """
@@ -94,6 +96,10 @@ class FakeTwilio(Flask):
         self._fail_after: list[int] = []
         self._delays: list[float] = []
         self._number_errors: dict[str, tuple[int, int]] = {}
+        self.latency = 0.0
+        self.rate_limit_every = 0
+        self.retry_after: float | None = None
+        self._creates = 0
 
     # -- controls --------------------------------------------------------
 
@@ -194,6 +200,9 @@ class FakeTwilio(Flask):
 
     def _take_failure_before(self, to: str) -> tuple[int, int, float | None] | None:
         with self.lock:
+            self._creates += 1
+            if self.rate_limit_every and self._creates % self.rate_limit_every == 0:
+                return 429, 20429, self.retry_after
             if self._fail_before:
                 return self._fail_before.pop(0)
             if to in self._number_errors:
@@ -242,6 +251,8 @@ def make_fake_twilio(auth_token: str = "test-token") -> FakeTwilio:
             return _error(400, 21602, "Message body is required.")
         if not form.get("From") and not form.get("MessagingServiceSid"):
             return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required.")
+        if fake.latency:
+            time.sleep(fake.latency)
         failure = fake._take_failure_before(form["To"])
         if failure is not None:
             status, code, retry_after = failure
@@ -360,13 +371,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake Twilio Messages API for local demos")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--auth-token", default="test-token")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every create takes (Twilio: ~0.1)")
+    parser.add_argument("--rate-limit-every", type=int, default=0, help="answer every n-th create with 429")
+    parser.add_argument("--retry-after", type=float, default=None, help="Retry-After of those 429 answers")
     args = parser.parse_args(argv)
     from werkzeug.serving import run_simple
+
+    fake = make_fake_twilio(args.auth_token)
+    fake.latency, fake.rate_limit_every, fake.retry_after = args.latency, args.rate_limit_every, args.retry_after
 
     print(f"Fake Twilio on http://127.0.0.1:{args.port} (auth token {args.auth_token!r})")
     print(f"Set TWILIO_API_BASE_URL=http://127.0.0.1:{args.port}")
     print("GET /_fake/messages lists texts; POST /_fake/status-callbacks delivers callbacks")
-    run_simple("127.0.0.1", args.port, make_fake_twilio(args.auth_token), threaded=True)
+    run_simple("127.0.0.1", args.port, fake, threaded=True)
 
 
 if __name__ == "__main__":

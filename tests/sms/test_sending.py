@@ -412,3 +412,52 @@ def test_a_rate_limit_holds_every_sender_for_retry_after(app, fake, make_user, b
     assert len(fake.messages) == 2
     rows = _rows(app, mobilization_id)
     assert [r.error_code for r in rows if r.sid is None] == [20429]
+
+
+def test_ambiguous_500_is_found_in_the_message_list_within_seconds(app, fake, make_user, make_person, phone_for):
+    app.config["SMS_AMBIGUOUS_RECHECK_SECONDS"] = 0.2
+    organizer = make_user("organizer")
+    make_person(phone=phone_for(1))
+    make_person(phone=phone_for(2))
+    fake.fail_after_recording_next(1, status=500)
+
+    mobilization_id = _launch(app, organizer)
+
+    # The sender itself looked the ambiguous text up: no wait for the two-minute sweep.
+    rows = _rows(app, mobilization_id)
+    assert [r.sid for r in rows] == [m.sid for m in fake.messages] and len(fake.messages) == 2
+    assert "reconciled" in rows[0].error_message
+    with app.app_context():
+        assert db.session.get(Mobilization, mobilization_id).status is MobilizationStatus.DONE
+
+
+def test_ambiguous_send_not_in_the_list_is_left_for_the_sweep(app, fake, make_user, make_person, phone_for):
+    app.config["SMS_AMBIGUOUS_RECHECK_SECONDS"] = 0.2
+    organizer = make_user("organizer")
+    make_person(phone=phone_for(2))
+    fake.fail_next(1, status=502, code=502)  # nothing recorded: only the sweep may requeue it
+
+    mobilization_id = _launch(app, organizer)
+
+    [row] = _rows(app, mobilization_id)
+    assert row.status is OutboxStatus.SENDING and row.sid is None and fake.messages == []
+
+
+def test_a_rate_limit_without_retry_after_slows_the_pace_instead_of_holding_the_sender(
+        app, fake, make_user, bulk_people):
+    app.config["SMS_SEGMENTS_PER_SECOND"] = "10"
+    organizer = make_user("organizer")
+    bulk_people(3)
+    fake.fail_next(1, status=429, code=20429)
+    waits: list[float] = []
+    with app.app_context():
+        actor = db.session.get(User, organizer.id)
+        m = services.save_mobilization(None, title="T", body="Hi", audience=AudienceFilter(), actor=actor)
+        services.launch(m, actor)
+        db.session.commit()
+        services.take_noted_dispatches()
+        sending.run_dispatcher(m.id, sleep=waits.append)
+    # At 10 a second, the refused text costs the others one more tenth of a second, not seconds
+    # (on a slow machine the refused one may come due again and go out in the same run).
+    assert len(fake.messages) >= 2
+    assert waits and max(waits) <= 0.35
