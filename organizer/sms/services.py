@@ -845,8 +845,9 @@ def p2p_send(mobilization: Mobilization, user: User, person_id: int, *, skip: bo
     """Send (or skip) the P2P text to one person of the leader's list; that person's thread
     is assigned to the leader. A person whose number waits for staff gets the text ``held``.
 
-    :raise MobilizationError: when the mobilization is not sending, the person is not one
-        the leader may text now, or was texted already (a double click).
+    :raise MobilizationError: when the mobilization is not sending, ``user`` is not the leader
+        who wrote it (see :func:`may_send_p2p`), the person is not one the leader may text
+        now, or was texted already (a double click).
     """
     if mobilization.kind is not MobilizationKind.P2P or mobilization.status is not MobilizationStatus.SENDING:
         raise MobilizationError(_("This mobilization is not being sent."))
