@@ -128,6 +128,8 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "actions.turnout_page":               (LOGIN, 200, 200, 200, 200),
     "actions.export":                     (LOGIN, 403, 403, 200, 200),
     "actions.signup":                     (200, 200, 200, 200, 200),  # public; POST: field errors
+    "actions.signup_ics":                 (200, 200, 200, 200, 200),  # public while open for sign-up
+    "actions.calendar_ics":               (LOGIN, 200, 200, 200, 200),
     # sms: staff compose anything and read every thread; a leader texts their own list one at a
     # time (P2P) and reads the threads of the people they own
     "sms.index":                          (LOGIN, 200, 200, 200, 200),

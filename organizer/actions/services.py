@@ -859,6 +859,29 @@ def open_for_signup(token: str) -> Action:
     return action
 
 
+def over_for_signup(token: str) -> Action | None:
+    """The action behind a public sign-up link when it has already happened (not archived), else None.
+
+    Its link then answers with a page pointing to what's next rather than a bare 404.
+    """
+    action = db.session.scalar(select(Action).where(Action.signup_token == token))
+    if action is None or action.archived_at is not None or action.ends_at >= utcnow():
+        return None
+    return action
+
+
+def next_public_action(action: Action) -> Action | None:
+    """The earliest action of the same campaign still open for sign-up, if any."""
+    if action.campaign_id is None:
+        return None
+    return db.session.scalar(
+        select(Action).where(
+            Action.campaign_id == action.campaign_id, Action.id != action.id,
+            Action.archived_at.is_(None), Action.ends_at >= utcnow(),
+        ).order_by(Action.starts_at, Action.id).limit(1)
+    )
+
+
 @dataclass
 class SignupData:
     first_name: str

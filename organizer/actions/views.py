@@ -10,6 +10,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.units import format_unit
 from flask import (
     Blueprint,
     Response,
@@ -39,6 +40,7 @@ from organizer.actions.forms import (
     WalkInForm,
     timezone_choices,
 )
+from organizer.actions.ics import action_ics
 from organizer.actions.models import Action, ActionType, RsvpStatus
 from organizer.actions.services import (
     MAYBE_WEIGHT,
@@ -69,7 +71,9 @@ from organizer.actions.services import (
     export_csv,
     find_people_for_rsvp,
     get_action,
+    next_public_action,
     open_for_signup,
+    over_for_signup,
     past_actions,
     public_signup,
     rsvp_by_user,
@@ -89,6 +93,7 @@ from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
+from organizer.sms.actions_link import reminder_plan
 from organizer.web import Pagination, db_int, page_arg
 
 bp = Blueprint("actions", __name__)
@@ -100,6 +105,16 @@ def action_time(value, timezone: str, fmt: str = "medium") -> str:
     if value is None:
         return ""
     return format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=str(get_locale()))
+
+
+@bp.app_template_filter("duration_minutes")
+def duration_minutes(minutes: int) -> str:
+    """A whole number of minutes in its largest exact unit ("1 day", "90 minutes"), in the
+    user's language; format_timedelta would round 90 minutes to "2 hours"."""
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            return format_unit(minutes // size, f"duration-{unit}", length="long", locale=str(get_locale()))
+    return str(minutes)
 
 
 def _region() -> str:
@@ -401,6 +416,7 @@ def turnout_page(action_id: int):
     return render_template(
         "actions/turnout.html", action=action, t=result, bars=bars, by_institution_chart=by_institution,
         min_history=MIN_HISTORY, maybe_weight=MAYBE_WEIGHT, type_labels=TYPE_LABELS,
+        reminders=[] if action.has_started else reminder_plan(action, current_app.config),
     )
 
 
@@ -420,6 +436,8 @@ def export(action_id: int, kind: str):
 @bp.route("/signup/<token>", methods=["GET", "POST"])
 def signup(token: str):
     """No login. Whatever is typed, the answer never says whether the person was already known."""
+    if (happened := over_for_signup(token)) is not None:
+        return render_template("actions/signup_over.html", action=happened, next_action=next_public_action(happened))
     action = open_for_signup(token)
     form = SignupForm()
     if request.method == "POST":
@@ -448,6 +466,26 @@ def signup(token: str):
                                    held=held)
         db.session.commit()  # the attempt counts even when the form was wrong
     return render_template("actions/signup.html", action=action, form=form, type_labels=TYPE_LABELS)
+
+
+@bp.get("/signup/<token>/calendar.ics")
+def signup_ics(token: str):
+    """Public like the sign-up page itself: while the action is open for sign-up."""
+    action = open_for_signup(token)
+    return _ics_response(action, url_for("actions.signup", token=token, _external=True))
+
+
+@bp.get("/actions/<int:action_id>/calendar.ics")
+@login_required
+def calendar_ics(action_id: int):
+    action = get_action(action_id)
+    return _ics_response(action, url_for("actions.detail", action_id=action.id, _external=True))
+
+
+def _ics_response(action: Action, url: str) -> Response:
+    body = action_ics(action, host=request.host.split(":")[0], url=url)
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": f"attachment; filename=action-{action.id}.ics"})
 
 
 def _signup_phone_ok(form: SignupForm) -> bool:

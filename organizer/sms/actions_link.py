@@ -7,6 +7,7 @@ through here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -67,19 +68,19 @@ def merge_values(action_id: int, language: str = "en") -> dict[str, str] | None:
             "action_place": action.location or "", "rsvp_link": signup_url(action)}
 
 
-def action_summary(action_id: int | None) -> dict[str, str] | None:
-    """Title, time and place of the action, for the mobilization page."""
+def action_summary(action_id: int | None, language: str = "en") -> dict[str, str] | None:
+    """Title, time and place of the action, for the mobilization page (in the viewer's ``language``)."""
     if action_id is None:
         return None
-    values = merge_values(action_id)
+    values = merge_values(action_id, language)
     if values is None:
         return None
     return {"title": values["action_title"], "time": values["action_time"], "place": values["action_place"]}
 
 
-def action_choices() -> list[tuple[int, str]]:
-    """Upcoming actions a mobilization can be for, as select choices."""
-    return [(a.id, f"{a.title} ({action_time(a)})") for a in upcoming_actions()]
+def action_choices(language: str = "en") -> list[tuple[int, str]]:
+    """Upcoming actions a mobilization can be for, as select choices (in the viewer's ``language``)."""
+    return [(a.id, f"{a.title} ({action_time(a, language)})") for a in upcoming_actions()]
 
 
 def campaign_choices() -> list[tuple[int, str]]:
@@ -274,3 +275,49 @@ def _reminder(person, action, org, now, sending, services, kind) -> tuple[str, i
     body = services.in_their_language(person, REMINDER, org=org.name, **values)
     row = services.queue_text(person.phone, body, kind.REMINDER, person=person, not_before=when)
     return "queued", row.id
+
+
+@dataclass
+class ReminderSlot:
+    """One reminder of an action: how long before, when it goes out (UTC), and to how many.
+
+    ``recipients`` counts yes-RSVPs with a phone that may be texted (not archived, not opted
+    out, number not flagged) for a reminder still to come; for one already due it counts the
+    reminders actually queued.
+    """
+
+    offset_minutes: int
+    sends_at: datetime
+    recipients: int
+    due: bool
+
+
+def reminder_plan(action: Action, config, now: datetime | None = None) -> list[ReminderSlot]:
+    """The reminder schedule of ``action`` from ``SMS_REMINDER_OFFSETS``, largest offset
+    first, in two queries. Quiet hours can still delay a text. Raises nothing."""
+    from organizer.people.models import SmsConsent
+    from organizer.sms.models import PhoneFlag, PhoneOptOut, ReminderSent
+
+    now = now or utcnow()
+    offsets = reminder_offsets(config)
+    if not offsets:
+        return []
+    textable = db.session.scalar(
+        select(func.count()).select_from(Rsvp).join(Person, Person.id == Rsvp.person_id).where(
+            Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES, Person.archived_at.is_(None),
+            Person.phone.is_not(None), Person.phone != "", Person.sms_consent != SmsConsent.OPTED_OUT,
+            ~select(PhoneOptOut.phone).where(PhoneOptOut.phone == Person.phone).exists(),
+            ~select(PhoneFlag.phone).where(PhoneFlag.phone == Person.phone).exists(),
+        )
+    ) or 0
+    queued = dict(db.session.execute(
+        select(ReminderSent.offset_minutes, func.count())
+        .where(ReminderSent.action_id == action.id, ReminderSent.outcome == "queued")
+        .group_by(ReminderSent.offset_minutes)
+    ).all())
+    slots = []
+    for offset in offsets:
+        sends_at = action.starts_at - timedelta(minutes=offset)
+        due = sends_at <= now
+        slots.append(ReminderSlot(offset, sends_at, queued.get(offset, 0) if due else textable, due))
+    return slots

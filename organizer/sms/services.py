@@ -834,15 +834,26 @@ def p2p_next(mobilization: Mobilization, user: User) -> tuple[Recipient | None, 
     return (audience.recipients[0] if audience.recipients else None), audience.count
 
 
+def may_send_p2p(mobilization: Mobilization, user: User) -> bool:
+    """A leader's P2P texts speak in the leader's own voice ("it's Fatima..."): only that
+    leader sends them. Staff may watch; a P2P staff wrote stays open to staff. Raises nothing."""
+    author = mobilization.created_by
+    return author is None or not author.is_leader or author.id == user.id
+
+
 def p2p_send(mobilization: Mobilization, user: User, person_id: int, *, skip: bool = False) -> OutboxMessage:
     """Send (or skip) the P2P text to one person of the leader's list; that person's thread
     is assigned to the leader. A person whose number waits for staff gets the text ``held``.
 
-    :raise MobilizationError: when the mobilization is not sending, the person is not one
-        the leader may text now, or was texted already (a double click).
+    :raise MobilizationError: when the mobilization is not sending, ``user`` is not the leader
+        who wrote it (see :func:`may_send_p2p`), the person is not one the leader may text
+        now, or was texted already (a double click).
     """
     if mobilization.kind is not MobilizationKind.P2P or mobilization.status is not MobilizationStatus.SENDING:
         raise MobilizationError(_("This mobilization is not being sent."))
+    if not may_send_p2p(mobilization, user):
+        raise MobilizationError(_("Only %(name)s can send these texts: they go out in their name.",
+                                  name=mobilization.created_by.name))
     audience = resolve_audience(user, AudienceFilter.from_json(mobilization.audience), mobilization.id)
     recipient = next((r for r in audience.recipients if r.person_id == person_id), None)
     if recipient is None:

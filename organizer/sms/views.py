@@ -193,7 +193,7 @@ def _compose_form(form_class=ComposeForm, *, with_choices: bool = True, **kwargs
         (code, _("English, or not noted") if code == "en" else label) for code, label in LANGUAGE_CHOICES[1:]
     ]
     form.text_language.choices = list(current_app.config["LANGUAGES"].items())
-    form.action_id.choices = none + actions_link.action_choices()
+    form.action_id.choices = none + actions_link.action_choices(str(get_locale() or "en"))
     form.campaign_id.choices = none + actions_link.campaign_choices()
     return form
 
@@ -295,7 +295,7 @@ def detail(mobilization_id: int):
         "launch_form": LaunchForm(),
         "test_form": _test_form(),
         "unknown_rows": sending.stuck_rows(mobilization.id),
-        "action": actions_link.action_summary(mobilization.action_id),
+        "action": actions_link.action_summary(mobilization.action_id, str(get_locale() or "en")),
         "errors": results.error_breakdown(mobilization.id),
         "billing": results.billing(mobilization.id),
         "hold": _hold_text(mobilization),
@@ -473,7 +473,7 @@ def p2p(mobilization_id: int):
         body = services.render(services.full_body(mobilization), {"first_name": recipient.first_name})
         form = P2PForm(person_id=recipient.person_id)
     return render_template("sms/p2p.html", mobilization=mobilization, recipient=recipient, left=left, body=body,
-                           form=form, progress=services.progress_summaries([mobilization.id])[mobilization.id])
+                           form=form, can_send=services.may_send_p2p(mobilization, current_user), progress=services.progress_summaries([mobilization.id])[mobilization.id])
 
 
 @bp.post("/<int:mobilization_id>/finish")

@@ -130,9 +130,8 @@ def test_one_address_sending_sign_ups_without_end_is_stopped(app, client, signup
     assert codes == [200, 200, 200, 200, 429, 429]
 
 
-def test_unknown_past_or_archived_actions_have_no_sign_up_page(client, make_action):
+def test_unknown_or_archived_actions_have_no_sign_up_page(client, make_action):
     from organizer.db import utcnow
 
     assert client.get("/signup/not-a-token").status_code == 404
-    assert client.get(f"/signup/{make_action(days=-2).signup_token}").status_code == 404
     assert client.get(f"/signup/{make_action(archived_at=utcnow()).signup_token}").status_code == 404
