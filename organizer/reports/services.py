@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, cast, func, literal, null, select, union_all
+from sqlalchemy import String, and_, case, cast, func, literal, literal_column, null, select, union_all
 from sqlalchemy.sql import Select
 
 from organizer.actions.models import Action, Attendance, Rsvp, RsvpStatus
@@ -296,6 +296,65 @@ def grouping(query: EquityQuery):
     return union_all(*parts, total).cte("grp")
 
 
+def _race_keys(mode: str):
+    """(person_id, race key) from the race table alone, for people with at least one row: every
+    row ("alone or in combination"), or one key per person ("multiracial as its own group").
+    People without a row get no row here; an outer join makes their key NULL ("not recorded")."""
+    races = PersonRaceEthnicity.__table__
+    if mode == "combination":
+        return select(races.c.person_id, _text(races.c.value).label("k")).subquery("race")
+    named = case((races.c.value != PREFER_NOT, 1))
+    key = case(
+        (func.count(named) > 1, literal(MULTIRACIAL, _TEXT)),
+        (func.count(named) == 1, func.max(case((races.c.value != PREFER_NOT, _text(races.c.value))))),
+        else_=literal(PREFER_NOT, _TEXT),
+    )
+    return select(races.c.person_id, key.label("k")).group_by(races.c.person_id).subquery("race")
+
+
+def _dim(name: str):
+    """A part's ``dim`` as an inline constant (a bound one cannot stand ungrouped in PostgreSQL)."""
+    return literal_column(f"'{name}'", _TEXT)
+
+
+def grouped_parts(query: EquityQuery, source) -> list[tuple[object, object, object, object]]:
+    """The rows of the table a per-person ``source`` counts in, as ``(from clause, dim, k1, k2)``
+    parts to ``GROUP BY`` and ``UNION ALL``: the same rows as ``grouping`` gives, but reached
+    from ``source`` (columns ``person_id``, ``neighborhood_id``, ``preferred_language``, only
+    people in the base) instead of joining a person-by-group list to it. On large data this is
+    what keeps a report to one pass over the per-person rows (plus one index probe per person
+    for the race or membership split) rather than a join of every person's every group."""
+    nb = _text(source.c.neighborhood_id)
+    total = (source, _dim("total"), _none(), _none())
+    if query.split in ("race", "race_neighborhood"):
+        race = _race_keys(query.race_mode)
+        with_race = source.outerjoin(race, race.c.person_id == source.c.person_id)
+        if query.split == "race":
+            return [(with_race, _dim("split"), race.c.k, _none()), total]
+        return [(with_race, _dim("split"), race.c.k, nb),
+                (with_race, _dim("race"), race.c.k, _none()),
+                (source, _dim("nb"), _none(), nb), total]
+    if query.split == "neighborhood":
+        return [(source, _dim("split"), nb, _none()), total]
+    if query.split == "language":
+        language = case((source.c.preferred_language == "", _none()), else_=_text(source.c.preferred_language))
+        return [(source, _dim("split"), language, _none()), total]
+    memberships = Membership.__table__
+    return [(source.outerjoin(memberships, memberships.c.person_id == source.c.person_id),
+             _dim("split"), _text(memberships.c.institution_id), _none()), total]
+
+
+def _grouped_sums(query: EquityQuery, source, extra: list, sums) -> object:
+    """``dim, k1, k2, *extra, *sums()`` summed by group (and ``extra``) over ``source``: one
+    statement, a ``UNION ALL`` of ``grouped_parts``."""
+    selects = []
+    for from_, dim, k1, k2 in grouped_parts(query, source):
+        keys = [dim.label("dim"), k1.label("k1"), k2.label("k2")]
+        selects.append(select(*keys, *extra, *sums()).select_from(from_)
+                       .group_by(k1, k2, *extra))
+    return union_all(*selects)
+
+
 # --- the measures -------------------------------------------------------------------------
 
 
@@ -348,6 +407,8 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
                      people.c.sms_consent_at >= begin, people.c.sms_consent_at < finish)
     return select(
         people.c.id.label("person_id"),
+        people.c.neighborhood_id,
+        people.c.preferred_language,
         func.coalesce(pipeline.c.stage_id, first).label("stage"),
         flag(met.c.n.is_not(None)).label("reached"),
         func.coalesce(met.c.n, 0).label("one_to_ones"),
@@ -372,14 +433,12 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
 
 def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
     """Every count of the table, keyed ``("m", measure, group)``, in one query: the per-person
-    facts joined to the grouping, summed by group and stage (people are at one stage, so the
+    facts (computed once) summed by group and stage (people are at one stage, so the
     stage rows of a group add up to the group)."""
-    grp, facts = grouping(query), _facts(query, all_stages)
-    g = (grp.c.dim, grp.c.k1, grp.c.k2)
-    sums = [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]]
+    facts = _facts(query, all_stages)
+    stmt = _grouped_sums(query, facts, [facts.c.stage],
+                         lambda: [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]])
     cells: dict[Hashable, int] = {}
-    stmt = select(*g, facts.c.stage, *sums).select_from(grp.join(facts, facts.c.person_id == grp.c.person_id)) \
-        .group_by(*g, facts.c.stage)
     for row in db.session.execute(stmt):
         key = (row[0], row[1], row[2])
         cells[("m", f"stage:{row[3]}", key)] = int(row[4])
@@ -401,7 +460,6 @@ def _month(column, is_timestamp: bool):
 def _trend_counts(query: EquityQuery) -> dict[Hashable, int]:
     """The chosen trend measure by group and month, keyed ``("t", group, month)`` (one query; the
     activity is aggregated by person and month first)."""
-    grp = grouping(query)
     begin, finish = query.period.bounds()
     if query.trend in ("one_to_ones", "reached"):
         ones = OneToOne.__table__
@@ -417,11 +475,13 @@ def _trend_counts(query: EquityQuery) -> dict[Hashable, int]:
             .where(actions.c.starts_at >= begin, actions.c.starts_at < finish,
                    actions.c.starts_at <= datetime.now(UTC), actions.c.archived_at.is_(None)) \
             .group_by(attendances.c.person_id, month).subquery("per_person")
-    measure = func.sum(per_person.c.n) if query.trend == "one_to_ones" else func.count()
-    g = (grp.c.dim, grp.c.k1, grp.c.k2)
-    stmt = select(*g, per_person.c.month, measure) \
-        .select_from(grp.join(per_person, per_person.c.person_id == grp.c.person_id)) \
-        .group_by(*g, per_person.c.month)
+    people = Person.__table__
+    source = select(per_person.c.person_id, people.c.neighborhood_id, people.c.preferred_language,
+                    per_person.c.month, per_person.c.n) \
+        .select_from(per_person.join(people, people.c.id == per_person.c.person_id)) \
+        .where(people.c.archived_at.is_(None)).cte("trend_source")
+    measure = func.sum(source.c.n) if query.trend == "one_to_ones" else func.count()
+    stmt = _grouped_sums(query, source, [source.c.month], lambda: [measure])
     return {("t", (dim, k1, k2), m): int(n) for dim, k1, k2, m, n in db.session.execute(stmt)}
 
 
