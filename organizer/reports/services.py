@@ -371,7 +371,17 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
     first_position = all_stages[0].position if all_stages else 0
     people, pipeline = Person.__table__, PersonPipeline.__table__
     ones = OneToOne.__table__
-    met = select(ones.c.person_id, func.count().label("n")) \
+    months = _month_starts(query.period)
+    # The trend's months ride along as per-person columns (t0, t1...), so the trend costs no
+    # second pass over the activity: one-to-ones held that month, or 0/1 for reached/attended.
+    trend_ones = []
+    if query.trend in ("one_to_ones", "reached"):
+        for i, (lo, hi) in enumerate(zip(months, months[1:], strict=False)):
+            in_month = and_(ones.c.held_on >= lo, ones.c.held_on < hi)
+            count = func.sum(case((in_month, 1), else_=0))
+            trend_ones.append((count if query.trend == "one_to_ones" else func.max(case((in_month, 1), else_=0)))
+                              .label(f"t{i}"))
+    met = select(ones.c.person_id, func.count().label("n"), *trend_ones) \
         .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
         .group_by(ones.c.person_id).subquery("met")
     moves, to_stage, from_stage = StageMove.__table__, Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
@@ -389,8 +399,16 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
                      .outerjoin(attendances, and_(attendances.c.action_id == rsvps.c.action_id,
                                                   attendances.c.person_id == rsvps.c.person_id))) \
         .where(held, rsvps.c.status == RsvpStatus.YES.value).group_by(rsvps.c.person_id).subquery("said_yes")
-    came = select(attendances.c.person_id).select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
+    trend_came = []
+    if query.trend == "attended":  # months of the action's start in UTC, as the page always showed
+        utc = [datetime.combine(m, time(0), tzinfo=UTC) for m in months]
+        trend_came = [func.max(case((and_(actions.c.starts_at >= lo, actions.c.starts_at < hi), 1), else_=0))
+                      .label(f"t{i}") for i, (lo, hi) in enumerate(zip(utc, utc[1:], strict=False))]
+    came = select(attendances.c.person_id, *trend_came) \
+        .select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
         .where(held).group_by(attendances.c.person_id).subquery("came")
+    trend_source = came if query.trend == "attended" else met
+    trend = [func.coalesce(trend_source.c[f"t{i}"], 0).label(f"t{i}") for i in range(len(months) - 1)]
     outbox = OutboxMessage.__table__
     texted = select(outbox.c.person_id, func.max(case((outbox.c.status == "delivered", 1), else_=0)).label("delivered")) \
         .where(outbox.c.sent_at >= begin, outbox.c.sent_at < finish, outbox.c.person_id.is_not(None)) \
@@ -420,6 +438,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
         func.coalesce(texted.c.delivered, 0).label("delivered"),
         flag(replied.c.person_id.is_not(None)).label("replied"),
         flag(opted_out).label("opted_out"),
+        *trend,
     ).select_from(
         people.outerjoin(pipeline, pipeline.c.person_id == people.c.id)
         .outerjoin(met, met.c.person_id == people.c.id)
@@ -432,57 +451,35 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
 
 
 def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
-    """Every count of the table, keyed ``("m", measure, group)``, in one query: the per-person
-    facts (computed once) summed by group and stage (people are at one stage, so the
+    """Every count of the table, keyed ``("m", measure, group)``, and the trend, keyed ``("t",
+    group, month)``, in one query: the per-person facts (computed once) summed by group and stage (people are at one stage, so the
     stage rows of a group add up to the group)."""
     facts = _facts(query, all_stages)
+    months = query.period.months()
     stmt = _grouped_sums(query, facts, [facts.c.stage],
-                         lambda: [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]])
+                         lambda: [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]]
+                         + [func.sum(facts.c[f"t{i}"]) for i in range(len(months))])
     cells: dict[Hashable, int] = {}
+    width = len(MEASURE_COLUMNS) - 1
     for row in db.session.execute(stmt):
         key = (row[0], row[1], row[2])
         cells[("m", f"stage:{row[3]}", key)] = int(row[4])
-        for name, value in zip(MEASURE_COLUMNS[1:], row[5:], strict=True):
+        for name, value in zip(MEASURE_COLUMNS[1:], row[5:5 + width], strict=True):
             ref = ("m", name, key)
             cells[ref] = cells.get(ref, 0) + int(value or 0)
+        # A person is at one stage, so a group's month is the sum of its stages' months.
+        for month, value in zip(months, row[5 + width:], strict=True):
+            if value:
+                ref = ("t", key, month)
+                cells[ref] = cells.get(ref, 0) + int(value)
     return cells
 
 
-def _month(column, is_timestamp: bool):
-    """``YYYY-MM`` of a date or timestamp column, on SQLite or PostgreSQL (timestamps in UTC)."""
-    if db.engine.dialect.name == "sqlite":
-        return func.strftime("%Y-%m", column)
-    if is_timestamp:
-        column = func.timezone("UTC", column)
-    return func.to_char(column, "YYYY-MM")
-
-
-def _trend_counts(query: EquityQuery) -> dict[Hashable, int]:
-    """The chosen trend measure by group and month, keyed ``("t", group, month)`` (one query; the
-    activity is aggregated by person and month first)."""
-    begin, finish = query.period.bounds()
-    if query.trend in ("one_to_ones", "reached"):
-        ones = OneToOne.__table__
-        month = _month(ones.c.held_on, False)
-        per_person = select(ones.c.person_id, month.label("month"), func.count().label("n")) \
-            .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
-            .group_by(ones.c.person_id, month).subquery("per_person")
-    else:
-        attendances, actions = Attendance.__table__, Action.__table__
-        month = _month(actions.c.starts_at, True)
-        per_person = select(attendances.c.person_id, month.label("month"), literal(1).label("n")) \
-            .select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
-            .where(actions.c.starts_at >= begin, actions.c.starts_at < finish,
-                   actions.c.starts_at <= datetime.now(UTC), actions.c.archived_at.is_(None)) \
-            .group_by(attendances.c.person_id, month).subquery("per_person")
-    people = Person.__table__
-    source = select(per_person.c.person_id, people.c.neighborhood_id, people.c.preferred_language,
-                    per_person.c.month, per_person.c.n) \
-        .select_from(per_person.join(people, people.c.id == per_person.c.person_id)) \
-        .where(people.c.archived_at.is_(None)).cte("trend_source")
-    measure = func.sum(source.c.n) if query.trend == "one_to_ones" else func.count()
-    stmt = _grouped_sums(query, source, [source.c.month], lambda: [measure])
-    return {("t", (dim, k1, k2), m): int(n) for dim, k1, k2, m, n in db.session.execute(stmt)}
+def _month_starts(period: Period) -> list[date]:
+    """The first day of every month the period touches, and of the month after the last."""
+    starts = [date(int(m[:4]), int(m[5:]), 1) for m in period.months()]
+    last = starts[-1]
+    return [*starts, date(last.year + 1, 1, 1) if last.month == 12 else date(last.year, last.month + 1, 1)]
 
 
 # --- labels --------------------------------------------------------------------------------
@@ -587,12 +584,11 @@ def _lines(query: EquityQuery, groups: list[Group], measures: list[str], stage_m
 def equity_report(query: EquityQuery) -> EquityReport:
     """The dashboard for ``query``: counts, suppression, representation and the trend.
 
-    A fixed number of queries whatever the data: stages, seven measure queries, the trend,
+    A fixed number of queries whatever the data: stages, one query for every count and the trend,
     labels (neighborhoods, institutions) and neighborhoods' populations.
     """
     all_stages = stages()
     cells = _measure_counts(query, all_stages)
-    cells.update(_trend_counts(query))
     groups = _groups(query, cells)
     leader_position = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)
     if leader_position is None and all_stages:
