@@ -1,11 +1,11 @@
 """The equity dashboard: every measure split by race/ethnicity, neighborhood, institution or
 preferred language (or race/ethnicity crossed with neighborhood), with small cells suppressed.
 
-Every count is computed in SQL with ``GROUP BY`` over a *grouping* of the people in the base
-(not archived): one row per person and group they belong to, plus one row per person for the
-Total (and, for the crossed split, the race/ethnicity and neighborhood subtotals), so each
-query answers every row of the table at once and the page costs the same number of queries
-however many people there are. People who chose several races are in each of their groups
+Every count is computed in SQL: one row of *facts* per person in the base (not archived), each
+activity table aggregated by person over the period once, then summed with ``GROUP BY`` for
+every group the person belongs to and once more for the Total (and, for the crossed split, the
+race/ethnicity and neighborhood subtotals), so one query answers every row of the table and
+the page costs the same number of queries however many people there are. People who chose several races are in each of their groups
 ("alone or in combination"), unless the "multiracial as its own group" view is chosen.
 """
 
@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, case, cast, func, literal, literal_column, null, select, union_all
-from sqlalchemy.sql import Select
 
 from organizer.actions.models import Action, Attendance, Rsvp, RsvpStatus
 from organizer.audit.services import record
@@ -245,57 +244,6 @@ def _none() -> object:
     return cast(null(), _TEXT)
 
 
-def _race_rows(mode: str) -> Select:
-    """(person_id, race key) for every person in the base; no row in the table: key NULL."""
-    people, races = Person.__table__, PersonRaceEthnicity.__table__
-    joined = people.outerjoin(races, races.c.person_id == people.c.id)
-    if mode == "combination":
-        return select(people.c.id.label("person_id"), _text(races.c.value).label("k")).select_from(joined) \
-            .where(people.c.archived_at.is_(None))
-    named = case((races.c.value != PREFER_NOT, 1))
-    key = case(
-        (func.count(races.c.value) == 0, _none()),
-        (func.count(named) > 1, literal(MULTIRACIAL, _TEXT)),
-        (func.count(named) == 1, func.max(case((races.c.value != PREFER_NOT, _text(races.c.value))))),
-        else_=literal(PREFER_NOT, _TEXT),
-    )
-    return select(people.c.id.label("person_id"), key.label("k")).select_from(joined) \
-        .where(people.c.archived_at.is_(None)).group_by(people.c.id)
-
-
-def _part(person_id, dim: str, k1, k2) -> Select:
-    """One part of the grouping, its columns named as the CTE's."""
-    return select(person_id.label("person_id"), literal(dim, _TEXT).label("dim"), k1.label("k1"), k2.label("k2"))
-
-
-def grouping(query: EquityQuery):
-    """The CTE ``grp(person_id, dim, k1, k2)``: which rows of the table each person in the base counts in."""
-    people = Person.__table__
-    in_base = people.c.archived_at.is_(None)
-    total = _part(people.c.id, "total", _none(), _none()).where(in_base)
-    nb = _text(people.c.neighborhood_id)
-    if query.split == "race":
-        race = _race_rows(query.race_mode).subquery("race")
-        parts = [_part(race.c.person_id, "split", race.c.k, _none())]
-    elif query.split == "neighborhood":
-        parts = [_part(people.c.id, "split", nb, _none()).where(in_base)]
-    elif query.split == "language":
-        language = case((people.c.preferred_language == "", _none()), else_=_text(people.c.preferred_language))
-        parts = [_part(people.c.id, "split", language, _none()).where(in_base)]
-    elif query.split == "institution":
-        memberships = Membership.__table__
-        parts = [_part(people.c.id, "split", _text(memberships.c.institution_id), _none())
-                 .select_from(people.outerjoin(memberships, memberships.c.person_id == people.c.id)).where(in_base)]
-    else:  # race x neighborhood, with both subtotals
-        race = _race_rows(query.race_mode).cte("race")
-        parts = [
-            _part(race.c.person_id, "split", race.c.k, nb).select_from(race.join(people, people.c.id == race.c.person_id)),
-            _part(race.c.person_id, "race", race.c.k, _none()),
-            _part(people.c.id, "nb", _none(), nb).where(in_base),
-        ]
-    return union_all(*parts, total).cte("grp")
-
-
 def _race_keys(mode: str):
     """(person_id, race key) from the race table alone, for people with at least one row: every
     row ("alone or in combination"), or one key per person ("multiracial as its own group").
@@ -323,7 +271,8 @@ def grouped_parts(query: EquityQuery, source) -> list[tuple[object, object, obje
     from ``source`` (columns ``person_id``, ``neighborhood_id``, ``preferred_language``, only
     people in the base) instead of joining a person-by-group list to it. On large data this is
     what keeps a report to one pass over the per-person rows (plus one index probe per person
-    for the race or membership split) rather than a join of every person's every group."""
+    for the race or membership split) rather than a join of a list of every person's every
+    group, which cost a probe of each per-person aggregate twice per person."""
     nb = _text(source.c.neighborhood_id)
     total = (source, _dim("total"), _none(), _none())
     if query.split in ("race", "race_neighborhood"):
@@ -371,7 +320,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
     first_position = all_stages[0].position if all_stages else 0
     people, pipeline = Person.__table__, PersonPipeline.__table__
     ones = OneToOne.__table__
-    months = _month_starts(query.period)
+    months = month_starts(query.period)
     # The trend's months ride along as per-person columns (t0, t1...), so the trend costs no
     # second pass over the activity: one-to-ones held that month, or 0/1 for reached/attended.
     trend_ones = []
@@ -475,7 +424,7 @@ def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashabl
     return cells
 
 
-def _month_starts(period: Period) -> list[date]:
+def month_starts(period: Period) -> list[date]:
     """The first day of every month the period touches, and of the month after the last."""
     starts = [date(int(m[:4]), int(m[5:]), 1) for m in period.months()]
     last = starts[-1]
