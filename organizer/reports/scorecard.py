@@ -293,11 +293,12 @@ def _breakdowns(campaign: Campaign, period: Period, leader_position: int, first_
     people = Person.__table__
     # Each (measure, person) once, with the person's split columns; then grouped by race (with
     # the total) and by neighborhood, without the race-by-neighborhood cells the page never shows.
+    # A person has each race once, so a plain count is a count of distinct people.
     source = select(sets.c.measure, sets.c.person_id, people.c.neighborhood_id, people.c.preferred_language) \
         .select_from(sets.join(people, people.c.id == sets.c.person_id)) \
         .where(people.c.archived_at.is_(None)).distinct().cte("campaign_people")
     parts = [select(dim.label("dim"), k1.label("k1"), k2.label("k2"), source.c.measure,
-                    func.count(distinct(source.c.person_id))).select_from(from_).group_by(k1, k2, source.c.measure)
+                    func.count()).select_from(from_).group_by(k1, k2, source.c.measure)
              for from_, dim, k1, k2 in grouped_parts(query, source)[1:]]
     rows = db.session.execute(union_all(*parts)).all()
     rows = [(m, dim, k1, k2, n) for dim, k1, k2, m, n in rows]
