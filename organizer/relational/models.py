@@ -83,6 +83,8 @@ class OneToOne(db.Model):
         Index("ix_one_to_ones_person_held_on", "person_id", "held_on"),
         Index("ix_one_to_ones_held_by_held_on", "held_by_id", "held_on"),
         Index("ix_one_to_ones_held_by_follow_up", "held_by_id", "follow_up_done_at", "follow_up_on"),
+        # Reports count a period's one-to-ones by person: a range on held_on, covered.
+        Index("ix_one_to_ones_held_on_person", "held_on", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

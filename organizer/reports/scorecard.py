@@ -27,7 +27,7 @@ from organizer.auth.models import User
 from organizer.campaigns.models import Campaign, campaign_institutions
 from organizer.extensions import db
 from organizer.institutions.models import Membership
-from organizer.people.models import RaceEthnicity
+from organizer.people.models import Person, RaceEthnicity
 from organizer.relational.models import OneToOne, Stage, StageMove
 from organizer.relational.services import stages
 from organizer.reports.models import CampaignWin, CommunityIndicator, IndicatorPoint, MeasureTarget
@@ -37,7 +37,7 @@ from organizer.reports.services import (
     EquityQuery,
     Group,
     Period,
-    grouping,
+    grouped_parts,
     group_labels,
     group_sort_key,
 )
@@ -289,14 +289,19 @@ def _breakdowns(campaign: Campaign, period: Period, leader_position: int, first_
                 threshold: int) -> list[Breakdown]:
     """People-measures by race/ethnicity and by neighborhood, suppressed (two queries and labels)."""
     query = EquityQuery(period, split="race_neighborhood", threshold=threshold)
-    grp = grouping(query)
     sets = _sets(campaign, period, leader_position, first_position)
-    rows = db.session.execute(
-        select(sets.c.measure, grp.c.dim, grp.c.k1, grp.c.k2, func.count(distinct(sets.c.person_id)))
-        .select_from(sets.join(grp, grp.c.person_id == sets.c.person_id))
-        .where(grp.c.dim != "split")
-        .group_by(sets.c.measure, grp.c.dim, grp.c.k1, grp.c.k2)
-    ).all()
+    people = Person.__table__
+    # Each (measure, person) once, with the person's split columns; then grouped by race (with
+    # the total) and by neighborhood, without the race-by-neighborhood cells the page never shows.
+    # A person has each race once, so a plain count is a count of distinct people.
+    source = select(sets.c.measure, sets.c.person_id, people.c.neighborhood_id, people.c.preferred_language) \
+        .select_from(sets.join(people, people.c.id == sets.c.person_id)) \
+        .where(people.c.archived_at.is_(None)).distinct().cte("campaign_people")
+    parts = [select(dim.label("dim"), k1.label("k1"), k2.label("k2"), source.c.measure,
+                    func.count()).select_from(from_).group_by(k1, k2, source.c.measure)
+             for from_, dim, k1, k2 in grouped_parts(query, source)[1:]]
+    rows = db.session.execute(union_all(*parts)).all()
+    rows = [(m, dim, k1, k2, n) for dim, k1, k2, m, n in rows]
     raw = {(m, (dim, k1, k2)): int(n) for m, dim, k1, k2, n in rows}
     races, neighborhoods = group_labels(query)
     people_measures = [m for m in MEASURES if m.by_group]

@@ -1,11 +1,11 @@
 """The equity dashboard: every measure split by race/ethnicity, neighborhood, institution or
 preferred language (or race/ethnicity crossed with neighborhood), with small cells suppressed.
 
-Every count is computed in SQL with ``GROUP BY`` over a *grouping* of the people in the base
-(not archived): one row per person and group they belong to, plus one row per person for the
-Total (and, for the crossed split, the race/ethnicity and neighborhood subtotals), so each
-query answers every row of the table at once and the page costs the same number of queries
-however many people there are. People who chose several races are in each of their groups
+Every count is computed in SQL: one row of *facts* per person in the base (not archived), each
+activity table aggregated by person over the period once, then summed with ``GROUP BY`` for
+every group the person belongs to and once more for the Total (and, for the crossed split, the
+race/ethnicity and neighborhood subtotals), so one query answers every row of the table and
+the page costs the same number of queries however many people there are. People who chose several races are in each of their groups
 ("alone or in combination"), unless the "multiracial as its own group" view is chosen.
 """
 
@@ -19,8 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, cast, func, literal, null, select, union_all
-from sqlalchemy.sql import Select
+from sqlalchemy import String, and_, case, cast, func, literal, literal_column, null, select, union_all
 
 from organizer.actions.models import Action, Attendance, Rsvp, RsvpStatus
 from organizer.audit.services import record
@@ -245,55 +244,64 @@ def _none() -> object:
     return cast(null(), _TEXT)
 
 
-def _race_rows(mode: str) -> Select:
-    """(person_id, race key) for every person in the base; no row in the table: key NULL."""
-    people, races = Person.__table__, PersonRaceEthnicity.__table__
-    joined = people.outerjoin(races, races.c.person_id == people.c.id)
+def _race_keys(mode: str):
+    """(person_id, race key) from the race table alone, for people with at least one row: every
+    row ("alone or in combination"), or one key per person ("multiracial as its own group").
+    People without a row get no row here; an outer join makes their key NULL ("not recorded")."""
+    races = PersonRaceEthnicity.__table__
     if mode == "combination":
-        return select(people.c.id.label("person_id"), _text(races.c.value).label("k")).select_from(joined) \
-            .where(people.c.archived_at.is_(None))
+        return select(races.c.person_id, _text(races.c.value).label("k")).subquery("race")
     named = case((races.c.value != PREFER_NOT, 1))
     key = case(
-        (func.count(races.c.value) == 0, _none()),
         (func.count(named) > 1, literal(MULTIRACIAL, _TEXT)),
         (func.count(named) == 1, func.max(case((races.c.value != PREFER_NOT, _text(races.c.value))))),
         else_=literal(PREFER_NOT, _TEXT),
     )
-    return select(people.c.id.label("person_id"), key.label("k")).select_from(joined) \
-        .where(people.c.archived_at.is_(None)).group_by(people.c.id)
+    return select(races.c.person_id, key.label("k")).group_by(races.c.person_id).subquery("race")
 
 
-def _part(person_id, dim: str, k1, k2) -> Select:
-    """One part of the grouping, its columns named as the CTE's."""
-    return select(person_id.label("person_id"), literal(dim, _TEXT).label("dim"), k1.label("k1"), k2.label("k2"))
+def _dim(name: str):
+    """A part's ``dim`` as an inline constant (a bound one cannot stand ungrouped in PostgreSQL)."""
+    return literal_column(f"'{name}'", _TEXT)
 
 
-def grouping(query: EquityQuery):
-    """The CTE ``grp(person_id, dim, k1, k2)``: which rows of the table each person in the base counts in."""
-    people = Person.__table__
-    in_base = people.c.archived_at.is_(None)
-    total = _part(people.c.id, "total", _none(), _none()).where(in_base)
-    nb = _text(people.c.neighborhood_id)
-    if query.split == "race":
-        race = _race_rows(query.race_mode).subquery("race")
-        parts = [_part(race.c.person_id, "split", race.c.k, _none())]
-    elif query.split == "neighborhood":
-        parts = [_part(people.c.id, "split", nb, _none()).where(in_base)]
-    elif query.split == "language":
-        language = case((people.c.preferred_language == "", _none()), else_=_text(people.c.preferred_language))
-        parts = [_part(people.c.id, "split", language, _none()).where(in_base)]
-    elif query.split == "institution":
-        memberships = Membership.__table__
-        parts = [_part(people.c.id, "split", _text(memberships.c.institution_id), _none())
-                 .select_from(people.outerjoin(memberships, memberships.c.person_id == people.c.id)).where(in_base)]
-    else:  # race x neighborhood, with both subtotals
-        race = _race_rows(query.race_mode).cte("race")
-        parts = [
-            _part(race.c.person_id, "split", race.c.k, nb).select_from(race.join(people, people.c.id == race.c.person_id)),
-            _part(race.c.person_id, "race", race.c.k, _none()),
-            _part(people.c.id, "nb", _none(), nb).where(in_base),
-        ]
-    return union_all(*parts, total).cte("grp")
+def grouped_parts(query: EquityQuery, source) -> list[tuple[object, object, object, object]]:
+    """The rows of the table a per-person ``source`` counts in, as ``(from clause, dim, k1, k2)``
+    parts to ``GROUP BY`` and ``UNION ALL``: the same rows as ``grouping`` gives, but reached
+    from ``source`` (columns ``person_id``, ``neighborhood_id``, ``preferred_language``, only
+    people in the base) instead of joining a person-by-group list to it. On large data this is
+    what keeps a report to one pass over the per-person rows (plus one index probe per person
+    for the race or membership split) rather than a join of a list of every person's every
+    group, which cost a probe of each per-person aggregate twice per person."""
+    nb = _text(source.c.neighborhood_id)
+    total = (source, _dim("total"), _none(), _none())
+    if query.split in ("race", "race_neighborhood"):
+        race = _race_keys(query.race_mode)
+        with_race = source.outerjoin(race, race.c.person_id == source.c.person_id)
+        if query.split == "race":
+            return [(with_race, _dim("split"), race.c.k, _none()), total]
+        return [(with_race, _dim("split"), race.c.k, nb),
+                (with_race, _dim("race"), race.c.k, _none()),
+                (source, _dim("nb"), _none(), nb), total]
+    if query.split == "neighborhood":
+        return [(source, _dim("split"), nb, _none()), total]
+    if query.split == "language":
+        language = case((source.c.preferred_language == "", _none()), else_=_text(source.c.preferred_language))
+        return [(source, _dim("split"), language, _none()), total]
+    memberships = Membership.__table__
+    return [(source.outerjoin(memberships, memberships.c.person_id == source.c.person_id),
+             _dim("split"), _text(memberships.c.institution_id), _none()), total]
+
+
+def _grouped_sums(query: EquityQuery, source, extra: list, sums) -> object:
+    """``dim, k1, k2, *extra, *sums()`` summed by group (and ``extra``) over ``source``: one
+    statement, a ``UNION ALL`` of ``grouped_parts``."""
+    selects = []
+    for from_, dim, k1, k2 in grouped_parts(query, source):
+        keys = [dim.label("dim"), k1.label("k1"), k2.label("k2")]
+        selects.append(select(*keys, *extra, *sums()).select_from(from_)
+                       .group_by(k1, k2, *extra))
+    return union_all(*selects)
 
 
 # --- the measures -------------------------------------------------------------------------
@@ -312,7 +320,17 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
     first_position = all_stages[0].position if all_stages else 0
     people, pipeline = Person.__table__, PersonPipeline.__table__
     ones = OneToOne.__table__
-    met = select(ones.c.person_id, func.count().label("n")) \
+    months = month_starts(query.period)
+    # The trend's months ride along as per-person columns (t0, t1...), so the trend costs no
+    # second pass over the activity: one-to-ones held that month, or 0/1 for reached/attended.
+    trend_ones = []
+    if query.trend in ("one_to_ones", "reached"):
+        for i, (lo, hi) in enumerate(zip(months, months[1:], strict=False)):
+            in_month = and_(ones.c.held_on >= lo, ones.c.held_on < hi)
+            count = func.sum(case((in_month, 1), else_=0))
+            trend_ones.append((count if query.trend == "one_to_ones" else func.max(case((in_month, 1), else_=0)))
+                              .label(f"t{i}"))
+    met = select(ones.c.person_id, func.count().label("n"), *trend_ones) \
         .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
         .group_by(ones.c.person_id).subquery("met")
     moves, to_stage, from_stage = StageMove.__table__, Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
@@ -330,8 +348,16 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
                      .outerjoin(attendances, and_(attendances.c.action_id == rsvps.c.action_id,
                                                   attendances.c.person_id == rsvps.c.person_id))) \
         .where(held, rsvps.c.status == RsvpStatus.YES.value).group_by(rsvps.c.person_id).subquery("said_yes")
-    came = select(attendances.c.person_id).select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
+    trend_came = []
+    if query.trend == "attended":  # months of the action's start in UTC, as the page always showed
+        utc = [datetime.combine(m, time(0), tzinfo=UTC) for m in months]
+        trend_came = [func.max(case((and_(actions.c.starts_at >= lo, actions.c.starts_at < hi), 1), else_=0))
+                      .label(f"t{i}") for i, (lo, hi) in enumerate(zip(utc, utc[1:], strict=False))]
+    came = select(attendances.c.person_id, *trend_came) \
+        .select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
         .where(held).group_by(attendances.c.person_id).subquery("came")
+    trend_source = came if query.trend == "attended" else met
+    trend = [func.coalesce(trend_source.c[f"t{i}"], 0).label(f"t{i}") for i in range(len(months) - 1)]
     outbox = OutboxMessage.__table__
     texted = select(outbox.c.person_id, func.max(case((outbox.c.status == "delivered", 1), else_=0)).label("delivered")) \
         .where(outbox.c.sent_at >= begin, outbox.c.sent_at < finish, outbox.c.person_id.is_not(None)) \
@@ -348,6 +374,8 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
                      people.c.sms_consent_at >= begin, people.c.sms_consent_at < finish)
     return select(
         people.c.id.label("person_id"),
+        people.c.neighborhood_id,
+        people.c.preferred_language,
         func.coalesce(pipeline.c.stage_id, first).label("stage"),
         flag(met.c.n.is_not(None)).label("reached"),
         func.coalesce(met.c.n, 0).label("one_to_ones"),
@@ -359,6 +387,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
         func.coalesce(texted.c.delivered, 0).label("delivered"),
         flag(replied.c.person_id.is_not(None)).label("replied"),
         flag(opted_out).label("opted_out"),
+        *trend,
     ).select_from(
         people.outerjoin(pipeline, pipeline.c.person_id == people.c.id)
         .outerjoin(met, met.c.person_id == people.c.id)
@@ -371,58 +400,35 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
 
 
 def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
-    """Every count of the table, keyed ``("m", measure, group)``, in one query: the per-person
-    facts joined to the grouping, summed by group and stage (people are at one stage, so the
+    """Every count of the table, keyed ``("m", measure, group)``, and the trend, keyed ``("t",
+    group, month)``, in one query: the per-person facts (computed once) summed by group and stage (people are at one stage, so the
     stage rows of a group add up to the group)."""
-    grp, facts = grouping(query), _facts(query, all_stages)
-    g = (grp.c.dim, grp.c.k1, grp.c.k2)
-    sums = [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]]
+    facts = _facts(query, all_stages)
+    months = query.period.months()
+    stmt = _grouped_sums(query, facts, [facts.c.stage],
+                         lambda: [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]]
+                         + [func.sum(facts.c[f"t{i}"]) for i in range(len(months))])
     cells: dict[Hashable, int] = {}
-    stmt = select(*g, facts.c.stage, *sums).select_from(grp.join(facts, facts.c.person_id == grp.c.person_id)) \
-        .group_by(*g, facts.c.stage)
+    width = len(MEASURE_COLUMNS) - 1
     for row in db.session.execute(stmt):
         key = (row[0], row[1], row[2])
         cells[("m", f"stage:{row[3]}", key)] = int(row[4])
-        for name, value in zip(MEASURE_COLUMNS[1:], row[5:], strict=True):
+        for name, value in zip(MEASURE_COLUMNS[1:], row[5:5 + width], strict=True):
             ref = ("m", name, key)
             cells[ref] = cells.get(ref, 0) + int(value or 0)
+        # A person is at one stage, so a group's month is the sum of its stages' months.
+        for month, value in zip(months, row[5 + width:], strict=True):
+            if value:
+                ref = ("t", key, month)
+                cells[ref] = cells.get(ref, 0) + int(value)
     return cells
 
 
-def _month(column, is_timestamp: bool):
-    """``YYYY-MM`` of a date or timestamp column, on SQLite or PostgreSQL (timestamps in UTC)."""
-    if db.engine.dialect.name == "sqlite":
-        return func.strftime("%Y-%m", column)
-    if is_timestamp:
-        column = func.timezone("UTC", column)
-    return func.to_char(column, "YYYY-MM")
-
-
-def _trend_counts(query: EquityQuery) -> dict[Hashable, int]:
-    """The chosen trend measure by group and month, keyed ``("t", group, month)`` (one query; the
-    activity is aggregated by person and month first)."""
-    grp = grouping(query)
-    begin, finish = query.period.bounds()
-    if query.trend in ("one_to_ones", "reached"):
-        ones = OneToOne.__table__
-        month = _month(ones.c.held_on, False)
-        per_person = select(ones.c.person_id, month.label("month"), func.count().label("n")) \
-            .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
-            .group_by(ones.c.person_id, month).subquery("per_person")
-    else:
-        attendances, actions = Attendance.__table__, Action.__table__
-        month = _month(actions.c.starts_at, True)
-        per_person = select(attendances.c.person_id, month.label("month"), literal(1).label("n")) \
-            .select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
-            .where(actions.c.starts_at >= begin, actions.c.starts_at < finish,
-                   actions.c.starts_at <= datetime.now(UTC), actions.c.archived_at.is_(None)) \
-            .group_by(attendances.c.person_id, month).subquery("per_person")
-    measure = func.sum(per_person.c.n) if query.trend == "one_to_ones" else func.count()
-    g = (grp.c.dim, grp.c.k1, grp.c.k2)
-    stmt = select(*g, per_person.c.month, measure) \
-        .select_from(grp.join(per_person, per_person.c.person_id == grp.c.person_id)) \
-        .group_by(*g, per_person.c.month)
-    return {("t", (dim, k1, k2), m): int(n) for dim, k1, k2, m, n in db.session.execute(stmt)}
+def month_starts(period: Period) -> list[date]:
+    """The first day of every month the period touches, and of the month after the last."""
+    starts = [date(int(m[:4]), int(m[5:]), 1) for m in period.months()]
+    last = starts[-1]
+    return [*starts, date(last.year + 1, 1, 1) if last.month == 12 else date(last.year, last.month + 1, 1)]
 
 
 # --- labels --------------------------------------------------------------------------------
@@ -527,12 +533,11 @@ def _lines(query: EquityQuery, groups: list[Group], measures: list[str], stage_m
 def equity_report(query: EquityQuery) -> EquityReport:
     """The dashboard for ``query``: counts, suppression, representation and the trend.
 
-    A fixed number of queries whatever the data: stages, seven measure queries, the trend,
+    A fixed number of queries whatever the data: stages, one query for every count and the trend,
     labels (neighborhoods, institutions) and neighborhoods' populations.
     """
     all_stages = stages()
     cells = _measure_counts(query, all_stages)
-    cells.update(_trend_counts(query))
     groups = _groups(query, cells)
     leader_position = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)
     if leader_position is None and all_stages:

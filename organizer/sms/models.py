@@ -141,6 +141,9 @@ class OutboxMessage(db.Model):
         # Covers the per-mobilization counts (status, and whether Twilio took it) without table reads.
         Index("ix_sms_outbox_mobilization_status_sid", "mobilization_id", "status", "sid"),
         Index("ix_sms_outbox_phone_created", "phone", "created_at"),
+        # Covers the equity dashboard's per-person texting facts (texted, delivered in a period)
+        # in person order, so the aggregate reads no table rows and needs no sort.
+        Index("ix_sms_outbox_person_sent_status", "person_id", "sent_at", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -211,6 +214,8 @@ class InboundMessage(db.Model):
     """A text someone sent us (deduplicated on Twilio's MessageSid)."""
 
     __tablename__ = "sms_inbound"
+    # Covers the equity dashboard's "replied in the period" per person without table reads.
+    __table_args__ = (Index("ix_sms_inbound_person_received", "person_id", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_sid: Mapped[str] = mapped_column(String(64), unique=True)

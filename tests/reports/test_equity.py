@@ -201,3 +201,53 @@ def test_the_dashboard_runs_the_same_number_of_queries_whatever_the_data(app, fe
                 db.session.add(OneToOne(person_id=person.id, held_by_id=federation.id, held_on=local_today()))
             db.session.commit()
     assert counts[0] == counts[1]
+
+
+def test_the_trend_counts_each_month_of_the_period(app, federation, make_action):
+    """One-to-ones held, people reached and people who attended, month by month: a month's
+    activity lands in that month only, and activity outside the period in none."""
+    from datetime import UTC, datetime
+
+    from organizer.actions.models import Attendance
+    from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity
+    from organizer.relational.models import OneToOne
+    from organizer.relational.services import local_today
+    from organizer.reports.services import EquityQuery, Period, equity_report
+
+    with app.app_context():
+        this_month = local_today().replace(day=1)
+        second = (this_month - timedelta(days=1)).replace(day=1)
+        first = (second - timedelta(days=1)).replace(day=1)
+        ana, beto, cruz = (Person(first_name=name, last_name="Trend", race_ethnicities=[
+            PersonRaceEthnicity(value=RaceEthnicity.ASIAN)]) for name in ("Ana", "Beto", "Cruz"))
+        db.session.add_all([ana, beto, cruz])
+        db.session.flush()
+        for person, day in ((ana, first + timedelta(days=4)), (ana, first + timedelta(days=4)),
+                            (ana, second + timedelta(days=1)), (beto, second - timedelta(days=1)),
+                            (cruz, first - timedelta(days=1))):  # Cruz's is before the period
+            db.session.add(OneToOne(person_id=person.id, held_by_id=federation.id, held_on=day))
+        db.session.commit()
+        ids = ana.id, beto.id
+    early = make_action(starts_at=datetime.combine(first + timedelta(days=9), datetime.min.time(), UTC)
+                        + timedelta(hours=15))
+    late = make_action(starts_at=datetime.combine(second + timedelta(days=9), datetime.min.time(), UTC)
+                       + timedelta(hours=15))
+    with app.app_context():
+        db.session.add_all([Attendance(action_id=early.id, person_id=ids[0]),
+                            Attendance(action_id=early.id, person_id=ids[1]),
+                            Attendance(action_id=late.id, person_id=ids[0])])
+        db.session.commit()
+
+    months = (first.strftime("%Y-%m"), second.strftime("%Y-%m"))
+    asian = ("split", RaceEthnicity.ASIAN.value, None)
+    with app.test_request_context():  # threshold 1: the raw counts, nothing hidden
+        period = Period(first, this_month - timedelta(days=1))
+
+        def trend(name: str) -> list[int | None]:
+            report = equity_report(EquityQuery(period, split="race", trend=name, threshold=1))
+            assert report.months == list(months)
+            return [report.trend_cell(asian, month).value for month in months]
+
+        assert trend("one_to_ones") == [3, 1]  # Ana twice and Beto, then Ana
+        assert trend("reached") == [2, 1]  # each person once a month
+        assert trend("attended") == [2, 1]
