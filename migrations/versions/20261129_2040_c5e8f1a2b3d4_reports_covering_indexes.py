@@ -1,7 +1,7 @@
 """reports: covering indexes for the equity dashboard's per-person facts
 
 Revision ID: c5e8f1a2b3d4
-Revises: b7c41d2e9a10
+Revises: b8f2d1c0a7e5
 Create Date: 2026-11-29 20:40:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c5e8f1a2b3d4'
-down_revision = 'b7c41d2e9a10'
+down_revision = 'b8f2d1c0a7e5'
 branch_labels = None
 depends_on = None
 

@@ -33,6 +33,9 @@ def test_the_dashboard_draws_every_chart_beside_its_table(page: Page, live_serve
 
     canvases = page.locator("canvas[data-chart]")
     expect(canvases).to_have_count(6)  # four sections, representation, trend
+    # charts.js draws after the canvases are in the page: wait for it rather than race it.
+    page.wait_for_function("() => window.Chart && [...document.querySelectorAll('canvas[data-chart]')]"
+                           ".every(c => Chart.getChart(c))")
     drawn = page.evaluate("() => [...document.querySelectorAll('canvas[data-chart]')].map(c => !!Chart.getChart(c))")
     assert drawn == [True] * 6
     for section in ("reach", "leadership", "turnout", "texting", "representation", "trend"):
