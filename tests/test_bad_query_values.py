@@ -32,7 +32,7 @@ def _ids(world: World) -> dict:
         "mobilization_id": world.mobilization, "conversation_id": world.conversation, "user_id": world.leader.id,
         "link_id": world.link, "token": world.signup_token, "kind": "signin", "stage_id": world.stage,
         "commitment_id": 1, "membership_id": world.membership, "relationship_id": 1, "outbox_id": 1,
-        "message_id": 1, "decision": "confirm",
+        "message_id": 1, "decision": "confirm", "rsvp_id": 1, "held_id": 1, "conflict_id": 1, "number_id": 1,
     }
 
 
@@ -40,6 +40,8 @@ def _path_for(rule, world: World, **override) -> str:
     ids = {**_ids(world), **override}
     if rule.endpoint == "sms.resolve_unknown":
         ids["decision"] = "resend"
+    elif "decision" in rule.arguments:  # one of the route's own choices (accept, allow, ...)
+        ids["decision"] = sorted(rule._converters["decision"].items)[0]
     missing = set(rule.arguments) - set(ids)
     assert not missing, f"no value for {missing} of {rule.rule}: add it to _ids"
     return rule.build({name: ids[name] for name in rule.arguments}, append_unknown=False)[1]

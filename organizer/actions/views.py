@@ -504,7 +504,7 @@ def _signup_phone_ok(form: SignupForm) -> bool:
 @staff_required
 def signups_review():
     """Held sign-ups to accept or discard, and the people the sign-up page created."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     people_page = max(request.args.get("people_page", 1, type=int) or 1, 1)
     held, held_total = held_signups(page)
     people, people_total = people_from_signups(people_page)

@@ -170,7 +170,7 @@ def detail(person_id: int):
 @staff_required
 def conflicts():
     """Records a leader saved with the phone or email of somebody outside their list."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     rows, total = open_conflicts(page)
     return render_template("people/conflicts.html", conflicts=rows,
                            pagination=Pagination(page=page, per_page=50, total=total))

@@ -47,6 +47,7 @@ from organizer.reports.services import (
     trend_chart,
 )
 from organizer.settings.models import Neighborhood
+from organizer.web import date_arg
 
 bp = Blueprint("reports", __name__)
 
@@ -68,10 +69,8 @@ def staff_or_404(view: Callable[P, R]) -> Callable[P, R]:
 
 
 def _date_arg(name: str, default: date) -> date:
-    try:
-        return date.fromisoformat(request.args.get(name) or "") if request.args.get(name) else default
-    except ValueError:
-        return default
+    """``web.date_arg``: a date a report can be counted over, else ``default``."""
+    return date_arg(name) or default
 
 
 def _query() -> EquityQuery:

@@ -768,7 +768,7 @@ def _error_action(code: int | None) -> str:
 @bp.get("/flags")
 @staff_required
 def flagged():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     per_page = 50
     rows, total = flags.flagged_numbers(page, per_page)
     return render_template("sms/flags.html", rows=rows, pagination=Pagination(page, per_page, total),
