@@ -42,7 +42,7 @@ worker: install
 
 ## make test: the whole suite on SQLite (set DATABASE_URL to run it on PostgreSQL).
 test: install-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install-test
 	$(BIN)/python -m bench
