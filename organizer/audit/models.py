@@ -16,7 +16,12 @@ class AuditEvent(db.Model):
     """One thing somebody did to a record: create, update, archive, export, assign..."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        # The log's filters: who did it, and what they did, newest first.
+        Index("ix_audit_events_user_at", "user_id", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

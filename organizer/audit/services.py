@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
 from organizer.audit.models import AuditEvent
@@ -38,10 +41,49 @@ def record(
     return event
 
 
-def recent_events(page: int, per_page: int = 50) -> tuple[list[AuditEvent], int]:
-    """A page of events, newest first, and the total count (two queries)."""
-    one_page, total = paged(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), page, per_page)
+@dataclass(frozen=True)
+class EventFilter:
+    """Who, what and when on the audit log: each left ``None`` is not filtered on. ``start`` and
+    ``end`` are whole days in ``timezone`` (the organization's), both included."""
+
+    user_id: int | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: int | None = None
+    start: date | None = None
+    end: date | None = None
+    timezone: str = "UTC"
+
+    def apply(self, query: Select) -> Select:
+        if self.user_id is not None:
+            query = query.where(AuditEvent.user_id == self.user_id)
+        if self.action:
+            query = query.where(AuditEvent.action == self.action)
+        if self.object_type:
+            query = query.where(AuditEvent.object_type == self.object_type)
+        if self.object_id is not None:
+            query = query.where(AuditEvent.object_id == self.object_id)
+        zone = ZoneInfo(self.timezone)
+        if self.start:
+            query = query.where(AuditEvent.at >= datetime.combine(self.start, time(), zone))
+        if self.end:
+            query = query.where(AuditEvent.at < datetime.combine(self.end + timedelta(days=1), time(), zone))
+        return query
+
+
+def recent_events(page: int, per_page: int = 50,
+                  where: EventFilter = EventFilter()) -> tuple[list[AuditEvent], int]:
+    """A page of the events ``where`` lets through, newest first, and their count (two queries)."""
+    query = where.apply(select(AuditEvent)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    one_page, total = paged(query, page, per_page)
     return list(db.session.scalars(one_page.options(joinedload(AuditEvent.user)))), total
+
+
+def recorded_kinds() -> tuple[list[str], list[str]]:
+    """The actions and the kinds of record the log holds, for its filters (two index scans)."""
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    kinds = db.session.scalars(select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type))
+    return list(actions), list(kinds)
 
 
 # --- what changed ----------------------------------------------------------------------

@@ -103,3 +103,39 @@ def test_admin_reads_who_did_what(app, login_as, make_user):
     actions.post("/admin/lists", {"tags-name": "Drivers"})
     html = actions.client.get("/admin/audit/").get_data(as_text=True)
     assert "Alex Admin" in html and "create" in html and "Drivers" in html
+
+
+def test_the_log_filters_by_who_what_record_and_day(app, login_as, make_user):
+    from datetime import datetime, timezone
+
+    from organizer.audit.models import AuditEvent
+    from organizer.extensions import db
+
+    admin, organizer = make_user("admin"), make_user("organizer")
+    with app.app_context():
+        db.session.add_all([
+            AuditEvent(user_id=organizer.id, action="archive", object_type="people", object_id=7, summary="Ana",
+                       at=datetime(2026, 3, 2, 15, tzinfo=timezone.utc)),
+            AuditEvent(user_id=organizer.id, action="export", object_type="people", summary="export",
+                       at=datetime(2026, 3, 9, 15, tzinfo=timezone.utc)),
+            AuditEvent(user_id=admin.id, action="archive", object_type="actions", object_id=3, summary="March",
+                       at=datetime(2026, 3, 9, 16, tzinfo=timezone.utc)),
+        ])
+        db.session.commit()
+    page = login_as(admin).client
+
+    def shown(query: str) -> list[str]:
+        html = page.get(f"/admin/audit/?{query}").get_data(as_text=True)
+        return [summary for summary in ("Ana", "export", "March") if f"{summary}</td>" in html]
+
+    assert shown(f"user={organizer.id}") == ["Ana", "export"]
+    assert shown("action=archive") == ["Ana", "March"]
+    assert shown("record=actions") == ["March"]
+    assert shown("record=people&record_id=7") == ["Ana"]
+    assert shown("start=2026-03-05&end=2026-03-09") == ["export", "March"]
+    assert shown("end=2026-03-02") == ["Ana"]
+    assert shown(f"user={organizer.id}&action=archive") == ["Ana"]
+    # The choices offered are the ones the log holds.
+    html = page.get("/admin/audit/").get_data(as_text=True)
+    assert '<option value="export"' in html and '<option value="actions"' in html
+    assert 'name="start"' in html and 'name="end"' in html
