@@ -265,6 +265,11 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIntConverter
     app.before_request(reject_nul_bytes)
 
+    # Browsers and bookmarks ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    @app.get("/favicon.ico")
+    def favicon():
+        return app.send_static_file("img/favicon.ico")
+
     def handle_error(error):
         code = getattr(error, "code", 500) or 500
         return render_template("error.html", code=code, message=ERROR_TITLES.get(code, error)), code

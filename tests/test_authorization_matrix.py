@@ -37,6 +37,7 @@ ANON, LEADER, OTHER, ORGANIZER, ADMIN = ROLES = ("anonymous", "leader", "other l
 # accepts; or {"GET": (...), "POST": (...)} when the methods differ.
 EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "home.index":                         (LOGIN, 200, 200, 200, 200),
+    "favicon":                            (200, 200, 200, 200, 200),
     "auth.login":                         (200, 302, 302, 302, 302),  # signed in: sent home
     "auth.logout":                        (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     "auth.set_language":                  (302, 302, 302, 302, 302),
