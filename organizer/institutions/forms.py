@@ -39,6 +39,10 @@ class InstitutionForm(FlaskForm):
     membership_size = IntegerField(
         _l("Approximate membership"), validators=[Optional(), NumberRange(min=0, max=1_000_000)]
     )
+    monthly_one_to_one_goal = IntegerField(
+        _l("One-to-ones a month (goal)"), validators=[Optional(), NumberRange(min=0, max=100_000)],
+        description=_l("What its leaders commit to hold with its members each month."),
+    )
     status = SelectField(
         _l("Status in the federation"),
         choices=[(s.value, label) for s, label in INSTITUTION_STATUS_LABELS.items()],

@@ -53,6 +53,9 @@ class Institution(db.Model):
         ForeignKey("neighborhoods.id", ondelete="SET NULL"), index=True
     )
     membership_size: Mapped[int | None] = mapped_column(Integer)
+    # One-to-ones a month the institution's leaders promised to hold with its members (its
+    # share of a relational campaign): what its accountability is counted against.
+    monthly_one_to_one_goal: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[InstitutionStatus] = mapped_column(
         str_enum(InstitutionStatus), default=InstitutionStatus.PROSPECT
     )

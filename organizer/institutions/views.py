@@ -76,6 +76,7 @@ def _edit(institution: Institution | None):
             "address": form.address.data or None,
             "neighborhood_id": form.neighborhood_id.data,
             "membership_size": form.membership_size.data,
+            "monthly_one_to_one_goal": form.monthly_one_to_one_goal.data,
             "status": InstitutionStatus(form.status.data),
             "notes": form.notes.data or None,
         }

@@ -805,9 +805,11 @@ class AccountabilityRow:
         return round(100 * self.month / self.goal) if self.goal else None
 
 
-def accountability(today: date) -> tuple[list[AccountabilityRow], list[AccountabilityRow], date, date]:
+def accountability(today: date, only: User | None = None
+                   ) -> tuple[list[AccountabilityRow], list[AccountabilityRow], date, date]:
     """One-to-ones held this week (from Monday) and this month by each active organizer and leader,
-    with their monthly goals: ``(organizers, leaders, week_start, month_start)``. Two queries."""
+    with their monthly goals: ``(organizers, leaders, week_start, month_start)``. Two queries.
+    ``only``: that user's own row and nobody else's (what a leader sees of it)."""
     week_start = today - timedelta(days=today.weekday())
     month_start = today.replace(day=1)
     since = min(week_start, month_start)
@@ -819,13 +821,84 @@ def accountability(today: date) -> tuple[list[AccountabilityRow], list[Accountab
             .group_by(OneToOne.held_by_id)
         )
     }
-    users = db.session.scalars(
-        select(User).where(User.active.is_(True), User.role.in_([Role.ORGANIZER, Role.LEADER]))
-        .order_by(User.name)
-    ).all()
+    users_query = select(User).where(User.active.is_(True), User.role.in_([Role.ORGANIZER, Role.LEADER]))
+    if only is not None:
+        users_query = users_query.where(User.id == only.id)
+    users = db.session.scalars(users_query.order_by(User.name)).all()
     rows = [AccountabilityRow(u, *counts.get(u.id, (0, 0))) for u in users]
     return ([r for r in rows if r.user.role is Role.ORGANIZER], [r for r in rows if r.user.role is Role.LEADER],
             week_start, month_start)
+
+
+@dataclass
+class InstitutionAccountabilityRow:
+    """An institution's month: one-to-ones held with its members and by its own leaders against
+    its goal, and the turnout it delivered to the month's past actions against what it committed."""
+
+    institution_id: int
+    name: str
+    goal: int | None
+    with_members: int = 0
+    by_its_leaders: int = 0
+    committed: int = 0
+    delivered: int = 0
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.by_its_leaders / self.goal) if self.goal else None
+
+    @property
+    def delivered_percent(self) -> int | None:
+        return round(100 * self.delivered / self.committed) if self.committed else None
+
+
+def institution_accountability(month_start: date, today: date, timezone: str) -> list[InstitutionAccountabilityRow]:
+    """Per active institution, for the month from ``month_start`` up to ``today``: one-to-ones
+    held with its members, those held by its leaders (accounts linked to a member), its goal, and
+    for the month's actions already held, turnout committed and members who came. Four queries."""
+    from organizer.actions.models import Action, Attendance, TurnoutCommitment
+    from organizer.institutions.models import Institution
+
+    rows = {
+        i: InstitutionAccountabilityRow(i, name, goal) for i, name, goal in db.session.execute(
+            select(Institution.id, Institution.name, Institution.monthly_one_to_one_goal)
+            .where(Institution.archived_at.is_(None))
+            .order_by(Institution.name)
+        )
+    }
+    held = (OneToOne.held_on >= month_start, OneToOne.held_on <= today)
+    for institution_id, n in db.session.execute(
+        select(Membership.institution_id, func.count(distinct(OneToOne.id)))
+        .join(OneToOne, OneToOne.person_id == Membership.person_id).where(*held)
+        .group_by(Membership.institution_id)
+    ):
+        if institution_id in rows:
+            rows[institution_id].with_members = n
+    for institution_id, n in db.session.execute(
+        select(Membership.institution_id, func.count(distinct(OneToOne.id)))
+        .join(User, User.person_id == Membership.person_id)
+        .join(OneToOne, OneToOne.held_by_id == User.id).where(*held)
+        .group_by(Membership.institution_id)
+    ):
+        if institution_id in rows:
+            rows[institution_id].by_its_leaders = n
+    zone = ZoneInfo(timezone)
+    window = (Action.starts_at >= datetime.combine(month_start, time(), zone).astimezone(UTC),
+              Action.starts_at <= utcnow(), Action.archived_at.is_(None))
+    came = (select(Membership.institution_id.label("institution_id"),
+                   func.count(distinct(Attendance.id)).label("delivered"), literal(0).label("committed"))
+            .join(Attendance, Attendance.person_id == Membership.person_id)
+            .join(Action, Action.id == Attendance.action_id).where(*window)
+            .group_by(Membership.institution_id))
+    promised = (select(TurnoutCommitment.institution_id, literal(0), func.sum(TurnoutCommitment.number))
+                .join(Action, Action.id == TurnoutCommitment.action_id)
+                .where(*window, TurnoutCommitment.institution_id.is_not(None))
+                .group_by(TurnoutCommitment.institution_id))
+    for institution_id, delivered, committed in db.session.execute(union_all(came, promised)):
+        if institution_id in rows:
+            rows[institution_id].delivered += int(delivered or 0)
+            rows[institution_id].committed += int(committed or 0)
+    return list(rows.values())
 
 
 # --- suggested emerging leaders ----------------------------------------------------------

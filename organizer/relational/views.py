@@ -39,6 +39,7 @@ from organizer.relational.services import (
     OneToOneData,
     RelationalError,
     accountability,
+    institution_accountability,
     add_issue,
     board,
     can_edit_one_to_one,
@@ -354,9 +355,14 @@ def pipeline_funnel():
 
 
 @bp.get("/pipeline/accountability")
-@staff_required
+@login_required
 def pipeline_accountability():
-    organizers, leader_rows, week_start, month_start = accountability(local_today())
+    # A leader sees their own numbers against their goal, and nobody else's names.
+    today = local_today()
+    staff = current_user.is_staff
+    organizers, leader_rows, week_start, month_start = accountability(today, only=None if staff else current_user)
+    institutions = (institution_accountability(month_start, today, get_organization().timezone)
+                    if staff else [])
     charts = {}
     for key, rows in (("organizers", organizers), ("leaders", leader_rows)):
         charts[key] = {
@@ -369,9 +375,21 @@ def pipeline_accountability():
                 ],
             },
         }
+    # The chart draws the institutions with a goal or a one-to-one this month; the table has all.
+    drawn = [r for r in institutions if r.goal or r.with_members or r.by_its_leaders]
+    charts["institutions"] = {
+        "type": "bar",
+        "data": {
+            "labels": [r.name for r in drawn],
+            "datasets": [
+                {"label": _("By its leaders this month"), "data": [r.by_its_leaders for r in drawn]},
+                {"label": _("Monthly goal"), "data": [r.goal or 0 for r in drawn]},
+            ],
+        },
+    }
     return render_template(
         "relational/accountability.html", organizers=organizers, leader_rows=leader_rows,
-        week_start=week_start, month_start=month_start, charts=charts,
+        institutions=institutions, week_start=week_start, month_start=month_start, charts=charts, staff=staff,
     )
 
 

@@ -197,7 +197,48 @@ def test_accountability_counts_this_week_and_month_against_goals(app, login_as, 
     assert 'class="text-end week">2<' in row and 'class="text-end month">2<' in row and "50%" in row
     row = html.split(f'data-user="{leader.email}"')[1].split("</tr>")[0]
     assert 'class="text-end month">1<' in row and "50%" in row
-    assert login_as(leader).client.get("/pipeline/accountability").status_code == 403
+    # A leader sees their own numbers against their goal, and nobody else's name.
+    mine = login_as(leader).client.get("/pipeline/accountability").get_data(as_text=True)
+    row = mine.split(f'data-user="{leader.email}"')[1].split("</tr>")[0]
+    assert 'class="text-end month">1<' in row and "50%" in row
+    assert organizer.email not in mine and organizer.name not in mine
+    assert 'data-testid="accountability-institutions"' not in mine
+
+
+def test_institutions_are_accountable_for_one_to_ones_against_their_goal_and_turnout_against_commitments(
+        app, login_as, make_user, make_person, make_institution, make_action, log_meeting):
+    from organizer.actions.models import Attendance, TurnoutCommitment
+    from organizer.auth.models import User
+    from organizer.institutions.models import Membership
+
+    st_mark, other = make_institution(name="St. Mark", monthly_one_to_one_goal=4), make_institution(name="Temple")
+    organizer = make_user("organizer")
+    leader_person, member, outsider = make_person(first_name="Rosa"), make_person(), make_person()
+    leader = make_user("leader")
+    with app.app_context():
+        db.session.get(User, leader.id).person_id = leader_person.id
+        db.session.add_all([Membership(person_id=p.id, institution_id=st_mark.id) for p in (leader_person, member)])
+        db.session.commit()
+    today = _today(app)
+    log_meeting(leader, make_person(owner=leader), held_on=today)     # by its leader, with an outsider
+    log_meeting(organizer, member, held_on=today)                      # with its member, by staff
+    log_meeting(organizer, outsider, held_on=today)                    # neither
+    log_meeting(organizer, member, held_on=today - timedelta(days=70))  # an earlier month
+    # Held a minute ago, or at the month's first moment in the federation's zone if that is later.
+    from zoneinfo import ZoneInfo
+
+    month_start = datetime.combine(today.replace(day=1), datetime.min.time(), ZoneInfo("America/Chicago"))
+    held = make_action(starts_at=max(datetime.now(UTC) - timedelta(minutes=1), month_start.astimezone(UTC)))
+    with app.app_context():
+        db.session.add(TurnoutCommitment(action_id=held.id, institution_id=st_mark.id, number=5))
+        db.session.add_all([Attendance(action_id=held.id, person_id=p.id) for p in (member, outsider)])
+        db.session.commit()
+    html = login_as(organizer).client.get("/pipeline/accountability").get_data(as_text=True)
+    row = html.split(f'data-institution="{st_mark.id}"')[1].split("</tr>")[0]
+    assert 'with-members">1<' in row and 'by-leaders">1<' in row and "25%" in row
+    assert 'committed">5<' in row and 'delivered">1<' in row
+    row = html.split(f'data-institution="{other.id}"')[1].split("</tr>")[0]
+    assert 'with-members">0<' in row and 'by-leaders">0<' in row
 
 
 def test_suggested_emerging_leaders_show_the_reason(app, login_as, make_user, make_person, log_meeting, stage_ids, move):
