@@ -91,6 +91,7 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "relational.pipeline_funnel":         (LOGIN, 200, 200, 200, 200),
     "relational.pipeline_suggestions":    (LOGIN, 200, 200, 200, 200),
     "relational.pipeline_accountability": (LOGIN, 200, 200, 200, 200),
+    "relational.pipeline_raters":         (LOGIN, 403, 403, 200, 200),
     "relational.pipeline_connectors":     (LOGIN, 403, 403, 200, 200),
     "relational.admin_stages":            (LOGIN, 403, 403, 403, 200),  # POST: field errors
     "relational.admin_stage_edit":        (LOGIN, 403, 403, 403, 302),

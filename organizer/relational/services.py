@@ -985,6 +985,100 @@ def network(viewer: User, person: Person) -> tuple[list[Relationship], list[Rela
     return met, met_by
 
 
+# --- assessments over time and across raters ---------------------------------------------------
+
+@dataclass
+class AssessmentPoint:
+    held_on: date
+    assessment: int
+    rater: str | None  # ``None``: a rater the viewer may not be told of
+    one_to_one_id: int
+
+
+def assessment_history(viewer: User, person: Person) -> list[AssessmentPoint]:
+    """Every 1-5 assessment of ``person``, oldest first, with who rated (staff see every rater, a
+    leader only themself: who held a one-to-one is staff's to know). One query."""
+    rows = db.session.execute(
+        select(OneToOne.held_on, OneToOne.assessment, OneToOne.id, User.id, User.name)
+        .join(User, User.id == OneToOne.held_by_id)
+        .where(OneToOne.person_id == person.id, OneToOne.assessment.is_not(None))
+        .order_by(OneToOne.held_on, OneToOne.id)
+    ).all()
+    return [AssessmentPoint(held_on, score, name if viewer.is_staff or rater_id == viewer.id else None, one_id)
+            for held_on, score, one_id, rater_id, name in rows]
+
+
+@dataclass
+class RaterRow:
+    user: User
+    count: int
+    average: float
+    spread: float  # the standard deviation of their scores
+    by_score: dict[int, int]
+
+
+@dataclass
+class Disagreement:
+    person: Person
+    lowest: int
+    highest: int
+    scores: list[tuple[str, int, date]]  # each rater's latest score of the person, and when
+
+
+#: Raters "disagree" on a person when their latest scores are this far apart or more.
+DISAGREEMENT_GAP = 2
+
+
+def rater_calibration(limit: int = 100) -> tuple[list[RaterRow], list[Disagreement], int]:
+    """How each rater scores (count, average, spread, how many of each 1-5) and the people on
+    whom raters' latest scores differ by ``DISAGREEMENT_GAP`` or more (the ``limit`` most recent,
+    and how many in all). Staff only (every rater and person is counted). Four queries."""
+    score = OneToOne.assessment
+    by_rater: dict[int, RaterRow] = {}
+    for user, n, mean, mean_square, *counts in db.session.execute(
+        select(User, func.count(), func.avg(score), func.avg(score * score),
+               *(func.count().filter(score == s) for s in range(1, 6)))
+        .join(OneToOne, OneToOne.held_by_id == User.id).where(score.is_not(None))
+        .group_by(User.id).order_by(User.name)
+    ):
+        mean, mean_square = float(mean), float(mean_square)
+        spread = max(mean_square - mean * mean, 0.0) ** 0.5  # variance = E[x²] - E[x]², no STDDEV in SQLite
+        by_rater[user.id] = RaterRow(user, n, round(mean, 2), round(spread, 2), dict(zip(range(1, 6), counts)))
+
+    # Each rater's latest score of each person they assessed...
+    ranked = (
+        select(OneToOne.person_id, OneToOne.held_by_id, score.label("score"), OneToOne.held_on,
+               func.row_number().over(partition_by=(OneToOne.person_id, OneToOne.held_by_id),
+                                      order_by=(OneToOne.held_on.desc(), OneToOne.id.desc())).label("n"))
+        .where(score.is_not(None)).subquery()
+    )
+    latest = select(ranked).where(ranked.c.n == 1).subquery()
+    # ...and the people whose raters' latest scores are far apart.
+    apart = (
+        select(latest.c.person_id, func.min(latest.c.score).label("lowest"), func.max(latest.c.score).label("highest"),
+               func.max(latest.c.held_on).label("last"))
+        .group_by(latest.c.person_id)
+        .having(func.count() > 1, func.max(latest.c.score) - func.min(latest.c.score) >= DISAGREEMENT_GAP)
+        .subquery()
+    )
+    total = db.session.scalar(select(func.count()).select_from(apart)) or 0
+    shown = db.session.execute(
+        select(Person, apart.c.lowest, apart.c.highest).join(apart, apart.c.person_id == Person.id)
+        .order_by(apart.c.last.desc(), Person.id).limit(limit)
+    ).all()
+    scores: dict[int, list[tuple[str, int, date]]] = {}
+    if shown:
+        for person_id, name, value, held_on in db.session.execute(
+            select(latest.c.person_id, User.name, latest.c.score, latest.c.held_on)
+            .join(User, User.id == latest.c.held_by_id)
+            .where(latest.c.person_id.in_([p.id for p, _low, _high in shown]))
+            .order_by(latest.c.score.desc(), User.name)
+        ):
+            scores.setdefault(person_id, []).append((name, value, held_on))
+    disagreements = [Disagreement(p, low, high, scores.get(p.id, [])) for p, low, high in shown]
+    return list(by_rater.values()), disagreements, total
+
+
 @dataclass
 class Connector:
     person: Person

@@ -40,6 +40,8 @@ from organizer.relational.services import (
     RelationalError,
     accountability,
     institution_accountability,
+    rater_calibration,
+    DISAGREEMENT_GAP,
     add_issue,
     board,
     can_edit_one_to_one,
@@ -393,6 +395,26 @@ def pipeline_accountability():
     )
 
 
+@bp.get("/pipeline/raters")
+@staff_required
+def pipeline_raters():
+    """How differently organizers and leaders score people, so they can calibrate."""
+    raters, disagreements, disagreement_total = rater_calibration()
+    chart = {
+        "type": "bar",
+        "data": {
+            "labels": [r.user.name for r in raters],
+            "datasets": [
+                {"label": _("Average score"), "data": [r.average for r in raters]},
+                {"label": _("Spread (standard deviation)"), "data": [r.spread for r in raters]},
+            ],
+        },
+        "options": {"scales": {"y": {"min": 0, "max": 5}}},
+    }
+    return render_template("relational/raters.html", raters=raters, disagreements=disagreements,
+                           disagreement_total=disagreement_total, gap=DISAGREEMENT_GAP, chart=chart)
+
+
 @bp.get("/pipeline/suggestions")
 @login_required
 def pipeline_suggestions():
@@ -491,15 +513,27 @@ def admin_issues():
 
 @person_page_part("relational")
 def person_facts(user: User, person: Person) -> dict:
-    """The person page's stage, move form and network (``parts.relational``)."""
-    from organizer.relational.services import current_stage, network
+    """The person page's stage, move form, network and assessments (``parts.relational``)."""
+    from organizer.relational.services import assessment_history, current_stage, network
 
     stage, since = current_stage(person.id)
     form = MoveForm(formdata=None, person_id=person.id, stage_id=stage.id if stage else None,
                     next=url_for("people.detail", person_id=person.id))
     form.stage_id.choices = [(s.id, s.name) for s in stages()]
     met, met_by = network(user, person)
-    return {"stage": stage, "since": since, "move_form": form, "met": met, "met_by": met_by}
+    assessments = assessment_history(user, person)
+    chart = {
+        "type": "line",
+        "data": {
+            "labels": [format_date(a.held_on, "medium") for a in assessments],
+            "datasets": [{"label": _("Assessment (1-5)"), "data": [a.assessment for a in assessments],
+                          "stepped": False, "tension": 0}],
+        },
+        "options": {"scales": {"y": {"min": 1, "max": 5, "ticks": {"stepSize": 1}}},
+                    "plugins": {"legend": {"display": False}}},
+    }
+    return {"stage": stage, "since": since, "move_form": form, "met": met, "met_by": met_by,
+            "assessments": assessments, "assessment_chart": chart}
 
 
 @bp.app_context_processor

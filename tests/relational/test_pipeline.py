@@ -329,3 +329,49 @@ def test_admin_manages_stages_and_issues(app, login_as, make_user, stage_ids):
     organizer = login_as(make_user("organizer"))
     assert organizer.client.get("/admin/stages").status_code == 403
     assert organizer.post("/admin/issues", {"name": "x"}).status_code == 403
+
+
+def test_a_persons_page_draws_their_assessments_over_time_with_who_rated(app, login_as, make_user, make_person, log_meeting):
+    organizer = make_user("organizer", name="Olga Organizer")
+    leader = make_user("leader", name="Lupe Leader")
+    person = make_person(owner=leader)
+    today = _today(app)
+    log_meeting(organizer, person, held_on=today - timedelta(days=60), assessment=2)
+    log_meeting(leader, person, held_on=today - timedelta(days=30), assessment=3)
+    log_meeting(organizer, person, held_on=today, assessment=4)
+    log_meeting(organizer, person, held_on=today)  # not assessed: not a point
+
+    html = login_as(organizer).client.get(f"/people/{person.id}").get_data(as_text=True)
+    panel = html.split('data-testid="assessments"')[1].split("</section>")[0]
+    assert re.findall(r'class="text-end score">(\d)/5', panel) == ["4", "3", "2"]  # newest first
+    assert panel.count("Olga Organizer") == 2 and panel.count("Lupe Leader") == 1
+    assert '"data": [2, 3, 4]' in panel  # the chart, oldest first
+    # The leader sees the trend, but who else held a one-to-one is staff's to know.
+    panel = login_as(leader).client.get(f"/people/{person.id}").get_data(as_text=True).split(
+        'data-testid="assessments"')[1].split("</section>")[0]
+    assert "Olga Organizer" not in panel and panel.count("another organizer") == 2 and "Lupe Leader" in panel
+
+
+def test_raters_page_shows_each_raters_average_spread_and_who_they_disagree_on(app, login_as, make_user, make_person, log_meeting):
+    strict, generous = make_user("organizer", name="Strict"), make_user("organizer", name="Generous")
+    agreed, disputed, once = make_person(first_name="Agreed"), make_person(first_name="Disputed"), make_person(first_name="Once")
+    today = _today(app)
+    log_meeting(strict, agreed, held_on=today, assessment=3)
+    log_meeting(generous, agreed, held_on=today, assessment=4)
+    log_meeting(strict, disputed, held_on=today - timedelta(days=40), assessment=4)  # superseded by their later score
+    log_meeting(strict, disputed, held_on=today, assessment=2)
+    log_meeting(generous, disputed, held_on=today, assessment=5)
+    log_meeting(generous, once, held_on=today, assessment=5)
+
+    client = login_as(make_user("admin")).client
+    html = client.get("/pipeline/raters").get_data(as_text=True)
+    row = html.split(f'data-user="{strict.email}"')[1].split("</tr>")[0]
+    # Strict: 3, 4, 2 → mean 3, spread sqrt(2/3) = 0.82
+    assert 'count">3<' in row and 'average">3<' in row and 'spread">0.82<' in row
+    assert 'score-2">1<' in row and 'score-3">1<' in row and 'score-4">1<' in row and 'score-5">0<' in row
+    row = html.split(f'data-user="{generous.email}"')[1].split("</tr>")[0]
+    assert 'count">3<' in row and 'average">4.67<' in row
+    table = html.split('data-testid="disagreements"')[1]
+    assert f'data-person="{disputed.id}"' in table and 'lowest">2<' in table and 'highest">5<' in table
+    assert f'data-person="{agreed.id}"' not in table and f'data-person="{once.id}"' not in table
+    assert "1 person whose raters" in html
