@@ -162,7 +162,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
 ))
 
 # Areas that add to shared pages: base.html, the home page and the person page include
-# ``<area>/_nav.html``, ``_nav_admin.html``, ``_home_cards.html``, ``_home_actions.html``,
+# ``<area>/_nav.html``, ``_nav_admin.html``, ``_home_today.html``, ``_home_cards.html``, ``_home_actions.html``,
 # ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
 PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms", "reports")
 
@@ -185,6 +185,26 @@ def person_page_part(area: str) -> Callable[[Callable[[Any, Any], Any]], Callabl
 def person_page_parts(user: Any, person: Any) -> dict[str, Any]:
     """Every area's part of the person page, by area name."""
     return {area: fn(user, person) for area, fn in _PERSON_PAGE_PARTS.items()}
+
+
+# The same for the home page's "today": ``@home_page_part("relational")`` registers ``fn(user)``;
+# its result is ``parts.relational`` in ``<area>/_home_today.html``.
+_HOME_PAGE_PARTS: dict[str, Callable[[Any], Any]] = {}
+
+
+def home_page_part(area: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register what ``area`` adds to the home page (see ``home_page_parts``)."""
+
+    def register(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        _HOME_PAGE_PARTS[area] = fn
+        return fn
+
+    return register
+
+
+def home_page_parts(user: Any) -> dict[str, Any]:
+    """Every area's part of the home page, by area name."""
+    return {area: fn(user) for area, fn in _HOME_PAGE_PARTS.items()}
 
 
 ERROR_TITLES = {

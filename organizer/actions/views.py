@@ -49,14 +49,6 @@ from organizer.actions.services import (
     ActionError,
     SignupData,
     SignupThrottled,
-    confirm_pending_rsvp,
-    decide_held_signup,
-    discard_pending_rsvp,
-    held_signup_count,
-    held_signups,
-    people_from_signups,
-    signup_committed,
-    signup_contact,
     WalkInData,
     action_counts,
     archive_action,
@@ -65,21 +57,30 @@ from organizer.actions.services import (
     checked_in_count,
     checkin_search,
     commitments_of,
-    major_actions,
-    prep_meetings_with_attendance,
+    confirm_pending_rsvp,
+    decide_held_signup,
     delete_commitment,
+    discard_pending_rsvp,
     export_csv,
     find_people_for_rsvp,
     get_action,
+    held_signup_count,
+    held_signups,
+    major_actions,
+    next_actions,
     next_public_action,
     open_for_signup,
     over_for_signup,
     past_actions,
+    people_from_signups,
+    prep_meetings_with_attendance,
     public_signup,
     rsvp_by_user,
     rsvps_visible,
     save_action,
     save_commitment,
+    signup_committed,
+    signup_contact,
     to_local,
     turnout,
     undo_check_in,
@@ -94,7 +95,7 @@ from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
 from organizer.sms.actions_link import reminder_plan
-from organizer.web import Pagination, db_int, page_arg
+from organizer.web import Pagination, db_int, home_page_part, page_arg
 
 bp = Blueprint("actions", __name__)
 
@@ -553,3 +554,9 @@ def decide_pending_rsvp(action_id: int, rsvp_id: int, decision: str):
               "success" if done else "info")
     return redirect(url_for("actions.detail", action_id=action.id, status=request.args.get("status") or None)
                     + "#rsvps")
+
+
+@home_page_part("actions")
+def home_next_actions(user) -> dict:
+    """The home page's next actions: goal, committed, RSVP yes and predicted turnout."""
+    return {"next": next_actions(user)}

@@ -13,8 +13,8 @@ from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
 from organizer.auth.services import leaders, staff_and_leaders
 from organizer.extensions import db
-from organizer.institutions.services import institution_choices
 from organizer.forms import EmptyForm
+from organizer.institutions.services import institution_choices
 from organizer.people.models import Person
 from organizer.people.services import PersonFilters, PhoneError, get_visible_person, search_people
 from organizer.relational.forms import (
@@ -30,8 +30,15 @@ from organizer.relational.forms import (
     OneToOneForm,
     StageForm,
 )
-from organizer.relational.models import Commitment, CommitmentKind, CommitmentStatus, MeetingMode, Stage
+from organizer.relational.models import (
+    Commitment,
+    CommitmentKind,
+    CommitmentStatus,
+    MeetingMode,
+    Stage,
+)
 from organizer.relational.services import (
+    DISAGREEMENT_GAP,
     TIME_BUCKETS,
     BoardFilters,
     CommitmentData,
@@ -39,9 +46,6 @@ from organizer.relational.services import (
     OneToOneData,
     RelationalError,
     accountability,
-    institution_accountability,
-    rater_calibration,
-    DISAGREEMENT_GAP,
     add_issue,
     board,
     can_edit_one_to_one,
@@ -53,22 +57,24 @@ from organizer.relational.services import (
     get_editable_one_to_one,
     get_visible_one_to_one,
     going_cold,
+    institution_accountability,
     issues,
     local_today,
     log_one_to_one,
     mark_commitment,
     move_person,
+    rater_calibration,
     reschedule_follow_up,
     save_stage,
-    stages,
     staff_users,
+    stages,
     stalled,
     suggestions,
     time_in_stage,
     update_one_to_one,
 )
 from organizer.settings.services import get_organization, neighborhoods
-from organizer.web import date_arg, db_int, is_safe_redirect, person_page_part
+from organizer.web import date_arg, db_int, home_page_part, is_safe_redirect, person_page_part
 
 bp = Blueprint("relational", __name__)
 
@@ -534,6 +540,28 @@ def person_facts(user: User, person: Person) -> dict:
     }
     return {"stage": stage, "since": since, "move_form": form, "met": met, "met_by": met_by,
             "assessments": assessments, "assessment_chart": chart}
+
+
+#: How many of each list the home page shows (each links to its full page).
+HOME_LIST_LENGTH = 5
+
+
+@home_page_part("relational")
+def home_today(user: User) -> dict:
+    """The home page's relational part: follow-ups overdue and due today (with done and
+    reschedule), the user's one-to-ones this month against their goal, people going cold on their
+    list and, for staff, suggested emerging leaders. Fixed queries."""
+    today = local_today()
+    follow = follow_ups(user, today)
+    _organizers, _leaders, _week, _month = accountability(today, only=user)
+    mine = (_organizers + _leaders)[:1]
+    cold, cold_total = going_cold(user, today, get_organization().going_cold_days, limit=HOME_LIST_LENGTH)
+    suggested = suggestions(user, limit=HOME_LIST_LENGTH)[1] if user.is_staff else []
+    return {
+        "overdue": follow.overdue[:HOME_LIST_LENGTH], "due_today": follow.today[:HOME_LIST_LENGTH],
+        "counts": follow.counts, "month": mine[0] if mine else None, "cold": cold, "cold_total": cold_total,
+        "suggested": suggested, "today": today, "button": EmptyForm(),
+    }
 
 
 @bp.app_context_processor

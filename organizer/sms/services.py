@@ -976,10 +976,13 @@ def inbox(user: User, which: str = "all", page: int = 1, per_page: int = 50) -> 
     return list(threads), total
 
 
-def unread_total(user: User) -> int:
-    """Unread texts in the threads ``user`` may read. One query."""
-    return db.session.scalar(select(func.coalesce(func.sum(Conversation.unread), 0)).where(
-        conversations_visible_to(user))) or 0
+def unread_total(user: User, *, assigned_to: User | None = None) -> int:
+    """Unread texts in the threads ``user`` may read (only those assigned to ``assigned_to``, if
+    given). One query."""
+    query = select(func.coalesce(func.sum(Conversation.unread), 0)).where(conversations_visible_to(user))
+    if assigned_to is not None:
+        query = query.where(Conversation.assigned_to_id == assigned_to.id)
+    return db.session.scalar(query) or 0
 
 
 def get_conversation(user: User, conversation_id: int) -> Conversation:

@@ -61,7 +61,7 @@ from organizer.sms.models import (
 )
 from organizer.sms.services import AudienceFilter, ConflictError, InboxError, MobilizationError
 from organizer.sms.tasks import dispatch_noted, run_sweep
-from organizer.web import Pagination, db_int, page_arg, person_page_part
+from organizer.web import Pagination, db_int, home_page_part, page_arg, person_page_part
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -828,3 +828,9 @@ def remove_state_rule():
         db.session.commit()
         flash(_("Removed the window for %(state)s.", state=form.state.data), "success")
     return redirect(url_for("sms.quiet_hours"))
+
+
+@home_page_part("sms")
+def home_texts(user) -> dict:
+    """The home page's texts: unread texts in threads assigned to the user. One query."""
+    return {"unread_mine": services.unread_total(user, assigned_to=user)}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-PAGES = ["/pipeline/board", "/pipeline/funnel", "/follow-ups", "/pipeline/accountability",
+PAGES = ["/", "/pipeline/board", "/pipeline/funnel", "/follow-ups", "/pipeline/accountability", "/pipeline/raters",
          "/pipeline/connectors", "/pipeline/suggestions", "/people/?stage={contact}"]
 
 
