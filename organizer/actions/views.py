@@ -10,6 +10,7 @@ keeps the roster and queues what is done offline, synced through ``checkin_sync`
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -417,10 +418,8 @@ def checkin_sync(action_id: int):
 def checkin_service_worker():
     """The check-in page's service worker, served from /actions/ so that its scope covers the
     check-in pages (a worker controls only pages under its own path)."""
-    response = current_app.send_static_file("js/checkin-sw.js")
-    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    script = Path(current_app.static_folder or "static", "js", "checkin-sw.js").read_text(encoding="utf-8")
+    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @bp.get("/actions/<int:action_id>/sign-in-sheet")

@@ -248,7 +248,7 @@
       let response = await post(ops);
       if (response.status === 400 && !isJson(response)) {
         // The token expired (a page opened from the device's cache): a fresh one, and once more.
-        await refreshRoster();
+        try { await refreshRoster(); } catch (error) { say(t("tLogin"), true); return; }
         response = await post(ops);
       }
       if (response.redirected || [400, 401, 403].includes(response.status) || !isJson(response)) {
