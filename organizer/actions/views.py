@@ -97,7 +97,7 @@ from organizer.campaigns.services import active_campaigns
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
-from organizer.people.services import PhoneError, get_visible_person, normalize_phone
+from organizer.people.services import PhoneError, can_see_person, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
 from organizer.sms.actions_link import reminder_plan
 from organizer.web import Pagination, db_int, page_arg
@@ -374,10 +374,12 @@ def walk_in_post(action_id: int):
             db.session.rollback()
             form.phone.errors.append(_("This is not a valid phone number."))
         else:
+            # Matched by phone to another leader's person: their record's name is not shown.
+            name = person.display_name if can_see_person(current_user, person.id) else \
+                f"{form.first_name.data} {form.last_name.data or ''}".strip()
             if _wants_json():
-                return jsonify(checked_in=True, created=created, count=checked_in_count(action),
-                               name=person.display_name)
-            flash(_("Welcome, %(name)s! Checked in.", name=person.display_name), "success")
+                return jsonify(checked_in=True, created=created, count=checked_in_count(action), name=name)
+            flash(_("Welcome, %(name)s! Checked in.", name=name), "success")
             return redirect(url_for("actions.checkin", action_id=action.id))
     if _wants_json():
         return jsonify(checked_in=False, errors=form.errors), 400

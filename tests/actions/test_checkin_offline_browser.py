@@ -80,7 +80,8 @@ def test_check_ins_made_offline_survive_a_reload_and_a_closed_tab_and_sync_once(
     assert _arrivals(app, action) == 0
 
     # Reloaded with no network: the service worker serves the page, the queue is still there.
-    page.reload()
+    reloaded = page.reload()
+    assert reloaded is not None and reloaded.from_service_worker
     expect(page.get_by_test_id("sync-message")).to_contain_text("Offline")
     expect(state).to_have_text("3 waiting to sync")
     expect(page.get_by_test_id("sync-queue")).to_contain_text("Walk-in: Luis Flores")
@@ -90,7 +91,7 @@ def test_check_ins_made_offline_survive_a_reload_and_a_closed_tab_and_sync_once(
     page.close()
     page = context.new_page()
     page.set_viewport_size(PHONE)
-    page.goto(url)
+    assert page.goto(url).from_service_worker
     state = page.get_by_test_id("sync-state")
     expect(state).to_have_text("3 waiting to sync")
     expect(page.get_by_test_id("sync-queue")).to_contain_text("Check-in: Dolores Huerta")

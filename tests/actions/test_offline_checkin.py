@@ -187,3 +187,10 @@ def test_the_service_worker_is_served_from_the_actions_path_as_a_script(client):
     response = client.get("/actions/checkin-sw.js")
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert "caches.open" in response.get_data(as_text=True)
+
+
+def test_the_offline_pages_words_reach_its_script_in_the_users_language(make_user, login_as, door):
+    action, _dolores = door
+    html = login_as(make_user(locale="es")).client.get(f"/actions/{action.id}/checkin").get_data(as_text=True)
+    assert 'data-t-waiting="{n} por sincronizar"' in html and 'data-t-all-synced="Todo sincronizado"' in html
+    assert "Confirmación" in html and "Sincronizar ahora" in html  # the RSVP labels and the button
