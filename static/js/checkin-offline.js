@@ -8,6 +8,8 @@
   if (!root || !window.indexedDB) return;
   const data = root.dataset;
   const actionId = Number(data.actionId);
+  // A shared phone: what another account kept or queued here is neither shown nor sent as this one's.
+  const userId = Number(data.userId);
   const t = (key, vars = {}) => (data[key] || "").replace(/\{(\w+)\}/g, (m, name) => (name in vars ? vars[name] : m));
   const rsvpLabels = JSON.parse(data.rsvpLabels || "{}");
   let csrf = data.csrf;
@@ -47,7 +49,7 @@
   };
   const loadOutbox = async () => {
     const ops = await run("outbox", "readonly", (s) => s.index("action_id").getAll(actionId));
-    outbox = ops.sort((a, b) => a.seq - b.seq);
+    outbox = ops.filter((op) => op.user_id === userId).sort((a, b) => a.seq - b.seq);
   };
   const putOp = (op) => run("outbox", "readwrite", (s) => s.put(op));
   const deleteOp = (id) => run("outbox", "readwrite", (s) => s.delete(id));
@@ -174,7 +176,7 @@
     const opposite = op.kind === "undo" ? "check_in" : op.kind === "check_in" ? "undo" : null;
     const unsent = opposite && waiting().filter((o) => o.person_id === op.person_id && o.kind === opposite).pop();
     if (unsent) await deleteOp(unsent.id);
-    else await putOp({ ...op, id: newId(), action_id: actionId, seq: nextSeq() });
+    else await putOp({ ...op, id: newId(), action_id: actionId, user_id: userId, seq: nextSeq() });
     await loadOutbox();
     render();
     if (navigator.onLine) sync();
@@ -207,7 +209,7 @@
   };
   const refreshRoster = async () => {
     const body = await fetchRoster();
-    roster = { action_id: actionId, people: body.people, count: body.count, saved_at: Date.now() };
+    roster = { action_id: actionId, user_id: userId, people: body.people, count: body.count, saved_at: Date.now() };
     await saveRoster();
   };
 
@@ -236,7 +238,7 @@
   const post = (ops) => fetch(data.syncUrl, {
     method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
-    body: JSON.stringify({ ops: ops.map(({ seq, failed, action_id, ...op }) => op) }),
+    body: JSON.stringify({ ops: ops.map(({ seq, failed, action_id, user_id, ...op }) => op) }),
   });
   const sync = async () => {
     if (syncing) return;
@@ -301,7 +303,7 @@
       await refreshRoster();
     } catch (error) {
       const saved = await run("rosters", "readonly", (s) => s.get(actionId));
-      if (saved) roster = saved;
+      if (saved && saved.user_id === userId) roster = saved;
       say(t("tOffline"), true);
     }
     render();
