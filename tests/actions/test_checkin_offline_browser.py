@@ -143,3 +143,31 @@ def test_two_devices_offline_checking_in_the_same_people_count_each_once(
     assert _arrivals(app, action) == 3
     for context, _page in devices:
         context.close()
+
+
+def test_a_sync_after_the_session_ended_keeps_the_queue_until_the_user_logs_in_again(
+        app, context: BrowserContext, live_server, make_user, make_person, make_action, add_rsvp):
+    staff = make_user()
+    action = make_action(days=0)
+    add_rsvp(action, make_person(first_name="Dolores", last_name="Huerta"), "yes")
+    url = f"{live_server}/actions/{action.id}/checkin"
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    _log_in(page, live_server, staff)
+    _open_door(page, url)
+    context.set_offline(True)
+    _check_in(page, "Dolores Huerta", "huerta")
+
+    context.clear_cookies()  # the session ends while the door is offline
+    context.set_offline(False)
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_test_id("sync-message")).to_contain_text("Log in again")
+    expect(page.get_by_test_id("sync-state")).to_have_text("1 waiting to sync")
+    assert _arrivals(app, action) == 0
+
+    login = context.new_page()
+    _log_in(login, live_server, staff)
+    login.close()
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_test_id("sync-state")).to_have_text("All synced")
+    assert _arrivals(app, action) == 1
