@@ -122,10 +122,14 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     # someone else's commitment is left alone (checked by _leaders_rows)
     "actions.remove_commitment":          (LOGIN, 302, 302, 302, 302),
     "actions.rsvp":                       (LOGIN, 302, 404, 302, 302),  # see FORMS
-    "actions.checkin":                    (LOGIN, 403, 403, 200, 200),
-    "actions.checkin_post":               (LOGIN, 403, 403, 400, 400),  # empty form: no person to check in
-    "actions.checkin_undo":               (LOGIN, 403, 403, 302, 302),
-    "actions.walk_in_post":               (LOGIN, 403, 403, 400, 400),  # empty form: field errors, 400
+    # the door: leaders find and check in their own people (another leader's person is 404)
+    "actions.checkin":                    (LOGIN, 200, 200, 200, 200),
+    "actions.checkin_post":               (LOGIN, 400, 400, 400, 400),  # empty form: no person to check in
+    "actions.checkin_undo":               (LOGIN, 302, 302, 302, 302),
+    "actions.walk_in_post":               (LOGIN, 400, 400, 400, 400),  # empty form: field errors, 400
+    "actions.checkin_roster_json":        (LOGIN, 200, 200, 200, 200),  # the leader's own people only
+    "actions.checkin_sync":               (LOGIN, 400, 400, 400, 400),  # no operations sent
+    "actions.checkin_service_worker":     (200, 200, 200, 200, 200),  # a static script
     "actions.sheet":                      (LOGIN, 403, 403, 200, 200),
     "actions.turnout_page":               (LOGIN, 200, 200, 200, 200),
     "actions.export":                     (LOGIN, 403, 403, 200, 200),

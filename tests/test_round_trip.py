@@ -116,6 +116,7 @@ NOT_EDIT_FORMS = {
     "actions.checkin_post": "checks a person in: the press is the change",
     "actions.checkin_undo": "a lone button whose press is the change",
     "actions.walk_in_post": "adds a walk-in",
+    "actions.checkin_sync": "applies check-ins queued on a device (JSON, not a form): each is a change",
     "actions.signup": "the public sign-up: a person telling us, not an edit of a row",
     "sms.new": "creates",
     "sms.test": "sends a test text",

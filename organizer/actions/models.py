@@ -210,3 +210,19 @@ class HeldSignup(db.Model):
 
     action: Mapped[Action] = relationship()
     decided_by: Mapped[User | None] = relationship()
+
+
+class CheckinOp(db.Model):
+    """One operation queued by a check-in device (possibly offline) and synced later, kept by
+    the id the device gave it so that the same operation sent twice is applied once."""
+
+    __tablename__ = "checkin_ops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    op_id: Mapped[str] = mapped_column(String(36), unique=True)  # a UUID made on the device
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))  # "check_in", "undo" or "walk_in"
+    status: Mapped[str] = mapped_column(String(20))  # what happened the first time: "done", "already", ...
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,7 @@
 
 Who sees whom: lists of people (RSVPs, no-shows, first-timers, check-in search) go through
 ``people_visible_to``; a leader sees their own people there, and the action's totals only as
-numbers. Check-in is for staff (the view guards it).
+numbers. At the door, a leader finds and checks in their own people (and walk-ins).
 """
 
 from __future__ import annotations
@@ -508,6 +508,10 @@ def walk_in(action: Action, data: WalkInData, actor: User, *, region: str) -> tu
         data.first_name, data.last_name, data.phone, None, actor=actor, region=region,
         source=f"walk-in at {action.title}"[:80], person_source=PersonSource.WALK_IN,
     )
+    if created and actor.is_leader:
+        # A leader at the door brought this person in: they join the leader's list, which is
+        # also what lets the leader see the check-in they just made.
+        person.owner_id = actor.id
     if data.institution_id and not any(m.institution_id == data.institution_id for m in person.memberships):
         person.memberships.append(Membership(institution_id=data.institution_id, role=MembershipRole.MEMBER))
         record(actor, "membership", person, {"institution_id": data.institution_id, "role": "member"})

@@ -1,12 +1,16 @@
 """Action pages: list, plan, detail with commitments and RSVPs, check-in at the door, turnout,
 exports, the printable sign-in sheet, and the public sign-up page (``/signup/<token>``, no login).
 
-Check-in is staff-only: organizers run the door (a leader working the door is given an
-organizer account for the day), because the door must find anyone who walks in.
+Check-in is open to organizers and leaders: a leader at the door finds and checks in their
+own people (the search is scoped like every list of people) and enters walk-ins. The page also
+works offline (``static/js/checkin-offline.js``, a service worker and IndexedDB): the device
+keeps the roster and queues what is done offline, synced through ``checkin_sync``.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -26,6 +30,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from organizer.actions.forms import (
     RSVP_LABELS,
@@ -40,6 +45,7 @@ from organizer.actions.forms import (
     WalkInForm,
     timezone_choices,
 )
+from organizer.actions.door import checkin_roster, results_json, sync_checkin_ops
 from organizer.actions.ics import action_ics
 from organizer.actions.models import Action, ActionType, RsvpStatus
 from organizer.actions.services import (
@@ -92,7 +98,7 @@ from organizer.campaigns.services import active_campaigns
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
-from organizer.people.services import PhoneError, get_visible_person, normalize_phone
+from organizer.people.services import PhoneError, can_see_person, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
 from organizer.sms.actions_link import reminder_plan
 from organizer.web import Pagination, db_int, home_page_part, page_arg
@@ -300,7 +306,7 @@ def rsvp(action_id: int):
 
 
 @bp.get("/actions/<int:action_id>/checkin")
-@staff_required
+@login_required
 def checkin(action_id: int):
     action = get_action(action_id)
     q = request.args.get("q", "")
@@ -309,7 +315,13 @@ def checkin(action_id: int):
     return render_template(
         "actions/checkin.html", action=action, q=q, rows=checkin_search(action, current_user, q),
         count=checked_in_count(action), form=CheckInForm(), walk_in_form=walk_in_form, rsvp_labels=RSVP_LABELS,
+        rsvp_labels_json=_rsvp_labels_json(),
     )
+
+
+def _rsvp_labels_json() -> str:
+    """The RSVP answers' labels in the user's language, for the offline page's script."""
+    return json.dumps({status.value: str(label) for status, label in RSVP_LABELS.items()})
 
 
 def _wants_json() -> bool:
@@ -317,7 +329,7 @@ def _wants_json() -> bool:
 
 
 @bp.post("/actions/<int:action_id>/checkin")
-@staff_required
+@login_required
 def checkin_post(action_id: int):
     action = get_action(action_id)
     form = CheckInForm()
@@ -336,18 +348,19 @@ def checkin_post(action_id: int):
 
 
 @bp.post("/actions/<int:action_id>/checkin/undo")
-@staff_required
+@login_required
 def checkin_undo(action_id: int):
     action = get_action(action_id)
     form = CheckInForm()
-    if form.validate_on_submit() and undo_check_in(action, form.person_id.data, current_user):
+    if form.validate_on_submit() and undo_check_in(
+            action, get_visible_person(current_user, form.person_id.data).id, current_user):
         db.session.commit()
         flash(_("Check-in removed."), "info")
     return redirect(url_for("actions.checkin", action_id=action.id, q=request.args.get("q") or None))
 
 
 @bp.post("/actions/<int:action_id>/walk-in")
-@staff_required
+@login_required
 def walk_in_post(action_id: int):
     action = get_action(action_id)
     form = WalkInForm()
@@ -362,17 +375,54 @@ def walk_in_post(action_id: int):
             db.session.rollback()
             form.phone.errors.append(_("This is not a valid phone number."))
         else:
+            # Matched by phone to another leader's person: their record's name is not shown.
+            name = person.display_name if can_see_person(current_user, person.id) else \
+                f"{form.first_name.data} {form.last_name.data or ''}".strip()
             if _wants_json():
-                return jsonify(checked_in=True, created=created, count=checked_in_count(action),
-                               name=person.display_name)
-            flash(_("Welcome, %(name)s! Checked in.", name=person.display_name), "success")
+                return jsonify(checked_in=True, created=created, count=checked_in_count(action), name=name)
+            flash(_("Welcome, %(name)s! Checked in.", name=name), "success")
             return redirect(url_for("actions.checkin", action_id=action.id))
     if _wants_json():
         return jsonify(checked_in=False, errors=form.errors), 400
     return render_template(
         "actions/checkin.html", action=action, q="", rows=[], count=checked_in_count(action),
-        form=CheckInForm(), walk_in_form=form, rsvp_labels=RSVP_LABELS,
+        form=CheckInForm(), walk_in_form=form, rsvp_labels=RSVP_LABELS, rsvp_labels_json=_rsvp_labels_json(),
     ), 400
+
+
+@bp.get("/actions/<int:action_id>/checkin/roster")
+@login_required
+def checkin_roster_json(action_id: int):
+    """The roster a check-in device keeps offline (``?q=``: the door's search, to add to it),
+    with a fresh CSRF token for the next sync (a page opened from the device's cache has an old one)."""
+    action = get_action(action_id)
+    people = checkin_roster(action, current_user, region=_region(), q=request.args.get("q", "")[:100])
+    response = jsonify(action_id=action.id, people=people, count=checked_in_count(action), csrf_token=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/actions/<int:action_id>/checkin/sync")
+@login_required
+def checkin_sync(action_id: int):
+    """Apply the operations a device queued (CSRF token in the ``X-CSRFToken`` header)."""
+    action = get_action(action_id)
+    payload = request.get_json(silent=True)
+    try:
+        results = sync_checkin_ops(action, current_user, payload.get("ops") if isinstance(payload, dict) else None,
+                                   region=_region())
+    except ValueError:
+        return jsonify(error="bad_request"), 400
+    db.session.commit()
+    return jsonify(results=results_json(results), count=checked_in_count(action))
+
+
+@bp.get("/actions/checkin-sw.js")
+def checkin_service_worker():
+    """The check-in page's service worker, served from /actions/ so that its scope covers the
+    check-in pages (a worker controls only pages under its own path)."""
+    script = Path(current_app.static_folder or "static", "js", "checkin-sw.js").read_text(encoding="utf-8")
+    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @bp.get("/actions/<int:action_id>/sign-in-sheet")

@@ -40,12 +40,17 @@ def test_an_action_that_ends_before_it_starts_is_refused(app, make_user, login_a
         assert db.session.scalar(select(func.count()).select_from(Action)) == 0
 
 
-def test_leaders_cannot_plan_or_run_the_door(make_user, make_action, login_as):
+def test_leaders_cannot_plan_or_export_but_run_the_door_for_their_own_people(
+        make_user, make_person, make_action, login_as):
     action = make_action()
-    leader = login_as(make_user("leader"))
+    user = make_user("leader")
+    make_person(owner=user, first_name="Mineperson")
+    make_person(owner=make_user("leader"), first_name="Theirperson")
+    leader = login_as(user)
     assert leader.client.get("/actions/new").status_code == 403
-    assert leader.client.get(f"/actions/{action.id}/checkin").status_code == 403
     assert leader.client.get(f"/actions/{action.id}/signin.csv").status_code == 403
+    door = leader.client.get(f"/actions/{action.id}/checkin?q=person").get_data(as_text=True)
+    assert "Mineperson" in door and "Theirperson" not in door
 
 
 def test_a_leader_adds_rsvps_for_their_own_people_only(app, make_user, make_person, make_action, login_as):
