@@ -1,7 +1,7 @@
 """checkin ops: operations synced from check-in devices, by the device's id, so a replay is a no-op
 
 Revision ID: d3a9c7e1f5b2
-Revises: c5e8f1a2b3d4
+Revises: d1a2e3d4f5a6
 Create Date: 2026-11-29 22:20:00
 
 """
@@ -13,7 +13,7 @@ import organizer.db
 
 # revision identifiers, used by Alembic.
 revision = 'd3a9c7e1f5b2'
-down_revision = 'c5e8f1a2b3d4'
+down_revision = 'd1a2e3d4f5a6'
 branch_labels = None
 depends_on = None
 

@@ -66,6 +66,10 @@ def test_every_tap_target_on_every_page_is_44_pixels_on_a_phone(page: Page, app,
         page.goto(f"{live_server}{url}")
         page.wait_for_load_state("load")
         small[url] = page.evaluate(SMALL_TARGETS, MINIMUM)
+        # Bigger targets must not push a page sideways: nothing wider than the phone but the
+        # tables that scroll within themselves.
+        if page.evaluate("() => document.documentElement.scrollWidth") > 390:
+            small[url].append("the page scrolls sideways")
     # The menu, opened: its links are targets too.
     page.goto(f"{live_server}/")
     page.get_by_role("button", name="Menu").click()
