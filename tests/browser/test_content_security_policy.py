@@ -11,7 +11,8 @@ pytestmark = pytest.mark.browser
 # Downloads and JSON, the code step (no password typed), and a leader's own P2P texting page.
 SKIP = {"static", "auth.login_code", "actions.export", "people.export", "sms.progress_json", "sms.preview",
         "sms.p2p", "actions.calendar_ics", "actions.signup_ics", "reports.equity_export", "people.import_progress",
-        "people.import_progress_page"}  # (the last one exists only for a real upload: tests/people)
+        "people.import_progress_page",  # (exists only for a real upload: tests/people)
+        "favicon"}  # an image: Chromium's own viewer page for it styles itself inline
 
 
 @pytest.fixture
