@@ -577,6 +577,12 @@ class Column:
     stage: Stage
     count: int
     cards: list[Card]
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
 
 
 def _stage_expr(first_id: int):
@@ -638,8 +644,14 @@ def stage_counts(user: User, filters: BoardFilters | None = None) -> dict[int, i
     return counts
 
 
-def board(user: User, filters: BoardFilters, per_column: int = 50) -> list[Column]:
-    """A column per stage with its count and its ``per_column`` most recently met people.
+#: The furthest page of a board column: beyond it, the people list (paged, sorted) serves better.
+BOARD_MAX_PAGE = 20
+
+
+def board(user: User, filters: BoardFilters, per_column: int = 50,
+          pages: dict[int, int] | None = None) -> list[Column]:
+    """A column per stage with its count and a page of ``per_column`` people, the most recently met
+    first, then those never met (page ``pages[stage_id]``, else the first; at most ``BOARD_MAX_PAGE``).
 
     A fixed number of queries whatever the number of people: stages, counts, two per stage
     (people by last one-to-one, newest first, walking the (stage, last one-to-one) index; then
@@ -655,11 +667,14 @@ def board(user: User, filters: BoardFilters, per_column: int = 50) -> list[Colum
     base = _filtered_people(user, filters).with_only_columns(
         Person.id, PersonPipeline.last_one_to_one_on, PersonPipeline.last_assessment)
     rows_by_stage: dict[int, list] = {}
+    page_of = {s.id: min(max((pages or {}).get(s.id, 1), 1), BOARD_MAX_PAGE) for s in all_stages}
     for stage in all_stages:
+        # Each walk stops after the rows up to this page: a page further is a few rows more.
+        upto = per_column * page_of[stage.id]
         met = db.session.execute(
             base.where(PersonPipeline.stage_id == stage.id, PersonPipeline.last_one_to_one_on.is_not(None))
             .order_by(PersonPipeline.last_one_to_one_on.desc(), PersonPipeline.person_id.desc())
-            .limit(per_column)
+            .limit(upto)
         ).all()
         never = db.session.execute(
             base.where(
@@ -667,9 +682,9 @@ def board(user: User, filters: BoardFilters, per_column: int = 50) -> list[Colum
                 if stage.id == first else PersonPipeline.stage_id == stage.id,
                 PersonPipeline.last_one_to_one_on.is_(None),
             )
-            .order_by(Person.id.desc()).limit(per_column)
+            .order_by(Person.id.desc()).limit(upto)
         ).all()
-        rows_by_stage[stage.id] = (list(met) + list(never))[:per_column]
+        rows_by_stage[stage.id] = (list(met) + list(never))[upto - per_column:upto]
     ids = [r[0] for rows in rows_by_stage.values() for r in rows]
     people = {
         p.id: p for p in db.session.scalars(
@@ -681,7 +696,8 @@ def board(user: User, filters: BoardFilters, per_column: int = 50) -> list[Colum
     return [
         Column(stage=s, count=counts.get(s.id, 0),
                cards=[Card(people[pid], s.id, last, assessment, attended.get(pid, 0))
-                      for pid, last, assessment in rows_by_stage[s.id]])
+                      for pid, last, assessment in rows_by_stage[s.id]],
+               page=page_of[s.id], per_page=per_column)
         for s in all_stages
     ]
 

@@ -58,6 +58,7 @@ from organizer.relational.services import (
     get_visible_one_to_one,
     going_cold,
     institution_accountability,
+    BOARD_MAX_PAGE,
     issues,
     local_today,
     log_one_to_one,
@@ -79,7 +80,7 @@ from organizer.web import date_arg, db_int, home_page_part, is_safe_redirect, pe
 bp = Blueprint("relational", __name__)
 
 PERSON_CHOICES_LIMIT = 200
-BOARD_CARDS_PER_COLUMN = 50
+BOARD_CARDS_PER_COLUMN = 10  # a screen's worth; each column pages on
 
 
 # --- one-to-ones ------------------------------------------------------------------------
@@ -295,9 +296,14 @@ def _board_filters() -> BoardFilters:
 @login_required
 def pipeline_board():
     filters = _board_filters()
-    columns = board(current_user, filters, per_column=BOARD_CARDS_PER_COLUMN)
+    # Each column pages on its own: ?page_<stage id>=2.
+    pages = {}
+    for key in request.args:
+        if key.startswith("page_") and key[5:].isdigit():
+            pages[int(key[5:][:9])] = request.args.get(key, 1, type=db_int)
+    columns = board(current_user, filters, per_column=BOARD_CARDS_PER_COLUMN, pages=pages)
     return render_template(
-        "relational/board.html", columns=columns, filters=filters,
+        "relational/board.html", columns=columns, filters=filters, max_page=BOARD_MAX_PAGE,
         institutions=institution_choices(), neighborhoods=neighborhoods(),
         organizers=staff_users() if current_user.is_staff else [],
         leader_choices=leaders() if current_user.is_staff else [],

@@ -112,18 +112,30 @@ def test_leader_board_shows_only_their_people(login_as, make_user, make_person):
     assert sum(_column_counts(html)) == 1
 
 
-def test_board_caps_cards_per_column_and_links_to_the_people_list(app, login_as, make_user, make_person, monkeypatch, stage_ids):
+def test_board_pages_each_column_and_links_to_the_people_list(app, login_as, make_user, make_person, monkeypatch, stage_ids):
     from organizer.relational import views
 
     monkeypatch.setattr(views, "BOARD_CARDS_PER_COLUMN", 2)
     organizer = make_user("organizer")
-    for _ in range(3):
-        make_person()
-    html = login_as(organizer).client.get("/pipeline/board").get_data(as_text=True)
-    assert html.count('class="pipeline-card') == 2
-    assert f"stage={stage_ids['Contact']}" in html and "1 more in the people list" in html
-    people = login_as(organizer).client.get(f"/people/?stage={stage_ids['Contact']}").get_data(as_text=True)
-    assert "3 people" in people
+    names = [make_person(first_name=f"Neighbor{i}").first_name for i in range(5)]
+    client = login_as(organizer).client
+
+    def cards(url: str) -> list[str]:
+        html = client.get(url).get_data(as_text=True)
+        return re.findall(r'class="fw-semibold" href="/people/\d+">(Neighbor\d)', html)
+
+    contact = stage_ids["Contact"]
+    pages = [cards("/pipeline/board"), cards(f"/pipeline/board?page_{contact}=2"),
+             cards(f"/pipeline/board?page_{contact}=3")]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert sorted(sum(pages, [])) == sorted(names)  # every card once, none twice
+    html = client.get(f"/pipeline/board?page_{contact}=2").get_data(as_text=True)
+    assert "Page 2 of 3" in html and f"page_{contact}=3" in html and f"page_{contact}=1" in html
+    assert f"stage={contact}" in html and "All 5 in the people list" in html
+    # A page past the end, or absurd, shows what there is rather than failing.
+    assert client.get(f"/pipeline/board?page_{contact}=99999999999999999999").status_code == 200
+    people = client.get(f"/people/?stage={contact}").get_data(as_text=True)
+    assert "5 people" in people
 
 
 def test_people_list_filters_by_stage(login_as, make_user, make_person, move, stage_ids):
