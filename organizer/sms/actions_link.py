@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 RSVP_REPLY_WINDOW = timedelta(days=14)
 CONFIRMATION = _l("Thanks %(first_name)s! You're confirmed for %(action_title)s, %(action_time)s at %(action_place)s.")
 REMINDER = _l("%(org)s: reminder, %(action_title)s is %(action_time)s at %(action_place)s. Reply STOP to opt out.")
-SIGNUP_CONFIRM = _l("%(org)s: someone signed you up for %(action_title)s, %(action_time)s. Reply YES to confirm "
-                    "or NO if you are not coming.")
+SIGNUP_CONFIRM = _l("%(org)s: someone signed you up for %(action_title)s, %(action_time)s at %(action_place)s. "
+                    "Reply YES to confirm or NO if you are not coming.")
 #: How a text writes an action's start, by language.
 TIME_PATTERNS = {"en": "EEE MMM d, h:mm a", "es": "EEEE d 'de' MMMM, h:mm a"}
 
@@ -106,6 +106,8 @@ def ask_to_confirm_signup(rsvp: Rsvp) -> bool:
     from organizer.sms.models import MessageKind
 
     person, action = rsvp.person, rsvp.action
+    if rsvp.status is not RsvpStatus.PENDING:  # a new person's yes is confirmed by sms.confirmations
+        return False
     if not person.phone or services.blocked_reason(person.phone, person):
         return False
     org = get_organization()

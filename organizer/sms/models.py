@@ -81,6 +81,8 @@ class MessageKind(enum.StrEnum):
     # "Reply YES to confirm" to the owner of a number typed on the public sign-up page: not an
     # answer to their own text, so quiet hours apply as for any text we start.
     SIGNUP_CONFIRMATION = "signup_confirmation"
+    # "You're confirmed for <action>, <time> at <place>. Calendar: <link>" after a yes (issue 14).
+    ACTION_CONFIRMATION = "action_confirmation"
 
 
 class Mobilization(db.Model):

@@ -719,6 +719,7 @@ def _text_status_labels() -> dict[str, str]:
         "opted_out": _("opted out"), "opted_in": _("opted back in"), "rsvp_yes": _("RSVP: yes"),
         "rsvp_no": _("RSVP: no"), "help": _("help sent"), "flagged": _("possible opt-out, to review"),
         "not_opt_out": _("reviewed: not an opt-out"),
+        "rsvp_maybe": _("RSVP: maybe"), "rsvp_unsure": _("RSVP unclear: read it"),  # issue 14
     }
 
 
