@@ -43,16 +43,32 @@ def may_confirm(person: Person) -> bool:
         person.phone, person)
 
 
-def confirmation_body(person: Person, action: Action) -> str:
-    """The confirmation text, in the person's language. Raises nothing."""
-    from organizer.settings.services import get_organization
-    from organizer.sms.services import in_their_language, language_of
+def text_language(person: Person) -> str:
+    """The person's language; for somebody with none on file who is signing up on the public
+    page right now, the language that page is shown in (they read it, so they read this)."""
+    from organizer.sms.services import language_of
 
-    values = actions_link.merge_values(action.id, language_of(person)) or {}
+    if person.preferred_language is None and has_request_context() and request.endpoint == "actions.signup":
+        from flask_babel import get_locale
+
+        page = str(get_locale())
+        if page in current_app.config.get("LANGUAGES", {}):
+            return page
+    return language_of(person)
+
+
+def confirmation_body(person: Person, action: Action) -> str:
+    """The confirmation text, in :func:`text_language`. Raises nothing."""
+    from flask_babel import force_locale
+
+    from organizer.settings.services import get_organization
+
+    language = text_language(person)
+    values = actions_link.merge_values(action.id, language) or {}
     values.pop("rsvp_link", None)
     message = CONFIRMED if values.get("action_place") else CONFIRMED_NO_PLACE
-    return in_their_language(person, message, org=get_organization().name, calendar_link=calendar_url(action),
-                             **values)
+    with force_locale(language):
+        return str(message) % dict(values, org=get_organization().name, calendar_link=calendar_url(action))
 
 
 def queue_confirmation(rsvp: Rsvp) -> bool:

@@ -61,6 +61,19 @@ def test_the_calendar_link_in_the_text_serves_the_actions_calendar(app, client, 
     assert "Bus hearing" in response.get_data(as_text=True)
 
 
+def test_a_sign_up_on_the_page_in_spanish_is_confirmed_in_spanish(app, client, action):
+    url = f"/signup/{action.signup_token}"
+    spanish = {"Accept-Language": "es"}
+    page = client.get(url, headers=spanish).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    client.post(url, headers=spanish, environ_base={"REMOTE_ADDR": "203.0.113.9"}, data={
+        "first_name": "Rosa", "last_name": "", "phone": "3125550144", "email": "", "website": "", "sms_consent": "y",
+        "csrf_token": token})
+    [(_phone, _kind, body)] = _outbox(app)
+    assert body.startswith("Metro Federation: quedas confirmado/a para Bus hearing, martes 10 de marzo, 6:00 p. m. "
+                           "en City Hall.")
+
+
 def test_a_sign_up_without_consent_gets_no_text(app, client, fake, action):
     _sign_up(client, action, phone="3125550142")
     assert _outbox(app) == [] and fake.messages == []
