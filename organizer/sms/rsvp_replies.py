@@ -215,7 +215,8 @@ class ThreadRsvps:
 
 
 def for_thread(messages: list[InboundMessage], person_id: int | None, now: datetime | None = None) -> ThreadRsvps:
-    """The RSVP parts of a thread whose replies are ``messages`` (a fixed number of queries)."""
+    """The RSVP parts of a thread whose replies are ``messages`` (a fixed number of queries):
+    buttons go under the last two weeks' replies of a known person with nothing recorded."""
     now = now or utcnow()
     ids = [m.id for m in messages]
     recorded = {link.inbound_id: link for link in db.session.scalars(
@@ -223,7 +224,9 @@ def for_thread(messages: list[InboundMessage], person_id: int | None, now: datet
         .where(ReplyRsvp.inbound_id.in_(ids), ReplyRsvp.undone_at.is_(None)))} if ids else {}
     if person_id is None:
         return ThreadRsvps(recorded, set(), None, [])
-    recordable = {m.id for m in messages if m.id not in recorded and may_record_from(m)}
+    # Older replies are not answers to anything still open; buttons under each would only clutter.
+    since = now - actions_link.RSVP_REPLY_WINDOW
+    recordable = {m.id for m in messages if m.id not in recorded and may_record_from(m) and m.received_at >= since}
     actions = upcoming_actions() if recordable else []
     person = db.session.get(Person, person_id)
     last = last_texted_action(person, now) if recordable and person is not None else None
