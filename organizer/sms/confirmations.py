@@ -26,12 +26,9 @@ CONFIRMED_NO_PLACE = _l("%(org)s: you're confirmed for %(action_title)s, %(actio
 
 
 def calendar_url(action: Action) -> str:
-    """The public calendar file of the action, absolute (``PUBLIC_BASE_URL`` when set, as the
-    sign-up links in texts are). Raises nothing."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if not base and has_request_context():
-        base = request.host_url.rstrip("/")
-    return f"{base}/signup/{action.signup_token}/calendar.ics"
+    """The public calendar file of the action, absolute like the sign-up links in texts
+    (``PUBLIC_BASE_URL`` when set). Raises nothing."""
+    return f"{actions_link.signup_url(action)}/calendar.ics"
 
 
 def may_confirm(person: Person) -> bool:

@@ -39,7 +39,13 @@ from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.people.models import Person
 from organizer.sms import actions_link
-from organizer.sms.models import InboundMessage, Mobilization, OutboxMessage, ReminderSent, ReplyRsvp
+from organizer.sms.models import (
+    InboundMessage,
+    Mobilization,
+    OutboxMessage,
+    ReminderSent,
+    ReplyRsvp,
+)
 from organizer.sms.rsvp_intent import Intent, changes_answer, read_intent
 
 #: Answers the person gave us themselves (a reply in words does not overrule these lightly).
