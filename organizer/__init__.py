@@ -59,6 +59,12 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
 
     register_signup_confirmer(app, ask_to_confirm_signup, after_commit=send_signup_confirmations)
 
+    from organizer.actions.services import register_rsvp_confirmer
+    from organizer.sms.confirmations import confirm_signup, confirm_staff_rsvp
+
+    register_signup_confirmer(app, confirm_signup)
+    register_rsvp_confirmer(app, confirm_staff_rsvp)
+
     from organizer import cli
 
     cli.init_app(app)

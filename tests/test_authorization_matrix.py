@@ -157,6 +157,8 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "sms.assign":                         (LOGIN, 403, 403, 302, 302),
     "sms.match":                          (LOGIN, 403, 403, 302, 302),
     "sms.review":                         (LOGIN, 302, 404, 302, 302),
+    "sms.record_reply_rsvp":              (LOGIN, 302, 404, 302, 302),  # empty form: "choose an answer"
+    "sms.undo_reply_rsvp":                (LOGIN, 302, 404, 302, 302),  # nothing recorded: said so
     # numbers shared across lists (staff decide) and verified test numbers (admins)
     "sms.conflicts":                      (LOGIN, 403, 403, 200, 200),
     "sms.resolve_conflict":               (LOGIN, 403, 403, 302, 302),

@@ -129,6 +129,8 @@ NOT_EDIT_FORMS = {
     "sms.assign": "assigns a conversation",
     "sms.match": "matches a conversation to a person",
     "sms.review": "a lone button whose press is the change",
+    "sms.record_reply_rsvp": "a one-tap button whose press records the RSVP",
+    "sms.undo_reply_rsvp": "a lone button whose press is the change",
     "sms.resolve_unknown": "a lone button whose press is the change",
     "sms.inbound": "Twilio webhook",
     "sms.status_callback": "Twilio webhook",

@@ -344,7 +344,11 @@ def rsvp_by_user(action: Action, person: Person, status: RsvpStatus, actor: User
     The caller loads ``person`` through ``get_visible_person`` (a leader's own people only).
     """
     source = RsvpSource.LEADER if actor.is_leader else RsvpSource.ORGANIZER
-    return record_rsvp(action, person, status, source, actor=actor, recruited_by=actor)
+    before = db.session.scalar(select(Rsvp.status).where(Rsvp.action_id == action.id, Rsvp.person_id == person.id))
+    rsvp = record_rsvp(action, person, status, source, actor=actor, recruited_by=actor)
+    if status is RsvpStatus.YES and before is not RsvpStatus.YES:
+        _confirm_staff_yes(rsvp)
+    return rsvp
 
 
 def _rsvp_attended() -> ColumnElement[bool]:
@@ -991,20 +995,33 @@ def apply_signup(action: Action, data: SignupData, *, actor: User | None, region
         return SignupResult(rsvp=rsvp)
     status = RsvpStatus.YES if created else RsvpStatus.PENDING
     rsvp = record_rsvp(action, person, status, RsvpSource.SIGNUP, actor=actor)
-    if status is RsvpStatus.PENDING:
-        for ask in current_app.extensions.get("signup_confirmers", []):
-            ask(rsvp)
+    # Pending: the confirmers ask the person to reply YES; yes (a new person): they confirm it.
+    for ask in current_app.extensions.get("signup_confirmers", []):
+        ask(rsvp)
     return SignupResult(rsvp=rsvp, person_created=created)
 
 
 def register_signup_confirmer(app: Flask, ask: Callable[[Rsvp], object],
                               after_commit: Callable[[], object] | None = None) -> None:
-    """Let another area ask people to confirm a pending sign-up (texting does: "reply YES").
-    ``ask(rsvp)`` runs in the sign-up's transaction; ``after_commit()`` sends what it queued,
+    """Let another area follow up a sign-up: ask people to confirm a pending one (texting
+    does: "reply YES"), or confirm a yes. ``ask(rsvp)`` runs for every new sign-up RSVP, in
+    the sign-up's transaction; ``after_commit()`` sends what it queued,
     called by the page once the sign-up is committed (:func:`signup_committed`)."""
     app.extensions.setdefault("signup_confirmers", []).append(ask)
     if after_commit is not None:
         app.extensions.setdefault("signup_after_commit", []).append(after_commit)
+
+
+def register_rsvp_confirmer(app: Flask, confirm: Callable[[Rsvp], object]) -> None:
+    """Let another area confirm a yes recorded by staff or a leader (texting does, when the
+    organization wants it). ``confirm(rsvp)`` runs in the RSVP's transaction; the page sends
+    what it queued after the commit with :func:`signup_committed`."""
+    app.extensions.setdefault("rsvp_confirmers", []).append(confirm)
+
+
+def _confirm_staff_yes(rsvp: Rsvp) -> None:
+    for confirm in current_app.extensions.get("rsvp_confirmers", []):
+        confirm(rsvp)
 
 
 def signup_committed() -> None:
@@ -1021,7 +1038,10 @@ def confirm_pending_rsvp(action: Action, rsvp_id: int, actor: User | None, *,
     rsvp = db.session.get(Rsvp, rsvp_id)
     if rsvp is None or rsvp.action_id != action.id or rsvp.status is not RsvpStatus.PENDING:
         return None
-    return record_rsvp(action, rsvp.person, status, rsvp.source, actor=actor)
+    rsvp = record_rsvp(action, rsvp.person, status, rsvp.source, actor=actor)
+    if actor is not None and status is RsvpStatus.YES:
+        _confirm_staff_yes(rsvp)
+    return rsvp
 
 
 def discard_pending_rsvp(action: Action, rsvp_id: int, actor: User) -> bool:

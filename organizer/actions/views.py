@@ -297,6 +297,7 @@ def rsvp(action_id: int):
         person = get_visible_person(current_user, form.person_id.data)  # a leader: own people only (404)
         rsvp_by_user(action, person, RsvpStatus(form.status.data), current_user)
         db.session.commit()
+        signup_committed()  # a confirmation text, if the organization wants one
         flash(_("%(name)s: %(answer)s.", name=person.display_name, answer=RSVP_LABELS[RsvpStatus(form.status.data)]),
               "success")
     return redirect(url_for("actions.detail", action_id=action.id, q=request.args.get("q") or None) + "#rsvps")
@@ -600,6 +601,7 @@ def decide_pending_rsvp(action_id: int, rsvp_id: int, decision: str):
             done = discard_pending_rsvp(action, rsvp_id, current_user)
             message = _("The sign-up was discarded.")
         db.session.commit()
+        signup_committed()  # a confirmation text, if the organization wants one
         flash(message if done else _("This sign-up is no longer waiting for confirmation."),
               "success" if done else "info")
     return redirect(url_for("actions.detail", action_id=action.id, status=request.args.get("status") or None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
 
@@ -26,6 +26,10 @@ class OrganizationForm(FlaskForm):
     sms_help_text = TextAreaField(
         _l("Reply to HELP texts"), validators=[Length(max=320)],
         description=_l("Sent when someone texts HELP or INFO."),
+    )
+    text_staff_rsvp_confirmations = BooleanField(
+        _l("Text a confirmation when staff record an RSVP yes"),
+        description=_l("With the action's time, place and a calendar link, to people who agreed to texts."),
     )
 
 

@@ -21,6 +21,8 @@ class Organization(db.Model):
     going_cold_days: Mapped[int] = mapped_column(default=90)
     # Admins and organizers must sign in with an authenticator app as well as their password.
     require_two_factor_for_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Text the person a confirmation (time, place, calendar link) when staff record their yes.
+    text_staff_rsvp_confirmations: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Neighborhood(db.Model):

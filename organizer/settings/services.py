@@ -32,7 +32,7 @@ def get_organization() -> Organization:
     if org is None:
         org = Organization(
             id=1, name="Our Federation", timezone=_DEFAULT_TIMEZONE, default_phone_region="US",
-            sms_help_text="", going_cold_days=90,
+            sms_help_text="", going_cold_days=90, text_staff_rsvp_confirmations=False,
         )
     if has_app_context():
         g.organization = org
@@ -41,7 +41,7 @@ def get_organization() -> Organization:
 
 def save_organization(
     *, name: str, timezone: str, default_phone_region: str, sms_help_text: str,
-    going_cold_days: int, actor,
+    going_cold_days: int, actor, text_staff_rsvp_confirmations: bool | None = None,
 ) -> Organization:
     """Store the settings (the caller commits).
 
@@ -52,13 +52,16 @@ def save_organization(
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(_("Unknown time zone “%(zone)s”. Use a name such as America/Chicago.", zone=timezone)) from None
     org = db.session.get(Organization, 1) or Organization(id=1)
-    fields = ("name", "timezone", "default_phone_region", "sms_help_text", "going_cold_days")
+    fields = ("name", "timezone", "default_phone_region", "sms_help_text", "going_cold_days",
+              "text_staff_rsvp_confirmations")
     before = snapshot(org, fields)
     org.name = name.strip()
     org.timezone = timezone
     org.default_phone_region = default_phone_region.upper()
     org.sms_help_text = sms_help_text.strip()
     org.going_cold_days = going_cold_days
+    if text_staff_rsvp_confirmations is not None:  # None: a caller that does not manage it
+        org.text_staff_rsvp_confirmations = text_staff_rsvp_confirmations
     db.session.add(org)
     g.pop("organization", None)
     record_changes(actor, org, before, snapshot(org, fields), summary="organization settings")

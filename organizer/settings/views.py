@@ -34,7 +34,7 @@ def organization():
                 name=form.name.data, timezone=form.timezone.data,
                 default_phone_region=form.default_phone_region.data,
                 sms_help_text=form.sms_help_text.data or "", going_cold_days=form.going_cold_days.data,
-                actor=current_user,
+                text_staff_rsvp_confirmations=bool(form.text_staff_rsvp_confirmations.data), actor=current_user,
             )
             db.session.commit()
         except SettingsError as error:

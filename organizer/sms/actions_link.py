@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 RSVP_REPLY_WINDOW = timedelta(days=14)
 CONFIRMATION = _l("Thanks %(first_name)s! You're confirmed for %(action_title)s, %(action_time)s at %(action_place)s.")
 REMINDER = _l("%(org)s: reminder, %(action_title)s is %(action_time)s at %(action_place)s. Reply STOP to opt out.")
-SIGNUP_CONFIRM = _l("%(org)s: someone signed you up for %(action_title)s, %(action_time)s. Reply YES to confirm "
-                    "or NO if you are not coming.")
+SIGNUP_CONFIRM = _l("%(org)s: someone signed you up for %(action_title)s, %(action_time)s at %(action_place)s. "
+                    "Reply YES to confirm or NO if you are not coming.")
 #: How a text writes an action's start, by language.
 TIME_PATTERNS = {"en": "EEE MMM d, h:mm a", "es": "EEEE d 'de' MMMM, h:mm a"}
 
@@ -106,6 +106,8 @@ def ask_to_confirm_signup(rsvp: Rsvp) -> bool:
     from organizer.sms.models import MessageKind
 
     person, action = rsvp.person, rsvp.action
+    if rsvp.status is not RsvpStatus.PENDING:  # a new person's yes is confirmed by sms.confirmations
+        return False
     if not person.phone or services.blocked_reason(person.phone, person):
         return False
     org = get_organization()
@@ -139,15 +141,10 @@ def _pending_signup(person: Person, now: datetime) -> Rsvp | None:
     )
 
 
-def answer_rsvp(person: Person, yes: bool, now: datetime) -> str | None:
-    """Record a YES/NO text as an RSVP (source: SMS) to the action the person was last
-    asked about, if that was within two weeks and the action has not started. The last ask
-    is a mobilization's "Reply YES to RSVP", or a sign-up waiting for their confirmation,
-    whichever came later: YES confirms that sign-up, NO turns it into a "no".
-
-    Returns the confirmation to text back ("" for none after a NO), or ``None`` when the
-    text was not an RSVP answer. Raises nothing.
-    """
+def asked_about(person: Person, now: datetime) -> tuple[Action, Rsvp | None] | None:
+    """The action ``person`` was last asked to answer, within two weeks and not started: a
+    mobilization's "Reply YES to RSVP", or a sign-up waiting for their confirmation (then
+    returned with it), whichever came later; ``None`` when there is none. Two queries."""
     from organizer.sms.models import Mobilization, OutboxMessage
 
     pending = _pending_signup(person, now)
@@ -167,20 +164,33 @@ def answer_rsvp(person: Person, yes: bool, now: datetime) -> str | None:
         .limit(1)
     ).first()
     if pending is not None and (asked_row is None or pending.updated_at >= asked_row[1]):
-        asked = pending.action
-        # The sign-up's source stays: the text only confirms (or denies) what the form said.
-        record_rsvp(asked, person, RsvpStatus.YES if yes else RsvpStatus.NO, pending.source)
-    elif asked_row is None:
-        return None
-    else:
-        asked = asked_row[0]
-        record_rsvp(asked, person, RsvpStatus.YES if yes else RsvpStatus.NO, RsvpSource.SMS)
-    if not yes:
-        return ""
+        return pending.action, pending
+    return (asked_row[0], None) if asked_row is not None else None
+
+
+def confirmation_reply(person: Person, action: Action) -> str:
+    """The "You're confirmed" text answering a yes, in the person's language."""
     from organizer.sms.services import in_their_language, language_of
 
-    values = merge_values(asked.id, language_of(person)) or {}
+    values = merge_values(action.id, language_of(person)) or {}
     return in_their_language(person, CONFIRMATION, first_name=person.preferred_name or person.first_name, **values)
+
+
+def answer_rsvp(person: Person, yes: bool, now: datetime) -> str | None:
+    """Record a YES/NO text as an RSVP (source: SMS) to the action the person was last
+    asked about (:func:`asked_about`): YES confirms a sign-up waiting for them, NO turns it
+    into a "no".
+
+    Returns the confirmation to text back ("" for none after a NO), or ``None`` when the
+    text was not an RSVP answer. Raises nothing.
+    """
+    asked = asked_about(person, now)
+    if asked is None:
+        return None
+    action, pending = asked
+    # A sign-up's source stays: the text only confirms (or denies) what the form said.
+    record_rsvp(action, person, RsvpStatus.YES if yes else RsvpStatus.NO, pending.source if pending else RsvpSource.SMS)
+    return confirmation_reply(person, action) if yes else ""
 
 
 def rsvp_yes_count(mobilization: Mobilization) -> int:

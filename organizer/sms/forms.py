@@ -115,3 +115,11 @@ class RemoveStateRuleForm(FlaskForm):
     """Remove a state's window (the state is named in the form)."""
 
     state = HiddenField(validators=[DataRequired()])
+
+
+class ReplyRsvpForm(FlaskForm):
+    """Record yes, no or maybe from a reply: the button pressed names the answer, the select
+    the action (the one the person was last texted about comes preselected)."""
+
+    action_id = SelectField(_l("For"), coerce=int, validators=[DataRequired()])
+    status = SelectField(choices=[("yes", ""), ("no", ""), ("maybe", "")], validators=[DataRequired()])

@@ -21,6 +21,7 @@ from organizer.db import UTCDateTime, str_enum, utcnow
 from organizer.extensions import db
 
 if TYPE_CHECKING:
+    from organizer.actions.models import Action
     from organizer.auth.models import User
     from organizer.people.models import Person
 
@@ -80,6 +81,8 @@ class MessageKind(enum.StrEnum):
     # "Reply YES to confirm" to the owner of a number typed on the public sign-up page: not an
     # answer to their own text, so quiet hours apply as for any text we start.
     SIGNUP_CONFIRMATION = "signup_confirmation"
+    # "You're confirmed for <action>, <time> at <place>. Calendar: <link>" after a yes (issue 14).
+    ACTION_CONFIRMATION = "action_confirmation"
 
 
 class Mobilization(db.Model):
@@ -337,3 +340,30 @@ class StateQuietHours(db.Model):
     allowed_from: Mapped[time] = mapped_column(Time)
     allowed_until: Mapped[time] = mapped_column(Time)
     source: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ReplyRsvp(db.Model):
+    """An RSVP recorded from an inbound reply (read automatically, or with a tap in the
+    thread), with the answer it replaced so that Undo can put that back.
+
+    ``previous_status`` ``None``: the person had no RSVP to the action before. An undone row
+    stays (with ``undone_at``) as the history of the thread; at most one row per reply is live.
+    """
+
+    __tablename__ = "sms_reply_rsvps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("sms_inbound.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    previous_status: Mapped[str | None] = mapped_column(String(10))
+    previous_source: Mapped[str | None] = mapped_column(String(20))
+    #: ``None``: read from the reply by the app; else who tapped "Record".
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    inbound: Mapped[InboundMessage] = relationship()
+    action: Mapped[Action] = relationship("Action")

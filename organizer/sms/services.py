@@ -1213,11 +1213,10 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
         opt_in_phone(from_phone, "SMS START reply")
         message.outcome = "opted_in"
     elif keyword in (Keyword.YES, Keyword.NO):
-        from organizer.sms import actions_link
+        from organizer.sms import rsvp_replies  # issue 14: RSVPs from replies (kept for the thread's Undo)
 
-        answered = actions_link.answer_rsvp(person, keyword is Keyword.YES, now) if person else None
+        answered = rsvp_replies.answer(message, person, now) if person else None
         if answered is not None:
-            message.outcome = "rsvp_yes" if keyword is Keyword.YES else "rsvp_no"
             if answered:
                 queue_text(from_phone, answered, MessageKind.AUTO_REPLY, person=person)
         elif keyword is Keyword.YES and blocked_reason(from_phone, person) == "opted out":
@@ -1231,6 +1230,12 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
     elif keyword is Keyword.POSSIBLE_OPT_OUT:
         message.needs_review = True
         message.outcome = "flagged"
+    elif keyword is Keyword.OTHER and person is not None:
+        from organizer.sms import rsvp_replies  # issue 14: a yes, no or maybe in words
+
+        answered = rsvp_replies.answer(message, person, now)
+        if answered:
+            queue_text(from_phone, answered, MessageKind.AUTO_REPLY, person=person)
     db.session.flush()
     return InboundResult(message)
 

@@ -518,10 +518,16 @@ def thread(conversation_id: int):
     q = request.args.get("q", "").strip()
     if current_user.is_staff and conversation.person_id is None and q:
         candidates = list(db.session.scalars(search_people(current_user, PersonFilters(q=q)).limit(10)))
+    from organizer.sms import rsvp_replies
+
+    rsvps = rsvp_replies.for_thread([i.message for i in items if i.message is not None], conversation.person_id)
+    rsvp_forms = {mid: _reply_rsvp_form(mid, rsvps.actions, rsvps.preselected) for mid in rsvps.recordable}
     return render_template(
         "sms/thread.html", conversation=conversation, items=items, reply_form=ReplyForm(), assign_form=assign_form,
         reviews=services.pending_reviews(current_user, conversation), candidates=candidates, q=q,
         blocked=services.reason_label(services.blocked_reason(conversation.phone, conversation.person)),
+        reply_rsvps=rsvps.recorded, rsvp_forms=rsvp_forms, undo_form=EmptyForm(),
+        rsvp_label=_rsvp_answer_label,
     )
 
 
@@ -713,6 +719,7 @@ def _text_status_labels() -> dict[str, str]:
         "opted_out": _("opted out"), "opted_in": _("opted back in"), "rsvp_yes": _("RSVP: yes"),
         "rsvp_no": _("RSVP: no"), "help": _("help sent"), "flagged": _("possible opt-out, to review"),
         "not_opt_out": _("reviewed: not an opt-out"),
+        "rsvp_maybe": _("RSVP: maybe"), "rsvp_unsure": _("RSVP unclear: read it"),  # issue 14
     }
 
 
@@ -828,6 +835,80 @@ def remove_state_rule():
         db.session.commit()
         flash(_("Removed the window for %(state)s.", state=form.state.data), "success")
     return redirect(url_for("sms.quiet_hours"))
+
+
+# --- RSVPs from replies (issue 14) -------------------------------------------------------------
+
+
+def _reply_rsvp_form(message_id: int, actions, preselected: int | None = None):
+    """The one-tap "Record yes / no / maybe" form under a reply (prefixed: one per reply)."""
+    from organizer.sms.forms import ReplyRsvpForm
+
+    form = ReplyRsvpForm(prefix=f"r{message_id}")
+    form.action_id.choices = [(a.id, f"{a.title} ({actions_link.action_time(a, str(get_locale()))})")
+                              for a in actions]
+    if preselected is not None and not form.is_submitted():
+        form.action_id.data = preselected
+    return form
+
+
+@bp.post("/inbox/replies/<int:message_id>/rsvp")
+@login_required
+def record_reply_rsvp(message_id: int):
+    """Record the answer an organizer or the person's leader read in a reply."""
+    from organizer.actions.models import RsvpStatus
+    from organizer.actions.services import upcoming_actions
+    from organizer.sms import rsvp_replies
+
+    message = db.session.get(InboundMessage, message_id) or abort(404)
+    conversation = services.get_conversation(current_user, message.conversation_id)  # 404 if not theirs
+    form = _reply_rsvp_form(message.id, upcoming_actions())
+    if form.validate_on_submit():
+        from organizer.actions.models import Action
+
+        action = db.session.get(Action, form.action_id.data) or abort(404)
+        try:
+            link = rsvp_replies.record_from_thread(message, action, RsvpStatus(form.status.data), current_user)
+        except rsvp_replies.ReplyRsvpError as error:
+            db.session.rollback()
+            flash(str(error), "warning")
+        else:
+            db.session.commit()
+            flash(_("Recorded: %(answer)s for %(action)s.", answer=_rsvp_answer_label(link.status),
+                    action=action.title), "success")
+    else:
+        flash(_("Choose an action and an answer."), "warning")
+    return redirect(url_for("sms.thread", conversation_id=conversation.id) + f"#reply-{message.id}")
+
+
+@bp.post("/inbox/replies/<int:message_id>/rsvp/undo")
+@login_required
+def undo_reply_rsvp(message_id: int):
+    """Undo the RSVP recorded from a reply: the earlier answer comes back."""
+    from organizer.sms import rsvp_replies
+
+    message = db.session.get(InboundMessage, message_id) or abort(404)
+    conversation = services.get_conversation(current_user, message.conversation_id)  # 404 if not theirs
+    if EmptyForm().validate_on_submit():
+        link = rsvp_replies.live_link(message.id)
+        try:
+            if link is None:
+                raise rsvp_replies.ReplyRsvpError(_("No RSVP is recorded from this text."))
+            rsvp_replies.undo(link, current_user)
+        except rsvp_replies.ReplyRsvpError as error:
+            db.session.rollback()
+            flash(str(error), "warning")
+        else:
+            db.session.commit()
+            flash(_("Undone: the RSVP is back to what it was."), "success")
+    return redirect(url_for("sms.thread", conversation_id=conversation.id) + f"#reply-{message.id}")
+
+
+def _rsvp_answer_label(status: str) -> str:
+    from organizer.actions.forms import RSVP_LABELS
+    from organizer.actions.models import RsvpStatus
+
+    return str(RSVP_LABELS[RsvpStatus(status)])
 
 
 @home_page_part("sms")
