@@ -25,6 +25,7 @@ from organizer.auth.models import User
 from organizer.db import joined_strings, paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
+from organizer.people.phones import PhoneReading, interpret_phone
 from organizer.people.models import (
     ConsentChange,
     ConsentMethod,
@@ -38,10 +39,21 @@ from organizer.people.models import (
     fold,
 )
 from organizer.settings.models import Tag
+from organizer.settings.services import get_organization
 
 
 class PhoneError(ValueError):
-    """A phone number that cannot be read as a valid number."""
+    """A phone number that cannot be read as a valid number; ``str()`` says what to add or fix."""
+
+
+class AmbiguousPhone(PhoneError):
+    """A number typed without a country code that could be meant in more than one of the
+    organization's countries (or only in one that is not home): the person typing chooses.
+    ``reading.candidates`` are the readings to offer."""
+
+    def __init__(self, reading: PhoneReading) -> None:
+        super().__init__(_("Which number is this? Choose the country it belongs to."))
+        self.reading = reading
 
 
 class PersonError(ValueError):
@@ -99,20 +111,22 @@ def can_see_person(user: User, person_id: int) -> bool:
 # --- phones -----------------------------------------------------------------------------
 
 
-def normalize_phone(raw: str | None, region: str) -> str | None:
-    """``raw`` as E.164 (``+13125550100``), or ``None`` when blank.
+def normalize_phone(raw: str | None, region: str, member_regions: Sequence[str] | None = None) -> str | None:
+    """``raw`` as E.164 (``+13125550100``), or ``None`` when blank, read by ``interpret_phone``
+    in ``region`` and the organization's member countries (``None``: from the settings).
 
-    :raise PhoneError: when it is not a valid number for ``region`` or in international form.
+    :raise AmbiguousPhone: when it is valid in more than one of those countries, or only in one
+        that is not ``region``: the caller asks which.
+    :raise PhoneError: when it is valid in none; the message says what to add.
     """
-    if raw is None or not raw.strip():
-        return None
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        raise PhoneError(raw) from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise PhoneError(raw)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if member_regions is None:
+        member_regions = get_organization().member_regions
+    reading = interpret_phone(raw, region, member_regions)
+    if reading.needs_choice:
+        raise AmbiguousPhone(reading)
+    if not reading.ok:
+        raise PhoneError(reading.hint)
+    return reading.e164
 
 
 def format_phone(e164: str | None, region: str = "US") -> str:
