@@ -64,6 +64,7 @@ class PhoneReading:
     e164: str | None = None
     candidates: tuple[Candidate, ...] = ()
     hint: str = ""
+    advice: str = ""  # the hint's second sentence: which country code to add
 
     @property
     def ok(self) -> bool:
@@ -153,16 +154,16 @@ def interpret_phone(raw: str | None, home_region: str, member_regions: Iterable[
         return PhoneReading(raw=text, status=PhoneStatus.OK, e164=home_reading.e164, candidates=(home_reading,))
     if candidates:
         return PhoneReading(raw=text, status=PhoneStatus.CHOOSE, candidates=tuple(candidates))
-    return PhoneReading(raw=text, status=PhoneStatus.INVALID, hint=invalid_hint(home, regions[1:]))
+    advice = country_code_advice(regions[1:])
+    return PhoneReading(raw=text, status=PhoneStatus.INVALID, advice=advice,
+                        hint=_("This is not a valid %(country)s number.", country=country_name(home)) + " " + advice)
 
 
-def invalid_hint(home_region: str, other_regions: list[str]) -> str:
-    """What to do about a number valid nowhere: check it, or add the country code (named with
-    an example from the organization's member countries when it has some)."""
-    example = other_regions[0] if other_regions else None
-    if example is None:
-        return _("This is not a valid %(country)s number. If it is from another country, add the country "
-                 "code with a + in front.", country=country_name(home_region))
-    return _("This is not a valid %(country)s number. If it is from another country, add the country code, "
-             "for example +%(code)d for %(example)s.", country=country_name(home_region),
+def country_code_advice(other_regions: list[str]) -> str:
+    """What to add to a number valid nowhere: its country code, with an example from the
+    organization's member countries when it lists some ("+503 for El Salvador")."""
+    if not other_regions:
+        return _("If it is from another country, add the country code with a + in front.")
+    example = other_regions[0]
+    return _("If it is from another country, add the country code, for example +%(code)d for %(example)s.",
              code=phonenumbers.country_code_for_region(example), example=country_name(example))

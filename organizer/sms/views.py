@@ -642,20 +642,18 @@ def test_numbers():
     from organizer.auth.models import User
 
     form = _verify_form()
+    reading = None
     if form.validate_on_submit():
         user = db.session.get(User, form.user_id.data) or abort(404)
-        try:
-            phone = normalize_phone(form.phone.data, get_organization().default_phone_region)
-        except PhoneError:
-            phone = None
-        if phone is None:
-            form.phone.errors.append(_("This is not a valid phone number."))
-        elif _apply(lambda: services.verify_number(user, phone, current_user), "danger",
+        reading = form.read_phone(get_organization().default_phone_region)
+        phone = form.phone.data  # in E.164 once read
+        if reading is None and _apply(lambda: services.verify_number(user, phone, current_user), "danger",
                     errors=(InboxError,)) is not _FAILED:
             flash(_("Verified: %(name)s may send test texts to %(phone)s.", name=user.name,
                     phone=format_phone(phone, get_organization().default_phone_region)), "success")
             return redirect(url_for("sms.test_numbers"))
-    return render_template("sms/test_numbers.html", form=form, numbers=services.verified_numbers())
+    return render_template("sms/test_numbers.html", form=form, numbers=services.verified_numbers(),
+                           phone_reading=reading)
 
 
 @bp.post("/test-numbers/<int:number_id>/remove")
