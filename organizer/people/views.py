@@ -361,6 +361,12 @@ def import_confirm():
     if plan.skipped:
         message += " " + ngettext("%(num)d was already in Organizer and was left as it was.",
                                   "%(num)d were already in Organizer and were left as they were.", plan.skipped)
+    if plan.to_resolve:
+        message += " " + ngettext("%(num)d was added without a phone: the number is valid in more than one of your "
+                                  "countries (%(names)s). Add it on their page.",
+                                  "%(num)d were added without a phone: the numbers are valid in more than one of "
+                                  "your countries (%(names)s). Add them on their pages.", len(plan.to_resolve),
+                                  names=", ".join(item.name for item in plan.to_resolve[:10]))
     flash(message, "success")
     return redirect(url_for("people.index", sort="newest"))
 
@@ -459,6 +465,9 @@ def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: 
         click.echo("the notes column was ignored (organizer notes are for staff)")
     for match in plan.existing:
         click.echo(f"line {match.line}: already in Organizer as {match.name} (#{match.person_id})")
+    for item in plan.to_resolve:
+        readings = " or ".join(c.e164 for c in item.readings)
+        click.echo(f"line {item.line}: phone {item.typed!r} could be {readings}; {item.name} is added without it")
     if not plan.ok:
         raise click.ClickException(f"{len(plan.errors)} errors; nothing was imported")
     if dry_run:

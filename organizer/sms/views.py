@@ -112,7 +112,8 @@ def inbound():
         abort(400)
     if not sender.startswith("+"):
         try:
-            sender = normalize_phone(sender, get_organization().default_phone_region) or sender
+            # Twilio sends E.164; no member countries here: nobody is there to choose a reading.
+            sender = normalize_phone(sender, get_organization().default_phone_region, member_regions=[]) or sender
         except PhoneError:
             pass
     to, body, opt_out_type, now = form.get("To", ""), form.get("Body", ""), form.get("OptOutType"), utcnow()
