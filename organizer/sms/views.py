@@ -280,6 +280,7 @@ def _preview_json(p: services.Preview) -> dict:
         "sample": p.sample, "encoding": p.info.encoding, "characters": p.info.characters,
         "segments": p.info.segments, "remaining": p.info.remaining, "non_gsm": list(p.info.non_gsm_chars),
         "too_long": p.info.too_long, "recipients": p.audience.count, "matched": p.audience.matched,
+        "shared": p.audience.shared,
         "excluded": {"opted_out": p.audience.opted_out, "no_phone": p.audience.no_phone,
                      "invalid_phone": p.audience.invalid_phone, "duplicate": p.audience.duplicate},
         "cost": f"{p.cost:.2f}", "error": p.error,
@@ -471,7 +472,7 @@ def p2p(mobilization_id: int):
         recipient, left = services.p2p_next(mobilization, current_user)
     body = None
     if recipient is not None:
-        body = services.render(services.full_body(mobilization), {"first_name": recipient.first_name})
+        body = services.render(services.full_body(mobilization), {"first_name": recipient.greeting_name})
         form = P2PForm(person_id=recipient.person_id)
     return render_template("sms/p2p.html", mobilization=mobilization, recipient=recipient, left=left, body=body,
                            form=form, can_send=services.may_send_p2p(mobilization, current_user), progress=services.progress_summaries([mobilization.id])[mobilization.id])
