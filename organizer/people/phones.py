@@ -154,16 +154,17 @@ def interpret_phone(raw: str | None, home_region: str, member_regions: Iterable[
         return PhoneReading(raw=text, status=PhoneStatus.OK, e164=home_reading.e164, candidates=(home_reading,))
     if candidates:
         return PhoneReading(raw=text, status=PhoneStatus.CHOOSE, candidates=tuple(candidates))
-    advice = country_code_advice(regions[1:])
+    advice = country_code_advice(home, regions[1:])
     return PhoneReading(raw=text, status=PhoneStatus.INVALID, advice=advice,
-                        hint=_("This is not a valid %(country)s number.", country=country_name(home)) + " " + advice)
+                        hint=_("This is not a valid phone number.") + " " + advice)
 
 
-def country_code_advice(other_regions: list[str]) -> str:
+def country_code_advice(home_region: str, other_regions: list[str]) -> str:
     """What to add to a number valid nowhere: its country code, with an example from the
     organization's member countries when it lists some ("+503 for El Salvador")."""
+    home = country_name(home_region)
     if not other_regions:
-        return _("If it is from another country, add the country code with a + in front.")
+        return _("If it is from outside %(country)s, add the country code with a + in front.", country=home)
     example = other_regions[0]
-    return _("If it is from another country, add the country code, for example +%(code)d for %(example)s.",
-             code=phonenumbers.country_code_for_region(example), example=country_name(example))
+    return _("If it is from outside %(country)s, add the country code, for example +%(code)d for %(example)s.",
+             country=home, code=phonenumbers.country_code_for_region(example), example=country_name(example))

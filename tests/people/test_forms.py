@@ -33,7 +33,7 @@ def test_create_with_an_invalid_phone_shows_a_field_error_and_saves_nothing(app,
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert re.search(r'id="phone"[^>]*is-invalid|is-invalid[^>]*id="phone"', html)
-    assert "This is not a valid United States number. If it is from another country, add the country code" in html
+    assert "This is not a valid phone number. If it is from outside United States, add the country code" in html
     assert count_people(app) == 0
 
 

@@ -107,9 +107,10 @@ def test_an_invalid_number_gets_a_hint_naming_the_country_code_to_add():
     salvadoran = valid_national_numbers("SV", count=1)[0]
     reading = interpret_phone(salvadoran, "US", [])
     assert reading.status is PhoneStatus.INVALID
-    assert "add the country code with a + in front" in reading.hint
+    assert reading.hint == ("This is not a valid phone number. If it is from outside United States, add the country "
+                            "code with a + in front.")
     too_short = interpret_phone("12345", "US", ["SV", "MX"])
-    assert too_short.hint == ("This is not a valid United States number. If it is from another country, add the "
+    assert too_short.hint == ("This is not a valid phone number. If it is from outside United States, add the "
                               "country code, for example +503 for El Salvador.")
     assert "Check the digits after the country code" in interpret_phone("+503 12", "US").hint
 
