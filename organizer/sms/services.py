@@ -988,6 +988,21 @@ def person_for_phone(phone: str) -> int | None:
     return active[0] if active else None
 
 
+def also_at_number(user: User, conversation: Conversation) -> list[Person]:
+    """The other people at a thread's number that ``user`` may see (a household sharing a
+    phone): a mobilization's one text to the number was addressed to them too, so its replies
+    may be theirs. Records waiting for staff (a number shared across lists) and archived ones
+    are left out. One query. Raises nothing."""
+    if conversation.person_id is None:
+        return []
+    held = select(PhoneConflict.person_id).where(PhoneConflict.phone == conversation.phone,
+                                                 PhoneConflict.status != PhoneConflictStatus.ALLOWED)
+    return list(db.session.scalars(
+        select(Person).where(Person.phone == conversation.phone, Person.id != conversation.person_id,
+                             Person.archived_at.is_(None), Person.id.not_in(held), people_visible_to(user))
+        .order_by(Person.id).limit(10)))
+
+
 def conversations_visible_to(user: User) -> ColumnElement[bool]:
     """Threads ``user`` may read: staff all; a leader those of people they own now. Being
     assigned a thread (a P2P text, an organizer's choice) grants nothing more: once the person

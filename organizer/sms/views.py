@@ -524,6 +524,7 @@ def thread(conversation_id: int):
         "sms/thread.html", conversation=conversation, items=items, reply_form=ReplyForm(), assign_form=assign_form,
         reviews=services.pending_reviews(current_user, conversation), candidates=candidates, q=q,
         blocked=services.reason_label(services.blocked_reason(conversation.phone, conversation.person)),
+        household=services.also_at_number(current_user, conversation),
     )
 
 
