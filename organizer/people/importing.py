@@ -49,8 +49,8 @@ from organizer.forms import EmailAddress
 from organizer.people.models import Person, PersonSource, SmsConsent, fold, person_tags, search_key_for
 from organizer.people.phones import Candidate, interpret_phone
 from organizer.people.services import people_visible_to, record_imported_consents
-from organizer.settings.services import get_organization
 from organizer.settings.models import Neighborhood, Tag
+from organizer.settings.services import get_organization
 
 log = logging.getLogger(__name__)
 

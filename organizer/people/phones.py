@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
@@ -26,7 +26,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 
-class PhoneStatus(str, Enum):
+class PhoneStatus(StrEnum):
     OK = "ok"  # blank, or exactly one reading (the home country's, or written with +)
     CHOOSE = "choose"  # valid in several member countries, or only in one that is not home
     INVALID = "invalid"  # valid nowhere it could be meant

@@ -25,7 +25,6 @@ from organizer.auth.models import User
 from organizer.db import joined_strings, paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
-from organizer.people.phones import PhoneReading, interpret_phone
 from organizer.people.models import (
     ConsentChange,
     ConsentMethod,
@@ -38,6 +37,7 @@ from organizer.people.models import (
     SmsConsent,
     fold,
 )
+from organizer.people.phones import PhoneReading, interpret_phone
 from organizer.settings.models import Tag
 from organizer.settings.services import get_organization
 
