@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from organizer.actions.models import ANSWERS, ActionType, RsvpSource, RsvpStatus
 from organizer.forms import EmailAddress, optional_int
+from organizer.people.forms import PhoneChoiceMixin
 
 TYPE_LABELS = {
     ActionType.HEARING: _l("Hearing"),
@@ -98,14 +99,14 @@ class CheckInForm(FlaskForm):
     person_id = IntegerField(validators=[DataRequired()])
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(PhoneChoiceMixin, FlaskForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
     last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
     institution_id = SelectField(_l("Institution"), coerce=optional_int, validators=[Optional()])
 
 
-class SignupForm(FlaskForm):
+class SignupForm(PhoneChoiceMixin, FlaskForm):
     """The public form. ``website`` is a honeypot: hidden from people, filled in by bots."""
 
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])

@@ -98,7 +98,7 @@ from organizer.campaigns.services import active_campaigns
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
-from organizer.people.services import PhoneError, can_see_person, get_visible_person, normalize_phone
+from organizer.people.services import PhoneError, can_see_person, get_visible_person
 from organizer.settings.services import get_organization
 from organizer.sms.actions_link import reminder_plan
 from organizer.web import Pagination, db_int, home_page_part, page_arg
@@ -366,15 +366,16 @@ def walk_in_post(action_id: int):
     action = get_action(action_id)
     form = WalkInForm()
     form.institution_id.choices = [("", _("No institution"))] + institution_choices()
-    if form.validate_on_submit():
+    reading = None
+    if form.validate_on_submit() and (reading := form.read_phone(_region())) is None:
         try:
             _attendance, person, created = walk_in(action, WalkInData(
                 first_name=form.first_name.data, last_name=form.last_name.data or "", phone=form.phone.data,
                 institution_id=form.institution_id.data), current_user, region=_region())
             db.session.commit()
-        except PhoneError:
+        except PhoneError as error:
             db.session.rollback()
-            form.phone.errors.append(_("This is not a valid phone number."))
+            form.phone.errors.append(str(error))
         else:
             # Matched by phone to another leader's person: their record's name is not shown.
             name = person.display_name if can_see_person(current_user, person.id) else \
@@ -388,6 +389,7 @@ def walk_in_post(action_id: int):
     return render_template(
         "actions/checkin.html", action=action, q="", rows=[], count=checked_in_count(action),
         form=CheckInForm(), walk_in_form=form, rsvp_labels=RSVP_LABELS, rsvp_labels_json=_rsvp_labels_json(),
+        phone_reading=reading,
     ), 400
 
 
@@ -503,7 +505,8 @@ def signup(token: str):
             )
         except SignupThrottled:
             abort(429)
-        if form.validate_on_submit() and _signup_phone_ok(form):
+        reading = None
+        if form.validate_on_submit() and (reading := form.read_phone(_region())) is None:
             held = False
             if not form.website.data:  # the honeypot: a filled one gets the same page and stores nothing
                 result = public_signup(action, SignupData(
@@ -517,6 +520,8 @@ def signup(token: str):
             return render_template("actions/signup_thanks.html", action=action, name=form.first_name.data.strip(),
                                    held=held)
         db.session.commit()  # the attempt counts even when the form was wrong
+        return render_template("actions/signup.html", action=action, form=form, type_labels=TYPE_LABELS,
+                               phone_reading=reading)
     return render_template("actions/signup.html", action=action, form=form, type_labels=TYPE_LABELS)
 
 
@@ -538,15 +543,6 @@ def _ics_response(action: Action, url: str) -> Response:
     body = action_ics(action, host=request.host.split(":")[0], url=url)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f"attachment; filename=action-{action.id}.ics"})
-
-
-def _signup_phone_ok(form: SignupForm) -> bool:
-    try:
-        normalize_phone(form.phone.data, _region())
-    except PhoneError:
-        form.phone.errors.append(_("This is not a valid phone number."))
-        return False
-    return True
 
 
 # --- staff review of sign-ups -----------------------------------------------------------

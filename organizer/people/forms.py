@@ -19,6 +19,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from organizer.forms import EmailAddress, MultiCheckboxField, optional_int
 from organizer.institutions.models import MembershipRole
 from organizer.people.models import ConsentMethod, RaceEthnicity, SmsConsent
+from organizer.people.phones import PhoneReading, PhoneStatus
+from organizer.people.services import AmbiguousPhone, PhoneError, chosen_phone
 
 RACE_ETHNICITY_LABELS = {
     RaceEthnicity.AMERICAN_INDIAN: _l("American Indian or Alaska Native"),
@@ -87,7 +89,35 @@ TIME_ZONE_CHOICES = [
 ]
 
 
-class PersonForm(FlaskForm):
+class PhoneChoiceMixin:
+    """For a form with a ``phone``: the reading picked when a number typed without a country
+    code is valid in several countries (the page shows the choice only then; see
+    ``people.services.chosen_phone``)."""
+
+    # Not a HiddenField: ``hidden_tag()`` would render an empty one beside the radios of the
+    # ``phone_choice`` macro, and the first value sent would win.
+    phone_choice = StringField(validators=[Optional(), Length(max=20)])
+
+    def read_phone(self, region: str) -> PhoneReading | None:
+        """Check ``phone`` as every phone form does. ``None`` when it reads as one number (then
+        ``phone.data`` holds it in E.164 if the user picked a reading, so the services read it
+        as written); the reading to offer when it could be several (nothing may be saved yet);
+        an invalid number gets an error saying which country code to add. Validate first."""
+        phone_field = self.phone  # type: ignore[attr-defined]
+        try:
+            phone = chosen_phone(phone_field.data, self.phone_choice.data, region)
+        except AmbiguousPhone as ambiguous:
+            phone_field.errors = [*phone_field.errors, str(ambiguous)]
+            return ambiguous.reading
+        except PhoneError as error:
+            phone_field.errors = [*phone_field.errors, str(error)]
+            return PhoneReading(raw=phone_field.data or "", status=PhoneStatus.INVALID, hint=str(error))
+        if phone and phone != (phone_field.data or "").strip():
+            phone_field.data = phone
+        return None
+
+
+class PersonForm(PhoneChoiceMixin, FlaskForm):
     """Create or edit a person. The view drops the fields the user may not set."""
 
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])

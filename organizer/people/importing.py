@@ -14,8 +14,11 @@ Three plain steps that the web page and ``flask people import`` share:
 - ``run_background_import`` does both steps in the worker for a large file (the page answers at
   once), writing its progress beside the upload (``read_progress``) for the page to poll.
 
-A row whose phone or email already belongs to somebody is never added again and nothing of
-the existing person is changed. Matches the user may see are listed (line and name); matches
+A row whose email already belongs to somebody, or whose phone does to somebody of the same
+name, is never added again and nothing of the existing person is changed (a household shares
+a phone: the second member with their own name is added). A phone typed without a country code
+that is valid in more than one of the organization's countries is not guessed: the person is
+added without it and the row is listed to resolve (``ImportPlan.to_resolve``). Matches the user may see are listed (line and name); matches
 on people outside a leader's list are only counted, so the import reveals nobody's name.
 """
 
@@ -44,8 +47,10 @@ from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.forms import EmailAddress
 from organizer.people.models import Person, PersonSource, SmsConsent, fold, person_tags, search_key_for
-from organizer.people.services import PhoneError, normalize_phone, people_visible_to, record_imported_consents
+from organizer.people.phones import Candidate, interpret_phone
+from organizer.people.services import people_visible_to, record_imported_consents
 from organizer.settings.models import Neighborhood, Tag
+from organizer.settings.services import get_organization
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +134,17 @@ class ImportRow:
 
 
 @dataclass
+class PhoneToResolve:
+    """A row whose phone could be read in several countries: the person is added without it,
+    for someone to add the right reading on their page."""
+
+    line: int
+    name: str
+    typed: str
+    readings: tuple[Candidate, ...]
+
+
+@dataclass
 class ExistingMatch:
     """A row whose phone or email belongs to a person the user may see; it is skipped."""
 
@@ -144,6 +160,7 @@ class ImportPlan:
     rows: list[ImportRow] = field(default_factory=list)
     errors: list[LineError] = field(default_factory=list)
     existing: list[ExistingMatch] = field(default_factory=list)
+    to_resolve: list[PhoneToResolve] = field(default_factory=list)
     hidden_matches: int = 0  # rows matching people the user may not see: counted, never named
     ignored_columns: list[str] = field(default_factory=list)
     notes_ignored: bool = False
@@ -283,22 +300,25 @@ def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int,
 
     neighborhoods = {_value_key(n.name): n for n in db.session.scalars(select(Neighborhood))}
     tags = {_value_key(t.name): t for t in db.session.scalars(select(Tag))}
-    seen_phone: dict[str, int] = {}
+    member_regions = get_organization().member_regions
+    seen_phone: dict[tuple[str, str], int] = {}  # by phone and name: a household shares a phone
     seen_email: dict[str, int] = {}
     for line, cells in table:
-        row = _check_row(line, cells, header, columns, region, neighborhoods, tags, plan.errors)
+        row = _check_row(line, cells, header, columns, region, neighborhoods, tags, plan.errors,
+                         member_regions=member_regions, to_resolve=plan.to_resolve)
         if row is None:
             continue
-        if row.phone and row.phone in seen_phone:
-            plan.errors.append(LineError(line, header[columns["phone"]],
-                                         _("Same phone as line %(line)d.", line=seen_phone[row.phone])))
+        if row.phone and (row.phone, _name_key(row.first_name, row.last_name)) in seen_phone:
+            plan.errors.append(LineError(line, header[columns["phone"]], _(
+                "Same phone and name as line %(line)d.",
+                line=seen_phone[(row.phone, _name_key(row.first_name, row.last_name))])))
             continue
         if row.email and row.email in seen_email:
             plan.errors.append(LineError(line, header[columns["email"]],
                                          _("Same email as line %(line)d.", line=seen_email[row.email])))
             continue
         if row.phone:
-            seen_phone[row.phone] = line
+            seen_phone[(row.phone, _name_key(row.first_name, row.last_name))] = line
         if row.email:
             seen_email[row.email] = line
         plan.rows.append(row)
@@ -308,7 +328,8 @@ def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int,
 
 def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str, int], region: str,
                neighborhoods: dict[str, Neighborhood], tags: dict[str, Tag],
-               errors: list[LineError]) -> ImportRow | None:
+               errors: list[LineError], *, member_regions: list[str] | None = None,
+               to_resolve: list[PhoneToResolve] | None = None) -> ImportRow | None:
     """One row as an ``ImportRow``, or ``None`` after adding its errors to ``errors``."""
     values = {name: (cells[i].strip() if i < len(cells) else "") for name, i in columns.items()}
     found: list[LineError] = []
@@ -321,11 +342,9 @@ def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str
             problem(name, _("Longer than %(max)d characters.", max=limit))
     if not values["first_name"]:
         problem("first_name", _("A first name is required."))
-    phone = None
-    try:
-        phone = normalize_phone(values.get("phone"), region)
-    except PhoneError:
-        problem("phone", _("“%(value)s” is not a valid phone number.", value=values["phone"]))
+    phone, readings, phone_problem = _row_phone(values.get("phone"), region, member_regions or [])
+    if phone_problem:
+        problem("phone", phone_problem)
     email = values.get("email", "").lower() or None
     if email and not EmailAddress.pattern.match(email):
         problem("email", _("“%(value)s” is not a valid email address.", value=values["email"]))
@@ -359,6 +378,9 @@ def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str
     if found:
         errors.extend(found)
         return None
+    if readings and to_resolve is not None:
+        to_resolve.append(PhoneToResolve(line, f"{values['first_name']} {values.get('last_name', '')}".strip(),
+                                         values["phone"], readings))
     return ImportRow(
         line=line,
         first_name=values["first_name"],
@@ -375,11 +397,35 @@ def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str
     )
 
 
+def _row_phone(raw: str | None, region: str,
+               member_regions: list[str]) -> tuple[str | None, tuple[Candidate, ...], str | None]:
+    """A cell's phone read as the forms read it: (the number, the readings to resolve, the
+    error). A number valid in several of the organization's countries is not guessed: no
+    number, its readings listed. One valid only in a single member country (not at home) is
+    taken: the import has nobody to ask, and no other reading is possible among the
+    organization's countries."""
+    reading = interpret_phone(raw, region, member_regions)
+    if reading.ok:
+        return reading.e164, (), None
+    if reading.needs_choice and len(reading.candidates) == 1:
+        return reading.candidates[0].e164, (), None
+    if reading.needs_choice:
+        return None, reading.candidates, None
+    return None, (), _("“%(value)s” is not a valid phone number.", value=reading.raw) + " " + reading.advice
+
+
+def _name_key(first: str | None, last: str | None) -> str:
+    """Who a row names, as matching compares it (accents, case and spacing aside)."""
+    return " ".join(fold(f"{first or ''} {last or ''}").split())
+
+
 def _set_aside_existing(user: User, plan: ImportPlan) -> None:
-    """Move rows whose phone or email already belongs to someone (archived too) out of ``plan.rows``."""
+    """Move rows that are people already in Organizer (archived too) out of ``plan.rows``: the
+    same email, or the same phone and name. The same phone with another name is a household
+    member, added."""
     phones = sorted({r.phone for r in plan.rows if r.phone})
     emails = sorted({r.email for r in plan.rows if r.email})
-    by_phone: dict[str, tuple[int, str, bool]] = {}
+    by_phone: dict[str, tuple[int, str, bool]] = {}  # by phone and name key (see below)
     by_email: dict[str, tuple[int, str, bool]] = {}
     visible = people_visible_to(user).label("visible")
     # Phones and emails in separate queries: each walks its own index, where an OR of the two
@@ -392,12 +438,14 @@ def _set_aside_existing(user: User, plan: ImportPlan) -> None:
                 .order_by(Person.id)
             )
             for pid, value, first, last, preferred, may_see in found:
-                by_value.setdefault(value, (pid, f"{preferred or first} {last}".strip(), bool(may_see)))
+                key = f"{value} {_name_key(first, last)}" if column is Person.phone else value
+                by_value.setdefault(key, (pid, f"{preferred or first} {last}".strip(), bool(may_see)))
     if not by_phone and not by_email:
         return
     to_add = []
     for row in plan.rows:
-        match = by_phone.get(row.phone or "") or by_email.get(row.email or "")
+        match = (by_email.get(row.email or "")
+                 or (by_phone.get(f"{row.phone} {_name_key(row.first_name, row.last_name)}") if row.phone else None))
         if match is None:
             to_add.append(row)
         elif match[2]:

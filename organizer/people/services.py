@@ -37,11 +37,25 @@ from organizer.people.models import (
     SmsConsent,
     fold,
 )
+from organizer.people.phones import PhoneReading, interpret_phone
 from organizer.settings.models import Tag
+from organizer.settings.services import get_organization
 
 
 class PhoneError(ValueError):
-    """A phone number that cannot be read as a valid number."""
+    """A phone number that cannot be read as a valid number; ``str()`` says what to add or fix."""
+
+
+class AmbiguousPhone(PhoneError):
+    """A number typed without a country code that could be meant in more than one of the
+    organization's countries (or only in one that is not home): the person typing chooses.
+    ``reading.candidates`` are the readings to offer."""
+
+    def __init__(self, reading: PhoneReading) -> None:
+        super().__init__(_("This number is valid in more than one country. Which one is it? %(readings)s. Choose "
+                           "one, or type the number with its country code.",
+                           readings="; ".join(c.label() for c in reading.candidates)))
+        self.reading = reading
 
 
 class PersonError(ValueError):
@@ -99,20 +113,38 @@ def can_see_person(user: User, person_id: int) -> bool:
 # --- phones -----------------------------------------------------------------------------
 
 
-def normalize_phone(raw: str | None, region: str) -> str | None:
-    """``raw`` as E.164 (``+13125550100``), or ``None`` when blank.
+def normalize_phone(raw: str | None, region: str, member_regions: Sequence[str] | None = None) -> str | None:
+    """``raw`` as E.164 (``+13125550100``), or ``None`` when blank, read by ``interpret_phone``
+    in ``region`` and the organization's member countries (``None``: from the settings).
 
-    :raise PhoneError: when it is not a valid number for ``region`` or in international form.
+    :raise AmbiguousPhone: when it is valid in more than one of those countries, or only in one
+        that is not ``region``: the caller asks which.
+    :raise PhoneError: when it is valid in none; the message says what to add.
     """
-    if raw is None or not raw.strip():
-        return None
+    if member_regions is None:
+        member_regions = get_organization().member_regions
+    reading = interpret_phone(raw, region, member_regions)
+    if reading.needs_choice:
+        raise AmbiguousPhone(reading)
+    if not reading.ok:
+        raise PhoneError(reading.hint)
+    return reading.e164
+
+
+def chosen_phone(raw: str | None, choice: str | None, region: str) -> str | None:
+    """The number to save for what was typed, given the reading the user picked when they were
+    asked (``choice``, in E.164; ignored unless it is one of the typed number's readings, so a
+    number typed again is asked about again).
+
+    :raise AmbiguousPhone: when the typed number still needs a choice.
+    :raise PhoneError: when it is valid in none of the organization's countries.
+    """
     try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        raise PhoneError(raw) from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise PhoneError(raw)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return normalize_phone(raw, region)
+    except AmbiguousPhone as ambiguous:
+        if choice and choice in {c.e164 for c in ambiguous.reading.candidates}:
+            return choice
+        raise
 
 
 def format_phone(e164: str | None, region: str = "US") -> str:
@@ -285,6 +317,33 @@ def visible_duplicates(user: User, phone: str | None, email: str | None,
     warning may name. Somebody outside a leader's list is not hinted at in any way (their
     record goes to staff as a :class:`DuplicateConflict` once the leader saves)."""
     return [p for p in find_duplicates(phone, email, exclude_id) if can_see_person(user, p.id)]
+
+
+@dataclass
+class PhoneSharers:
+    """Who else has a person's phone: those the user may see (to name), and how many others."""
+
+    visible: list[Person] = field(default_factory=list)
+    hidden: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.visible or self.hidden)
+
+
+def phone_sharers(user: User, person: Person) -> PhoneSharers:
+    """The other people (archived left out) with ``person``'s phone: a household may share
+    one, so this is a warning to show, never a refusal. Two queries. Raises nothing."""
+    if not person.phone:
+        return PhoneSharers()
+    others = list(db.session.scalars(
+        select(Person).where(Person.phone == person.phone, Person.id != person.id, Person.archived_at.is_(None))
+        .order_by(Person.id).limit(20)))
+    if not others:
+        return PhoneSharers()
+    seen = set(db.session.scalars(select(Person.id).where(Person.id.in_([o.id for o in others]),
+                                                          people_visible_to(user))))
+    return PhoneSharers(visible=[o for o in others if o.id in seen],
+                        hidden=sum(1 for o in others if o.id not in seen))
 
 
 def note_hidden_duplicates(person: Person, actor: User) -> list[DuplicateConflict]:

@@ -57,8 +57,8 @@ from organizer.people.services import (
     create_person,
     export_csv,
     get_visible_person,
-    normalize_phone,
     page_of_people,
+    phone_sharers,
     remove_membership,
     restore_person,
     search_people,
@@ -129,17 +129,21 @@ def export():
 @login_required
 def new():
     form = _person_form()
-    if form.validate_on_submit() and _no_unconfirmed_duplicates(form, None):
-        try:
-            person = create_person(_data(form), current_user, region=_region())
-            db.session.commit()
-        except PhoneError:
-            db.session.rollback()
-            form.phone.errors.append(_("This is not a valid phone number."))
-        else:
-            flash(_("%(name)s was added.", name=person.display_name), "success")
-            return redirect(url_for("people.detail", person_id=person.id))
-    return render_template("people/form.html", form=form, person=None)
+    reading = None
+    if form.validate_on_submit():
+        reading = form.read_phone(_region())
+        if reading is None and _no_unconfirmed_duplicates(form, None):
+            try:
+                person = create_person(_data(form), current_user, region=_region())
+                db.session.commit()
+            except PhoneError as error:
+                db.session.rollback()
+                form.phone.errors.append(str(error))
+            else:
+                flash(_("%(name)s was added.", name=person.display_name), "success")
+                _warn_shared_phone(person)
+                return redirect(url_for("people.detail", person_id=person.id))
+    return render_template("people/form.html", form=form, person=None, phone_reading=reading)
 
 
 @bp.get("/<int:person_id>")
@@ -190,17 +194,23 @@ def resolve_conflict_view(conflict_id: int):
 def edit(person_id: int):
     person = get_visible_person(current_user, person_id, for_page=True)
     form = _person_form(person)
-    if form.validate_on_submit() and _no_unconfirmed_duplicates(form, person.id):
-        try:
-            update_person(person, _data(form), current_user, region=_region())
-            db.session.commit()
-        except PhoneError:
-            db.session.rollback()
-            form.phone.errors.append(_("This is not a valid phone number."))
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("people.detail", person_id=person.id))
-    return render_template("people/form.html", form=form, person=person)
+    reading = None
+    if form.validate_on_submit():
+        reading = form.read_phone(_region())
+        if reading is None and _no_unconfirmed_duplicates(form, person.id):
+            phone_before = person.phone
+            try:
+                update_person(person, _data(form), current_user, region=_region())
+                db.session.commit()
+            except PhoneError as error:
+                db.session.rollback()
+                form.phone.errors.append(str(error))
+            else:
+                flash(_("Saved."), "success")
+                if person.phone != phone_before:
+                    _warn_shared_phone(person)
+                return redirect(url_for("people.detail", person_id=person.id))
+    return render_template("people/form.html", form=form, person=person, phone_reading=reading)
 
 
 @bp.post("/<int:person_id>/archive")
@@ -351,6 +361,12 @@ def import_confirm():
     if plan.skipped:
         message += " " + ngettext("%(num)d was already in Organizer and was left as it was.",
                                   "%(num)d were already in Organizer and were left as they were.", plan.skipped)
+    if plan.to_resolve:
+        message += " " + ngettext("%(num)d was added without a phone: the number is valid in more than one of your "
+                                  "countries (%(names)s). Add it on their page.",
+                                  "%(num)d were added without a phone: the numbers are valid in more than one of "
+                                  "your countries (%(names)s). Add them on their pages.", len(plan.to_resolve),
+                                  names=", ".join(item.name for item in plan.to_resolve[:10]))
     flash(message, "success")
     return redirect(url_for("people.index", sort="newest"))
 
@@ -449,6 +465,9 @@ def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: 
         click.echo("the notes column was ignored (organizer notes are for staff)")
     for match in plan.existing:
         click.echo(f"line {match.line}: already in Organizer as {match.name} (#{match.person_id})")
+    for item in plan.to_resolve:
+        readings = " or ".join(c.e164 for c in item.readings)
+        click.echo(f"line {item.line}: phone {item.typed!r} could be {readings}; {item.name} is added without it")
     if not plan.ok:
         raise click.ClickException(f"{len(plan.errors)} errors; nothing was imported")
     if dry_run:
@@ -507,18 +526,30 @@ def _data(form: PersonForm) -> PersonData:
     )
 
 
+def _warn_shared_phone(person: Person) -> None:
+    """A household may share a phone: saved, with a warning naming the others the user may see
+    (a neutral one for people outside their list)."""
+    sharers = phone_sharers(current_user, person)
+    if not sharers:
+        return
+    if sharers.visible:
+        links = Markup(", ").join(
+            Markup('<a href="{}">{}</a>').format(url_for("people.detail", person_id=other.id), other.display_name)
+            for other in sharers.visible)
+        flash(Markup(escape(_("This is also the phone of: "))) + links
+              + Markup(escape(_(". Texts to this number go once, addressed to everyone who shares it."))), "warning")
+    else:
+        flash(_("This phone is shared with someone else on file. Texts to this number go once."), "warning")
+
+
 def _no_unconfirmed_duplicates(form: PersonForm, exclude_id: int | None) -> bool:
-    """Warn (once) when the phone or email already belongs to someone the user may see, with
-    links to them. Somebody outside a leader's list is not mentioned at all: saving opens a
-    conflict for staff instead (``note_hidden_duplicates``)."""
+    """Warn (once) when the email already belongs to someone the user may see, with links to
+    them. Somebody outside a leader's list is not mentioned at all: saving opens a conflict for
+    staff instead (``note_hidden_duplicates``). A shared phone is not asked about: households
+    share phones, so it is saved with a warning (``_warn_shared_phone``)."""
     if form.confirm_duplicate.data:
         return True
-    try:
-        phone = normalize_phone(form.phone.data, _region())
-    except PhoneError:
-        form.phone.errors.append(_("This is not a valid phone number."))
-        return False
-    duplicates = visible_duplicates(current_user, phone, form.email.data, exclude_id)
+    duplicates = visible_duplicates(current_user, None, form.email.data, exclude_id)
     if not duplicates:
         return True
     parts = []
@@ -526,10 +557,9 @@ def _no_unconfirmed_duplicates(form: PersonForm, exclude_id: int | None) -> bool
         url = url_for("people.detail", person_id=other.id)
         parts.append(Markup('<a href="{}">{}</a>').format(url, other.display_name))
     flash(
-        Markup(escape(_("This phone or email already belongs to: "))) + Markup(", ").join(parts)
+        Markup(escape(_("This email already belongs to: "))) + Markup(", ").join(parts)
         + Markup(escape(_(". Open that record, or tick “Save anyway” if this is a different person."))),
         "warning",
     )
     form.confirm_duplicate.errors.append(_("Please confirm this is a different person."))
     return False
-

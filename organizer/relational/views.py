@@ -100,9 +100,9 @@ def new_one_to_one():
         try:
             one = log_one_to_one(_data(form), current_user, region=get_organization().default_phone_region)
             db.session.commit()
-        except PhoneError:
+        except PhoneError as error:  # an ambiguous number's message names its readings
             db.session.rollback()
-            form.new_phone.errors.append(_("This is not a valid phone number."))
+            form.new_phone.errors.append(str(error))
         except MeetingDateError as error:
             db.session.rollback()
             getattr(form, error.field).errors.append(str(error))

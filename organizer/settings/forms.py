@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from organizer.people.phones import unknown_regions
 
 
 class OrganizationForm(FlaskForm):
@@ -19,6 +21,12 @@ class OrganizationForm(FlaskForm):
         validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message=_l("Two letters, e.g. US."))],
         description=_l("Numbers typed without a country code are read as this country's."),
     )
+    member_phone_regions = StringField(
+        _l("Countries members commonly come from"),
+        validators=[Optional(), Length(max=120)],
+        description=_l("Two-letter codes besides the default region, e.g. MX SV GT. A number typed without "
+                       "a country code that is valid in more than one of these countries is asked about."),
+    )
     going_cold_days = IntegerField(
         _l("Days without a one-to-one before someone is 'going cold'"),
         validators=[DataRequired(), NumberRange(min=7, max=730)], default=90,
@@ -31,6 +39,12 @@ class OrganizationForm(FlaskForm):
         _l("Text a confirmation when staff record an RSVP yes"),
         description=_l("With the action's time, place and a calendar link, to people who agreed to texts."),
     )
+
+    def validate_member_phone_regions(self, field):
+        unknown = unknown_regions(field.data or "")
+        if unknown:
+            raise ValidationError(_l("Unknown country code: %(codes)s. Use two-letter codes such as MX, SV, GT.",
+                                     codes=", ".join(unknown)))
 
 
 class ListEntryForm(FlaskForm):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from organizer.audit.services import record, record_changes, snapshot
 from organizer.extensions import db
+from organizer.people.phones import parse_regions, unknown_regions
 from organizer.settings.models import Neighborhood, Organization, Tag
 
 _DEFAULT_TIMEZONE = "America/Chicago"
@@ -32,7 +33,7 @@ def get_organization() -> Organization:
     if org is None:
         org = Organization(
             id=1, name="Our Federation", timezone=_DEFAULT_TIMEZONE, default_phone_region="US",
-            sms_help_text="", going_cold_days=90, text_staff_rsvp_confirmations=False,
+            sms_help_text="", going_cold_days=90, text_staff_rsvp_confirmations=False, member_phone_regions="",
         )
     if has_app_context():
         g.organization = org
@@ -42,22 +43,35 @@ def get_organization() -> Organization:
 def save_organization(
     *, name: str, timezone: str, default_phone_region: str, sms_help_text: str,
     going_cold_days: int, actor, text_staff_rsvp_confirmations: bool | None = None,
+    member_phone_regions: str | None = None,
 ) -> Organization:
     """Store the settings (the caller commits).
 
-    :raise SettingsError: when the time zone is not an IANA zone name.
+    ``member_phone_regions`` (``None``: unchanged) lists the countries members commonly come
+    from, as ISO codes ("MX, SV"); stored upper-cased, space-separated.
+
+    :raise SettingsError: when the time zone is not an IANA zone name, or a member country code
+        names no country.
     """
+
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(_("Unknown time zone “%(zone)s”. Use a name such as America/Chicago.", zone=timezone)) from None
+    if member_phone_regions is not None and unknown_regions(member_phone_regions):
+        raise SettingsError(_("Unknown country code: %(codes)s. Use two-letter codes such as MX, SV, GT.",
+                              codes=", ".join(unknown_regions(member_phone_regions))))
     org = db.session.get(Organization, 1) or Organization(id=1)
-    fields = ("name", "timezone", "default_phone_region", "sms_help_text", "going_cold_days",
-              "text_staff_rsvp_confirmations")
+    fields = ("name", "timezone", "default_phone_region", "member_phone_regions", "sms_help_text",
+              "going_cold_days", "text_staff_rsvp_confirmations")
     before = snapshot(org, fields)
     org.name = name.strip()
     org.timezone = timezone
     org.default_phone_region = default_phone_region.upper()
+    if member_phone_regions is not None:
+        org.member_phone_regions = " ".join(parse_regions(member_phone_regions))
+    elif org.member_phone_regions is None:
+        org.member_phone_regions = ""
     org.sms_help_text = sms_help_text.strip()
     org.going_cold_days = going_cold_days
     if text_staff_rsvp_confirmations is not None:  # None: a caller that does not manage it

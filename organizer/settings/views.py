@@ -33,6 +33,7 @@ def organization():
             save_organization(
                 name=form.name.data, timezone=form.timezone.data,
                 default_phone_region=form.default_phone_region.data,
+                member_phone_regions=form.member_phone_regions.data or "",
                 sms_help_text=form.sms_help_text.data or "", going_cold_days=form.going_cold_days.data,
                 text_staff_rsvp_confirmations=bool(form.text_staff_rsvp_confirmations.data), actor=current_user,
             )

@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from organizer.forms import optional_int
-from organizer.people.forms import LANGUAGE_CHOICES
+from organizer.people.forms import LANGUAGE_CHOICES, PhoneChoiceMixin
 from organizer.sms.encoding import MAX_BODY_CHARS
 
 
@@ -72,7 +72,7 @@ class TestSendForm(FlaskForm):
     test_phone = SelectField(_l("Send the test to"), validators=[DataRequired()])
 
 
-class VerifyNumberForm(FlaskForm):
+class VerifyNumberForm(PhoneChoiceMixin, FlaskForm):
     """An admin verifies a number for a user's test texts. The view fills the users."""
 
     user_id = SelectField(_l("User"), coerce=optional_int, validators=[DataRequired()])

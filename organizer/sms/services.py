@@ -31,7 +31,7 @@ from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
-from organizer.people.models import ConsentMethod, Person, PhoneConflict, PhoneConflictStatus, SmsConsent
+from organizer.people.models import ConsentMethod, Person, PhoneConflict, PhoneConflictStatus, SmsConsent, fold
 from organizer.people.services import (
     archive_person,
     filter_conditions,
@@ -232,6 +232,19 @@ class Recipient:
     #: The number is shared with someone outside the sender's list and staff have not
     #: allowed it: the text is written but waits (``held``) for their decision.
     held: bool = False
+    #: Others of the audience at the same number (a household): one text, addressed to all.
+    sharers: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def greeting_name(self) -> str:
+        """The ``{first_name}`` of the one text to a shared number: every name, in the order
+        they were added ("María & José", "María, José & Ana"). "&" reads the same in every
+        language a text goes out in, where "and"/"y" would need the recipients' language."""
+        names = [self.first_name]
+        for _person_id, name in self.sharers:
+            if fold(name) not in {fold(n) for n in names}:
+                names.append(name)
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} & {names[-1]}"
 
 
 @dataclass
@@ -242,7 +255,8 @@ class AudienceCount:
     opted_out: int = 0
     no_phone: int = 0
     invalid_phone: int = 0
-    duplicate: int = 0  # already texted for this mobilization, or a number shared with someone earlier
+    duplicate: int = 0  # already texted for this mobilization, or a number shared with someone held
+    shared: int = 0  # reached through a number someone earlier has: named in that one text
     recipients: list[Recipient] = field(default_factory=list)
 
     @property
@@ -265,10 +279,12 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
     Five queries whatever the size: the people, the opted-out numbers, the flagged
     numbers, the numbers on hold, and who already has a text of this mobilization.
 
-    A number goes to one person only; someone whose number waits for staff (see
+    A number gets one text only: people of the audience who share it (a household) are
+    added to the first one's ``sharers``, and that one text is addressed to them all (counted
+    in ``shared``, not excluded). Someone whose number waits for staff (see
     ``people.models.PhoneConflict``) comes after everyone free to text, so a shared number
-    reaches the person who held it first, and a recipient on hold is marked ``held``.
-    Raises nothing.
+    reaches the person who held it first, and a recipient on hold is marked ``held`` (and
+    shares with nobody: their number is in question). Raises nothing.
     """
     # Through the connection: plain rows, without the ORM's per-row loading (50,000 rows a launch).
     rows = db.session.connection().execute(
@@ -295,6 +311,7 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
                 + [r for r in rows if (r.id, r.phone) in on_hold])
     result = AudienceCount(matched=len(rows))
     recipients = result.recipients
+    by_phone: dict[str, Recipient] = {}  # this launch's texts, for household members to join
     for person_id, first_name, preferred_name, phone, consent in rows:
         if person_id in already:
             result.duplicate += 1
@@ -305,11 +322,17 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
         elif phone in flagged:
             result.invalid_phone += 1
         elif phone in seen_phones:
-            result.duplicate += 1
+            first = by_phone.get(phone)
+            if first is not None and not first.held and (person_id, phone) not in on_hold:
+                first.sharers.append((person_id, preferred_name or first_name))
+                result.shared += 1
+            else:
+                result.duplicate += 1
         else:
             seen_phones.add(phone)
-            recipients.append(Recipient(person_id, preferred_name or first_name, phone,
-                                        held=(person_id, phone) in on_hold))
+            recipient = Recipient(person_id, preferred_name or first_name, phone, held=(person_id, phone) in on_hold)
+            recipients.append(recipient)
+            by_phone[phone] = recipient
     return result
 
 
@@ -572,14 +595,20 @@ def insert_outbox_rows(mobilization: Mobilization, recipients: Sequence[Recipien
     template = full_body(mobilization)
     analyzed: dict[str, encoding.BodyInfo] = {}  # by first name: bodies differ only there
     groups: dict[tuple[str, int, bool], list[int]] = {}
+    households: list[tuple[Recipient, str, encoding.BodyInfo]] = []
     for r in recipients:
-        info = analyzed.get(r.first_name)
+        name = r.greeting_name
+        info = analyzed.get(name)
         if info is None:
-            info = analyzed[r.first_name] = encoding.analyze(render(template, {"first_name": r.first_name}))
+            info = analyzed[name] = encoding.analyze(render(template, {"first_name": name}))
             if info.too_long:
                 raise MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
-                                          name=r.first_name, max=encoding.MAX_BODY_CHARS), "body")
-        groups.setdefault((info.encoding, info.segments, r.held), []).append(r.person_id)
+                                          name=name, max=encoding.MAX_BODY_CHARS), "body")
+        if name != r.first_name:
+            households.append((r, name, info))
+        else:
+            groups.setdefault((info.encoding, info.segments, r.held), []).append(r.person_id)
+    _insert_household_rows(mobilization, template, households, not_before, now)
     table = OutboxMessage.__table__
     # The name as ``resolve_audience`` takes it: the preferred name unless blank.
     name = func.coalesce(func.nullif(Person.preferred_name, ""), Person.first_name)
@@ -599,6 +628,22 @@ def insert_outbox_rows(mobilization: Mobilization, recipients: Sequence[Recipien
             ).where(Person.id.in_(ids[start:start + OUTBOX_INSERT_IDS]))
             db.session.execute(insert(table).from_select(columns, rows))
     return len(recipients)
+
+
+def _insert_household_rows(mobilization: Mobilization, template: str,
+                           households: Sequence[tuple[Recipient, str, encoding.BodyInfo]],
+                           not_before: datetime, now: datetime) -> None:
+    """The texts to shared numbers, addressed to everyone there: few (households), so written
+    with their bodies rendered here rather than by the database's ``replace()``. The row
+    belongs to the first person, so replies thread with them (``person_for_phone``)."""
+    if not households:
+        return
+    db.session.execute(insert(OutboxMessage.__table__), [{
+        "mobilization_id": mobilization.id, "person_id": r.person_id, "phone": r.phone,
+        "body": render(template, {"first_name": name}), "encoding": info.encoding, "segments": info.segments,
+        "kind": MessageKind.MOBILIZATION, "status": OutboxStatus.QUEUED, "attempts": 0,
+        "not_before": not_before, "created_at": now, "updated_at": now, "sent_by_id": None,
+    } for r, name, info in households])
 
 
 def _sendable(body: str) -> encoding.BodyInfo:
@@ -858,7 +903,7 @@ def p2p_send(mobilization: Mobilization, user: User, person_id: int, *, skip: bo
     recipient = next((r for r in audience.recipients if r.person_id == person_id), None)
     if recipient is None:
         raise MobilizationError(_("This person was texted already or cannot be texted."))
-    body = render(full_body(mobilization), {"first_name": recipient.first_name})
+    body = render(full_body(mobilization), {"first_name": recipient.greeting_name})
     info = _sendable(body)  # the action's title and place can push a checked template over
     now = utcnow()
     status = OutboxStatus.CANCELED if skip else OutboxStatus.HELD if recipient.held else OutboxStatus.QUEUED
@@ -941,6 +986,21 @@ def person_for_phone(phone: str) -> int | None:
         return texted
     active = [h.id for h in free if h.archived_at is None]
     return active[0] if active else None
+
+
+def also_at_number(user: User, conversation: Conversation) -> list[Person]:
+    """The other people at a thread's number that ``user`` may see (a household sharing a
+    phone): a mobilization's one text to the number was addressed to them too, so its replies
+    may be theirs. Records waiting for staff (a number shared across lists) and archived ones
+    are left out. One query. Raises nothing."""
+    if conversation.person_id is None:
+        return []
+    held = select(PhoneConflict.person_id).where(PhoneConflict.phone == conversation.phone,
+                                                 PhoneConflict.status != PhoneConflictStatus.ALLOWED)
+    return list(db.session.scalars(
+        select(Person).where(Person.phone == conversation.phone, Person.id != conversation.person_id,
+                             Person.archived_at.is_(None), Person.id.not_in(held), people_visible_to(user))
+        .order_by(Person.id).limit(10)))
 
 
 def conversations_visible_to(user: User) -> ColumnElement[bool]:

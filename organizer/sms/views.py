@@ -112,7 +112,8 @@ def inbound():
         abort(400)
     if not sender.startswith("+"):
         try:
-            sender = normalize_phone(sender, get_organization().default_phone_region) or sender
+            # Twilio sends E.164; no member countries here: nobody is there to choose a reading.
+            sender = normalize_phone(sender, get_organization().default_phone_region, member_regions=[]) or sender
         except PhoneError:
             pass
     to, body, opt_out_type, now = form.get("To", ""), form.get("Body", ""), form.get("OptOutType"), utcnow()
@@ -279,6 +280,7 @@ def _preview_json(p: services.Preview) -> dict:
         "sample": p.sample, "encoding": p.info.encoding, "characters": p.info.characters,
         "segments": p.info.segments, "remaining": p.info.remaining, "non_gsm": list(p.info.non_gsm_chars),
         "too_long": p.info.too_long, "recipients": p.audience.count, "matched": p.audience.matched,
+        "shared": p.audience.shared,
         "excluded": {"opted_out": p.audience.opted_out, "no_phone": p.audience.no_phone,
                      "invalid_phone": p.audience.invalid_phone, "duplicate": p.audience.duplicate},
         "cost": f"{p.cost:.2f}", "error": p.error,
@@ -470,7 +472,7 @@ def p2p(mobilization_id: int):
         recipient, left = services.p2p_next(mobilization, current_user)
     body = None
     if recipient is not None:
-        body = services.render(services.full_body(mobilization), {"first_name": recipient.first_name})
+        body = services.render(services.full_body(mobilization), {"first_name": recipient.greeting_name})
         form = P2PForm(person_id=recipient.person_id)
     return render_template("sms/p2p.html", mobilization=mobilization, recipient=recipient, left=left, body=body,
                            form=form, can_send=services.may_send_p2p(mobilization, current_user), progress=services.progress_summaries([mobilization.id])[mobilization.id])
@@ -528,6 +530,7 @@ def thread(conversation_id: int):
         blocked=services.reason_label(services.blocked_reason(conversation.phone, conversation.person)),
         reply_rsvps=rsvps.recorded, rsvp_forms=rsvp_forms, undo_form=EmptyForm(),
         rsvp_label=_rsvp_answer_label,
+        household=services.also_at_number(current_user, conversation),
     )
 
 
@@ -648,20 +651,18 @@ def test_numbers():
     from organizer.auth.models import User
 
     form = _verify_form()
+    reading = None
     if form.validate_on_submit():
         user = db.session.get(User, form.user_id.data) or abort(404)
-        try:
-            phone = normalize_phone(form.phone.data, get_organization().default_phone_region)
-        except PhoneError:
-            phone = None
-        if phone is None:
-            form.phone.errors.append(_("This is not a valid phone number."))
-        elif _apply(lambda: services.verify_number(user, phone, current_user), "danger",
+        reading = form.read_phone(get_organization().default_phone_region)
+        phone = form.phone.data  # in E.164 once read
+        if reading is None and _apply(lambda: services.verify_number(user, phone, current_user), "danger",
                     errors=(InboxError,)) is not _FAILED:
             flash(_("Verified: %(name)s may send test texts to %(phone)s.", name=user.name,
                     phone=format_phone(phone, get_organization().default_phone_region)), "success")
             return redirect(url_for("sms.test_numbers"))
-    return render_template("sms/test_numbers.html", form=form, numbers=services.verified_numbers())
+    return render_template("sms/test_numbers.html", form=form, numbers=services.verified_numbers(),
+                           phone_reading=reading)
 
 
 @bp.post("/test-numbers/<int:number_id>/remove")

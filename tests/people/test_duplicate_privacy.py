@@ -1,5 +1,6 @@
 """The duplicate warning names only people the user may see. A leader who types the phone or
-email of somebody outside their list gets no hint of that person; staff get a conflict."""
+email of somebody outside their list gets no name of that person (a shared phone gets the
+neutral "shared with someone else on file"); staff get a conflict."""
 
 from __future__ import annotations
 
@@ -41,18 +42,20 @@ def test_a_leader_typing_someone_elses_phone_sees_no_hint_and_staff_get_a_confli
     assert leader.client.get("/people/conflicts").status_code == 403
 
 
-def test_a_leaders_own_duplicate_is_still_named_with_a_link(app, login_as, make_user, make_person):
+def test_a_leaders_own_person_sharing_the_phone_is_named_with_a_link(app, login_as, make_user, make_person):
     user = make_user("leader")
     mine = make_person(owner=user, first_name="Rosa", last_name="Mine", phone="+13125550142")
-    make_person(first_name="Hidden", last_name="Unowned", phone="+13125550142")  # nobody's: not the leader's
-    response = login_as(user).post("/people/new", {"first_name": "R", "phone": "3125550142",
-                                                   "sms_consent": "unknown"})
-    html = response.get_data(as_text=True)
+    unowned = make_person(first_name="Hidden", last_name="Unowned", phone="+13125550142")  # not the leader's
+    actions = login_as(user)
+    response = actions.post("/people/new", {"first_name": "R", "phone": "3125550142", "sms_consent": "unknown"})
+    assert response.status_code == 302  # households share phones: saved, with a warning
+    html = actions.client.get(response.headers["Location"]).get_data(as_text=True)
     assert f'<a href="/people/{mine.id}">Rosa Mine</a>' in html and "Hidden" not in html
     assert "outside your list" not in html
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Person)) == 2  # nothing saved yet
-    assert _conflicts(app) == []
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 3
+    new_id = int(re.search(r"/people/(\d+)$", response.headers["Location"]).group(1))
+    assert [c[:2] for c in _conflicts(app)] == [(new_id, unowned.id)]  # the unowned record goes to staff, unnamed here
 
 
 def test_changing_a_phone_to_an_outsiders_opens_a_conflict_once(app, login_as, make_user, make_person):
@@ -67,9 +70,11 @@ def test_changing_a_phone_to_an_outsiders_opens_a_conflict_once(app, login_as, m
     assert _conflicts(app) == [(mine.id, outsider.id, "phone", True)]
 
 
-def test_staff_see_every_duplicate_and_open_no_conflict(app, login_as, make_user, make_person):
+def test_staff_see_every_person_sharing_the_phone_and_open_no_conflict(app, login_as, make_user, make_person):
     other = make_person(first_name="Known", last_name="ToStaff", phone="+13125550142", owner=make_user("leader"))
-    response = login_as(make_user("organizer")).post("/people/new", {
-        "first_name": "R", "phone": "3125550142", "sms_consent": "unknown"})
-    assert f'<a href="/people/{other.id}">Known ToStaff</a>' in response.get_data(as_text=True)
+    staff = login_as(make_user("organizer"))
+    response = staff.post("/people/new", {"first_name": "R", "phone": "3125550142", "sms_consent": "unknown"})
+    assert response.status_code == 302
+    followed = staff.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'<a href="/people/{other.id}">Known ToStaff</a>' in followed
     assert _conflicts(app) == []

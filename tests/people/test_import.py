@@ -146,7 +146,7 @@ def test_errors_are_listed_by_line_and_column_and_nothing_is_written(app, login_
         "Tag,,,,Chess club,,\n"             # line 7: unknown tag
         "Lang,,,,,Klingon,\n"               # line 8: unknown language
         "Consent,,,,,,maybe\n"              # line 9: not yes/no
-        "Again,(312) 555-0111,,,,,\n"       # line 10: same phone as line 2
+        "OK,(312) 555-0111,,,,,\n"          # line 10: same phone and name as line 2
     )
     before = people_count(app)
     html = upload(actions, body).get_data(as_text=True)
@@ -181,11 +181,11 @@ def test_people_already_in_organizer_are_skipped_not_duplicated_nor_changed(app,
     old = make_person(first_name="Carmen", last_name="Old", phone="+13125550120", email="carmen@example.org")
     from organizer.db import utcnow
 
-    archived = make_person(first_name="Gone", phone="+13125550121", archived_at=utcnow())
+    archived = make_person(first_name="Gone", last_name="Away", phone="+13125550121", archived_at=utcnow())
     actions = login_as(make_user("organizer"))
     body = ("First name,Last name,Phone,Email\n"
             "Carmen,New,,CARMEN@example.org\n"
-            "Someone,Else,312-555-0121,\n"
+            "GONE,Away,312-555-0121,\n"  # same phone and name (case aside): the same person
             "Fresh,Person,312-555-0122,\n")
     html = upload(actions, body).get_data(as_text=True)
     assert 'data-testid="to-add">1<' in html and 'data-testid="already">2<' in html
@@ -198,15 +198,15 @@ def test_people_already_in_organizer_are_skipped_not_duplicated_nor_changed(app,
 
 def test_a_leaders_import_is_theirs_and_never_names_other_leaders_people(app, login_as, make_user, make_person):
     leader, other = make_user("leader"), make_user("leader")
-    mine = make_person(owner=leader, first_name="Mine", phone="+13125550130")
+    mine = make_person(owner=leader, first_name="Mine", last_name="Own", phone="+13125550130")
     make_person(owner=other, first_name="Zqsecret", last_name="Hidden", phone="+13125550131")
     organizer = make_user("organizer")
     actions = login_as(leader)
     assert 'name="owner_id"' not in actions.client.get("/people/import").get_data(as_text=True)
-    body = ("First name,Phone\n"
-            "Mine again,312-555-0130\n"
-            "Theirs,312-555-0131\n"
-            "New one,312-555-0132\n")
+    body = ("First name,Last name,Phone\n"
+            "Mine,Own,312-555-0130\n"
+            "Zqsecret,Hidden,312-555-0131\n"
+            "New one,,312-555-0132\n")
     html = upload(actions, body, owner_id=str(organizer.id)).get_data(as_text=True)  # a leader cannot choose
     assert 'data-testid="already">2<' in html and f'/people/{mine.id}"' in html
     assert "Zqsecret" not in html and "Line 3" not in html and "outside your list" in html

@@ -75,7 +75,7 @@ def test_exclusions_are_counted_and_never_texted(app, fake, make_user, make_pers
     make_person(phone=None)
     make_person(phone=phone_for(101))  # opted out by number (texted STOP before being a person)
     make_person(phone=phone_for(102))  # Twilio said invalid
-    make_person(phone=phone_for(0))  # shares a number with someone earlier: one text per number
+    make_person(first_name="Sam", phone=phone_for(0))  # a household: one text to the number, to both
     with app.app_context():
         db.session.add_all([PhoneOptOut(phone=phone_for(101), source="SMS STOP reply"),
                             PhoneFlag(phone=phone_for(102), reason="invalid", error_code=21211)])
@@ -84,10 +84,11 @@ def test_exclusions_are_counted_and_never_texted(app, fake, make_user, make_pers
     mobilization_id = _launch(app, organizer)
 
     assert sorted(fake.count_by_to()) == sorted(phone_for(i) for i in range(3))
+    assert [m.body for m in fake.messages if m.to == phone_for(0)] == ["Hearing Tuesday 6pm, Pat0 & Sam!"]
     with app.app_context():
         m = db.session.get(Mobilization, mobilization_id)
         assert (m.recipients, m.excluded_opted_out, m.excluded_no_phone, m.excluded_invalid, m.excluded_duplicate) == (
-            3, 2, 1, 1, 1)
+            3, 2, 1, 1, 0)
 
 
 def test_a_mobilization_cannot_text_one_person_twice(app, make_user, bulk_people):
