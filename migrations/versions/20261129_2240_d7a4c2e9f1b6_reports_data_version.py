@@ -59,6 +59,8 @@ def upgrade():
         sa.Column('stamp', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('slot', name=op.f('pk_report_data_versions')),
     )
+    # A first row, so reports are cached from the start (with no row yet nothing is cached).
+    op.execute('INSERT INTO report_data_versions (slot, version, stamp) VALUES (0, 0, 0)')
     op.create_index('ix_rsvps_action_status_person', 'rsvps', ['action_id', 'status', 'person_id'])
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(PG_FUNCTION)
