@@ -52,7 +52,14 @@ def computed(monkeypatch):
 def world(app, make_user):
     """Forty people with random races, neighborhoods, languages and memberships, a year of
     one-to-ones, past actions of a campaign with RSVPs and check-ins, and texts."""
-    from organizer.actions.models import Action, ActionType, Attendance, Rsvp, RsvpSource, RsvpStatus
+    from organizer.actions.models import (
+        Action,
+        ActionType,
+        Attendance,
+        Rsvp,
+        RsvpSource,
+        RsvpStatus,
+    )
     from organizer.campaigns.models import Campaign
     from organizer.institutions.models import Institution, InstitutionType, Membership
     from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity
@@ -60,7 +67,7 @@ def world(app, make_user):
     from organizer.relational.services import local_today
     from organizer.settings.models import Neighborhood
 
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # noqa: S311 - test data
     organizer = make_user("organizer")
     with app.app_context():
         today = local_today()
@@ -171,7 +178,14 @@ def test_an_edit_the_reports_do_not_count_keeps_the_cache(cached_app, world, log
 
 def test_the_cached_reports_equal_a_computation_from_scratch_after_every_kind_of_write(
         cached_app, world, computed, make_user):
-    from organizer.actions.models import Action, ActionType, Attendance, Rsvp, RsvpSource, RsvpStatus
+    from organizer.actions.models import (
+        Action,
+        ActionType,
+        Attendance,
+        Rsvp,
+        RsvpSource,
+        RsvpStatus,
+    )
     from organizer.auth.models import User
     from organizer.institutions.models import Membership
     from organizer.people.importing import check_import, import_people
