@@ -104,6 +104,8 @@ class Config:
         self.SMS_TEST_SENDS_PER_DAY = int(os.environ.get("SMS_TEST_SENDS_PER_DAY", "10"))
         # Reports (organizer/reports): counts from 1 to this minus one are never shown.
         self.REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
+        # Reports' counts are cached per process until the data they count changes (organizer/reports/cache.py).
+        self.REPORTS_CACHE = os.environ.get("REPORTS_CACHE", "1") != "0"
         # How long the answer to a STOP may wait for a send to that number already under way.
         self.SMS_STOP_SETTLE_SECONDS = float(os.environ.get("SMS_STOP_SETTLE_SECONDS", "10"))
 
@@ -131,6 +133,9 @@ class TestingConfig(Config):
         # Ambiguous sends stay for the sweep, as the sweep's tests expect; the tests of the
         # quick recheck turn it on.
         self.SMS_AMBIGUOUS_RECHECK_SECONDS = 0.0
+        # Off, so every request runs the queries it would run cold (the fixed-query-count tests
+        # compare requests); the cache's own tests turn it on.
+        self.REPORTS_CACHE = os.environ.get("REPORTS_CACHE", "0") != "0"
 
 
 class ProductionConfig(Config):

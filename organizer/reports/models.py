@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from organizer.db import UTCDateTime, utcnow
@@ -98,3 +98,21 @@ class MeasureTarget(db.Model):
     measure: Mapped[str] = mapped_column(String(40))
     baseline: Mapped[float | None] = mapped_column(Float)
     target: Mapped[float | None] = mapped_column(Float)
+
+
+class ReportDataVersion(db.Model):
+    """A change counter for the data the reports count, kept by database triggers (see the
+    migration ``reports: data version``) on every write to those tables, from any code path
+    (pages, imports, bulk inserts, the worker, raw SQL). ``organizer.reports.cache`` keys cached
+    report counts by these rows, so a cached count is only reused while nothing it counts changed.
+
+    One row per writer (SQLite: one; PostgreSQL: one per server process, so concurrent
+    transactions never wait on one hot row). ``stamp`` is redrawn at random on every change, so
+    a change rolled back and a different change made later never produce the same key.
+    """
+
+    __tablename__ = "report_data_versions"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    stamp: Mapped[int] = mapped_column(BigInteger, default=0)

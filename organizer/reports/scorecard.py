@@ -30,6 +30,7 @@ from organizer.institutions.models import Membership
 from organizer.people.models import Person, RaceEthnicity
 from organizer.relational.models import OneToOne, Stage, StageMove
 from organizer.relational.services import stages
+from organizer.reports.cache import cached
 from organizer.reports.models import CampaignWin, CommunityIndicator, IndicatorPoint, MeasureTarget
 from organizer.reports.services import (
     LEADER_STAGE,
@@ -223,7 +224,14 @@ def _done_on(column):
 
 def _measures(campaign: Campaign, period: Period, today: date, leader_position: int,
               first_position: int) -> dict[str, tuple[float | None, int | None, int | None]]:
-    """Every performance measure over ``period``: ``key: (value, numerator, denominator)`` (five queries)."""
+    """Every performance measure over ``period``: ``key: (value, numerator, denominator)`` (five
+    queries, or none while the cached answer for the same data version holds)."""
+    key = ("scorecard", campaign.id, period, today, period.bounds(), leader_position, first_position)
+    return cached(key, lambda: _compute_measures(campaign, period, today, leader_position, first_position), dict)
+
+
+def _compute_measures(campaign: Campaign, period: Period, today: date, leader_position: int,
+                      first_position: int) -> dict[str, tuple[float | None, int | None, int | None]]:
     begin, finish = period.bounds()
     now = datetime.now(UTC)
     members = _members(campaign.id)
@@ -300,7 +308,8 @@ def _breakdowns(campaign: Campaign, period: Period, leader_position: int, first_
     parts = [select(dim.label("dim"), k1.label("k1"), k2.label("k2"), source.c.measure,
                     func.count()).select_from(from_).group_by(k1, k2, source.c.measure)
              for from_, dim, k1, k2 in grouped_parts(query, source)[1:]]
-    rows = db.session.execute(union_all(*parts)).all()
+    key = ("scorecard-groups", campaign.id, period, period.bounds(), leader_position, first_position)
+    rows = cached(key, lambda: [tuple(r) for r in db.session.execute(union_all(*parts))], list)
     rows = [(m, dim, k1, k2, n) for dim, k1, k2, m, n in rows]
     raw = {(m, (dim, k1, k2)): int(n) for m, dim, k1, k2, n in rows}
     races, neighborhoods = group_labels(query)

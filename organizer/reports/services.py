@@ -30,6 +30,7 @@ from organizer.people.forms import LANGUAGE_CHOICES, RACE_ETHNICITY_LABELS
 from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity, SmsConsent
 from organizer.relational.models import OneToOne, PersonPipeline, Stage, StageMove
 from organizer.relational.services import stages
+from organizer.reports.cache import cached
 from organizer.reports.models import NeighborhoodPopulation
 from organizer.reports.suppression import DEFAULT_THRESHOLD, Line, suppress
 from organizer.settings.models import Neighborhood
@@ -403,6 +404,13 @@ def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashabl
     """Every count of the table, keyed ``("m", measure, group)``, and the trend, keyed ``("t",
     group, month)``, in one query: the per-person facts (computed once) summed by group and stage (people are at one stage, so the
     stage rows of a group add up to the group)."""
+    # Cached by data version (organizer.reports.cache): the statement below reads every activity
+    # row of the period, the one part of the page whose cost grows with the data.
+    key = ("equity", query.period, query.split, query.race_mode, query.trend, query.period.bounds())
+    return cached(key, lambda: _count_cells(query, all_stages), dict)
+
+
+def _count_cells(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
     facts = _facts(query, all_stages)
     months = query.period.months()
     stmt = _grouped_sums(query, facts, [facts.c.stage],
