@@ -1,7 +1,7 @@
 """reports: data version kept by triggers (the reports' cache key), covering index for yes RSVPs
 
 Revision ID: d7a4c2e9f1b6
-Revises: c5e8f1a2b3d4
+Revises: d7a3e9c4b1f2
 Create Date: 2026-11-29 22:40:00
 
 Every write to a table the equity dashboard or a campaign scorecard counts bumps a row of
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd7a4c2e9f1b6'
-down_revision = 'c5e8f1a2b3d4'
+down_revision = 'd7a3e9c4b1f2'
 branch_labels = None
 depends_on = None
 
