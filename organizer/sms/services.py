@@ -187,6 +187,8 @@ class AudienceFilter:
     language: str | None = None
     rsvp_status: str | None = None  # yes, maybe, no or none: the answer to ``rsvp_action_id``
     rsvp_action_id: int | None = None
+    turnout: str | None = None  # a turnout list of ``turnout_action_id`` (see ``sms.after_action``)
+    turnout_action_id: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AudienceFilter:
@@ -221,6 +223,10 @@ def audience_condition(user: User, audience: AudienceFilter) -> ColumnElement[bo
         from organizer.sms import actions_link
 
         clauses.append(actions_link.rsvp_condition(audience.rsvp_action_id, audience.rsvp_status))
+    if audience.turnout:
+        from organizer.sms import after_action
+
+        clauses.append(after_action.turnout_audience_condition(audience))
     return and_(*clauses)
 
 
