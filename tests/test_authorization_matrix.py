@@ -126,6 +126,10 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "actions.walk_in_post":               (LOGIN, 403, 403, 400, 400),  # empty form: field errors, 400
     "actions.sheet":                      (LOGIN, 403, 403, 200, 200),
     "actions.turnout_page":               (LOGIN, 200, 200, 200, 200),
+    # the world's action has not started: no list yet, back to the turnout page
+    "actions.text_turnout_list":          (LOGIN, 302, 302, 302, 302),
+    "actions.add_turnout_follow_ups":     (LOGIN, 302, 302, 302, 302),
+    "actions.decide_made_it":             (LOGIN, 403, 403, 302, 302),  # staff confirm; no claim: back
     "actions.export":                     (LOGIN, 403, 403, 200, 200),
     "actions.signup":                     (200, 200, 200, 200, 200),  # public; POST: field errors
     "actions.signup_ics":                 (200, 200, 200, 200, 200),  # public while open for sign-up
@@ -208,6 +212,7 @@ ROW_ARGS = {
     "number_id": lambda w: w.number_id,
     "decision": lambda w: "confirm",  # an opt-out review: the one that changes the most
     "rsvp_id": lambda w: w.rsvp_id,
+    "which": lambda w: "no_show",
     "held_id": lambda w: 0,  # held sign-ups and duplicate conflicts belong to nobody's list: staff's alone
 }
 # Where the same argument name means another table's row.

@@ -70,6 +70,9 @@ EDIT_CASES: dict[str, list[Case]] = {
 
 #: POST routes that are not forms over an existing row, and why.
 NOT_EDIT_FORMS = {
+    "actions.text_turnout_list": "a create form (a draft text to a turnout list), with a submission token",
+    "actions.add_turnout_follow_ups": "a create form (a follow-up per person on the list), with a submission token",
+    "actions.decide_made_it": "a lone button whose press is the change (confirm or dismiss a reply)",
     "auth.change_password": "its password fields open empty: saved unchanged it is refused",
     "auth.sign_out_everywhere": "a lone button whose press is the change",
     "auth.two_factor": "enrolls an authenticator: a code must be typed",

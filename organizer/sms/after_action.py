@@ -9,12 +9,13 @@ pages like any other.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, false, or_, select
 
 from organizer.actions.models import Action
 from organizer.actions.services import TURNOUT_LISTS, turnout_condition
@@ -22,7 +23,8 @@ from organizer.extensions import db
 
 if TYPE_CHECKING:
     from organizer.auth.models import User
-    from organizer.sms.models import Mobilization
+    from organizer.people.models import Person
+    from organizer.sms.models import InboundMessage, Mobilization
     from organizer.sms.services import AudienceFilter
 
 #: The texts the turnout page offers: the turnout list each goes to, the draft's name, and the
@@ -94,3 +96,47 @@ def draft_for_turnout(action: Action, which: str, actor: User, language: str) ->
         mobilization.purpose = MobilizationPurpose.DID_YOU_MAKE_IT
         mobilization.purpose_action_id = action.id
     return mobilization
+
+
+#: How long after the "did you make it?" text a YES still answers it.
+MADE_IT_REPLY_WINDOW = timedelta(days=7)
+
+
+def made_it_action(person: Person, now: datetime) -> int | None:
+    """The action the person was last asked "did you make it?" about, when the last text we
+    sent them (within ``MADE_IT_REPLY_WINDOW``) was that question: a YES answers the last
+    text, so a later RSVP ask or reminder takes the reply over. One query. Raises nothing."""
+    from organizer.sms.models import MessageKind, Mobilization, MobilizationPurpose, OutboxMessage
+
+    last = db.session.execute(
+        select(Mobilization.purpose, Mobilization.purpose_action_id)
+        .select_from(OutboxMessage)
+        .outerjoin(Mobilization, Mobilization.id == OutboxMessage.mobilization_id)
+        .where(or_(OutboxMessage.person_id == person.id, OutboxMessage.phone == person.phone),
+               OutboxMessage.sid.is_not(None), OutboxMessage.created_at >= now - MADE_IT_REPLY_WINDOW,
+               # Answers to their own texts (HELP, a confirmation) are not a new question.
+               OutboxMessage.kind.not_in((MessageKind.AUTO_REPLY, MessageKind.OPT_OUT_CONFIRMATION)))
+        .order_by(OutboxMessage.id.desc()).limit(1)
+    ).first()
+    if last is None or last.purpose is not MobilizationPurpose.DID_YOU_MAKE_IT:
+        return None
+    return last.purpose_action_id
+
+
+def answer_made_it(person: Person, message: InboundMessage, now: datetime) -> bool:
+    """Treat a YES or NO as the answer to the "did you make it?" text when that was the last
+    thing we asked the person: a YES becomes a claim of attendance for staff to confirm
+    (``actions.after.claim_attendance``), never attendance by itself; a NO is noted. Returns
+    whether the reply was taken as that answer. Raises nothing."""
+    from organizer.actions.after import claim_attendance
+    from organizer.sms.keywords import Keyword
+
+    action_id = made_it_action(person, now)
+    if action_id is None:
+        return False
+    if message.keyword == Keyword.YES.value:
+        claim_attendance(action_id, person, message.body, now)
+        message.outcome = "says_came"
+    else:
+        message.outcome = "says_did_not_come"
+    return True

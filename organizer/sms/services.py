@@ -1165,6 +1165,12 @@ def in_their_language(person: Person | None, message: Any, **values: str) -> str
         return str(message) % values
 
 
+def _answers_made_it(person: Person, message: InboundMessage, now: datetime) -> bool:
+    from organizer.sms import after_action
+
+    return after_action.answer_made_it(person, message, now)
+
+
 @dataclass
 class InboundResult:
     message: InboundMessage | None
@@ -1215,6 +1221,8 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
     elif keyword is Keyword.OPT_IN:
         opt_in_phone(from_phone, "SMS START reply")
         message.outcome = "opted_in"
+    elif keyword in (Keyword.YES, Keyword.NO) and person is not None and _answers_made_it(person, message, now):
+        pass  # a reply to "did you make it?": for staff to confirm, never an RSVP (sms.after_action)
     elif keyword in (Keyword.YES, Keyword.NO):
         from organizer.sms import actions_link
 
