@@ -108,6 +108,7 @@ NOT_EDIT_FORMS = {
     "relational.new_one_to_one": "creates",
     "relational.commitment_status": "each button sets one status other than the current one",
     "relational.follow_up_done": "a lone button whose press is the change",
+    "relational.action_follow_up_done": "a lone button whose press is the change",
     "relational.admin_stage_delete": "a lone button whose press is the change",
     "campaigns.new": "creates",
     "campaigns.add_target": "adds a target",

@@ -95,17 +95,6 @@ def add_follow_ups(action: Action, which: str, actor: User, *, now: datetime | N
     return result
 
 
-def open_follow_ups(user: User, limit: int = 50) -> list[ActionFollowUp]:
-    """``user``'s open follow-ups from turnout lists, soonest first (one query)."""
-    return list(db.session.scalars(
-        select(ActionFollowUp).join(Person, Person.id == ActionFollowUp.person_id)
-        .where(ActionFollowUp.assigned_to_id == user.id, ActionFollowUp.done_at.is_(None),
-               Person.archived_at.is_(None), people_visible_to(user))
-        .order_by(ActionFollowUp.due_on, ActionFollowUp.id).limit(limit)
-        .options(joinedload(ActionFollowUp.person))
-    ))
-
-
 # --- "did you make it?" ---------------------------------------------------------------
 
 

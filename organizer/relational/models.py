@@ -13,6 +13,7 @@ from organizer.db import UTCDateTime, str_enum, utcnow
 from organizer.extensions import db
 
 if TYPE_CHECKING:
+    from organizer.actions.models import Action
     from organizer.auth.models import User
     from organizer.people.models import Person
 
@@ -198,5 +199,6 @@ class ActionFollowUp(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    action: Mapped[Action] = relationship()
     person: Mapped[Person] = relationship()
     assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])

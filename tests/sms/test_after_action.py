@@ -264,3 +264,21 @@ def test_did_you_make_it_is_offered_only_in_the_days_after_the_action(app, scene
     staff.post(f"/actions/{long_ago.id}/turnout/text/made_it")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Mobilization)) == 0
+
+
+def test_follow_ups_from_a_turnout_list_are_on_the_assignees_follow_ups_page(app, scene, login_as):
+    login_as(scene["organizer"]).post(f"/actions/{scene['action'].id}/turnout/follow-ups/no_show")
+    leader = login_as(scene["leader"])
+    page = leader.client.get("/follow-ups")
+    assert page.data.count(b'data-testid="follow-after-actions"') == 1
+    assert scene["no_show_1"].last_name.encode() in page.data
+    assert scene["no_show_2"].last_name.encode() not in page.data  # the other leader's
+    with app.app_context():
+        mine, theirs = (db.session.scalar(select(ActionFollowUp.id).where(ActionFollowUp.person_id == scene[k].id))
+                        for k in ("no_show_1", "no_show_2"))
+    assert leader.post(f"/follow-ups/action/{theirs}/done").status_code == 404
+    assert leader.post(f"/follow-ups/action/{mine}/done").status_code == 302
+    with app.app_context():
+        assert db.session.get(ActionFollowUp, mine).done_at is not None
+        assert db.session.get(ActionFollowUp, theirs).done_at is None
+    assert scene["no_show_1"].last_name.encode() not in leader.client.get("/follow-ups").data
