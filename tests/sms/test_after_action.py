@@ -15,7 +15,6 @@ from organizer.audit.models import AuditEvent
 from organizer.auth.models import User
 from organizer.db import utcnow
 from organizer.extensions import db
-from organizer.people.models import Person
 from organizer.relational.models import ActionFollowUp
 from organizer.sms import after_action, services
 from organizer.sms.models import Mobilization, MobilizationKind, MobilizationPurpose, OutboxMessage
