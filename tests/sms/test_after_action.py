@@ -281,3 +281,19 @@ def test_follow_ups_from_a_turnout_list_are_on_the_assignees_follow_ups_page(app
         assert db.session.get(ActionFollowUp, mine).done_at is not None
         assert db.session.get(ActionFollowUp, theirs).done_at is None
     assert f'/people/{scene["no_show_1"].id}"'.encode() not in leader.client.get("/follow-ups").data
+
+
+def test_pressing_text_the_no_shows_twice_makes_one_draft(app, scene, login_as):
+    import re
+
+    from organizer.submissions.services import FIELD_NAME
+
+    staff = login_as(scene["organizer"])
+    page = staff.client.get(f"/actions/{scene['action'].id}/turnout").get_data(as_text=True)
+    form = page[page.index("/turnout/text/no_show"):]
+    token = re.search(rf'name="{FIELD_NAME}" value="([^"]+)"', form).group(1)
+    first = staff.post(f"/actions/{scene['action'].id}/turnout/text/no_show", {FIELD_NAME: token})
+    second = staff.post(f"/actions/{scene['action'].id}/turnout/text/no_show", {FIELD_NAME: token})
+    assert first.location.endswith("/edit") and second.location == first.location
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Mobilization)) == 1
