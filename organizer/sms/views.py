@@ -715,6 +715,7 @@ def _text_status_labels() -> dict[str, str]:
         "opted_out": _("opted out"), "opted_in": _("opted back in"), "rsvp_yes": _("RSVP: yes"),
         "rsvp_no": _("RSVP: no"), "help": _("help sent"), "flagged": _("possible opt-out, to review"),
         "not_opt_out": _("reviewed: not an opt-out"),
+        "says_came": _("says they came: for staff to confirm"), "says_did_not_come": _("says they did not come"),
     }
 
 
