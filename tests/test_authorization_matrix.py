@@ -85,6 +85,7 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "relational.commitment_status":       (LOGIN, 302, 404, 302, 302),
     "relational.follow_ups_page":         (LOGIN, 200, 200, 200, 200),
     "relational.follow_up_done":          (LOGIN, 302, 404, 302, 302),
+    "relational.action_follow_up_done":   (LOGIN, 302, 404, 302, 302),
     "relational.follow_up_reschedule":    (LOGIN, 302, 404, 302, 302),
     "relational.move":                    (LOGIN, 302, 404, 302, 302),  # see FORMS
     "relational.pipeline_board":          (LOGIN, 200, 200, 200, 200),
@@ -132,6 +133,10 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "actions.checkin_service_worker":     (200, 200, 200, 200, 200),  # a static script
     "actions.sheet":                      (LOGIN, 403, 403, 200, 200),
     "actions.turnout_page":               (LOGIN, 200, 200, 200, 200),
+    # the world's action has not started: no list yet, back to the turnout page
+    "actions.text_turnout_list":          (LOGIN, 302, 302, 302, 302),
+    "actions.add_turnout_follow_ups":     (LOGIN, 302, 302, 302, 302),
+    "actions.decide_made_it":             (LOGIN, 403, 403, 302, 302),  # staff confirm; no claim: back
     "actions.export":                     (LOGIN, 403, 403, 200, 200),
     "actions.signup":                     (200, 200, 200, 200, 200),  # public; POST: field errors
     "actions.signup_ics":                 (200, 200, 200, 200, 200),  # public while open for sign-up
@@ -216,6 +221,8 @@ ROW_ARGS = {
     "number_id": lambda w: w.number_id,
     "decision": lambda w: "confirm",  # an opt-out review: the one that changes the most
     "rsvp_id": lambda w: w.rsvp_id,
+    "which": lambda w: "no_show",
+    "follow_up_id": lambda w: w.action_follow_up_id,
     "held_id": lambda w: 0,  # held sign-ups and duplicate conflicts belong to nobody's list: staff's alone
 }
 # Where the same argument name means another table's row.
@@ -262,6 +269,7 @@ class World:
     unknown_conversation_id: int
     conflict_id: int
     number_id: int
+    action_follow_up_id: int
 
 
 @pytest.fixture(autouse=True)
@@ -295,7 +303,7 @@ def world(app, make_user, make_person, make_institution) -> World:
     from organizer.extensions import db
     from organizer.institutions.models import Membership
     from organizer.people.models import Person
-    from organizer.relational.models import CommitmentKind
+    from organizer.relational.models import ActionFollowUp, CommitmentKind
     from organizer.relational.services import (
         CommitmentData,
         OneToOneData,
@@ -342,6 +350,10 @@ def world(app, make_user, make_person, make_institution) -> World:
         db.session.flush()
         commitment = save_commitment(action, 8, leader)
         rsvp = rsvp_by_user(action, mine, RsvpStatus.YES, leader)
+        # a follow-up from a turnout list, the leader's, with the leader's person
+        follow_up = ActionFollowUp(action_id=action.id, person_id=person.id, turnout_list="no_show",
+                                   assigned_to_id=leader.id, due_on=local_today(), note=f"{PRIVATE} follow-up")
+        db.session.add(follow_up)
         # sms: the leader's P2P text to their own list, sent to their person, who answers
         # (a reply an organizer must review); a draft; a stranger's number writing in.
         texts = save_mobilization(None, title="Hearing reminder", body="Hi {first_name}, hearing Tuesday!",
@@ -369,7 +381,7 @@ def world(app, make_user, make_person, make_institution) -> World:
             mobilization_id=texts.id, draft_id=draft.id, outbox_id=outbox.id,
             conversation_id=answer.message.conversation_id, message_id=answer.message.id,
             unknown_conversation_id=stranger.message.conversation_id,
-            conflict_id=conflict_id, number_id=number.id,
+            conflict_id=conflict_id, number_id=number.id, action_follow_up_id=follow_up.id,
         )
 
 

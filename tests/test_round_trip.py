@@ -70,6 +70,9 @@ EDIT_CASES: dict[str, list[Case]] = {
 
 #: POST routes that are not forms over an existing row, and why.
 NOT_EDIT_FORMS = {
+    "actions.text_turnout_list": "a create form (a draft text to a turnout list), with a submission token",
+    "actions.add_turnout_follow_ups": "a create form (a follow-up per person on the list), with a submission token",
+    "actions.decide_made_it": "a lone button whose press is the change (confirm or dismiss a reply)",
     "auth.change_password": "its password fields open empty: saved unchanged it is refused",
     "auth.sign_out_everywhere": "a lone button whose press is the change",
     "auth.two_factor": "enrolls an authenticator: a code must be typed",
@@ -105,6 +108,7 @@ NOT_EDIT_FORMS = {
     "relational.new_one_to_one": "creates",
     "relational.commitment_status": "each button sets one status other than the current one",
     "relational.follow_up_done": "a lone button whose press is the change",
+    "relational.action_follow_up_done": "a lone button whose press is the change",
     "relational.admin_stage_delete": "a lone button whose press is the change",
     "campaigns.new": "creates",
     "campaigns.add_target": "adds a target",

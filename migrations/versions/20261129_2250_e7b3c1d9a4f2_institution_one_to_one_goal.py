@@ -1,7 +1,7 @@
 """institutions: a monthly one-to-one goal, for accountability per institution
 
 Revision ID: e7b3c1d9a4f2
-Revises: d7a4c2e9f1b6
+Revises: d1a7f3c2e9b4
 Create Date: 2026-11-29 22:50:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e7b3c1d9a4f2'
-down_revision = 'd7a4c2e9f1b6'
+down_revision = 'd1a7f3c2e9b4'
 branch_labels = None
 depends_on = None
 

@@ -170,6 +170,28 @@ class Attendance(db.Model):
     person: Mapped[Person] = relationship()
 
 
+class AttendanceClaim(db.Model):
+    """Someone says they came (a YES to the "did you make it?" text) and was not checked in:
+    kept for staff to confirm or dismiss, never counted as attendance by itself. One per
+    person and action; a later YES refreshes the open one."""
+
+    __tablename__ = "attendance_claims"
+    __table_args__ = (UniqueConstraint("action_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    #: The reply that made the claim, as received.
+    reply_text: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(20))  # "confirmed" or "dismissed"
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    action: Mapped[Action] = relationship()
+    person: Mapped[Person] = relationship()
+
+
 class SignupAttempt(db.Model):
     """One submission of a public sign-up form, kept to rate-limit by address and phone (or
     email), and to cap how many sign-ups an action takes in an hour before holding them."""

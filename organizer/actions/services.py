@@ -722,25 +722,45 @@ def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 
+#: The turnout lists a mobilization's audience (and the follow-ups) can be drawn from:
+#: ``no_show``: said yes and were not checked in; ``first_timer``: checked in, and had never
+#: come to an earlier action; ``attended``: checked in.
+TURNOUT_LISTS = ("no_show", "first_timer", "attended")
+
+
+def turnout_condition(action_id: int, which: str) -> ColumnElement[bool]:
+    """The condition on ``Person`` for one of :data:`TURNOUT_LISTS` of the action: the one
+    definition the turnout page's lists and the texts to them share, so both count the same
+    people. Raises ``ValueError`` for another ``which``."""
+    came = exists().where(Attendance.action_id == action_id, Attendance.person_id == Person.id)
+    if which == "no_show":
+        said_yes = exists().where(Rsvp.action_id == action_id, Rsvp.person_id == Person.id,
+                                  Rsvp.status == RsvpStatus.YES)
+        return and_(said_yes, ~came)
+    if which == "attended":
+        return came
+    if which == "first_timer":
+        earlier = aliased(Attendance)
+        earlier_action = aliased(Action)
+        this_action = select(Action.starts_at).where(Action.id == action_id).scalar_subquery()
+        return and_(came, ~exists().where(
+            earlier.person_id == Person.id, earlier.action_id == earlier_action.id,
+            earlier_action.starts_at < this_action))
+    raise ValueError(which)
+
+
 def _no_shows(action: Action, user: User) -> Select:
     """People ``user`` may see who said yes and did not come, by name (the query)."""
     return (
-        select(Person).join(Rsvp, and_(Rsvp.person_id == Person.id, Rsvp.action_id == action.id))
-        .where(Rsvp.status == RsvpStatus.YES, people_visible_to(user),
-               ~exists().where(Attendance.action_id == action.id, Attendance.person_id == Person.id))
+        select(Person).where(turnout_condition(action.id, "no_show"), people_visible_to(user))
         .order_by(Person.last_name, Person.first_name, Person.id)
     )
 
 
 def _first_timers(action: Action, user: User) -> Select:
     """People ``user`` may see whose first action this was (the query)."""
-    earlier = aliased(Attendance)
-    earlier_action = aliased(Action)
     return (
-        select(Person).join(Attendance, and_(Attendance.person_id == Person.id, Attendance.action_id == action.id))
-        .where(people_visible_to(user), ~exists().where(
-            earlier.person_id == Person.id, earlier.action_id == earlier_action.id,
-            earlier_action.starts_at < action.starts_at))
+        select(Person).where(turnout_condition(action.id, "first_timer"), people_visible_to(user))
         .order_by(Person.last_name, Person.first_name, Person.id)
     )
 

@@ -29,9 +29,11 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
+from organizer.actions import after
 from organizer.actions.forms import (
     RSVP_LABELS,
     SOURCE_LABELS,
@@ -100,7 +102,9 @@ from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, can_see_person, get_visible_person
 from organizer.settings.services import get_organization
+from organizer.sms import after_action
 from organizer.sms.actions_link import reminder_plan
+from organizer.sms.services import MobilizationError
 from organizer.web import Pagination, db_int, home_page_part, page_arg
 
 bp = Blueprint("actions", __name__)
@@ -471,7 +475,71 @@ def turnout_page(action_id: int):
         "actions/turnout.html", action=action, t=result, bars=bars, by_institution_chart=by_institution,
         min_history=MIN_HISTORY, maybe_weight=MAYBE_WEIGHT, type_labels=TYPE_LABELS,
         reminders=[] if action.has_started else reminder_plan(action, current_app.config),
+        after_form=EmptyForm(), may_ask_made_it=after.may_ask_made_it(action), follow_up_days=after.FOLLOW_UP_DAYS,
+        claims=after.open_claims(action, current_user) if current_user.is_staff and action.has_started else [],
     )
+
+
+# --- after the action: texts, follow-ups and "did you make it?" --------------------------
+
+
+@bp.post("/actions/<int:action_id>/turnout/text/<any(no_show, first_timer, attended, made_it):which>")
+@login_required
+def text_turnout_list(action_id: int, which: str):
+    """A draft text to one of the action's turnout lists, with a suggested message, opened for
+    editing (a leader's goes to their own people)."""
+    action = get_action(action_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if which == "made_it" and not after.may_ask_made_it(action):
+        flash(_("“Did you make it?” can be asked in the %(days)d days after the action starts.",
+                days=after.MADE_IT_DAYS), "warning")
+        return redirect(url_for("actions.turnout_page", action_id=action.id))
+    try:
+        mobilization = after_action.draft_for_turnout(action, which, current_user, str(get_locale() or "en"))
+    except MobilizationError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(url_for("actions.turnout_page", action_id=action.id))
+    db.session.commit()
+    flash(_("A draft with a suggested text, in the language you use here: edit it, check who gets it, then launch."),
+          "success")
+    return redirect(url_for("sms.edit", mobilization_id=mobilization.id))
+
+
+@bp.post("/actions/<int:action_id>/turnout/follow-ups/<any(no_show, first_timer):which>")
+@login_required
+def add_turnout_follow_ups(action_id: int, which: str):
+    """A follow-up for each person on the list (a leader's: their own people)."""
+    action = get_action(action_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not action.has_started:
+        flash(_("The action has not started yet."), "warning")
+        return redirect(url_for("actions.turnout_page", action_id=action.id))
+    result = after.add_follow_ups(action, which, current_user)
+    db.session.commit()
+    message = ngettext("%(num)d follow-up added.", "%(num)d follow-ups added.", result.created)
+    if result.skipped:
+        message += " " + ngettext("%(num)d person already had one.", "%(num)d people already had one.",
+                                  result.skipped)
+    flash(message, "success" if result.created else "info")
+    return redirect(url_for("actions.turnout_page", action_id=action.id))
+
+
+@bp.post("/actions/<int:action_id>/made-it/<int:person_id>/<any(confirm, dismiss):decision>")
+@staff_required
+def decide_made_it(action_id: int, person_id: int, decision: str):
+    """Staff confirm (check in) or dismiss someone's "I came" reply."""
+    action = get_action(action_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if after.decide_claim(action, person_id, current_user, confirm=decision == "confirm"):
+        db.session.commit()
+        flash(_("Checked in from their reply.") if decision == "confirm" else _("Dismissed."), "success")
+    else:
+        flash(_("That reply was decided already."), "info")
+    return redirect(url_for("actions.turnout_page", action_id=action.id) + "#made-it")
 
 
 @bp.get("/actions/<int:action_id>/<any(signin, turnout):kind>.csv")

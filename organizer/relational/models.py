@@ -6,13 +6,14 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, SmallInteger, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from organizer.db import UTCDateTime, str_enum, utcnow
 from organizer.extensions import db
 
 if TYPE_CHECKING:
+    from organizer.actions.models import Action
     from organizer.auth.models import User
     from organizer.people.models import Person
 
@@ -174,3 +175,30 @@ class StageMove(db.Model):
     from_stage: Mapped[Stage | None] = relationship(foreign_keys=[from_stage_id])
     to_stage: Mapped[Stage] = relationship(foreign_keys=[to_stage_id])
     moved_by: Mapped[User | None] = relationship(foreign_keys=[moved_by_id])
+
+
+class ActionFollowUp(db.Model):
+    """A follow-up with someone on an action's turnout list (a no-show, a first-timer), for
+    the organizer or leader who holds them. One per person, action and list: pressing "Add
+    follow-ups" again adds none twice."""
+
+    __tablename__ = "action_follow_ups"
+    __table_args__ = (
+        UniqueConstraint("action_id", "person_id", "turnout_list"),
+        Index("ix_action_follow_ups_assigned_open", "assigned_to_id", "done_at", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    turnout_list: Mapped[str] = mapped_column(String(20))  # see actions.services.TURNOUT_LISTS
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    due_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    action: Mapped[Action] = relationship()
+    person: Mapped[Person] = relationship()
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])

@@ -17,6 +17,7 @@ from organizer.forms import EmptyForm
 from organizer.institutions.services import institution_choices
 from organizer.people.models import Person
 from organizer.people.services import PersonFilters, PhoneError, get_visible_person, search_people
+from organizer.relational import action_follow_ups
 from organizer.relational.forms import (
     ASSESSMENT_CHOICES,
     COMMITMENT_LABELS,
@@ -232,7 +233,20 @@ def follow_ups_page():
     return render_template(
         "relational/follow_ups.html", today=today, follow=follow_ups(current_user, today),
         cold=cold, cold_total=cold_total, cold_days=days, button=EmptyForm(),
+        after_actions=action_follow_ups.open_action_follow_ups(current_user),
+        follow_up_kinds={"no_show": _("said yes and did not come"), "first_timer": _("their first action")},
     )
+
+
+@bp.post("/follow-ups/action/<int:follow_up_id>/done")
+@login_required
+def action_follow_up_done(follow_up_id: int):
+    """Mark done a follow-up added from an action's turnout list."""
+    follow_up = action_follow_ups.get_action_follow_up(current_user, follow_up_id)
+    if EmptyForm().validate_on_submit() and action_follow_ups.complete_action_follow_up(follow_up, current_user):
+        db.session.commit()
+        flash(_("Follow-up with %(name)s marked done.", name=follow_up.person.display_name), "success")
+    return redirect(_back(url_for("relational.follow_ups_page")))
 
 
 @bp.post("/follow-ups/<int:one_to_one_id>/done")

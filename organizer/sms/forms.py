@@ -14,7 +14,8 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from organizer.forms import optional_int
 from organizer.people.forms import LANGUAGE_CHOICES, PhoneChoiceMixin
@@ -50,6 +51,9 @@ class ComposeForm(FlaskForm):
                  ("none", _l("Has not answered"))],
         validators=[Optional()],
     )
+    # A turnout list of a past action (set from the turnout page, kept as it is on every edit).
+    turnout = HiddenField(validators=[Optional(), AnyOf(("no_show", "first_timer", "attended"))])
+    turnout_action_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class PreviewForm(ComposeForm):

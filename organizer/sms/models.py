@@ -85,6 +85,13 @@ class MessageKind(enum.StrEnum):
     ACTION_CONFIRMATION = "action_confirmation"
 
 
+class MobilizationPurpose(enum.StrEnum):
+    """What a mobilization asks, when its replies mean something: YES to a "did you make it?"
+    text (see ``sms.after_action``) is a claim of attendance for staff to confirm."""
+
+    DID_YOU_MAKE_IT = "did_you_make_it"
+
+
 class Mobilization(db.Model):
     """A text sent to an audience, for an action, a campaign or on its own."""
 
@@ -105,6 +112,9 @@ class Mobilization(db.Model):
     rsvp_prompt: Mapped[bool] = mapped_column(Boolean, default=False)
     action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"), index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
+    purpose: Mapped[MobilizationPurpose | None] = mapped_column(str_enum(MobilizationPurpose, 30))
+    #: The action a purposeful text asks about (a "did you make it?" text's past action).
+    purpose_action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"), index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

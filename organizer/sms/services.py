@@ -187,6 +187,8 @@ class AudienceFilter:
     language: str | None = None
     rsvp_status: str | None = None  # yes, maybe, no or none: the answer to ``rsvp_action_id``
     rsvp_action_id: int | None = None
+    turnout: str | None = None  # a turnout list of ``turnout_action_id`` (see ``sms.after_action``)
+    turnout_action_id: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AudienceFilter:
@@ -221,6 +223,10 @@ def audience_condition(user: User, audience: AudienceFilter) -> ColumnElement[bo
         from organizer.sms import actions_link
 
         clauses.append(actions_link.rsvp_condition(audience.rsvp_action_id, audience.rsvp_status))
+    if audience.turnout:
+        from organizer.sms import after_action
+
+        clauses.append(after_action.turnout_audience_condition(audience))
     return and_(*clauses)
 
 
@@ -1222,6 +1228,12 @@ def in_their_language(person: Person | None, message: Any, **values: str) -> str
         return str(message) % values
 
 
+def _answers_made_it(person: Person, message: InboundMessage, now: datetime) -> bool:
+    from organizer.sms import after_action
+
+    return after_action.answer_made_it(person, message, now)
+
+
 @dataclass
 class InboundResult:
     message: InboundMessage | None
@@ -1272,6 +1284,8 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
     elif keyword is Keyword.OPT_IN:
         opt_in_phone(from_phone, "SMS START reply")
         message.outcome = "opted_in"
+    elif keyword in (Keyword.YES, Keyword.NO) and person is not None and _answers_made_it(person, message, now):
+        pass  # a reply to "did you make it?": for staff to confirm, never an RSVP (sms.after_action)
     elif keyword in (Keyword.YES, Keyword.NO):
         from organizer.sms import rsvp_replies  # issue 14: RSVPs from replies (kept for the thread's Undo)
 

@@ -35,7 +35,7 @@ from organizer.people.services import (
 )
 from organizer.relational.services import stages as pipeline_stages
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.sms import actions_link, error_codes, flags, local_time, results, sending, services
+from organizer.sms import actions_link, after_action, error_codes, flags, local_time, results, sending, services
 from organizer.sms.forms import (
     AssignForm,
     ClearFlagForm,
@@ -205,6 +205,7 @@ def _audience(form: ComposeForm) -> AudienceFilter:
         tag_id=form.tag_id.data, stage_id=form.stage_id.data,
         owner_id=form.owner_id.data if "owner_id" in form else current_user.id,
         language=form.language.data or None, rsvp_status=form.rsvp_status.data or None,
+        turnout=form.turnout.data or None, turnout_action_id=form.turnout_action_id.data,
     )
 
 
@@ -254,7 +255,8 @@ def edit(mobilization_id: int):
         if done:
             flash(_("Saved."), "success")
             return done
-    return render_template("sms/compose.html", form=form, mobilization=mobilization)
+    return render_template("sms/compose.html", form=form, mobilization=mobilization,
+                           turnout_audience=after_action.audience_label(form.turnout.data, form.turnout_action_id.data))
 
 
 @bp.get("/preview")
@@ -721,6 +723,7 @@ def _text_status_labels() -> dict[str, str]:
         "rsvp_no": _("RSVP: no"), "help": _("help sent"), "flagged": _("possible opt-out, to review"),
         "not_opt_out": _("reviewed: not an opt-out"),
         "rsvp_maybe": _("RSVP: maybe"), "rsvp_unsure": _("RSVP unclear: read it"),  # issue 14
+        "says_came": _("says they came: for staff to confirm"), "says_did_not_come": _("says they did not come"),
     }
 
 
