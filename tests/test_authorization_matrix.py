@@ -69,6 +69,8 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "people.detail":                      (LOGIN, 200, 404, 200, 200),
     "people.edit":                        (LOGIN, 200, 404, 200, 200),
     "people.conflicts":                   (LOGIN, 403, 403, 200, 200),
+    "search.index":                       (LOGIN, 200, 200, 200, 200),
+    "search.suggest":                     (LOGIN, 200, 200, 200, 200),
     "people.resolve_conflict_view":       (LOGIN, 403, 403, 302, 302),  # no such conflict: back to the list
     "actions.signups_review":             (LOGIN, 403, 403, 200, 200),
     "actions.decide_signup":              (LOGIN, 403, 403, 302, 302),  # no such held sign-up: back to the list
