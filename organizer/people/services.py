@@ -493,7 +493,7 @@ def consent_history(person: Person) -> list[ConsentChange]:
 def _snapshot(person: Person) -> dict[str, object]:
     """Every field of the person an edit may change, for the audit log's old and new values."""
     fields = column_names(person, leave_out=("id", "created_at", "created_by_id", "updated_at", "updated_by_id",
-                                             "search_key"))
+                                             "search_key", "name_key"))
     return snapshot(person, fields, tags=[t.id for t in person.tags], race_ethnicities=person.race_ethnicity_values)
 
 
