@@ -151,6 +151,7 @@ class PersonFilters:
     owner_id: int | None = None
     language: str | None = None
     stage_id: int | None = None  # pipeline stage (organizer.relational)
+    quality: str | None = None  # a data-quality check (organizer.people.quality.CHECKS)
     archived: bool = False
     sort: str = "name"
 
@@ -165,6 +166,10 @@ def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
         stmt = stmt.where(_matches(q))
     if filters.language:
         stmt = stmt.where(Person.preferred_language == filters.language)
+    if filters.quality:
+        from organizer.people.quality import quality_condition
+
+        stmt = stmt.where(quality_condition(filters.quality, user))
     stmt = stmt.where(*filter_conditions(
         neighborhood_id=filters.neighborhood_id, institution_id=filters.institution_id, tag_id=filters.tag_id,
         owner_id=filters.owner_id, stage_id=filters.stage_id,
