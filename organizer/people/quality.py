@@ -43,15 +43,26 @@ def quality_condition(check: str, user: User) -> ColumnElement[bool]:
 
 def quality_counts(user: User) -> dict[str, int]:
     """How many people ``user`` may see (archived left out) fail each check, and ``people``
-    (all of them) and ``duplicate_pairs``: two queries whatever the size of the federation."""
-    from organizer.people.duplicates import count_duplicate_pairs
+    (all of them) and ``duplicate_pairs``: two queries whatever the size of the federation.
 
-    counted = [c for c in CHECKS if c != "duplicates"]
-    stmt = visible_people(user).with_only_columns(
+    The column checks are sums over one scan of people; race/ethnicity and flagged numbers are
+    counted by joins (a per-row NOT EXISTS inside the sum would run once per person)."""
+    from organizer.people.duplicates import count_duplicate_pairs
+    from organizer.sms.models import PhoneFlag
+
+    simple = ("no_phone", "no_neighborhood", "no_language", "opted_out", "no_owner")
+    visible = visible_people(user).subquery()
+    sums = visible_people(user).with_only_columns(
         func.count().label("people"),
-        *(func.coalesce(func.sum(case((quality_condition(c, user), 1), else_=0)), 0).label(c) for c in counted),
-    )
-    row = db.session.execute(stmt).one()
-    counts = {"people": row.people, **{c: getattr(row, c) for c in counted}}
+        *(func.coalesce(func.sum(case((quality_condition(c, user), 1), else_=0)), 0).label(c) for c in simple),
+    ).subquery()
+    with_race = (select(func.count(func.distinct(PersonRaceEthnicity.person_id)))
+                 .join(visible, visible.c.id == PersonRaceEthnicity.person_id).scalar_subquery())
+    flagged = (select(func.count()).select_from(visible)
+               .join(PhoneFlag, PhoneFlag.phone == visible.c.phone).scalar_subquery())
+    row = db.session.execute(select(sums, with_race.label("with_race"), flagged.label("flagged"))).one()
+    counts = {"people": row.people, **{c: getattr(row, c) for c in simple}}
+    counts["no_race"] = row.people - row.with_race
+    counts["flagged"] = row.flagged
     counts["duplicate_pairs"] = count_duplicate_pairs(user)
-    return counts
+    return {check: counts[check] for check in ("people", *CHECKS[:-1], "duplicate_pairs")}
