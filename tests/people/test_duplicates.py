@@ -131,3 +131,31 @@ def test_imported_people_get_a_name_key(app, make_user):
         db.session.execute(insert(Person), [{"first_name": "Chuy", "last_name": "Ortega"}])
         db.session.commit()
         assert db.session.scalar(select(Person.name_key).where(Person.last_name == "Ortega")) == "jesus ortega"
+
+
+def test_merging_a_reported_pair_closes_the_report_and_undo_reopens_it(app, make_user, make_person):
+    from sqlalchemy import select
+
+    from organizer.audit.models import AuditEvent
+    from organizer.auth.models import User
+    from organizer.people.merging import merge_people, undo_merge
+    from organizer.people.models import DuplicateConflict, Person
+    from organizer.people.services import open_conflicts
+
+    organizer, admin, leader = make_user("organizer"), make_user("admin"), make_user("leader")
+    on_file = make_person(first_name="Tere", last_name="Luna", phone="+13125550155")
+    saved = make_person(owner=leader, first_name="Teresa", last_name="Luna", phone="+13125550155")
+    with app.app_context():
+        db.session.add(DuplicateConflict(person_id=saved.id, other_person_id=on_file.id, matched_on="phone"))
+        db.session.commit()
+        assert open_conflicts()[1] == 1
+        merge = merge_people(db.session.get(Person, on_file.id), db.session.get(Person, saved.id), {},
+                             db.session.get(User, organizer.id))
+        db.session.commit()
+        assert open_conflicts()[1] == 0
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "merge"))
+        assert event.object_id == on_file.id and event.details["merged_person_id"] == saved.id
+        undo_merge(merge, db.session.get(User, admin.id))
+        db.session.commit()
+        assert open_conflicts()[1] == 1
+        assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "undo_merge")) is not None
