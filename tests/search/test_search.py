@@ -79,3 +79,8 @@ def test_search_asks_a_fixed_number_of_queries(login_as, make_user, make_person,
     with count_queries() as many:
         client.get("/search/?q=rosa")
     assert few.count == many.count
+
+
+def test_the_query_shown_back_is_escaped(login_as, make_user):
+    page = login_as(make_user("organizer")).client.get("/search/?q=<b>zzq</b>").get_data(as_text=True)
+    assert "<b>zzq</b>" not in page and "&lt;b&gt;zzq" in page
