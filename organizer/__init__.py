@@ -45,11 +45,13 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     from organizer.relational.services import timeline_entries as one_to_one_timeline
     from organizer.relational.views import bp as relational_bp
     from organizer.reports.views import bp as reports_bp
+    from organizer.search.views import bp as search_bp
     from organizer.settings.views import bp as settings_bp
     from organizer.sms.views import bp as sms_bp
 
     for blueprint in (auth_bp, home_bp, people_bp, institutions_bp, settings_bp, audit_bp,
-                      relational_bp, campaigns_bp, actions_bp, sms_bp, reports_bp):
+                      relational_bp, campaigns_bp, actions_bp, sms_bp, reports_bp,
+                      search_bp):
         app.register_blueprint(blueprint)
     for timeline_source in (one_to_one_timeline, attendance_timeline):
         register_source(app, timeline_source)

@@ -16,7 +16,7 @@ from tests.support.world import World, build_world
 #: Every query argument the views read (``grep -o 'args.get("..."' organizer``), and ``date``.
 QUERY_ARGS = ["page", "q", "start", "end", "date", "stalled_days", "status", "neighborhood", "institution", "tag",
               "owner", "stage", "sort", "organizer", "leader", "person_id", "action_id", "campaign", "prepares_for",
-              "show", "archived", "language", "back", "next"]
+              "show", "archived", "language", "back", "next", "quality"]
 
 BAD_VALUES = ["99999999999999999999", "-1", "0", "abc", "9999-12-31", "0001-01-01", "\x00"]
 
@@ -33,6 +33,7 @@ def _ids(world: World) -> dict:
         "link_id": world.link, "token": world.signup_token, "kind": "signin", "stage_id": world.stage,
         "commitment_id": 1, "membership_id": world.membership, "relationship_id": 1, "outbox_id": 1,
         "message_id": 1, "decision": "confirm", "rsvp_id": 1, "held_id": 1, "conflict_id": 1, "number_id": 1,
+        "kept_id": world.person, "other_id": world.person, "merge_id": 1,
     }
 
 

@@ -82,6 +82,8 @@ NOT_EDIT_FORMS = {
     "actions.decide_signup": "each button is a decision about a held sign-up",
     "actions.decide_pending_rsvp": "each button is a decision about a pending RSVP",
     "people.resolve_conflict_view": "a lone button whose press is the change",
+    "people.merge": "makes two records one: the press is the change (undone from people.merges)",
+    "people.undo_merge_view": "a lone button whose press is the change",
     "sms.resolve_conflict": "each button is a decision about a shared number",
     "sms.clear_flag": "a lone button whose press is the change",
     "sms.remove_state_rule": "a lone button whose press is the change",

@@ -1,7 +1,7 @@
 """sms: RSVPs recorded from inbound replies (undoable); setting to text staff-recorded yeses
 
 Revision ID: d7a3e9b1c2f4
-Revises: d3a9c7e1f5b2
+Revises: d7a3c9e1f2b4
 Create Date: 2026-11-29 22:30:00
 
 """
@@ -12,7 +12,7 @@ from organizer.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'd7a3e9b1c2f4'
-down_revision = 'd3a9c7e1f5b2'
+down_revision = 'd7a3c9e1f2b4'
 branch_labels = None
 depends_on = None
 

@@ -188,3 +188,21 @@ class ConfirmImportForm(FlaskForm):
     """Confirm the previewed upload; the token names the file kept on the server."""
 
     token = HiddenField(validators=[DataRequired()])
+
+
+class MergeForm(FlaskForm):
+    """Make two records one: for each field that differs, whose value the merged person keeps.
+    The radio fields are added per field by ``merge_form`` (organizer.people.views)."""
+
+
+def merge_form(fields: list[str], defaults: dict[str, str]) -> MergeForm:
+    """A ``MergeForm`` with a kept/other choice for each of ``fields``."""
+    from wtforms import RadioField
+
+    class _Form(MergeForm):
+        pass
+
+    for name in fields:
+        setattr(_Form, name, RadioField(choices=[("kept", "kept"), ("other", "other")],
+                                        default=defaults.get(name, "kept"), validators=[Optional()]))
+    return _Form()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 import unicodedata
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,6 +107,28 @@ def _search_key_default(context: DefaultExecutionContext) -> str:
                           row.get("email"))
 
 
+NAME_KEY_LENGTH = 200
+
+
+def name_key_for(first_name: str | None, last_name: str | None) -> str | None:
+    """The name as duplicate finding compares it: accents, case, punctuation, word order and
+    nicknames aside ("Pepe Garcia", "García, José" and "Jose GARCIA" share one key). ``None``
+    for a one-word name, which alone is too weak to call anyone a duplicate."""
+    from organizer.people.nicknames import canonical_given_name
+
+    folded = fold(f"{first_name or ''} {last_name or ''}")
+    words = "".join(ch if ch.isalnum() else " " for ch in folded).split()
+    if len(words) < 2:
+        return None
+    return " ".join(sorted(canonical_given_name(word) for word in words))[:NAME_KEY_LENGTH]
+
+
+def _name_key_default(context: DefaultExecutionContext) -> str | None:
+    """Fills the key for Core inserts (the bulk import) that bypass the ORM events below."""
+    row = context.get_current_parameters()
+    return name_key_for(row.get("first_name"), row.get("last_name"))
+
+
 class Person(db.Model):
     """A resident: somebody we have a relationship with, or want one."""
 
@@ -146,6 +168,8 @@ class Person(db.Model):
     source: Mapped[PersonSource | None] = mapped_column(str_enum(PersonSource, 20), index=True)
     # Names and email folded by ``fold``; every search matches against this column only.
     search_key: Mapped[str] = mapped_column(String(SEARCH_KEY_LENGTH), default=_search_key_default)
+    # First and last name by ``name_key_for``: people with the same key are likely duplicates.
+    name_key: Mapped[str | None] = mapped_column(String(NAME_KEY_LENGTH), index=True, default=_name_key_default)
 
     neighborhood: Mapped[Neighborhood | None] = relationship()
     tags: Mapped[list[Tag]] = relationship(secondary=person_tags, order_by=Tag.name)
@@ -226,6 +250,34 @@ class DuplicateConflict(db.Model):
 def _refresh_search_key(_mapper: object, _connection: object, person: Person) -> None:
     person.search_key = search_key_for(person.first_name, person.last_name, person.preferred_name,
                                        person.email)
+    person.name_key = name_key_for(person.first_name, person.last_name)
+
+
+class PersonMerge(db.Model):
+    """Two records of one person made one: enough to undo it exactly within ``UNDO_DAYS``.
+
+    ``merged_person`` is the merged-away person's whole row (the row itself is deleted);
+    ``kept_before`` the kept person's fields before the merge; ``changes`` every row the merge
+    touched: re-pointed (table, primary key, column, old value), dropped on a unique-constraint
+    conflict (table and whole row), rows created, and rows restored wholesale on undo. The people
+    ids are plain integers, not foreign keys: the merged-away id has no row while merged.
+    """
+
+    __tablename__ = "person_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_person_id: Mapped[int] = mapped_column(index=True)
+    merged_person_id: Mapped[int] = mapped_column(index=True)
+    merged_name: Mapped[str] = mapped_column(String(170))
+    merged_person: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kept_before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    merged_by: Mapped[User | None] = relationship(foreign_keys=[merged_by_id])
 
 
 class PhoneConflictStatus(enum.StrEnum):

@@ -183,6 +183,7 @@ class PersonFilters:
     owner_id: int | None = None
     language: str | None = None
     stage_id: int | None = None  # pipeline stage (organizer.relational)
+    quality: str | None = None  # a data-quality check (organizer.people.quality.CHECKS)
     archived: bool = False
     sort: str = "name"
 
@@ -197,6 +198,10 @@ def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
         stmt = stmt.where(_matches(q))
     if filters.language:
         stmt = stmt.where(Person.preferred_language == filters.language)
+    if filters.quality:
+        from organizer.people.quality import quality_condition
+
+        stmt = stmt.where(quality_condition(filters.quality, user))
     stmt = stmt.where(*filter_conditions(
         neighborhood_id=filters.neighborhood_id, institution_id=filters.institution_id, tag_id=filters.tag_id,
         owner_id=filters.owner_id, stage_id=filters.stage_id,
@@ -552,7 +557,7 @@ def consent_history(person: Person) -> list[ConsentChange]:
 def _snapshot(person: Person) -> dict[str, object]:
     """Every field of the person an edit may change, for the audit log's old and new values."""
     fields = column_names(person, leave_out=("id", "created_at", "created_by_id", "updated_at", "updated_by_id",
-                                             "search_key"))
+                                             "search_key", "name_key"))
     return snapshot(person, fields, tags=[t.id for t in person.tags], race_ethnicities=person.race_ethnicity_values)
 
 

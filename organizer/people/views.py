@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from werkzeug.utils import secure_filename
 
-from organizer.auth.access import staff_required
+from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
 from organizer.auth.services import normalize_email, staff_and_leaders
 from organizer.extensions import db
@@ -67,6 +67,20 @@ from organizer.people.services import (
     update_person,
     visible_duplicates,
 )
+from organizer.people.duplicates import duplicate_pairs
+from organizer.people.forms import merge_form
+from organizer.people.merging import (
+    MERGE_FIELDS,
+    STAFF_FIELDS,
+    MergeError,
+    can_undo,
+    get_merge,
+    merge_people,
+    recent_merges,
+    undo_deadline,
+    undo_merge,
+)
+from organizer.people.quality import CHECKS
 from organizer.people.timeline import timeline_for
 from organizer.settings.services import get_organization, neighborhoods, tags
 from organizer.web import Pagination, db_int, page_arg, person_page_parts
@@ -84,6 +98,7 @@ def _filters_from_request() -> PersonFilters:
         owner_id=args.get("owner", type=db_int) if current_user.is_staff else None,
         language=args.get("language") or None,
         stage_id=args.get("stage", type=db_int),
+        quality=args.get("quality") if args.get("quality") in CHECKS else None,
         archived=args.get("archived") == "1",
         sort=args.get("sort", "name"),
     )
@@ -111,8 +126,17 @@ def index():
         institutions=institution_choices(),
         owners=owners,
         languages=LANGUAGE_CHOICES[1:],
+        quality_choices=_quality_choices(),
         assign_form=assign_form,
     )
+
+
+def _quality_choices() -> list[tuple[str, str]]:
+    labels = {"no_phone": _("No phone"), "no_neighborhood": _("No neighborhood"),
+              "no_language": _("No preferred language"), "no_race": _("Race/ethnicity not recorded"),
+              "flagged": _("Number flagged by the carrier"), "opted_out": _("Opted out of texts"),
+              "no_owner": _("Nobody holds the relationship"), "duplicates": _("In a likely duplicate pair")}
+    return [(check, labels[check]) for check in CHECKS]
 
 
 @bp.get("/export.csv")
@@ -178,6 +202,82 @@ def conflicts():
     rows, total = open_conflicts(page)
     return render_template("people/conflicts.html", conflicts=rows,
                            pagination=Pagination(page=page, per_page=50, total=total))
+
+
+@bp.get("/duplicates")
+@login_required
+def duplicates():
+    """Likely duplicate pairs (a leader's within their own list), best first; staff also see
+    how many shared phones and emails leaders' saves reported (the conflicts queue)."""
+    page = page_arg()
+    pairs, total = duplicate_pairs(current_user, page)
+    conflicts_waiting = open_conflicts(1, 1)[1] if current_user.is_staff else 0
+    return render_template("people/duplicates.html", pairs=pairs, conflicts_waiting=conflicts_waiting,
+                           pagination=Pagination(page=page, per_page=50, total=total))
+
+
+def _merge_fields(kept: Person, other: Person) -> list[str]:
+    """The fields the two records disagree on that the user may choose."""
+    return [name for name in MERGE_FIELDS if (current_user.is_staff or name not in STAFF_FIELDS)
+            and getattr(kept, name) != getattr(other, name)]
+
+
+@bp.route("/merge/<int:kept_id>/<int:other_id>", methods=["GET", "POST"])
+@login_required
+def merge(kept_id: int, other_id: int):
+    """Compare two people and make them one; both must be in the user's list (404 otherwise)."""
+    if kept_id == other_id:
+        abort(404)
+    kept = get_visible_person(current_user, kept_id, for_page=True)
+    other = get_visible_person(current_user, other_id, for_page=True)
+    fields = _merge_fields(kept, other)
+    defaults = {name: "other" if getattr(kept, name) in (None, "") else "kept" for name in fields}
+    form = merge_form(fields, defaults)
+    if form.validate_on_submit():
+        choices = {name: getattr(form, name).data or "kept" for name in fields}
+        name = other.display_name
+        try:
+            merge_people(kept, other, choices, current_user)
+        except MergeError:
+            db.session.rollback()
+            abort(404)
+        db.session.commit()
+        flash(_("%(name)s was merged into this person.", name=name), "success")
+        return redirect(url_for("people.detail", person_id=kept_id))
+    return render_template("people/merge.html", kept=kept, other=other, fields=fields, form=form,
+                           labels=_merge_labels(), region=_region())
+
+
+def _merge_labels() -> dict[str, str]:
+    return {"first_name": _("First name"), "last_name": _("Last name"), "preferred_name": _("Preferred name"),
+            "phone": _("Phone"), "email": _("Email"), "address": _("Address"), "neighborhood_id": _("Neighborhood"),
+            "preferred_language": _("Preferred language"), "timezone": _("Time zone"), "notes": _("Notes"),
+            "owner_id": _("Relationship held by")}
+
+
+@bp.get("/merges")
+@admin_required
+def merges():
+    """Merges of the last 30 days, each undoable by an admin until its deadline."""
+    rows = recent_merges()
+    return render_template("people/merges.html", merges=rows, can_undo=can_undo, undo_deadline=undo_deadline)
+
+
+@bp.post("/merges/<int:merge_id>/undo")
+@admin_required
+def undo_merge_view(merge_id: int):
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            undo_merge(get_merge(merge_id), current_user)
+        except MergeError:
+            db.session.rollback()
+            flash(_("This merge can no longer be undone (already undone, older than 30 days, or a later "
+                    "merge of the same people must be undone first)."), "danger")
+        else:
+            db.session.commit()
+            flash(_("The merge was undone: both people are back as they were."), "success")
+    return redirect(url_for("people.merges"))
 
 
 @bp.post("/conflicts/<int:conflict_id>/resolve")

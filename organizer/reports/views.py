@@ -95,6 +95,15 @@ def index():
     return redirect(url_for("reports.equity"))
 
 
+@bp.get("/reports/data-quality")
+@staff_or_404
+def data_quality():
+    """What is missing or doubtful in the people records, each count linking to the list."""
+    from organizer.people.quality import CHECKS, quality_counts
+
+    return render_template("reports/data_quality.html", counts=quality_counts(current_user), checks=CHECKS)
+
+
 @bp.get("/reports/equity")
 @staff_or_404
 def equity():

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.browser
 SKIP = {"static", "auth.login_code", "actions.export", "people.export", "sms.progress_json", "sms.preview",
         "sms.p2p", "actions.calendar_ics", "actions.signup_ics", "reports.equity_export", "people.import_progress",
         "people.import_progress_page",  # (exists only for a real upload: tests/people)
-        "favicon"}  # an image: Chromium's own viewer page for it styles itself inline
+        "favicon",  # an image: Chromium's own viewer page for it styles itself inline
+        "search.suggest"}  # JSON for the top bar's box
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def rows(app, make_user, make_person, make_institution, make_action):
 
     admin = make_user("admin")
     person = make_person(owner=admin, phone="+13125550101", notes="Line one\nline two")
+    twin = make_person(owner=admin, first_name=person.first_name, last_name=person.last_name, email="twin@example.org")
     institution = make_institution(notes="Meets on Sundays")
     action = make_action(description="Bring a neighbor\nand a sign")
     with app.app_context():
@@ -46,7 +48,7 @@ def rows(app, make_user, make_person, make_institution, make_action):
             "person_id": person.id, "institution_id": institution.id, "action_id": action.id,
             "one_to_one_id": one.id, "campaign_id": campaign.id, "target_id": target.id,
             "mobilization_id": texts.id, "conversation_id": answer.message.conversation_id,
-            "user_id": admin.id, "token": action.signup_token,
+            "user_id": admin.id, "token": action.signup_token, "kept_id": person.id, "other_id": twin.id,
         }
 
 

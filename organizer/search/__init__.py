@@ -1,0 +1,1 @@
+"""One search box: people, institutions, campaigns and actions by name."""
