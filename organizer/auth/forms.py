@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from organizer.auth.models import Role
@@ -35,11 +35,9 @@ class UserForm(FlaskForm):
     role = SelectField(
         _l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()], default=Role.LEADER.value
     )
-    person_id = IntegerField(
-        _l("Linked person (id)"),
-        validators=[Optional(), NumberRange(min=1)],
-        description=_l("A leader's account is linked to their own person record."),
-    )
+    # Chosen by name in the page (person-picker.js fills it); without JavaScript the name typed
+    # in "person_q" is looked up when the form is saved.
+    person_id = HiddenField(validators=[Optional()])
     monthly_one_to_one_goal = IntegerField(
         _l("One-to-ones goal per month"), validators=[Optional(), NumberRange(min=0, max=500)]
     )

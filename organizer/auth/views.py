@@ -56,6 +56,8 @@ from organizer.auth.services import (
 )
 from organizer.extensions import db, login_manager
 from organizer.forms import EmptyForm
+from organizer.people.models import Person
+from organizer.people.services import PersonFilters, search_people
 from organizer.web import db_int, is_safe_redirect
 
 bp = Blueprint("auth", __name__)
@@ -343,18 +345,41 @@ def users():
     return render_template("auth/users.html", users=list_users(), role_labels=ROLE_LABELS, policy_form=policy)
 
 
+def _linked_person(form: UserForm) -> tuple[bool, int | None]:
+    """The person the account is linked to: the one picked in the page (``person_id``), else the
+    only person whose name matches what was typed (``person_q``, for browsers without
+    JavaScript). ``(False, None)`` with an error on the field when that is not one person."""
+    raw = str(form.person_id.data or "").strip()
+    if raw:
+        try:
+            return True, db_int(raw)
+        except ValueError:
+            form.person_id.errors = [_("Choose the person from the list.")]
+            return False, None
+    typed = request.form.get("person_q", "").strip()
+    if not typed:
+        return True, None
+    found = list(db.session.scalars(search_people(current_user, PersonFilters(q=typed)).limit(2)))
+    if len(found) == 1:
+        return True, found[0].id
+    form.person_id.errors = [_("No person is named “%(name)s”.", name=typed) if not found
+                             else _("Several people match “%(name)s”: choose one from the list.", name=typed)]
+    return False, None
+
+
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @admin_required
 def new_user():
     form = UserForm(person_id=request.args.get("person_id", type=db_int))
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (linked := _linked_person(form))[0]:
+        person_id = linked[1]
         if not form.password.data:
             form.password.errors.append(_("A new account needs a password."))
         else:
             try:
                 user = create_user(
                     email=form.email.data, name=form.name.data, password=form.password.data,
-                    role=Role(form.role.data), person_id=form.person_id.data or None,
+                    role=Role(form.role.data), person_id=person_id,
                     monthly_one_to_one_goal=form.monthly_one_to_one_goal.data, actor=current_user,
                 )
                 db.session.commit()
@@ -364,7 +389,7 @@ def new_user():
             else:
                 flash(_("Account created for %(name)s.", name=user.name), "success")
                 return redirect(url_for("auth.users"))
-    return render_template("auth/user_form.html", form=form, user=None)
+    return render_template("auth/user_form.html", form=form, user=None, linked=_linked_name(form))
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
@@ -373,11 +398,12 @@ def edit_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     form = UserForm(obj=user, role=user.role.value)
     del form.email  # an account's email is its identity; not changed here
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (linked := _linked_person(form))[0]:
+        person_id = linked[1]
         try:
             update_user(
                 user, name=form.name.data, role=Role(form.role.data), active=form.active.data,
-                person_id=form.person_id.data or None, monthly_one_to_one_goal=form.monthly_one_to_one_goal.data,
+                person_id=person_id, monthly_one_to_one_goal=form.monthly_one_to_one_goal.data,
                 password=form.password.data or None, actor=current_user,
             )
             db.session.commit()
@@ -389,4 +415,14 @@ def edit_user(user_id: int):
                 login_user(user)  # an admin changing their own password stays signed in here
             flash(_("Account saved."), "success")
             return redirect(url_for("auth.users"))
-    return render_template("auth/user_form.html", form=form, user=user, reset_form=EmptyForm())
+    return render_template("auth/user_form.html", form=form, user=user, reset_form=EmptyForm(),
+                           linked=_linked_name(form))
+
+
+def _linked_name(form: UserForm) -> str:
+    """The name to show in the person picker for the person the form links to."""
+    try:
+        person = db.session.get(Person, db_int(str(form.person_id.data or "")))
+    except ValueError:
+        return request.form.get("person_q", "")
+    return person.display_name if person else ""

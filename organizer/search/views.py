@@ -29,5 +29,5 @@ def index():
 @login_required
 def suggest():
     results = search_all(current_user, _query(), per_kind=SUGGESTIONS_PER_KIND)
-    return jsonify(results=[{"kind": hit.kind, "label": hit.label, "url": hit.url}
+    return jsonify(results=[{"kind": hit.kind, "id": hit.id, "label": hit.label, "url": hit.url}
                             for kind in KINDS for hit in results[kind]])

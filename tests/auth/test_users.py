@@ -123,3 +123,38 @@ def test_cli_creates_the_first_admin(app, runner):
     again = runner.invoke(args=["create-user", "--email", "boss@example.org", "--name", "Boss",
                                 "--password", "0123456789ab"])
     assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_the_person_is_chosen_by_name_not_by_id(app, login_as, make_user, make_person):
+    """With JavaScript the picker fills the hidden id; without it the typed name is looked up,
+    and only one person may match."""
+    admin = make_user("admin")
+    ana = make_person(first_name="Ana", last_name="Núñez")
+    make_person(first_name="José", last_name="Reyes")
+    make_person(first_name="Josefina", last_name="Reyes")
+    actions = login_as(admin)
+    page = actions.client.get("/admin/users/new").get_data(as_text=True)
+    assert 'name="person_q"' in page and 'type="hidden"' in page and "Linked person (id)" not in page
+
+    response = actions.post("/admin/users/new", {
+        "email": "ana@example.org", "name": "Ana", "role": "leader", "person_q": "ana nunez",
+        "password": "a long enough password"})
+    assert response.status_code == 302 and _user(app, "ana@example.org").person_id == ana.id
+
+    response = actions.post("/admin/users/new", {
+        "email": "jose@example.org", "name": "José", "role": "leader", "person_q": "reyes",
+        "password": "a long enough password"})
+    assert "Several people match “reyes”" in response.get_data(as_text=True)
+    assert _user(app, "jose@example.org") is None
+    response = actions.post("/admin/users/new", {
+        "email": "nadie@example.org", "name": "Nadie", "role": "leader", "person_q": "Zacarías",
+        "password": "a long enough password"})
+    assert "No person is named “Zacarías”" in response.get_data(as_text=True)
+
+    # Editing shows the linked person's name, and clearing the box unlinks.
+    user = _user(app, "ana@example.org")
+    page = actions.client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert 'value="Ana Núñez"' in page
+    actions.post(f"/admin/users/{user.id}", {"name": "Ana", "role": "leader", "active": "y", "person_id": "",
+                                               "person_q": ""})  # as the picker leaves them
+    assert _user(app, "ana@example.org").person_id is None
