@@ -1,0 +1,42 @@
+"""In real Chromium at phone size: an admin links a new leader's account to their person by
+typing a name and choosing them from the list, never by typing an id."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_admin_picks_the_person_from_the_suggestions(page: Page, app, live_server, make_user, make_person):
+    from organizer.auth.models import User
+    from organizer.extensions import db
+    from tests.conftest import PASSWORD
+
+    admin = make_user("admin")
+    rosa = make_person(first_name="Rosa", last_name="Martínez")
+    make_person(first_name="Rosalía", last_name="Gómez")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server}/")
+
+    page.goto(f"{live_server}/admin/users/new")
+    page.get_by_label("Email").fill("rosa@example.org")
+    page.get_by_label("Name", exact=True).fill("Rosa Martínez")
+    page.get_by_label("Linked person").fill("rosa mart")
+    option = page.get_by_role("option", name="Rosa Martínez")
+    expect(option).to_be_visible()
+    expect(page.get_by_role("option", name="Rosalía Gómez")).to_have_count(0)
+    option.click()
+    expect(page.get_by_label("Linked person")).to_have_value("Rosa Martínez")
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Account created for Rosa Martínez.")).to_be_visible()
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "rosa@example.org"))
+        assert user.person_id == rosa.id
