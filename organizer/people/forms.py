@@ -8,6 +8,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
+    FieldList,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -158,3 +159,14 @@ class ConfirmImportForm(FlaskForm):
     """Confirm the previewed upload; the token names the file kept on the server."""
 
     token = HiddenField(validators=[DataRequired()])
+
+
+class ImportMappingForm(FlaskForm):
+    """Which field each column of the previewed upload fills, or a preset / saved mapping to
+    start from (the "layout" button); optionally saved under a name for the next file."""
+
+    upload = HiddenField(validators=[DataRequired()])  # the upload's token (not "token": that is the import button's)
+    preset = SelectField(_l("Layout of the file"), validators=[Optional()], validate_choice=False)
+    columns = FieldList(SelectField(validate_choice=False))
+    save_as = StringField(_l("Save this mapping as"), validators=[Optional(), Length(max=80)])
+    use_preset = BooleanField()  # set by the "Use this layout" button

@@ -759,6 +759,20 @@ def take_upload(folder: Path, token: str) -> bytes | None:
         taken.unlink(missing_ok=True)
 
 
+def peek_upload(folder: Path, token: str) -> bytes | None:
+    """The bytes saved under ``token``, left in place (the mapping page reads the file again
+    each time a column changes); ``None`` when unknown or expired."""
+    if not TOKEN_PATTERN.match(token or ""):
+        return None
+    path = folder / f"{token}.csv"
+    try:
+        if path.stat().st_mtime < time.time() - UPLOAD_MAX_AGE:
+            return None
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
 def discard_upload(folder: Path, token: str) -> None:
     """Delete the file saved under ``token`` (after the import, or when a new file replaces it)."""
     if TOKEN_PATTERN.match(token or ""):

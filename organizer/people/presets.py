@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from organizer.audit.services import record
+from organizer.auth.models import User
 from organizer.extensions import db
 from organizer.people.models import ImportMapping, fold
 
@@ -214,3 +216,19 @@ def saved_columns(mapping: ImportMapping) -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): v for k, v in columns.items() if v in FIELDS} if isinstance(columns, dict) else {}
+
+
+def save_mapping(user: User, name: str, header: list[str], mapping: list[str]) -> ImportMapping:
+    """Keep ``mapping`` (a field per column of ``header``) under ``name``, replacing a mapping
+    of that name; the caller commits. Columns without a header are left out. Raises nothing."""
+    columns = {h: m for h, m in zip(header, mapping, strict=True) if h and m in FIELDS}
+    name = name.strip()[:80]
+    saved = db.session.scalar(select(ImportMapping).where(ImportMapping.name == name))
+    if saved is None:
+        saved = ImportMapping(name=name, created_by_id=user.id)
+        db.session.add(saved)
+    saved.columns = json.dumps(columns, ensure_ascii=False)
+    db.session.flush()
+    record(user, "save", saved, {"columns": columns}, object_type="import_mapping",
+           summary=f"import mapping “{name}” saved"[:255])
+    return saved
