@@ -97,6 +97,12 @@ class PersonForm(FlaskForm):
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("Email"), validators=[Optional(), EmailAddress(), Length(max=254)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    postal_code = StringField(_l("ZIP / postal code"), validators=[Optional(), Length(max=16)])
+    other_phones = StringField(
+        _l("Other phones"), validators=[Optional(), Length(max=255)],
+        description=_l("Home or work numbers, separated by “;”. They are kept, never texted."),
+    )
     neighborhood_id = SelectField(_l("Neighborhood"), coerce=optional_int, validators=[Optional()])
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
     timezone = SelectField(

@@ -187,6 +187,7 @@ class ImportPlan:
     source: str = "file"  # what external ids are kept under: the preset's key
     samples: list[list[str]] = field(default_factory=list)  # a few values of each column
     new_tags: list[str] = field(default_factory=list)
+    repeated: int = 0  # rows repeating an earlier row's id in the other tool: the same person
 
     @property
     def ok(self) -> bool:
@@ -366,8 +367,11 @@ def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int,
                          new_tags if user.is_staff and plan.preset else None)
         if row is None:
             continue
+        if row.external_id and row.external_id in seen_id:
+            # The same person again (an attendee export lists someone once per shift): one person.
+            plan.repeated += 1
+            continue
         for value, seen, name, message in (
-                (row.external_id, seen_id, "external_id", _("Same id as line %(line)d.")),
                 (row.phone, seen_phone, "phone", _("Same phone as line %(line)d.")),
                 (row.email, seen_email, "email", _("Same email as line %(line)d."))):
             if value and value in seen:

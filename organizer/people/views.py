@@ -59,6 +59,7 @@ from organizer.people.presets import (
 from organizer.people.services import (
     PersonData,
     PersonError,
+    OtherPhoneError,
     PersonFilters,
     PhoneError,
     add_membership,
@@ -144,9 +145,9 @@ def new():
         try:
             person = create_person(_data(form), current_user, region=_region())
             db.session.commit()
-        except PhoneError:
+        except PhoneError as error:
             db.session.rollback()
-            form.phone.errors.append(_("This is not a valid phone number."))
+            _phone_error(form, error)
         else:
             flash(_("%(name)s was added.", name=person.display_name), "success")
             return redirect(url_for("people.detail", person_id=person.id))
@@ -205,9 +206,9 @@ def edit(person_id: int):
         try:
             update_person(person, _data(form), current_user, region=_region())
             db.session.commit()
-        except PhoneError:
+        except PhoneError as error:
             db.session.rollback()
-            form.phone.errors.append(_("This is not a valid phone number."))
+            _phone_error(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("people.detail", person_id=person.id))
@@ -580,6 +581,13 @@ def _person_form(person: Person | None = None) -> PersonForm:
     return form
 
 
+def _phone_error(form: PersonForm, error: PhoneError) -> None:
+    if isinstance(error, OtherPhoneError):
+        form.other_phones.errors.append(_("“%(value)s” is not a valid phone number.", value=str(error)))
+    else:
+        form.phone.errors.append(_("This is not a valid phone number."))
+
+
 def _data(form: PersonForm) -> PersonData:
     return PersonData(
         first_name=form.first_name.data,
@@ -588,6 +596,9 @@ def _data(form: PersonForm) -> PersonData:
         phone=form.phone.data,
         email=form.email.data,
         address=form.address.data,
+        city=form.city.data or "",
+        postal_code=form.postal_code.data or "",
+        other_phones=form.other_phones.data or "",
         neighborhood_id=form.neighborhood_id.data,
         preferred_language=form.preferred_language.data or None,
         timezone=form.timezone.data or None,
