@@ -65,6 +65,7 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "people.assign":                      (LOGIN, 403, 403, 302, 302),
     "people.import_csv":                  (LOGIN, 200, 200, 200, 200),  # POST: field errors
     "people.import_confirm":              (LOGIN, 302, 302, 302, 302),  # no upload waiting: back to the form
+    "people.import_mapping":              (LOGIN, 302, 302, 302, 302),  # no upload waiting: back to the form
     "people.import_progress_page":        (LOGIN, 404, 404, 404, 404),  # only the uploader's own token
     "people.import_progress":             (LOGIN, 404, 404, 404, 404),
     "people.detail":                      (LOGIN, 200, 404, 200, 200),

@@ -106,6 +106,7 @@ NOT_EDIT_FORMS = {
     "people.remove_membership_view": "a lone button whose press is the change",
     "people.import_csv": "uploads a file",
     "people.import_confirm": "confirms an upload",
+    "people.import_mapping": "re-reads an upload through another column mapping (saving one creates it)",
     "institutions.new": "creates",
     "relational.new_one_to_one": "creates",
     "relational.commitment_status": "each button sets one status other than the current one",

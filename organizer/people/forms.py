@@ -8,6 +8,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
+    FieldList,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -126,6 +127,12 @@ class PersonForm(PhoneChoiceMixin, FlaskForm):
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("Email"), validators=[Optional(), EmailAddress(), Length(max=254)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    postal_code = StringField(_l("ZIP / postal code"), validators=[Optional(), Length(max=16)])
+    other_phones = StringField(
+        _l("Other phones"), validators=[Optional(), Length(max=255)],
+        description=_l("Home or work numbers, separated by “;”. They are kept, never texted."),
+    )
     neighborhood_id = SelectField(_l("Neighborhood"), coerce=optional_int, validators=[Optional()])
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
     timezone = SelectField(
@@ -188,6 +195,17 @@ class ConfirmImportForm(FlaskForm):
     """Confirm the previewed upload; the token names the file kept on the server."""
 
     token = HiddenField(validators=[DataRequired()])
+
+
+class ImportMappingForm(FlaskForm):
+    """Which field each column of the previewed upload fills, or a preset / saved mapping to
+    start from (the "layout" button); optionally saved under a name for the next file."""
+
+    upload = HiddenField(validators=[DataRequired()])  # the upload's token (not "token": that is the import button's)
+    preset = SelectField(_l("Layout of the file"), validators=[Optional()], validate_choice=False)
+    columns = FieldList(SelectField(validate_choice=False))
+    save_as = StringField(_l("Save this mapping as"), validators=[Optional(), Length(max=80)])
+    use_preset = BooleanField()  # set by the "Use this layout" button
 
 
 class MergeForm(FlaskForm):

@@ -39,44 +39,51 @@ from typing import IO
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from organizer.audit.services import record
 from organizer.auth.models import User
 from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.forms import EmailAddress
-from organizer.people.models import Person, PersonSource, SmsConsent, fold, person_tags, search_key_for
+from organizer.people.models import (
+    ConsentChange,
+    ConsentMethod,
+    Person,
+    PersonExternalId,
+    PersonRaceEthnicity,
+    PersonSource,
+    RaceEthnicity,
+    SmsConsent,
+    fold,
+    person_tags,
+    search_key_for,
+)
 from organizer.people.phones import Candidate, interpret_phone
-from organizer.people.services import people_visible_to, record_imported_consents
+from organizer.people.presets import (
+    FIELDS,
+    IGNORE,
+    MULTIPLE,
+    PRESETS,
+    SENSITIVE,
+    Preset,
+    auto_mapping,
+    detect_preset,
+)
+from organizer.people.services import PhoneError, normalize_phone, people_visible_to, record_imported_consents
 from organizer.settings.models import Neighborhood, Tag
 from organizer.settings.services import get_organization
 
 log = logging.getLogger(__name__)
 
 TAG_SEPARATOR = ";"  # within the tags cell, as the people export writes it
+TAG_NAME_LENGTH = 80  # Tag.name
 INSERT_CHUNK = 5_000  # people per executemany when importing (bounded memory per statement)
 LOOKUP_CHUNK = 500  # phones/emails per query when looking for people already in Organizer
 
-# Column headers as compared: ``fold``-ed, then only letters and digits ("Teléfono " -> "telefono").
-HEADERS = {
-    "first_name": ("firstname", "first", "givenname", "nombre", "nombres", "primernombre"),
-    "last_name": ("lastname", "last", "surname", "familyname", "apellido", "apellidos"),
-    "preferred_name": ("preferredname", "goesby", "nickname", "nombrepreferido", "apodo"),
-    "phone": ("phone", "phonenumber", "mobile", "mobilephone", "cell", "cellphone", "telephone",
-              "telefono", "celular", "numerodetelefono", "movil"),
-    "email": ("email", "emailaddress", "mail", "correo", "correoelectronico"),
-    "address": ("address", "streetaddress", "direccion", "domicilio"),
-    "neighborhood": ("neighborhood", "neighbourhood", "barrio", "vecindario", "colonia"),
-    "preferred_language": ("preferredlanguage", "language", "idioma", "idiomapreferido", "lengua"),
-    "tags": ("tags", "tag", "etiquetas", "etiqueta"),
-    "sms_consent": ("smsconsent", "sms", "textconsent", "texts", "textmessages", "consentimientosms",
-                    "textos", "mensajesdetexto", "aceptatextos"),
-    "notes": ("notes", "note", "organizernotes", "notas", "nota"),
-}
-FIELD_FOR_HEADER = {alias: name for name, aliases in HEADERS.items() for alias in aliases}
 MAX_LENGTHS = {"first_name": 80, "last_name": 80, "preferred_name": 80, "email": 254, "address": 255,
-               "notes": 20000}
+               "city": 100, "postal_code": 16, "external_id": 100, "notes": 20000}
+OTHER_PHONES_LENGTH = 255  # Person.other_phones
 
 # Language cells: the codes of the person form, or a language's name in English, Spanish or itself.
 LANGUAGES = {
@@ -92,11 +99,28 @@ LANGUAGES = {
 }
 LANGUAGE_FOR = {alias: code for code, aliases in LANGUAGES.items() for alias in (code, *aliases)}
 
+# Consent cells. Other tools write "subscribed"/"unsubscribed" (Action Network), true/false
+# (NationBuilder's mobile_opt_in), "Opted in"/"Not opted in" (Mobilize): a person who did not
+# opt in there declined texts, and is not texted here either.
 CONSENT_FOR = {
-    **dict.fromkeys(("yes", "y", "si", "true", "1", "x", "opted in", "opt in", "agreed", "acepto", "acepta"),
-                    SmsConsent.OPTED_IN),
-    **dict.fromkeys(("no", "n", "false", "0", "opted out", "opt out", "stop", "baja"), SmsConsent.OPTED_OUT),
-    **dict.fromkeys(("unknown", "not asked", "not asked yet", "desconocido", "no sabe"), SmsConsent.UNKNOWN),
+    **dict.fromkeys(("yes", "y", "si", "true", "t", "1", "x", "opted in", "opt in", "agreed", "acepto", "acepta",
+                     "subscribed", "agreed to texts", "acepto los textos"), SmsConsent.OPTED_IN),
+    **dict.fromkeys(("no", "n", "false", "f", "0", "opted out", "opt out", "stop", "baja", "unsubscribed",
+                     "not opted in", "declined", "opted out of texts", "se dio de baja de los textos"),
+                    SmsConsent.OPTED_OUT),
+    **dict.fromkeys(("unknown", "not asked", "not asked yet", "desconocido", "no sabe", "bouncing", "pending",
+                     "no se le ha preguntado"), SmsConsent.UNKNOWN),
+    **{c.value.replace("_", " "): c for c in SmsConsent},  # the codes the people export writes
+}
+# A "do not text" cell: yes means opted out; no or blank says nothing about consent.
+OPT_OUT_YES = {"yes", "y", "si", "true", "t", "1", "x", "opted out", "do not text"}
+OPT_OUT_NO = {"no", "n", "false", "f", "0", ""}
+# Race/ethnicity cells: the codes the staff export writes, or a few common words.
+RACE_FOR = {
+    **{r.value.replace("_", " "): r for r in RaceEthnicity},
+    "hispanic": RaceEthnicity.HISPANIC, "latino": RaceEthnicity.HISPANIC, "latina": RaceEthnicity.HISPANIC,
+    "latinx": RaceEthnicity.HISPANIC, "black": RaceEthnicity.BLACK, "white": RaceEthnicity.WHITE,
+    "asian": RaceEthnicity.ASIAN, "other": RaceEthnicity.OTHER,
 }
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -124,13 +148,19 @@ class ImportRow:
     last_name: str = ""
     preferred_name: str | None = None
     phone: str | None = None  # E.164
+    other_phones: list[str] = field(default_factory=list)  # E.164, never texted
     email: str | None = None  # lower-cased
     address: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
     neighborhood: Neighborhood | None = None
     preferred_language: str | None = None
     tags: list[Tag] = field(default_factory=list)
+    new_tags: list[str] = field(default_factory=list)  # tags not on the list yet: created by the import
     sms_consent: SmsConsent | None = None
+    race_ethnicities: list[RaceEthnicity] = field(default_factory=list)
     notes: str | None = None
+    external_id: str | None = None
 
 
 @dataclass
@@ -146,11 +176,14 @@ class PhoneToResolve:
 
 @dataclass
 class ExistingMatch:
-    """A row whose phone or email belongs to a person the user may see; it is skipped."""
+    """A row whose id in the other tool, phone or email belongs to a person the user may see: it
+    adds nobody. The import only fills what that person lacks (ZIP, city, other phones, the id
+    in the other tool) and applies an opt-out; it never makes them textable."""
 
     line: int
     person_id: int
     name: str
+    row: ImportRow | None = None
 
 
 @dataclass
@@ -165,6 +198,13 @@ class ImportPlan:
     ignored_columns: list[str] = field(default_factory=list)
     notes_ignored: bool = False
     total_rows: int = 0
+    header: list[str] = field(default_factory=list)
+    mapping: list[str] = field(default_factory=list)  # a field per column (``presets.FIELDS``)
+    preset: Preset | None = None
+    source: str = "file"  # what external ids are kept under: the preset's key
+    samples: list[list[str]] = field(default_factory=list)  # a few values of each column
+    new_tags: list[str] = field(default_factory=list)
+    repeated: int = 0  # rows repeating an earlier row's id in the other tool: the same person
 
     @property
     def ok(self) -> bool:
@@ -173,6 +213,21 @@ class ImportPlan:
     @property
     def skipped(self) -> int:
         return len(self.existing) + self.hidden_matches
+
+    @property
+    def without_phone(self) -> int:
+        """People to add who will have no phone to text."""
+        return sum(1 for row in self.rows if not row.phone)
+
+    @property
+    def opted_out(self) -> int:
+        """Rows the file says declined texts (new people and people already here)."""
+        return sum(1 for row in self.rows if row.sms_consent is SmsConsent.OPTED_OUT) + sum(
+            1 for match in self.existing if match.row and match.row.sms_consent is SmsConsent.OPTED_OUT)
+
+    @property
+    def with_other_phones(self) -> int:
+        return sum(1 for row in self.rows if row.other_phones)
 
 
 # --- reading the file ---------------------------------------------------------------------
@@ -257,10 +312,6 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB" if size < 10_000_000 else f"{size // 1_000_000} MB"
 
 
-def _header_key(name: str) -> str:
-    return "".join(ch for ch in fold(name) if ch.isalnum())
-
-
 @functools.lru_cache(maxsize=4096)
 def _value_key(value: str) -> str:
     """A cell as a code or name is compared: accents and case aside, spaces/_/- as one space."""
@@ -270,81 +321,149 @@ def _value_key(value: str) -> str:
 # --- checking every row -------------------------------------------------------------------
 
 
-def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int, max_rows: int) -> ImportPlan:
+SAMPLES = 3  # values shown per column on the mapping page
+
+
+def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int, max_rows: int,
+                 mapping: list[str] | None = None, preset: str | None = None,
+                 saved: dict[str, str] | None = None) -> ImportPlan:
     """Read and check a whole file for ``user`` without writing anything.
 
+    The columns are read through ``mapping`` (a field of ``presets.FIELDS`` per column) when
+    given; otherwise through ``auto_mapping`` with the ``saved`` mapping, or the named
+    ``preset``, or the preset detected from the headers.
+
     A fixed number of queries whatever the number of rows: the managed lists once, and people
-    already in Organizer by phone or email in chunks of ``LOOKUP_CHUNK``.
+    already in Organizer by external id, phone or email in chunks of ``LOOKUP_CHUNK``.
 
     :raise ImportFileError: when the file itself cannot be imported (see ``read_table``), or
-        has no first-name column, or two columns mean the same thing.
+        the mapping has no first name (nor full name), or gives two columns one single field.
     """
     header, table = read_table(data, max_bytes=max_bytes, max_rows=max_rows)
-    plan = ImportPlan(total_rows=len(table))
-    columns: dict[str, int] = {}
-    for index, name in enumerate(header):
-        target = FIELD_FOR_HEADER.get(_header_key(name))
-        if target is None:
+    plan = ImportPlan(total_rows=len(table), header=header)
+    plan.preset = PRESETS.get(preset or "") if preset else (None if saved or mapping else detect_preset(header))
+    if plan.preset:
+        plan.source = plan.preset.key
+    if mapping is None or len(mapping) != len(header):
+        mapping = auto_mapping(header, plan.preset, saved)
+    plan.mapping = [m if m in FIELDS else IGNORE for m in mapping]
+    plan.samples = [[] for _ in header]
+    for _line, cells in table:
+        if all(len(values) >= SAMPLES for values in plan.samples):
+            break
+        for i, values in enumerate(plan.samples):
+            cell = cells[i].strip() if i < len(cells) else ""
+            if cell and len(values) < SAMPLES:
+                values.append(cell[:60])
+    columns: dict[str, list[int]] = {}
+    for index, (name, target) in enumerate(zip(header, plan.mapping, strict=True)):
+        if target == IGNORE:
             if name:
                 plan.ignored_columns.append(name)
-        elif target == "notes" and not user.can_see_sensitive:
+        elif target in SENSITIVE and not user.can_see_sensitive:
             plan.notes_ignored = True
-        elif target in columns:
+        elif target in columns and target not in MULTIPLE:
             raise ImportFileError(_("The columns “%(first)s” and “%(second)s” mean the same thing; keep only "
-                                    "one.", first=header[columns[target]], second=name))
+                                    "one.", first=header[columns[target][0]], second=name))
         else:
-            columns[target] = index
-    if "first_name" not in columns:
+            columns.setdefault(target, []).append(index)
+    if "first_name" not in columns and "full_name" not in columns:
         raise ImportFileError(_("The first line must name the columns, with at least a first name "
                                 "(“First name” or “Nombre”)."))
 
     neighborhoods = {_value_key(n.name): n for n in db.session.scalars(select(Neighborhood))}
     tags = {_value_key(t.name): t for t in db.session.scalars(select(Tag))}
     member_regions = get_organization().member_regions
+    new_tags: dict[str, str] = {}
     seen_phone: dict[tuple[str, str], int] = {}  # by phone and name: a household shares a phone
     seen_email: dict[str, int] = {}
+    seen_id: dict[str, int] = {}
     for line, cells in table:
+        # Another tool's export brings its own tags: staff get them created rather than a list
+        # of errors to fix by hand. A plain file's unknown tag stays an error (most likely a typo).
         row = _check_row(line, cells, header, columns, region, neighborhoods, tags, plan.errors,
+                         new_tags if user.is_staff and plan.preset else None,
                          member_regions=member_regions, to_resolve=plan.to_resolve)
         if row is None:
             continue
-        if row.phone and (row.phone, _name_key(row.first_name, row.last_name)) in seen_phone:
-            plan.errors.append(LineError(line, header[columns["phone"]], _(
-                "Same phone and name as line %(line)d.",
-                line=seen_phone[(row.phone, _name_key(row.first_name, row.last_name))])))
+        if row.external_id and row.external_id in seen_id:
+            # The same person again (an attendee export lists someone once per shift): one person.
+            plan.repeated += 1
+            continue
+        household = (row.phone, _name_key(row.first_name, row.last_name)) if row.phone else None
+        if household and household in seen_phone:
+            plan.errors.append(LineError(line, header[columns["phone"][0]], _(
+                "Same phone and name as line %(line)d.", line=seen_phone[household])))
             continue
         if row.email and row.email in seen_email:
-            plan.errors.append(LineError(line, header[columns["email"]],
+            plan.errors.append(LineError(line, header[columns["email"][0]],
                                          _("Same email as line %(line)d.", line=seen_email[row.email])))
             continue
-        if row.phone:
-            seen_phone[(row.phone, _name_key(row.first_name, row.last_name))] = line
+        if row.external_id:
+            seen_id[row.external_id] = line
+        if household:
+            seen_phone[household] = line
         if row.email:
             seen_email[row.email] = line
         plan.rows.append(row)
+    plan.new_tags = sorted(new_tags.values(), key=_value_key)
     _set_aside_existing(user, plan)
     return plan
 
 
-def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str, int], region: str,
+def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str, list[int]], region: str,
                neighborhoods: dict[str, Neighborhood], tags: dict[str, Tag],
-               errors: list[LineError], *, member_regions: list[str] | None = None,
+               errors: list[LineError], new_tags: dict[str, str] | None, *,
+               member_regions: list[str] | None = None,
                to_resolve: list[PhoneToResolve] | None = None) -> ImportRow | None:
-    """One row as an ``ImportRow``, or ``None`` after adding its errors to ``errors``."""
-    values = {name: (cells[i].strip() if i < len(cells) else "") for name, i in columns.items()}
+    """One row as an ``ImportRow``, or ``None`` after adding its errors to ``errors``.
+
+    ``new_tags``: where tags missing from the list are collected to be created (staff); ``None``
+    makes them errors (a leader cannot add to the managed lists)."""
+
+    def cell(i: int) -> str:
+        return cells[i].strip() if i < len(cells) else ""
+
+    values = {name: cell(indexes[0]) for name, indexes in columns.items() if name not in MULTIPLE}
     found: list[LineError] = []
 
-    def problem(name: str, message: str) -> None:
-        found.append(LineError(line, header[columns[name]], message))
+    def problem(name: str, message: str, index: int | None = None) -> None:
+        found.append(LineError(line, header[columns[name][0] if index is None else index], message))
 
+    first_name, last_name = values.get("first_name", ""), values.get("last_name", "")
+    if "full_name" in columns and values["full_name"]:
+        # "García, María" (last name first) or "María García" (the last word is the last name).
+        full = values["full_name"]
+        if "," in full:
+            last, _sep, first = full.partition(",")
+        else:
+            first, _sep, last = full.rpartition(" ") if " " in full.strip() else (full, "", "")
+        first_name = first_name or first.strip()
+        last_name = last_name or last.strip()
+    address = ", ".join(filter(None, (cell(i) for i in columns.get("address", ())))) or None
     for name, limit in MAX_LENGTHS.items():
-        if len(values.get(name, "")) > limit:
+        value = address or "" if name == "address" else values.get(name, "")
+        if len(value) > limit:
             problem(name, _("Longer than %(max)d characters.", max=limit))
-    if not values["first_name"]:
-        problem("first_name", _("A first name is required."))
-    phone, readings, phone_problem = _row_phone(values.get("phone"), region, member_regions or [])
+    if len(first_name) > MAX_LENGTHS["first_name"] and "first_name" not in columns:
+        problem("full_name", _("Longer than %(max)d characters.", max=MAX_LENGTHS["first_name"]))
+    if not first_name:
+        problem("first_name" if "first_name" in columns else "full_name", _("A first name is required."))
+    phone, readings, phone_problem = _row_phone(_phone_cell(values.get("phone")), region, member_regions or [])
     if phone_problem:
         problem("phone", phone_problem)
+    other_phones: list[str] = []
+    for i in columns.get("other_phone", ()):
+        for raw in filter(None, (p.strip() for p in cell(i).split(TAG_SEPARATOR))):
+            try:
+                other = normalize_phone(_phone_cell(raw), region)
+            except PhoneError:
+                problem("other_phone", _("“%(value)s” is not a valid phone number.", value=raw), i)
+                continue
+            if other and other != phone and other not in other_phones:
+                other_phones.append(other)
+    if len(TAG_SEPARATOR.join(other_phones)) > OTHER_PHONES_LENGTH:
+        problem("other_phone", _("Too many phone numbers."))
     email = values.get("email", "").lower() or None
     if email and not EmailAddress.pattern.match(email):
         problem("email", _("“%(value)s” is not a valid email address.", value=values["email"]))
@@ -363,37 +482,67 @@ def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str
             problem("preferred_language", _("“%(value)s” is not a language Organizer knows (for example: "
                                             "en, es, English, Español).", value=values["preferred_language"]))
     row_tags: list[Tag] = []
-    for name in filter(None, (t.strip() for t in values.get("tags", "").split(TAG_SEPARATOR))):
-        tag = tags.get(_value_key(name))
-        if tag is None:
-            problem("tags", _("“%(value)s” is not on the list of tags (separate tags with “;”). An admin can "
-                              "add it in Settings.", value=name))
-        elif tag not in row_tags:
-            row_tags.append(tag)
+    row_new_tags: list[str] = []
+    for i in columns.get("tags", ()):
+        # Organizer writes "a;b", Action Network and NationBuilder "a, b".
+        separator = TAG_SEPARATOR if TAG_SEPARATOR in cell(i) or "," not in cell(i) else ","
+        for name in filter(None, (t.strip() for t in cell(i).split(separator))):
+            tag = tags.get(_value_key(name))
+            if tag is not None:
+                if tag not in row_tags:
+                    row_tags.append(tag)
+            elif new_tags is None:
+                problem("tags", _("“%(value)s” is not on the list of tags (separate tags with “;”). An admin can "
+                                  "add it in Settings.", value=name), i)
+            elif len(name) > TAG_NAME_LENGTH:
+                problem("tags", _("Longer than %(max)d characters.", max=TAG_NAME_LENGTH), i)
+            else:
+                name = new_tags.setdefault(_value_key(name), name)
+                if name not in row_new_tags:
+                    row_new_tags.append(name)
     consent = None
     if values.get("sms_consent"):
         consent = CONSENT_FOR.get(_value_key(values["sms_consent"]))
         if consent is None:
             problem("sms_consent", _("“%(value)s” is not a yes or no.", value=values["sms_consent"]))
+    if "sms_opt_out" in values:
+        key = _value_key(values["sms_opt_out"])
+        if key in OPT_OUT_YES:
+            consent = SmsConsent.OPTED_OUT  # a "do not text" flag wins over any other column
+        elif key not in OPT_OUT_NO:
+            problem("sms_opt_out", _("“%(value)s” is not a yes or no.", value=values["sms_opt_out"]))
+    races: list[RaceEthnicity] = []
+    for name in filter(None, (r.strip() for r in values.get("race_ethnicity", "").split(TAG_SEPARATOR))):
+        race = RACE_FOR.get(_value_key(name))
+        if race is None:
+            problem("race_ethnicity", _("“%(value)s” is not a race/ethnicity Organizer knows.", value=name))
+        elif race not in races:
+            races.append(race)
     if found:
         errors.extend(found)
         return None
     if readings and to_resolve is not None:
-        to_resolve.append(PhoneToResolve(line, f"{values['first_name']} {values.get('last_name', '')}".strip(),
-                                         values["phone"], readings))
+        to_resolve.append(PhoneToResolve(line, f"{first_name} {last_name}".strip(),
+                                         values.get("phone", ""), readings))
     return ImportRow(
         line=line,
-        first_name=values["first_name"],
-        last_name=values.get("last_name", ""),
+        first_name=first_name,
+        last_name=last_name,
         preferred_name=values.get("preferred_name") or None,
         phone=phone,
+        other_phones=other_phones,
         email=email,
-        address=values.get("address") or None,
+        address=address,
+        city=values.get("city") or None,
+        postal_code=values.get("postal_code") or None,
         neighborhood=neighborhood,
         preferred_language=language,
         tags=row_tags,
+        new_tags=row_new_tags,
         sms_consent=consent if consent is not SmsConsent.UNKNOWN else None,
+        race_ethnicities=[RaceEthnicity.PREFER_NOT_TO_SAY] if RaceEthnicity.PREFER_NOT_TO_SAY in races else races,
         notes=values.get("notes") or None,
+        external_id=values.get("external_id") or None,
     )
 
 
@@ -419,37 +568,61 @@ def _name_key(first: str | None, last: str | None) -> str:
     return " ".join(fold(f"{first or ''} {last or ''}").split())
 
 
+def _phone_cell(value: str | None) -> str | None:
+    """A phone cell as a spreadsheet may have kept it: "'+52 55..." (the apostrophe that makes
+    it text) or "5255...0.0" is read as the number it stands for."""
+    if not value:
+        return value
+    value = value.lstrip("'")
+    if value.endswith(".0") and value[:-2].isdigit():
+        value = value[:-2]
+    return value
+
+
 def _set_aside_existing(user: User, plan: ImportPlan) -> None:
-    """Move rows that are people already in Organizer (archived too) out of ``plan.rows``: the
-    same email, or the same phone and name. The same phone with another name is a household
+    """Move rows that are people already in Organizer (archived too) out of ``plan.rows``: to
+    ``plan.existing`` when the user may see them, else counted. The same id in the other tool,
+    the same email, or the same phone and name; the same phone with another name is a household
     member, added."""
+    ids = sorted({r.external_id for r in plan.rows if r.external_id})
     phones = sorted({r.phone for r in plan.rows if r.phone})
     emails = sorted({r.email for r in plan.rows if r.email})
+    by_id: dict[str, tuple[int, str, bool]] = {}
     by_phone: dict[str, tuple[int, str, bool]] = {}  # by phone and name key (see below)
     by_email: dict[str, tuple[int, str, bool]] = {}
     visible = people_visible_to(user).label("visible")
+    names = (Person.first_name, Person.last_name, Person.preferred_name, visible)
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        found = db.session.execute(
+            select(Person.id, PersonExternalId.external_id, *names)
+            .join(PersonExternalId, PersonExternalId.person_id == Person.id)
+            .where(PersonExternalId.source == plan.source,
+                   PersonExternalId.external_id.in_(ids[start:start + LOOKUP_CHUNK]))
+        )
+        for pid, value, first, last, preferred, may_see in found:
+            by_id.setdefault(value, (pid, f"{preferred or first} {last}".strip(), bool(may_see)))
     # Phones and emails in separate queries: each walks its own index, where an OR of the two
     # lists scanned the whole table once per chunk (minutes for 100,000 rows into 100,000 people).
     for column, values, by_value in ((Person.phone, phones, by_phone), (Person.email, emails, by_email)):
         for start in range(0, len(values), LOOKUP_CHUNK):
             found = db.session.execute(
-                select(Person.id, column, Person.first_name, Person.last_name, Person.preferred_name, visible)
+                select(Person.id, column, *names)
                 .where(column.in_(values[start:start + LOOKUP_CHUNK]))
                 .order_by(Person.id)
             )
             for pid, value, first, last, preferred, may_see in found:
                 key = f"{value} {_name_key(first, last)}" if column is Person.phone else value
                 by_value.setdefault(key, (pid, f"{preferred or first} {last}".strip(), bool(may_see)))
-    if not by_phone and not by_email:
+    if not by_id and not by_phone and not by_email:
         return
     to_add = []
     for row in plan.rows:
-        match = (by_email.get(row.email or "")
+        match = (by_id.get(row.external_id or "") or by_email.get(row.email or "")
                  or (by_phone.get(f"{row.phone} {_name_key(row.first_name, row.last_name)}") if row.phone else None))
         if match is None:
             to_add.append(row)
         elif match[2]:
-            plan.existing.append(ExistingMatch(row.line, match[0], match[1]))
+            plan.existing.append(ExistingMatch(row.line, match[0], match[1], row))
         else:
             plan.hidden_matches += 1
     plan.rows = to_add
@@ -463,8 +636,10 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
     """Add the plan's rows as people (the caller commits); returns how many were added.
 
     Each person is created by ``user`` and held by ``owner`` (a leader's import is always the
-    leader's own, whatever ``owner`` says); notes only when ``user`` may see them. One audit
-    event for the whole import.
+    leader's own, whatever ``owner`` says); notes and race/ethnicity only when ``user`` may see
+    them. Tags missing from the list are created first (staff only reach this with new tags).
+    People already in Organizer (``plan.existing``) get what they lack and any opt-out
+    (``_update_existing``). One audit event for the whole import.
 
     Written with Core executemany inserts (people, then their tags) in chunks of
     ``INSERT_CHUNK`` rows, not the ORM: on SQLite the ORM sends one INSERT per person to learn
@@ -474,12 +649,20 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
     """
     if not plan.ok:
         raise ValueError("an import with errors cannot be written")
-    if not plan.rows:
+    source = f"imported by {user.email} from {file_name}"[:80]
+    now = utcnow()
+    updated = _update_existing(user, plan, detail=source, now=now)
+    if not plan.rows and not updated:
         return 0
     owner_id = user.id if user.is_leader else (owner.id if owner else None)
-    source = f"imported by {user.email}"[:80]
-    now = utcnow()
     sensitive = user.can_see_sensitive
+    created_tags = {}
+    for name in plan.new_tags if user.is_staff else ():
+        tag = Tag(name=name)
+        db.session.add(tag)
+        created_tags[name] = tag
+    if created_tags:
+        db.session.flush()
     # Core, not the ORM's bulk insert: the ORM leaves a row's None values out of its INSERT, so
     # rows with different blank cells became separate statements (thousands for one file) whose
     # RETURNING rows it then spliced together quadratically. Here every row names every column
@@ -496,7 +679,8 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
         ids = list(db.session.scalars(statement, [
             {
                 "first_name": row.first_name, "last_name": row.last_name, "preferred_name": row.preferred_name,
-                "phone": row.phone, "email": row.email, "address": row.address,
+                "phone": row.phone, "email": row.email, "address": row.address, "city": row.city,
+                "postal_code": row.postal_code, "other_phones": TAG_SEPARATOR.join(row.other_phones) or None,
                 "neighborhood_id": row.neighborhood.id if row.neighborhood else None,
                 "preferred_language": row.preferred_language,
                 "notes": row.notes if sensitive else None,
@@ -511,20 +695,90 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
         ]))
         if sqlite:
             ids.sort()
-        record_imported_consents([(pid, row.sms_consent) for pid, row in zip(ids, rows, strict=True)
-                                  if row.sms_consent], user, detail=source, now=now)
-        tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in zip(ids, rows, strict=True)
-                    for tag in row.tags]
+        pairs = list(zip(ids, rows, strict=True))
+        record_imported_consents([(pid, row.sms_consent) for pid, row in pairs if row.sms_consent], user,
+                                 detail=source, now=now)
+        tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in pairs
+                    for tag in [*row.tags, *(created_tags[n] for n in row.new_tags if n in created_tags)]]
         if tag_rows:
             db.session.execute(insert(person_tags), tag_rows)
+        race_rows = [{"person_id": pid, "value": race} for pid, row in pairs for race in row.race_ethnicities]
+        if race_rows and sensitive:
+            db.session.execute(insert(PersonRaceEthnicity.__table__), race_rows)
+        id_rows = [{"person_id": pid, "source": plan.source, "external_id": row.external_id}
+                   for pid, row in pairs if row.external_id]
+        if id_rows:
+            db.session.execute(insert(PersonExternalId.__table__), id_rows)
         added += len(ids)
         if progress is not None:
             progress(added)
     record(user, "import", None,
            {"file": file_name, "added": added, "already_there": plan.skipped, "rows": plan.total_rows,
-            "owner_id": owner_id},
+            "owner_id": owner_id, "updated": updated, "preset": plan.source,
+            "tags_created": sorted(created_tags)},
            object_type="people", summary=f"{added} people imported from {file_name}"[:255])
     return added
+
+
+def _update_existing(user: User, plan: ImportPlan, *, detail: str, now) -> int:
+    """Bring the file's news to people already in Organizer that the user may see; returns how
+    many changed. Only blanks are filled (city, ZIP, other phones) and the id in the other tool
+    noted, so nothing a user typed is overwritten; a declined-texts row opts the person out,
+    recorded in their consent history with the file as the source. Nothing here ever makes
+    anybody textable. A few bulk statements, whatever the number of rows."""
+    matches = [m for m in plan.existing if m.row is not None and (
+        m.row.city or m.row.postal_code or m.row.other_phones or m.row.external_id
+        or m.row.sms_consent is SmsConsent.OPTED_OUT)]
+    if not matches:  # nothing the file could bring them: no query at all
+        return 0
+    ids = sorted({m.person_id for m in matches})
+    current: dict[int, tuple] = {}
+    known_ids: set[int] = set()
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start:start + LOOKUP_CHUNK]
+        for pid, consent, city, postal_code, other in db.session.execute(
+                select(Person.id, Person.sms_consent, Person.city, Person.postal_code, Person.other_phones)
+                .where(Person.id.in_(chunk))):
+            current[pid] = (consent, city, postal_code, other)
+        known_ids.update(db.session.scalars(select(PersonExternalId.person_id).where(
+            PersonExternalId.person_id.in_(chunk), PersonExternalId.source == plan.source)))
+    table = Person.__table__
+    fills, opt_outs, new_ids, opted = [], [], [], set()
+    for match in matches:
+        row, pid = match.row, match.person_id
+        consent, city, postal_code, other = current[pid]
+        values = {"city": city or row.city, "postal_code": postal_code or row.postal_code,
+                  "other_phones": other or TAG_SEPARATOR.join(row.other_phones) or None}
+        if values != {"city": city, "postal_code": postal_code, "other_phones": other}:
+            fills.append({"pid": pid, **{f"new_{k}": v for k, v in values.items()}})
+            current[pid] = (consent, values["city"], values["postal_code"], values["other_phones"])
+        if row.sms_consent is SmsConsent.OPTED_OUT and consent is not SmsConsent.OPTED_OUT and pid not in opted:
+            opted.add(pid)
+            opt_outs.append((pid, consent))
+        if row.external_id and pid not in known_ids:
+            known_ids.add(pid)
+            new_ids.append({"person_id": pid, "source": plan.source, "external_id": row.external_id})
+    if fills:
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("pid"))
+            .values(city=bindparam("new_city"), postal_code=bindparam("new_postal_code"),
+                    other_phones=bindparam("new_other_phones"), updated_at=now, updated_by_id=user.id),
+            fills, execution_options={"synchronize_session": False})
+    if opt_outs:
+        out_ids = [pid for pid, _before in opt_outs]
+        for start in range(0, len(out_ids), LOOKUP_CHUNK):
+            db.session.execute(
+                update(table).where(table.c.id.in_(out_ids[start:start + LOOKUP_CHUNK]))
+                .values(sms_consent=SmsConsent.OPTED_OUT, sms_consent_at=now, sms_consent_source=detail[:80],
+                        updated_at=now, updated_by_id=user.id),
+                execution_options={"synchronize_session": False})
+        db.session.execute(insert(ConsentChange.__table__), [
+            {"person_id": pid, "changed_at": now, "changed_by_id": user.id, "method": ConsentMethod.IMPORT,
+             "from_consent": before, "to_consent": SmsConsent.OPTED_OUT, "detail": detail[:120]}
+            for pid, before in opt_outs])
+    if new_ids:
+        db.session.execute(insert(PersonExternalId.__table__), new_ids)
+    return len({f["pid"] for f in fills} | {pid for pid, _before in opt_outs} | {r["person_id"] for r in new_ids})
 
 
 # --- the file between preview and confirmation --------------------------------------------
@@ -560,6 +814,20 @@ def take_upload(folder: Path, token: str) -> bytes | None:
         return taken.read_bytes()
     finally:
         taken.unlink(missing_ok=True)
+
+
+def peek_upload(folder: Path, token: str) -> bytes | None:
+    """The bytes saved under ``token``, left in place (the mapping page reads the file again
+    each time a column changes); ``None`` when unknown or expired."""
+    if not TOKEN_PATTERN.match(token or ""):
+        return None
+    path = folder / f"{token}.csv"
+    try:
+        if path.stat().st_mtime < time.time() - UPLOAD_MAX_AGE:
+            return None
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def discard_upload(folder: Path, token: str) -> None:

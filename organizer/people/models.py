@@ -145,6 +145,10 @@ class Person(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     email: Mapped[str | None] = mapped_column(String(254), index=True)  # lower-cased
     address: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(16))  # ZIP or postal code, as written
+    #: Phones besides the texting one (home, work: never texted), E.164 separated by ";".
+    other_phones: Mapped[str | None] = mapped_column(String(255))
     neighborhood_id: Mapped[int | None] = mapped_column(
         ForeignKey("neighborhoods.id", ondelete="SET NULL"), index=True
     )
@@ -202,6 +206,35 @@ class Person(db.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class PersonExternalId(db.Model):
+    """A person's id in another tool (Action Network, NationBuilder, VAN...), so that importing
+    the same export again finds them instead of adding them twice."""
+
+    __tablename__ = "person_external_ids"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_person_external_ids_source_external_id"),
+        Index("ix_person_external_ids_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(40))  # a preset's key ("nationbuilder") or "file"
+    external_id: Mapped[str] = mapped_column(String(100))
+
+
+class ImportMapping(db.Model):
+    """A column mapping a user saved under a name, offered beside the built-in presets:
+    ``columns`` maps a column header (as the file writes it) to a field of the import."""
+
+    __tablename__ = "people_import_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    columns: Mapped[str] = mapped_column(Text)  # JSON object {header: field}
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ConsentChange(db.Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,10 @@ class AmbiguousPhone(PhoneError):
                            "one, or type the number with its country code.",
                            readings="; ".join(c.label() for c in reading.candidates)))
         self.reading = reading
+
+
+class OtherPhoneError(PhoneError):
+    """One of a person's other phones cannot be read as a valid number."""
 
 
 class PersonError(ValueError):
@@ -145,6 +150,23 @@ def chosen_phone(raw: str | None, choice: str | None, region: str) -> str | None
         if choice and choice in {c.e164 for c in ambiguous.reading.candidates}:
             return choice
         raise
+
+
+def normalize_other_phones(raw: str | None, region: str, *, texting: str | None = None) -> str | None:
+    """Other phones typed or imported as one text ("773 555 0101; +52 55 1234 5678", commas
+    too) as E.164 separated by ";", without repeats nor the texting number; ``None`` when blank.
+
+    :raise OtherPhoneError: when one of them is not a valid number.
+    """
+    numbers: list[str] = []
+    for part in (raw or "").replace(",", ";").split(";"):
+        try:
+            number = normalize_phone(part, region)
+        except PhoneError:
+            raise OtherPhoneError(part.strip()) from None
+        if number and number != texting and number not in numbers:
+            numbers.append(number)
+    return ";".join(numbers) or None
 
 
 def format_phone(e164: str | None, region: str = "US") -> str:
@@ -271,6 +293,10 @@ class PersonData:
     phone: str | None = None  # as typed; normalized by the service
     email: str | None = None
     address: str | None = None
+    # None leaves what is stored (a caller that does not ask for them, like a quick add).
+    city: str | None = None
+    postal_code: str | None = None
+    other_phones: str | None = None  # as typed, several separated by ";" or ","
     neighborhood_id: int | None = None
     preferred_language: str | None = None
     timezone: str | None = None  # IANA name; None: guessed from the phone for texts
@@ -484,6 +510,12 @@ def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> Non
         person.phone = new_phone
     person.email = (data.email or "").strip().lower() or None
     person.address = (data.address or "").strip() or None
+    if data.city is not None:
+        person.city = data.city.strip() or None
+    if data.postal_code is not None:
+        person.postal_code = data.postal_code.strip().upper() or None
+    if data.other_phones is not None:
+        person.other_phones = normalize_other_phones(data.other_phones, region, texting=person.phone)
     person.neighborhood_id = data.neighborhood_id or None
     person.preferred_language = data.preferred_language or None
     person.timezone = data.timezone or None
@@ -639,12 +671,18 @@ def export_csv(user: User, filters: PersonFilters) -> Iterator[str]:
     record(user, "export", None, {"rows": rows, "filters": filters.__dict__},
            object_type="people", summary=f"{rows} people exported")
     sensitive = user.can_see_sensitive
+    from organizer.settings.services import get_organization
+
+    region = get_organization().default_phone_region
     tag_names = (select(joined_strings(Tag.name, LIST_SEPARATOR)).join(person_tags, person_tags.c.tag_id == Tag.id)
                  .where(person_tags.c.person_id == Person.id).scalar_subquery())
+    # The same column names the import recognizes (its "Organizer" preset): a staff export
+    # imported again brings everything back.
     columns = [Person.id, Person.first_name, Person.last_name, Person.preferred_name, Person.phone, Person.email,
-               Person.address, Neighborhood.name, Person.preferred_language, tag_names, Person.sms_consent]
-    header = ["id", "first_name", "last_name", "preferred_name", "phone", "email", "address",
-              "neighborhood", "language", "tags", "sms_consent"]
+               Person.address, Person.city, Person.postal_code, Person.other_phones, Neighborhood.name,
+               Person.preferred_language, tag_names, Person.sms_consent]
+    header = ["id", "first_name", "last_name", "preferred_name", "phone", "email", "address", "city",
+              "postal_code", "other_phones", "neighborhood", "language", "tags", "sms_consent"]
     if sensitive:
         columns += [select(joined_strings(PersonRaceEthnicity.value, LIST_SEPARATOR))
                     .where(PersonRaceEthnicity.person_id == Person.id).scalar_subquery(), Person.notes]
@@ -658,13 +696,20 @@ def export_csv(user: User, filters: PersonFilters) -> Iterator[str]:
         with streaming_rows(engine, stmt) as found:
             for row in found:
                 values = list(row)
-                values[9] = joined_list(values[9])
-                values[10] = values[10].value
+                # Phones as a spreadsheet keeps them: national form at home ("(312) 555-0142"),
+                # international abroad ("+52 55 1234 5678", which ``_csv_safe`` marks as text
+                # with a leading apostrophe, as the importer reads it back). Bare E.164 digits
+                # became numbers (5.25512E+11) that could not be imported again.
+                values[4] = format_phone(values[4], region)
+                values[9] = "; ".join(format_phone(p, region) for p in values[9].split(";")) if values[9] else ""
+                values[12] = joined_list(values[12])
+                values[13] = values[13].value
                 if sensitive:
-                    values[11] = joined_list(values[11])
+                    values[14] = joined_list(values[14])
                 yield values
 
-    return stream_csv(header, lines())
+    # A byte order mark first: without it Excel reads the UTF-8 file as Windows-1252 ("MarÃ­a").
+    return itertools.chain(("\ufeff",), stream_csv(header, lines()))
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from organizer.people.forms import (
     AssignForm,
     ConfirmImportForm,
     ImportForm,
+    ImportMappingForm,
     MembershipForm,
     PersonForm,
 )
@@ -38,16 +39,27 @@ from organizer.people.importing import (
     ImportPlan,
     check_import,
     discard_upload,
+    peek_upload,
     import_people,
     read_progress,
     save_upload,
     take_upload,
     write_progress,
 )
-from organizer.people.models import Person, RaceEthnicity, SmsConsent
+from organizer.people.models import ImportMapping, Person, RaceEthnicity, SmsConsent
+from organizer.people.presets import (
+    FIELDS,
+    IGNORE,
+    PRESETS,
+    SENSITIVE,
+    save_mapping,
+    saved_columns,
+    saved_mappings,
+)
 from organizer.people.services import (
     PersonData,
     PersonError,
+    OtherPhoneError,
     PersonFilters,
     PhoneError,
     add_membership,
@@ -162,7 +174,7 @@ def new():
                 db.session.commit()
             except PhoneError as error:
                 db.session.rollback()
-                form.phone.errors.append(str(error))
+                _phone_error(form, error)
             else:
                 flash(_("%(name)s was added.", name=person.display_name), "success")
                 _warn_shared_phone(person)
@@ -304,7 +316,7 @@ def edit(person_id: int):
                 db.session.commit()
             except PhoneError as error:
                 db.session.rollback()
-                form.phone.errors.append(str(error))
+                _phone_error(form, error)
             else:
                 flash(_("Saved."), "success")
                 if person.phone != phone_before:
@@ -390,7 +402,8 @@ IMPORT_ROWS_SHOWN = 20
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 def import_csv():
-    """Upload a CSV: every row is checked and a preview shown; nothing is written yet."""
+    """Upload a CSV: its columns are matched to fields (another tool's layout is recognized) and
+    every row checked; the preview shows both. Nothing is written yet."""
     form = ImportForm()
     if current_user.is_staff:
         form.owner_id.choices = [("", _("Nobody yet"))] + [(u.id, u.name) for u in staff_and_leaders()]
@@ -413,24 +426,71 @@ def import_csv():
             if previous:
                 discard_upload(folder, previous.get("token", ""))
             owner_id = form.owner_id.data if "owner_id" in form else current_user.id
-            token = ""
-            if plan.ok and plan.rows:
-                token = save_upload(folder, data)
-                session[IMPORT_SESSION_KEY] = {"token": token, "file": file_name, "owner_id": owner_id,
-                                               "user_id": current_user.id}
-            return _preview(plan, file_name, owner_id, ConfirmImportForm(token=token))
+            # Kept even when rows have errors: a different mapping may be all the file needs.
+            token = save_upload(folder, data)
+            session[IMPORT_SESSION_KEY] = {"token": token, "file": file_name, "owner_id": owner_id,
+                                           "user_id": current_user.id, "mapping": plan.mapping,
+                                           "preset": plan.source}
+            return _preview(plan, file_name, owner_id, token)
     return render_template(
         "people/import.html", form=form, tag_separator=TAG_SEPARATOR,
         max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"],
         max_megabytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"] / 1_000_000,
         background_megabytes=current_app.config["PEOPLE_IMPORT_BACKGROUND_BYTES"] / 1_000_000,
+        presets=PRESETS.values(),
     )
+
+
+@bp.post("/import/mapping")
+@login_required
+def import_mapping():
+    """Change which field each column fills (or start again from a preset or a saved mapping),
+    optionally save the mapping under a name, and preview the file again. Writes no person."""
+    form = ImportMappingForm()
+    pending = session.get(IMPORT_SESSION_KEY) or {}
+    data = None
+    if form.validate_on_submit() and pending.get("token") == form.upload.data \
+            and pending.get("user_id") == current_user.id:
+        data = peek_upload(_import_folder(), form.upload.data)
+    if data is None:
+        flash(_("That upload has expired or was already imported. Please upload the file again."), "warning")
+        return redirect(url_for("people.import_csv"))
+    choice = form.preset.data or ""
+    saved = None
+    if form.use_preset.data:
+        mapping = None
+        if choice.startswith("saved:"):
+            saved_id = choice.removeprefix("saved:")
+            found = db.session.get(ImportMapping, db_int(saved_id)) if saved_id.isdigit() and len(saved_id) < 10 \
+                else None
+            saved = saved_columns(found) if found else None
+            choice = "file"
+        elif choice not in PRESETS:
+            choice = ""  # automatic: recognized from the headers again
+    else:
+        mapping = [entry.data or IGNORE for entry in form.columns]
+        choice = pending.get("preset", "file")
+    try:
+        plan = _check_import(data, mapping=mapping, preset=choice or None, saved=saved)
+    except ImportFileError as error:
+        flash(str(error), "danger")
+        plan = None
+    if plan is None:
+        # The file is fine; the mapping is not (no first name, two columns for one field).
+        return _preview(_check_import(data, mapping=pending.get("mapping"), preset=pending.get("preset")),
+                        pending.get("file", ""), pending.get("owner_id"), form.upload.data)
+    if form.save_as.data and form.save_as.data.strip():
+        save_mapping(current_user, form.save_as.data, plan.header, plan.mapping)
+        db.session.commit()
+        flash(_("The mapping was saved as “%(name)s”.", name=form.save_as.data.strip()), "success")
+    session[IMPORT_SESSION_KEY] = {**pending, "mapping": plan.mapping, "preset": plan.source}
+    return _preview(plan, pending.get("file", ""), pending.get("owner_id"), form.upload.data)
 
 
 @bp.post("/import/confirm")
 @login_required
 def import_confirm():
-    """Write the previewed upload, checked again, in one transaction."""
+    """Write the previewed upload, checked again through the mapping shown, in one transaction."""
     form = ConfirmImportForm()
     pending = session.get(IMPORT_SESSION_KEY) or {}
     data = None
@@ -448,19 +508,20 @@ def import_confirm():
             flash(_("That account is not active."), "danger")
             return redirect(url_for("people.import_csv"))
     try:
-        plan = _check_import(data)
+        plan = _check_import(data, mapping=pending.get("mapping"), preset=pending.get("preset"))
     except ImportFileError as error:  # only if the limits changed since the preview
         flash(str(error), "danger")
         return redirect(url_for("people.import_csv"))
-    if not plan.ok or not plan.rows:
+    if not plan.ok or not (plan.rows or plan.existing):
         # The lists or the people changed since the preview: show what the file would do now.
-        return _preview(plan, pending.get("file", ""), pending.get("owner_id"), ConfirmImportForm(token=""))
+        return _preview(plan, pending.get("file", ""), pending.get("owner_id"), "")
     added = import_people(current_user, plan, owner=owner, file_name=pending.get("file", ""))
     db.session.commit()
     message = ngettext("%(num)d person was added.", "%(num)d people were added.", added)
     if plan.skipped:
-        message += " " + ngettext("%(num)d was already in Organizer and was left as it was.",
-                                  "%(num)d were already in Organizer and were left as they were.", plan.skipped)
+        message += " " + ngettext("%(num)d was already in Organizer: only what was missing was filled in.",
+                                  "%(num)d were already in Organizer: only what was missing was filled in.",
+                                  plan.skipped)
     if plan.to_resolve:
         message += " " + ngettext("%(num)d was added without a phone: the number is valid in more than one of your "
                                   "countries (%(names)s). Add it on their page.",
@@ -514,22 +575,36 @@ def _import_in_background(data: bytes, file_name: str, owner_id: int | None) -> 
     return token
 
 
-def _check_import(data: bytes) -> ImportPlan:
+def _check_import(data: bytes, **mapping) -> ImportPlan:
     return check_import(current_user, data, region=_region(),
                         max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
-                        max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"])
+                        max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"], **mapping)
 
 
 def _import_folder() -> Path:
     return Path(current_app.config["PEOPLE_IMPORT_DIR"])
 
 
-def _preview(plan: ImportPlan, file_name: str, owner_id: int | None, confirm_form: ConfirmImportForm):
+def _preview(plan: ImportPlan, file_name: str, owner_id: int | None, token: str):
+    """The mapping page: each column with its field and samples, what the mapping means, the
+    errors or the first rows, and the button that imports (only when the file is ready)."""
     owner = db.session.get(User, owner_id) if owner_id else None
+    ready = plan.ok and bool(plan.rows or plan.existing) and bool(token)
+    mapping_form = ImportMappingForm(formdata=None, upload=token,
+                                     preset=plan.preset.key if plan.preset else "")
+    choices = [(key, str(label)) for key, label in FIELDS.items()
+               if current_user.can_see_sensitive or key not in SENSITIVE]
+    for value in plan.mapping:
+        mapping_form.columns.append_entry(value)
+        mapping_form.columns[-1].choices = choices
+    mapping_form.preset.choices = ([("", _("Recognize from the headers"))]
+                                   + [(p.key, p.name) for p in PRESETS.values()]
+                                   + [(f"saved:{m.id}", m.name) for m in saved_mappings()])
     return render_template(
-        "people/import_preview.html", plan=plan, file_name=file_name, owner=owner, confirm_form=confirm_form,
+        "people/import_preview.html", plan=plan, file_name=file_name, owner=owner,
+        confirm_form=ConfirmImportForm(token=token if ready else ""), ready=ready, mapping_form=mapping_form,
         errors_shown=IMPORT_ERRORS_SHOWN, rows_shown=IMPORT_ROWS_SHOWN, consent_labels=SMS_CONSENT_LABELS,
-        language_labels=dict(LANGUAGE_CHOICES),
+        language_labels=dict(LANGUAGE_CHOICES), field_labels=FIELDS,
     )
 
 
@@ -538,9 +613,16 @@ def _preview(plan: ImportPlan, file_name: str, owner_id: int | None, confirm_for
 @click.option("--by", "by_email", required=True, help="Email of the account doing the import (audit, created by).")
 @click.option("--owner", "owner_email", default=None,
               help="Email of the user who will hold the relationships (ignored when --by is a leader).")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
+              help="The tool whose export this is (default: recognized from the headers).")
+@click.option("--map", "map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help='A JSON file {"column header": "field"} (fields: ' + ", ".join(FIELDS) + ").")
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
-def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: bool) -> None:
-    """Import people from a CSV file, with the same checks as the import page."""
+def import_command(path: Path, by_email: str, owner_email: str | None, preset: str | None, map_file: Path | None,
+                   dry_run: bool) -> None:
+    """Import people from a CSV file, with the same checks and mappings as the import page."""
+    import json
+
     from sqlalchemy import select
 
     def account(email: str) -> User:
@@ -551,18 +633,29 @@ def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: 
 
     actor = account(by_email)
     owner = account(owner_email) if owner_email else None
+    saved = None
+    if map_file is not None:
+        try:
+            saved = json.loads(map_file.read_text(encoding="utf-8-sig"))
+        except ValueError as error:
+            raise click.ClickException(f"{map_file.name} is not JSON: {error}") from None
+        if not isinstance(saved, dict) or any(v not in FIELDS for v in saved.values()):
+            raise click.ClickException(f"{map_file.name} must map column headers to fields: {', '.join(FIELDS)}")
     try:
         plan = check_import(actor, path, region=_region(),
                             max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
-                            max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"])
+                            max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"], preset=preset, saved=saved)
     except ImportFileError as error:
         raise click.ClickException(str(error)) from None
+    click.echo(f"layout: {plan.preset.name if plan.preset else 'generic'}")
+    for name, target in zip(plan.header, plan.mapping, strict=True):
+        click.echo(f"  {name} -> {target}")
     for error in plan.errors:
         click.echo(f"line {error.line}, {error.column}: {error.message}")
-    if plan.ignored_columns:
-        click.echo(f"ignored columns: {', '.join(plan.ignored_columns)}")
     if plan.notes_ignored:
-        click.echo("the notes column was ignored (organizer notes are for staff)")
+        click.echo("the notes and race/ethnicity columns were ignored (they are for staff)")
+    if plan.new_tags:
+        click.echo(f"new tags: {', '.join(plan.new_tags)}")
     for match in plan.existing:
         click.echo(f"line {match.line}: already in Organizer as {match.name} (#{match.person_id})")
     for item in plan.to_resolve:
@@ -570,6 +663,7 @@ def import_command(path: Path, by_email: str, owner_email: str | None, dry_run: 
         click.echo(f"line {item.line}: phone {item.typed!r} could be {readings}; {item.name} is added without it")
     if not plan.ok:
         raise click.ClickException(f"{len(plan.errors)} errors; nothing was imported")
+    click.echo(f"without a phone to text: {plan.without_phone}; declined texts: {plan.opted_out}")
     if dry_run:
         click.echo(f"would add {len(plan.rows)}, already in Organizer {plan.skipped}")
         return
@@ -606,6 +700,13 @@ def _person_form(person: Person | None = None) -> PersonForm:
     return form
 
 
+def _phone_error(form: PersonForm, error: PhoneError) -> None:
+    if isinstance(error, OtherPhoneError):
+        form.other_phones.errors.append(_("“%(value)s” is not a valid phone number.", value=str(error)))
+    else:  # what to add, when the number reads in another country ("add the country code...")
+        form.phone.errors.append(str(error) or _("This is not a valid phone number."))
+
+
 def _data(form: PersonForm) -> PersonData:
     return PersonData(
         first_name=form.first_name.data,
@@ -614,6 +715,9 @@ def _data(form: PersonForm) -> PersonData:
         phone=form.phone.data,
         email=form.email.data,
         address=form.address.data,
+        city=form.city.data or "",
+        postal_code=form.postal_code.data or "",
+        other_phones=form.other_phones.data or "",
         neighborhood_id=form.neighborhood_id.data,
         preferred_language=form.preferred_language.data or None,
         timezone=form.timezone.data or None,
