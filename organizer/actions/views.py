@@ -93,7 +93,7 @@ from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, get_visible_person, normalize_phone
 from organizer.settings.services import get_organization
-from organizer.sms.actions_link import reminder_plan
+from organizer.sms.reminders import reminder_plan
 from organizer.web import Pagination, db_int, page_arg
 
 bp = Blueprint("actions", __name__)

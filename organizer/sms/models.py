@@ -97,7 +97,7 @@ class Mobilization(db.Model):
     body: Mapped[str] = mapped_column(Text)
     # What the body is written in: the automatic parts (RSVP prompt, {action_time}) follow it.
     text_language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
-    #: The audience filters (see ``services.AudienceFilter``), stored as given.
+    #: The audience filters (see ``audiences.AudienceFilter``), stored as given.
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rsvp_prompt: Mapped[bool] = mapped_column(Boolean, default=False)
     action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"), index=True)
