@@ -295,8 +295,8 @@ def preview():
         saved = mobilization_service.get_mobilization(current_user, editing)
         draft.created_by_id, draft.kind = saved.created_by_id, saved.kind
     compose.fill_draft(draft, title=form.title.data or "", body=form.body.data or "", audience=_audience(form),
-                        actor=current_user, action_id=form.action_id.data, campaign_id=form.campaign_id.data,
-                        rsvp_prompt=bool(form.rsvp_prompt.data), text_language=language)
+                       actor=current_user, action_id=form.action_id.data, campaign_id=form.campaign_id.data,
+                       rsvp_prompt=bool(form.rsvp_prompt.data), text_language=language)
     return jsonify(_preview_json(compose.preview(current_user, draft)))
 
 
@@ -388,7 +388,8 @@ def launch(mobilization_id: int):
     schedule_at = None
     if form.schedule_at.data:
         schedule_at = form.schedule_at.data.replace(tzinfo=_org_zone()).astimezone(ZoneInfo("UTC"))
-    audience = _apply(lambda: mobilization_service.launch(mobilization, current_user, schedule_at=schedule_at), "danger")
+    audience = _apply(lambda: mobilization_service.launch(mobilization, current_user, schedule_at=schedule_at),
+                      "danger")
     if audience is _FAILED:
         return redirect(url_for("sms.detail", mobilization_id=mobilization_id))
     dispatch_noted()
@@ -421,7 +422,8 @@ def _test_form() -> TestSendForm:
     """The test-send form offering the user's own numbers only (see ``verified_numbers.test_numbers``)."""
     region = get_organization().default_phone_region
     form = TestSendForm()
-    form.test_phone.choices = [(phone, format_phone(phone, region)) for phone in verified_numbers.test_numbers(current_user)]
+    form.test_phone.choices = [(phone, format_phone(phone, region))
+                               for phone in verified_numbers.test_numbers(current_user)]
     return form
 
 
@@ -432,7 +434,8 @@ def test(mobilization_id: int):
     form = _test_form()
     if not form.validate_on_submit():
         flash(_("A test goes only to your own phone on file or to a number an admin verified for you."), "danger")
-    elif _apply(lambda: verified_numbers.test_send(mobilization, current_user, form.test_phone.data), "danger") is not _FAILED:
+    elif _apply(lambda: verified_numbers.test_send(mobilization, current_user, form.test_phone.data),
+                "danger") is not _FAILED:
         dispatch_noted()
         flash(_("Test text sent to %(phone)s.",
                 phone=format_phone(form.test_phone.data, get_organization().default_phone_region)), "success")
@@ -454,7 +457,8 @@ def cancel(mobilization_id: int):
 @login_required
 def resume(mobilization_id: int):
     mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
-    if EmptyForm().validate_on_submit() and _apply(lambda: mobilization_service.resume(mobilization, current_user)) is not _FAILED:
+    if EmptyForm().validate_on_submit() and _apply(
+            lambda: mobilization_service.resume(mobilization, current_user)) is not _FAILED:
         dispatch_noted()
         flash(_("Sending again."), "success")
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
@@ -499,7 +503,8 @@ def p2p(mobilization_id: int):
         body = compose.render(compose.full_body(mobilization), {"first_name": recipient.first_name})
         form = P2PForm(person_id=recipient.person_id)
     return render_template("sms/p2p.html", mobilization=mobilization, recipient=recipient, left=left, body=body,
-                           form=form, can_send=mobilization_service.may_send_p2p(mobilization, current_user), progress=mobilization_service.progress_summaries([mobilization.id])[mobilization.id])
+                           form=form, can_send=mobilization_service.may_send_p2p(mobilization, current_user),
+                           progress=mobilization_service.progress_summaries([mobilization.id])[mobilization.id])
 
 
 @bp.post("/<int:mobilization_id>/finish")
