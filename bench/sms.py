@@ -13,7 +13,7 @@
 * ``dispatch_with_10pct_429`` (large shape): the same, paced at 10 segments a second for 40
   seconds, against a fake that answers every tenth create with 429 (no Retry-After): texts
   accepted per second next to the configured pace.
-* ``launch`` (large shape): a 50,000-person mobilization (the "Launch list" tag) launched by ``services.launch`` (audience,
+* ``launch`` (large shape): a 50,000-person mobilization (the "Launch list" tag) launched by ``mobilizations.launch`` (audience,
   exclusions, rendering, segment counts, one executemany INSERT, one commit), next to a raw
   ``INSERT ... SELECT`` of the same rows.
 
@@ -106,8 +106,8 @@ def _dispatch(app: Flask, url: str, *, pace: float = 0, budget: float = 600) -> 
     ``pace`` segments a second, 0: unpaced); returns (texts accepted per second, accepted)."""
     from organizer.auth.models import User
     from organizer.extensions import db
-    from organizer.sms import sending, services
-    from organizer.sms.services import AudienceFilter
+    from organizer.sms import compose, mobilizations, outbox, sending
+    from organizer.sms.audiences import AudienceFilter
 
     app.config.update(SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN,
                       TWILIO_FROM_NUMBER=SENDER, TWILIO_API_BASE_URL=url, SMS_SEGMENTS_PER_SECOND=str(pace),
@@ -118,11 +118,11 @@ def _dispatch(app: Flask, url: str, *, pace: float = 0, budget: float = 600) -> 
     before = _fake_count(url)
     with app.app_context():
         actor = db.session.scalar(select(User))
-        m = services.save_mobilization(None, title="Bench dispatch", body="Hearing Tuesday 6pm, {first_name}!",
-                                       audience=AudienceFilter(tag_id=DISPATCH_TAG), actor=actor)
-        services.launch(m, actor)
+        m = compose.save_mobilization(None, title="Bench dispatch", body="Hearing Tuesday 6pm, {first_name}!",
+                                      audience=AudienceFilter(tag_id=DISPATCH_TAG), actor=actor)
+        mobilizations.launch(m, actor)
         db.session.commit()
-        services.take_noted_dispatches()
+        outbox.take_noted_dispatches()
         mobilization_id = m.id
 
     def sender() -> None:
@@ -150,20 +150,20 @@ def _dispatch(app: Flask, url: str, *, pace: float = 0, budget: float = 600) -> 
 def _launch_once(app: Flask) -> None:
     from organizer.auth.models import User
     from organizer.extensions import db
-    from organizer.sms import services
-    from organizer.sms.services import AudienceFilter
+    from organizer.sms import compose, mobilizations, outbox
+    from organizer.sms.audiences import AudienceFilter
 
     with app.app_context():
         actor = db.session.scalar(select(User))
-        m = services.save_mobilization(None, title="Bench launch", body="Hearing Tuesday 6pm, {first_name}!",
-                                       audience=AudienceFilter(tag_id=LAUNCH_TAG), actor=actor)
+        m = compose.save_mobilization(None, title="Bench launch", body="Hearing Tuesday 6pm, {first_name}!",
+                                      audience=AudienceFilter(tag_id=LAUNCH_TAG), actor=actor)
         db.session.commit()
         started = time.perf_counter()
-        services.launch(m, actor)
+        mobilizations.launch(m, actor)
         db.session.commit()
         assert m.recipients == LAUNCH, m.recipients
         _launch_once.elapsed.append(time.perf_counter() - started)  # type: ignore[attr-defined]
-        services.take_noted_dispatches()
+        outbox.take_noted_dispatches()
         _cleanup(db)
 
 

@@ -56,8 +56,13 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     for timeline_source in (one_to_one_timeline, attendance_timeline):
         register_source(app, timeline_source)
 
+    from organizer.people.services import register_stage_condition
+    from organizer.relational.services import in_stage
+
+    register_stage_condition(app, in_stage)
+
     from organizer.actions.services import register_signup_confirmer
-    from organizer.sms.actions_link import ask_to_confirm_signup, send_signup_confirmations
+    from organizer.sms.signups import ask_to_confirm_signup, send_signup_confirmations
 
     register_signup_confirmer(app, ask_to_confirm_signup, after_commit=send_signup_confirmations)
 

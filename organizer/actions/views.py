@@ -103,8 +103,8 @@ from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, can_see_person, get_visible_person
 from organizer.settings.services import get_organization
 from organizer.sms import after_action
-from organizer.sms.actions_link import reminder_plan
-from organizer.sms.services import MobilizationError
+from organizer.sms.errors import MobilizationError
+from organizer.sms.reminders import reminder_plan
 from organizer.web import Pagination, db_int, home_page_part, page_arg
 
 bp = Blueprint("actions", __name__)

@@ -11,11 +11,12 @@ import csv
 import io
 import itertools
 from contextlib import contextmanager
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import phonenumbers
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast, false, func, insert, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
@@ -249,10 +250,15 @@ def filter_conditions(*, neighborhood_id: int | None = None, institution_id: int
     if owner_id:
         conditions.append(Person.owner_id == owner_id)
     if stage_id:
-        from organizer.relational.services import in_stage
-
-        conditions.append(in_stage(stage_id))
+        conditions.append(current_app.extensions["person_stage_condition"](stage_id))
     return conditions
+
+
+def register_stage_condition(app: Flask, condition: Callable[[int], ColumnElement[bool]]) -> None:
+    """Let the relational area say what "in pipeline stage ``stage_id``" means for the filters
+    of :func:`filter_conditions`. Relational builds on people, so people asks through this hook
+    rather than importing relational back (an import circle). Raises nothing."""
+    app.extensions["person_stage_condition"] = condition
 
 
 def _matches(q: str) -> ColumnElement[bool]:

@@ -15,17 +15,15 @@ from typing import TYPE_CHECKING
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import or_, select
 
 from organizer.actions.models import Action
-from organizer.actions.services import TURNOUT_LISTS, turnout_condition
 from organizer.extensions import db
 
 if TYPE_CHECKING:
     from organizer.auth.models import User
     from organizer.people.models import Person
     from organizer.sms.models import InboundMessage, Mobilization
-    from organizer.sms.services import AudienceFilter
 
 #: The texts the turnout page offers: the turnout list each goes to, the draft's name, and the
 #: suggested message. ``made_it`` asks who said yes and was not checked in whether they came.
@@ -47,14 +45,6 @@ AUDIENCE_LABELS = {
     "first_timer": _l("Came to %(action)s, their first action"),
     "attended": _l("Came to %(action)s"),
 }
-
-
-def turnout_audience_condition(audience: AudienceFilter) -> ColumnElement[bool]:
-    """The condition on ``Person`` for the audience's turnout list. A list without an action,
-    or one not in ``TURNOUT_LISTS``, selects nobody rather than everybody. Raises nothing."""
-    if audience.turnout not in TURNOUT_LISTS or audience.turnout_action_id is None:
-        return false()
-    return turnout_condition(audience.turnout_action_id, audience.turnout)
 
 
 def audience_label(turnout: str | None, action_id: int | None) -> str | None:
@@ -79,7 +69,9 @@ def draft_for_turnout(action: Action, which: str, actor: User, language: str) ->
     :raise MobilizationError: when the action has not started (nobody has come or not yet).
     """
     from organizer.sms.models import MobilizationPurpose
-    from organizer.sms.services import AudienceFilter, MobilizationError, save_mobilization
+    from organizer.sms.audiences import AudienceFilter
+    from organizer.sms.compose import save_mobilization
+    from organizer.sms.errors import MobilizationError
 
     if which not in SUGGESTIONS:
         raise ValueError(which)

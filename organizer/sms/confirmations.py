@@ -34,7 +34,7 @@ def calendar_url(action: Action) -> str:
 def may_confirm(person: Person) -> bool:
     """Whether a confirmation may be texted to ``person``: a phone, consent given, and the
     number neither opted out nor flagged. Two queries at most. Raises nothing."""
-    from organizer.sms.services import blocked_reason
+    from organizer.sms.consent import blocked_reason
 
     return bool(person.phone) and person.sms_consent is SmsConsent.OPTED_IN and not blocked_reason(
         person.phone, person)
@@ -43,7 +43,7 @@ def may_confirm(person: Person) -> bool:
 def text_language(person: Person) -> str:
     """The person's language; for somebody with none on file who is signing up on the public
     page right now, the language that page is shown in (they read it, so they read this)."""
-    from organizer.sms.services import language_of
+    from organizer.sms.outbox import language_of
 
     if person.preferred_language is None and has_request_context() and request.endpoint == "actions.signup":
         from flask_babel import get_locale
@@ -73,7 +73,7 @@ def queue_confirmation(rsvp: Rsvp) -> bool:
     hours end before the action starts. Returns whether a text was queued; it is dispatched
     after the commit (``signup_committed``). Raises nothing."""
     from organizer.settings.services import get_organization
-    from organizer.sms import sending, services
+    from organizer.sms import outbox, sending
     from organizer.sms.models import MessageKind
 
     person, action = rsvp.person, rsvp.action
@@ -83,8 +83,8 @@ def queue_confirmation(rsvp: Rsvp) -> bool:
     when = sending.next_send_time(person.phone, now, current_app.config, get_organization().timezone, person)
     if when >= action.starts_at:
         return False
-    services.queue_text(person.phone, confirmation_body(person, action), MessageKind.ACTION_CONFIRMATION,
-                        person=person, not_before=when)
+    outbox.queue_text(person.phone, confirmation_body(person, action), MessageKind.ACTION_CONFIRMATION,
+                      person=person, not_before=when)
     return True
 
 

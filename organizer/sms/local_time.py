@@ -2,8 +2,9 @@
 
 **Zones.** The recipient's zone comes, in order, from:
 
-1. the ZIP code of the person's address (people have no ZIP field yet: :func:`zone_from_zip`
-   is the seam, and returns ``None``);
+1. the ZIP code of the person's address (:func:`zones_for_postal_code`, a ZIP3 table in
+   ``zip_codes.py``; people have no ZIP field yet: :func:`postal_code_of` is the seam, and
+   returns ``None``); a prefix that spans zones gives every one of them;
 2. the zone recorded on the person (``Person.timezone``);
 3. the phone number's area code (libphonenumber's ``time_zones_for_number``). Numbers are
    portable and a member often lives near the federation with a number from elsewhere, so
@@ -36,6 +37,7 @@ can narrow those states' windows. Admins edit the table (``/sms/quiet-hours``).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from time import monotonic
 from typing import TYPE_CHECKING
@@ -48,6 +50,7 @@ from sqlalchemy import select
 
 from organizer.audit.services import record
 from organizer.extensions import db
+from organizer.sms import zip_codes
 from organizer.sms.models import StateQuietHours
 from organizer.sms.quiet_hours import next_allowed_send, validity_seconds
 
@@ -60,10 +63,12 @@ __all__ = [
     "Window",
     "candidate_zones",
     "next_send_time",
+    "postal_code_of",
     "seed_state_rules",
     "state_for_number",
     "validity_for",
     "windows_for",
+    "zones_for_postal_code",
 ]
 
 Window = tuple[str, time, time]  # (zone, quiet from, quiet until)
@@ -100,15 +105,51 @@ US_STATES = {
 }  # fmt: skip
 
 
-def zone_from_zip(person: Person | None) -> str | None:
-    """The zone of the person's ZIP code. People have no ZIP field yet: always ``None``;
-    when one exists, look it up here and :func:`candidate_zones` will prefer it."""
-    return None
+def _expand(ranges) -> dict:
+    return {f"{n:03d}": value for first, last, value in ranges for n in range(int(first), int(last) + 1)}
 
 
-def state_from_zip(person: Person | None) -> str | None:
-    """The state of the person's ZIP code (the same seam as :func:`zone_from_zip`)."""
-    return None
+_ZIP3_ZONES: dict[str, tuple[str, ...]] = _expand(zip_codes.ZIP3_ZONES)
+_ZIP3_STATES: dict[str, str] = _expand(zip_codes.ZIP3_STATES)
+_ZIP_CODE = re.compile(r"(\d{3})\d{2}(?:-?\d{4})?")
+
+
+def _zip3(code: str | None) -> str | None:
+    match = _ZIP_CODE.fullmatch((code or "").strip())
+    return match.group(1) if match else None
+
+
+def zones_for_postal_code(code: str | None) -> list[str]:
+    """The IANA zones of a US ZIP code ("83702", ZIP+4 "83702-1234"), from its first three
+    digits (see ``organizer.sms.zip_codes`` for the source): one zone for most, several where
+    the prefix's ZIP codes lie in several (979, eastern Oregon: Boise and Los Angeles), the most
+    ZIP codes first. Empty for anything else (no code, a foreign or military one, an unused
+    prefix). Raises nothing."""
+    return list(_ZIP3_ZONES.get(_zip3(code) or "", ()))
+
+
+def state_for_postal_code(code: str | None) -> str | None:
+    """The state (or territory: PR, GU...) of a US ZIP code's prefix; ``None`` for anything
+    else. Raises nothing."""
+    return _ZIP3_STATES.get(_zip3(code) or "")
+
+
+def postal_code_of(person: Person | None) -> str | None:
+    """The ZIP code of the person's address, if they have one: every text to them then follows
+    their ZIP's zones and state before the number's area code."""
+    return (person.postal_code or None) if person is not None else None
+
+
+def zone_from_zip(person: Person | None, postal_code: str | None = None) -> str | None:
+    """The zone of ``postal_code`` (else the person's ZIP) when it names exactly one;
+    ``None`` when there is no ZIP or its prefix spans zones (see :func:`candidate_zones`)."""
+    zones = zones_for_postal_code(postal_code or postal_code_of(person))
+    return zones[0] if len(zones) == 1 else None
+
+
+def state_from_zip(person: Person | None, postal_code: str | None = None) -> str | None:
+    """The state of ``postal_code`` (else the person's ZIP), ``None`` without one."""
+    return state_for_postal_code(postal_code or postal_code_of(person))
 
 
 def _parse(phone: str):
@@ -138,12 +179,17 @@ def area_code_zones(phone: str) -> list[str]:
     return [z for z in zones if z != phone_timezone.UNKNOWN_TIMEZONE and _valid_zone(z)]
 
 
-def candidate_zones(phone: str, person: Person | None, org_tz: str) -> list[str]:
-    """The zones a text to ``phone`` (of ``person``) must respect, in the order of the
-    module docstring. Raises nothing."""
-    known = zone_from_zip(person) or (person.timezone if person is not None else None)
-    if _valid_zone(known):
-        return [known]  # type: ignore[list-item]
+def candidate_zones(phone: str, person: Person | None, org_tz: str, postal_code: str | None = None) -> list[str]:
+    """The zones a text to ``phone`` (of ``person``, living at ``postal_code`` when given, else
+    at their own ZIP) must respect, in the order of the module docstring. A ZIP whose prefix
+    spans zones gives them all, unless the zone recorded on the person is one of them.
+    Raises nothing."""
+    recorded = person.timezone if person is not None else None
+    from_zip = zones_for_postal_code(postal_code or postal_code_of(person))
+    if from_zip:
+        return [recorded] if recorded in from_zip else from_zip  # type: ignore[list-item]
+    if _valid_zone(recorded):
+        return [recorded]  # type: ignore[list-item]
     return list(dict.fromkeys([*area_code_zones(phone), org_tz]))
 
 
@@ -189,13 +235,15 @@ def _state_rule(state: str | None) -> StateQuietHours | None:
     return db.session.scalar(select(StateQuietHours).where(StateQuietHours.state == state))
 
 
-def windows_for(phone: str, person: Person | None, org_tz: str, quiet: tuple[time, time]) -> list[Window]:
+def windows_for(phone: str, person: Person | None, org_tz: str, quiet: tuple[time, time],
+                postal_code: str | None = None) -> list[Window]:
     """Every (zone, quiet start, quiet end) a text must stay out of: the federation's quiet
-    hours in each candidate zone, and the state's own window there when it has one. One
-    query at most (the state table is cached, see RULES_TTL). Raises nothing."""
-    zones = candidate_zones(phone, person, org_tz)
+    hours in each candidate zone, and the state's own window there when it has one (the
+    state of ``postal_code``, else of the person's ZIP, else of the area code). One query at
+    most (the state table is cached, see RULES_TTL). Raises nothing."""
+    zones = candidate_zones(phone, person, org_tz, postal_code)
     windows: list[Window] = [(zone, quiet[0], quiet[1]) for zone in zones]
-    allowed = _state_windows().get(state_from_zip(person) or state_for_number(phone) or "")
+    allowed = _state_windows().get(state_from_zip(person, postal_code) or state_for_number(phone) or "")
     if allowed is not None and allowed[0] != allowed[1]:
         # Allowed from..until means quiet until..from (crossing midnight).
         windows += [(zone, allowed[1], allowed[0]) for zone in zones]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, Numeric, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from organizer.actions import models as _actions_models  # noqa: F401 - "Action" in relationships below
 from organizer.db import UTCDateTime, str_enum, utcnow
 from organizer.extensions import db
 
@@ -107,7 +108,7 @@ class Mobilization(db.Model):
     body: Mapped[str] = mapped_column(Text)
     # What the body is written in: the automatic parts (RSVP prompt, {action_time}) follow it.
     text_language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
-    #: The audience filters (see ``services.AudienceFilter``), stored as given.
+    #: The audience filters (see ``audiences.AudienceFilter``), stored as given.
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rsvp_prompt: Mapped[bool] = mapped_column(Boolean, default=False)
     action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"), index=True)

@@ -36,7 +36,8 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time as dtime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
 
 from flask import Flask, current_app
@@ -46,9 +47,9 @@ from sqlalchemy.orm import joinedload
 
 from organizer.db import utcnow
 from organizer.extensions import db
-from organizer.settings.services import get_organization
 from organizer.people.models import Person
-from organizer.sms import services
+from organizer.settings.services import get_organization
+from organizer.sms import consent, local_time, mobilizations
 from organizer.sms.error_codes import PAUSE_NOW_CODES, PAUSE_REPEATED_CODES, Action, rule_for
 from organizer.sms.models import (
     MessageKind,
@@ -72,7 +73,6 @@ from organizer.sms.providers import (
     error_for,
     make_backend,
 )
-from organizer.sms import local_time
 
 log = logging.getLogger(__name__)
 
@@ -347,7 +347,7 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             db.session.commit()
             return Outcome("held", stop=True)
     if row.kind is not MessageKind.OPT_OUT_CONFIRMATION:
-        reason = services.blocked_reason(row.phone, row.person)
+        reason = consent.blocked_reason(row.phone, row.person)
         if reason:
             row.status, row.error_message = OutboxStatus.CANCELED, reason
             db.session.commit()
@@ -484,7 +484,7 @@ def pause_for_code(mobilization_id: int, code: int, now: datetime) -> bool:
     """Pause a mobilization at the first text that failed for a reason every text shares
     (an unverified toll-free sender, an unregistered 10DLC number, a suspended account).
     The reason is stored as data ("code:30032"); pages word it. The caller commits."""
-    return services.pause(mobilization_id, f"code:{code}", now)
+    return mobilizations.pause(mobilization_id, f"code:{code}", now)
 
 
 def check_auto_pause(mobilization_id: int, now: datetime) -> bool:
@@ -506,7 +506,7 @@ def check_auto_pause(mobilization_id: int, now: datetime) -> bool:
     )))
     # Stored as data ("hits|codes"); the pages word it in the reader's language.
     reason = f"{hits}|{', '.join(str(c) for c in codes)}"
-    return services.pause(mobilization_id, reason, now)
+    return mobilizations.pause(mobilization_id, reason, now)
 
 
 # --- status callbacks -----------------------------------------------------------------------
@@ -614,9 +614,9 @@ def _act_on_number(phone: str, error: SendError, now: datetime) -> None:
     if rule is None:
         return
     if rule.action is Action.OPT_OUT:
-        services.opt_out_phone(phone, f"Twilio {error.code} (replied STOP)", now)
+        consent.opt_out_phone(phone, f"Twilio {error.code} (replied STOP)", now)
     elif rule.action is Action.FLAG:
-        services.flag_phone(phone, rule.title, error.code)
+        consent.flag_phone(phone, rule.title, error.code)
 
 
 # --- the dispatcher loop --------------------------------------------------------------------
@@ -690,7 +690,7 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
         sleep(max(0.0, ambiguous[-1][0] - time.monotonic()))
         recheck_ambiguous([row_id for _, row_id in ambiguous], now_fn())
     if mobilization_id is not None:
-        services.maybe_finish(mobilization_id, now_fn())
+        mobilizations.maybe_finish(mobilization_id, now_fn())
         db.session.commit()
     return handled
 
@@ -857,7 +857,7 @@ def sweep(now: datetime | None = None, provider: SmsBackend | None = None, *, fo
         )
     ).all()
     for mobilization_id, beat in sending:
-        if services.maybe_finish(mobilization_id, now):
+        if mobilizations.maybe_finish(mobilization_id, now):
             report.finished += 1
         elif (force or beat is None or beat < stale_beat or mobilization_id in due_scheduled) and has_due_rows(
             mobilization_id, now

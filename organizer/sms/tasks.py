@@ -20,7 +20,7 @@ from sqlalchemy import select
 from organizer.extensions import db
 from organizer.sms import sending
 from organizer.sms.models import Mobilization, MobilizationStatus
-from organizer.sms.services import take_noted_dispatches
+from organizer.sms.outbox import take_noted_dispatches
 from organizer.tasks import app_context, huey, retry_on_database_loss
 
 log = logging.getLogger(__name__)
@@ -142,9 +142,9 @@ def _follow_up(mobilization_id: int | None) -> None:
 def run_sweep(now: datetime | None = None, *, force: bool = False) -> sending.SweepReport:
     """Sweep (see ``sending.sweep``) and start senders for what needs one."""
     report = sending.sweep(now, force=force)
-    from organizer.sms import actions_link
+    from organizer.sms import reminders
 
-    actions_link.queue_reminders(now)
+    reminders.queue_reminders(now)
     db.session.commit()
     dispatch_noted()
     for mobilization_id in report.to_dispatch or []:

@@ -8,10 +8,20 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 import click
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -35,7 +45,25 @@ from organizer.people.services import (
 )
 from organizer.relational.services import stages as pipeline_stages
 from organizer.settings.services import get_organization, neighborhoods, tags
-from organizer.sms import actions_link, after_action, error_codes, flags, local_time, results, sending, services
+from organizer.sms import (
+    actions_link,
+    after_action,
+    compose,
+    consent,
+    error_codes,
+    flags,
+    local_time,
+    outbox,
+    results,
+    sending,
+    verified_numbers,
+)
+from organizer.sms import conflicts as conflict_service
+from organizer.sms import inbound as inbound_service
+from organizer.sms import inbox as inbox_service
+from organizer.sms import mobilizations as mobilization_service
+from organizer.sms.audiences import AudienceFilter
+from organizer.sms.errors import ConflictError, InboxError, MobilizationError
 from organizer.sms.forms import (
     AssignForm,
     ClearFlagForm,
@@ -59,7 +87,6 @@ from organizer.sms.models import (
     OutboxStatus,
     VerifiedNumber,
 )
-from organizer.sms.services import AudienceFilter, ConflictError, InboxError, MobilizationError
 from organizer.sms.tasks import dispatch_noted, run_sweep
 from organizer.web import Pagination, db_int, home_page_part, page_arg, person_page_part
 
@@ -118,7 +145,7 @@ def inbound():
             pass
     to, body, opt_out_type, now = form.get("To", ""), form.get("Body", ""), form.get("OptOutType"), utcnow()
     try:
-        result = services.receive(sid, sender, to, body, now, opt_out_type=opt_out_type)
+        result = inbound_service.receive(sid, sender, to, body, now, opt_out_type=opt_out_type)
         opted_out = result.message is not None and result.message.outcome == "opted_out"
         # Answered only once stored: a failed commit is an error answer, never a 2xx.
         db.session.commit()
@@ -128,7 +155,7 @@ def inbound():
         # A fault in acting on the text must not lose the text: keep it for a person to read.
         db.session.rollback()
         current_app.logger.exception("inbound text %s could not be processed; kept for review", sid)
-        kept = services.keep_unprocessed(sid, sender, to, body, now, opt_out_type=opt_out_type)
+        kept = inbound_service.keep_unprocessed(sid, sender, to, body, now, opt_out_type=opt_out_type)
         opted_out = kept is not None and kept.outcome == "opted_out"
         db.session.commit()
     dispatch_noted()
@@ -162,14 +189,14 @@ def status_callback():
 def index():
     page = page_arg()
     per_page = 25
-    stmt = services.visible_mobilizations(current_user)
+    stmt = mobilization_service.visible_mobilizations(current_user)
     one_page, total = paged(stmt.order_by(Mobilization.id.desc()), page, per_page)
     mobilizations = list(db.session.scalars(one_page.options(joinedload(Mobilization.created_by))))
-    summaries = services.progress_summaries([m.id for m in mobilizations])
+    summaries = mobilization_service.progress_summaries([m.id for m in mobilizations])
     return render_template(
         "sms/index.html", mobilizations=mobilizations, summaries=summaries,
         pagination=Pagination(page=page, per_page=per_page, total=total),
-        unread=services.unread_total(current_user),
+        unread=inbox_service.unread_total(current_user),
     )
 
 
@@ -211,7 +238,7 @@ def _audience(form: ComposeForm) -> AudienceFilter:
 
 def _save(form: ComposeForm, mobilization: Mobilization | None):
     try:
-        mobilization = services.save_mobilization(
+        mobilization = compose.save_mobilization(
             mobilization, title=form.title.data, body=form.body.data, audience=_audience(form), actor=current_user,
             action_id=form.action_id.data, campaign_id=form.campaign_id.data, rsvp_prompt=form.rsvp_prompt.data,
             text_language=form.text_language.data,
@@ -242,7 +269,7 @@ def new():
 @bp.route("/<int:mobilization_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
     if mobilization.status is not MobilizationStatus.DRAFT:
         flash(_("Only a draft can be changed."), "warning")
         return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
@@ -269,15 +296,15 @@ def preview():
     editing = request.args.get("mobilization_id", type=int)
     if editing:
         # Editing a draft: its author and kind decide the audience, as they will when it is saved.
-        saved = services.get_mobilization(current_user, editing)
+        saved = mobilization_service.get_mobilization(current_user, editing)
         draft.created_by_id, draft.kind = saved.created_by_id, saved.kind
-    services.fill_draft(draft, title=form.title.data or "", body=form.body.data or "", audience=_audience(form),
-                        actor=current_user, action_id=form.action_id.data, campaign_id=form.campaign_id.data,
-                        rsvp_prompt=bool(form.rsvp_prompt.data), text_language=language)
-    return jsonify(_preview_json(services.preview(current_user, draft)))
+    compose.fill_draft(draft, title=form.title.data or "", body=form.body.data or "", audience=_audience(form),
+                       actor=current_user, action_id=form.action_id.data, campaign_id=form.campaign_id.data,
+                       rsvp_prompt=bool(form.rsvp_prompt.data), text_language=language)
+    return jsonify(_preview_json(compose.preview(current_user, draft)))
 
 
-def _preview_json(p: services.Preview) -> dict:
+def _preview_json(p: compose.Preview) -> dict:
     return {
         "sample": p.sample, "encoding": p.info.encoding, "characters": p.info.characters,
         "segments": p.info.segments, "remaining": p.info.remaining, "non_gsm": list(p.info.non_gsm_chars),
@@ -292,10 +319,10 @@ def _preview_json(p: services.Preview) -> dict:
 @bp.get("/<int:mobilization_id>")
 @login_required
 def detail(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
     context = {
         "mobilization": mobilization,
-        "progress": services.progress(mobilization),
+        "progress": mobilization_service.progress(mobilization),
         "launch_form": LaunchForm(),
         "test_form": _test_form(),
         "unknown_rows": sending.stuck_rows(mobilization.id),
@@ -305,15 +332,15 @@ def detail(mobilization_id: int):
         "hold": _hold_text(mobilization),
     }
     if mobilization.status is MobilizationStatus.DRAFT:
-        context["preview"] = services.preview(current_user, mobilization)
+        context["preview"] = compose.preview(current_user, mobilization)
     return render_template("sms/detail.html", **context)
 
 
 @bp.get("/<int:mobilization_id>/progress.json")
 @login_required
 def progress_json(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
-    p = services.progress(mobilization)
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
+    p = mobilization_service.progress(mobilization)
     return jsonify({
         "status": mobilization.status.value, "total": p.total, "processed": p.processed, "percent": p.percent,
         "queued": p.queued, "sent": p.sent, "delivered": p.delivered, "failed": p.failed, "canceled": p.canceled,
@@ -358,7 +385,7 @@ def _org_zone() -> ZoneInfo:
 @bp.post("/<int:mobilization_id>/launch")
 @login_required
 def launch(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
     form = LaunchForm()
     if not form.validate_on_submit():
         flash(_("Please choose a valid time."), "danger")
@@ -366,7 +393,8 @@ def launch(mobilization_id: int):
     schedule_at = None
     if form.schedule_at.data:
         schedule_at = form.schedule_at.data.replace(tzinfo=_org_zone()).astimezone(ZoneInfo("UTC"))
-    audience = _apply(lambda: services.launch(mobilization, current_user, schedule_at=schedule_at), "danger")
+    audience = _apply(lambda: mobilization_service.launch(mobilization, current_user, schedule_at=schedule_at),
+                      "danger")
     if audience is _FAILED:
         return redirect(url_for("sms.detail", mobilization_id=mobilization_id))
     dispatch_noted()
@@ -396,21 +424,23 @@ def _apply(change, level: str = "warning", errors: tuple[type[Exception], ...] =
 
 
 def _test_form() -> TestSendForm:
-    """The test-send form offering the user's own numbers only (see ``services.test_numbers``)."""
+    """The test-send form offering the user's own numbers only (see ``verified_numbers.test_numbers``)."""
     region = get_organization().default_phone_region
     form = TestSendForm()
-    form.test_phone.choices = [(phone, format_phone(phone, region)) for phone in services.test_numbers(current_user)]
+    form.test_phone.choices = [(phone, format_phone(phone, region))
+                               for phone in verified_numbers.test_numbers(current_user)]
     return form
 
 
 @bp.post("/<int:mobilization_id>/test")
 @login_required
 def test(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
     form = _test_form()
     if not form.validate_on_submit():
         flash(_("A test goes only to your own phone on file or to a number an admin verified for you."), "danger")
-    elif _apply(lambda: services.test_send(mobilization, current_user, form.test_phone.data), "danger") is not _FAILED:
+    elif _apply(lambda: verified_numbers.test_send(mobilization, current_user, form.test_phone.data),
+                "danger") is not _FAILED:
         dispatch_noted()
         flash(_("Test text sent to %(phone)s.",
                 phone=format_phone(form.test_phone.data, get_organization().default_phone_region)), "success")
@@ -420,9 +450,9 @@ def test(mobilization_id: int):
 @bp.post("/<int:mobilization_id>/cancel")
 @login_required
 def cancel(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
     if EmptyForm().validate_on_submit():
-        count = _apply(lambda: services.cancel(mobilization, current_user))
+        count = _apply(lambda: mobilization_service.cancel(mobilization, current_user))
         if count is not _FAILED:
             flash(_("Canceled: %(count)d texts will not be sent.", count=count), "info")
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
@@ -431,8 +461,9 @@ def cancel(mobilization_id: int):
 @bp.post("/<int:mobilization_id>/resume")
 @login_required
 def resume(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
-    if EmptyForm().validate_on_submit() and _apply(lambda: services.resume(mobilization, current_user)) is not _FAILED:
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
+    if EmptyForm().validate_on_submit() and _apply(
+            lambda: mobilization_service.resume(mobilization, current_user)) is not _FAILED:
         dispatch_noted()
         flash(_("Sending again."), "success")
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
@@ -444,7 +475,7 @@ def resolve_unknown(outbox_id: int, decision: str):
     row = db.session.get(OutboxMessage, outbox_id) or abort(404)
     resend = decision == "resend"
     if EmptyForm().validate_on_submit() and _apply(
-            lambda: services.resolve_unknown(row, current_user, resend=resend)) is not _FAILED:
+            lambda: outbox.resolve_unknown(row, current_user, resend=resend)) is not _FAILED:
         dispatch_noted()
     if row.mobilization_id:
         return redirect(url_for("sms.detail", mobilization_id=row.mobilization_id))
@@ -457,12 +488,12 @@ def resolve_unknown(outbox_id: int, decision: str):
 @bp.route("/<int:mobilization_id>/p2p", methods=["GET", "POST"])
 @login_required
 def p2p(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
     if mobilization.kind is not MobilizationKind.P2P:
         abort(404)
     form = P2PForm()
     if form.validate_on_submit():
-        send_next = lambda: services.p2p_send(  # noqa: E731
+        send_next = lambda: mobilization_service.p2p_send(  # noqa: E731
             mobilization, current_user, int(form.person_id.data), skip=form.skip.data)
         row = _apply(send_next, errors=(MobilizationError, ValueError))
         if row is not _FAILED:
@@ -471,21 +502,22 @@ def p2p(mobilization_id: int):
         return redirect(url_for("sms.p2p", mobilization_id=mobilization.id))
     recipient, left = (None, 0)
     if mobilization.status is MobilizationStatus.SENDING:
-        recipient, left = services.p2p_next(mobilization, current_user)
+        recipient, left = mobilization_service.p2p_next(mobilization, current_user)
     body = None
     if recipient is not None:
-        body = services.render(services.full_body(mobilization), {"first_name": recipient.greeting_name})
+        body = compose.render(compose.full_body(mobilization), {"first_name": recipient.greeting_name})
         form = P2PForm(person_id=recipient.person_id)
     return render_template("sms/p2p.html", mobilization=mobilization, recipient=recipient, left=left, body=body,
-                           form=form, can_send=services.may_send_p2p(mobilization, current_user), progress=services.progress_summaries([mobilization.id])[mobilization.id])
+                           form=form, can_send=mobilization_service.may_send_p2p(mobilization, current_user),
+                           progress=mobilization_service.progress_summaries([mobilization.id])[mobilization.id])
 
 
 @bp.post("/<int:mobilization_id>/finish")
 @login_required
 def finish(mobilization_id: int):
-    mobilization = services.get_mobilization(current_user, mobilization_id)
+    mobilization = mobilization_service.get_mobilization(current_user, mobilization_id)
     if EmptyForm().validate_on_submit():
-        _apply(lambda: services.finish_p2p(mobilization, current_user))
+        _apply(lambda: mobilization_service.finish_p2p(mobilization, current_user))
     return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
 
 
@@ -501,18 +533,18 @@ def inbox():
     if which not in INBOX_FILTERS:
         which = "all"
     page = page_arg()
-    threads, total = services.inbox(current_user, which, page)
+    threads, total = inbox_service.inbox(current_user, which, page)
     return render_template("sms/inbox.html", threads=threads, which=which, filters=INBOX_FILTERS,
                            pagination=Pagination(page=page, per_page=50, total=total),
-                           unread=services.unread_total(current_user))
+                           unread=inbox_service.unread_total(current_user))
 
 
 @bp.get("/inbox/<int:conversation_id>")
 @login_required
 def thread(conversation_id: int):
-    conversation = services.get_conversation(current_user, conversation_id)
-    items = services.thread(conversation)
-    services.mark_read(conversation)
+    conversation = inbox_service.get_conversation(current_user, conversation_id)
+    items = inbox_service.thread(conversation)
+    inbox_service.mark_read(conversation)
     db.session.commit()
     assign_form = None
     if current_user.is_staff:
@@ -528,21 +560,21 @@ def thread(conversation_id: int):
     rsvp_forms = {mid: _reply_rsvp_form(mid, rsvps.actions, rsvps.preselected) for mid in rsvps.recordable}
     return render_template(
         "sms/thread.html", conversation=conversation, items=items, reply_form=ReplyForm(), assign_form=assign_form,
-        reviews=services.pending_reviews(current_user, conversation), candidates=candidates, q=q,
-        blocked=services.reason_label(services.blocked_reason(conversation.phone, conversation.person)),
+        reviews=inbox_service.pending_reviews(current_user, conversation), candidates=candidates, q=q,
+        blocked=consent.reason_label(consent.blocked_reason(conversation.phone, conversation.person)),
         reply_rsvps=rsvps.recorded, rsvp_forms=rsvp_forms, undo_form=EmptyForm(),
         rsvp_label=_rsvp_answer_label,
-        household=services.also_at_number(current_user, conversation),
+        household=inbox_service.also_at_number(current_user, conversation),
     )
 
 
 @bp.post("/inbox/<int:conversation_id>/reply")
 @login_required
 def reply(conversation_id: int):
-    conversation = services.get_conversation(current_user, conversation_id)
+    conversation = inbox_service.get_conversation(current_user, conversation_id)
     form = ReplyForm()
     if form.validate_on_submit():
-        row = _apply(lambda: services.reply(conversation, current_user, form.body.data), "danger")
+        row = _apply(lambda: inbox_service.reply(conversation, current_user, form.body.data), "danger")
         if row is not _FAILED:
             dispatch_noted()
             if not _flash_if_held(row):
@@ -562,20 +594,20 @@ def _flash_if_held(row: OutboxMessage) -> bool:
 
 
 def _assign_choices(conversation) -> list[tuple]:
-    return [("", _("Nobody"))] + [(u.id, u.name) for u in services.assignable_users(conversation)]
+    return [("", _("Nobody"))] + [(u.id, u.name) for u in inbox_service.assignable_users(conversation)]
 
 
 @bp.post("/inbox/<int:conversation_id>/assign")
 @staff_required
 def assign(conversation_id: int):
-    conversation = services.get_conversation(current_user, conversation_id)
+    conversation = inbox_service.get_conversation(current_user, conversation_id)
     form = AssignForm()
     form.assigned_to_id.choices = _assign_choices(conversation)
     if form.validate_on_submit():
         from organizer.auth.models import User
 
         assignee = db.session.get(User, form.assigned_to_id.data) if form.assigned_to_id.data else None
-        services.assign(conversation, assignee, current_user)
+        inbox_service.assign(conversation, assignee, current_user)
         db.session.commit()
         flash(_("Assigned."), "success")
     else:
@@ -586,11 +618,11 @@ def assign(conversation_id: int):
 @bp.post("/inbox/<int:conversation_id>/match")
 @staff_required
 def match(conversation_id: int):
-    conversation = services.get_conversation(current_user, conversation_id)
+    conversation = inbox_service.get_conversation(current_user, conversation_id)
     form = MatchForm()
     if form.validate_on_submit():
         person = get_visible_person(current_user, form.person_id.data)
-        matched = _apply(lambda: services.match_person(conversation, person, current_user))
+        matched = _apply(lambda: inbox_service.match_person(conversation, person, current_user))
         if matched is not _FAILED:
             flash(_("This number is now %(name)s's.", name=person.display_name), "success")
             return redirect(url_for("sms.thread", conversation_id=matched.id))
@@ -601,9 +633,9 @@ def match(conversation_id: int):
 @login_required
 def review(message_id: int, decision: str):
     message = db.session.get(InboundMessage, message_id) or abort(404)
-    conversation = services.get_conversation(current_user, message.conversation_id)
+    conversation = inbox_service.get_conversation(current_user, message.conversation_id)
     if EmptyForm().validate_on_submit() and message.needs_review:
-        services.review_opt_out(message, current_user, confirm=decision == "confirm")
+        inbox_service.review_opt_out(message, current_user, confirm=decision == "confirm")
         db.session.commit()
         flash(_("Opted out: no more texts to this number.") if decision == "confirm" else _("Kept as a normal reply."),
               "success")
@@ -618,16 +650,16 @@ def review(message_id: int, decision: str):
 def conflicts():
     """Records given a phone that belongs to someone outside their holder's list: texts to
     them wait until staff decide here."""
-    return render_template("sms/conflicts.html", open_conflicts=services.phone_conflicts(),
-                           decided=services.phone_conflicts(decided=True, limit=20))
+    return render_template("sms/conflicts.html", open_conflicts=conflict_service.phone_conflicts(),
+                           decided=conflict_service.phone_conflicts(decided=True, limit=20))
 
 
 @bp.post("/shared-numbers/<int:conflict_id>/<any(allow, duplicate, archive):decision>")
 @staff_required
 def resolve_conflict(conflict_id: int, decision: str):
-    conflict = services.get_phone_conflict(conflict_id)
+    conflict = conflict_service.get_phone_conflict(conflict_id)
     if EmptyForm().validate_on_submit():
-        count = _apply(lambda: services.resolve_phone_conflict(conflict, decision, current_user),
+        count = _apply(lambda: conflict_service.resolve_phone_conflict(conflict, decision, current_user),
                        errors=(ConflictError,))
         if count is not _FAILED:
             dispatch_noted()
@@ -658,12 +690,12 @@ def test_numbers():
         user = db.session.get(User, form.user_id.data) or abort(404)
         reading = form.read_phone(get_organization().default_phone_region)
         phone = form.phone.data  # in E.164 once read
-        if reading is None and _apply(lambda: services.verify_number(user, phone, current_user), "danger",
+        if reading is None and _apply(lambda: verified_numbers.verify_number(user, phone, current_user), "danger",
                     errors=(InboxError,)) is not _FAILED:
             flash(_("Verified: %(name)s may send test texts to %(phone)s.", name=user.name,
                     phone=format_phone(phone, get_organization().default_phone_region)), "success")
             return redirect(url_for("sms.test_numbers"))
-    return render_template("sms/test_numbers.html", form=form, numbers=services.verified_numbers(),
+    return render_template("sms/test_numbers.html", form=form, numbers=verified_numbers.verified_numbers(),
                            phone_reading=reading)
 
 
@@ -672,7 +704,7 @@ def test_numbers():
 def remove_test_number(number_id: int):
     number = db.session.get(VerifiedNumber, number_id) or abort(404)
     if EmptyForm().validate_on_submit():
-        services.remove_verified_number(number, current_user)
+        verified_numbers.remove_verified_number(number, current_user)
         db.session.commit()
         flash(_("Removed."), "success")
     return redirect(url_for("sms.test_numbers"))
@@ -736,13 +768,13 @@ def _status_label(status: object) -> str:
 
 @bp.app_template_global("sms_unread_total")
 def _unread_total_global() -> int:
-    return services.unread_total(current_user)
+    return inbox_service.unread_total(current_user)
 
 
 @bp.app_template_global("sms_paused")
 def _paused_global() -> list[Mobilization]:
     return list(db.session.scalars(
-        services.visible_mobilizations(current_user).where(Mobilization.status == MobilizationStatus.PAUSED)
+        mobilization_service.visible_mobilizations(current_user).where(Mobilization.status == MobilizationStatus.PAUSED)
     ))
 
 
@@ -757,14 +789,14 @@ def person_texts(user, person) -> dict:
     if person.phone:
         conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone,
                                                                     Conversation.person_id == person.id))
-    return {"texts": services.recent_texts(person.id), "conversation": conversation,
-            "on_hold": bool(person.phone) and services.is_on_hold(person, person.phone),
+    return {"texts": outbox.recent_texts(person.id), "conversation": conversation,
+            "on_hold": bool(person.phone) and outbox.is_on_hold(person, person.phone),
             "flag": flags.flag_for_phone(person.phone), "clear_flag_form": ClearFlagForm(phone=person.phone)}
 
 
 @bp.app_template_global("sms_open_conflicts")
 def _open_conflicts_global() -> int:
-    return services.open_conflict_count() if current_user.is_staff else 0
+    return conflict_service.open_conflict_count() if current_user.is_staff else 0
 
 
 @bp.app_template_global("sms_error_action")
@@ -865,7 +897,7 @@ def record_reply_rsvp(message_id: int):
     from organizer.sms import rsvp_replies
 
     message = db.session.get(InboundMessage, message_id) or abort(404)
-    conversation = services.get_conversation(current_user, message.conversation_id)  # 404 if not theirs
+    conversation = inbox_service.get_conversation(current_user, message.conversation_id)  # 404 if not theirs
     form = _reply_rsvp_form(message.id, upcoming_actions())
     if form.validate_on_submit():
         from organizer.actions.models import Action
@@ -892,7 +924,7 @@ def undo_reply_rsvp(message_id: int):
     from organizer.sms import rsvp_replies
 
     message = db.session.get(InboundMessage, message_id) or abort(404)
-    conversation = services.get_conversation(current_user, message.conversation_id)  # 404 if not theirs
+    conversation = inbox_service.get_conversation(current_user, message.conversation_id)  # 404 if not theirs
     if EmptyForm().validate_on_submit():
         link = rsvp_replies.live_link(message.id)
         try:
@@ -918,4 +950,4 @@ def _rsvp_answer_label(status: str) -> str:
 @home_page_part("sms")
 def home_texts(user) -> dict:
     """The home page's texts: unread texts in threads assigned to the user. One query."""
-    return {"unread_mine": services.unread_total(user, assigned_to=user)}
+    return {"unread_mine": inbox_service.unread_total(user, assigned_to=user)}

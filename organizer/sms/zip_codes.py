@@ -1,0 +1,183 @@
+"""US ZIP code prefixes (ZIP3) and their time zones and states: data for
+``organizer.sms.local_time.zones_for_postal_code``.
+
+Source: the ZIP code table of the ``zipcodes`` package, version 3.0.0 (PyPI; MIT), which
+joins the unitedstateszipcodes.org database (each ZIP's county and IANA zone), GeoNames and
+USPS's ZIP Locale Detail (the active delivery ZIPs). Every ZIP code of a prefix was read and
+its zone counted, military APO/FPO codes left out and names that are no IANA zone dropped,
+so a prefix whose ZIP codes lie in several zones lists every one, the most ZIP codes first
+(979, eastern Oregon: America/Boise, America/Los_Angeles; 860, the Navajo Nation in Arizona:
+America/Phoenix, America/Denver). Consecutive prefixes with the same answer are one range.
+A prefix's state is the state of most of its ZIP codes.
+
+Rebuilt with::
+
+    from collections import Counter, defaultdict
+    import zipcodes
+    zones = defaultdict(Counter)
+    for z in zipcodes.list_all():
+        if z["zip_code_type"] != "MILITARY" and z["timezone"]:
+            zones[z["zip_code"][:3]][z["timezone"]] += 1
+"""
+
+from __future__ import annotations
+
+#: (first prefix, last prefix, zones): every ZIP3 from first to last, inclusive.
+ZIP3_ZONES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("005", "005", ("America/New_York",)),
+    ("006", "007", ("America/Puerto_Rico",)),
+    ("008", "008", ("America/St_Thomas",)),
+    ("009", "009", ("America/Puerto_Rico",)),
+    ("010", "089", ("America/New_York",)),
+    ("099", "212", ("America/New_York",)),
+    ("214", "268", ("America/New_York",)),
+    ("270", "323", ("America/New_York",)),
+    ("324", "324", ("America/Chicago", "America/New_York")),
+    ("325", "325", ("America/Chicago",)),
+    ("326", "339", ("America/New_York",)),
+    ("341", "342", ("America/New_York",)),
+    ("344", "344", ("America/New_York",)),
+    ("346", "347", ("America/New_York",)),
+    ("349", "349", ("America/New_York",)),
+    ("350", "352", ("America/Chicago",)),
+    ("354", "372", ("America/Chicago",)),
+    ("373", "374", ("America/New_York", "America/Chicago")),
+    ("375", "375", ("America/Chicago",)),
+    ("376", "376", ("America/New_York",)),
+    ("377", "377", ("America/New_York", "America/Chicago")),
+    ("378", "379", ("America/New_York",)),
+    ("380", "397", ("America/Chicago",)),
+    ("398", "399", ("America/New_York",)),
+    ("400", "400", ("America/New_York", "America/Kentucky/Louisville")),
+    ("401", "401", ("America/New_York", "America/Chicago", "America/Kentucky/Louisville")),
+    ("402", "402", ("America/Kentucky/Louisville",)),
+    ("403", "418", ("America/New_York",)),
+    ("420", "424", ("America/Chicago",)),
+    ("425", "425", ("America/New_York",)),
+    ("426", "426", ("America/New_York", "America/Chicago", "America/Kentucky/Monticello")),
+    ("427", "427", ("America/Chicago", "America/New_York")),
+    ("430", "459", ("America/New_York",)),
+    ("460", "462", ("America/Indiana/Indianapolis",)),
+    ("463", "463", ("America/Chicago", "America/Indiana/Knox")),
+    ("464", "464", ("America/Chicago",)),
+    ("465", "465", ("America/Indiana/Indianapolis", "America/Indiana/Knox")),
+    ("466", "468", ("America/Indiana/Indianapolis",)),
+    ("469", "469", (
+        "America/Indiana/Indianapolis", "America/Indiana/Winamac", "America/Indiana/Knox")),
+    ("470", "470", ("America/Indiana/Indianapolis", "America/New_York", "America/Indiana/Vevay")),
+    ("471", "471", (
+        "America/Kentucky/Louisville", "America/Indiana/Indianapolis", "America/Indiana/Marengo")),
+    ("472", "474", ("America/Indiana/Indianapolis",)),
+    ("475", "475", (
+        "America/Indiana/Vincennes", "America/Chicago", "America/Indiana/Tell_City",
+        "America/Indiana/Petersburg")),
+    ("476", "477", ("America/Chicago",)),
+    ("478", "478", ("America/Indiana/Indianapolis",)),
+    ("479", "479", ("America/Indiana/Indianapolis", "America/Chicago", "America/Indiana/Winamac")),
+    ("480", "497", ("America/Detroit",)),
+    ("498", "499", ("America/Detroit", "America/Menominee")),
+    ("500", "516", ("America/Chicago",)),
+    ("520", "528", ("America/Chicago",)),
+    ("530", "532", ("America/Chicago",)),
+    ("534", "535", ("America/Chicago",)),
+    ("537", "551", ("America/Chicago",)),
+    ("553", "567", ("America/Chicago",)),
+    ("569", "569", ("America/New_York",)),
+    ("570", "574", ("America/Chicago",)),
+    ("575", "575", ("America/Chicago", "America/Denver")),
+    ("576", "576", ("America/Denver", "America/Chicago")),
+    ("577", "577", ("America/Denver",)),
+    ("580", "584", ("America/Chicago",)),
+    ("585", "585", (
+        "America/Chicago", "America/Denver", "America/North_Dakota/Beulah",
+        "America/North_Dakota/New_Salem", "America/North_Dakota/Center")),
+    ("586", "586", ("America/Denver", "America/North_Dakota/New_Salem")),
+    ("587", "588", ("America/Chicago",)),
+    ("590", "599", ("America/Denver",)),
+    ("600", "620", ("America/Chicago",)),
+    ("622", "631", ("America/Chicago",)),
+    ("633", "641", ("America/Chicago",)),
+    ("644", "658", ("America/Chicago",)),
+    ("660", "662", ("America/Chicago",)),
+    ("664", "676", ("America/Chicago",)),
+    ("677", "678", ("America/Chicago", "America/Denver")),
+    ("679", "681", ("America/Chicago",)),
+    ("683", "689", ("America/Chicago",)),
+    ("690", "690", ("America/Chicago", "America/Denver")),
+    ("691", "691", ("America/Denver", "America/Chicago")),
+    ("692", "692", ("America/Chicago", "America/Denver")),
+    ("693", "693", ("America/Denver",)),
+    ("700", "701", ("America/Chicago",)),
+    ("703", "708", ("America/Chicago",)),
+    ("710", "714", ("America/Chicago",)),
+    ("716", "731", ("America/Chicago",)),
+    ("733", "741", ("America/Chicago",)),
+    ("743", "770", ("America/Chicago",)),
+    ("772", "797", ("America/Chicago",)),
+    ("798", "798", ("America/Chicago", "America/Denver")),
+    ("799", "799", ("America/Denver", "America/Chicago")),
+    ("800", "816", ("America/Denver",)),
+    ("820", "831", ("America/Denver",)),
+    ("832", "833", ("America/Boise",)),
+    ("834", "834", ("America/Boise", "America/Denver")),
+    ("835", "835", ("America/Los_Angeles", "America/Boise")),
+    ("836", "837", ("America/Boise",)),
+    ("838", "838", ("America/Los_Angeles",)),
+    ("840", "847", ("America/Denver",)),
+    ("850", "853", ("America/Phoenix",)),
+    ("855", "857", ("America/Phoenix",)),
+    ("859", "859", ("America/Phoenix",)),
+    ("860", "860", ("America/Phoenix", "America/Denver")),
+    ("863", "864", ("America/Phoenix",)),
+    ("865", "865", ("America/Denver", "America/Phoenix")),
+    ("870", "871", ("America/Denver",)),
+    ("873", "885", ("America/Denver",)),
+    ("888", "888", ("America/New_York",)),
+    ("889", "891", ("America/Los_Angeles",)),
+    ("893", "895", ("America/Los_Angeles",)),
+    ("897", "898", ("America/Los_Angeles",)),
+    ("900", "908", ("America/Los_Angeles",)),
+    ("910", "928", ("America/Los_Angeles",)),
+    ("930", "961", ("America/Los_Angeles",)),
+    ("967", "967", ("Pacific/Honolulu", "Pacific/Pago_Pago")),
+    ("968", "968", ("Pacific/Honolulu",)),
+    ("969", "969", (
+        "Pacific/Guam", "Pacific/Chuuk", "Pacific/Saipan", "Pacific/Majuro", "Pacific/Palau")),
+    ("970", "978", ("America/Los_Angeles",)),
+    ("979", "979", ("America/Boise", "America/Los_Angeles")),
+    ("980", "986", ("America/Los_Angeles",)),
+    ("988", "994", ("America/Los_Angeles",)),
+    ("995", "995", ("America/Anchorage", "America/Nome", "America/Adak")),
+    ("996", "996", ("America/Anchorage", "America/Nome", "America/Yakutat")),
+    ("997", "997", ("America/Anchorage", "America/Nome")),
+    ("998", "998", ("America/Juneau", "America/Sitka")),
+    ("999", "999", ("America/Sitka", "America/Juneau", "America/Metlakatla")),
+)  # fmt: skip
+
+#: (first prefix, last prefix, state): the USPS state (or territory) of every ZIP3 in the range.
+ZIP3_STATES: tuple[tuple[str, str, str], ...] = (
+    ("005", "005", "NY"), ("006", "007", "PR"), ("008", "008", "VI"), ("009", "009", "PR"),
+    ("010", "027", "MA"), ("028", "029", "RI"), ("030", "038", "NH"), ("039", "049", "ME"),
+    ("050", "054", "VT"), ("055", "055", "MA"), ("056", "059", "VT"), ("060", "069", "CT"),
+    ("070", "089", "NJ"), ("099", "099", "NJ"), ("100", "149", "NY"), ("150", "196", "PA"),
+    ("197", "199", "DE"), ("200", "200", "DC"), ("201", "201", "VA"), ("202", "205", "DC"),
+    ("206", "212", "MD"), ("214", "219", "MD"), ("220", "246", "VA"), ("247", "268", "WV"),
+    ("270", "289", "NC"), ("290", "299", "SC"), ("300", "319", "GA"), ("320", "339", "FL"),
+    ("341", "342", "FL"), ("344", "344", "FL"), ("346", "347", "FL"), ("349", "349", "FL"),
+    ("350", "352", "AL"), ("354", "369", "AL"), ("370", "385", "TN"), ("386", "397", "MS"),
+    ("398", "399", "GA"), ("400", "418", "KY"), ("420", "427", "KY"), ("430", "459", "OH"),
+    ("460", "479", "IN"), ("480", "499", "MI"), ("500", "516", "IA"), ("520", "528", "IA"),
+    ("530", "532", "WI"), ("534", "535", "WI"), ("537", "549", "WI"), ("550", "551", "MN"),
+    ("553", "567", "MN"), ("569", "569", "DC"), ("570", "577", "SD"), ("580", "588", "ND"),
+    ("590", "599", "MT"), ("600", "620", "IL"), ("622", "629", "IL"), ("630", "631", "MO"),
+    ("633", "641", "MO"), ("644", "658", "MO"), ("660", "662", "KS"), ("664", "679", "KS"),
+    ("680", "681", "NE"), ("683", "693", "NE"), ("700", "701", "LA"), ("703", "708", "LA"),
+    ("710", "714", "LA"), ("716", "729", "AR"), ("730", "731", "OK"), ("733", "733", "TX"),
+    ("734", "741", "OK"), ("743", "749", "OK"), ("750", "770", "TX"), ("772", "799", "TX"),
+    ("800", "816", "CO"), ("820", "831", "WY"), ("832", "838", "ID"), ("840", "847", "UT"),
+    ("850", "853", "AZ"), ("855", "857", "AZ"), ("859", "860", "AZ"), ("863", "865", "AZ"),
+    ("870", "871", "NM"), ("873", "884", "NM"), ("885", "885", "TX"), ("888", "888", "DC"),
+    ("889", "891", "NV"), ("893", "895", "NV"), ("897", "898", "NV"), ("900", "908", "CA"),
+    ("910", "928", "CA"), ("930", "961", "CA"), ("967", "968", "HI"), ("969", "969", "GU"),
+    ("970", "979", "OR"), ("980", "986", "WA"), ("988", "994", "WA"), ("995", "999", "AK"),
+)  # fmt: skip
