@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 def test_the_top_bar_is_one_line_at_1280(page: Page, live_server, make_user, role, locale):
     from tests.conftest import PASSWORD
 
-    user = make_user(role, locale=locale)
+    user = make_user(role, locale=locale, name="Guadalupe Hernández-Villaseñor 12345")  # a long name
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server}/login")
     page.locator("#email").fill(user.email)
