@@ -28,6 +28,9 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
         app.config.update(test_config)
 
     from organizer import extensions, submissions, web
+    # Every area's models, so every relationship("Name") resolves whatever a request, task or
+    # command imports first.
+    from organizer import models  # noqa: F401
 
     extensions.init_app(app)
     web.init_app(app)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, Numeric, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from organizer.actions import models as _actions_models  # noqa: F401 - "Action" in relationships below
 from organizer.db import UTCDateTime, str_enum, utcnow
 from organizer.extensions import db
 

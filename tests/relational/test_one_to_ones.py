@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -10,13 +11,19 @@ from organizer.extensions import db
 from organizer.relational.models import Commitment, CommitmentStatus, OneToOne, PersonPipeline
 
 
+def _today() -> date:
+    """Today where the federation is (the default zone): one-to-ones are dated there, so from
+    midnight UTC until Chicago's midnight the machine's date is tomorrow."""
+    return datetime.now(ZoneInfo("America/Chicago")).date()
+
+
 def _form(**overrides):
     data = {
-        "held_on": date.today().isoformat(), "duration_minutes": "40", "mode": "in_person", "place": "Parish hall",
+        "held_on": _today().isoformat(), "duration_minutes": "40", "mode": "in_person", "place": "Parish hall",
         "self_interest": "Rent keeps going up", "story": "Grew up on the block", "assessment": "4",
         "commitments-0-kind": "hold_one_to_ones", "commitments-0-quantity": "5", "commitments-0-note": "with neighbors",
         "commitments-1-kind": "", "commitments-2-kind": "",
-        "next_step": "Invite to housing team", "follow_up_on": (date.today() + timedelta(days=7)).isoformat(),
+        "next_step": "Invite to housing team", "follow_up_on": (_today() + timedelta(days=7)).isoformat(),
     }
     data.update(overrides)
     return data
@@ -45,7 +52,7 @@ def test_organizer_logs_a_one_to_one_and_it_is_on_the_persons_timeline(app, logi
         assert [(c.kind.value, c.quantity, c.status) for c in one.commitments] == [
             ("hold_one_to_ones", 5, CommitmentStatus.OPEN)]
         summary = db.session.get(PersonPipeline, person.id)
-        assert (summary.one_to_one_count, summary.last_one_to_one_on, summary.last_assessment) == (1, date.today(), 4)
+        assert (summary.one_to_one_count, summary.last_one_to_one_on, summary.last_assessment) == (1, _today(), 4)
     page = auth.client.get(f"/people/{person.id}").get_data(as_text=True)
     assert f"One-to-one with {organizer.name}" in page
     assert "Rent keeps going up" in page
@@ -83,7 +90,7 @@ def test_the_service_refuses_a_leaders_meeting_with_someone_elses_person(app, ma
     theirs = make_person(owner=other)
     with app.app_context():
         with pytest.raises(NotFound):
-            log_one_to_one(OneToOneData(held_on=date.today(), person_id=theirs.id), db.session.get(User, leader.id),
+            log_one_to_one(OneToOneData(held_on=_today(), person_id=theirs.id), db.session.get(User, leader.id),
                            region="US")
 
 
