@@ -150,13 +150,16 @@ def test_a_second_import_of_the_same_export_updates_instead_of_duplicating(app, 
 
 def test_an_import_never_makes_an_opted_out_person_textable_but_applies_a_new_opt_out(
         app, login_as, make_user, make_person, housing):
-    stopped = make_person(first_name="Stopped", phone="+13125550101", sms_consent=SmsConsent.OPTED_OUT)
-    agreed = make_person(first_name="Agreed", phone="+13125550102", sms_consent=SmsConsent.OPTED_IN)
+    # The same people as the file's María and John: matched on phone and name (the same phone
+    # with another name would be a household member, added).
+    stopped = make_person(first_name="María", last_name="García", phone="+13125550101",
+                          sms_consent=SmsConsent.OPTED_OUT)
+    agreed = make_person(first_name="John", last_name="Lee", phone="+13125550102", sms_consent=SmsConsent.OPTED_IN)
     actions = login_as(make_user("organizer"))
     import_fixture(actions, "action_network_activists.csv")  # says María (+1 312 555 0101) subscribed
-    assert by_name(app, "Stopped").sms_consent is SmsConsent.OPTED_OUT
-    assert by_name(app, "Stopped").postal_code == "60608"  # what they lacked is filled in
-    assert by_name(app, "Agreed").sms_consent is SmsConsent.OPTED_OUT  # John unsubscribed there
+    assert by_name(app, "María").sms_consent is SmsConsent.OPTED_OUT
+    assert by_name(app, "María").postal_code == "60608"  # what they lacked is filled in
+    assert by_name(app, "John").sms_consent is SmsConsent.OPTED_OUT  # John unsubscribed there
     [change] = consent_changes(app, agreed.id)
     assert (change.from_consent, change.to_consent, change.method) == (
         SmsConsent.OPTED_IN, SmsConsent.OPTED_OUT, ConsentMethod.IMPORT)
