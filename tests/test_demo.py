@@ -56,6 +56,6 @@ def test_demo_phone_numbers_are_valid_so_demo_people_can_be_edited(app, runner):
     from organizer.people.services import normalize_phone
 
     runner.invoke(args=["seed-demo"])
-    with app.app_context():
+    with app.app_context():  # reading a number consults the organization's member countries
         phones = db.session.scalars(select(Person.phone).where(Person.phone.is_not(None))).all()
-    assert phones and all(normalize_phone(p, "US") == p for p in phones)
+        assert phones and all(normalize_phone(p, "US") == p for p in phones)
