@@ -731,8 +731,9 @@ def _data(form: PersonForm) -> PersonData:
 
 
 def _warn_shared_phone(person: Person) -> None:
-    """A household may share a phone: saved, with a warning naming the others the user may see
-    (a neutral one for people outside their list)."""
+    """A household may share a phone: saved, with a warning naming the others the user may see.
+    People outside a leader's list are not hinted at, not even without a name (issue 9: the
+    warning reveals nothing about them); staff see the conflict instead."""
     sharers = phone_sharers(current_user, person)
     if not sharers:
         return
@@ -742,8 +743,6 @@ def _warn_shared_phone(person: Person) -> None:
             for other in sharers.visible)
         flash(Markup(escape(_("This is also the phone of: "))) + links
               + Markup(escape(_(". Texts to this number go once, addressed to everyone who shares it."))), "warning")
-    else:
-        flash(_("This phone is shared with someone else on file. Texts to this number go once."), "warning")
 
 
 def _no_unconfirmed_duplicates(form: PersonForm, exclude_id: int | None) -> bool:

@@ -1,6 +1,6 @@
 """The duplicate warning names only people the user may see. A leader who types the phone or
-email of somebody outside their list gets no name of that person (a shared phone gets the
-neutral "shared with someone else on file"); staff get a conflict."""
+email of somebody outside their list gets no hint of that person at all; staff get a
+conflict."""
 
 from __future__ import annotations
 
