@@ -16,8 +16,8 @@ from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, select
 
-from organizer.actions.models import Action, Rsvp, RsvpSource, RsvpStatus
-from organizer.actions.services import record_rsvp, upcoming_actions
+from organizer.actions.models import Action, Rsvp, RsvpStatus
+from organizer.actions.services import upcoming_actions
 from organizer.campaigns.models import Campaign
 from organizer.extensions import db
 from organizer.people.models import Person
@@ -139,23 +139,6 @@ def confirmation_reply(person: Person, action: Action) -> str:
     """The "You're confirmed" text answering a yes, in the person's language."""
     values = merge_values(action.id, language_of(person)) or {}
     return in_their_language(person, CONFIRMATION, first_name=person.preferred_name or person.first_name, **values)
-
-
-def answer_rsvp(person: Person, yes: bool, now: datetime) -> str | None:
-    """Record a YES/NO text as an RSVP (source: SMS) to the action the person was last
-    asked about (:func:`asked_about`): YES confirms a sign-up waiting for them, NO turns it
-    into a "no".
-
-    Returns the confirmation to text back ("" for none after a NO), or ``None`` when the
-    text was not an RSVP answer. Raises nothing.
-    """
-    asked = asked_about(person, now)
-    if asked is None:
-        return None
-    action, pending = asked
-    # A sign-up's source stays: the text only confirms (or denies) what the form said.
-    record_rsvp(action, person, RsvpStatus.YES if yes else RsvpStatus.NO, pending.source if pending else RsvpSource.SMS)
-    return confirmation_reply(person, action) if yes else ""
 
 
 def rsvp_yes_count(mobilization: Mobilization) -> int:

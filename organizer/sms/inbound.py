@@ -16,6 +16,7 @@ from organizer.extensions import db
 from organizer.people.models import Person
 from organizer.people.services import phones_on_hold
 from organizer.settings.services import get_organization
+from organizer.sms import after_action, rsvp_replies
 from organizer.sms.consent import blocked_reason, opt_in_phone, opt_out_phone
 from organizer.sms.inbox import conversation_for
 from organizer.sms.keywords import Keyword, classify, from_opt_out_type, twilio_auto_replies
@@ -63,12 +64,6 @@ class InboundResult:
     duplicate: bool = False
 
 
-def _answers_made_it(person: Person, message: InboundMessage, now: datetime) -> bool:
-    from organizer.sms import after_action
-
-    return after_action.answer_made_it(person, message, now)
-
-
 def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
             now: datetime | None = None, *, opt_out_type: str | None = None) -> InboundResult:
     """Record an inbound text and act on it: opt-out, opt-in, HELP, an RSVP answer, or a
@@ -113,11 +108,9 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
     elif keyword is Keyword.OPT_IN:
         opt_in_phone(from_phone, "SMS START reply")
         message.outcome = "opted_in"
-    elif keyword in (Keyword.YES, Keyword.NO) and person is not None and _answers_made_it(person, message, now):
+    elif keyword in (Keyword.YES, Keyword.NO) and person is not None and after_action.answer_made_it(person, message, now):
         pass  # a reply to "did you make it?": for staff to confirm, never an RSVP (sms.after_action)
     elif keyword in (Keyword.YES, Keyword.NO):
-        from organizer.sms import rsvp_replies  # issue 14: RSVPs from replies (kept for the thread's Undo)
-
         answered = rsvp_replies.answer(message, person, now) if person else None
         if answered is not None:
             if answered:
@@ -134,8 +127,6 @@ def receive(message_sid: str, from_phone: str, to_phone: str, body: str,
         message.needs_review = True
         message.outcome = "flagged"
     elif keyword is Keyword.OTHER and person is not None:
-        from organizer.sms import rsvp_replies  # issue 14: a yes, no or maybe in words
-
         answered = rsvp_replies.answer(message, person, now)
         if answered:
             queue_text(from_phone, answered, MessageKind.AUTO_REPLY, person=person)
