@@ -166,45 +166,43 @@ CONTENT_SECURITY_POLICY = "; ".join((
 # ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
 PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms", "reports")
 
-# What areas show on the person page, computed by the view before rendering (templates run no
-# queries): ``@person_page_part("relational")`` registers ``fn(user, person)``; its result is
-# ``parts.relational`` in ``<area>/_person_facts.html`` and ``_person_panels.html``.
-_PERSON_PAGE_PARTS: dict[str, Callable[[Any, Any], Any]] = {}
+# What areas add to a shared page, computed by the view before rendering (templates run no
+# queries). ``@person_page_part("relational")`` registers ``fn(user, person)``, whose result is
+# ``parts.relational`` in ``<area>/_person_facts.html`` and ``_person_panels.html``;
+# ``@home_page_part("relational")`` registers ``fn(user)`` for ``<area>/_home_today.html``.
+_PAGE_PARTS: dict[str, dict[str, Callable[..., Any]]] = {"person": {}, "home": {}}
 
 
-def person_page_part(area: str) -> Callable[[Callable[[Any, Any], Any]], Callable[[Any, Any], Any]]:
-    """Register what ``area`` adds to the person page (see ``person_page_parts``)."""
-
-    def register(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-        _PERSON_PAGE_PARTS[area] = fn
+def _page_part(page: str, area: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _PAGE_PARTS[page][area] = fn
         return fn
 
     return register
+
+
+def _page_parts(page: str, *args: Any) -> dict[str, Any]:
+    return {area: fn(*args) for area, fn in _PAGE_PARTS[page].items()}
+
+
+def person_page_part(area: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register what ``area`` adds to the person page (see ``person_page_parts``)."""
+    return _page_part("person", area)
 
 
 def person_page_parts(user: Any, person: Any) -> dict[str, Any]:
     """Every area's part of the person page, by area name."""
-    return {area: fn(user, person) for area, fn in _PERSON_PAGE_PARTS.items()}
+    return _page_parts("person", user, person)
 
 
-# The same for the home page's "today": ``@home_page_part("relational")`` registers ``fn(user)``;
-# its result is ``parts.relational`` in ``<area>/_home_today.html``.
-_HOME_PAGE_PARTS: dict[str, Callable[[Any], Any]] = {}
-
-
-def home_page_part(area: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+def home_page_part(area: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register what ``area`` adds to the home page (see ``home_page_parts``)."""
-
-    def register(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        _HOME_PAGE_PARTS[area] = fn
-        return fn
-
-    return register
+    return _page_part("home", area)
 
 
 def home_page_parts(user: Any) -> dict[str, Any]:
     """Every area's part of the home page, by area name."""
-    return {area: fn(user) for area, fn in _HOME_PAGE_PARTS.items()}
+    return _page_parts("home", user)
 
 
 ERROR_TITLES = {
