@@ -133,6 +133,9 @@ class TestingConfig(Config):
         # Ambiguous sends stay for the sweep, as the sweep's tests expect; the tests of the
         # quick recheck turn it on.
         self.SMS_AMBIGUOUS_RECHECK_SECONDS = 0.0
+        # Scrypt costs about a second a hash on a loaded machine, and the suite makes and signs
+        # in thousands of accounts; production keeps Werkzeug's default (a test checks it).
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
         # Off, so every request runs the queries it would run cold (the fixed-query-count tests
         # compare requests); the cache's own tests turn it on.
         self.REPORTS_CACHE = os.environ.get("REPORTS_CACHE", "0") != "0"

@@ -146,7 +146,8 @@ def make_user(app: Flask):
             active=overrides.pop("active", True),
             **overrides,
         )
-        user.set_password(PASSWORD)
+        with app.app_context():  # the test config's cheap hash method
+            user.set_password(PASSWORD)
         return _save(app, user)
 
     return make

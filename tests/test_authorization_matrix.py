@@ -22,10 +22,8 @@ an empty form would be turned away before anyone's people are looked at.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from organizer import create_app
 
@@ -284,14 +282,6 @@ class World:
     number_id: int
     action_follow_up_id: int
     others_person_id: int = 0  # the other leader's person: a merge across two lists
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashes(monkeypatch):
-    """Cheap hashes for the many test accounts here (checking reads the method from the hash)."""
-    monkeypatch.setattr(
-        "organizer.auth.models.generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1")
-    )
 
 
 @pytest.fixture

@@ -33,3 +33,18 @@ def test_database_url_comes_from_the_environment(monkeypatch):
 def test_unknown_environment_is_an_error():
     with pytest.raises(ValueError, match="unknown ORGANIZER_ENV"):
         load_config("staging")
+
+
+def test_passwords_outside_the_test_suite_are_hashed_with_scrypt(monkeypatch):
+    """Only the suite asks for a cheap hash method; every real environment keeps Werkzeug's scrypt."""
+    from organizer.auth.models import User
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    for environment in ("development", "production"):
+        app = create_app(environment, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        assert app.config.get("PASSWORD_HASH_METHOD") is None
+        with app.app_context():
+            user = User(email="a@example.org", name="A")
+            user.set_password("correct horse battery")
+        assert user.password_hash.startswith("scrypt:")
+        assert user.check_password("correct horse battery")

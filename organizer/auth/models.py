@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,6 +17,16 @@ from organizer.extensions import db
 
 if TYPE_CHECKING:
     from organizer.people.models import Person
+
+
+def hash_password(password: str) -> str:
+    """A password hash made with the configured method (Werkzeug's scrypt unless told otherwise).
+
+    Slow on purpose; only the test suite asks for a cheap method (it makes thousands of accounts
+    and logins). The method is stored in the hash, so checking needs no setting.
+    """
+    method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+    return generate_password_hash(password, method=method) if method else generate_password_hash(password)
 
 
 class Role(enum.StrEnum):
@@ -64,7 +75,7 @@ class User(UserMixin, db.Model):
         return self.totp_secret is not None
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

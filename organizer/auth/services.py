@@ -9,11 +9,11 @@ from functools import cache
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from organizer.audit.services import changes, record, record_changes, snapshot
 from organizer.auth import throttle, totp
-from organizer.auth.models import LoginAttempt, RecoveryCode, Role, User
+from organizer.auth.models import LoginAttempt, RecoveryCode, Role, User, hash_password
 from organizer.db import utcnow
 from organizer.extensions import db
 
@@ -107,7 +107,7 @@ def record_login(user: User, address: str, now: datetime | None = None) -> None:
 @cache
 def _dummy_hash() -> str:
     """A hash made the same way as real ones (same method and cost), checked for unknown emails."""
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def create_user(
