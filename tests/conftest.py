@@ -28,6 +28,29 @@ from organizer.extensions import db
 PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
 
 
+def _compile_each_url_builder_once() -> None:
+    """Every test makes its own app, and most of ``create_app``'s time went to Werkzeug compiling
+    a URL builder per route from an AST: the same 400-odd builders, test after test. A builder
+    depends only on the rule's parsed parts and defaults (it takes the rule itself as an argument,
+    for its converters), so one compiled per distinct rule serves every app of the run.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    compiled: dict[tuple, Any] = {}
+
+    def once(self: Rule, append_unknown: bool = True) -> Any:
+        key = (self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = once  # type: ignore[method-assign]
+
+
+_compile_each_url_builder_once()
+
+
 # --- the database ----------------------------------------------------------------------
 
 
