@@ -39,7 +39,7 @@ from organizer.people.models import ConsentMethod, Person, PersonSource, SmsCons
 from organizer.people.services import (
     PersonFilters,
     PhoneError,
-    find_duplicates,
+    find_same_person,
     normalize_phone,
     page_of_people,
     people_visible_to,
@@ -484,16 +484,17 @@ def match_or_create_person(
     first_name: str, last_name: str, phone: str | None, email: str | None, *,
     actor: User | None, region: str, source: str, person_source: PersonSource,
 ) -> tuple[Person, bool]:
-    """The person with this phone (E.164) or email, else a new one with no owner; and whether new.
+    """The person with this email, or this phone and name (:func:`find_same_person`), else a new
+    one with no owner; and whether new.
 
     Existing records are reused as they are: nothing typed here overwrites them.
     :raise PhoneError: when the phone is not a valid number.
     """
     phone = normalize_phone(phone, region)
     email = (email or "").strip().lower() or None
-    found = find_duplicates(phone, email)
-    if found:
-        return found[0], False
+    found = find_same_person(first_name, last_name, phone, email)
+    if found is not None:
+        return found, False
     person = Person(first_name=first_name.strip(), last_name=(last_name or "").strip(), phone=phone, email=email,
                     created_by_id=actor.id if actor else None, source=person_source)
     db.session.add(person)
@@ -502,8 +503,17 @@ def match_or_create_person(
     return person, True
 
 
+def _number_declined_by_another(person: Person) -> bool:
+    """Whether somebody else with this person's phone has opted out of texts: a box ticked on a
+    public form, which anyone can fill with any number, does not outweigh that "no"."""
+    return db.session.scalar(
+        select(func.count()).select_from(Person).where(
+            Person.phone == person.phone, Person.id != person.id, Person.sms_consent == SmsConsent.OPTED_OUT)
+    ) > 0
+
+
 def walk_in(action: Action, data: WalkInData, actor: User, *, region: str) -> tuple[Attendance, Person, bool]:
-    """Check in somebody at the door who may not be in Organizer yet: matched by phone, else created.
+    """Check in somebody at the door who may not be in Organizer yet: matched (phone and name), else created.
 
     Returns the attendance, the person and whether the person is new.
     :raise PhoneError: when the phone is not a valid number.
@@ -987,15 +997,17 @@ def public_signup(action: Action, data: SignupData, *, region: str, address: str
 
 
 def apply_signup(action: Action, data: SignupData, *, actor: User | None, region: str) -> SignupResult:
-    """Match the sign-up to a person by phone or email, else create one (source: sign-up),
+    """Match the sign-up to a person (email, or phone and name: :func:`match_or_create_person`),
+    else create one (source: sign-up),
     and record their RSVP without overriding anything they told us:
 
     - an answer they already gave to this action stays as it is (a "no" is not turned into a
       "yes", nor a "maybe");
     - for a new person the RSVP is "yes"; for somebody already on file it is PENDING until they
       reply YES to the confirmation text (sent by the registered confirmers) or staff confirm;
-    - a ticked consent box opts in a new person, or one never asked; an opted-out person stays
-      opted out, and an unticked box never opts anybody out.
+    - a ticked consent box opts in a new person, or one never asked, unless somebody else with
+      that phone opted out; an opted-out person stays opted out, and an unticked box never opts
+      anybody out.
 
     ``actor`` is the staff member accepting a held sign-up (``None`` from the public page).
     :raise PhoneError: when the phone is not a valid number.
@@ -1004,7 +1016,8 @@ def apply_signup(action: Action, data: SignupData, *, actor: User | None, region
         data.first_name, data.last_name, data.phone, data.email, actor=actor, region=region,
         source=f"sign-up form {action.title}"[:80], person_source=PersonSource.SIGNUP,
     )
-    if data.sms_consent and person.phone and person.sms_consent in (None, SmsConsent.UNKNOWN):
+    if (data.sms_consent and person.phone and person.sms_consent in (None, SmsConsent.UNKNOWN)
+            and not _number_declined_by_another(person)):
         set_sms_consent(person, SmsConsent.OPTED_IN, method=ConsentMethod.SIGNUP, actor=actor,
                         detail=f"signup form {action.title}")
     rsvp = db.session.scalar(select(Rsvp).where(Rsvp.action_id == action.id, Rsvp.person_id == person.id))

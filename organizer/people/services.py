@@ -331,6 +331,43 @@ def find_duplicates(phone: str | None, email: str | None, exclude_id: int | None
     return list(db.session.scalars(stmt.order_by(Person.archived_at.is_not(None), Person.id).limit(5)))
 
 
+def find_same_person(first_name: str, last_name: str | None, phone: str | None, email: str | None) -> Person | None:
+    """The person somebody describing themselves (a sign-up, a walk-in) already is: the one with
+    this email, else one with this phone (E.164) and the same name. A phone alone is not enough,
+    since a household shares one: María signing up on the phone José gave us is María.
+
+    Names compare with accents, case, punctuation and nicknames aside; a last name left out
+    matches any, "García" matches "García López" (one of two surnames) and "R." matches "Reyes".
+    """
+    if email:
+        found = find_duplicates(None, email)
+        if found:
+            return found[0]
+    if not phone:
+        return None
+    given = _name_words(first_name, nicknames=True)
+    surnames = _name_words(last_name)
+    for person in find_duplicates(phone, None):
+        if _name_words(person.first_name, nicknames=True) == given and _surnames_agree(
+                surnames, _name_words(person.last_name)):
+            return person
+    return None
+
+
+def _name_words(name: str | None, *, nicknames: bool = False) -> list[str]:
+    from organizer.people.nicknames import canonical_given_name
+
+    words = "".join(ch if ch.isalnum() else " " for ch in fold(name or "")).split()
+    return [canonical_given_name(word) for word in words] if nicknames else words
+
+
+def _surnames_agree(ours: list[str], theirs: list[str]) -> bool:
+    """Every surname of the shorter list is in the other, an initial standing for any word it begins."""
+    shorter, longer = sorted((ours, theirs), key=len)
+    return all(any(word == other or (len(word) == 1 and other.startswith(word)) for other in longer)
+               for word in shorter)
+
+
 def create_person(data: PersonData, actor: User, *, region: str) -> Person:
     """Add a person (the caller commits). A leader's new person is always their own.
 

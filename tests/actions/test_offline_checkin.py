@@ -133,12 +133,13 @@ def test_a_leaders_device_sees_and_checks_in_only_their_own_people(
                                      _op("undo", person_id=theirs.id)]).get_json()["results"]
     assert [r["status"] for r in results] == ["done", "not_found", "not_found", "not_found"]
     assert _arrivals(app, action) == 1
-    # A walk-in whose phone is on another leader's list is checked in, but the record stays theirs
-    # and its name is not shown: the leader sees the name they typed.
-    walk = _sync(client, action, [_op("walk_in", first_name="Typed", last_name="Name", phone="312 555 0111"),
+    # A walk-in who is on another leader's list (same phone and name) is checked in, but the
+    # record stays theirs and its name is not shown: the leader sees the name they typed.
+    walk = _sync(client, action, [_op("walk_in", first_name="theirs", last_name="O.", phone="312 555 0111"),
                                   _op("walk_in", first_name="New", last_name="Friend", phone="312 555 0122")])
     typed, new = walk.get_json()["results"]
-    assert (typed["name"], typed["person_id"]) == ("Typed Name", None)
+    assert (typed["name"], typed["person_id"]) == ("theirs O.", None)
+    assert _arrivals(app, action, theirs.id) == 1
     assert new["name"] == "New Friend"
     with app.app_context():
         assert db.session.get(Person, theirs.id).owner_id == other.id

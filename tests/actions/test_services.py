@@ -66,14 +66,14 @@ def test_check_in_that_loses_the_race_returns_the_row_the_other_device_wrote(
         assert db.session.scalar(select(func.count()).select_from(Attendance)) == 1
 
 
-def test_walk_in_matches_an_existing_phone_and_creates_strangers_once(app, make_action, make_person, make_user,
-                                                                        make_institution):
+def test_walk_in_matches_an_existing_phone_and_name_and_creates_strangers_once(
+        app, make_action, make_person, make_user, make_institution):
     action, staff, church = make_action(days=0), make_user(), make_institution()
     known = make_person(first_name="Ana", last_name="Reyes", phone="+13125550142")
     with app.app_context():
         a = _get(type(action), action.id)
         _att, person, created = services.walk_in(
-            a, services.WalkInData("Anita", "R.", "(312) 555-0142", church.id), staff, region="US")
+            a, services.WalkInData("ana", "R.", "(312) 555-0142", church.id), staff, region="US")
         assert not created and person.id == known.id and person.first_name == "Ana"
         _att, new_person, created = services.walk_in(
             a, services.WalkInData("Luis", "Flores", "773-555-0199", None), staff, region="US")
@@ -81,6 +81,21 @@ def test_walk_in_matches_an_existing_phone_and_creates_strangers_once(app, make_
         assert created and new_person.phone == "+17735550199" and new_person.owner_id is None
         assert [m.institution_id for m in _get(Person, known.id).memberships] == [church.id]
         assert services.checked_in_count(a) == 2
+
+
+def test_a_walk_in_on_a_household_phone_is_their_own_person(app, make_action, make_person, make_user):
+    """Ana's husband gives the family's number at the door: he is checked in, not Ana."""
+    action, staff = make_action(days=0), make_user()
+    ana = make_person(first_name="Ana", last_name="Reyes", phone="+13125550142")
+    with app.app_context():
+        a = _get(type(action), action.id)
+        _att, person, created = services.walk_in(
+            a, services.WalkInData("José", "Reyes", "312 555 0142", None), staff, region="US")
+        db.session.commit()
+        assert created and person.id != ana.id and person.phone == ana.phone
+        assert services.checked_in_count(a) == 1
+        assert db.session.scalar(select(func.count()).select_from(Attendance).where(
+            Attendance.person_id == ana.id)) == 0
 
 
 def test_prediction_uses_own_history_and_the_federation_average_for_newcomers(

@@ -48,12 +48,12 @@ def test_a_visitor_signs_up_without_an_account(app, client, signup_url):
         assert (rsvp.person_id, rsvp.status, rsvp.source) == (person.id, RsvpStatus.YES, RsvpSource.SIGNUP)
 
 
-def test_a_known_phone_or_email_reuses_the_person_and_reveals_nothing(app, client, signup_url, make_person):
+def test_a_known_phone_and_name_or_email_reuses_the_person_and_reveals_nothing(app, client, signup_url, make_person):
     known = make_person(first_name="Guadalupe", last_name="Secret", phone="+13125550142", email="lupe@example.org",
                         sms_consent=SmsConsent.OPTED_OUT)
-    by_phone = _submit(client, signup_url, first_name="Mallory", last_name="X", phone="312.555.0142")
+    by_phone = _submit(client, signup_url, first_name="guadalupe", last_name="", phone="312.555.0142")
     by_email = _submit(client, signup_url, first_name="Mallory", email="LUPE@example.org")
-    fresh = _submit(client, signup_url, first_name="Mallory", email="someone-new@example.org")
+    fresh = _submit(client, signup_url, first_name="guadalupe", last_name="", email="someone-new@example.org")
     bodies = [r.get_data(as_text=True) for r in (by_phone, by_email, fresh)]
     assert all("Guadalupe" not in b and "Secret" not in b for b in bodies)
     strip = lambda html: re.sub(r'name="csrf_token"[^>]*>', "", html)  # noqa: E731
@@ -61,8 +61,24 @@ def test_a_known_phone_or_email_reuses_the_person_and_reveals_nothing(app, clien
     with app.app_context():
         person = db.session.get(Person, known.id)
         assert person.first_name == "Guadalupe" and person.sms_consent is SmsConsent.OPTED_OUT  # untouched
-        assert db.session.scalar(select(func.count()).select_from(Person)) == 2
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 2  # Guadalupe and the new one
         assert db.session.scalar(select(func.count()).select_from(Rsvp)) == 2  # one per person
+
+
+def test_someone_else_on_a_known_phone_is_a_new_household_member_who_cannot_lift_its_opt_out(
+        app, client, signup_url, make_person):
+    """A phone alone does not say who signed up (households share one), and a ticked box on a
+    public form does not outweigh the "no" another holder of that number gave."""
+    known = make_person(first_name="Guadalupe", last_name="Secret", phone="+13125550142",
+                        sms_consent=SmsConsent.OPTED_OUT)
+    response = _submit(client, signup_url, first_name="Mallory", last_name="X", phone="312.555.0142",
+                       sms_consent="y")
+    assert response.status_code == 200 and "Guadalupe" not in response.get_data(as_text=True)
+    with app.app_context():
+        mallory = db.session.scalar(select(Person).where(Person.first_name == "Mallory"))
+        assert mallory.phone == known.phone and mallory.sms_consent is not SmsConsent.OPTED_IN
+        assert db.session.get(Person, known.id).sms_consent is SmsConsent.OPTED_OUT
+        assert db.session.scalar(select(Rsvp.person_id)) == mallory.id  # her RSVP, not Guadalupe's
 
 
 def test_signing_up_twice_keeps_one_person_and_one_rsvp(app, client, signup_url):
