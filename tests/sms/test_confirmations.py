@@ -80,7 +80,7 @@ def test_a_sign_up_without_consent_gets_no_text(app, client, fake, action):
 
 
 def test_a_known_persons_sign_up_is_asked_to_reply_yes_with_time_and_place(app, client, action, make_person):
-    make_person(phone="+13125550142", sms_consent=SmsConsent.OPTED_IN)
+    make_person(first_name="Dolores", phone="+13125550142", sms_consent=SmsConsent.OPTED_IN)
     _sign_up(client, action, phone="3125550142")
     [(phone, kind, body)] = _outbox(app)
     assert kind is MessageKind.SIGNUP_CONFIRMATION
