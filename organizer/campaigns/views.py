@@ -226,6 +226,7 @@ def target(target_id: int):
 
 def _tie_form(target: Target) -> TieForm:
     form = TieForm()
+    form.kind.description = _("Read it as a sentence: %(name)s, the relationship, the other target.", name=target.name)
     form.other_target_id.choices = [("", "—")] + [
         (t.id, f"{t.name} ({t.title})" if t.title else t.name) for t in targets_sharing_a_campaign(target)]
     return form

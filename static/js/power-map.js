@@ -24,8 +24,9 @@
       marker.setAttribute("viewBox", "0 0 10 10");
       marker.setAttribute("refX", "9");
       marker.setAttribute("refY", "5");
-      marker.setAttribute("markerWidth", "5");
-      marker.setAttribute("markerHeight", "5");
+      marker.setAttribute("markerUnits", "userSpaceOnUse");  // the same size whatever the line's width
+      marker.setAttribute("markerWidth", "12");
+      marker.setAttribute("markerHeight", "12");
       marker.setAttribute("orient", "auto-start-reverse");
       const head = document.createElementNS(SVG, "path");
       head.setAttribute("d", "M0,0 L10,5 L0,10 z");

@@ -375,3 +375,18 @@ def test_the_relationships_read_in_spanish(app, city, web, login_as):
     assert "dona a" in page
     grid = client.get(f"/campaigns/{city.bus}/power-map", headers=spanish).get_data(as_text=True)
     assert "Relaciones entre blancos" in grid and "Rival político" in grid
+
+
+def test_the_demo_shows_relationships_on_the_map_and_paths_through_them(app, runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "admin@demo.local"))
+        bus = db.session.scalar(select(Campaign).where(Campaign.name == "Fix the Route 9 bus"))
+        kinds = {tie.kind for tie in services.power_map(bus, admin).ties}
+        assert {TieKind.APPOINTED, TieKind.FAMILY} <= kinds
+        wages = db.session.scalar(select(Campaign).where(Campaign.name == "Living wage for city contractors"))
+        assert TieKind.DONOR in {tie.kind for tie in services.power_map(wages, admin).ties}
+        president = db.session.scalar(select(Target).where(Target.name == "Victor Lang"))
+        reach = services.paths_to(president, admin)
+        through_the_chair = [p for p in reach.paths if p.steps and reach.targets[p.steps[0].start].name == "Dorothy Mensah"]
+        assert through_the_chair and through_the_chair[0].hops == 2

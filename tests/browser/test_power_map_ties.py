@@ -1,0 +1,100 @@
+"""In real Chromium, on a phone and a laptop: the power map draws the relationships between its
+targets as lines (an arrow for a directed one), lists them in a table, and the page never scrolls
+sideways; the decision-maker's page shows how we reach them."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+PHONE, LAPTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def power_map(app, make_user, make_person):
+    """A campaign whose map has a board chair who appointed the agency's president, and an
+    alderperson who is family of the chair; one of our people knows the alderperson."""
+    from organizer.auth.models import User
+    from organizer.campaigns.models import Position, RelationshipKind, TieKind
+    from organizer.campaigns.services import (
+        CampaignData,
+        TargetData,
+        add_relationship,
+        add_tie,
+        put_on_map,
+        save_campaign,
+        save_target,
+    )
+    from organizer.extensions import db
+    from organizer.people.models import Person
+
+    organizer = make_user("organizer")
+    neighbor = make_person(first_name="Marisol", last_name="Reyes")
+    with app.app_context():
+        actor = db.session.get(User, organizer.id)
+        campaign = save_campaign(None, CampaignData(name="Fix the Route 9 bus"), actor)
+        chair = save_target(None, TargetData(name="Dorothy Mensah", title="Chair"), actor)
+        president = save_target(None, TargetData(name="Victor Lang", title="President"), actor)
+        alder = save_target(None, TargetData(name="Rosa Delgado", title="Alderperson"), actor)
+        put_on_map(campaign, chair, Position.OPPONENT, 5, actor)
+        put_on_map(campaign, president, Position.UNDECIDED, 4, actor)
+        put_on_map(campaign, alder, Position.ALLY, 2, actor)
+        add_tie(chair, president, TieKind.APPOINTED, actor, strength=3)
+        add_tie(alder, chair, TieKind.FAMILY, actor)
+        add_relationship(alder, RelationshipKind.CONSTITUENT, actor, person=db.session.get(Person, neighbor.id))
+        db.session.commit()
+        return organizer, campaign.id, president.id
+
+
+def _log_in(page: Page, live_server: str, user) -> None:
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=f"Welcome, {user.name}")).to_be_visible()
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+
+
+@pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["phone", "laptop"])
+def test_the_power_map_draws_the_relationships_and_lists_them(page: Page, live_server, power_map, size):
+    organizer, campaign_id, president_id = power_map
+    page.set_viewport_size(size)
+    _log_in(page, live_server, organizer)
+    page.goto(f"{live_server}/campaigns/{campaign_id}/power-map")
+
+    lines = page.locator("svg.tie-lines line")
+    expect(lines).to_have_count(2)
+    appointed = page.locator("svg.tie-lines line.tie-appointed")
+    assert appointed.get_attribute("marker-end"), "a directed relationship has an arrow"
+    assert page.locator("svg.tie-lines line.tie-family").get_attribute("marker-end") is None
+    # The line joins the two cards: it starts at the chair's card and ends at the president's.
+    ends = page.evaluate("""() => {
+        const grid = document.querySelector('.power-grid').getBoundingClientRect();
+        const line = document.querySelector('svg.tie-lines line.tie-appointed');
+        const box = (id) => document.querySelector(`.target-card[data-target-id="${id}"]`).getBoundingClientRect();
+        const near = (x, y, b) => x >= b.left - grid.left - 1 && x <= b.right - grid.left + 1
+                                  && y >= b.top - grid.top - 1 && y <= b.bottom - grid.top + 1;
+        const [x1, y1, x2, y2] = ['x1', 'y1', 'x2', 'y2'].map((a) => parseFloat(line.getAttribute(a)));
+        return [near(x1, y1, box(line.dataset.tieFrom)), near(x2, y2, box(line.dataset.tieTo))];
+    }""")
+    assert ends == [True, True]
+
+    table = page.get_by_test_id("tie-table")
+    expect(table.get_by_role("row")).to_have_count(3)  # the header and two relationships
+    expect(table.get_by_role("row", name="Dorothy Mensah appointed Victor Lang Strong")).to_be_visible()
+    expect(page.get_by_test_id("tie-legend")).to_contain_text("Appointee")
+    _no_sideways_scroll(page)
+
+    page.goto(f"{live_server}/campaigns/targets/{president_id}")
+    paths = page.get_by_test_id("reach-paths")
+    expect(paths).to_contain_text("Marisol Reyes")
+    expect(paths).to_contain_text("Rosa Delgado")
+    expect(paths).to_contain_text("3 steps")
+    _no_sideways_scroll(page)
