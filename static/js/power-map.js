@@ -44,6 +44,11 @@
     svg.setAttribute("height", grid.scrollHeight);
     const defs = document.createElementNS(SVG, "defs");
     svg.appendChild(defs);
+    // Two relationships between the same pair (family and donor) are drawn side by side.
+    const pairs = {};
+    const pairOf = (row) => [row.dataset.tieFrom, row.dataset.tieTo].sort().join("-");
+    rows.forEach((row) => { pairs[pairOf(row)] = (pairs[pairOf(row)] || 0) + 1; });
+    const drawn = {};
     rows.forEach((row) => {
       const from = grid.querySelector('.target-card[data-target-id="' + row.dataset.tieFrom + '"]');
       const to = grid.querySelector('.target-card[data-target-id="' + row.dataset.tieTo + '"]');
@@ -53,11 +58,17 @@
       const bx = b.left + b.width / 2 - origin.left, by = b.top + b.height / 2 - origin.top;
       const dx = bx - ax, dy = by - ay;
       const ta = edge(a, dx, dy), tb = edge(b, dx, dy);
+      const pair = pairOf(row), index = drawn[pair] = (drawn[pair] || 0) + 1;
+      const length = Math.hypot(dx, dy) || 1;
+      // 6px apart, perpendicular to the line, centred on it; the same side whichever way a tie reads.
+      const sign = row.dataset.tieFrom < row.dataset.tieTo ? 1 : -1;
+      const shift = (index - (pairs[pair] + 1) / 2) * 6 * sign;
+      const ox = -dy / length * shift, oy = dx / length * shift;
       const line = document.createElementNS(SVG, "line");
-      line.setAttribute("x1", ax + dx * ta);
-      line.setAttribute("y1", ay + dy * ta);
-      line.setAttribute("x2", bx - dx * tb);
-      line.setAttribute("y2", by - dy * tb);
+      line.setAttribute("x1", ax + dx * ta + ox);
+      line.setAttribute("y1", ay + dy * ta + oy);
+      line.setAttribute("x2", bx - dx * tb + ox);
+      line.setAttribute("y2", by - dy * tb + oy);
       const kind = row.dataset.tieKind;
       line.setAttribute("class", "tie-line tie-" + kind + " tie-strength-" + row.dataset.tieStrength);
       line.setAttribute("data-tie-from", row.dataset.tieFrom);

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.relational.test_browser import _login
+
 pytestmark = pytest.mark.browser
 
 PHONE, LAPTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
@@ -48,16 +50,6 @@ def power_map(app, make_user, make_person):
         return organizer, campaign.id, president.id
 
 
-def _log_in(page: Page, live_server: str, user) -> None:
-    from tests.conftest import PASSWORD
-
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=f"Welcome, {user.name}")).to_be_visible()
-
-
 def _no_sideways_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
 
@@ -66,7 +58,7 @@ def _no_sideways_scroll(page: Page) -> None:
 def test_the_power_map_draws_the_relationships_and_lists_them(page: Page, live_server, power_map, size):
     organizer, campaign_id, president_id = power_map
     page.set_viewport_size(size)
-    _log_in(page, live_server, organizer)
+    _login(page, live_server, organizer)
     page.goto(f"{live_server}/campaigns/{campaign_id}/power-map")
 
     lines = page.locator("svg.tie-lines line")
