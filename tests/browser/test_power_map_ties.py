@@ -90,3 +90,35 @@ def test_the_power_map_draws_the_relationships_and_lists_them(page: Page, live_s
     expect(paths).to_contain_text("Rosa Delgado")
     expect(paths).to_contain_text("3 steps")
     _no_sideways_scroll(page)
+
+
+def test_a_leader_on_a_phone_reads_the_relationships_and_their_own_way_in(page: Page, live_server, app, power_map,
+                                                                           make_user, make_person):
+    from organizer.campaigns.models import RelationshipKind, Target
+    from organizer.campaigns.services import add_relationship
+    from organizer.extensions import db
+    from organizer.people.models import Person
+
+    _organizer, campaign_id, president_id = power_map
+    leader, other = make_user("leader"), make_user("leader")
+    mine = make_person(owner=leader, first_name="Fannie", last_name="Hamer")
+    theirs = make_person(owner=other, first_name="Hidden", last_name="Neighbor")
+    with app.app_context():
+        chair = db.session.scalar(db.select(Target).where(Target.name == "Dorothy Mensah"))
+        for person in (mine, theirs):
+            add_relationship(chair, RelationshipKind.CONGREGANT, leader, person=db.session.get(Person, person.id))
+        db.session.commit()
+    page.set_viewport_size(PHONE)
+    _login(page, live_server, leader)
+    page.goto(f"{live_server}/campaigns/{campaign_id}/power-map")
+    expect(page.locator("svg.tie-lines line")).to_have_count(2)
+    expect(page.get_by_test_id("tie-table").get_by_role("row")).to_have_count(3)
+    _no_sideways_scroll(page)
+
+    page.goto(f"{live_server}/campaigns/targets/{president_id}")
+    paths = page.get_by_test_id("reach-paths")
+    expect(paths).to_contain_text("Fannie Hamer")
+    expect(page.get_by_text("Hidden Neighbor")).to_have_count(0)
+    expect(page.get_by_test_id("reach-paths-hidden")).to_contain_text("and 2 more people outside your list")
+    expect(page.get_by_text("Add a relationship with another target")).to_have_count(0)
+    _no_sideways_scroll(page)
