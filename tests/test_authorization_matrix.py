@@ -120,6 +120,9 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "campaigns.add_relationship_view":    (LOGIN, 302, 404, 302, 302),  # see FORMS
     # a relationship of someone else's person is left alone (checked by _leaders_rows)
     "campaigns.remove_relationship_view": (LOGIN, 302, 302, 302, 302),
+    # relationships between targets name no people: staff record them, everyone reads them
+    "campaigns.add_tie_view":             (LOGIN, 403, 403, 302, 302),  # empty form: told so
+    "campaigns.remove_tie_view":          (LOGIN, 403, 403, 302, 302),  # the admin finds it gone: told so
     # actions: shared by everyone signed in; the door, planning and exports are staff's
     "actions.index":                      (LOGIN, 200, 200, 200, 200),
     "actions.new":                        (LOGIN, 403, 403, 200, 200),  # POST: field errors
@@ -218,6 +221,7 @@ ROW_ARGS = {
     "link_id": lambda w: w.link_id,
     "target_id": lambda w: w.target_id,
     "relationship_id": lambda w: w.relationship_id,
+    "tie_id": lambda w: w.tie_id,
     "action_id": lambda w: w.action_id,
     "kind": lambda w: "signin",  # the sign-in list; the turnout export has the same guard
     "token": lambda w: w.signup_token,
@@ -282,6 +286,7 @@ class World:
     number_id: int
     action_follow_up_id: int
     others_person_id: int = 0  # the other leader's person: a merge across two lists
+    tie_id: int = 0  # the target's relationship with another target on the map
 
 
 @pytest.fixture
@@ -294,11 +299,12 @@ def world(app, make_user, make_person, make_institution) -> World:
     from organizer.actions.models import Action, ActionType, RsvpStatus
     from organizer.actions.services import rsvp_by_user, save_commitment
     from organizer.auth.models import User
-    from organizer.campaigns.models import Position, RelationshipKind
+    from organizer.campaigns.models import Position, RelationshipKind, TieKind
     from organizer.campaigns.services import (
         CampaignData,
         TargetData,
         add_relationship,
+        add_tie,
         put_on_map,
         save_campaign,
         save_target,
@@ -346,6 +352,9 @@ def world(app, make_user, make_person, make_institution) -> World:
         link = put_on_map(campaign, target, Position.UNDECIDED, 3, organizer)
         relationship = add_relationship(target, RelationshipKind.CONSTITUENT, leader, person=mine,
                                         note=f"{PRIVATE} knows her")
+        donor = save_target(None, TargetData(name="Developer Lee"), organizer)
+        put_on_map(campaign, donor, Position.OPPONENT, 2, organizer)
+        tie = add_tie(target, donor, TieKind.DONOR, organizer, outgoing=False)
         starts = utcnow() + timedelta(days=7)
         action = Action(title="Hearing on line 9", type=ActionType.HEARING, campaign_id=campaign.id,
                         starts_at=starts, ends_at=starts + timedelta(hours=2), timezone="America/Chicago",
@@ -385,7 +394,7 @@ def world(app, make_user, make_person, make_institution) -> World:
             mobilization_id=texts.id, draft_id=draft.id, outbox_id=outbox.id,
             conversation_id=answer.message.conversation_id, message_id=answer.message.id,
             unknown_conversation_id=stranger.message.conversation_id,
-            conflict_id=conflict_id, number_id=number.id, action_follow_up_id=follow_up.id,
+            conflict_id=conflict_id, number_id=number.id, action_follow_up_id=follow_up.id, tie_id=tie.id,
         )
 
 

@@ -117,6 +117,8 @@ NOT_EDIT_FORMS = {
     "campaigns.add_target": "adds a target",
     "campaigns.add_relationship_view": "adds a relationship",
     "campaigns.remove_relationship_view": "a lone button whose press is the change",
+    "campaigns.add_tie_view": "adds a relationship between targets",
+    "campaigns.remove_tie_view": "a lone button whose press is the change",
     "actions.new": "creates",
     "actions.archive": "a lone button whose press is the change",
     "actions.remove_commitment": "a lone button whose press is the change",

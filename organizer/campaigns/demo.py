@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from organizer.campaigns.models import (
+    DIRECTED_TIES,
     Campaign,
     CampaignStatus,
     CampaignTarget,
@@ -13,6 +14,8 @@ from organizer.campaigns.models import (
     RelationshipKind,
     Target,
     TargetRelationship,
+    TargetTie,
+    TieKind,
 )
 from organizer.db import utcnow
 from organizer.demo import DemoContext, step
@@ -50,6 +53,16 @@ TARGETS = [
      {2: (Position.UNDECIDED, 3, None)}),
 ]
 
+# Who influences whom among them (each pair on a common map): from, kind, to, strength, note.
+TIES = [
+    ("Dorothy Mensah", TieKind.APPOINTED, "Victor Lang", 3, "The board hired him as president."),
+    ("Rosa Delgado", TieKind.FAMILY, "James Whitfield", 2, "Cousins."),
+    ("James Whitfield", TieKind.ALLY, "Dorothy Mensah", 1, None),
+    ("James Whitfield", TieKind.DONOR, "Angela Ruiz", 2, "Gave to her last two campaigns."),
+    ("Thomas Greer", TieKind.ALLY, "Angela Ruiz", 3, None),
+    ("Helen Park", TieKind.RIVAL, "Thomas Greer", 2, "Ran against the mayor's slate."),
+]
+
 
 @step
 def campaigns(ctx: DemoContext) -> None:
@@ -66,8 +79,9 @@ def campaigns(ctx: DemoContext) -> None:
         )
         made.append(campaign)
     now = utcnow()
+    by_name: dict[str, Target] = {}
     for name, title, body, contact, positions in TARGETS:
-        target = Target(name=name, title=title, body=body, contact=contact)
+        target = by_name[name] = Target(name=name, title=title, body=body, contact=contact)
         for index, (position, influence, earlier) in positions.items():
             link = CampaignTarget(campaign=made[index], target=target, position=position, influence=influence)
             first_at = now - timedelta(days=rng.randint(120, 200))
@@ -90,3 +104,11 @@ def campaigns(ctx: DemoContext) -> None:
             target.relationships.append(TargetRelationship(institution=institution, kind=RelationshipKind.CONSTITUENT))
         db.session.add(target)
     db.session.add_all(made)
+    db.session.flush()
+    for source, kind, dest, strength, note in TIES:
+        # Stored as add_tie stores them: a tie that reads both ways has the lower id first.
+        a, b = by_name[source], by_name[dest]
+        if kind not in DIRECTED_TIES and a.id > b.id:
+            a, b = b, a
+        db.session.add(TargetTie(from_target_id=a.id, to_target_id=b.id, kind=kind, strength=strength, note=note,
+                                 created_by_id=made[0].lead_organizer.id))

@@ -7,7 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from organizer.campaigns.models import CampaignStatus, Position, RelationshipKind
+from organizer.campaigns.models import (
+    DIRECTED_TIES,
+    CampaignStatus,
+    Position,
+    RelationshipKind,
+    TieKind,
+)
 from organizer.forms import optional_int
 
 STATUS_LABELS = {
@@ -33,6 +39,41 @@ RELATIONSHIP_LABELS = {
     RelationshipKind.WORKED_WITH: _l("Worked with"),
     RelationshipKind.OTHER: _l("Other"),
 }
+
+#: A relationship between targets, as the legend and the table name it.
+TIE_LABELS = {
+    TieKind.DONOR: _l("Donor"),
+    TieKind.APPOINTED: _l("Appointee"),
+    TieKind.EMPLOYER: _l("Employer"),
+    TieKind.MENTOR: _l("Mentor"),
+    TieKind.FAMILY: _l("Family"),
+    TieKind.ALLY: _l("Ally"),
+    TieKind.BUSINESS_PARTNER: _l("Business partner"),
+    TieKind.RIVAL: _l("Political rival"),
+    TieKind.OTHER: _l("Other"),
+}
+
+#: The same, read as a sentence from the first target: (forward, backward). "A donates to B";
+#: read from B, "B receives donations from A". Kinds that read the same both ways repeat it.
+TIE_PHRASES = {
+    TieKind.DONOR: (_l("donates to"), _l("receives donations from")),
+    TieKind.APPOINTED: (_l("appointed"), _l("was appointed by")),
+    TieKind.EMPLOYER: (_l("employs"), _l("works for")),
+    TieKind.MENTOR: (_l("mentors"), _l("was mentored by")),
+    TieKind.FAMILY: (_l("is family of"), _l("is family of")),
+    TieKind.ALLY: (_l("is an ally of"), _l("is an ally of")),
+    TieKind.BUSINESS_PARTNER: (_l("is a business partner of"), _l("is a business partner of")),
+    TieKind.RIVAL: (_l("is a political rival of"), _l("is a political rival of")),
+    TieKind.OTHER: (_l("is connected to"), _l("is connected to")),
+}
+
+STRENGTH_LABELS = {1: _l("Weak"), 2: _l("Moderate"), 3: _l("Strong")}
+
+#: The kind choices of the form, each a sentence from the target whose page it is; a directed
+#: kind twice, the second (value ending in ``REVERSED``) the other way round.
+REVERSED = "_by"
+TIE_CHOICES = [(k.value, TIE_PHRASES[k][0]) for k in TieKind] + [
+    (k.value + REVERSED, TIE_PHRASES[k][1]) for k in TieKind if k in DIRECTED_TIES]
 
 INFLUENCE_CHOICES = [(i, str(i)) for i in range(1, 6)]
 
@@ -103,3 +144,21 @@ class RelationshipForm(FlaskForm):
             raise ValidationError(_l("Choose a person from the search."))
         if not field.data and not self.institution_id.data:
             raise ValidationError(_l("Choose a person or an institution."))
+
+
+class TieForm(FlaskForm):
+    """A relationship between this target and another: "<this target> [donates to] [other target]"."""
+
+    kind = SelectField(_l("Relationship"), choices=TIE_CHOICES)
+    other_target_id = SelectField(_l("Other target"), coerce=optional_int, validators=[DataRequired()])
+    strength = SelectField(_l("Strength"), coerce=int, choices=list(STRENGTH_LABELS.items()), default=2)
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
+
+    @property
+    def tie_kind(self) -> TieKind:
+        return TieKind(self.kind.data.removesuffix(REVERSED))
+
+    @property
+    def outgoing(self) -> bool:
+        """Whether the relationship goes from this target to the other ("appointed", not "was appointed by")."""
+        return not self.kind.data.endswith(REVERSED)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from organizer.auth.models import User
@@ -41,6 +51,25 @@ class RelationshipKind(enum.StrEnum):
     ACQUAINTANCE = "acquaintance"
     WORKED_WITH = "worked_with"
     OTHER = "other"
+
+
+class TieKind(enum.StrEnum):
+    """How one target is connected to another: who influences whom among the powerful."""
+
+    DONOR = "donor"  # from donates to to
+    APPOINTED = "appointed"  # from appointed to
+    EMPLOYER = "employer"  # from employs to
+    MENTOR = "mentor"  # from mentors to
+    FAMILY = "family"
+    ALLY = "ally"
+    BUSINESS_PARTNER = "business_partner"
+    RIVAL = "rival"
+    OTHER = "other"
+
+
+#: Kinds that read one way (A appointed B); the others read the same both ways and are stored
+#: with the lower target id first, so "A family of B" and "B family of A" are one row.
+DIRECTED_TIES = frozenset({TieKind.DONOR, TieKind.APPOINTED, TieKind.EMPLOYER, TieKind.MENTOR})
 
 
 campaign_institutions = Table(
@@ -167,3 +196,40 @@ class TargetRelationship(db.Model):
     target: Mapped[Target] = relationship(back_populates="relationships")
     person: Mapped[Person | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
+
+
+class TargetTie(db.Model):
+    """A relationship between two targets (a donor, an appointee, family): who influences whom.
+
+    Targets are shared by campaigns, so a tie is too: it shows on every power map that has both.
+    """
+
+    __tablename__ = "target_ties"
+    __table_args__ = (
+        UniqueConstraint("from_target_id", "to_target_id", "kind"),
+        CheckConstraint("from_target_id <> to_target_id", name="not_self"),
+        CheckConstraint("strength BETWEEN 1 AND 3", name="strength_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    to_target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TieKind] = mapped_column(str_enum(TieKind, 20))
+    strength: Mapped[int] = mapped_column(default=2)  # 1 weak, 2 moderate, 3 strong
+    note: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    from_target: Mapped[Target] = relationship(foreign_keys=[from_target_id])
+    to_target: Mapped[Target] = relationship(foreign_keys=[to_target_id])
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def directed(self) -> bool:
+        return self.kind in DIRECTED_TIES
+
+    def other_end(self, target_id: int) -> int:
+        return self.to_target_id if self.from_target_id == target_id else self.from_target_id
+
+    def __str__(self) -> str:
+        return f"{self.from_target_id} {self.kind.value} {self.to_target_id}"

@@ -18,6 +18,7 @@ from werkzeug.exceptions import NotFound
 from organizer.audit.services import record, record_changes, snapshot
 from organizer.auth.models import User
 from organizer.campaigns.models import (
+    DIRECTED_TIES,
     Campaign,
     CampaignStatus,
     CampaignTarget,
@@ -26,6 +27,8 @@ from organizer.campaigns.models import (
     RelationshipKind,
     Target,
     TargetRelationship,
+    TargetTie,
+    TieKind,
 )
 from organizer.db import utcnow
 from organizer.extensions import db
@@ -306,6 +309,7 @@ class MapCard:
 class PowerMap:
     cards: list[MapCard]
     positions: list[Position] = field(default_factory=lambda: list(Position))
+    ties: list[TargetTie] = field(default_factory=list)  # between targets both on this map
 
     def cell(self, position: Position, influence: int) -> list[MapCard]:
         return [c for c in self.cards if c.link.position == position and c.link.influence == influence]
@@ -324,7 +328,7 @@ def power_map(campaign: Campaign, user: User) -> PowerMap:
     cards = _map_cards(campaign)
     for target_id, (reachers, total) in reach_for_targets(list(cards), user).items():
         cards[target_id].reachers, cards[target_id].people_total = reachers, total
-    return PowerMap(cards=list(cards.values()))
+    return PowerMap(cards=list(cards.values()), ties=ties_among(list(cards)))
 
 
 def campaign_targets(campaign: Campaign) -> list[MapCard]:
@@ -372,3 +376,177 @@ def reach_for_targets(target_ids: list[int], user: User) -> dict[int, tuple[list
     for target_id in target_ids:
         result[target_id] = (sorted(grouped[target_id], key=Reacher.sort_key), totals.get(target_id, 0))
     return result
+
+
+# --- relationships between targets -----------------------------------------------------
+
+#: A tie that is no way in: nobody asks a political rival to carry our word.
+NOT_A_CHANNEL = frozenset({TieKind.RIVAL})
+#: How we reach a decision-maker: our person knows a target (one hop), who knows another... at most three.
+MAX_HOPS = 3
+
+
+def add_tie(target: Target, other: Target, kind: TieKind, actor: User, *, outgoing: bool = True,
+            strength: int = 2, note: str | None = None) -> TargetTie:
+    """Record a relationship between two targets: ``target`` → ``other`` (``outgoing``) or the
+    other way, which matters only for directed kinds (A appointed B); audited on ``target``.
+
+    :raise CampaignError: for a target with itself, a strength not 1 to 3, two targets on no
+        common campaign map, or the same relationship again.
+    """
+    if target.id == other.id:
+        raise CampaignError(_("A target cannot have a relationship with themselves."))
+    if not 1 <= strength <= 3:
+        raise CampaignError(_("Strength goes from 1 to 3."))
+    if other.id not in {t.id for t in targets_sharing_a_campaign(target)}:
+        raise CampaignError(_("Both targets must be on the same campaign's power map."))
+    source, dest = (target, other) if outgoing else (other, target)
+    if kind not in DIRECTED_TIES and source.id > dest.id:
+        source, dest = dest, source  # one row for a tie that reads the same both ways
+    if db.session.scalar(select(TargetTie.id).where(TargetTie.from_target_id == source.id,
+                                                    TargetTie.to_target_id == dest.id, TargetTie.kind == kind)):
+        raise CampaignError(_("This relationship is already recorded."))
+    tie = TargetTie(from_target_id=source.id, to_target_id=dest.id, kind=kind, strength=strength,
+                    note=(note or "").strip() or None, created_by_id=actor.id)
+    db.session.add(tie)
+    db.session.flush()
+    record(actor, "tie", target, {"tie_id": tie.id, "from_target_id": source.id, "to_target_id": dest.id,
+                                  "kind": kind.value, "strength": strength})
+    return tie
+
+
+def remove_tie(target: Target, tie_id: int, actor: User) -> bool:
+    """Remove a relationship of ``target`` with another target; audited on ``target``.
+
+    Returns False when it is already gone (a second press of the button).
+    :raise NotFound: when the relationship is between two other targets.
+    """
+    tie = db.session.get(TargetTie, tie_id)
+    if tie is None:
+        return False
+    if target.id not in (tie.from_target_id, tie.to_target_id):
+        raise NotFound()
+    record(actor, "tie_removed", target, {"tie_id": tie.id, "from_target_id": tie.from_target_id,
+                                          "to_target_id": tie.to_target_id, "kind": tie.kind.value,
+                                          "strength": tie.strength})
+    db.session.delete(tie)
+    return True
+
+
+def targets_sharing_a_campaign(target: Target) -> list[Target]:
+    """The other targets on any power map ``target`` is on: those it may be tied to (one query)."""
+    mine = select(CampaignTarget.campaign_id).where(CampaignTarget.target_id == target.id)
+    return list(db.session.scalars(
+        select(Target).join(CampaignTarget, CampaignTarget.target_id == Target.id)
+        .where(CampaignTarget.campaign_id.in_(mine), Target.id != target.id).distinct().order_by(Target.name)
+    ))
+
+
+def ties_of(target: Target) -> list[TargetTie]:
+    """``target``'s relationships with other targets, both ends loaded (one query)."""
+    return list(db.session.scalars(
+        select(TargetTie).where((TargetTie.from_target_id == target.id) | (TargetTie.to_target_id == target.id))
+        .options(joinedload(TargetTie.from_target), joinedload(TargetTie.to_target)).order_by(TargetTie.id)
+    ))
+
+
+def ties_among(target_ids: list[int]) -> list[TargetTie]:
+    """Relationships whose two targets are both among ``target_ids`` (a power map's), ends loaded."""
+    if not target_ids:
+        return []
+    return list(db.session.scalars(
+        select(TargetTie).where(TargetTie.from_target_id.in_(target_ids), TargetTie.to_target_id.in_(target_ids))
+        .options(joinedload(TargetTie.from_target), joinedload(TargetTie.to_target)).order_by(TargetTie.id)
+    ))
+
+
+@dataclass
+class Step:
+    """One tie walked toward the decision-maker: from ``start`` to ``end`` (target ids)."""
+
+    tie: TargetTie
+    start: int
+    end: int
+
+    @property
+    def forward(self) -> bool:
+        """Whether the tie reads in the walking direction (``start`` donates to ``end``)."""
+        return self.tie.from_target_id == self.start
+
+
+@dataclass
+class ReachPath:
+    """Our person (or institution) → the target they know → ... → the decision-maker."""
+
+    reacher: Reacher
+    steps: list[Step]
+    strength: int  # the weakest tie on the way; 3 when they know the decision-maker directly
+
+    @property
+    def hops(self) -> int:
+        return 1 + len(self.steps)
+
+    def sort_key(self) -> tuple:
+        """Fewest hops, then the strongest weakest tie, then as ``Reacher`` ranks (stage, actions)."""
+        return (self.hops, -self.strength, *self.reacher.sort_key())
+
+
+@dataclass
+class ReachPaths:
+    paths: list[ReachPath]  # one per person the user may see (and institution), best first
+    targets: dict[int, Target]  # every target named in a path
+    hidden: int = 0  # our people outside the user's list who have a path too
+
+
+def _chains_to(decision_maker_id: int, ties: list[TargetTie]) -> dict[int, tuple[list[Step], int]]:
+    """Breadth first from the decision-maker over the ties (either way, rivals aside): for each
+    target within ``MAX_HOPS - 1`` ties, its shortest chain of steps to them and that chain's
+    weakest strength, keeping the strongest among equally short chains."""
+    adjacent: dict[int, list[TargetTie]] = defaultdict(list)
+    for tie in ties:
+        if tie.kind not in NOT_A_CHANNEL:
+            adjacent[tie.from_target_id].append(tie)
+            adjacent[tie.to_target_id].append(tie)
+    best: dict[int, tuple[list[Step], int]] = {decision_maker_id: ([], 3)}
+    layer = [decision_maker_id]
+    for _depth in range(MAX_HOPS - 1):
+        found: dict[int, tuple[list[Step], int]] = {}
+        for node in layer:
+            chain, strength = best[node]
+            for tie in adjacent[node]:
+                nearer = tie.other_end(node)
+                if nearer in best:
+                    continue  # already reached by a shorter chain
+                candidate = ([Step(tie, nearer, node), *chain], min(strength, tie.strength))
+                if nearer not in found or candidate[1] > found[nearer][1]:
+                    found[nearer] = candidate
+        best.update(found)
+        layer = sorted(found)
+    return best
+
+
+def paths_to(decision_maker: Target, user: User) -> ReachPaths:
+    """How our people and institutions reach ``decision_maker``: directly, or through the targets
+    they know and those targets' relationships, at most ``MAX_HOPS`` hops; each person's best
+    path, ranked by hops, then tie strength, then pipeline stage and actions attended. A leader
+    gets only their own people's paths by name, the others as a count. A fixed number of queries:
+    the ties are loaded once and walked in Python."""
+    ties = list(db.session.scalars(select(TargetTie).order_by(TargetTie.id)))
+    chains = _chains_to(decision_maker.id, ties)
+    targets = {t.id: t for t in db.session.scalars(select(Target).where(Target.id.in_(chains)))}
+    everyone = set(db.session.scalars(
+        select(TargetRelationship.person_id).where(TargetRelationship.target_id.in_(chains),
+                                                   TargetRelationship.person_id.is_not(None)).distinct()
+    ))
+    best: dict[tuple[str, int], ReachPath] = {}
+    for target_id, (reachers, _total) in reach_for_targets(sorted(chains), user).items():
+        steps, strength = chains[target_id]
+        for reacher in reachers:
+            rel = reacher.relationship
+            key = ("person", rel.person_id) if rel.person_id else ("institution", rel.institution_id)
+            path = ReachPath(reacher, steps, strength)
+            if key not in best or path.sort_key() < best[key].sort_key():
+                best[key] = path
+    seen = {person_id for kind, person_id in best if kind == "person"}
+    return ReachPaths(paths=sorted(best.values(), key=ReachPath.sort_key), targets=targets,
+                      hidden=len(everyone - seen))

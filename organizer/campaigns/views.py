@@ -18,11 +18,15 @@ from organizer.campaigns.forms import (
     POSITION_LABELS,
     RELATIONSHIP_LABELS,
     STATUS_LABELS,
+    STRENGTH_LABELS,
+    TIE_LABELS,
+    TIE_PHRASES,
     CampaignForm,
     MapTargetForm,
     PositionForm,
     RelationshipForm,
     TargetForm,
+    TieForm,
 )
 from organizer.campaigns.models import Campaign, CampaignStatus, Position, RelationshipKind, Target
 from organizer.campaigns.services import (
@@ -30,19 +34,24 @@ from organizer.campaigns.services import (
     CampaignError,
     TargetData,
     add_relationship,
+    add_tie,
     all_targets,
     campaign_targets,
     get_campaign,
     get_campaign_target,
     get_target,
     list_campaigns,
+    paths_to,
     power_map,
     put_on_map,
     reach_for_targets,
     remove_relationship,
+    remove_tie,
     save_campaign,
     save_target,
     set_position,
+    targets_sharing_a_campaign,
+    ties_of,
 )
 from organizer.extensions import db
 from organizer.forms import EmptyForm
@@ -149,6 +158,7 @@ def power_map_page(campaign_id: int):
         "campaigns/power_map.html", campaign=campaign, map=power_map(campaign, current_user), add_form=add_form,
         position_form=PositionForm() if current_user.is_staff else None,
         position_labels=POSITION_LABELS, relationship_labels=RELATIONSHIP_LABELS, influences=range(5, 0, -1),
+        tie_labels=TIE_LABELS, tie_phrases=TIE_PHRASES, strength_labels=STRENGTH_LABELS,
     )
 
 
@@ -208,7 +218,18 @@ def target(target_id: int):
         "campaigns/target.html", target=target, reachers=reachers, total=total,
         q=q, matches=matches, form=form, position_form=PositionForm() if current_user.is_staff else None,
         position_labels=POSITION_LABELS, relationship_labels=RELATIONSHIP_LABELS,
+        ties=ties_of(target), reach=paths_to(target, current_user),
+        tie_form=_tie_form(target) if current_user.is_staff else None,
+        tie_labels=TIE_LABELS, tie_phrases=TIE_PHRASES, strength_labels=STRENGTH_LABELS,
     )
+
+
+def _tie_form(target: Target) -> TieForm:
+    form = TieForm()
+    form.kind.description = _("Read it as a sentence: %(name)s, the relationship, the other target.", name=target.name)
+    form.other_target_id.choices = [("", "—")] + [
+        (t.id, f"{t.name} ({t.title})" if t.title else t.name) for t in targets_sharing_a_campaign(target)]
+    return form
 
 
 @bp.route("/targets/<int:target_id>/edit", methods=["GET", "POST"])
@@ -255,4 +276,37 @@ def remove_relationship_view(target_id: int, relationship_id: int):
     if EmptyForm().validate_on_submit():
         remove_relationship(target, relationship_id, current_user)
         db.session.commit()
+    return redirect(url_for("campaigns.target", target_id=target.id))
+
+
+@bp.post("/targets/<int:target_id>/ties")
+@staff_required
+def add_tie_view(target_id: int):
+    target = get_target(target_id)
+    form = _tie_form(target)
+    if not form.validate_on_submit():
+        flash(_("Choose the other target and the relationship."), "warning")
+        return redirect(url_for("campaigns.target", target_id=target.id))
+    try:
+        add_tie(target, get_target(form.other_target_id.data), form.tie_kind, current_user, outgoing=form.outgoing,
+                strength=form.strength.data, note=form.note.data)
+        db.session.commit()
+    except CampaignError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+    else:
+        flash(_("Relationship saved."), "success")
+    return redirect(url_for("campaigns.target", target_id=target.id))
+
+
+@bp.post("/targets/<int:target_id>/ties/<int:tie_id>/delete")
+@staff_required
+def remove_tie_view(target_id: int, tie_id: int):
+    target = get_target(target_id)
+    if EmptyForm().validate_on_submit():
+        if remove_tie(target, tie_id, current_user):
+            db.session.commit()
+            flash(_("Relationship removed."), "success")
+        else:
+            flash(_("That relationship was already removed."), "info")
     return redirect(url_for("campaigns.target", target_id=target.id))

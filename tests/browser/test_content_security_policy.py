@@ -18,11 +18,18 @@ SKIP = {"static", "auth.login_code", "actions.export", "people.export", "sms.pro
 
 @pytest.fixture
 def rows(app, make_user, make_person, make_institution, make_action):
-    """An admin, a person with a one-to-one, an institution, a campaign with a target, an
+    """An admin, a person with a one-to-one, an institution, a campaign with two related targets, an
     action and a text mobilization with a reply: ids for every page's URL."""
     from organizer.auth.models import User
-    from organizer.campaigns.models import Position
-    from organizer.campaigns.services import CampaignData, TargetData, put_on_map, save_campaign, save_target
+    from organizer.campaigns.models import Position, TieKind
+    from organizer.campaigns.services import (
+        CampaignData,
+        TargetData,
+        add_tie,
+        put_on_map,
+        save_campaign,
+        save_target,
+    )
     from organizer.extensions import db
     from organizer.relational.services import OneToOneData, local_today, log_one_to_one
     from organizer.sms.services import AudienceFilter, launch, receive, save_mobilization
@@ -39,6 +46,10 @@ def rows(app, make_user, make_person, make_institution, make_action):
         campaign = save_campaign(None, CampaignData(name="Bus line 9"), actor)
         target = save_target(None, TargetData(name="Alderperson Ruiz"), actor)
         put_on_map(campaign, target, Position.UNDECIDED, 3, actor)
+        # a relationship with a second target: the power map draws its line with static/js/power-map.js
+        donor = save_target(None, TargetData(name="Developer Lee"), actor)
+        put_on_map(campaign, donor, Position.OPPONENT, 5, actor)
+        add_tie(target, donor, TieKind.DONOR, actor, outgoing=False)
         texts = save_mobilization(None, title="Hearing", body="Hi {first_name}", audience=AudienceFilter(),
                                   actor=actor)
         launch(texts, actor)
