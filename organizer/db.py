@@ -9,13 +9,14 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, Integer, MetaData, Select, String, event, func, literal_column, select
+from sqlalchemy import DateTime, Enum, MetaData, Select, String, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Dialect  # noqa: I001
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.expression import literal_column
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import Integer, TypeDecorator
 
 # Stable constraint names, so SQLite and PostgreSQL migrations agree and can be dropped by name.
 NAMING_CONVENTION = {
