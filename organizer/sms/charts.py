@@ -16,13 +16,12 @@ same way (see ``mobilizations.progress``):
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal_column, or_, select, union_all
+from sqlalchemy import case, func, literal_column, select, union_all
 
 from organizer.auth.models import User
 from organizer.db import epoch_slot
@@ -172,41 +171,59 @@ class Month:
 
 
 def monthly_texts(user: User, zone: ZoneInfo, now: datetime, months: int = MONTHS) -> list[Month]:
-    """Texts Twilio accepted in each of the last ``months`` months (this one included), by
-    the month they were sent in the federation's zone, with their delivery rate.
+    """Texts Twilio accepted (``sent_at`` set) in each of the last ``months`` months, this one
+    included, by the month they went out in the federation's zone, with their delivery rate.
 
     Staff count every text (mobilizations, replies, reminders, confirmations); a leader counts
-    the texts of their own mobilizations and the replies they sent, nobody else's (as ``/sms/``
-    lists only their own mobilizations). One query. Raises nothing.
+    the texts of their own mobilizations only, as ``/sms/`` lists only those. One query.
+    Raises nothing.
     """
     this_month = now.astimezone(zone).date().replace(day=1)
     days = [this_month]
     for _ in range(months - 1):
-        previous = days[0] - timedelta(days=1)
-        days.insert(0, previous.replace(day=1))
+        days.insert(0, (days[0] - timedelta(days=1)).replace(day=1))
+    # Month bounds are instants computed here, so the zone and DST are settled in Python and the
+    # SQL is the same plain range comparison on both databases.
     edges = [_local_midnight(d, zone) for d in [*days, _next_month(this_month)]]
-    moment = func.coalesce(OutboxMessage.sent_at, OutboxMessage.updated_at)
-    where = [OutboxMessage.sid.is_not(None), moment >= edges[0], moment < edges[-1]]
-    if not user.is_staff:
-        own = select(Mobilization.id).where(Mobilization.created_by_id == user.id)
-        where.append(or_(OutboxMessage.mobilization_id.in_(own), OutboxMessage.sent_by_id == user.id))
-    # The month as the index of the last edge passed: bounds are instants, so DST and the zone
-    # are settled here, not in SQL. Grouped outside, where the expression has no parameters.
-    month = case(*[(moment < edge, i) for i, edge in enumerate(edges[1:-1])], else_=len(edges) - 2)
-    rows = select(month.label("month"), OutboxMessage.status.label("status")).where(*where).subquery()
     result = [Month(start=datetime.combine(d, time(0), tzinfo=zone)) for d in days]
-    counts: Counter[tuple[int, str]] = Counter()
-    for i, status, n in db.session.execute(
-            select(rows.c.month, rows.c.status, func.count()).group_by(rows.c.month, rows.c.status)):
-        counts[int(i), OutboxStatus(status)] += n
-    for (i, status), n in counts.items():
-        line = result[i]
+    if user.is_staff:
+        rows = _monthly_counts_all(edges)
+    else:
+        rows = _monthly_counts_own(edges, user)
+    for i, status, n in rows:
+        line, status = result[int(i)], OutboxStatus(status)
         line.sent += n
         if status is OutboxStatus.DELIVERED:
             line.delivered += n
         if status in (OutboxStatus.DELIVERED, OutboxStatus.UNDELIVERED, OutboxStatus.FAILED):
             line.reported += n
     return result
+
+
+def _monthly_counts_all(edges: list[datetime]):
+    """(month index, status, texts) for every text: a count per month and status read from the
+    (status, sent_at) index alone, one range per month (``UNION ALL``), no table rows and no sort."""
+    every_status = list(OutboxStatus)
+    parts = [
+        select(literal_column(str(i)).label("month"), OutboxMessage.status, func.count())
+        .where(OutboxMessage.status.in_(every_status), OutboxMessage.sent_at >= start, OutboxMessage.sent_at < end)
+        .group_by(OutboxMessage.status)
+        for i, (start, end) in enumerate(zip(edges, edges[1:], strict=False))
+    ]
+    return db.session.execute(union_all(*parts)).all()
+
+
+def _monthly_counts_own(edges: list[datetime], user: User):
+    """(month index, status, texts) for the texts of ``user``'s mobilizations: found through the
+    outbox's mobilization index (a leader's texts are few), each placed in its month by the last
+    bound it passed. Grouped outside, where the expression has no parameters."""
+    own = select(Mobilization.id).where(Mobilization.created_by_id == user.id)
+    sent_at = OutboxMessage.sent_at
+    month = case(*[(sent_at < edge, i) for i, edge in enumerate(edges[1:-1])], else_=len(edges) - 2)
+    rows = (select(month.label("month"), OutboxMessage.status.label("status"))
+            .where(OutboxMessage.mobilization_id.in_(own), sent_at >= edges[0], sent_at < edges[-1]).subquery())
+    return db.session.execute(
+        select(rows.c.month, rows.c.status, func.count()).group_by(rows.c.month, rows.c.status)).all()
 
 
 # --- what the pages draw (Chart.js configurations, in the reader's language) ---------------
