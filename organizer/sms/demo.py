@@ -1,5 +1,6 @@
-"""Demo data: a finished turnout text with its deliveries and replies, a draft for the upcoming
-hearing, a leader texting their list one at a time, and an inbox with something to answer."""
+"""Demo data: a finished turnout text with its deliveries and replies, earlier months' texts (so
+the texting charts have months to show), a draft for the upcoming hearing, a leader texting
+their list one at a time, and an inbox with something to answer."""
 
 from __future__ import annotations
 
@@ -106,10 +107,96 @@ def texts(ctx: DemoContext) -> None:
             body="{first_name}, the Route 9 hearing is {action_time} at {action_place}. Riders need to be seen!",
             created_by_id=organizer.id, created_at=now,
         ))
+    for days_ago, title in EARLIER:
+        _earlier_broadcast(ctx, title, now - timedelta(days=days_ago), organizer)
     leader = ctx.leaders[0]
-    db.session.add(Mobilization(
+    started = now - timedelta(hours=2)
+    p2p = Mobilization(
         title="My people: the hearing", kind=MobilizationKind.P2P, status=MobilizationStatus.SENDING,
         body="Hi {first_name}, it's " + leader.name.split(" ")[0] + ". Are you coming to the bus hearing with me?",
-        audience={"owner_id": leader.id}, created_by_id=leader.id, created_at=now, launched_at=now,
+        audience={"owner_id": leader.id}, created_by_id=leader.id, created_at=started, launched_at=started,
         recipients=sum(1 for p in ctx.people if p.owner is leader and p.phone),
+    )
+    db.session.add(p2p)
+    db.session.flush()
+    # The leader has texted a few of their people already; the rest wait for them.
+    texted = _distinct_phones([p for p in textable if p.owner is leader])[:4]
+    for i, person in enumerate(texted):
+        at = started + timedelta(minutes=6 * i)
+        _text_row(p2p, person, at, OutboxStatus.DELIVERED if i != 2 else OutboxStatus.UNDELIVERED, i,
+                  sent_by_id=leader.id)
+    if texted:
+        _reply_row(texted[0], started + timedelta(minutes=20), "Yes! I'll be there", assigned_to_id=leader.id)
+
+
+#: Earlier texts, so the monthly chart has months to show: (days ago, title).
+EARLIER = [(24, "Monthly assembly reminder"), (52, "Listening session this Saturday"),
+           (87, "Rent strike update"), (118, "Bus line hearing: save the date"),
+           (140, "Back-to-school supply drive"), (175, "Summer cookout"), (212, "Youth jobs town hall"),
+           (250, "Spring leaders' retreat"), (300, "Winter coat drive")]
+EARLIER_REPLIES = ["YES", "Count me in", "What time?", "Sí, voy", "Can I bring my kids?", "👍", "Yes"]
+
+
+def _distinct_phones(people: list) -> list:
+    """One person per phone: a mobilization texts a number once."""
+    seen: set[str] = set()
+    kept = []
+    for person in people:
+        if person.phone not in seen:
+            seen.add(person.phone)
+            kept.append(person)
+    return kept
+
+
+def _text_row(mobilization: Mobilization, person, at, status: OutboxStatus, n: int, sent_by_id=None) -> None:
+    body = mobilization.body.replace("{first_name}", person.preferred_name or person.first_name)
+    info = encoding.analyze(body)
+    changed = at + timedelta(seconds=5)
+    db.session.add(OutboxMessage(
+        mobilization_id=mobilization.id, person_id=person.id, phone=person.phone, body=body,
+        encoding=info.encoding, segments=info.segments, kind=MessageKind.MOBILIZATION, status=status,
+        provider_status=status.value, sid=f"SMdemo{mobilization.id:04d}{n:06d}", attempts=1, not_before=at,
+        claimed_at=at, sent_at=at, delivered_at=changed if status is OutboxStatus.DELIVERED else None,
+        error_code=None if status is OutboxStatus.DELIVERED else (30003 if status is OutboxStatus.UNDELIVERED
+                                                                   else 30005),
+        created_at=at, updated_at=changed, sent_by_id=sent_by_id,
     ))
+
+
+def _reply_row(person, at, text: str, assigned_to_id=None) -> None:
+    """A reply from ``person`` in their thread (opened if they have none)."""
+    conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone,
+                                                                Conversation.person_id == person.id))
+    if conversation is None:
+        conversation = Conversation(phone=person.phone, person_id=person.id, created_at=at,
+                                    assigned_to_id=assigned_to_id, last_message_at=at)
+        db.session.add(conversation)
+        db.session.flush()
+    conversation.last_message_at = max(conversation.last_message_at, at)
+    conversation.last_inbound_at = max(conversation.last_inbound_at or at, at)
+    db.session.add(InboundMessage(message_sid=f"SMdemoin{person.id:06d}{int(at.timestamp())}",
+                                  conversation_id=conversation.id, person_id=person.id, from_phone=person.phone,
+                                  to_phone="+13125550100", body=text, keyword=classify(text).value, received_at=at))
+
+
+def _earlier_broadcast(ctx: DemoContext, title: str, sent_at, organizer) -> None:
+    """A finished broadcast from an earlier month: deliveries, a few failures, replies that
+    trickle in over the evening."""
+    rng = ctx.rng
+    textable = [p for p in ctx.people if p.phone and p.sms_consent is not SmsConsent.OPTED_OUT]
+    recipients = _distinct_phones(rng.sample(textable, k=min(rng.randint(40, 90), len(textable))))
+    m = Mobilization(
+        title=title, kind=MobilizationKind.BROADCAST, status=MobilizationStatus.DONE, audience={},
+        body="Hi {first_name}! " + title + ". Reply YES if you're in.", created_by_id=organizer.id,
+        created_at=sent_at, launched_at=sent_at, finished_at=sent_at + timedelta(seconds=6 * len(recipients)),
+        recipients=len(recipients),
+    )
+    db.session.add(m)
+    db.session.flush()
+    for i, person in enumerate(recipients):
+        status = rng.choices([OutboxStatus.DELIVERED, OutboxStatus.UNDELIVERED, OutboxStatus.FAILED],
+                             weights=[rng.randint(85, 96), 5, 3])[0]
+        _text_row(m, person, sent_at + timedelta(seconds=6 * i), status, i)
+    for n, person in enumerate(rng.sample(recipients, k=min(len(recipients), rng.randint(5, 12)))):
+        _reply_row(person, sent_at + timedelta(minutes=rng.randint(3, 60 * (1 + n % 4))),
+                   EARLIER_REPLIES[n % len(EARLIER_REPLIES)])

@@ -157,6 +157,9 @@ class OutboxMessage(db.Model):
         # Covers the equity dashboard's per-person texting facts (texted, delivered in a period)
         # in person order, so the aggregate reads no table rows and needs no sort.
         Index("ix_sms_outbox_person_sent_status", "person_id", "sent_at", "status"),
+        # The monthly chart on /sms/ counts each status's texts in each month's range of
+        # sending times from this index alone (a year of a large federation is a million texts).
+        Index("ix_sms_outbox_status_sent", "status", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -48,6 +48,7 @@ from organizer.settings.services import get_organization, neighborhoods, tags
 from organizer.sms import (
     actions_link,
     after_action,
+    charts,
     compose,
     consent,
     error_codes,
@@ -193,10 +194,13 @@ def index():
     one_page, total = paged(stmt.order_by(Mobilization.id.desc()), page, per_page)
     mobilizations = list(db.session.scalars(one_page.options(joinedload(Mobilization.created_by))))
     summaries = mobilization_service.progress_summaries([m.id for m in mobilizations])
+    months = charts.monthly_texts(current_user, _org_zone(), utcnow())
     return render_template(
         "sms/index.html", mobilizations=mobilizations, summaries=summaries,
         pagination=Pagination(page=page, per_page=per_page, total=total),
         unread=inbox_service.unread_total(current_user),
+        months=[(charts.bucket_label(m.start, "month"), m) for m in months],
+        monthly_chart=charts.monthly_chart(months),
     )
 
 
@@ -333,6 +337,15 @@ def detail(mobilization_id: int):
     }
     if mobilization.status is MobilizationStatus.DRAFT:
         context["preview"] = compose.preview(current_user, mobilization)
+    else:
+        timeline = charts.mobilization_timeline(mobilization, _org_zone())
+        context.update(
+            timeline=timeline, timeline_chart=charts.timeline_chart(timeline),
+            by_hour_chart=charts.by_hour_chart(timeline), series_labels=charts.series_labels(),
+            timeline_rows=[(charts.bucket_label(start, timeline.unit), counts) for start, counts in timeline.rows],
+            hour_rows=[(charts.hour_label(h), timeline.by_hour["delivered"][h], timeline.by_hour["replied"][h])
+                       for h in range(24) if timeline.by_hour["delivered"][h] or timeline.by_hour["replied"][h]],
+        )
     return render_template("sms/detail.html", **context)
 
 
