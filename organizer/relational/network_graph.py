@@ -1,0 +1,282 @@
+"""The relational network drawn: people as nodes, one-to-ones as edges, for ``/pipeline/network``.
+
+A one-to-one joins the person met and whoever held it. The holder is the person their account is
+linked to (as on the connectors page, ``services.connectors``) when the viewer may see that
+person; otherwise their account itself is a node (an organizer without a person record, or, for a
+leader, "you"). Edges are undirected: the meetings of a pair in either direction add up to one
+edge whose weight is their number.
+
+Leaders see only the part made of their own people: edges between two of their people, or between
+one of them and themselves (the one-to-ones they held). Another leader's person never reaches
+them, not even as an anonymous node. Staff see everyone.
+
+Everything is computed in SQL in a fixed number of queries. Above ``NETWORK_MAX_NODES`` people
+(or ``NETWORK_MAX_EDGES`` edges) the graph keeps the most connected nodes and the strongest edges
+among them, and says so (``Network.sampled``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased
+
+from organizer.auth.models import User
+from organizer.extensions import db
+from organizer.institutions.models import Institution, Membership
+from organizer.people.models import Person
+from organizer.people.services import people_visible_to
+from organizer.relational.models import OneToOne, PersonPipeline
+from organizer.relational.services import stages
+from organizer.settings.models import Neighborhood
+
+#: Colors the legend names one by one (``static/js/network.js`` and ``relational.css`` hold the
+#: same palette); the groups beyond them share the "other" color.
+PALETTE_SIZE = 10
+COLOR_BY = ("institution", "neighborhood")
+#: How many connectors and bridges the tables beside the graph list.
+TABLE_LIMIT = 25
+PERSON, ACCOUNT = 0, 1
+#: ``Person.display_name`` in SQL: the preferred name, else the first, then the last.
+_display_name = func.coalesce(Person.preferred_name, Person.first_name) + " " + Person.last_name
+
+
+@dataclass
+class NetworkFilters:
+    start: date
+    end: date
+    stage_id: int | None = None
+    institution_id: int | None = None
+    color_by: str = "institution"
+
+
+@dataclass
+class Node:
+    key: str  # "p<person id>" or "u<account id>"
+    label: str
+    person_id: int | None
+    degree: int  # distinct others met, in the whole filtered network
+    group: int | None = None  # index in ``Network.legend``; None: no institution/neighborhood or "other"
+    stage: str | None = None
+    connector: bool = False
+    institutions: frozenset[int] = frozenset()
+
+
+@dataclass
+class Edge:
+    source: str
+    target: str
+    weight: int  # one-to-ones between the two in the period
+    bridge: bool = False  # between people of different institutions (sharing none)
+
+
+@dataclass
+class Connector:
+    key: str
+    label: str
+    person_id: int
+    relationships: int
+    institutions: int
+
+
+@dataclass
+class Network:
+    nodes: list[Node]
+    edges: list[Edge]
+    legend: list[str]
+    connectors: list[Connector]
+    bridges: list[tuple[Node, Node, int]]
+    total_nodes: int
+    total_edges: int
+    sampled: bool
+    max_nodes: int
+    max_edges: int
+    by_key: dict[str, Node] = field(default_factory=dict)
+
+    def as_json(self, person_url) -> dict:
+        """What ``static/js/network.js`` draws; ``person_url(id)`` links a person's page."""
+        return {
+            "nodes": [{"id": n.key, "label": n.label, "url": person_url(n.person_id) if n.person_id else None,
+                       "group": n.group, "connector": n.connector, "account": n.person_id is None,
+                       "degree": n.degree} for n in self.nodes],
+            "edges": [{"source": e.source, "target": e.target, "weight": e.weight, "bridge": e.bridge}
+                      for e in self.edges],
+            "legend": self.legend,
+            "total_nodes": self.total_nodes, "total_edges": self.total_edges, "sampled": self.sampled,
+        }
+
+
+def _limits() -> tuple[int, int]:
+    return current_app.config["NETWORK_MAX_NODES"], current_app.config["NETWORK_MAX_EDGES"]
+
+
+def _pairs(user: User, filters: NetworkFilters):
+    """The filtered network as a subquery of undirected pairs: ``x`` (a person), ``y`` (a person,
+    ``x < y``) or ``yu`` (an account), and ``w`` (their one-to-ones)."""
+    holder = aliased(User)
+    visible = select(Person.id).where(people_visible_to(user), Person.archived_at.is_(None))
+    # The holder as a person when the viewer may see that person, else as an account.
+    holder_person = case((holder.person_id.in_(visible), holder.person_id), else_=None)
+    met = OneToOne.person_id
+    ends = (
+        select(met.label("a"), holder_person.label("b"),
+               case((holder_person.is_(None), holder.id), else_=None).label("bu"))
+        .join(holder, holder.id == OneToOne.held_by_id)
+        .where(OneToOne.held_on >= filters.start, OneToOne.held_on <= filters.end, met.in_(visible),
+               or_(holder.person_id.is_(None), holder.person_id != met))
+    )
+    if not user.is_staff:
+        # Their own people's meetings with each other or with them; nobody else's account.
+        ends = ends.where(or_(holder.id == user.id, holder.person_id.in_(visible)))
+    if filters.stage_id:
+        ends = ends.where(or_(_in_stage(met, filters.stage_id), _in_stage(holder.person_id, filters.stage_id)))
+    if filters.institution_id:
+        members = select(Membership.person_id).where(Membership.institution_id == filters.institution_id)
+        ends = ends.where(or_(met.in_(members), holder.person_id.in_(members)))
+    e = ends.subquery()
+    x = case((and_(e.c.b.is_not(None), e.c.b < e.c.a), e.c.b), else_=e.c.a)
+    y = case((e.c.b.is_(None), None), (e.c.b < e.c.a, e.c.a), else_=e.c.b)
+    return (select(x.label("x"), y.label("y"), e.c.bu.label("yu"), func.count().label("w"))
+            .group_by(x, y, e.c.bu).subquery("pairs"))
+
+
+def _in_stage(column, stage_id: int):
+    """``column`` (a person id) is in the stage; people without a pipeline row are in the first."""
+    all_stages = stages()
+    rows = column.in_(select(PersonPipeline.person_id).where(PersonPipeline.stage_id == stage_id))
+    if all_stages and stage_id == all_stages[0].id:
+        return or_(rows, column.not_in(select(PersonPipeline.person_id)))
+    return rows
+
+
+def _ends(pairs):
+    """Each edge twice, from each end: (node id, kind, neighbor id, neighbor kind, weight)."""
+    return union_all(
+        select(pairs.c.x.label("id"), literal(PERSON).label("kind"),
+               func.coalesce(pairs.c.y, pairs.c.yu).label("other"),
+               case((pairs.c.y.is_(None), ACCOUNT), else_=PERSON).label("other_kind"), pairs.c.w),
+        select(func.coalesce(pairs.c.y, pairs.c.yu), case((pairs.c.y.is_(None), ACCOUNT), else_=PERSON),
+               pairs.c.x, literal(PERSON), pairs.c.w),
+    ).subquery("ends")
+
+
+def network_graph(user: User, filters: NetworkFilters) -> Network:
+    """The network ``user`` may see under ``filters``: nodes, edges, legend, connectors and bridges.
+
+    Nine queries whatever the size: totals, the most connected nodes, the edges among them,
+    the people, their memberships, the accounts, the connectors, and the names of the legend's
+    groups (institutions or neighborhoods), plus the stages (cached per request).
+    """
+    max_nodes, max_edges = _limits()
+    pairs = _pairs(user, filters)
+    ends = _ends(pairs)
+    total_edges, total_nodes = db.session.execute(select(
+        select(func.count()).select_from(pairs).scalar_subquery(),
+        select(func.count()).select_from(select(ends.c.id, ends.c.kind).distinct().subquery()).scalar_subquery(),
+    )).one()
+    # The most connected nodes (all of them below the limit); ties by id, so the same every time.
+    degree = func.count(distinct(ends.c.other * 2 + ends.c.other_kind))
+    top = db.session.execute(
+        select(ends.c.id, ends.c.kind, degree).group_by(ends.c.id, ends.c.kind)
+        .order_by(degree.desc(), ends.c.kind, ends.c.id).limit(max_nodes)
+    ).all()
+    people_ids = [i for i, kind, _n in top if kind == PERSON]
+    account_ids = [i for i, kind, _n in top if kind == ACCOUNT]
+    edge_rows = db.session.execute(
+        select(pairs.c.x, pairs.c.y, pairs.c.yu, pairs.c.w)
+        .where(pairs.c.x.in_(people_ids),
+               or_(pairs.c.y.in_(people_ids), pairs.c.yu.in_(account_ids)))
+        .order_by(pairs.c.w.desc(), pairs.c.x, pairs.c.y, pairs.c.yu).limit(max_edges)
+    ).all() if people_ids else []
+    sampled = len(top) < total_nodes or len(edge_rows) < total_edges
+
+    people = {pid: (name, neighborhood, stage_id) for pid, name, neighborhood, stage_id in db.session.execute(
+        select(Person.id, _display_name, Person.neighborhood_id, PersonPipeline.stage_id)
+        .outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id).where(Person.id.in_(people_ids))
+    )} if people_ids else {}
+    memberships: dict[int, set[int]] = {}
+    for pid, iid in db.session.execute(
+        select(Membership.person_id, Membership.institution_id).where(Membership.person_id.in_(people_ids))
+        .order_by(Membership.person_id, Membership.institution_id)
+    ) if people_ids else ():
+        memberships.setdefault(pid, set()).add(iid)
+    accounts = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(account_ids))).all()) \
+        if account_ids else {}
+
+    all_stages = stages()
+    stage_names = {s.id: s.name for s in all_stages}
+    first_stage = all_stages[0].name if all_stages else None
+    nodes: dict[str, Node] = {}
+    for node_id, kind, n in top:
+        if kind == PERSON and node_id in people:
+            name, _nb, stage_id = people[node_id]
+            nodes[f"p{node_id}"] = Node(f"p{node_id}", name.strip(), node_id, n,
+                                        stage=stage_names.get(stage_id, first_stage),
+                                        institutions=frozenset(memberships.get(node_id, ())))
+        elif kind == ACCOUNT and node_id in accounts:
+            nodes[f"u{node_id}"] = Node(f"u{node_id}", accounts[node_id], None, n)
+
+    legend = _color(nodes, people, filters.color_by)
+    edges = []
+    for x, y, yu, w in edge_rows:
+        source, target = f"p{x}", f"p{y}" if y is not None else f"u{yu}"
+        if source in nodes and target in nodes:
+            a, b = nodes[source], nodes[target]
+            bridge = bool(a.institutions and b.institutions and not (a.institutions & b.institutions))
+            edges.append(Edge(source, target, w, bridge))
+
+    found = _connectors(pairs)
+    for c in found:
+        if c.key in nodes:
+            nodes[c.key].connector = True
+    bridges = sorted(((nodes[e.source], nodes[e.target], e.weight) for e in edges if e.bridge),
+                     key=lambda t: (-t[2], t[0].label, t[1].label))[:TABLE_LIMIT]
+    return Network(list(nodes.values()), edges, legend, found, bridges, total_nodes, total_edges, sampled,
+                   max_nodes, max_edges, by_key=nodes)
+
+
+def _color(nodes: dict[str, Node], people: dict, color_by: str) -> list[str]:
+    """Give each node the legend index of its institution (the first it belongs to) or its
+    neighborhood; the ``PALETTE_SIZE`` largest groups get a color each, the rest share "other".
+    One query for the groups' names."""
+    group_of = {}
+    for node in nodes.values():
+        if node.person_id is None:
+            continue
+        if color_by == "neighborhood":
+            group_of[node.key] = people[node.person_id][1]
+        elif node.institutions:
+            group_of[node.key] = min(node.institutions)
+    sizes = Counter(g for g in group_of.values() if g is not None)
+    largest = [g for g, _n in sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:PALETTE_SIZE]]
+    model = Neighborhood if color_by == "neighborhood" else Institution
+    names = dict(db.session.execute(select(model.id, model.name).where(model.id.in_(largest))).all()) if largest else {}
+    index = {g: i for i, g in enumerate(largest)}
+    for key, g in group_of.items():
+        nodes[key].group = index.get(g)
+    return [names.get(g, "") for g in largest]
+
+
+def _connectors(pairs) -> list[Connector]:
+    """People whose relationships (person to person) in the filtered network reach two or more
+    institutions, the most institutions first: the connectors page's definition
+    (``services.connectors``), within the filters. One query."""
+    sides = union_all(
+        select(pairs.c.x.label("a"), pairs.c.y.label("b")).where(pairs.c.y.is_not(None)),
+        select(pairs.c.y, pairs.c.x).where(pairs.c.y.is_not(None)),
+    ).subquery()
+    reached = func.count(distinct(Membership.institution_id))
+    rows = db.session.execute(
+        select(sides.c.a, _display_name, func.count(distinct(sides.c.b)), reached)
+        .outerjoin(Membership, Membership.person_id == sides.c.b)
+        .join(Person, Person.id == sides.c.a)
+        .group_by(sides.c.a, Person.first_name, Person.preferred_name, Person.last_name)
+        .having(reached >= 2)
+        .order_by(reached.desc(), func.count(distinct(sides.c.b)).desc(), sides.c.a)
+        .limit(TABLE_LIMIT)
+    ).all()
+    return [Connector(f"p{pid}", name.strip(), pid, n, i) for pid, name, n, i in rows]
