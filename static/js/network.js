@@ -39,11 +39,10 @@
       data: { id: "e" + i, source: e.source, target: e.target, weight: e.weight },
       classes: e.bridge ? "bridge" : "",
     })));
-    const big = graph.nodes.length > 150;
+    box.replaceChildren();  // the "Drawing…" note
     const cy = cytoscape({
       container: box,
       elements: elements,
-      wheelSensitivity: 0.3,
       minZoom: 0.05,
       maxZoom: 4,
       style: [
@@ -57,10 +56,10 @@
                                      "curve-style": "haystack" } },
         { selector: "edge.bridge", style: { width: "mapData(weight, 1, 10, 3, 7)", "line-color": BRIDGE, opacity: 0.9 } },
       ],
-      // Force-directed below 150 nodes; a quicker concentric layout (most connected in the
-      // middle) above, so a phone draws the sampled network at once.
-      layout: big ? { name: "concentric", concentric: (n) => n.data("degree"), levelWidth: () => 4, animate: false }
-                  : { name: "cose", animate: false, randomize: true, numIter: 800, nodeRepulsion: () => 8000 },
+      // Force-directed, not animated (the server keeps at most a few hundred nodes, which a
+      // phone lays out in a second or two); the most connected settle in the middle.
+      layout: { name: "cose", animate: false, randomize: true, numIter: 250, nodeRepulsion: () => 6000,
+                idealEdgeLength: () => 40, gravity: 1.2, componentSpacing: 40 },
     });
     cy.on("tap", "node", (event) => show(event.target));
     box.dataset.nodes = String(cy.nodes().length);
