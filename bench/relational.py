@@ -1,4 +1,4 @@
-"""Relational benchmark: board, funnel and follow-ups pages on the peer and large shapes.
+"""Relational benchmark: board, funnel, follow-ups and network pages on the peer and large shapes.
 
 Each page is timed through ``app.test_client()`` logged in as an organizer, next to the raw SQL
 that produces its numbers (the same counts and rows, without the ORM, templates or HTTP).
@@ -55,6 +55,47 @@ SELECT COUNT(*) FROM people p JOIN person_pipeline pp ON pp.person_id = p.id
 WHERE p.owner_id = :user AND p.archived_at IS NULL AND pp.last_one_to_one_on < :cold
 """
 
+# The network graph's heart: one-to-ones as undirected pairs (holder as their person, or their
+# account), then the most connected nodes. The page adds the edges among them, names and colors.
+NETWORK_SQL = """
+WITH e AS (
+  SELECT o.person_id AS a, u.person_id AS b, CASE WHEN u.person_id IS NULL THEN u.id END AS bu
+  FROM one_to_ones o JOIN users u ON u.id = o.held_by_id JOIN people p ON p.id = o.person_id
+  WHERE o.held_on >= :start AND o.held_on <= :end AND p.archived_at IS NULL
+    AND (u.person_id IS NULL OR u.person_id <> o.person_id)
+), pairs AS (
+  SELECT CASE WHEN b < a THEN b ELSE a END AS x, CASE WHEN b IS NULL THEN NULL WHEN b < a THEN a ELSE b END AS y,
+         bu AS yu, COUNT(*) AS w FROM e GROUP BY 1, 2, 3
+), ends AS (
+  SELECT x AS id, 0 AS kind, COALESCE(y, yu) AS other, CASE WHEN y IS NULL THEN 1 ELSE 0 END AS other_kind FROM pairs
+  UNION ALL SELECT COALESCE(y, yu), CASE WHEN y IS NULL THEN 1 ELSE 0 END, x, 0 FROM pairs
+)
+SELECT id, kind, COUNT(DISTINCT other * 2 + other_kind) AS d FROM ends GROUP BY id, kind ORDER BY d DESC LIMIT 300
+"""
+
+
+def network_figure(shape: str, app, client) -> None:
+    """``/pipeline/network.json`` with its default filters (the last 12 months, everyone), as staff."""
+    from organizer.extensions import db
+    from organizer.relational.services import local_today
+
+    with app.app_context():
+        today = local_today()
+        db.session.remove()
+    params = {"start": today - timedelta(days=365), "end": today}
+    sizes = {}
+
+    def get():
+        r = client.get("/pipeline/network.json")
+        assert r.status_code == 200, r.status_code
+        sizes["bytes"], sizes["data"] = len(r.data), r.get_json()
+
+    page_ms = timed_ms(get, repeat=3)
+    raw_ms = timed_ms(lambda: _raw(app, NETWORK_SQL, params), repeat=3)
+    data = sizes["data"]
+    report(f"network_page[{shape}]", page_ms, "ms", baseline=raw_ms,
+           extra=f"{sizes['bytes'] / 1024:.0f} KB of JSON: {len(data['nodes'])} of {data['total_nodes']} nodes, "
+                 f"{len(data['edges'])} of {data['total_edges']} edges")
 
 def _raw(app, sql: str, params: dict, per_stage: str = "", stage_ids=()) -> None:
     from organizer.extensions import db
@@ -111,3 +152,4 @@ def _figures(shape: str, app) -> None:
         page_ms = timed_ms(page(url))
         raw_ms = timed_ms(lambda sql=sql, params=params: _raw(app, sql, params))
         report(f"{name}[{shape}]", page_ms, "ms", baseline=raw_ms)
+    network_figure(shape, app, client)

@@ -10,19 +10,20 @@ Leaders see only the part made of their own people: edges between two of their p
 one of them and themselves (the one-to-ones they held). Another leader's person never reaches
 them, not even as an anonymous node. Staff see everyone.
 
-Everything is computed in SQL in a fixed number of queries. Above ``NETWORK_MAX_NODES`` people
-(or ``NETWORK_MAX_EDGES`` edges) the graph keeps the most connected nodes and the strongest edges
-among them, and says so (``Network.sampled``).
+The pairs come from one SQL query (grouped in the database), the rest from its rows, in a fixed
+number of queries. Above ``NETWORK_MAX_NODES`` people (or ``NETWORK_MAX_EDGES`` edges) the graph
+keeps the most connected and those closest to them, with the strongest edges among them, and
+says so (``Network.sampled``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from organizer.auth.models import User
@@ -40,7 +41,6 @@ PALETTE_SIZE = 10
 COLOR_BY = ("institution", "neighborhood")
 #: How many connectors and bridges the tables beside the graph list.
 TABLE_LIMIT = 25
-PERSON, ACCOUNT = 0, 1
 #: ``Person.display_name`` in SQL: the preferred name, else the first, then the last.
 _display_name = func.coalesce(Person.preferred_name, Person.first_name) + " " + Person.last_name
 
@@ -153,90 +153,103 @@ def _in_stage(column, stage_id: int):
     return rows
 
 
-def _ends(pairs):
-    """Each edge twice, from each end: (node id, kind, neighbor id, neighbor kind, weight)."""
-    return union_all(
-        select(pairs.c.x.label("id"), literal(PERSON).label("kind"),
-               func.coalesce(pairs.c.y, pairs.c.yu).label("other"),
-               case((pairs.c.y.is_(None), ACCOUNT), else_=PERSON).label("other_kind"), pairs.c.w),
-        select(func.coalesce(pairs.c.y, pairs.c.yu), case((pairs.c.y.is_(None), ACCOUNT), else_=PERSON),
-               pairs.c.x, literal(PERSON), pairs.c.w),
-    ).subquery("ends")
-
-
 def network_graph(user: User, filters: NetworkFilters) -> Network:
     """The network ``user`` may see under ``filters``: nodes, edges, legend, connectors and bridges.
 
-    Nine queries whatever the size: totals, the most connected nodes, the edges among them,
-    the people, their memberships, the accounts, the connectors, and the names of the legend's
-    groups (institutions or neighborhoods), plus the stages (cached per request).
+    Five queries whatever the size (plus the stages, cached per request): the pairs (the one
+    heavy query, run once; degrees, the sample and the connectors come from its rows), the
+    memberships of the people the user may see, the shipped people's names, neighborhoods and
+    stages, the accounts' names, and the names of the legend's groups.
     """
     max_nodes, max_edges = _limits()
     pairs = _pairs(user, filters)
-    ends = _ends(pairs)
-    total_edges, total_nodes = db.session.execute(select(
-        select(func.count()).select_from(pairs).scalar_subquery(),
-        select(func.count()).select_from(select(ends.c.id, ends.c.kind).distinct().subquery()).scalar_subquery(),
-    )).one()
-    # The most connected nodes (all of them below the limit); ties by id, so the same every time.
-    degree = func.count(distinct(ends.c.other * 2 + ends.c.other_kind))
-    top = db.session.execute(
-        select(ends.c.id, ends.c.kind, degree).group_by(ends.c.id, ends.c.kind)
-        .order_by(degree.desc(), ends.c.kind, ends.c.id).limit(max_nodes)
-    ).all()
-    people_ids = [i for i, kind, _n in top if kind == PERSON]
-    account_ids = [i for i, kind, _n in top if kind == ACCOUNT]
-    edge_rows = db.session.execute(
-        select(pairs.c.x, pairs.c.y, pairs.c.yu, pairs.c.w)
-        .where(pairs.c.x.in_(people_ids),
-               or_(pairs.c.y.in_(people_ids), pairs.c.yu.in_(account_ids)))
-        .order_by(pairs.c.w.desc(), pairs.c.x, pairs.c.y, pairs.c.yu).limit(max_edges)
-    ).all() if people_ids else []
-    sampled = len(top) < total_nodes or len(edge_rows) < total_edges
+    rows = db.session.execute(select(pairs.c.x, pairs.c.y, pairs.c.yu, pairs.c.w)).all()
+    adjacency: dict[str, dict[str, int]] = defaultdict(dict)
+    for x, y, yu, w in rows:
+        a, b = f"p{x}", f"p{y}" if y is not None else f"u{yu}"
+        adjacency[a][b] = adjacency[b][a] = w
+    memberships: dict[int, frozenset[int]] = {}
+    if rows:
+        grouped: dict[int, set[int]] = defaultdict(set)
+        for pid, iid in db.session.execute(
+            select(Membership.person_id, Membership.institution_id).join(Person, Person.id == Membership.person_id)
+            .where(people_visible_to(user), Person.archived_at.is_(None))
+        ):
+            grouped[pid].add(iid)
+        memberships = {pid: frozenset(ids) for pid, ids in grouped.items()}
 
+    chosen = _sample(adjacency, max_nodes)
+    edge_rows = sorted(((a, b, w) for a in chosen for b, w in adjacency[a].items() if a < b and b in chosen),
+                       key=lambda e: (-e[2], e[0], e[1]))
+    sampled = len(chosen) < len(adjacency) or len(edge_rows) > max_edges
+    edge_rows = edge_rows[:max_edges]
+    found = _connectors(adjacency, memberships)
+
+    people_ids = [int(k[1:]) for k in chosen if k[0] == "p"]
+    named_ids = set(people_ids) | {c.person_id for c in found}
     people = {pid: (name, neighborhood, stage_id) for pid, name, neighborhood, stage_id in db.session.execute(
         select(Person.id, _display_name, Person.neighborhood_id, PersonPipeline.stage_id)
-        .outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id).where(Person.id.in_(people_ids))
-    )} if people_ids else {}
-    memberships: dict[int, set[int]] = {}
-    for pid, iid in db.session.execute(
-        select(Membership.person_id, Membership.institution_id).where(Membership.person_id.in_(people_ids))
-        .order_by(Membership.person_id, Membership.institution_id)
-    ) if people_ids else ():
-        memberships.setdefault(pid, set()).add(iid)
+        .outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id).where(Person.id.in_(named_ids))
+    )} if named_ids else {}
+    account_ids = [int(k[1:]) for k in chosen if k[0] == "u"]
     accounts = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(account_ids))).all()) \
         if account_ids else {}
 
     all_stages = stages()
     stage_names = {s.id: s.name for s in all_stages}
     first_stage = all_stages[0].name if all_stages else None
+    connector_keys = {c.key for c in found}
     nodes: dict[str, Node] = {}
-    for node_id, kind, n in top:
-        if kind == PERSON and node_id in people:
-            name, _nb, stage_id = people[node_id]
-            nodes[f"p{node_id}"] = Node(f"p{node_id}", name.strip(), node_id, n,
-                                        stage=stage_names.get(stage_id, first_stage),
-                                        institutions=frozenset(memberships.get(node_id, ())))
-        elif kind == ACCOUNT and node_id in accounts:
-            nodes[f"u{node_id}"] = Node(f"u{node_id}", accounts[node_id], None, n)
+    for key in chosen:
+        number = int(key[1:])
+        if key[0] == "p" and number in people:
+            name, _nb, stage_id = people[number]
+            nodes[key] = Node(key, name.strip(), number, len(adjacency[key]),
+                              stage=stage_names.get(stage_id, first_stage), connector=key in connector_keys,
+                              institutions=memberships.get(number, frozenset()))
+        elif key[0] == "u" and number in accounts:
+            nodes[key] = Node(key, accounts[number], None, len(adjacency[key]))
+    for c in found:
+        c.label = people[c.person_id][0].strip() if c.person_id in people else c.label
 
     legend = _color(nodes, people, filters.color_by)
     edges = []
-    for x, y, yu, w in edge_rows:
-        source, target = f"p{x}", f"p{y}" if y is not None else f"u{yu}"
+    for source, target, w in edge_rows:
         if source in nodes and target in nodes:
             a, b = nodes[source], nodes[target]
-            bridge = bool(a.institutions and b.institutions and not (a.institutions & b.institutions))
-            edges.append(Edge(source, target, w, bridge))
-
-    found = _connectors(pairs)
-    for c in found:
-        if c.key in nodes:
-            nodes[c.key].connector = True
+            edges.append(Edge(source, target, w, bool(a.institutions and b.institutions
+                                                      and not a.institutions & b.institutions)))
     bridges = sorted(((nodes[e.source], nodes[e.target], e.weight) for e in edges if e.bridge),
                      key=lambda t: (-t[2], t[0].label, t[1].label))[:TABLE_LIMIT]
-    return Network(list(nodes.values()), edges, legend, found, bridges, total_nodes, total_edges, sampled,
+    return Network(list(nodes.values()), edges, legend, found, bridges, len(adjacency), len(rows), sampled,
                    max_nodes, max_edges, by_key=nodes)
+
+
+def _sample(adjacency: dict[str, dict[str, int]], max_nodes: int) -> dict[str, None]:
+    """The nodes to draw, most connected first: all of them up to ``max_nodes``. Above it, a tenth
+    of the room goes to the most connected (the hubs: organizers, active leaders) and the rest to
+    the people closest to them, those who met several hubs first (where the web crosses), so the
+    drawing keeps the shape of the network instead of a scatter of unconnected hubs."""
+    order = sorted(adjacency, key=lambda k: (-len(adjacency[k]), k))
+    if len(order) <= max_nodes:
+        return dict.fromkeys(order)
+    chosen = dict.fromkeys(order[:max(1, max_nodes // 10)])
+    touching: Counter[str] = Counter()
+    strength: Counter[str] = Counter()
+    for hub in chosen:
+        for other, w in adjacency[hub].items():
+            if other not in chosen:
+                touching[other] += 1
+                strength[other] += w
+    for other in sorted(touching, key=lambda k: (-touching[k], -len(adjacency[k]), -strength[k], k)):
+        if len(chosen) >= max_nodes:
+            break
+        chosen[other] = None
+    for key in order:  # room left (hubs with few neighbors): the next most connected
+        if len(chosen) >= max_nodes:
+            break
+        chosen.setdefault(key)
+    return chosen
 
 
 def _color(nodes: dict[str, Node], people: dict, color_by: str) -> list[str]:
@@ -254,29 +267,25 @@ def _color(nodes: dict[str, Node], people: dict, color_by: str) -> list[str]:
     sizes = Counter(g for g in group_of.values() if g is not None)
     largest = [g for g, _n in sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:PALETTE_SIZE]]
     model = Neighborhood if color_by == "neighborhood" else Institution
-    names = dict(db.session.execute(select(model.id, model.name).where(model.id.in_(largest))).all()) if largest else {}
+    names = dict(db.session.execute(select(model.id, model.name).where(model.id.in_(largest))).all()) \
+        if largest else {}
     index = {g: i for i, g in enumerate(largest)}
     for key, g in group_of.items():
         nodes[key].group = index.get(g)
     return [names.get(g, "") for g in largest]
 
 
-def _connectors(pairs) -> list[Connector]:
-    """People whose relationships (person to person) in the filtered network reach two or more
+def _connectors(adjacency: dict[str, dict[str, int]], memberships: dict[int, frozenset[int]]) -> list[Connector]:
+    """People whose relationships with other people in the filtered network reach two or more
     institutions, the most institutions first: the connectors page's definition
-    (``services.connectors``), within the filters. One query."""
-    sides = union_all(
-        select(pairs.c.x.label("a"), pairs.c.y.label("b")).where(pairs.c.y.is_not(None)),
-        select(pairs.c.y, pairs.c.x).where(pairs.c.y.is_not(None)),
-    ).subquery()
-    reached = func.count(distinct(Membership.institution_id))
-    rows = db.session.execute(
-        select(sides.c.a, _display_name, func.count(distinct(sides.c.b)), reached)
-        .outerjoin(Membership, Membership.person_id == sides.c.b)
-        .join(Person, Person.id == sides.c.a)
-        .group_by(sides.c.a, Person.first_name, Person.preferred_name, Person.last_name)
-        .having(reached >= 2)
-        .order_by(reached.desc(), func.count(distinct(sides.c.b)).desc(), sides.c.a)
-        .limit(TABLE_LIMIT)
-    ).all()
-    return [Connector(f"p{pid}", name.strip(), pid, n, i) for pid, name, n, i in rows]
+    (``services.connectors``), within the filters and the viewer's people."""
+    found = []
+    for key, others in adjacency.items():
+        if key[0] != "p":
+            continue
+        people = [int(k[1:]) for k in others if k[0] == "p"]
+        reached = set().union(*(memberships.get(pid, ()) for pid in people)) if people else set()
+        if len(reached) >= 2:
+            found.append(Connector(key, "", int(key[1:]), len(people), len(reached)))
+    found.sort(key=lambda c: (-c.institutions, -c.relationships, c.person_id))
+    return found[:TABLE_LIMIT]

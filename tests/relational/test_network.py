@@ -174,7 +174,7 @@ def test_the_page_lists_connectors_and_bridges_and_links_the_json(app, federatio
                                             ).get_data(as_text=True)
     assert 'data-testid="network-connectors"' in html and f'data-person="{f.leader_self}"' in html
     assert "Lena Leader</a> — <a" in html  # the bridge to Bea
-    assert f"/pipeline/network.json?start=" in html and f"institution={f.st_anne}" in html
+    assert "/pipeline/network.json?start=" in html and f"institution={f.st_anne}" in html
     assert "color=neighborhood" in html
     assert "vendor/cytoscape/cytoscape.min.js" in html and "js/network.js" in html
 
@@ -184,14 +184,15 @@ def test_above_the_limit_the_most_connected_are_kept_and_the_page_says_so(app, f
     app.config.update(NETWORK_MAX_NODES=3, NETWORK_MAX_EDGES=10)
     graph = _graph(app, f.organizer)
     assert graph.sampled and (len(graph.nodes), graph.total_nodes) == (3, 7)
-    # Lena (met two people) first, then ties by kind and id: the two she met.
-    assert [n.key for n in graph.nodes][0] == f"p{f.leader_self}"
+    # Lena (met two people) first, then the people closest to her: the two she met.
+    assert [n.key for n in graph.nodes] == [f"p{f.leader_self}", f"p{f.amir}", f"p{f.bea}"]
     assert all(e.source in graph.by_key and e.target in graph.by_key for e in graph.edges)
 
     data = login_as(f.organizer).client.get("/pipeline/network.json").get_json()
     assert data["sampled"] and len(data["nodes"]) == 3 and data["total_nodes"] == 7
     html = login_as(f.organizer).client.get("/pipeline/network").get_data(as_text=True)
-    assert "Showing the 3 most connected of 7 people" in html and "narrow the filters" in html
+    assert "Showing 3 of 7 people (the most connected and those closest to them)" in html
+    assert "narrow the filters to see everyone" in html
 
     app.config.update(NETWORK_MAX_NODES=300, NETWORK_MAX_EDGES=2)
     graph = _graph(app, f.organizer)
@@ -210,3 +211,21 @@ def test_an_empty_network_says_so(app, make_user, login_as):
     html = login_as(leader).client.get("/pipeline/network").get_data(as_text=True)
     assert "No one-to-ones between the people you can see in this period." in html
     assert login_as(leader).client.get("/pipeline/network.json").get_json()["nodes"] == []
+
+
+def test_a_sample_keeps_the_hubs_and_first_those_who_met_several_of_them():
+    from organizer.relational.network_graph import _sample
+
+    # Two hubs with ten people each; "shared" met both; "pair" met only each other.
+    adjacency: dict[str, dict[str, int]] = {"u1": {}, "u2": {}, "p900": {"p901": 1}, "p901": {"p900": 1}}
+    for hub, first in (("u1", 100), ("u2", 200)):
+        for n in range(first, first + 10):
+            adjacency[hub][f"p{n}"] = 1
+            adjacency[f"p{n}"] = {hub: 1}
+    adjacency["u1"]["p500"] = adjacency["u2"]["p500"] = 1
+    adjacency["p500"] = {"u1": 1, "u2": 1}
+
+    chosen = list(_sample(adjacency, 20))
+    assert len(chosen) == 20 and chosen[0] in ("u1", "u2") and chosen[2] == "p500"
+    assert "p900" not in chosen and "p901" not in chosen  # a pair far from the hubs waits
+    assert list(_sample(adjacency, 100))[0] in ("u1", "u2") and len(_sample(adjacency, 100)) == len(adjacency)
