@@ -55,22 +55,17 @@ SELECT COUNT(*) FROM people p JOIN person_pipeline pp ON pp.person_id = p.id
 WHERE p.owner_id = :user AND p.archived_at IS NULL AND pp.last_one_to_one_on < :cold
 """
 
-# The network graph's heart: one-to-ones as undirected pairs (holder as their person, or their
-# account), then the most connected nodes. The page adds the edges among them, names and colors.
+# The network graph's queries without the ORM: one-to-ones grouped by who met whom (the holder
+# as their person, or their account), and the memberships that color them and find connectors.
+# The page then counts degrees, samples, and names the few hundred it ships.
 NETWORK_SQL = """
-WITH e AS (
-  SELECT o.person_id AS a, u.person_id AS b, CASE WHEN u.person_id IS NULL THEN u.id END AS bu
-  FROM one_to_ones o JOIN users u ON u.id = o.held_by_id JOIN people p ON p.id = o.person_id
-  WHERE o.held_on >= :start AND o.held_on <= :end AND p.archived_at IS NULL
-    AND (u.person_id IS NULL OR u.person_id <> o.person_id)
-), pairs AS (
-  SELECT CASE WHEN b < a THEN b ELSE a END AS x, CASE WHEN b IS NULL THEN NULL WHEN b < a THEN a ELSE b END AS y,
-         bu AS yu, COUNT(*) AS w FROM e GROUP BY 1, 2, 3
-), ends AS (
-  SELECT x AS id, 0 AS kind, COALESCE(y, yu) AS other, CASE WHEN y IS NULL THEN 1 ELSE 0 END AS other_kind FROM pairs
-  UNION ALL SELECT COALESCE(y, yu), CASE WHEN y IS NULL THEN 1 ELSE 0 END, x, 0 FROM pairs
-)
-SELECT id, kind, COUNT(DISTINCT other * 2 + other_kind) AS d FROM ends GROUP BY id, kind ORDER BY d DESC LIMIT 300
+SELECT o.person_id, hp.id, CASE WHEN hp.id IS NULL THEN u.id END, COUNT(*)
+FROM one_to_ones o JOIN people p ON p.id = o.person_id JOIN users u ON u.id = o.held_by_id
+LEFT JOIN people hp ON hp.id = u.person_id AND hp.archived_at IS NULL
+WHERE o.held_on >= :start AND o.held_on <= :end AND p.archived_at IS NULL
+  AND (u.person_id IS NULL OR u.person_id <> o.person_id)
+GROUP BY 1, 2, 3;
+SELECT m.person_id, m.institution_id FROM memberships m JOIN people p ON p.id = m.person_id WHERE p.archived_at IS NULL
 """
 
 

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, inspect, or_, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.util import ClauseAdapter
 
 from organizer.auth.models import User
 from organizer.extensions import db
@@ -115,33 +116,36 @@ def _limits() -> tuple[int, int]:
 
 
 def _pairs(user: User, filters: NetworkFilters):
-    """The filtered network as a subquery of undirected pairs: ``x`` (a person), ``y`` (a person,
-    ``x < y``) or ``yu`` (an account), and ``w`` (their one-to-ones)."""
+    """The filtered network as a subquery of pairs: ``x`` (the person met), ``y`` (the holder's
+    person) or ``yu`` (the holder's account), and ``w`` (their one-to-ones)."""
     holder = aliased(User)
-    visible = select(Person.id).where(people_visible_to(user), Person.archived_at.is_(None))
-    # The holder as a person when the viewer may see that person, else as an account.
-    holder_person = case((holder.person_id.in_(visible), holder.person_id), else_=None)
+    known = aliased(Person)  # the holder's person, when the viewer may see them
+    # The one rule of who sees whom (``people_visible_to``), said of the holder's person too.
+    known_visible = ClauseAdapter(inspect(known).selectable).traverse(people_visible_to(user))
     met = OneToOne.person_id
+    # Plain columns (no IN lists in CASEs): SQLite re-evaluates a subquery's expressions in
+    # the GROUP BY above, which made the large shape's network take a minute.
     ends = (
-        select(met.label("a"), holder_person.label("b"),
-               case((holder_person.is_(None), holder.id), else_=None).label("bu"))
+        select(met.label("a"), known.id.label("b"), case((known.id.is_(None), holder.id), else_=None).label("bu"))
+        .join(Person, Person.id == met)
         .join(holder, holder.id == OneToOne.held_by_id)
-        .where(OneToOne.held_on >= filters.start, OneToOne.held_on <= filters.end, met.in_(visible),
+        .outerjoin(known, and_(known.id == holder.person_id, known.archived_at.is_(None), known_visible))
+        .where(OneToOne.held_on >= filters.start, OneToOne.held_on <= filters.end,
+               people_visible_to(user), Person.archived_at.is_(None),
                or_(holder.person_id.is_(None), holder.person_id != met))
     )
     if not user.is_staff:
         # Their own people's meetings with each other or with them; nobody else's account.
-        ends = ends.where(or_(holder.id == user.id, holder.person_id.in_(visible)))
+        ends = ends.where(or_(holder.id == user.id, known.id.is_not(None)))
     if filters.stage_id:
         ends = ends.where(or_(_in_stage(met, filters.stage_id), _in_stage(holder.person_id, filters.stage_id)))
     if filters.institution_id:
         members = select(Membership.person_id).where(Membership.institution_id == filters.institution_id)
         ends = ends.where(or_(met.in_(members), holder.person_id.in_(members)))
+    # Grouped as met and held; the two directions of a pair of people add up in Python.
     e = ends.subquery()
-    x = case((and_(e.c.b.is_not(None), e.c.b < e.c.a), e.c.b), else_=e.c.a)
-    y = case((e.c.b.is_(None), None), (e.c.b < e.c.a, e.c.a), else_=e.c.b)
-    return (select(x.label("x"), y.label("y"), e.c.bu.label("yu"), func.count().label("w"))
-            .group_by(x, y, e.c.bu).subquery("pairs"))
+    return (select(e.c.a.label("x"), e.c.b.label("y"), e.c.bu.label("yu"), func.count().label("w"))
+            .group_by(e.c.a, e.c.b, e.c.bu).subquery("pairs"))
 
 
 def _in_stage(column, stage_id: int):
@@ -164,10 +168,13 @@ def network_graph(user: User, filters: NetworkFilters) -> Network:
     max_nodes, max_edges = _limits()
     pairs = _pairs(user, filters)
     rows = db.session.execute(select(pairs.c.x, pairs.c.y, pairs.c.yu, pairs.c.w)).all()
-    adjacency: dict[str, dict[str, int]] = defaultdict(dict)
+    # Nodes as numbers while counting (a person's id, an account's id negated): strings for
+    # 60,000 nodes cost more than the rest of the work.
+    adjacency: dict[int, dict[int, int]] = defaultdict(dict)
     for x, y, yu, w in rows:
-        a, b = f"p{x}", f"p{y}" if y is not None else f"u{yu}"
-        adjacency[a][b] = adjacency[b][a] = w
+        b = y if y is not None else -yu
+        adjacency[x][b] = adjacency[b][x] = adjacency[x].get(b, 0) + w
+    total_edges = sum(map(len, adjacency.values())) // 2
     memberships: dict[int, frozenset[int]] = {}
     if rows:
         grouped: dict[int, set[int]] = defaultdict(set)
@@ -185,47 +192,53 @@ def network_graph(user: User, filters: NetworkFilters) -> Network:
     edge_rows = edge_rows[:max_edges]
     found = _connectors(adjacency, memberships)
 
-    people_ids = [int(k[1:]) for k in chosen if k[0] == "p"]
+    people_ids = [k for k in chosen if k > 0]
     named_ids = set(people_ids) | {c.person_id for c in found}
     people = {pid: (name, neighborhood, stage_id) for pid, name, neighborhood, stage_id in db.session.execute(
         select(Person.id, _display_name, Person.neighborhood_id, PersonPipeline.stage_id)
         .outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id).where(Person.id.in_(named_ids))
     )} if named_ids else {}
-    account_ids = [int(k[1:]) for k in chosen if k[0] == "u"]
+    account_ids = [-k for k in chosen if k < 0]
     accounts = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(account_ids))).all()) \
         if account_ids else {}
 
     all_stages = stages()
     stage_names = {s.id: s.name for s in all_stages}
     first_stage = all_stages[0].name if all_stages else None
-    connector_keys = {c.key for c in found}
+    connector_ids = {c.person_id for c in found}
     nodes: dict[str, Node] = {}
-    for key in chosen:
-        number = int(key[1:])
-        if key[0] == "p" and number in people:
+    for number in chosen:
+        key = _key(number)
+        if number > 0 and number in people:
             name, _nb, stage_id = people[number]
-            nodes[key] = Node(key, name.strip(), number, len(adjacency[key]),
-                              stage=stage_names.get(stage_id, first_stage), connector=key in connector_keys,
+            nodes[key] = Node(key, name.strip(), number, len(adjacency[number]),
+                              stage=stage_names.get(stage_id, first_stage), connector=number in connector_ids,
                               institutions=memberships.get(number, frozenset()))
-        elif key[0] == "u" and number in accounts:
-            nodes[key] = Node(key, accounts[number], None, len(adjacency[key]))
+        elif number < 0 and -number in accounts:
+            nodes[key] = Node(key, accounts[-number], None, len(adjacency[number]))
     for c in found:
         c.label = people[c.person_id][0].strip() if c.person_id in people else c.label
 
     legend = _color(nodes, people, filters.color_by)
     edges = []
-    for source, target, w in edge_rows:
+    for a_id, b_id, w in edge_rows:
+        source, target = _key(a_id), _key(b_id)
         if source in nodes and target in nodes:
             a, b = nodes[source], nodes[target]
             edges.append(Edge(source, target, w, bool(a.institutions and b.institutions
                                                       and not a.institutions & b.institutions)))
     bridges = sorted(((nodes[e.source], nodes[e.target], e.weight) for e in edges if e.bridge),
                      key=lambda t: (-t[2], t[0].label, t[1].label))[:TABLE_LIMIT]
-    return Network(list(nodes.values()), edges, legend, found, bridges, len(adjacency), len(rows), sampled,
+    return Network(list(nodes.values()), edges, legend, found, bridges, len(adjacency), total_edges, sampled,
                    max_nodes, max_edges, by_key=nodes)
 
 
-def _sample(adjacency: dict[str, dict[str, int]], max_nodes: int) -> dict[str, None]:
+def _key(number: int) -> str:
+    """A node's key in the JSON: ``p<person id>``, or ``u<account id>`` for a negative number."""
+    return f"p{number}" if number > 0 else f"u{-number}"
+
+
+def _sample(adjacency: dict, max_nodes: int) -> dict:
     """The nodes to draw, most connected first: all of them up to ``max_nodes``. Above it, a tenth
     of the room goes to the most connected (the hubs: organizers, active leaders) and the rest to
     the people closest to them, those who met several hubs first (where the web crosses), so the
@@ -234,8 +247,8 @@ def _sample(adjacency: dict[str, dict[str, int]], max_nodes: int) -> dict[str, N
     if len(order) <= max_nodes:
         return dict.fromkeys(order)
     chosen = dict.fromkeys(order[:max(1, max_nodes // 10)])
-    touching: Counter[str] = Counter()
-    strength: Counter[str] = Counter()
+    touching: Counter = Counter()
+    strength: Counter = Counter()
     for hub in chosen:
         for other, w in adjacency[hub].items():
             if other not in chosen:
@@ -275,17 +288,20 @@ def _color(nodes: dict[str, Node], people: dict, color_by: str) -> list[str]:
     return [names.get(g, "") for g in largest]
 
 
-def _connectors(adjacency: dict[str, dict[str, int]], memberships: dict[int, frozenset[int]]) -> list[Connector]:
+def _connectors(adjacency: dict[int, dict[int, int]], memberships: dict[int, frozenset[int]]) -> list[Connector]:
     """People whose relationships with other people in the filtered network reach two or more
     institutions, the most institutions first: the connectors page's definition
     (``services.connectors``), within the filters and the viewer's people."""
     found = []
-    for key, others in adjacency.items():
-        if key[0] != "p":
+    for number, others in adjacency.items():
+        if number < 0:
             continue
-        people = [int(k[1:]) for k in others if k[0] == "p"]
-        reached = set().union(*(memberships.get(pid, ()) for pid in people)) if people else set()
+        people = [k for k in others if k > 0]
+        if len(people) < 2:  # a single neighbor: their own institutions (no set to build)
+            reached = memberships.get(people[0], frozenset()) if people else frozenset()
+        else:
+            reached = set().union(*(memberships.get(pid, ()) for pid in people))
         if len(reached) >= 2:
-            found.append(Connector(key, "", int(key[1:]), len(people), len(reached)))
+            found.append(Connector(_key(number), "", number, len(people), len(reached)))
     found.sort(key=lambda c: (-c.institutions, -c.relationships, c.person_id))
     return found[:TABLE_LIMIT]
