@@ -70,14 +70,14 @@ SELECT m.person_id, m.institution_id FROM memberships m JOIN people p ON p.id = 
 
 
 def network_figure(shape: str, app, client) -> None:
-    """``/pipeline/network.json`` with its default filters (the last 12 months, everyone), as staff."""
+    """``/pipeline/network.json`` with its default filters (the last three months, everyone), as staff."""
     from organizer.extensions import db
     from organizer.relational.services import local_today
 
     with app.app_context():
         today = local_today()
         db.session.remove()
-    params = {"start": today - timedelta(days=365), "end": today}
+    params = {"start": today - timedelta(days=90), "end": today}
     sizes = {}
 
     def get():

@@ -456,8 +456,15 @@ def pipeline_connectors():
     return render_template("relational/connectors.html", rows=connectors())
 
 
+#: The network's default period: the last three months' one-to-ones (a year of a large
+#: federation is 200,000 of them, seconds of work for a picture that can show a few hundred).
+NETWORK_DEFAULT_DAYS = 90
+
+
 def _network_filters() -> NetworkFilters:
-    start, end = _period()
+    end = date_arg("end") or local_today()
+    start = date_arg("start") or end - timedelta(days=NETWORK_DEFAULT_DAYS)
+    start, end = (start, end) if start <= end else (end, start)
     color_by = request.args.get("color", "institution")
     return NetworkFilters(
         start=start, end=end, stage_id=request.args.get("stage", type=db_int),

@@ -170,8 +170,8 @@ def test_the_json_never_carries_another_leaders_people(app, federation, login_as
 
 def test_the_page_lists_connectors_and_bridges_and_links_the_json(app, federation, login_as):
     f = federation
-    html = login_as(f.organizer).client.get(f"/pipeline/network?institution={f.st_anne}&color=neighborhood"
-                                            ).get_data(as_text=True)
+    html = login_as(f.organizer).client.get(
+        f"/pipeline/network?start=2000-01-01&institution={f.st_anne}&color=neighborhood").get_data(as_text=True)
     assert 'data-testid="network-connectors"' in html and f'data-person="{f.leader_self}"' in html
     assert "Lena Leader</a> — <a" in html  # the bridge to Bea
     assert "/pipeline/network.json?start=" in html and f"institution={f.st_anne}" in html
@@ -188,9 +188,9 @@ def test_above_the_limit_the_most_connected_are_kept_and_the_page_says_so(app, f
     assert [n.key for n in graph.nodes] == [f"p{f.leader_self}", f"p{f.amir}", f"p{f.bea}"]
     assert all(e.source in graph.by_key and e.target in graph.by_key for e in graph.edges)
 
-    data = login_as(f.organizer).client.get("/pipeline/network.json").get_json()
+    data = login_as(f.organizer).client.get("/pipeline/network.json?start=2000-01-01").get_json()
     assert data["sampled"] and len(data["nodes"]) == 3 and data["total_nodes"] == 7
-    html = login_as(f.organizer).client.get("/pipeline/network").get_data(as_text=True)
+    html = login_as(f.organizer).client.get("/pipeline/network?start=2000-01-01").get_data(as_text=True)
     assert "Showing 3 of 7 people (the most connected and those closest to them)" in html
     assert "narrow the filters to see everyone" in html
 
@@ -229,3 +229,18 @@ def test_a_sample_keeps_the_hubs_and_first_those_who_met_several_of_them():
     assert len(chosen) == 20 and chosen[0] in ("u1", "u2") and chosen[2] == "p500"
     assert "p900" not in chosen and "p901" not in chosen  # a pair far from the hubs waits
     assert list(_sample(adjacency, 100))[0] in ("u1", "u2") and len(_sample(adjacency, 100)) == len(adjacency)
+
+
+def test_the_period_is_the_last_three_months_unless_chosen(app, federation, login_as):
+    from organizer.relational.services import local_today
+
+    with app.app_context():
+        today = local_today()
+    client = login_as(federation.organizer).client
+    html = client.get("/pipeline/network").get_data(as_text=True)
+    assert f'name="start" value="{(today - timedelta(days=90)).isoformat()}"' in html
+    assert f'name="end" value="{today.isoformat()}"' in html
+    data = client.get("/pipeline/network.json").get_json()
+    assert f"p{federation.bea}" not in {n["id"] for n in data["nodes"]}  # met 300 days ago
+    swapped = client.get(f"/pipeline/network.json?start={today}&end=2000-01-01").get_json()
+    assert f"p{federation.bea}" in {n["id"] for n in swapped["nodes"]}  # the two dates taken either way
