@@ -56,9 +56,10 @@
                                      "curve-style": "haystack" } },
         { selector: "edge.bridge", style: { width: "mapData(weight, 1, 10, 3, 7)", "line-color": BRIDGE, opacity: 0.9 } },
       ],
-      // Force-directed, not animated (the server keeps at most a few hundred nodes, which a
-      // phone lays out in a second or two); the most connected settle in the middle.
-      layout: { name: "cose", animate: false, randomize: true, numIter: 250, nodeRepulsion: () => 6000,
+      // Force-directed, not animated (the server keeps at most a couple of hundred nodes); each
+      // step costs the square of the nodes, so a large drawing takes fewer steps.
+      layout: { name: "cose", animate: false, randomize: true, numIter: graph.nodes.length > 120 ? 120 : 250,
+                nodeRepulsion: () => 6000,
                 idealEdgeLength: () => 40, gravity: 1.2, componentSpacing: 40 },
     });
     cy.on("tap", "node", (event) => show(event.target));
