@@ -191,9 +191,15 @@ def network_graph(user: User, filters: NetworkFilters) -> Network:
     sampled = len(chosen) < len(adjacency) or len(edge_rows) > max_edges
     edge_rows = edge_rows[:max_edges]
     found = _connectors(adjacency, memberships)
+    # The strongest bridges of the whole filtered network, drawn or not (the table lists them).
+    no_institution: frozenset[int] = frozenset()
+    bridge_pairs = sorted(
+        ((a, b, w) for a, others in adjacency.items() if a > 0 for b, w in others.items()
+         if b > a and _bridge(memberships.get(a, no_institution), memberships.get(b, no_institution))),
+        key=lambda t: (-t[2], t[0], t[1]))[:TABLE_LIMIT]
 
     people_ids = [k for k in chosen if k > 0]
-    named_ids = set(people_ids) | {c.person_id for c in found}
+    named_ids = set(people_ids) | {c.person_id for c in found} | {i for a, b, _w in bridge_pairs for i in (a, b)}
     people = {pid: (name, neighborhood, stage_id) for pid, name, neighborhood, stage_id in db.session.execute(
         select(Person.id, _display_name, Person.neighborhood_id, PersonPipeline.stage_id)
         .outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id).where(Person.id.in_(named_ids))
@@ -225,12 +231,18 @@ def network_graph(user: User, filters: NetworkFilters) -> Network:
         source, target = _key(a_id), _key(b_id)
         if source in nodes and target in nodes:
             a, b = nodes[source], nodes[target]
-            edges.append(Edge(source, target, w, bool(a.institutions and b.institutions
-                                                      and not a.institutions & b.institutions)))
-    bridges = sorted(((nodes[e.source], nodes[e.target], e.weight) for e in edges if e.bridge),
-                     key=lambda t: (-t[2], t[0].label, t[1].label))[:TABLE_LIMIT]
+            edges.append(Edge(source, target, w, _bridge(a.institutions, b.institutions)))
+    def named(pid: int) -> Node:
+        return nodes.get(_key(pid)) or Node(_key(pid), people[pid][0].strip(), pid, len(adjacency[pid]))
+
+    bridges = [(named(a), named(b), w) for a, b, w in bridge_pairs if a in people and b in people]
     return Network(list(nodes.values()), edges, legend, found, bridges, len(adjacency), total_edges, sampled,
                    max_nodes, max_edges, by_key=nodes)
+
+
+def _bridge(one: frozenset[int], other: frozenset[int]) -> bool:
+    """Two people of institutions, none in common: their one-to-ones bridge institutions."""
+    return bool(one and other and not one & other)
 
 
 def _key(number: int) -> str:

@@ -194,6 +194,13 @@ def test_above_the_limit_the_most_connected_are_kept_and_the_page_says_so(app, f
     assert "Showing 3 of 7 people (the most connected and those closest to them)" in html
     assert "narrow the filters to see everyone" in html
 
+    app.config.update(NETWORK_MAX_NODES=1)  # Lena alone is drawn; the tables still see everyone
+    graph = _graph(app, f.organizer)
+    assert [n.key for n in graph.nodes] == [f"p{f.leader_self}"] and graph.edges == []
+    assert {a.label for a, _b, _w in graph.bridges} | {b.label for _a, b, _w in graph.bridges} == {
+        "Lena Leader", "Bea Klein"}
+    assert [c.label for c in graph.connectors] == ["Lena Leader"]
+
     app.config.update(NETWORK_MAX_NODES=300, NETWORK_MAX_EDGES=2)
     graph = _graph(app, f.organizer)
     assert graph.sampled and len(graph.edges) == 2 and graph.edges[0].weight == 2  # the strongest kept
