@@ -108,6 +108,10 @@ class Config:
         self.REPORTS_CACHE = os.environ.get("REPORTS_CACHE", "1") != "0"
         # How long the answer to a STOP may wait for a send to that number already under way.
         self.SMS_STOP_SETTLE_SECONDS = float(os.environ.get("SMS_STOP_SETTLE_SECONDS", "10"))
+        # The network graph (/pipeline/network) draws at most this many nodes and edges: beyond
+        # them a browser (a phone above all) stalls, so the page keeps the most connected and says so.
+        self.NETWORK_MAX_NODES = int(os.environ.get("NETWORK_MAX_NODES", "200"))
+        self.NETWORK_MAX_EDGES = int(os.environ.get("NETWORK_MAX_EDGES", "1000"))
 
 
 class DevelopmentConfig(Config):

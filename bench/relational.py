@@ -1,4 +1,4 @@
-"""Relational benchmark: board, funnel and follow-ups pages on the peer and large shapes.
+"""Relational benchmark: board, funnel, follow-ups and network pages on the peer and large shapes.
 
 Each page is timed through ``app.test_client()`` logged in as an organizer, next to the raw SQL
 that produces its numbers (the same counts and rows, without the ORM, templates or HTTP).
@@ -55,6 +55,42 @@ SELECT COUNT(*) FROM people p JOIN person_pipeline pp ON pp.person_id = p.id
 WHERE p.owner_id = :user AND p.archived_at IS NULL AND pp.last_one_to_one_on < :cold
 """
 
+# The network graph's queries without the ORM: one-to-ones grouped by who met whom (the holder
+# as their person, or their account), and the memberships that color them and find connectors.
+# The page then counts degrees, samples, and names the few hundred it ships.
+NETWORK_SQL = """
+SELECT o.person_id, hp.id, CASE WHEN hp.id IS NULL THEN u.id END, COUNT(*)
+FROM one_to_ones o JOIN people p ON p.id = o.person_id JOIN users u ON u.id = o.held_by_id
+LEFT JOIN people hp ON hp.id = u.person_id AND hp.archived_at IS NULL
+WHERE o.held_on >= :start AND o.held_on <= :end AND p.archived_at IS NULL
+  AND (u.person_id IS NULL OR u.person_id <> o.person_id)
+GROUP BY 1, 2, 3;
+SELECT m.person_id, m.institution_id FROM memberships m JOIN people p ON p.id = m.person_id WHERE p.archived_at IS NULL
+"""
+
+
+def network_figure(shape: str, app, client) -> None:
+    """``/pipeline/network.json`` with its default filters (the last three months, everyone), as staff."""
+    from organizer.extensions import db
+    from organizer.relational.services import local_today
+
+    with app.app_context():
+        today = local_today()
+        db.session.remove()
+    params = {"start": today - timedelta(days=90), "end": today}
+    sizes = {}
+
+    def get():
+        r = client.get("/pipeline/network.json")
+        assert r.status_code == 200, r.status_code
+        sizes["bytes"], sizes["data"] = len(r.data), r.get_json()
+
+    page_ms = timed_ms(get, repeat=3)
+    raw_ms = timed_ms(lambda: _raw(app, NETWORK_SQL, params), repeat=3)
+    data = sizes["data"]
+    report(f"network_page[{shape}]", page_ms, "ms", baseline=raw_ms,
+           extra=f"{sizes['bytes'] / 1024:.0f} KB of JSON: {len(data['nodes'])} of {data['total_nodes']} nodes, "
+                 f"{len(data['edges'])} of {data['total_edges']} edges")
 
 def _raw(app, sql: str, params: dict, per_stage: str = "", stage_ids=()) -> None:
     from organizer.extensions import db
@@ -111,3 +147,4 @@ def _figures(shape: str, app) -> None:
         page_ms = timed_ms(page(url))
         raw_ms = timed_ms(lambda sql=sql, params=params: _raw(app, sql, params))
         report(f"{name}[{shape}]", page_ms, "ms", baseline=raw_ms)
+    network_figure(shape, app, client)

@@ -102,6 +102,8 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "relational.pipeline_accountability": (LOGIN, 200, 200, 200, 200),
     "relational.pipeline_raters":         (LOGIN, 403, 403, 200, 200),
     "relational.pipeline_connectors":     (LOGIN, 403, 403, 200, 200),
+    "relational.pipeline_network":        (LOGIN, 200, 200, 200, 200),  # a leader: their own people only
+    "relational.pipeline_network_json":   (LOGIN, 200, 200, 200, 200),
     "relational.admin_stages":            (LOGIN, 403, 403, 403, 200),  # POST: field errors
     "relational.admin_stage_edit":        (LOGIN, 403, 403, 403, 302),
     "relational.admin_stage_delete":      (LOGIN, 403, 403, 403, 302),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -38,6 +38,8 @@ from organizer.relational.models import (
     MeetingMode,
     Stage,
 )
+from organizer.relational.network_graph import COLOR_BY as NETWORK_COLOR_BY
+from organizer.relational.network_graph import NetworkFilters, network_graph
 from organizer.relational.services import (
     DISAGREEMENT_GAP,
     TIME_BUCKETS,
@@ -452,6 +454,54 @@ def pipeline_suggestions():
 @staff_required
 def pipeline_connectors():
     return render_template("relational/connectors.html", rows=connectors())
+
+
+#: The network's default period: the last three months' one-to-ones (a year of a large
+#: federation is 200,000 of them, seconds of work for a picture that can show a few hundred).
+NETWORK_DEFAULT_DAYS = 90
+
+
+def _network_filters() -> NetworkFilters:
+    end = date_arg("end") or local_today()
+    start = date_arg("start") or end - timedelta(days=NETWORK_DEFAULT_DAYS)
+    start, end = (start, end) if start <= end else (end, start)
+    color_by = request.args.get("color", "institution")
+    return NetworkFilters(
+        start=start, end=end, stage_id=request.args.get("stage", type=db_int),
+        institution_id=request.args.get("institution", type=db_int),
+        color_by=color_by if color_by in NETWORK_COLOR_BY else "institution",
+    )
+
+
+def _network_args(filters: NetworkFilters) -> dict:
+    """The filters as the query string they came from (the JSON endpoint gets the same)."""
+    args = {"start": filters.start.isoformat(), "end": filters.end.isoformat(), "color": filters.color_by}
+    if filters.stage_id:
+        args["stage"] = filters.stage_id
+    if filters.institution_id:
+        args["institution"] = filters.institution_id
+    return args
+
+
+@bp.get("/pipeline/network")
+@login_required
+def pipeline_network():
+    """The relational network drawn (``static/js/network.js`` fetches ``network.json``), with the
+    connectors and bridges as tables, which are also what a phone or a browser without JavaScript reads."""
+    filters = _network_filters()
+    graph = network_graph(current_user, filters)
+    return render_template(
+        "relational/network.html", graph=graph, filters=filters, stages=stages(),
+        institutions=institution_choices(), data_url=url_for("relational.pipeline_network_json", **_network_args(filters)),
+    )
+
+
+@bp.get("/pipeline/network.json")
+@login_required
+def pipeline_network_json():
+    """The graph as JSON for the page's script; a leader's holds only their own people."""
+    graph = network_graph(current_user, _network_filters())
+    return jsonify(graph.as_json(lambda person_id: url_for("people.detail", person_id=person_id)))
 
 
 # --- admin: stages and issues -----------------------------------------------------------

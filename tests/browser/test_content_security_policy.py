@@ -13,7 +13,8 @@ SKIP = {"static", "auth.login_code", "actions.export", "people.export", "sms.pro
         "sms.p2p", "actions.calendar_ics", "actions.signup_ics", "reports.equity_export", "people.import_progress",
         "people.import_progress_page",  # (exists only for a real upload: tests/people)
         "favicon",  # an image: Chromium's own viewer page for it styles itself inline
-        "search.suggest"}  # JSON for the top bar's box
+        "search.suggest",  # JSON for the top bar's box
+        "relational.pipeline_network_json"}  # JSON for the network graph's script
 
 
 @pytest.fixture

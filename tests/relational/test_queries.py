@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 PAGES = ["/", "/pipeline/board", "/pipeline/funnel", "/follow-ups", "/pipeline/accountability", "/pipeline/raters",
-         "/pipeline/connectors", "/pipeline/suggestions", "/people/?stage={contact}"]
+         "/pipeline/connectors", "/pipeline/suggestions", "/people/?stage={contact}", "/pipeline/network",
+         "/pipeline/network.json"]
 
 
 def _populate(app, organizer, leader, n, stage_ids, make_person, make_institution, log_meeting, move):
