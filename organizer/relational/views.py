@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -486,22 +487,28 @@ def _network_args(filters: NetworkFilters) -> dict:
 @bp.get("/pipeline/network")
 @login_required
 def pipeline_network():
-    """The relational network drawn (``static/js/network.js`` fetches ``network.json``), with the
-    connectors and bridges as tables, which are also what a phone or a browser without JavaScript reads."""
+    """The relational network drawn by ``static/js/network.js``, with the connectors and bridges as
+    tables, which are also what a phone or a browser without JavaScript reads. The drawing's data
+    travels in the page (computing the graph is the page's whole cost: not twice per view);
+    ``network.json`` answers the same for other clients."""
     filters = _network_filters()
     graph = network_graph(current_user, filters)
     return render_template(
         "relational/network.html", graph=graph, filters=filters, stages=stages(),
         institutions=institution_choices(), data_url=url_for("relational.pipeline_network_json", **_network_args(filters)),
+        graph_json=json.dumps(_graph_json(graph), separators=(",", ":")),
     )
+
+
+def _graph_json(graph) -> dict:
+    return graph.as_json(lambda person_id: url_for("people.detail", person_id=person_id))
 
 
 @bp.get("/pipeline/network.json")
 @login_required
 def pipeline_network_json():
     """The graph as JSON for the page's script; a leader's holds only their own people."""
-    graph = network_graph(current_user, _network_filters())
-    return jsonify(graph.as_json(lambda person_id: url_for("people.detail", person_id=person_id)))
+    return jsonify(_graph_json(network_graph(current_user, _network_filters())))
 
 
 # --- admin: stages and issues -----------------------------------------------------------

@@ -1,5 +1,6 @@
-// Draws the relational network (/pipeline/network) with the vendored Cytoscape.js: fetches the
-// graph JSON named by the box's data-url (the page's own filters) and lays it out. Names reach
+// Draws the relational network (/pipeline/network) with the vendored Cytoscape.js: the graph
+// JSON the page carries in the box's data-graph (else fetched from its data-url, the page's own
+// filters), laid out. Names reach
 // the page only through textContent, never as HTML. The tables beside the graph list the same
 // connectors and bridges for phones and browsers without JavaScript.
 (function () {
@@ -67,6 +68,11 @@
     box.dataset.edges = String(cy.edges().length);
   }
 
+  // The page carries its graph; fetching it (the same filters) is for a page without it.
+  if (box.dataset.graph) {
+    try { draw(JSON.parse(box.dataset.graph)); } catch (error) { say(box.dataset.error); }
+    return;
+  }
   fetch(box.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
     .then((r) => { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
     .then(draw)
