@@ -1,0 +1,45 @@
+"""people: pairs of likely duplicates dismissed as two different people
+
+Revision ID: b8e2d4f6a1c3
+Revises: f1c4a8e2b7d3
+Create Date: 2026-11-30 01:40:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from organizer.db import UTCDateTime
+
+# revision identifiers, used by Alembic.
+revision = 'b8e2d4f6a1c3'
+down_revision = 'f1c4a8e2b7d3'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'duplicate_dismissals',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('first_person_id', sa.Integer(), nullable=False),
+        sa.Column('second_person_id', sa.Integer(), nullable=False),
+        sa.Column('dismissed_at', UTCDateTime(), nullable=False),
+        sa.Column('dismissed_by_id', sa.Integer(), nullable=True),
+        sa.CheckConstraint('first_person_id < second_person_id', name=op.f('ck_duplicate_dismissals_ordered_pair')),
+        sa.ForeignKeyConstraint(['first_person_id'], ['people.id'],
+                                name=op.f('fk_duplicate_dismissals_first_person_id_people'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['second_person_id'], ['people.id'],
+                                name=op.f('fk_duplicate_dismissals_second_person_id_people'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['dismissed_by_id'], ['users.id'],
+                                name=op.f('fk_duplicate_dismissals_dismissed_by_id_users'), ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_duplicate_dismissals')),
+        sa.UniqueConstraint('first_person_id', 'second_person_id',
+                            name=op.f('uq_duplicate_dismissals_first_person_id_second_person_id')),
+    )
+    op.create_index(op.f('ix_duplicate_dismissals_second_person_id'), 'duplicate_dismissals',
+                    ['second_person_id'])
+
+
+def downgrade():
+    op.drop_index(op.f('ix_duplicate_dismissals_second_person_id'), table_name='duplicate_dismissals')
+    op.drop_table('duplicate_dismissals')
