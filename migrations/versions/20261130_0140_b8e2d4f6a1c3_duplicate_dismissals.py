@@ -1,4 +1,5 @@
-"""people: pairs of likely duplicates dismissed as two different people
+"""people: pairs of likely duplicates dismissed as two different people; partial indexes of live
+people for finding duplicates and counting data quality fast
 
 Revision ID: b8e2d4f6a1c3
 Revises: f1c4a8e2b7d3
@@ -38,8 +39,17 @@ def upgrade():
     )
     op.create_index(op.f('ix_duplicate_dismissals_second_person_id'), 'duplicate_dismissals',
                     ['second_person_id'])
+    live = sa.text('archived_at IS NULL')
+    for key in ('phone', 'email', 'name_key'):
+        op.create_index(f'ix_people_live_{key}', 'people', [key, 'archived_at'], sqlite_where=live,
+                        postgresql_where=live)
+    op.create_index('ix_people_live_quality', 'people',
+                    ['owner_id', 'phone', 'neighborhood_id', 'preferred_language', 'sms_consent', 'archived_at'],
+                    sqlite_where=live, postgresql_where=live)
 
 
 def downgrade():
+    for name in ('ix_people_live_quality', 'ix_people_live_name_key', 'ix_people_live_email', 'ix_people_live_phone'):
+        op.drop_index(name, table_name='people')
     op.drop_index(op.f('ix_duplicate_dismissals_second_person_id'), table_name='duplicate_dismissals')
     op.drop_table('duplicate_dismissals')

@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, event, text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -136,6 +136,14 @@ class Person(db.Model):
     __table_args__ = (
         Index("ix_people_owner_archived", "owner_id", "archived_at"),
         Index("ix_people_name", "last_name", "first_name"),
+        # Live people only (partial), each covering what a query reads: the keys held twice
+        # (likely duplicates) and the data-quality counts come from index-only scans, and a
+        # name's twins are probed in id order. ``archived_at`` is a column too so that SQLite
+        # needs no table row to check it.
+        *(Index(f"ix_people_live_{key}", key, "archived_at", sqlite_where=text("archived_at IS NULL"),
+                postgresql_where=text("archived_at IS NULL")) for key in ("phone", "email", "name_key")),
+        Index("ix_people_live_quality", "owner_id", "phone", "neighborhood_id", "preferred_language", "sms_consent",
+              "archived_at", sqlite_where=text("archived_at IS NULL"), postgresql_where=text("archived_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
