@@ -200,7 +200,7 @@ def _pages(shape: str, app: Flask, pages: list[tuple[str, str, list[str], tuple]
 # and behind the data-quality report (one pass of sums, race answers, flagged numbers, and the
 # duplicate pairs' count), as someone would write it by hand for SQLite.
 STRONG_PAIRS_SQL = " UNION ".join(
-    f"SELECT a.id, b.id FROM people a JOIN people b ON b.{key} = a.{key} AND b.id > a.id AND b.archived_at IS NULL "
+    f"SELECT a.id, b.id FROM people a JOIN people b ON b.{key} = a.{key} AND b.id > a.id AND b.archived_at IS NULL "  # noqa: S608
     f"WHERE a.archived_at IS NULL AND a.{key} IN (SELECT {key} FROM people WHERE archived_at IS NULL AND {key} > '' "
     f"GROUP BY {key} HAVING count(*) > 1)" for key in ("phone", "email"))
 NAME_PAIRS_COUNT_SQL = ("SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM people WHERE archived_at IS NULL "

@@ -22,7 +22,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, inspect, literal, not_, or_, select, union, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    inspect,
+    literal,
+    not_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.util import ClauseAdapter
 from werkzeug.exceptions import NotFound
