@@ -1,5 +1,5 @@
 """Data quality: which people lack what, as conditions the people list filters on and the
-staff report counts (one query for all the counts, one for the duplicate pairs)."""
+staff report counts (one query for all the counts, two for the duplicate pairs)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def quality_condition(check: str, user: User) -> ColumnElement[bool]:
 
 def quality_counts(user: User) -> dict[str, int]:
     """How many people ``user`` may see (archived left out) fail each check, and ``people``
-    (all of them) and ``duplicate_pairs``: two queries whatever the size of the federation.
+    (all of them) and ``duplicate_pairs``: three queries whatever the size of the federation.
 
     The column checks are sums over one scan of people; race/ethnicity and flagged numbers are
     counted by joins (a per-row NOT EXISTS inside the sum would run once per person)."""
