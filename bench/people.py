@@ -195,6 +195,46 @@ def _pages(shape: str, app: Flask, pages: list[tuple[str, str, list[str], tuple]
                baseline=timed_ms(lambda s=statements, p=params: _raw(path, s, p)))
 
 
+# The raw SQL behind the likely duplicates page (the phones and emails held twice and their
+# pairs, the sum of n(n-1)/2 over shared names, the first page of name-only pairs, its people)
+# and behind the data-quality report (one pass of sums, race answers, flagged numbers, and the
+# duplicate pairs' count), as someone would write it by hand for SQLite.
+STRONG_PAIRS_SQL = " UNION ".join(
+    f"SELECT a.id, b.id FROM people a JOIN people b ON b.{key} = a.{key} AND b.id > a.id AND b.archived_at IS NULL "  # noqa: S608
+    f"WHERE a.archived_at IS NULL AND a.{key} IN (SELECT {key} FROM people WHERE archived_at IS NULL AND {key} > '' "
+    f"GROUP BY {key} HAVING count(*) > 1)" for key in ("phone", "email"))
+NAME_PAIRS_COUNT_SQL = ("SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM people WHERE archived_at IS NULL "
+                        "AND name_key > '' GROUP BY name_key HAVING count(*) > 1)")
+DUPLICATES_PAGE_SQL = [
+    STRONG_PAIRS_SQL,
+    NAME_PAIRS_COUNT_SQL,
+    "SELECT a.id, b.id FROM people a JOIN people b ON b.name_key = a.name_key AND b.id > a.id AND b.archived_at IS NULL "
+    "WHERE a.archived_at IS NULL AND a.name_key > '' AND NOT (a.phone IS NOT NULL AND a.phone = b.phone) "
+    "AND NOT (a.email IS NOT NULL AND a.email = b.email) ORDER BY a.id, b.id LIMIT 50",
+    "SELECT p.*, u.name FROM people p LEFT JOIN users u ON u.id = p.owner_id WHERE p.id IN "
+    "(SELECT id FROM people ORDER BY id LIMIT 100)",
+]
+DATA_QUALITY_SQL = [
+    "SELECT count(*), sum(phone IS NULL OR phone = ''), sum(neighborhood_id IS NULL), "
+    "sum(preferred_language IS NULL OR preferred_language = ''), sum(sms_consent = 'opted_out'), "
+    "sum(owner_id IS NULL) FROM people WHERE archived_at IS NULL",
+    "SELECT count(DISTINCT r.person_id) FROM person_race_ethnicities r JOIN people p ON p.id = r.person_id "
+    "WHERE p.archived_at IS NULL",
+    "SELECT count(*) FROM people p JOIN sms_phone_flags f ON f.phone = p.phone WHERE p.archived_at IS NULL",
+    STRONG_PAIRS_SQL,
+    NAME_PAIRS_COUNT_SQL,
+]
+
+
+def duplicates_and_quality(large: Flask | None = None) -> None:
+    """``duplicates_page[large]`` and ``data_quality_page[large]``: the two pages that read every
+    person, as an organizer sees them (100,000 people, tens of thousands of shared names)."""
+    _pages("large", large or database_app("large", build_large), [
+        ("duplicates_page", "/people/duplicates", DUPLICATES_PAGE_SQL, ()),
+        ("data_quality_page", "/reports/data-quality", DATA_QUALITY_SQL, ()),
+    ])
+
+
 def run() -> None:
     large = database_app("large", build_large)
     _export(large)  # first: the peak memory it adds is measured against this process's peak so far
@@ -212,6 +252,7 @@ def run() -> None:
         ("people_search_page", "/people/?q=maria", [s.format(where=search) for s in PEOPLE_LIST_SQL],
          ("%maria%",)),
     ])
+    duplicates_and_quality(large)
 
     peer = database_app("peer", build_peer)
     with peer.app_context():

@@ -72,6 +72,9 @@ EXPECTED: dict[str, tuple | dict[str, tuple]] = {
     "search.index":                       (LOGIN, 200, 200, 200, 200),
     "people.duplicates":                  (LOGIN, 200, 200, 200, 200),  # each sees pairs within their own list
     "people.merges":                      (LOGIN, 403, 403, 403, 200),
+    "people.dismiss_duplicate":           (LOGIN, 404, 404, 302, 302),  # the pair spans two lists
+    "people.dismissed_duplicates":        (LOGIN, 200, 200, 200, 200),  # each sees pairs within their own list
+    "people.undo_dismissed_duplicate":    (LOGIN, 404, 404, 404, 404),  # no such dismissal
     "people.undo_merge_view":             (LOGIN, 403, 403, 403, 404),
     # the leader's person and the other leader's: no leader may merge across lists; the
     # organizer's merge goes through, so the admin then finds the other record gone
@@ -239,6 +242,9 @@ ROW_ARGS = {
     "follow_up_id": lambda w: w.action_follow_up_id,
     "kept_id": lambda w: w.person.id,
     "other_id": lambda w: w.others_person_id,
+    "first_id": lambda w: w.person.id,  # a pair across two lists: "not the same person"
+    "second_id": lambda w: w.others_person_id,
+    "dismissal_id": lambda w: 0,  # none yet: the guard is what is checked
     "merge_id": lambda w: 0,  # no merge yet: the undo's guard is what is checked
     "held_id": lambda w: 0,  # held sign-ups and duplicate conflicts belong to nobody's list: staff's alone
 }

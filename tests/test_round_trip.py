@@ -84,6 +84,8 @@ NOT_EDIT_FORMS = {
     "people.resolve_conflict_view": "a lone button whose press is the change",
     "people.merge": "makes two records one: the press is the change (undone from people.merges)",
     "people.undo_merge_view": "a lone button whose press is the change",
+    "people.dismiss_duplicate": "a lone button whose press is the change (undone from people.dismissed_duplicates)",
+    "people.undo_dismissed_duplicate": "a lone button whose press is the change",
     "sms.resolve_conflict": "each button is a decision about a shared number",
     "sms.clear_flag": "a lone button whose press is the change",
     "sms.remove_state_rule": "a lone button whose press is the change",

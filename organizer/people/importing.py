@@ -84,6 +84,7 @@ LOOKUP_CHUNK = 500  # phones/emails per query when looking for people already in
 MAX_LENGTHS = {"first_name": 80, "last_name": 80, "preferred_name": 80, "email": 254, "address": 255,
                "city": 100, "postal_code": 16, "external_id": 100, "notes": 20000}
 OTHER_PHONES_LENGTH = 255  # Person.other_phones
+US_ZIP_AT_END = re.compile(r"\s(\d{5}(?:-\d{4})?)\s*$")
 
 # Language cells: the codes of the person form, or a language's name in English, Spanish or itself.
 LANGUAGES = {
@@ -109,12 +110,14 @@ CONSENT_FOR = {
                      "not opted in", "declined", "opted out of texts", "se dio de baja de los textos"),
                     SmsConsent.OPTED_OUT),
     **dict.fromkeys(("unknown", "not asked", "not asked yet", "desconocido", "no sabe", "bouncing", "pending",
-                     "no se le ha preguntado"), SmsConsent.UNKNOWN),
+                     "no se le ha preguntado", "unspecified"), SmsConsent.UNKNOWN),
     **{c.value.replace("_", " "): c for c in SmsConsent},  # the codes the people export writes
 }
 # A "do not text" cell: yes means opted out; no or blank says nothing about consent.
-OPT_OUT_YES = {"yes", "y", "si", "true", "t", "1", "x", "opted out", "do not text"}
-OPT_OUT_NO = {"no", "n", "false", "f", "0", ""}
+# VAN's "OptInStatus" (of its opt-in phone, not necessarily the one texted here) is read the
+# same way: "Opt-Out" is honoured, "Opt-In" or "Unknown" say nothing about the texted phone.
+OPT_OUT_YES = {"yes", "y", "si", "true", "t", "1", "x", "opted out", "do not text", "opt out", "o"}
+OPT_OUT_NO = {"no", "n", "false", "f", "0", "", "opt in", "opted in", "i", "unknown", "u", "unspecified"}
 # Race/ethnicity cells: the codes the staff export writes, or a few common words.
 RACE_FOR = {
     **{r.value.replace("_", " "): r for r in RaceEthnicity},
@@ -441,6 +444,13 @@ def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str
         first_name = first_name or first.strip()
         last_name = last_name or last.strip()
     address = ", ".join(filter(None, (cell(i) for i in columns.get("address", ())))) or None
+    # A one-line address ("1749 Kori Ter, Ranbelsi, SC 02569", VAN's "Address"): the address when
+    # no street column has one, and the ZIP at its end when the ZIP column is blank.
+    full_address = values.get("full_address", "")
+    address = address or full_address or None
+    zip_at_end = US_ZIP_AT_END.search(full_address)
+    if not values.get("postal_code") and zip_at_end:
+        values["postal_code"] = zip_at_end.group(1)
     for name, limit in MAX_LENGTHS.items():
         value = address or "" if name == "address" else values.get(name, "")
         if len(value) > limit:

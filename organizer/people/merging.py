@@ -13,7 +13,8 @@ attendance, one membership per institution, one pipeline row...) follows ``CONFL
   link to the person is emptied instead.
 
 A row that would end up pointing twice at the kept person (a duplicate conflict between the two
-records) is dropped, since the merge settles it. Everything is written to a ``PersonMerge``, and
+records) is dropped, since the merge settles it. Tables holding an ordered pair of people
+(``PAIR_TABLES``) have their own rule, documented there. Everything is written to a ``PersonMerge``, and
 ``undo_merge`` puts every row back as it was.
 """
 
@@ -47,6 +48,11 @@ UNLINK_TABLES = {"users", "sms_outbox"}
 #: Tables whose rows are recomputed for the kept person after the merge; undo writes both
 #: people's rows back exactly as they were.
 RESTORED_TABLES = {"person_pipeline"}
+#: Tables holding a pair of people, smaller id first, unique per pair (a pair dismissed as two
+#: different people): re-pointing one column could break the order or meet the same pair stored
+#: the other way round, so the other's rows are dropped and the pair re-added for the kept person
+#: in order; the pair of the two themselves is dropped (the merge says they are one person).
+PAIR_TABLES = {"duplicate_dismissals": ("first_person_id", "second_person_id")}
 _RSVP_RANK = {"yes": 3, "maybe": 2, "no": 1, "pending": 0}
 
 
@@ -172,14 +178,17 @@ def merge_people(kept: Person, other: Person, choices: dict[str, str], actor: Us
     kept_id, other_id = kept.id, other.id
     kept_before = _dump_row(_rows(people, people.c.id == kept_id)[0])
     merged_row = _dump_row(_rows(people, people.c.id == other_id)[0])
-    changes: dict[str, list] = {"moved": [], "dropped": [], "restore": []}
+    changes: dict[str, list] = {"moved": [], "dropped": [], "added": [], "restore": []}
     for table in {t.name: t for t, _c in person_foreign_keys()}.values():
         if table.name in RESTORED_TABLES:
             changes["restore"].append({"table": table.name, "rows": [
                 _dump_row(r) for col in _people_columns(table)
                 for r in _rows(table, col.in_([kept_id, other_id]))]})
     for table, column in person_foreign_keys():
-        _repoint(table, column, kept_id, other_id, changes)
+        if table.name not in PAIR_TABLES:
+            _repoint(table, column, kept_id, other_id, changes)
+    for name, (low, high) in PAIR_TABLES.items():
+        _repoint_pairs(db.Model.metadata.tables[name], low, high, kept_id, other_id, changes)
 
     values = _merged_values(kept_before, merged_row, choices, actor)
     db.session.execute(update(people).where(people.c.id == kept_id).values(**values))
@@ -262,6 +271,24 @@ def _repoint(table: Table, column: Column, kept_id: int, other_id: int, changes:
             _drop(table, row, twin, changes)
 
 
+def _repoint_pairs(table: Table, low: str, high: str, kept_id: int, other_id: int,
+                   changes: dict[str, list]) -> None:
+    """Give the kept person the other's pairs in ``table`` (see ``PAIR_TABLES``)."""
+    for row in _rows(table, (table.c[low] == other_id) | (table.c[high] == other_id)):
+        partner = row[high] if row[low] == other_id else row[low]
+        _drop(table, row, kept_id, changes)
+        if partner == kept_id:
+            continue
+        pair = {low: min(kept_id, partner), high: max(kept_id, partner)}
+        if _rows(table, *(table.c[k] == v for k, v in pair.items())):
+            continue  # the kept person's own row for that pair stays
+        values = {k: v for k, v in row.items() if k not in _pk(table, row)} | pair
+        pk = db.session.execute(insert(table).values(**values)).inserted_primary_key
+        changes["added"].append({"seq": _seq(changes), "table": table.name,
+                                 "pk": _dump_row(dict(zip([c.name for c in table.primary_key.columns], pk,
+                                                          strict=True)))})
+
+
 def _twin(table: Table, unique_sets: list[list[Column]], column: Column, row: dict[str, Any],
           kept_id: int) -> dict[str, Any] | None:
     """The kept person's row that ``row`` would collide with once re-pointed, if any."""
@@ -307,7 +334,7 @@ def _relink(table: Table, column: str, value: Any) -> dict[str, Any]:
 def _seq(changes: dict[str, list]) -> int:
     """The step's place in the merge: undo walks the steps backwards, so a row goes back
     only once the row that took its place has moved away."""
-    return len(changes["moved"]) + len(changes["dropped"])
+    return len(changes["moved"]) + len(changes["dropped"]) + len(changes.get("added", []))
 
 
 # --- undoing --------------------------------------------------------------------------------
@@ -342,13 +369,16 @@ def undo_merge(merge: PersonMerge, actor: User) -> None:
     people = Person.__table__
     db.session.execute(insert(people).values(_load_row(people, merge.merged_person)))
     steps = sorted([("drop", item) for item in merge.changes["dropped"]]
-                   + [("move", item) for item in merge.changes["moved"]], key=lambda step: -step[1]["seq"])
+                   + [("move", item) for item in merge.changes["moved"]]
+                   + [("add", item) for item in merge.changes.get("added", [])], key=lambda step: -step[1]["seq"])
     for kind, item in steps:
         table = tables[item["table"]]
         if item["table"] in RESTORED_TABLES:
             continue
         if kind == "drop":
             db.session.execute(insert(table).values(_load_row(table, item["row"])))
+        elif kind == "add":
+            db.session.execute(delete(table).where(_where_pk(table, _load_row(table, item["pk"]))))
         else:
             pk = _load_row(table, item["pk"])
             db.session.execute(update(table).where(_where_pk(table, pk))

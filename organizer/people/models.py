@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, event, text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -136,6 +136,14 @@ class Person(db.Model):
     __table_args__ = (
         Index("ix_people_owner_archived", "owner_id", "archived_at"),
         Index("ix_people_name", "last_name", "first_name"),
+        # Live people only (partial), each covering what a query reads: the keys held twice
+        # (likely duplicates) and the data-quality counts come from index-only scans, and a
+        # name's twins are probed in id order. ``archived_at`` is a column too so that SQLite
+        # needs no table row to check it.
+        *(Index(f"ix_people_live_{key}", key, "archived_at", sqlite_where=text("archived_at IS NULL"),
+                postgresql_where=text("archived_at IS NULL")) for key in ("phone", "email", "name_key")),
+        Index("ix_people_live_quality", "owner_id", "phone", "neighborhood_id", "preferred_language", "sms_consent",
+              "archived_at", sqlite_where=text("archived_at IS NULL"), postgresql_where=text("archived_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -284,6 +292,30 @@ def _refresh_search_key(_mapper: object, _connection: object, person: Person) ->
     person.search_key = search_key_for(person.first_name, person.last_name, person.preferred_name,
                                        person.email)
     person.name_key = name_key_for(person.first_name, person.last_name)
+
+
+class DuplicateDismissal(db.Model):
+    """A suggested pair of likely duplicates that a user said are two different people: the
+    federation's decision, so the pair is no longer offered to anyone until it is undone.
+
+    The pair is stored in one order only (``first_person_id`` the smaller id), so (a, b) and
+    (b, a) are the same row under the unique constraint."""
+
+    __tablename__ = "duplicate_dismissals"
+    __table_args__ = (
+        UniqueConstraint("first_person_id", "second_person_id"),
+        CheckConstraint("first_person_id < second_person_id", name="ordered_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    second_person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    first_person: Mapped[Person] = relationship(foreign_keys=[first_person_id])
+    second_person: Mapped[Person] = relationship(foreign_keys=[second_person_id])
+    dismissed_by: Mapped[User | None] = relationship(foreign_keys=[dismissed_by_id])
 
 
 class PersonMerge(db.Model):

@@ -5,30 +5,42 @@ A mapping is a list of field keys, one per column of the file (``IGNORE`` for a 
 out). ``auto_mapping`` proposes one from a preset (or the generic header names), the import page
 shows it with a select per column, and ``check_import`` reads the file through it.
 
-The presets' headers are the export layouts of each tool. Sources, as found in public code:
+The presets' headers are the export layouts of each tool, checked against real export files or
+the code that reads them (the tests in ``tests/people/test_import_presets.py`` copy each header row
+and name its source):
 
-- Action Network (activist/report CSV): ``uuid, first_name, last_name, email, zip_code,
-  can2_phone, can2_user_address, can2_user_city, can2_state_abbreviated, can2_user_tags,
-  can2_subscription_status, can2_sms_status`` (SURJ Bay Area's AN → EveryAction sync script
-  documents ``can2_phone`` as the mobile and ``can2_sms_status`` as the SMS subscription status;
-  janet-shen's volunteer import lists ``can2_user_tags``, ``can2_sms_status``; a Nocodb sync maps
-  ``can2_user_address``, ``can2_user_city``, ``can2_state_abbreviated``, ``zip_code``).
-- NationBuilder (people export): ``nationbuilder_id, first_name, last_name, email, email_opt_in,
-  phone_number, work_phone_number, mobile_number, mobile_opt_in, is_mobile_bad, do_not_call,
-  do_not_contact, primary_address1..3, primary_city, primary_state, primary_zip, tag_list``
-  (a PHP loader of NationBuilder's export columns; NationBuilder's API docs for the fields).
-- VAN/EveryAction (list export): ``VANID, LastName, FirstName, MiddleName, Suffix, Address, City,
-  State, Zip5, Zip4, HomePhone, CellPhone, PreferredEmail`` (headers may carry spaces,
-  "Voter File VANID", "Cell Phone": headers are compared without spaces or case).
-- Mobilize (event attendees export): ``Event ID, Event name, Timeslot ID, Timeslot start, User ID,
-  First name, Last name, Email, Phone, Zip, Status, Attended, SMS opt-in status`` (SMS opt-in as
-  "Opted in" / "Not opted in").
+- Action Network (activist/report CSV): ``uuid, first_name, last_name, email, Phone Number,
+  can2_user_address, can2_user_city, can2_user_state, zip_code, County, can2_user_tags,
+  can2_subscription_status, can2_sms_status`` (janet-shen's volunteer import, from a report
+  downloaded from admin.actionnetwork.org; ``can2_phone`` is the mobile and ``can2_sms_status``
+  its SMS subscription in SURJ Bay Area's Action Network to EveryAction sync). "Phone Number" is
+  a custom field: the texted phone unless the file also has ``can2_phone``.
+- NationBuilder (people export): ``nationbuilder_id, external_id, ..., first_name, middle_name,
+  last_name, suffix, full_name, ..., email, email_opt_in, email1..4, phone_number,
+  work_phone_number, mobile_number, mobile_opt_in, is_mobile_bad, fax_number, do_not_call,
+  do_not_contact, ..., primary_address1..3, primary_city, primary_county, primary_state,
+  primary_zip, ..., tag_list, note, ..., ethnicity, language, ..., county, city`` (a loader of
+  NationBuilder's whole export, 190 columns, in a field-team database's PHP code).
+- VAN/EveryAction (saved list export, as VAN's export job writes it): ``CanvassFileRequestID,
+  VanID, Address, FirstName, LastName, StreetAddress, City, State, ZipOrPostal, County, Employer,
+  Occupation, Email, HomePhone, IsHomePhoneACellExchange, CellPhone, WorkPhone,
+  IsWorkPhoneACellExchange, Phone, OptInPhone, OptInStatus, OptInPhoneType, ...`` (Spoke's NGP VAN
+  contact loader test, StateVoicesNational/Spoke). "Address" is the whole address on one line
+  (its ZIP is used when ZipOrPostal is blank); "OptInStatus" belongs to "OptInPhone", so only an
+  opt-out is taken from it. The older "My List" layout (``VANID, ..., Zip5, Zip4, HomePhone,
+  CellPhone, PreferredEmail``) is read too.
+- Mobilize (attendees export): the names of Mobilize's API (mobilizeamerica/api README: a person's
+  ``user_id, given_name, family_name, email_address, phone_number, postal_code,
+  sms_opt_in_status`` with ``OPT_IN``, ``OPT_OUT`` or ``UNSPECIFIED``; an attendance's ``status``
+  and ``attended``), as flattened by exports and Parsons, and the spreadsheet names of the
+  dashboard's CSV (``Event ID, Event name, Timeslot ID, Timeslot start, User ID, First name, Last
+  name, Email, Phone, Zip, Status, Attended, SMS opt-in status``).
 - Action Builder (entity export): ``Action Builder ID, First Name, Last Name, Email, Phone Number,
   Mobile Phone, Address, City, State, Zip Code, Tags, SMS Opt Out``.
 
-The Mobilize, VAN and Action Builder layouts could not be checked against a public copy of a
-real export here; they follow the field names those tools document. Whatever a file carries
-beyond them is matched by the generic header names, and every column can be changed by hand.
+No public copy of a Mobilize dashboard CSV or an Action Builder export was found: those two
+layouts follow the field names the tools document. Whatever a file carries beyond a preset is
+matched by the generic header names, and every column can be changed by hand.
 """
 
 from __future__ import annotations
@@ -56,6 +68,7 @@ FIELDS = {
     "other_phone": _l("Other phone (never texted)"),
     "email": _l("Email"),
     "address": _l("Address"),
+    "full_address": _l("Whole address on one line (street, city, ZIP)"),
     "city": _l("City"),
     "postal_code": _l("ZIP / postal code"),
     "neighborhood": _l("Neighborhood"),
@@ -120,17 +133,19 @@ class Preset:
     columns: dict[str, str]
     signature: tuple[str, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Among several phone columns, the ones to text first (this tool's mobile column).
+    mobile: tuple[str, ...] = ()
 
 
 PRESETS = {preset.key: preset for preset in (
     Preset("action_network", "Action Network", {
         "uuid": "external_id", "firstname": "first_name", "lastname": "last_name", "email": "email",
-        "zipcode": "postal_code", "can2phone": "phone", "can2useraddress": "address", "can2usercity": "city",
-        "can2usertags": "tags", "can2smsstatus": "sms_consent",
+        "zipcode": "postal_code", "can2phone": "phone", "phonenumber": "phone", "can2useraddress": "address",
+        "can2usercity": "city", "can2usertags": "tags", "can2smsstatus": "sms_consent",
         "can2statesabbreviated": IGNORE, "can2stateabbreviated": IGNORE, "can2userstate": IGNORE,
-        "can2country": IGNORE, "can2county": IGNORE, "can2subscriptionstatus": IGNORE,
+        "can2country": IGNORE, "can2county": IGNORE, "county": IGNORE, "can2subscriptionstatus": IGNORE,
     }, signature=("can2phone", "can2useraddress", "can2usercity", "can2smsstatus", "can2subscriptionstatus",
-                  "can2stateabbreviated", "can2county", "can2usertags")),
+                  "can2stateabbreviated", "can2userstate", "can2county", "can2usertags"), mobile=("can2phone",)),
     Preset("nationbuilder", "NationBuilder", {
         "nationbuilderid": "external_id", "firstname": "first_name", "lastname": "last_name", "email": "email",
         "mobilenumber": "phone", "phonenumber": "other_phone", "workphonenumber": "other_phone",
@@ -138,23 +153,40 @@ PRESETS = {preset.key: preset for preset in (
         "primaryaddress2": "address", "primaryaddress3": "address", "primarycity": "city", "primaryzip": "postal_code",
         "taglist": "tags", "emailoptin": IGNORE, "ismobilebad": IGNORE, "donotcall": IGNORE,
         "primarystate": IGNORE, "primarycountrycode": IGNORE, "primarycountry": IGNORE, "middlename": IGNORE,
+        # Not this person's own fields, or free text Organizer would reject: left out.
+        "externalid": IGNORE, "fullname": IGNORE, "legalname": IGNORE, "faxnumber": IGNORE, "city": IGNORE,
+        "county": IGNORE, "ethnicity": IGNORE, "note": IGNORE, "email1": IGNORE, "email2": IGNORE,
+        "email3": IGNORE, "email4": IGNORE,
     }, signature=("nationbuilderid", "mobilenumber", "mobileoptin", "taglist", "primaryzip", "primaryaddress1",
-                  "ismobilebad")),
+                  "ismobilebad"), mobile=("mobilenumber",)),
     Preset("van", "VAN / EveryAction", {
         "vanid": "external_id", "voterfilevanid": "external_id", "lastname": "last_name", "firstname": "first_name",
-        "address": "address", "city": "city", "zip5": "postal_code", "cellphone": "phone", "homephone": "other_phone",
-        "preferredemail": "email", "middlename": IGNORE, "suffix": IGNORE, "state": IGNORE, "zip4": IGNORE,
-    }, signature=("vanid", "voterfilevanid", "zip5", "zip4", "preferredemail", "cellphone", "homephone")),
+        "streetaddress": "address", "address": "full_address", "city": "city", "ziporpostal": "postal_code",
+        "zip5": "postal_code", "email": "email", "preferredemail": "email", "cellphone": "phone",
+        "homephone": "other_phone", "workphone": "other_phone", "phone": "other_phone", "optinphone": "other_phone",
+        "optinstatus": "sms_opt_out", "middlename": IGNORE, "suffix": IGNORE, "state": IGNORE, "zip4": IGNORE,
+        "canvassfilerequestid": IGNORE, "county": IGNORE, "employer": IGNORE, "occupation": IGNORE,
+        "ishomephoneacellexchange": IGNORE, "isworkphoneacellexchange": IGNORE, "optinphonetype": IGNORE,
+    }, signature=("vanid", "voterfilevanid", "zip5", "zip4", "preferredemail", "cellphone", "homephone",
+                  "canvassfilerequestid", "ziporpostal", "ishomephoneacellexchange", "optinphone"),
+        mobile=("cellphone",)),
     Preset("mobilize", "Mobilize", {
         "userid": "external_id", "firstname": "first_name", "lastname": "last_name", "email": "email",
-        "phone": "phone", "zip": "postal_code", "smsoptinstatus": "sms_consent", "eventid": IGNORE,
-        "eventname": IGNORE, "timeslotid": IGNORE, "timeslotstart": IGNORE, "status": IGNORE, "attended": IGNORE,
-    }, signature=("eventid", "eventname", "timeslotid", "timeslotstart", "attended", "smsoptinstatus")),
+        "phone": "phone", "zip": "postal_code", "smsoptinstatus": "sms_consent", "smsoptin": "sms_consent",
+        # the API's names, alone or under "person" as exports flatten them
+        "personuserid": "external_id", "givenname": "first_name", "persongivenname": "first_name",
+        "familyname": "last_name", "personfamilyname": "last_name", "emailaddress": "email",
+        "personemailaddress": "email", "phonenumber": "phone", "personphonenumber": "phone",
+        "postalcode": "postal_code", "personpostalcode": "postal_code", "personsmsoptinstatus": "sms_consent",
+        "eventid": IGNORE, "eventname": IGNORE, "eventtitle": IGNORE, "timeslotid": IGNORE, "timeslotstart": IGNORE,
+        "status": IGNORE, "attended": IGNORE,
+    }, signature=("eventid", "eventname", "timeslotid", "timeslotstart", "attended", "smsoptinstatus",
+                  "personsmsoptinstatus", "givenname", "familyname", "persongivenname")),
     Preset("action_builder", "Action Builder", {
         "actionbuilderid": "external_id", "firstname": "first_name", "lastname": "last_name", "email": "email",
         "mobilephone": "phone", "phonenumber": "other_phone", "address": "address", "city": "city",
         "zipcode": "postal_code", "tags": "tags", "smsoptout": "sms_opt_out", "state": IGNORE,
-    }, signature=("actionbuilderid", "smsoptout")),
+    }, signature=("actionbuilderid", "smsoptout"), mobile=("mobilephone",)),
     # Organizer's own people export: everything it writes comes back.
     Preset("organizer", "Organizer", {
         "id": "external_id", "firstname": "first_name", "lastname": "last_name", "preferredname": "preferred_name",
@@ -190,7 +222,8 @@ def auto_mapping(header: list[str], preset: Preset | None = None,
         mapping.append(target if target in FIELDS else IGNORE)
     phones = [i for i, target in enumerate(mapping) if target == "phone"]
     if len(phones) > 1:
-        mobile = next((i for i in phones if any(w in header_key(header[i]) for w in MOBILE_WORDS)), phones[0])
+        mobile = next((i for i in phones if preset and header_key(header[i]) in preset.mobile),
+                      next((i for i in phones if any(w in header_key(header[i]) for w in MOBILE_WORDS)), phones[0]))
         for i in phones:
             if i != mobile:
                 mapping[i] = "other_phone"

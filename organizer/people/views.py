@@ -79,7 +79,7 @@ from organizer.people.services import (
     update_person,
     visible_duplicates,
 )
-from organizer.people.duplicates import duplicate_pairs
+from organizer.people.duplicates import dismiss_pair, dismissed_pairs, duplicate_pairs, undo_dismissal
 from organizer.people.forms import merge_form
 from organizer.people.merging import (
     MERGE_FIELDS,
@@ -226,6 +226,40 @@ def duplicates():
     conflicts_waiting = open_conflicts(1, 1)[1] if current_user.is_staff else 0
     return render_template("people/duplicates.html", pairs=pairs, conflicts_waiting=conflicts_waiting,
                            pagination=Pagination(page=page, per_page=50, total=total))
+
+
+@bp.post("/duplicates/<int:first_id>/<int:second_id>/dismiss")
+@login_required
+def dismiss_duplicate(first_id: int, second_id: int):
+    """"Not the same person": the pair is no longer offered to anyone (404 unless the user may
+    see both people)."""
+    if EmptyForm().validate_on_submit():
+        dismiss_pair(current_user, first_id, second_id)
+        db.session.commit()
+        flash(_("Marked as two different people: the pair is no longer offered. You can undo this from "
+                "the dismissed pairs."), "success")
+    return redirect(url_for("people.duplicates"))
+
+
+@bp.get("/duplicates/dismissed")
+@login_required
+def dismissed_duplicates():
+    """Pairs marked as two different people (a leader's within their own list), newest first."""
+    page = page_arg()
+    rows, total = dismissed_pairs(current_user, page)
+    return render_template("people/dismissed_duplicates.html", dismissals=rows,
+                           pagination=Pagination(page=page, per_page=50, total=total))
+
+
+@bp.post("/duplicates/dismissed/<int:dismissal_id>/undo")
+@login_required
+def undo_dismissed_duplicate(dismissal_id: int):
+    """Offer a dismissed pair again (404 unless the user may see both people)."""
+    if EmptyForm().validate_on_submit():
+        undo_dismissal(current_user, dismissal_id)
+        db.session.commit()
+        flash(_("The pair is offered again as likely duplicates."), "success")
+    return redirect(url_for("people.dismissed_duplicates"))
 
 
 def _merge_fields(kept: Person, other: Person) -> list[str]:
