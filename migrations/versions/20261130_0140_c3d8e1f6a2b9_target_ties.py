@@ -1,7 +1,7 @@
 """campaigns: relationships between targets (donor, appointee, family...) for the power map
 
 Revision ID: c3d8e1f6a2b9
-Revises: f1c4a8e2b7d3
+Revises: b8e2d4f6a1c3
 Create Date: 2026-11-30 01:40:00
 
 """
@@ -12,7 +12,7 @@ from organizer.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'c3d8e1f6a2b9'
-down_revision = 'f1c4a8e2b7d3'
+down_revision = 'b8e2d4f6a1c3'
 branch_labels = None
 depends_on = None
 
