@@ -136,6 +136,10 @@ class Person(db.Model):
     __table_args__ = (
         Index("ix_people_owner_archived", "owner_id", "archived_at"),
         Index("ix_people_name", "last_name", "first_name"),
+        # The archived few, for counting the others without reading every row (unarchived_people_count).
+        Index("ix_people_archived_at", "archived_at"),
+        # A search counts its matches through this narrow index instead of the whole table.
+        Index("ix_people_search_key_archived", "search_key", "archived_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

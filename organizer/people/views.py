@@ -67,6 +67,7 @@ from organizer.people.services import (
     assign_people,
     consent_history,
     create_person,
+    everyone_total,
     export_csv,
     get_visible_person,
     page_of_people,
@@ -122,7 +123,8 @@ def index():
     filters = _filters_from_request()
     page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
-    people, total = page_of_people(search_people(current_user, filters), page, per_page)
+    people, total = page_of_people(search_people(current_user, filters), page, per_page,
+                                   total=everyone_total(current_user, filters))
     owners = staff_and_leaders() if current_user.is_staff else []
     assign_form = None
     if current_user.is_staff:
