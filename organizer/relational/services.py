@@ -1191,9 +1191,3 @@ def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
         entries.append(TimelineEntry(when=move.moved_at, kind="stage", title=title,
                                      detail=" — ".join(x for x in (by, move.reason or "") if x)))
     return entries
-
-
-def staff_users() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.active.is_(True), User.role.in_(
-        [Role.ADMIN, Role.ORGANIZER])).order_by(User.name)))
-
