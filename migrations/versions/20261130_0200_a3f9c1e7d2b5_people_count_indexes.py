@@ -5,6 +5,7 @@ Revises: f1c4a8e2b7d3
 Create Date: 2026-11-30 02:00:00
 
 """
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -18,7 +19,10 @@ def upgrade():
     # Counting people not archived as "all rows less the archived ones" needs the archived ones
     # by index; a search's count of matches reads the narrow (search key, archived) index
     # instead of every row of the table.
-    op.create_index('ix_people_archived_at', 'people', ['archived_at'])
+    # Partial (the archived only): a plain index on archived_at was taken for "archived_at IS
+    # NULL" on a database without planner statistics, and made the board 10x slower.
+    op.create_index('ix_people_archived_at', 'people', ['archived_at'],
+                    sqlite_where=sa.text('archived_at IS NOT NULL'), postgresql_where=sa.text('archived_at IS NOT NULL'))
     op.create_index('ix_people_search_key_archived', 'people', ['search_key', 'archived_at'])
 
 
