@@ -1,7 +1,7 @@
 """sms: index on the outbox's status and sending time, for the monthly texting chart
 
 Revision ID: a3c7e5f9b1d2
-Revises: c3d8e1f6a2b9
+Revises: a3f9c1e7d2b5
 Create Date: 2026-11-30 02:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a3c7e5f9b1d2'
-down_revision = 'c3d8e1f6a2b9'
+down_revision = 'a3f9c1e7d2b5'
 branch_labels = None
 depends_on = None
 

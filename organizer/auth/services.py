@@ -385,10 +385,21 @@ def staff_and_leaders() -> list[User]:
     return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
 
 
-def leaders() -> list[User]:
-    """Active leader accounts, by name."""
-    return list(
-        db.session.scalars(
-            select(User).where(User.active.is_(True), User.role == Role.LEADER).order_by(User.name)
-        )
-    )
+def user_choices(*roles: Role) -> list[tuple[int, str]]:
+    """(id, name) of the active users (of ``roles``, else all), by name: what a picker or a
+    filter shows, two columns instead of whole accounts (hundreds of leaders on a large
+    federation). Cached on ``g`` per set of roles: a page asks once."""
+    from flask import g, has_app_context
+
+    key = "user_choices_" + "_".join(sorted(role.value for role in roles))
+    if has_app_context() and key in g:
+        return g.get(key)
+    stmt = select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
+    if roles:
+        stmt = stmt.where(User.role.in_(roles))
+    choices = [(user_id, name) for user_id, name in db.session.execute(stmt)]
+    if has_app_context():
+        setattr(g, key, choices)
+    return choices
+
+

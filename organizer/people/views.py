@@ -15,7 +15,7 @@ from werkzeug.utils import secure_filename
 
 from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
-from organizer.auth.services import normalize_email, staff_and_leaders
+from organizer.auth.services import normalize_email, staff_and_leaders, user_choices
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.models import MembershipRole
@@ -67,6 +67,7 @@ from organizer.people.services import (
     assign_people,
     consent_history,
     create_person,
+    everyone_total,
     export_csv,
     get_visible_person,
     page_of_people,
@@ -122,12 +123,13 @@ def index():
     filters = _filters_from_request()
     page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
-    people, total = page_of_people(search_people(current_user, filters), page, per_page)
-    owners = staff_and_leaders() if current_user.is_staff else []
+    people, total = page_of_people(search_people(current_user, filters), page, per_page,
+                                   total=everyone_total(current_user, filters))
+    owners = user_choices() if current_user.is_staff else []
     assign_form = None
     if current_user.is_staff:
         assign_form = AssignForm()
-        assign_form.owner_id.choices = [("", _("Nobody"))] + [(u.id, u.name) for u in owners]
+        assign_form.owner_id.choices = [("", _("Nobody")), *owners]
     return render_template(
         "people/index.html",
         people=people,

@@ -29,6 +29,7 @@ from organizer.people.services import (
     create_person,
     get_visible_person,
     people_visible_to,
+    unarchived_people_count,
 )
 from organizer.people.timeline import TimelineEntry
 from organizer.relational.models import (
@@ -635,12 +636,36 @@ def stage_counts(user: User, filters: BoardFilters | None = None) -> dict[int, i
     all_stages = stages()
     if not all_stages:
         return {}
+    filters = filters or BoardFilters()
+    if user.is_staff and filters == BoardFilters():
+        return _everyone_stage_counts(all_stages)
     expr = _stage_expr(all_stages[0].id)
     rows = db.session.execute(
-        _filtered_people(user, filters or BoardFilters()).with_only_columns(expr, func.count()).group_by(expr)
+        _filtered_people(user, filters).with_only_columns(expr, func.count()).group_by(expr)
     ).all()
     counts = {s.id: 0 for s in all_stages}
     counts.update({stage_id: n for stage_id, n in rows})
+    return counts
+
+
+def _everyone_stage_counts(all_stages: Sequence[Stage]) -> dict[int, int]:
+    """``stage_counts`` of everybody not archived (a staff member's unfiltered board and funnel),
+    from indexes alone: pipeline rows per stage (the stage index) less the archived people's,
+    and the first stage gets everyone else. Outer-joining every person to their pipeline row,
+    as a filtered board does, reads all the people: 1 s at 100,000 people instead of ~50 ms.
+    Four queries."""
+    rows = dict(db.session.execute(
+        select(PersonPipeline.stage_id, func.count()).group_by(PersonPipeline.stage_id)).all())
+    # IN, not a join: SQLite then starts from the archived few (a join walked every pipeline row).
+    archived = db.session.execute(
+        select(PersonPipeline.stage_id, func.count())
+        .where(PersonPipeline.person_id.in_(select(Person.id).where(Person.archived_at.is_not(None))))
+        .group_by(PersonPipeline.stage_id)).all()
+    for stage_id, n in archived:
+        rows[stage_id] -= n
+    first = all_stages[0].id
+    counts = {s.id: rows.get(s.id, 0) for s in all_stages}
+    counts[first] = unarchived_people_count() - sum(n for stage_id, n in counts.items() if stage_id != first)
     return counts
 
 
@@ -1166,9 +1191,3 @@ def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
         entries.append(TimelineEntry(when=move.moved_at, kind="stage", title=title,
                                      detail=" — ".join(x for x in (by, move.reason or "") if x)))
     return entries
-
-
-def staff_users() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.active.is_(True), User.role.in_(
-        [Role.ADMIN, Role.ORGANIZER])).order_by(User.name)))
-

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from organizer.auth.access import admin_required, staff_required
-from organizer.auth.models import User
-from organizer.auth.services import leaders, staff_and_leaders
+from organizer.auth.models import Role, User
+from organizer.auth.services import staff_and_leaders, user_choices
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import institution_choices
@@ -71,7 +71,6 @@ from organizer.relational.services import (
     rater_calibration,
     reschedule_follow_up,
     save_stage,
-    staff_users,
     stages,
     stalled,
     suggestions,
@@ -322,8 +321,8 @@ def pipeline_board():
     return render_template(
         "relational/board.html", columns=columns, filters=filters, max_page=BOARD_MAX_PAGE,
         institutions=institution_choices(), neighborhoods=neighborhoods(),
-        organizers=staff_users() if current_user.is_staff else [],
-        leader_choices=leaders() if current_user.is_staff else [],
+        organizers=user_choices(Role.ADMIN, Role.ORGANIZER) if current_user.is_staff else [],
+        leader_choices=user_choices(Role.LEADER) if current_user.is_staff else [],
     )
 
 

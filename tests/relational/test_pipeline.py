@@ -66,6 +66,28 @@ def test_board_counts_match_the_database_and_cards_show_last_meeting_and_assessm
     assert "5/5" in html and "Last one-to-one" in html
 
 
+def test_board_counts_leave_out_archived_people_with_or_without_a_stage(
+        app, login_as, make_user, make_person, stage_ids, move):
+    from organizer.db import utcnow
+    from organizer.people.models import Person
+
+    organizer = make_user("organizer")
+    kept = [make_person(owner=organizer, first_name=f"Kept{i}") for i in range(4)]
+    gone = [make_person(owner=organizer, first_name=f"Gone{i}") for i in range(3)]
+    for person in (kept[0], gone[0]):
+        move(organizer, person, stage_ids["Prospect"])
+    move(organizer, gone[1], stage_ids["Contact"])  # a pipeline row at the first stage
+    with app.app_context():
+        for person in gone:
+            db.session.get(Person, person.id).archived_at = utcnow()
+        db.session.commit()
+    client = login_as(organizer).client
+    everyone = _column_counts(client.get("/pipeline/board").get_data(as_text=True))
+    assert everyone == [3, 1, 0, 0, 0]
+    # The same people through a filter, which counts them another way.
+    assert _column_counts(client.get(f"/pipeline/board?organizer={organizer.id}").get_data(as_text=True)) == everyone
+
+
 def test_board_cards_show_how_many_actions_each_person_attended(
         login_as, make_user, make_person, make_action, add_rsvp):
     organizer = make_user("organizer")
