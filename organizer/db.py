@@ -152,7 +152,7 @@ def _sqlite_begin(conn: Any) -> None:
 def insert_rows(connection: Connection, table: Table, columns: Sequence[str],
                 rows: Iterable[Sequence[Any]]) -> None:
     """Insert ``rows`` (each the values of ``columns``, in that order) into ``table`` with one
-    executemany of the driver, in ``connection``'s transaction.
+    executemany of the driver (PostgreSQL: one ``COPY``), in ``connection``'s transaction.
 
     For bulk loads (a 100,000-row import): ``execute(insert(table), list_of_dicts)`` spent most
     of its time in SQLAlchemy's per-row parameter handling. Here each column's bind processor
@@ -186,8 +186,17 @@ def insert_rows(connection: Connection, table: Table, columns: Sequence[str],
         return tuple(values)
 
     params = [bound(row) for row in rows]
-    if params:
-        connection.exec_driver_sql(sql, params)
+    if not params:
+        return
+    if dialect.name == "postgresql":
+        # One COPY, not one INSERT per row: the reports' triggers run once per statement, and
+        # 100,000 of them bumped one version row 100,000 times in a transaction (minutes).
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+                f"COPY {quote.format_table(table)} ({names}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row(row)
+        return
+    connection.exec_driver_sql(sql, params)
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
