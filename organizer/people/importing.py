@@ -43,7 +43,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from organizer.audit.services import record
 from organizer.auth.models import User
-from organizer.db import utcnow
+from organizer.db import insert_rows, reserve_ids, utcnow
 from organizer.extensions import db
 from organizer.forms import EmailAddress
 from organizer.people.models import (
@@ -56,6 +56,7 @@ from organizer.people.models import (
     RaceEthnicity,
     SmsConsent,
     fold,
+    name_key_for,
     person_tags,
     search_key_for,
 )
@@ -71,6 +72,7 @@ from organizer.people.presets import (
     detect_preset,
 )
 from organizer.people.services import PhoneError, normalize_phone, people_visible_to, record_imported_consents
+from organizer.reports.data_version import bulk_inserts
 from organizer.settings.models import Neighborhood, Tag
 from organizer.settings.services import get_organization
 
@@ -651,9 +653,11 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
     People already in Organizer (``plan.existing``) get what they lack and any opt-out
     (``_update_existing``). One audit event for the whole import.
 
-    Written with Core executemany inserts (people, then their tags) in chunks of
-    ``INSERT_CHUNK`` rows, not the ORM: on SQLite the ORM sends one INSERT per person to learn
-    each new id. ``progress(added)``, when given, is called after each chunk.
+    Written with the driver's executemany (``db.insert_rows``: people, then their tags, consent
+    history, race/ethnicity and ids in other tools) in chunks of ``INSERT_CHUNK`` rows, the new
+    people's ids reserved first (``db.reserve_ids``), not the ORM: on SQLite the ORM sends one
+    INSERT per person to learn each new id. ``progress(added)``, when given, is called after each
+    chunk.
 
     :raise ValueError: when the plan has errors (check ``plan.ok`` first).
     """
@@ -673,55 +677,45 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
         created_tags[name] = tag
     if created_tags:
         db.session.flush()
-    # Core, not the ORM's bulk insert: the ORM leaves a row's None values out of its INSERT, so
-    # rows with different blank cells became separate statements (thousands for one file) whose
-    # RETURNING rows it then spliced together quadratically. Here every row names every column
-    # (blanks as explicit NULLs), so each chunk is one executemany batched into multi-row INSERTs.
-    # Each new id must be matched to its row (for the tags). PostgreSQL: RETURNING sorted by
-    # parameter order. SQLite numbers the rows of a multi-row INSERT in ascending order and the
-    # batches run one after another in this transaction, so the sorted ids are in row order.
-    table = Person.__table__
-    sqlite = db.session.get_bind().dialect.name == "sqlite"
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=not sqlite)
+    # Rows are written with the driver's executemany (``db.insert_rows``), their ids reserved
+    # first: SQLAlchemy's per-row parameter handling (and RETURNING to learn each new id) was
+    # most of a 100,000-row import. Every column is named, so no Python default is needed.
+    connection = db.session.connection()
+    people = Person.__table__
+    columns = ("id", "first_name", "last_name", "preferred_name", "phone", "email", "address", "city",
+               "postal_code", "other_phones", "neighborhood_id", "preferred_language", "notes", "sms_consent",
+               "sms_consent_at", "sms_consent_source", "owner_id", "created_by_id", "created_at", "updated_at",
+               "updated_by_id", "archived_at", "source", "search_key", "name_key")
     added = 0
-    for start in range(0, len(plan.rows), INSERT_CHUNK):
-        rows = plan.rows[start:start + INSERT_CHUNK]
-        ids = list(db.session.scalars(statement, [
-            {
-                "first_name": row.first_name, "last_name": row.last_name, "preferred_name": row.preferred_name,
-                "phone": row.phone, "email": row.email, "address": row.address, "city": row.city,
-                "postal_code": row.postal_code, "other_phones": TAG_SEPARATOR.join(row.other_phones) or None,
-                "neighborhood_id": row.neighborhood.id if row.neighborhood else None,
-                "preferred_language": row.preferred_language,
-                "notes": row.notes if sensitive else None,
-                "sms_consent": row.sms_consent or SmsConsent.UNKNOWN,
-                "sms_consent_at": now if row.sms_consent else None,
-                "sms_consent_source": source if row.sms_consent else None,
-                "owner_id": owner_id, "created_by_id": user.id, "created_at": now, "updated_at": now,
-                "updated_by_id": None, "archived_at": None, "source": PersonSource.IMPORT,
-                "search_key": search_key_for(row.first_name, row.last_name, row.preferred_name, row.email),
-            }
-            for row in rows
-        ]))
-        if sqlite:
-            ids.sort()
-        pairs = list(zip(ids, rows, strict=True))
-        record_imported_consents([(pid, row.sms_consent) for pid, row in pairs if row.sms_consent], user,
-                                 detail=source, now=now)
-        tag_rows = [{"person_id": pid, "tag_id": tag.id} for pid, row in pairs
-                    for tag in [*row.tags, *(created_tags[n] for n in row.new_tags if n in created_tags)]]
-        if tag_rows:
-            db.session.execute(insert(person_tags), tag_rows)
-        race_rows = [{"person_id": pid, "value": race} for pid, row in pairs for race in row.race_ethnicities]
-        if race_rows and sensitive:
-            db.session.execute(insert(PersonRaceEthnicity.__table__), race_rows)
-        id_rows = [{"person_id": pid, "source": plan.source, "external_id": row.external_id}
-                   for pid, row in pairs if row.external_id]
-        if id_rows:
-            db.session.execute(insert(PersonExternalId.__table__), id_rows)
-        added += len(ids)
-        if progress is not None:
-            progress(added)
+    # One bump of the reports' data version for the whole file, not one per row (SQLite).
+    with bulk_inserts(connection, ("people", "person_race_ethnicities")):
+        for start in range(0, len(plan.rows), INSERT_CHUNK):
+            rows = plan.rows[start:start + INSERT_CHUNK]
+            pairs = list(zip(reserve_ids(connection, people, len(rows)), rows, strict=True))
+            insert_rows(connection, people, columns, [
+                (pid, row.first_name, row.last_name, row.preferred_name, row.phone, row.email, row.address, row.city,
+                 row.postal_code, TAG_SEPARATOR.join(row.other_phones) or None,
+                 row.neighborhood.id if row.neighborhood else None, row.preferred_language,
+                 row.notes if sensitive else None, row.sms_consent or SmsConsent.UNKNOWN,
+                 now if row.sms_consent else None, source if row.sms_consent else None,
+                 owner_id, user.id, now, now, None, None, PersonSource.IMPORT,
+                 search_key_for(row.first_name, row.last_name, row.preferred_name, row.email),
+                 name_key_for(row.first_name, row.last_name))
+                for pid, row in pairs
+            ])
+            record_imported_consents([(pid, row.sms_consent) for pid, row in pairs if row.sms_consent], user,
+                                     detail=source, now=now)
+            insert_rows(connection, person_tags, ("person_id", "tag_id"), [
+                (pid, tag.id) for pid, row in pairs
+                for tag in [*row.tags, *(created_tags[n] for n in row.new_tags if n in created_tags)]])
+            if sensitive:
+                insert_rows(connection, PersonRaceEthnicity.__table__, ("person_id", "value"),
+                            [(pid, race) for pid, row in pairs for race in row.race_ethnicities])
+            insert_rows(connection, PersonExternalId.__table__, ("person_id", "source", "external_id"),
+                        [(pid, plan.source, row.external_id) for pid, row in pairs if row.external_id])
+            added += len(pairs)
+            if progress is not None:
+                progress(added)
     record(user, "import", None,
            {"file": file_name, "added": added, "already_there": plan.skipped, "rows": plan.total_rows,
             "owner_id": owner_id, "updated": updated, "preset": plan.source,

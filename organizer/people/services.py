@@ -25,7 +25,7 @@ from werkzeug.exceptions import NotFound
 
 from organizer.audit.services import column_names, record, record_changes, snapshot
 from organizer.auth.models import User
-from organizer.db import joined_strings, paged, utcnow
+from organizer.db import insert_rows, joined_strings, paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
 from organizer.people.models import (
@@ -642,11 +642,10 @@ def record_imported_consents(people: Sequence[tuple[int, SmsConsent]], actor: Us
     """The consent history of people a bulk import has just inserted with a consent (one
     executemany): the same rows :func:`set_sms_consent` writes, for rows the ORM never saw.
     Raises nothing."""
-    rows = [{"person_id": person_id, "changed_at": now, "changed_by_id": actor.id, "method": ConsentMethod.IMPORT,
-             "from_consent": None, "to_consent": consent, "detail": detail[:120]}
-            for person_id, consent in people if consent is not SmsConsent.UNKNOWN]
-    if rows:
-        db.session.execute(insert(ConsentChange.__table__), rows)
+    insert_rows(db.session.connection(), ConsentChange.__table__,
+                ("person_id", "changed_at", "changed_by_id", "method", "from_consent", "to_consent", "detail"),
+                [(person_id, now, actor.id, ConsentMethod.IMPORT, None, consent, detail[:120])
+                 for person_id, consent in people if consent is not SmsConsent.UNKNOWN])
 
 
 def consent_history(person: Person) -> list[ConsentChange]:
