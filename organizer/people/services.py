@@ -19,7 +19,7 @@ from functools import lru_cache
 import phonenumbers
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast, false, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast, false, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
