@@ -89,6 +89,11 @@ RETRY_MAX_SECONDS = 600.0
 RECONCILE_MARGIN = timedelta(seconds=60)
 #: Unpaced, how much a 429 without Retry-After delays the sender's next text.
 RATE_LIMIT_PENALTY_SECONDS = 0.2
+#: Paced, how many of the refused text's slots a 429 without Retry-After adds to the
+#: sender's clock: half, so a sustained share of 429s eases the pace by half that share
+#: (10% refused: 5% slower, 86% of the pace accepted) rather than by all of it (82%, too
+#: close to the 80% a mobilization must keep).
+RATE_LIMIT_BACKOFF_SLOTS = 0.5
 #: Longest a rate limit holds a sender (well under SMS_SENDING_STALE_SECONDS, so a row
 #: claimed while waiting is never taken for an interrupted send).
 MAX_HOLD_SECONDS = 60.0
@@ -280,10 +285,11 @@ def hold_sender(sender: str, seconds: float, now_ts: float | None = None) -> Non
 
 
 def slow_down(sender: str, segments: int, rate: float, now_ts: float | None = None) -> None:
-    """After a rate-limit answer without Retry-After: push the sender's clock back by the
-    slot the refused text used (``RATE_LIMIT_PENALTY_SECONDS`` when unpaced), so the pace
-    eases off a little with each 429 instead of every sender stopping for seconds. Commits."""
-    penalty = max(segments, 1) / rate if rate > 0 else RATE_LIMIT_PENALTY_SECONDS
+    """After a rate-limit answer without Retry-After: push the sender's clock back by half
+    the slot the refused text used (``RATE_LIMIT_BACKOFF_SLOTS``; ``RATE_LIMIT_PENALTY_SECONDS``
+    when unpaced), so the pace eases off with each 429, in proportion to how often they come,
+    instead of every sender stopping for seconds. Commits."""
+    penalty = RATE_LIMIT_BACKOFF_SLOTS * max(segments, 1) / rate if rate > 0 else RATE_LIMIT_PENALTY_SECONDS
     now_ts = time.time() if now_ts is None else now_ts
     db.session.execute(
         update(SenderPace).where(SenderPace.sender == sender)
@@ -382,10 +388,11 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             row.error_code = exc.code
         db.session.commit()
         if exc.code in RATE_LIMIT_CODES:
-            if exc.retry_after:  # the provider said how long: every sender waits that long
-                hold_sender(sender_key(config), exc.retry_after)
-            else:  # slow the pace by the refused text's slot, rather than stopping for seconds
-                slow_down(sender_key(config), row.segments, segments_per_second(config))
+            with one_writer():
+                if exc.retry_after:  # the provider said how long: every sender waits that long
+                    hold_sender(sender_key(config), exc.retry_after)
+                else:  # slow the pace a little, rather than stopping for seconds
+                    slow_down(sender_key(config), row.segments, segments_per_second(config))
         _check_pause(row, now)
         return Outcome("retry")
     except (OptedOutError, InvalidNumberError, PermanentSendError) as exc:
