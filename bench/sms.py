@@ -143,7 +143,9 @@ def _dispatch(app: Flask, url: str, *, pace: float = 0, budget: float = 600) -> 
         sent = db.session.scalar(select(db.func.count()).where(OutboxMessage.mobilization_id == mobilization_id,
                                                                OutboxMessage.sid.is_not(None)))
         _cleanup(db)
-    assert sent == received and (pace or sent == DISPATCH), (sent, received)
+    # Every text the fake took has its SID (none lost, none twice). A loaded machine may end the
+    # budget before all are sent: the figure is still texts per second, and the count is reported.
+    assert sent == received, (sent, received)
     return sent / elapsed, received
 
 
@@ -266,12 +268,13 @@ def run() -> None:
     fake, url = _start_fake()
     try:
         bare = _bare_loop(url, BARE * 2, THREADS)
-        pipeline, _ = _dispatch(app, url)
+        pipeline, sent = _dispatch(app, url)
     finally:
         fake.kill()
         fake.wait()
     report(f"dispatch_{DISPATCH}_texts[large]", pipeline, "msg/s", baseline=bare,
-           baseline_name=f"bare client.messages.create loop, {THREADS} threads, {LATENCY * 1000:.0f} ms fake")
+           baseline_name=f"bare client.messages.create loop, {THREADS} threads, {LATENCY * 1000:.0f} ms fake",
+           extra="" if sent == DISPATCH else f"only {sent} sent within the budget")
 
     fake, url = _start_fake("--rate-limit-every", "10")
     try:
