@@ -388,11 +388,10 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
             row.error_code = exc.code
         db.session.commit()
         if exc.code in RATE_LIMIT_CODES:
-            with one_writer():
-                if exc.retry_after:  # the provider said how long: every sender waits that long
-                    hold_sender(sender_key(config), exc.retry_after)
-                else:  # slow the pace a little, rather than stopping for seconds
-                    slow_down(sender_key(config), row.segments, segments_per_second(config))
+            if exc.retry_after:  # the provider said how long: every sender waits that long
+                hold_sender(sender_key(config), exc.retry_after)
+            else:  # slow the pace a little, rather than stopping for seconds
+                slow_down(sender_key(config), row.segments, segments_per_second(config))
         _check_pause(row, now)
         return Outcome("retry")
     except (OptedOutError, InvalidNumberError, PermanentSendError) as exc:
