@@ -34,7 +34,7 @@ def _ids(world: World) -> dict:
         "commitment_id": 1, "membership_id": world.membership, "relationship_id": 1, "outbox_id": 1,
         "message_id": 1, "decision": "confirm", "rsvp_id": 1, "held_id": 1, "conflict_id": 1, "number_id": 1,
         "kept_id": world.person, "other_id": world.person, "merge_id": 1, "which": "no_show", "follow_up_id": 1,
-        "tie_id": 1,
+        "tie_id": 1, "first_id": world.person, "second_id": world.person,
     }
 
 
