@@ -222,12 +222,13 @@ def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
-def paged(stmt: Select[Any], page: int, per_page: int) -> tuple[Select[Any], int]:
+def paged(stmt: Select[Any], page: int, per_page: int, total: int | None = None) -> tuple[Select[Any], int]:
     """``stmt`` cut to page ``page`` (from 1; lower numbers mean 1) and the number of rows it has
-    in all (counted with one query): what every paged list needs."""
+    in all (counted with one query, unless the caller knows it already): what every paged list needs."""
     from organizer.extensions import db  # the extension is built on this module's Base
 
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return stmt.limit(per_page).offset((max(page, 1) - 1) * per_page), total
 
 

@@ -114,14 +114,18 @@ NAME_KEY_LENGTH = 200
 _NOT_ALNUM = re.compile(r"[\W_]")  # \w is str.isalnum() and "_"
 
 
+def name_words(text: str | None) -> list[str]:
+    """The words of a name, folded (accents and case aside) and without punctuation."""
+    return _NOT_ALNUM.sub(" ", fold(text or "")).split()
+
+
 def name_key_for(first_name: str | None, last_name: str | None) -> str | None:
     """The name as duplicate finding compares it: accents, case, punctuation, word order and
     nicknames aside ("Pepe Garcia", "García, José" and "Jose GARCIA" share one key). ``None``
     for a one-word name, which alone is too weak to call anyone a duplicate."""
     from organizer.people.nicknames import canonical_given_name
 
-    folded = fold(f"{first_name or ''} {last_name or ''}")
-    words = _NOT_ALNUM.sub(" ", folded).split()
+    words = name_words(f"{first_name or ''} {last_name or ''}")
     if len(words) < 2:
         return None
     return " ".join(sorted(canonical_given_name(word) for word in words))[:NAME_KEY_LENGTH]

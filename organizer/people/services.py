@@ -39,6 +39,7 @@ from organizer.people.models import (
     RaceEthnicity,
     SmsConsent,
     fold,
+    name_words,
 )
 from organizer.people.phones import PhoneReading, interpret_phone
 from organizer.settings.models import Tag
@@ -301,10 +302,7 @@ def page_of_people(stmt: Select[tuple[Person]], page: int, per_page: int,
                    total: int | None = None) -> tuple[list[Person], int]:
     """One page of ``stmt`` with what the list shows loaded, and the total (counted, unless the
     caller knows it already): a fixed number of queries."""
-    if total is None:
-        one_page, total = paged(stmt, page, per_page)
-    else:
-        one_page = stmt.limit(per_page).offset((max(page, 1) - 1) * per_page)
+    one_page, total = paged(stmt, page, per_page, total)
     people = db.session.scalars(
         one_page.options(
             joinedload(Person.neighborhood),
@@ -387,7 +385,7 @@ def find_same_person(first_name: str, last_name: str | None, phone: str | None, 
 def _name_words(name: str | None, *, nicknames: bool = False) -> list[str]:
     from organizer.people.nicknames import canonical_given_name
 
-    words = "".join(ch if ch.isalnum() else " " for ch in fold(name or "")).split()
+    words = name_words(name)
     return [canonical_given_name(word) for word in words] if nicknames else words
 
 
