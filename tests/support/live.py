@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+_RESPONSE_KEY = "tests.live.response"
 
 
 class LiveServer:
@@ -36,6 +38,37 @@ class LiveServer:
         self.shutdown()
 
 
+class _ClosingHandler(WSGIRequestHandler):
+    """Close the response when the client hangs up mid-body.
+
+    A browser that navigates away while a static file is still streaming drops the connection;
+    Werkzeug then abandons the response without closing it, and the open file surfaces later as
+    an "unclosed file" ResourceWarning in whichever test happens to be running.
+    """
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        response = (environ or {}).pop(_RESPONSE_KEY, None)
+        if hasattr(response, "close"):
+            response.close()
+
+
+def _remember_response(wsgi_app: Any) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        response = wsgi_app(environ, start_response)
+        environ[_RESPONSE_KEY] = response
+        return response
+
+    return app
+
+
 def serve(wsgi_app: Any, port: int = 0) -> LiveServer:
     """Start ``wsgi_app`` on 127.0.0.1 (``port`` 0 picks a free one)."""
-    return LiveServer(make_server("127.0.0.1", port, wsgi_app, threaded=True))
+    return LiveServer(
+        make_server(
+            "127.0.0.1",
+            port,
+            _remember_response(wsgi_app),
+            threaded=True,
+            request_handler=_ClosingHandler,
+        )
+    )

@@ -1,0 +1,29 @@
+"""The browser tests' server closes what it was sending when a browser hangs up mid-file."""
+
+import gc
+import socket
+import struct
+import sys
+import time
+
+from tests.support.live import serve
+
+
+def test_a_download_the_client_abandons_leaves_no_file_open(app, monkeypatch):
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with serve(app) as server:
+        for _ in range(30):
+            conn = socket.create_connection(("127.0.0.1", server.port))
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            conn.sendall(
+                b"GET /static/vendor/cytoscape/cytoscape.min.js HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
+            conn.recv(100)
+            # Linger 0: close with a reset, as a browser does when it navigates away.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+        time.sleep(1)
+    gc.collect()
+
+    assert [u.exc_value for u in unraisable] == []
