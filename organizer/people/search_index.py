@@ -19,7 +19,19 @@ comparison to leave them aside.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, column, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 
 from organizer.people.models import Person
 
@@ -70,11 +82,16 @@ def indexed_ids(words: list[str], digits: str) -> Select[tuple[int]] | None:
     return _match(expression)
 
 
-def match_condition(words: list[str], digits: str) -> ColumnElement[bool]:
-    """SQLite: the same rows as :func:`like_condition`, found through ``people_search``."""
+def match_condition(words: list[str], digits: str, *, probe: bool = False) -> ColumnElement[bool]:
+    """SQLite: the same rows as :func:`like_condition`, found through ``people_search``.
+
+    ``probe``: the caller reads people in an index's order (a list by name) and expects many
+    matches, so each row's id is looked up in the matched ids rather than every match read
+    and sorted: 50 rows by name among 9,000 "maria" take a few hundred index entries instead of
+    9,000 rows sorted. ``id + 0`` is what tells SQLite's planner not to start from the ids."""
     ids = indexed_ids(words, digits)
     if ids is not None:
-        return Person.id.in_(ids)
+        return (Person.id + 0).in_(ids) if probe else Person.id.in_(ids)
     long_words = [word for word in words if len(word) >= TRIGRAM]
     name = [Person.search_key.contains(word, autoescape=True) for word in words if len(word) < TRIGRAM]
     if long_words:

@@ -231,14 +231,21 @@ class PersonFilters:
     sort: str = "name"
 
 
-def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
-    """The people ``user`` may see that match ``filters``, sorted; no paging, no eager loads."""
+#: A search finding more people than this, listed by name, is read in name order (SQLite).
+MANY_MATCHES = 500
+
+
+def search_people(user: User, filters: PersonFilters, *, matches: int | None = None) -> Select[tuple[Person]]:
+    """The people ``user`` may see that match ``filters``, sorted; no paging, no eager loads.
+    ``matches``: how many that is, when the caller knows already (``everyone_total``); a page of
+    many matches listed by name is then read along the name index (``search_index.match_condition``)."""
     stmt = visible_people(user, include_archived=filters.archived)
     if filters.archived:
         stmt = stmt.where(Person.archived_at.is_not(None))
     q = filters.q.strip()
     if q:
-        stmt = stmt.where(_matches(q))
+        by_name = filters.sort in ("name", "-name") or filters.sort not in SORTS
+        stmt = stmt.where(_matches(q, probe=by_name and matches is not None and matches > MANY_MATCHES))
     if filters.language:
         stmt = stmt.where(Person.preferred_language == filters.language)
     if filters.quality:
@@ -281,13 +288,14 @@ def register_stage_condition(app: Flask, condition: Callable[[int], ColumnElemen
     app.extensions["person_stage_condition"] = condition
 
 
-def _matches(q: str) -> ColumnElement[bool]:
+def _matches(q: str, *, probe: bool = False) -> ColumnElement[bool]:
     """Every word of ``q`` is in the name or email, accents and case aside, in any order ("garcia
     maria" finds María García); or the digits of ``q`` are in the phone, however it was typed.
-    Found through the trigram index of ``search_index`` on either database."""
+    Found through the trigram index of ``search_index`` on either database (``probe``: see
+    ``search_index.match_condition``; PostgreSQL's planner chooses by itself)."""
     words, digits = _search_terms(q)
     if _on_sqlite():
-        return search_index.match_condition(words, digits)
+        return search_index.match_condition(words, digits, probe=probe)
     return search_index.like_condition(words, digits)
 
 
