@@ -62,6 +62,12 @@ def like_condition(words: list[str], digits: str) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
+def _indexable(word: str) -> bool:
+    """Whether the index can find ``word``: three characters at least, and no NUL (which ends an
+    FTS5 query string early; ``LIKE`` still answers such a word)."""
+    return len(word) >= TRIGRAM and "\x00" not in word
+
+
 def _phrase(text: str) -> str:
     """``text`` as an FTS5 string: double quotes doubled, so any character is literal."""
     return '"' + text.replace('"', '""') + '"'
@@ -74,7 +80,7 @@ def _match(expression: str) -> Select[tuple[int]]:
 def indexed_ids(words: list[str], digits: str) -> Select[tuple[int]] | None:
     """SQLite: the ids of the people the search finds, from the index alone (no ``people`` row
     read), or ``None`` when a word is too short for it (the caller falls back on ``LIKE``)."""
-    if not words or any(len(word) < TRIGRAM for word in words):
+    if not words or not all(_indexable(word) for word in words):
         return None
     expression = " AND ".join(f"search_key : {_phrase(word)}" for word in words)
     if len(digits) >= TRIGRAM:
@@ -92,8 +98,8 @@ def match_condition(words: list[str], digits: str, *, probe: bool = False) -> Co
     ids = indexed_ids(words, digits)
     if ids is not None:
         return (Person.id + 0).in_(ids) if probe else Person.id.in_(ids)
-    long_words = [word for word in words if len(word) >= TRIGRAM]
-    name = [Person.search_key.contains(word, autoescape=True) for word in words if len(word) < TRIGRAM]
+    long_words = [word for word in words if _indexable(word)]
+    name = [Person.search_key.contains(word, autoescape=True) for word in words if not _indexable(word)]
     if long_words:
         name.append(Person.id.in_(_match(" AND ".join(f"search_key : {_phrase(w)}" for w in long_words))))
     clauses = [and_(*name)]
