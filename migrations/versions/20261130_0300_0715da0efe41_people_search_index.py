@@ -18,6 +18,9 @@ every search read all the people; a trigram index can:
 * PostgreSQL: ``pg_trgm`` GIN indexes, which serve the same ``LIKE`` the search already runs.
   ``pg_trgm`` is a trusted extension (PostgreSQL 13 and later): the database's owner may create
   it without being a superuser; it ships with the server (Debian's ``postgresql`` package).
+  The key's statistics are sampled finer (1,000 instead of 100): the planner estimates a
+  ``LIKE '%word%'`` from them, and at 100 it took a word found 102 times in 100,000 people for
+  1,000 and read the whole name index rather than sorting the 102 (60 ms instead of 1 ms).
 
 Neither is in the models (autogenerate cannot describe them): ``organizer.people.search_index``
 names them for the comparison to leave aside.
@@ -48,6 +51,7 @@ def upgrade():
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         for name, column in PG_INDEXES.items():
             op.execute(f'CREATE INDEX {name} ON people USING gin ({column} gin_trgm_ops)')
+        op.execute('ALTER TABLE people ALTER COLUMN search_key SET STATISTICS 1000')
     else:
         op.execute(SQLITE_TABLE)
         op.execute("INSERT INTO people_search (people_search) VALUES ('rebuild')")  # the people already there
@@ -59,6 +63,7 @@ def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         for name in PG_INDEXES:
             op.execute(f'DROP INDEX IF EXISTS {name}')
+        op.execute('ALTER TABLE people ALTER COLUMN search_key SET STATISTICS -1')
         # The extension stays: other objects may use it, and it costs nothing unused.
     else:
         for name in SQLITE_TRIGGERS:

@@ -211,6 +211,9 @@ def test_the_search_index_exists_after_the_migrations(app):
         else:
             indexes = set(db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'people'")))
             assert {"ix_people_search_key_trgm", "ix_people_phone_trgm"} <= indexes
+            assert db.session.scalar(text(
+                "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'people'::regclass "
+                "AND attname = 'search_key'")) == 1000
 
 
 def test_the_search_page_asks_as_many_queries_for_3_matches_as_for_40(app, login_as, make_user, count_queries):
