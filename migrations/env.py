@@ -8,6 +8,7 @@ from flask import current_app
 
 import organizer.models  # noqa: F401  (registers every table on the metadata)
 from organizer.db import UTCDateTime
+from organizer.people.search_index import include_name
 
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging_config"):
@@ -31,6 +32,7 @@ def _options():
         compare_type=True,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
         render_item=render_item,
+        include_name=include_name,  # the search index: a virtual table and operator class indexes
     )
 
 

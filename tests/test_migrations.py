@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, inspect
 
 import organizer.models  # noqa: F401
 from organizer.extensions import db
+from organizer.people.search_index import include_name
 
 
 def test_upgrade_on_an_empty_database_creates_every_table(database_url):
@@ -23,7 +24,9 @@ def test_models_and_migrations_agree(database_url):
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            # The search index is left aside as the migrations' env.py does: the models cannot
+            # describe it (tests/people/test_search_index.py pins it instead).
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
             differences = compare_metadata(context, db.metadata)
     finally:
         engine.dispose()

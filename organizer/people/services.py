@@ -19,7 +19,7 @@ from functools import lru_cache
 import phonenumbers
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Engine, Result, Select, String, and_, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Result, Select, false, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -28,6 +28,7 @@ from organizer.auth.models import User
 from organizer.db import insert_rows, joined_strings, paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
+from organizer.people import search_index
 from organizer.people.models import (
     ConsentChange,
     ConsentMethod,
@@ -230,14 +231,21 @@ class PersonFilters:
     sort: str = "name"
 
 
-def search_people(user: User, filters: PersonFilters) -> Select[tuple[Person]]:
-    """The people ``user`` may see that match ``filters``, sorted; no paging, no eager loads."""
+#: A search finding more people than this, listed by name, is read in name order (SQLite).
+MANY_MATCHES = 500
+
+
+def search_people(user: User, filters: PersonFilters, *, matches: int | None = None) -> Select[tuple[Person]]:
+    """The people ``user`` may see that match ``filters``, sorted; no paging, no eager loads.
+    ``matches``: how many that is, when the caller knows already (``everyone_total``); a page of
+    many matches listed by name is then read along the name index (``search_index.match_condition``)."""
     stmt = visible_people(user, include_archived=filters.archived)
     if filters.archived:
         stmt = stmt.where(Person.archived_at.is_not(None))
     q = filters.q.strip()
     if q:
-        stmt = stmt.where(_matches(q))
+        by_name = filters.sort in ("name", "-name") or filters.sort not in SORTS
+        stmt = stmt.where(_matches(q, probe=by_name and matches is not None and matches > MANY_MATCHES))
     if filters.language:
         stmt = stmt.where(Person.preferred_language == filters.language)
     if filters.quality:
@@ -280,22 +288,40 @@ def register_stage_condition(app: Flask, condition: Callable[[int], ColumnElemen
     app.extensions["person_stage_condition"] = condition
 
 
-def _matches(q: str) -> ColumnElement[bool]:
+def _matches(q: str, *, probe: bool = False) -> ColumnElement[bool]:
     """Every word of ``q`` is in the name or email, accents and case aside, in any order ("garcia
-    maria" finds María García); or the digits of ``q`` are in the phone, however it was typed."""
-    words = fold(q).split()
-    clauses = [and_(*(Person.search_key.contains(word, autoescape=True) for word in words))]
-    digits = "".join(ch for ch in q if ch.isdigit())
-    if len(digits) >= 3:
-        clauses.append(cast(Person.phone, String).contains(digits))
-    return or_(*clauses)
+    maria" finds María García); or the digits of ``q`` are in the phone, however it was typed.
+    Found through the trigram index of ``search_index`` on either database (``probe``: see
+    ``search_index.match_condition``; PostgreSQL's planner chooses by itself)."""
+    words, digits = _search_terms(q)
+    if _on_sqlite():
+        return search_index.match_condition(words, digits, probe=probe)
+    return search_index.like_condition(words, digits)
+
+
+def _search_terms(q: str) -> tuple[list[str], str]:
+    """The folded words of ``q`` and its digits, as every search compares them."""
+    return fold(q).split(), "".join(ch for ch in q if ch.isdigit())
+
+
+def _on_sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
 
 
 def everyone_total(user: User, filters: PersonFilters) -> int | None:
-    """The total of ``search_people(user, filters)`` when it is everybody not archived (staff,
-    nothing filtered), counted from indexes (``unarchived_people_count``); ``None`` otherwise."""
-    unfiltered = PersonFilters(sort=filters.sort)
-    return unarchived_people_count() if user.is_staff and filters == unfiltered else None
+    """The total of ``search_people(user, filters)`` when it can be counted from indexes alone,
+    ``None`` otherwise (the caller counts the query): for staff with nothing filtered, everybody
+    not archived (``unarchived_people_count``); on SQLite, for staff searching with nothing else
+    filtered, the matches in the search index (``search_index.indexed_count``)."""
+    if not user.is_staff:
+        return None
+    if filters == PersonFilters(sort=filters.sort):
+        return unarchived_people_count()
+    if filters == PersonFilters(q=filters.q, sort=filters.sort) and filters.q.strip() and _on_sqlite():
+        ids = search_index.indexed_ids(*_search_terms(filters.q.strip()))
+        if ids is not None:
+            return search_index.indexed_count(ids)
+    return None
 
 
 def page_of_people(stmt: Select[tuple[Person]], page: int, per_page: int,
