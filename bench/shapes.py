@@ -104,6 +104,7 @@ def _put(model, rows: Iterable[dict]) -> None:
 
 def _build(s: Shape) -> None:
     from organizer.extensions import db
+    from organizer.people import search_index
     from organizer.reports.data_version import bulk_inserts
 
     rng = random.Random(s.seed)  # noqa: S311 - benchmark data
@@ -112,7 +113,8 @@ def _build(s: Shape) -> None:
     # person_id: random order) were spilled to the WAL again and again.
     db.session.execute(text("PRAGMA cache_size = -262144"))
     # The reports' data version is bumped once for the whole build, not by a trigger per row.
-    with bulk_inserts(db.session.connection(), list(db.metadata.tables)):
+    connection = db.session.connection()
+    with bulk_inserts(connection, list(db.metadata.tables)), search_index.bulk_people(connection):
         users = _foundation(s, rng, now)
         _relational(s, rng, now, users)
         _actions(s, rng, now, users)

@@ -60,6 +60,7 @@ from organizer.people.models import (
     person_tags,
     search_key_for,
 )
+from organizer.people import search_index
 from organizer.people.phones import Candidate, interpret_phone
 from organizer.people.presets import (
     FIELDS,
@@ -687,8 +688,9 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
                "sms_consent_at", "sms_consent_source", "owner_id", "created_by_id", "created_at", "updated_at",
                "updated_by_id", "archived_at", "source", "search_key", "name_key")
     added = 0
-    # One bump of the reports' data version for the whole file, not one per row (SQLite).
-    with bulk_inserts(connection, ("people", "person_race_ethnicities")):
+    # One bump of the reports' data version for the whole file, not one per row, and the new
+    # people added to the search index in one statement (SQLite).
+    with bulk_inserts(connection, ("people", "person_race_ethnicities")), search_index.bulk_people(connection):
         for start in range(0, len(plan.rows), INSERT_CHUNK):
             rows = plan.rows[start:start + INSERT_CHUNK]
             pairs = list(zip(reserve_ids(connection, people, len(rows)), rows, strict=True))

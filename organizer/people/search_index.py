@@ -19,7 +19,11 @@ comparison to leave them aside.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy import (
+    Connection,
     ColumnElement,
     Select,
     String,
@@ -46,6 +50,9 @@ NOT_IN_MODELS = frozenset({
 })
 
 _fts = table("people_search", column("rowid"))
+
+#: The trigger that adds each new person to the SQLite index (revision ``0715da0efe41``).
+INSERT_TRIGGER = "people_search_insert"
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
@@ -117,3 +124,39 @@ def indexed_count(ids: Select[tuple[int]]) -> int:
     archived = db.session.scalar(select(func.count()).where(
         Person.archived_at.is_not(None), (Person.id + 0).in_(ids))) or 0
     return everyone - archived
+
+
+@contextlib.contextmanager
+def bulk_people(connection: Connection) -> Iterator[None]:
+    """Inside this block, people inserted on ``connection`` join the SQLite index in one
+    statement on leaving, not row by row through its insert trigger: for 100,000 people the
+    trigger took ten times as long as the rows themselves (12 s against 1.5 s). Nothing changes
+    on PostgreSQL, whose GIN indexes are kept by the insert itself.
+
+    As ``reports.data_version.bulk_inserts``: inside the caller's transaction, which already
+    holds SQLite's write lock, so no other writer's people can arrive meanwhile; the trigger is
+    dropped and made again in that transaction (a rollback restores it). New people are the
+    ones with an id above the largest at the start (imports take the ids after it).
+
+    :raise RuntimeError: outside a transaction (the trigger would be dropped for good).
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    if not connection.connection.driver_connection.in_transaction:
+        raise RuntimeError("bulk_people needs a transaction")
+    trigger = connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (INSERT_TRIGGER,)).scalar()
+    if trigger is None:  # a schema from before the index: nothing to keep in step
+        yield
+        return
+    top = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM people").scalar()
+    connection.exec_driver_sql(f'DROP TRIGGER "{INSERT_TRIGGER}"')
+    try:
+        yield
+        connection.exec_driver_sql(
+            "INSERT INTO people_search (rowid, search_key, phone) "
+            "SELECT id, search_key, phone FROM people WHERE id > ?", (top,))
+    finally:
+        if connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql(trigger)

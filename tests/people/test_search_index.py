@@ -230,3 +230,55 @@ def test_the_search_page_asks_as_many_queries_for_3_matches_as_for_40(app, login
         assert page.count("Fixedcount") >= min(stop, 25), page
         counts.append(queries.count)
     assert counts[0] == counts[1], counts
+
+
+def test_a_large_import_joins_the_index_at_once_and_leaves_its_trigger_in_place(app, make_user, make_person):
+    """The import adds its people to the index in one statement (SQLite), not through the
+    trigger: afterwards the index holds exactly the people, and the trigger is back for the
+    next person added."""
+    from organizer.people.importing import check_import, import_people
+
+    make_person(first_name="Antes", last_name="Existente")
+    admin = make_user("admin")
+    lines = [f"Persona{i},Importada{i},(312) 555-{1000 + i}" for i in range(60)]
+    data = ("First name,Last name,Phone\n" + "\n".join(lines) + "\n").encode()
+    with app.app_context():
+        actor = db.session.merge(admin)
+        plan = check_import(actor, data, region="US", max_bytes=len(data), max_rows=100)
+        assert plan.ok
+        import_people(actor, plan, owner=None, file_name="many.csv")
+        db.session.commit()
+        _integrity_checked()
+        assert len(_found(actor, "importada")) == 60
+        assert len(_found(actor, "existente")) == 1
+        if db.session.get_bind().dialect.name == "sqlite":
+            assert db.session.scalar(text(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'people_search_insert'")) == 1
+        db.session.execute(insert(Person).values(first_name="Después", last_name="Nueva",
+                                                 created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
+        db.session.commit()
+        _integrity_checked()
+        assert len(_found(actor, "despues")) == 1
+
+
+def test_a_failed_import_leaves_the_index_and_its_trigger_as_they_were(app, make_user, monkeypatch):
+    from organizer.people import importing
+
+    admin = make_user("admin")
+    data = "First name,Last name,Phone\nFallida,Persona,(312) 555-0188\n".encode()
+    with app.app_context():
+        actor = db.session.merge(admin)
+        plan = importing.check_import(actor, data, region="US", max_bytes=len(data), max_rows=10)
+
+        def broken(*_args, **_kwargs):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(importing, "record_imported_consents", broken)
+        with pytest.raises(RuntimeError):
+            importing.import_people(actor, plan, owner=None, file_name="broken.csv")
+        db.session.rollback()
+        _integrity_checked()
+        assert _found(actor, "fallida") == []
+        if db.session.get_bind().dialect.name == "sqlite":
+            assert db.session.scalar(text(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'people_search_insert'")) == 1
