@@ -335,8 +335,8 @@ def page_of_person_lines(stmt: Select[tuple[Person]], page: int, per_page: int,
     caller knows it already): three queries whatever the page holds (two when it is empty).
 
     Rows of names rather than people with their relations as objects: building fifty people,
-    their owners, memberships, institutions and tags as objects cost the list a fifth of its
-    time, for a handful of strings a line."""
+    their owners, memberships, institutions and tags as objects cost the list about a quarter
+    of its CPU time (100,000 people), for a handful of strings a line."""
     from organizer.settings.models import Neighborhood
 
     one_page, total = paged(stmt, page, per_page, total)
