@@ -17,25 +17,48 @@ from bench.common import database_app, logged_in_client, report, timed_ms
 from bench.shapes import ADMIN, MEASURED_TOKEN, PASSWORD, build_large, build_peer
 
 def _raw_turnout(path: str, action_id: int) -> None:
-    """The figures and lists of the turnout page, as hand-written SQL."""
+    """What the turnout page computes, as hand-written SQL: the answers and arrivals, the
+    federation's show-up rate and each RSVP'd person's own history (the prediction), the
+    breakdowns by institution and by recruiter, and the first 200 no-shows and first-timers by
+    name with how many there are in all (the page lists 200 of each; the CSV has everyone)."""
+    earlier = "x.starts_at < (SELECT starts_at FROM actions WHERE id = :a) AND x.archived_at IS NULL AND x.id != :a"
+    yes = "SELECT person_id FROM rsvps WHERE action_id = :a AND status = 'yes'"
+    came = "SELECT person_id FROM attendances WHERE action_id = :a"
     con = sqlite3.connect(path)
     try:
-        con.execute("SELECT status, count(*) FROM rsvps WHERE action_id = ? GROUP BY status", (action_id,)).fetchall()
-        con.execute("SELECT count(*), sum(walk_in) FROM attendances WHERE action_id = ?", (action_id,)).fetchall()
-        con.execute("""SELECT m.institution_id, count(DISTINCT r.person_id), count(DISTINCT a.person_id)
-                       FROM memberships m LEFT JOIN rsvps r ON r.person_id = m.person_id AND r.action_id = ?
-                       AND r.status = 'yes' LEFT JOIN attendances a ON a.person_id = m.person_id AND a.action_id = ?
-                       WHERE r.id IS NOT NULL OR a.id IS NOT NULL GROUP BY m.institution_id""",
-                    (action_id, action_id)).fetchall()
-        con.execute("""SELECT r.person_id, count(*), count(a.id) FROM rsvps r JOIN actions x ON x.id = r.action_id
-                       LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
-                       WHERE r.status = 'yes' AND x.id != ? AND r.person_id IN
-                       (SELECT person_id FROM rsvps WHERE action_id = ?) GROUP BY r.person_id""",
-                    (action_id, action_id)).fetchall()
-        con.execute("""SELECT p.id, p.first_name, p.last_name, p.phone FROM people p JOIN rsvps r ON r.person_id = p.id
-                       WHERE r.action_id = ? AND r.status = 'yes' AND NOT EXISTS (SELECT 1 FROM attendances a
-                       WHERE a.action_id = ? AND a.person_id = p.id) ORDER BY p.last_name, p.first_name""",
-                    (action_id, action_id)).fetchall()
+        for statement in (
+            "SELECT status, count(*) FROM rsvps WHERE action_id = :a GROUP BY status",
+            """SELECT count(*) FROM rsvps r JOIN attendances a ON a.action_id = r.action_id
+               AND a.person_id = r.person_id WHERE r.action_id = :a AND r.status = 'yes'""",
+            "SELECT count(*), sum(walk_in) FROM attendances WHERE action_id = :a",
+            f"""SELECT count(*), count(a.id) FROM rsvps r JOIN actions x ON x.id = r.action_id
+                LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
+                WHERE r.status = 'yes' AND {earlier}""",
+            "SELECT person_id, status FROM rsvps WHERE action_id = :a AND status IN ('yes', 'maybe')",
+            f"""SELECT r.person_id, count(*), count(a.id) FROM rsvps r JOIN actions x ON x.id = r.action_id
+                LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
+                WHERE r.status = 'yes' AND {earlier} AND r.person_id IN
+                (SELECT person_id FROM rsvps WHERE action_id = :a AND status IN ('yes', 'maybe'))
+                GROUP BY r.person_id""",
+            # From the members who said yes or came (both lists by index), not from every membership.
+            f"""SELECT i.id, i.name, count(DISTINCT CASE WHEN m.person_id IN ({yes}) THEN m.person_id END),
+                count(DISTINCT CASE WHEN m.person_id IN ({came}) THEN m.person_id END)
+                FROM institutions i JOIN memberships m ON m.institution_id = i.id
+                WHERE m.person_id IN ({yes}) OR m.person_id IN ({came}) GROUP BY i.id, i.name""",
+            """SELECT u.id, u.name, count(*), count(a.id) FROM rsvps r JOIN users u ON u.id = r.recruited_by_id
+               LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
+               WHERE r.action_id = :a AND r.status = 'yes' GROUP BY u.id, u.name""",
+            """SELECT p.id, p.first_name, p.preferred_name, p.last_name, p.phone, count(*) OVER ()
+               FROM rsvps r JOIN people p ON p.id = r.person_id WHERE r.action_id = :a AND r.status = 'yes'
+               AND NOT EXISTS (SELECT 1 FROM attendances a WHERE a.action_id = :a AND a.person_id = p.id)
+               ORDER BY p.last_name, p.first_name, p.id LIMIT 200""",
+            """SELECT p.id, p.first_name, p.preferred_name, p.last_name, p.phone, count(*) OVER ()
+               FROM attendances a JOIN people p ON p.id = a.person_id WHERE a.action_id = :a
+               AND NOT EXISTS (SELECT 1 FROM attendances e JOIN actions x ON x.id = e.action_id
+               WHERE e.person_id = p.id AND x.starts_at < (SELECT starts_at FROM actions WHERE id = :a))
+               ORDER BY p.last_name, p.first_name, p.id LIMIT 200""",
+        ):
+            con.execute(statement, {"a": action_id}).fetchall()
     finally:
         con.close()
 

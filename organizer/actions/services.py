@@ -682,17 +682,20 @@ def turnout(action: Action, user: User) -> Turnout:
 
 def _listed(people: Select, region: str) -> tuple[list[ListedPerson], int]:
     """The first ``PEOPLE_LISTED`` of ``people`` (names and phones only, phones formatted for
-    those alone) and how many there are in all: two queries, whatever the size."""
+    those alone) and how many there are in all: one query, whatever the size.
+
+    Each row carries the count of them all (``count(*) OVER ()``, computed before the limit):
+    finding the people is most of the work, and a separate count did it a second time."""
     from organizer.people.services import format_phone
 
-    total = db.session.scalar(select(func.count()).select_from(people.order_by(None).subquery())) or 0
     rows = db.session.execute(
-        people.with_only_columns(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone)
+        people.with_only_columns(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone,
+                                 func.count().over())
         .limit(PEOPLE_LISTED)
-    )
+    ).all()
     shown = [ListedPerson(pid, f"{preferred or first} {last}".strip(), format_phone(phone, region) if phone else "")
-             for pid, first, preferred, last, phone in rows]
-    return shown, total
+             for pid, first, preferred, last, phone, _total in rows]
+    return shown, rows[0][-1] if rows else 0
 
 
 def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:

@@ -70,7 +70,7 @@ from organizer.people.services import (
     everyone_total,
     export_csv,
     get_visible_person,
-    page_of_people,
+    page_of_person_lines,
     phone_sharers,
     remove_membership,
     restore_person,
@@ -124,7 +124,8 @@ def index():
     page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
     total = everyone_total(current_user, filters)
-    people, total = page_of_people(search_people(current_user, filters, matches=total), page, per_page, total=total)
+    people, total = page_of_person_lines(search_people(current_user, filters, matches=total), page, per_page,
+                                         total=total)
     owners = user_choices() if current_user.is_staff else []
     assign_form = None
     if current_user.is_staff:

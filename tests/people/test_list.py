@@ -215,3 +215,45 @@ def test_the_list_costs_the_same_number_of_queries_for_5_or_40_people(
     small = queries()
     add_people(35)
     assert queries() == small
+
+
+def test_a_line_shows_the_persons_name_phone_neighborhood_institutions_tags_holder_and_day_added(
+    app, staff, make_user, make_person, make_institution, make_neighborhood, make_tag, add_membership
+):
+    from datetime import UTC, datetime
+
+    from organizer.extensions import db
+    from organizer.people.models import Person
+    from organizer.settings.models import Tag
+
+    holder = make_user("leader", name="Rosa Leader")
+    person = make_person(owner=holder, first_name="Guadalupe", preferred_name="Lupe", last_name="Reyes",
+                         phone="+13125550142", neighborhood_id=make_neighborhood("Pilsen").id,
+                         created_at=datetime(2026, 3, 9, 18, 0, tzinfo=UTC))
+    add_membership(person, make_institution(name="St. Pius"))  # joined first, listed first
+    add_membership(person, make_institution(name="Casa Aztlán"))
+    with app.app_context():
+        stored = db.session.get(Person, person.id)
+        stored.tags = [db.session.get(Tag, make_tag(name).id) for name in ("Youth", "Driver")]
+        db.session.commit()
+    make_person(first_name="Nobody", last_name="Else")
+
+    html = staff.get("/people/").get_data(as_text=True)
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", html, re.S) if f'href="/people/{person.id}"' in r)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    # The check box, then what the list shows, in the columns' order.
+    assert cells[1:] == ["Lupe Reyes", "(312) 555-0142", "Pilsen", "St. Pius, Casa Aztlán", "Driver Youth",
+                         "Rosa Leader", "Mar 9, 2026"]
+    assert 'aria-label="Select Lupe Reyes"' in row
+
+
+def test_a_line_leaves_blank_what_the_person_lacks_and_marks_the_archived(staff, make_person):
+    from organizer.db import utcnow
+
+    person = make_person(first_name="Long", last_name="Gone", phone=None, archived_at=utcnow())
+    html = staff.get("/people/?archived=1").get_data(as_text=True)
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", html, re.S) if f'href="/people/{person.id}"' in r)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[1] == "Long Gone archived"
+    # No phone, neighborhood, institution or tag, and nobody holds the relationship.
+    assert cells[2:7] == ["", "", "", "", ""]
