@@ -194,11 +194,13 @@ def format_phone(e164: str | None, region: str = "US") -> str:
 
 
 # An export formats every number once: 100,000 distinct numbers cost 10 s in phonenumbers.
-# In the North American plan what phonenumbers decides (the number's region, hence national or
-# international form, and the pattern) depends on the area code and exchange only (the first six
-# digits: its metadata's patterns all end in "\d{4}"; ``tests/people/test_phone_format.py``
-# compares every exchange with phonenumbers), so numbers of one exchange share a layout: the
-# first one is formatted by phonenumbers and the others take its layout with their own digits.
+# For a North American number (+1 and ten digits) what phonenumbers decides depends on its first
+# six digits only, the area code and exchange: its region is the first of the plan's regions
+# claiming it, the Caribbean ones by area code, the US and Canada by patterns that all end in
+# "\d{4}", and its pattern comes from the plan's first digit. So numbers of one exchange share a
+# layout: the first is formatted by phonenumbers, the others take its layout with their own
+# digits. ``tests/people/test_phone_format.py`` checks those premises on the installed metadata
+# and compares the layouts with phonenumbers itself across every area code.
 _NANP_LINE_DIGITS = 10  # the digits after "+1" that a layout puts in place
 _NANP_TEMPLATES: dict[tuple[str, str], str | None] = {}
 
