@@ -16,8 +16,9 @@ class LiveServer:
     Also a context manager: ``with serve(app) as srv: ...``.
     """
 
-    def __init__(self, server: BaseWSGIServer) -> None:
+    def __init__(self, server: BaseWSGIServer, in_flight: _InFlight) -> None:
         self._server = server
+        self._in_flight = in_flight
         self.port: int = server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         # A short poll interval keeps shutdown() from stalling each test by 0.5 s.
@@ -25,10 +26,18 @@ class LiveServer:
         self._thread.start()
 
     def shutdown(self) -> None:
-        """Stop serving and close the listening socket (idempotent)."""
+        """Stop serving, let the requests still running finish, and close the listening socket
+        (idempotent).
+
+        Each request runs in its own thread, which the server does not wait for: a request a
+        browser sent as the test ended (a page's background sync) could still hold row locks
+        when the next fixture empties the tables, and PostgreSQL's TRUNCATE then deadlocked
+        with it.
+        """
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout=5)
+        self._in_flight.wait_idle(timeout=10)
         self._server.server_close()
 
     def __enter__(self) -> LiveServer:
@@ -52,9 +61,51 @@ class _ClosingHandler(WSGIRequestHandler):
             response.close()
 
 
-def _remember_response(wsgi_app: Any) -> Any:
+class _InFlight:
+    """How many requests are inside the app (from the call until their response is closed)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def add(self, n: int) -> None:
+        with self._changed:
+            self._count += n
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout)
+
+
+class _Counted:
+    """A response that counts itself out of ``in_flight`` when closed (once)."""
+
+    def __init__(self, response: Any, in_flight: _InFlight) -> None:
+        self._response, self._in_flight, self._open = response, in_flight, True
+
+    def __iter__(self) -> Any:
+        return iter(self._response)
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        try:
+            if hasattr(self._response, "close"):
+                self._response.close()
+        finally:
+            self._in_flight.add(-1)
+
+
+def _remember_response(wsgi_app: Any, in_flight: _InFlight) -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
-        response = wsgi_app(environ, start_response)
+        in_flight.add(1)
+        try:
+            response = _Counted(wsgi_app(environ, start_response), in_flight)
+        except BaseException:
+            in_flight.add(-1)
+            raise
         environ[_RESPONSE_KEY] = response
         return response
 
@@ -63,12 +114,12 @@ def _remember_response(wsgi_app: Any) -> Any:
 
 def serve(wsgi_app: Any, port: int = 0) -> LiveServer:
     """Start ``wsgi_app`` on 127.0.0.1 (``port`` 0 picks a free one)."""
-    return LiveServer(
-        make_server(
-            "127.0.0.1",
-            port,
-            _remember_response(wsgi_app),
-            threaded=True,
-            request_handler=_ClosingHandler,
-        )
+    in_flight = _InFlight()
+    server = make_server(
+        "127.0.0.1",
+        port,
+        _remember_response(wsgi_app, in_flight),
+        threaded=True,
+        request_handler=_ClosingHandler,
     )
+    return LiveServer(server, in_flight)
