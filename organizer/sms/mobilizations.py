@@ -94,8 +94,7 @@ def launch(mobilization: Mobilization, actor: User, *, now: datetime | None = No
     if not audience.count:
         raise MobilizationError(_("Nobody in this audience can be texted."))
     if mobilization.kind is MobilizationKind.BROADCAST:
-        # The count of the rows written: what the texts are, even if someone changed meanwhile.
-        audience.unlisted = insert_outbox_rows(mobilization, split, schedule_at or now, now) - len(audience.recipients)
+        insert_outbox_rows(mobilization, split, schedule_at or now, now)
         if target is MobilizationStatus.SENDING:
             note_dispatch("mobilization", mobilization.id)
     mobilization.recipients = audience.count
@@ -149,8 +148,10 @@ def insert_outbox_rows(mobilization: Mobilization, audience: LaunchAudience, not
             literal(0), literal(not_before, table.c.not_before.type), literal(now, table.c.created_at.type),
             literal(now, table.c.updated_at.type), literal(None, table.c.sent_by_id.type),
         ).where(audience.unlisted_condition, names)
-        written += db.session.execute(insert(table).from_select(columns, rows)).rowcount
-    return written
+        db.session.execute(insert(table).from_select(columns, rows))
+    # Counted by the query that judged the audience, in this transaction (psycopg reports no
+    # rowcount for an INSERT ... SELECT built by SQLAlchemy).
+    return written + audience.count.unlisted
 
 
 def _analyzed(template: str, name: str) -> encoding.BodyInfo:
