@@ -3,8 +3,8 @@ it, and the recipients after exclusions (opted out, no phone, flagged, duplicate
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true

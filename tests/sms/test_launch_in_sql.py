@@ -12,11 +12,18 @@ from sqlalchemy import func, select
 from organizer.auth.models import User
 from organizer.db import in_values
 from organizer.extensions import db
-from organizer.people.models import PhoneConflict, PhoneConflictStatus, Person, SmsConsent
+from organizer.people.models import Person, PhoneConflict, PhoneConflictStatus, SmsConsent
 from organizer.sms import encoding, services
 from organizer.sms.audiences import AudienceFilter, launch_audience, resolve_audience
 from organizer.sms.compose import full_body, render
-from organizer.sms.models import Mobilization, MobilizationKind, OutboxMessage, OutboxStatus, PhoneFlag, PhoneOptOut
+from organizer.sms.models import (
+    Mobilization,
+    MobilizationKind,
+    OutboxMessage,
+    OutboxStatus,
+    PhoneFlag,
+    PhoneOptOut,
+)
 
 HOME, ROSAS, SHARED_HELD, LONE_HELD, STOPPED, FLAGGED = (f"+1312555{n:04d}" for n in range(9001, 9007))
 # 144 characters and the name: "Ana" fits one segment, "Bartholomew-Alexander" needs two.
