@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import and_, case, func, insert, literal, or_, select, true, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from organizer.audit.services import record
@@ -114,8 +114,8 @@ def insert_outbox_rows(mobilization: Mobilization, audience: LaunchAudience, not
 
     Bodies differ only by the name, so each distinct name is rendered and measured (encoding,
     segments) once here; the rows of the people alone at their number are written by the
-    database, ``INSERT ... SELECT`` from ``people`` with the body rendered by ``replace()``:
-    one statement per encoding and segment count (usually one), whatever the audience's size.
+    database, ``INSERT ... SELECT`` from ``people`` with the body rendered by ``replace()`` and
+    the encoding and segments chosen by name: one statement, whatever the audience's size.
     The texts to shared or held numbers (few) are rendered here, addressed to everyone there.
 
     :raise MobilizationError: when a rendered text is longer than a text can carry.
@@ -131,23 +131,25 @@ def insert_outbox_rows(mobilization: Mobilization, audience: LaunchAudience, not
     table = OutboxMessage.__table__
     columns = ["mobilization_id", "person_id", "phone", "body", "encoding", "segments", "kind", "status",
                "attempts", "not_before", "created_at", "updated_at", "sent_by_id"]
-    # The group most people are in is told apart by the other groups' names (usually none), so
-    # its statement carries no list of its own.
-    ordered = sorted(groups, key=lambda key: people[key], reverse=True)
-    for i, (body_encoding, segments) in enumerate(ordered):
-        if i == 0:
-            others = [name for key in ordered[1:] for name in groups[key]]
-            names = ~in_values(greeting_name(), others) if others else true()
-        else:
-            names = in_values(greeting_name(), groups[(body_encoding, segments)])
+    if groups:
+        # One statement, one pass over the audience: the group most people are in is the CASE's
+        # ELSE, the others (usually none; names outside GSM-7, long names) are told by their names.
+        ordered = sorted(groups, key=lambda key: people[key], reverse=True)
+        name = greeting_name()
+        body_encoding = literal(ordered[0][0], table.c.encoding.type)
+        segments = literal(ordered[0][1])
+        if len(ordered) > 1:
+            body_encoding = case(*((in_values(name, groups[key]), literal(key[0], table.c.encoding.type))
+                                   for key in ordered[1:]), else_=body_encoding)
+            segments = case(*((in_values(name, groups[key]), literal(key[1])) for key in ordered[1:]),
+                            else_=segments)
         rows = select(
-            literal(mobilization.id), Person.id, Person.phone,
-            func.replace(literal(template), "{first_name}", greeting_name()),
-            literal(body_encoding, table.c.encoding.type), literal(segments),
+            literal(mobilization.id), Person.id, Person.phone, func.replace(literal(template), "{first_name}", name),
+            body_encoding, segments,
             literal(MessageKind.MOBILIZATION, table.c.kind.type), literal(OutboxStatus.QUEUED, table.c.status.type),
             literal(0), literal(not_before, table.c.not_before.type), literal(now, table.c.created_at.type),
             literal(now, table.c.updated_at.type), literal(None, table.c.sent_by_id.type),
-        ).where(audience.unlisted_condition, names)
+        ).where(audience.unlisted_condition)
         db.session.execute(insert(table).from_select(columns, rows))
     # Counted by the query that judged the audience, in this transaction (psycopg reports no
     # rowcount for an INSERT ... SELECT built by SQLAlchemy).
