@@ -14,8 +14,10 @@
   seconds, against a fake that answers every tenth create with 429 (no Retry-After): texts
   accepted per second next to the configured pace.
 * ``launch`` (large shape): a 50,000-person mobilization (the "Launch list" tag) launched by ``mobilizations.launch`` (audience,
-  exclusions, rendering, segment counts, one executemany INSERT, one commit), next to a raw
-  ``INSERT ... SELECT`` of the same rows.
+  exclusions, rendering, segment counts, the rows written by ``INSERT ... SELECT``, one commit),
+  next to a raw ``INSERT ... SELECT`` of the same rows that leaves out whom a launch must leave
+  out: opted out by consent or by number (``sms_opt_outs``: another holder's STOP), flagged
+  numbers, numbers on hold, and a number's second person (one text per number).
 
 Each sending figure deletes only the mobilizations it made, so the cached database keeps its
 1,000,000 texts.
@@ -183,13 +185,22 @@ def _raw_launch(app: Flask) -> None:
         db.session.execute(text(
             "INSERT INTO sms_outbox (mobilization_id, person_id, phone, body, encoding, segments, kind, status, "
             "attempts, not_before, created_at, updated_at) "
-            "SELECT :m, id, phone, replace('Hearing Tuesday 6pm, {first_name}!', '{first_name}', first_name), "
-            "'GSM-7', 1, 'mobilization', 'queued', 0, :now, :now, :now FROM people "
-            "JOIN person_tags ON person_tags.person_id = people.id AND person_tags.tag_id = :tag "
-            "WHERE archived_at IS NULL AND phone IS NOT NULL AND sms_consent != 'opted_out'"
+            "SELECT :m, p.id, p.phone, replace('Hearing Tuesday 6pm, {first_name}!', '{first_name}', "
+            "coalesce(nullif(p.preferred_name, ''), p.first_name)), "
+            "'GSM-7', 1, 'mobilization', 'queued', 0, :now, :now, :now FROM people p "
+            "JOIN person_tags ON person_tags.person_id = p.id AND person_tags.tag_id = :tag "
+            "WHERE p.archived_at IS NULL AND p.phone IS NOT NULL AND p.phone != '' AND p.sms_consent != 'opted_out' "
+            "AND p.phone NOT IN (SELECT phone FROM sms_opt_outs) AND p.phone NOT IN (SELECT phone FROM sms_phone_flags) "
+            "AND p.phone NOT IN (SELECT phone FROM people_phone_conflicts WHERE status != 'allowed') "
+            # One text per number: the first of the list at it (the launch addresses it to them all).
+            "AND p.id = (SELECT min(q.id) FROM people q JOIN person_tags qt ON qt.person_id = q.id "
+            "AND qt.tag_id = :tag WHERE q.phone = p.phone AND q.archived_at IS NULL AND q.sms_consent != 'opted_out')"
         ), {"m": mobilization_id, "tag": LAUNCH_TAG, "now": datetime.now(UTC).replace(tzinfo=None)})
         db.session.commit()
         _raw_launch.elapsed.append(time.perf_counter() - started)  # type: ignore[attr-defined]
+        written = db.session.scalar(text("SELECT count(*) FROM sms_outbox WHERE mobilization_id = :m"),
+                                    {"m": mobilization_id})
+        assert written == LAUNCH, written
         _cleanup(db)
 
 

@@ -9,8 +9,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (Connection, DateTime, Enum, MetaData, Select, String, Table, event, func,
-                        select)
+from sqlalchemy import (Boolean, Connection, DateTime, Enum, MetaData, Select, String, Table, bindparam, event,
+                        func, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Dialect  # noqa: I001
 from sqlalchemy.ext.compiler import compiles
@@ -284,3 +284,56 @@ def _epoch_slot_default(element: epoch_slot, compiler: Any, **kw: Any) -> str:
 def _epoch_slot_postgresql(element: epoch_slot, compiler: Any, **kw: Any) -> str:
     column, seconds = (compiler.process(c, **kw) for c in element.clauses)
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / {seconds}) AS BIGINT)"
+
+
+class _ValueList(TypeDecorator[list[Any]]):
+    """A list of values bound as ONE parameter: a JSON array on SQLite (read by ``json_each``),
+    an array on PostgreSQL (for ``= ANY``)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, item_type: Any) -> None:
+        super().__init__()
+        self.item_type = item_type
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            return dialect.type_descriptor(ARRAY(self.item_type))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        import json
+
+        return json.dumps(value)
+
+
+class in_values(FunctionElement[bool]):  # noqa: N801 - used like a SQL operator
+    """``column IN (values)`` with the values bound as one parameter, whatever their number:
+    ``in_values(Person.phone, phones)``. SQLite reads a JSON array with ``json_each``,
+    PostgreSQL an array with ``= ANY``. An ``IN`` of one parameter per value would have
+    thousands of them to convert and bind (SQLite also allows at most 32,766), and every
+    length is another statement to compile and cache. ``~in_values(...)`` is NOT IN; as with
+    ``IN``, a NULL ``column`` matches neither."""
+
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, column: Any, values: Iterable[Any]) -> None:
+        super().__init__(column, bindparam(None, list(values), type_=_ValueList(column.type)))
+
+
+@compiles(in_values)
+def _in_values_default(element: in_values, compiler: Any, **kw: Any) -> str:
+    column, values = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608 - compiled SQL, no values
+
+
+@compiles(in_values, "postgresql")
+def _in_values_postgresql(element: in_values, compiler: Any, **kw: Any) -> str:
+    column, values = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} = ANY({values})"

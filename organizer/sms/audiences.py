@@ -3,13 +3,15 @@ it, and the recipients after exclusions (opted out, no phone, flagged, duplicate
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 
 from organizer.actions.services import TURNOUT_LISTS, turnout_condition
 from organizer.auth.models import User
+from organizer.db import in_values
 from organizer.extensions import db
 from organizer.people.models import Person, SmsConsent, fold
 from organizer.people.services import filter_conditions, people_visible_to, phones_on_hold
@@ -102,10 +104,13 @@ class AudienceCount:
     duplicate: int = 0  # already texted for this mobilization, or a number shared with someone held
     shared: int = 0  # reached through a number someone earlier has: named in that one text
     recipients: list[Recipient] = field(default_factory=list)
+    #: Recipients a launch has the database write without listing them here (see
+    #: :class:`LaunchAudience`): alone at their number, not held.
+    unlisted: int = 0
 
     @property
     def count(self) -> int:
-        return len(self.recipients)
+        return len(self.recipients) + self.unlisted
 
     @property
     def held(self) -> int:
@@ -150,10 +155,22 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
                 already.add(person_id)
             seen_phones.add(phone)
     on_hold = phones_on_hold() if phones else set()
-    if on_hold:
-        rows = ([r for r in rows if (r.id, r.phone) not in on_hold]
-                + [r for r in rows if (r.id, r.phone) in on_hold])
     result = AudienceCount(matched=len(rows))
+    _assign(rows, result, already=already, seen_phones=seen_phones, blocked_numbers=blocked_numbers,
+            flagged=flagged, on_hold=on_hold)
+    return result
+
+
+def _assign(rows: Sequence[Any], result: AudienceCount, *, already: set[int], seen_phones: set[str],
+            blocked_numbers: set[str], flagged: set[str], on_hold: set[tuple[int, str]]) -> None:
+    """Go through ``rows`` (id, first name, preferred name, phone, consent; in the order texts
+    are given out) and add each to ``result``: a recipient, someone sharing an earlier
+    recipient's number, or an exclusion. ``seen_phones`` gains the numbers given out. What
+    happens to a row depends only on the rows before it at the same number, so the rows of
+    some numbers may go through here alone (``launch_audience``). Raises nothing."""
+    if on_hold:
+        rows = ([r for r in rows if (r[0], r[3]) not in on_hold]
+                + [r for r in rows if (r[0], r[3]) in on_hold])
     recipients = result.recipients
     by_phone: dict[str, Recipient] = {}  # this launch's texts, for household members to join
     for person_id, first_name, preferred_name, phone, consent in rows:
@@ -177,15 +194,108 @@ def resolve_audience(user: User, audience: AudienceFilter, mobilization_id: int 
             recipient = Recipient(person_id, preferred_name or first_name, phone, held=(person_id, phone) in on_hold)
             recipients.append(recipient)
             by_phone[phone] = recipient
-    return result
 
 
 def audience_of(mobilization: Mobilization, actor: User) -> AudienceCount:
     """Who ``mobilization`` reaches: its audience as its author sees it (a leader's P2P text,
     their own list, even when staff look at it), the same for the preview, the draft page
-    and the launch. Raises nothing."""
+    and the launch (:func:`launch_audience`). Raises nothing."""
+    return resolve_audience(_author(mobilization, actor), AudienceFilter.from_json(mobilization.audience),
+                            mobilization.id)
+
+
+def _author(mobilization: Mobilization, actor: User) -> User:
     owner = db.session.get(User, mobilization.created_by_id) if mobilization.created_by_id else None
-    return resolve_audience(owner or actor, AudienceFilter.from_json(mobilization.audience), mobilization.id)
+    return owner or actor
+
+
+def greeting_name() -> ColumnElement[str]:
+    """The name ``{first_name}`` stands for, in SQL, as :func:`resolve_audience` takes it: the
+    preferred name unless blank. Raises nothing."""
+    return func.coalesce(func.nullif(Person.preferred_name, ""), Person.first_name)
+
+
+def exclusion_reason(mobilization_id: int | None) -> ColumnElement[str | None]:
+    """Why a person of an audience gets no text of their own, in SQL: the field of
+    :class:`AudienceCount` they count in ("duplicate", "no_phone", "opted_out",
+    "invalid_phone"), tested in the order :func:`resolve_audience` tests them; NULL for
+    someone who may be texted. Numbers shared within the audience and numbers on hold are not
+    judged here (see :func:`launch_audience`). Raises nothing."""
+    whens = []
+    if mobilization_id is not None:
+        whens.append((Person.id.in_(select(OutboxMessage.person_id)
+                                    .where(OutboxMessage.mobilization_id == mobilization_id)), "duplicate"))
+    whens += [
+        (or_(Person.phone.is_(None), Person.phone == ""), "no_phone"),
+        # Opted out themselves, or the number was (by anyone who holds it, or before anyone did).
+        (or_(Person.sms_consent == SmsConsent.OPTED_OUT, Person.phone.in_(select(PhoneOptOut.phone))),
+         "opted_out"),
+        (Person.phone.in_(select(PhoneFlag.phone)), "invalid_phone"),
+    ]
+    if mobilization_id is not None:
+        whens.append((Person.phone.in_(select(OutboxMessage.phone)
+                                       .where(OutboxMessage.mobilization_id == mobilization_id)), "duplicate"))
+    return case(*whens, else_=None)
+
+
+@dataclass
+class LaunchAudience:
+    """An audience as a launch writes it, without loading every person: ``count`` holds the
+    exclusions and the recipients whose text is addressed here (a number shared within the
+    audience, or on hold), listed; everyone else, alone at their number, is selected by
+    ``unlisted_condition`` (on ``Person``) for the database to write, and ``unlisted_names``
+    says how many of them go by each name (so each body is rendered and measured once)."""
+
+    count: AudienceCount
+    unlisted_condition: ColumnElement[bool]
+    unlisted_names: dict[str, int]
+
+
+def launch_audience(mobilization: Mobilization, actor: User) -> LaunchAudience:
+    """:func:`audience_of`, split so that a launch need not load its audience: the same
+    recipients, exclusions and counts (``tests/sms/test_launch_in_sql.py`` compares them).
+
+    The database judges every person (:func:`exclusion_reason`) and counts them by outcome and
+    name; only the people at numbers several of the audience share, or on hold, are loaded
+    and go through :func:`resolve_audience`'s rules (which depend only on the others at the
+    same number). Four queries whatever the size, five with shared or held numbers. Raises
+    nothing."""
+    condition = audience_condition(_author(mobilization, actor), AudienceFilter.from_json(mobilization.audience))
+    reason = exclusion_reason(mobilization.id)
+    textable = and_(condition, reason.is_(None))
+    on_hold = phones_on_hold()
+    # Numbers the database cannot give out alone: shared by several of the audience, or on hold.
+    shared = set(db.session.scalars(
+        select(Person.phone).where(textable).group_by(Person.phone).having(func.count() > 1)))
+    special = sorted(shared | {phone for _person_id, phone in on_hold})
+    if special:
+        alone = ~in_values(Person.phone, special)
+        counted = or_(reason.is_not(None), alone)
+    else:
+        alone = counted = true()
+    judged = select(reason.label("reason"), greeting_name().label("name")).where(condition, counted).subquery()
+    result = AudienceCount()
+    names: dict[str, int] = {}
+    # Grouped in an outer query: PostgreSQL would not match the CASE's parameters in a GROUP BY.
+    for why, name, n in db.session.execute(
+        select(judged.c.reason, judged.c.name, func.count()).group_by(judged.c.reason, judged.c.name)
+    ):
+        result.matched += n
+        if why is None:
+            names[name] = n
+            result.unlisted += n
+        else:
+            setattr(result, why, getattr(result, why) + n)
+    if special:
+        rows = db.session.connection().execute(
+            select(Person.id, Person.first_name, Person.preferred_name, Person.phone, Person.sms_consent)
+            .where(textable, in_values(Person.phone, special))
+            .order_by(Person.id)
+        ).all()
+        result.matched += len(rows)
+        _assign(rows, result, already=set(), seen_phones=set(), blocked_numbers=set(), flagged=set(),
+                on_hold=on_hold)
+    return LaunchAudience(result, and_(textable, alone), names)
 
 
 def turnout_audience_condition(audience: AudienceFilter) -> ColumnElement[bool]:

@@ -14,15 +14,17 @@ from sqlalchemy.exc import IntegrityError
 
 from organizer.audit.services import record
 from organizer.auth.models import User
-from organizer.db import utcnow
+from organizer.db import in_values, utcnow
 from organizer.extensions import db
 from organizer.people.models import Person
 from organizer.sms import actions_link, encoding
 from organizer.sms.audiences import (
     AudienceCount,
     AudienceFilter,
+    LaunchAudience,
     Recipient,
-    audience_of,
+    greeting_name,
+    launch_audience,
     resolve_audience,
 )
 from organizer.sms.compose import check_template, full_body, render
@@ -87,90 +89,104 @@ def launch(mobilization: Mobilization, actor: User, *, now: datetime | None = No
     if moved != 1:
         raise MobilizationError(_("This mobilization was launched already."))
     db.session.refresh(mobilization)
-    audience = audience_of(mobilization, actor)
-    if not audience.recipients:
+    split = launch_audience(mobilization, actor)
+    audience = split.count
+    if not audience.count:
         raise MobilizationError(_("Nobody in this audience can be texted."))
+    if mobilization.kind is MobilizationKind.BROADCAST:
+        insert_outbox_rows(mobilization, split, schedule_at or now, now)
+        if target is MobilizationStatus.SENDING:
+            note_dispatch("mobilization", mobilization.id)
     mobilization.recipients = audience.count
     mobilization.excluded_opted_out = audience.opted_out
     mobilization.excluded_no_phone = audience.no_phone
     mobilization.excluded_invalid = audience.invalid_phone
     mobilization.excluded_duplicate = audience.duplicate
-    if mobilization.kind is MobilizationKind.BROADCAST:
-        insert_outbox_rows(mobilization, audience.recipients, schedule_at or now, now)
-        if target is MobilizationStatus.SENDING:
-            note_dispatch("mobilization", mobilization.id)
     record(actor, "schedule" if schedule_at else "launch", mobilization,
            {"recipients": audience.count, "excluded": audience.excluded})
     return audience
 
 
-OUTBOX_INSERT_IDS = 10_000  # people ids per INSERT ... SELECT (SQLite allows 32,766 parameters)
-
-
-def insert_outbox_rows(mobilization: Mobilization, recipients: Sequence[Recipient], not_before: datetime,
+def insert_outbox_rows(mobilization: Mobilization, audience: LaunchAudience, not_before: datetime,
                        now: datetime) -> int:
-    """Write one queued row per recipient. Returns the count.
+    """Write one row per recipient of ``audience``: ``queued``, or ``held`` for a number
+    waiting for staff. Returns how many rows were written.
 
-    Bodies differ only by the first name, so each distinct name is rendered and measured once
-    (encoding, segments) in Python; the rows themselves are written by the database with
-    ``INSERT ... SELECT`` from ``people``, the body rendered there with ``replace()``: one
-    statement per encoding and segment count (a handful) and ``OUTBOX_INSERT_IDS`` people,
-    instead of 50,000 parameter sets to convert and bind one by one.
+    Bodies differ only by the name, so each distinct name is rendered and measured (encoding,
+    segments) once here; the rows of the people alone at their number are written by the
+    database, ``INSERT ... SELECT`` from ``people`` with the body rendered by ``replace()`` and
+    the encoding and segments chosen by name: one statement, whatever the audience's size.
+    The texts to shared or held numbers (few) are rendered here, addressed to everyone there.
 
     :raise MobilizationError: when a rendered text is longer than a text can carry.
     """
     template = full_body(mobilization)
-    analyzed: dict[str, encoding.BodyInfo] = {}  # by first name: bodies differ only there
-    groups: dict[tuple[str, int, bool], list[int]] = {}
-    households: list[tuple[Recipient, str, encoding.BodyInfo]] = []
-    for r in recipients:
-        name = r.greeting_name
-        info = analyzed.get(name)
-        if info is None:
-            info = analyzed[name] = encoding.analyze(render(template, {"first_name": name}))
-            if info.too_long:
-                raise MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
-                                          name=name, max=encoding.MAX_BODY_CHARS), "body")
-        if name != r.first_name:
-            households.append((r, name, info))
-        else:
-            groups.setdefault((info.encoding, info.segments, r.held), []).append(r.person_id)
-    _insert_household_rows(mobilization, template, households, not_before, now)
+    groups: dict[tuple[str, int], list[str]] = {}  # names by (encoding, segments)
+    people: dict[tuple[str, int], int] = {}
+    for name, n in sorted(audience.unlisted_names.items()):
+        info = _analyzed(template, name)
+        groups.setdefault((info.encoding, info.segments), []).append(name)
+        people[(info.encoding, info.segments)] = people.get((info.encoding, info.segments), 0) + n
+    written = _insert_listed_rows(mobilization, template, audience.count.recipients, not_before, now)
     table = OutboxMessage.__table__
-    # The name as ``resolve_audience`` takes it: the preferred name unless blank.
-    name = func.coalesce(func.nullif(Person.preferred_name, ""), Person.first_name)
     columns = ["mobilization_id", "person_id", "phone", "body", "encoding", "segments", "kind", "status",
                "attempts", "not_before", "created_at", "updated_at", "sent_by_id"]
-    for (body_encoding, segments, held), ids in groups.items():
-        # A held recipient's text is written but waits for staff (a number shared across lists).
-        status = OutboxStatus.HELD if held else OutboxStatus.QUEUED
-        for start in range(0, len(ids), OUTBOX_INSERT_IDS):
-            rows = select(
-                literal(mobilization.id), Person.id, Person.phone,
-                func.replace(literal(template), "{first_name}", name),
-                literal(body_encoding, table.c.encoding.type), literal(segments),
-                literal(MessageKind.MOBILIZATION, table.c.kind.type), literal(status, table.c.status.type),
-                literal(0), literal(not_before, table.c.not_before.type), literal(now, table.c.created_at.type),
-                literal(now, table.c.updated_at.type), literal(None, table.c.sent_by_id.type),
-            ).where(Person.id.in_(ids[start:start + OUTBOX_INSERT_IDS]))
-            db.session.execute(insert(table).from_select(columns, rows))
-    return len(recipients)
+    if groups:
+        # One statement, one pass over the audience: the group most people are in is the CASE's
+        # ELSE, the others (usually none; names outside GSM-7, long names) are told by their names.
+        ordered = sorted(groups, key=lambda key: people[key], reverse=True)
+        name = greeting_name()
+        body_encoding = literal(ordered[0][0], table.c.encoding.type)
+        segments = literal(ordered[0][1])
+        if len(ordered) > 1:
+            body_encoding = case(*((in_values(name, groups[key]), literal(key[0], table.c.encoding.type))
+                                   for key in ordered[1:]), else_=body_encoding)
+            segments = case(*((in_values(name, groups[key]), literal(key[1])) for key in ordered[1:]),
+                            else_=segments)
+        rows = select(
+            literal(mobilization.id), Person.id, Person.phone, func.replace(literal(template), "{first_name}", name),
+            body_encoding, segments,
+            literal(MessageKind.MOBILIZATION, table.c.kind.type), literal(OutboxStatus.QUEUED, table.c.status.type),
+            literal(0), literal(not_before, table.c.not_before.type), literal(now, table.c.created_at.type),
+            literal(now, table.c.updated_at.type), literal(None, table.c.sent_by_id.type),
+        ).where(audience.unlisted_condition)
+        db.session.execute(insert(table).from_select(columns, rows))
+    # Counted by the query that judged the audience, in this transaction (psycopg reports no
+    # rowcount for an INSERT ... SELECT built by SQLAlchemy).
+    return written + audience.count.unlisted
 
 
-def _insert_household_rows(mobilization: Mobilization, template: str,
-                           households: Sequence[tuple[Recipient, str, encoding.BodyInfo]],
-                           not_before: datetime, now: datetime) -> None:
-    """The texts to shared numbers, addressed to everyone there: few (households), so written
-    with their bodies rendered here rather than by the database's ``replace()``. The row
-    belongs to the first person, so replies thread with them (``person_for_phone``)."""
-    if not households:
-        return
-    db.session.execute(insert(OutboxMessage.__table__), [{
-        "mobilization_id": mobilization.id, "person_id": r.person_id, "phone": r.phone,
-        "body": render(template, {"first_name": name}), "encoding": info.encoding, "segments": info.segments,
-        "kind": MessageKind.MOBILIZATION, "status": OutboxStatus.QUEUED, "attempts": 0,
-        "not_before": not_before, "created_at": now, "updated_at": now, "sent_by_id": None,
-    } for r, name, info in households])
+def _analyzed(template: str, name: str) -> encoding.BodyInfo:
+    """The encoding and segments of the text to ``name``.
+
+    :raise MobilizationError: when it is longer than a text can carry."""
+    info = encoding.analyze(render(template, {"first_name": name}))
+    if info.too_long:
+        raise MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
+                                  name=name, max=encoding.MAX_BODY_CHARS), "body")
+    return info
+
+
+def _insert_listed_rows(mobilization: Mobilization, template: str, recipients: Sequence[Recipient],
+                        not_before: datetime, now: datetime) -> int:
+    """The texts to shared or held numbers: few (households, numbers waiting for staff), so
+    rendered here, each addressed to everyone of the audience at its number. The row belongs
+    to the first person, so replies thread with them (``person_for_phone``); a held
+    recipient's text is written but waits for staff."""
+    if not recipients:
+        return 0
+    rows = []
+    for r in recipients:
+        name = r.greeting_name
+        info = _analyzed(template, name)
+        rows.append({
+            "mobilization_id": mobilization.id, "person_id": r.person_id, "phone": r.phone,
+            "body": render(template, {"first_name": name}), "encoding": info.encoding, "segments": info.segments,
+            "kind": MessageKind.MOBILIZATION, "status": OutboxStatus.HELD if r.held else OutboxStatus.QUEUED,
+            "attempts": 0, "not_before": not_before, "created_at": now, "updated_at": now, "sent_by_id": None,
+        })
+    db.session.execute(insert(OutboxMessage.__table__), rows)
+    return len(rows)
 
 
 def cancel(mobilization: Mobilization, actor: User, now: datetime | None = None) -> int:

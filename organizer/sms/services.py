@@ -93,7 +93,6 @@ from organizer.sms.inbox import (  # noqa: F401
     unread_total,
 )
 from organizer.sms.mobilizations import (  # noqa: F401
-    OUTBOX_INSERT_IDS,
     Progress,
     cancel,
     finish_p2p,
