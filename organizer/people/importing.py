@@ -299,10 +299,12 @@ def _read_rows(stream: IO[str], max_rows: int) -> tuple[list[str], list[tuple[in
     try:
         line = 1
         for cells in reader:
+            # A row of blank cells is skipped: "".join(...).strip() is any(c.strip() ...) without a
+            # generator per row.
             if header is None:
-                if any(c.strip() for c in cells):
+                if "".join(cells).strip():
                     header = [c.strip() for c in cells]
-            elif any(c.strip() for c in cells):
+            elif "".join(cells).strip():
                 if len(rows) == max_rows:
                     raise ImportFileError(_("The file has more than %(count)d rows. Split it into "
                                             "smaller files.", count=max_rows))
@@ -384,12 +386,13 @@ def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int,
     seen_phone: dict[tuple[str, str], int] = {}  # by phone and name: a household shares a phone
     seen_email: dict[str, int] = {}
     seen_id: dict[str, int] = {}
+    # Another tool's export brings its own tags: staff get them created rather than a list
+    # of errors to fix by hand. A plain file's unknown tag stays an error (most likely a typo).
+    collect_tags = new_tags if user.is_staff and plan.preset else None
+    layout = _Layout(columns)
     for line, cells in table:
-        # Another tool's export brings its own tags: staff get them created rather than a list
-        # of errors to fix by hand. A plain file's unknown tag stays an error (most likely a typo).
-        row = _check_row(line, cells, header, columns, region, neighborhoods, tags, plan.errors,
-                         new_tags if user.is_staff and plan.preset else None,
-                         member_regions=member_regions, to_resolve=plan.to_resolve)
+        row = _check_row(line, cells, header, columns, region, neighborhoods, tags, plan.errors, collect_tags,
+                         member_regions=member_regions, to_resolve=plan.to_resolve, layout=layout)
         if row is None:
             continue
         if row.external_id and row.external_id in seen_id:
@@ -417,20 +420,37 @@ def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int,
     return plan
 
 
+class _Layout:
+    """What a file's columns decide once for all its rows (``_check_row`` runs 100,000 times):
+    the column of each single-valued field, and the length limits that can apply."""
+
+    def __init__(self, columns: dict[str, list[int]]) -> None:
+        self.singles = [(name, indexes[0]) for name, indexes in columns.items() if name not in MULTIPLE]
+        present = {name for name, _index in self.singles}
+        if "full_address" in present:
+            present.add("postal_code")  # a ZIP may come from the end of a one-line address
+        self.limits = [(name, limit) for name, limit in MAX_LENGTHS.items() if name == "address" or name in present]
+
+
 def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str, list[int]], region: str,
                neighborhoods: dict[str, Neighborhood], tags: dict[str, Tag],
                errors: list[LineError], new_tags: dict[str, str] | None, *,
                member_regions: list[str] | None = None,
-               to_resolve: list[PhoneToResolve] | None = None) -> ImportRow | None:
+               to_resolve: list[PhoneToResolve] | None = None, layout: _Layout | None = None) -> ImportRow | None:
     """One row as an ``ImportRow``, or ``None`` after adding its errors to ``errors``.
 
     ``new_tags``: where tags missing from the list are collected to be created (staff); ``None``
-    makes them errors (a leader cannot add to the managed lists)."""
+    makes them errors (a leader cannot add to the managed lists). ``layout``: ``_Layout(columns)``,
+    made once per file by the caller."""
+    cells = [c.strip() for c in cells]
+    count = len(cells)
 
     def cell(i: int) -> str:
-        return cells[i].strip() if i < len(cells) else ""
+        return cells[i] if i < count else ""
 
-    values = {name: cell(indexes[0]) for name, indexes in columns.items() if name not in MULTIPLE}
+    if layout is None:
+        layout = _Layout(columns)
+    values = {name: cells[i] if i < count else "" for name, i in layout.singles}
     found: list[LineError] = []
 
     def problem(name: str, message: str, index: int | None = None) -> None:
@@ -454,7 +474,7 @@ def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str
     zip_at_end = US_ZIP_AT_END.search(full_address)
     if not values.get("postal_code") and zip_at_end:
         values["postal_code"] = zip_at_end.group(1)
-    for name, limit in MAX_LENGTHS.items():
+    for name, limit in layout.limits:  # the others are blank in every row
         value = address or "" if name == "address" else values.get(name, "")
         if len(value) > limit:
             problem(name, _("Longer than %(max)d characters.", max=limit))
@@ -498,8 +518,9 @@ def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str
     row_new_tags: list[str] = []
     for i in columns.get("tags", ()):
         # Organizer writes "a;b", Action Network and NationBuilder "a, b".
-        separator = TAG_SEPARATOR if TAG_SEPARATOR in cell(i) or "," not in cell(i) else ","
-        for name in filter(None, (t.strip() for t in cell(i).split(separator))):
+        text = cell(i)
+        separator = TAG_SEPARATOR if TAG_SEPARATOR in text or "," not in text else ","
+        for name in filter(None, (t.strip() for t in text.split(separator))) if text else ():
             tag = tags.get(_value_key(name))
             if tag is not None:
                 if tag not in row_tags:
@@ -525,7 +546,8 @@ def _check_row(line: int, cells: list[str], header: list[str], columns: dict[str
         elif key not in OPT_OUT_NO:
             problem("sms_opt_out", _("“%(value)s” is not a yes or no.", value=values["sms_opt_out"]))
     races: list[RaceEthnicity] = []
-    for name in filter(None, (r.strip() for r in values.get("race_ethnicity", "").split(TAG_SEPARATOR))):
+    race_cell = values.get("race_ethnicity")
+    for name in filter(None, (r.strip() for r in race_cell.split(TAG_SEPARATOR))) if race_cell else ():
         race = RACE_FOR.get(_value_key(name))
         if race is None:
             problem("race_ethnicity", _("“%(value)s” is not a race/ethnicity Organizer knows.", value=name))
