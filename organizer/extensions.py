@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, request
+from flask.globals import _cv_app
 from flask_babel import Babel, Domain
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
@@ -49,7 +50,10 @@ class RequestDomain(Domain):
     """
 
     def get_translations(self):
-        state = g.get("_flask_babel") if g else None
+        # The app context straight from its context variable (as Flask-SQLAlchemy reads it):
+        # this runs for every string, and each use of the ``g`` proxy costs a lookup of its own.
+        context = _cv_app.get(None)
+        state = context.g.__dict__.get("_flask_babel") if context is not None else None
         if state is None:  # outside a request, or before Flask-Babel's first lookup in it
             return super().get_translations()
         translations = getattr(state, "babel_translations", None)
