@@ -15,10 +15,11 @@ from sqlalchemy.engine import Engine
 
 from organizer.extensions import db
 
-#: The queries each page runs (on top of the signed-in user and the organization row), counted
-#: once by hand from the views: the pages must not grow beyond them.
-PERSON_PAGE_QUERIES = 21
-ACTION_PAGE_QUERIES = 9
+#: The statements each page runs today, the signed-in user and the organization row included
+#: (on SQLite; PostgreSQL has one fewer, no ``BEGIN IMMEDIATE``): the pages must not grow beyond
+#: them, whatever the person or the action holds. The action page's count is with a search.
+PERSON_PAGE_QUERIES = 22
+ACTION_PAGE_QUERIES = 11
 
 
 @contextlib.contextmanager
@@ -112,7 +113,7 @@ def test_person_page_runs_the_same_queries_however_much_the_person_has(
         assert page.status_code == 200
         assert in_templates == [], "templates ran queries"
         counts.append(q.count)
-    assert counts[0] == counts[1] and counts[1] <= PERSON_PAGE_QUERIES + 2, counts
+    assert counts[0] == counts[1] and counts[1] <= PERSON_PAGE_QUERIES, counts
 
 
 def test_action_page_runs_the_same_queries_however_many_answered(
@@ -146,7 +147,7 @@ def test_action_page_runs_the_same_queries_however_many_answered(
         assert page.status_code == 200
         assert in_templates == [], "templates ran queries"
         counts.append(q.count)
-    assert counts[0] == counts[1] and counts[1] <= ACTION_PAGE_QUERIES + 2, counts
+    assert counts[0] == counts[1] and counts[1] <= ACTION_PAGE_QUERIES, counts
 
 
 @pytest.mark.parametrize("path", ["/", "/account", "/institutions/"])
