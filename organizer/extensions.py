@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from flask_babel import Babel
+from flask.globals import _cv_app
+from flask_babel import Babel, Domain
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -39,6 +40,28 @@ def select_timezone() -> str | None:
     return get_organization().timezone
 
 
+class RequestDomain(Domain):
+    """Flask-Babel's message domain, with the request's catalog looked up once per request.
+
+    Flask-Babel finds the catalog again for every string (the locale, its cache key, the
+    fallbacks: some 18 µs), which costs milliseconds on a page of a hundred strings and lazy
+    labels. The catalog is kept in Flask-Babel's own per-request state, under the name that its
+    ``force_locale`` and ``refresh`` reset, so a forced or refreshed language is still honoured.
+    """
+
+    def get_translations(self):
+        # The app context straight from its context variable (as Flask-SQLAlchemy reads it):
+        # this runs for every string, and each use of the ``g`` proxy costs a lookup of its own.
+        context = _cv_app.get(None)
+        state = context.g.__dict__.get("_flask_babel") if context is not None else None
+        if state is None:  # outside a request, or before Flask-Babel's first lookup in it
+            return super().get_translations()
+        translations = getattr(state, "babel_translations", None)
+        if translations is None:
+            translations = state.babel_translations = super().get_translations()
+        return translations
+
+
 def init_app(app: Flask) -> None:
     """Bind every extension to ``app``."""
     db.init_app(app)
@@ -54,6 +77,16 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
         timezone_selector=select_timezone,
         default_translation_directories=str(_translations_dir()),
+    )
+    domain = babel.domain_instance = RequestDomain()
+    # Templates' _() straight to the request's catalog (Flask-Babel's callables go through
+    # get_domain() for every string).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
+        newstyle=True,
     )
 
     from flask_babel import lazy_gettext

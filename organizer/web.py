@@ -172,9 +172,36 @@ CONTENT_SECURITY_POLICY = "; ".join((
 ))
 
 # Areas that add to shared pages: base.html, the home page and the person page include
-# ``<area>/_nav.html``, ``_nav_admin.html``, ``_home_today.html``, ``_home_cards.html``, ``_home_actions.html``,
+# (through ``area_templates``) ``<area>/_nav.html``, ``_nav_admin.html``, ``_home_today.html``, ``_home_cards.html``, ``_home_actions.html``,
 # ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
 PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms", "reports")
+
+
+
+def area_templates(name: str) -> list[str]:
+    """``<area>/<name>`` for each area of ``PAGE_HOOK_AREAS`` that has that template, in order.
+
+    A shared page includes these instead of trying every area with ``ignore missing``: Jinja
+    keeps no memory of a template that is missing, so each such include searched the template
+    folders again on every page. Found once per process (again on each call when templates
+    auto-reload, as in development).
+    """
+    from flask import current_app
+    from jinja2 import TemplateNotFound
+
+    env = current_app.jinja_env
+    found: dict[str, list[str]] = current_app.extensions.setdefault("organizer_area_templates", {})
+    if name not in found or env.auto_reload:
+        names = []
+        for area in PAGE_HOOK_AREAS:
+            try:
+                env.get_template(f"{area}/{name}")
+            except TemplateNotFound:
+                continue
+            names.append(f"{area}/{name}")
+        found[name] = names
+    return found[name]
+
 
 # What areas add to a shared page, computed by the view before rendering (templates run no
 # queries). ``@person_page_part("relational")`` registers ``fn(user, person)``, whose result is
@@ -344,7 +371,8 @@ def init_app(app: Flask) -> None:
     from organizer.people.services import format_phone
 
     app.jinja_env.globals.update(
-        url_with=url_with, format_phone=format_phone, get_locale=get_locale, areas=PAGE_HOOK_AREAS
+        url_with=url_with, format_phone=format_phone, get_locale=get_locale, areas=PAGE_HOOK_AREAS,
+        area_templates=area_templates,
     )
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date

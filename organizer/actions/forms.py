@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from organizer.actions.models import ANSWERS, ActionType, RsvpSource, RsvpStatus
-from organizer.forms import EmailAddress, optional_int
+from organizer.forms import EmailAddress, PickerSelect, optional_int
 from organizer.people.forms import PhoneChoiceMixin
 
 TYPE_LABELS = {
@@ -77,7 +77,7 @@ class ActionForm(FlaskForm):
 
 
 class InstitutionCommitmentForm(FlaskForm):
-    institution_id = SelectField(_l("Institution"), coerce=int)
+    institution_id = SelectField(_l("Institution"), coerce=int, widget=PickerSelect())
     number = IntegerField(_l("Will bring"), validators=[DataRequired(), NumberRange(min=1, max=100_000)])
     committed_by_name = StringField(_l("Committed by"), validators=[Optional(), Length(max=160)],
                                     description=_l("Who made the commitment for the institution."))

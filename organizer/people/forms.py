@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from organizer.forms import EmailAddress, MultiCheckboxField, optional_int
+from organizer.forms import EmailAddress, MultiCheckboxField, PickerSelect, optional_int
 from organizer.institutions.models import MembershipRole
 from organizer.people.models import ConsentMethod, RaceEthnicity, SmsConsent
 from organizer.people.phones import PhoneReading, PhoneStatus
@@ -172,7 +172,7 @@ class MembershipForm(FlaskForm):
     """Add a membership, or change the role of one (the person page has one small form for each)."""
 
     # The add form starts on an empty choice, so pressing "Add" untouched changes nobody's role.
-    institution_id = SelectField(_l("Institution"), coerce=optional_int,
+    institution_id = SelectField(_l("Institution"), coerce=optional_int, widget=PickerSelect(),
                                  validators=[DataRequired(_l("Choose an institution."))])
     role = SelectField(
         _l("Role"),

@@ -779,18 +779,6 @@ def _status_label(status: object) -> str:
     return _text_status_labels().get(str(value), str(value))
 
 
-@bp.app_template_global("sms_unread_total")
-def _unread_total_global() -> int:
-    return inbox_service.unread_total(current_user)
-
-
-@bp.app_template_global("sms_paused")
-def _paused_global() -> list[Mobilization]:
-    return list(db.session.scalars(
-        mobilization_service.visible_mobilizations(current_user).where(Mobilization.status == MobilizationStatus.PAUSED)
-    ))
-
-
 @person_page_part("sms")
 def person_texts(user, person) -> dict:
     """The last texts with a person, their thread at their number, whether texts to them wait
@@ -962,5 +950,12 @@ def _rsvp_answer_label(status: str) -> str:
 
 @home_page_part("sms")
 def home_texts(user) -> dict:
-    """The home page's texts: unread texts in threads assigned to the user. One query."""
-    return {"unread_mine": inbox_service.unread_total(user, assigned_to=user)}
+    """The home page's texts: unread texts in threads assigned to the user and in every thread
+    the user may read, and the paused broadcasts the user sees. Three queries."""
+    return {
+        "unread_mine": inbox_service.unread_total(user, assigned_to=user),
+        "unread": inbox_service.unread_total(user),
+        "paused": list(db.session.scalars(
+            mobilization_service.visible_mobilizations(user).where(Mobilization.status == MobilizationStatus.PAUSED)
+        )),
+    }
