@@ -9,28 +9,15 @@ import csv
 import io
 from datetime import UTC, datetime
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from organizer.extensions import db
+from tests.people.test_phone_format import phonenumbers_format
 
 NANP_PHONES = ["+13125550142", "+13125550199", "+13125019876", "+17735550100", "+16045551234", "+14165550000",
                "+18005551234", "+19005550000", "+12685551234", "+17875550123", "+12125550000"]
 FOREIGN_PHONES = ["+525512345678", "+442079460000", "+4915123456789", "+33612345678", "+5491123456789"]
-
-
-def _phonenumbers_format(e164: str | None, region: str) -> str:
-    """phonenumbers' own answer, without any cache or layout: the reference."""
-    if not e164:
-        return ""
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    shape = (phonenumbers.PhoneNumberFormat.NATIONAL if phonenumbers.region_code_for_number(parsed) == region
-             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return phonenumbers.format_number(parsed, shape)
 
 
 def _defused(value: object) -> object:
@@ -53,8 +40,8 @@ def _reference_export(app, region: str) -> str:
             .options(selectinload(Person.tags), selectinload(Person.race_ethnicities),
                      selectinload(Person.neighborhood))).all()
         for p in people:
-            others = "; ".join(_phonenumbers_format(n, region) for n in p.other_phones.split(";")) if p.other_phones else ""
-            row = [p.id, p.first_name, p.last_name, p.preferred_name, _phonenumbers_format(p.phone, region), p.email,
+            others = "; ".join(phonenumbers_format(n, region) for n in p.other_phones.split(";")) if p.other_phones else ""
+            row = [p.id, p.first_name, p.last_name, p.preferred_name, phonenumbers_format(p.phone, region), p.email,
                    p.address, p.city, p.postal_code, others, p.neighborhood.name if p.neighborhood else None,
                    p.preferred_language, ";".join(sorted(t.name for t in p.tags)), p.sms_consent.value,
                    ";".join(sorted(r.value.value for r in p.race_ethnicities)), p.notes]
