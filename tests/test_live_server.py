@@ -27,3 +27,28 @@ def test_a_download_the_client_abandons_leaves_no_file_open(app, monkeypatch):
     gc.collect()
 
     assert [u.exc_value for u in unraisable] == []
+
+
+def test_stopping_waits_for_a_request_still_inside_the_app():
+    """The next fixture empties the tables once the server is stopped: a request still
+    running then (a page's last background call) must have finished, or it could hold locks
+    that PostgreSQL's TRUNCATE deadlocks with."""
+    import threading
+    import urllib.request
+
+    entered, finished = threading.Event(), threading.Event()
+
+    def slow_app(environ, start_response):
+        entered.set()
+        time.sleep(0.5)
+        finished.set()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"done"]
+
+    server = serve(slow_app)
+    caller = threading.Thread(target=lambda: urllib.request.urlopen(server.url, timeout=5).read())  # noqa: S310
+    caller.start()
+    assert entered.wait(5)
+    server.shutdown()
+    assert finished.is_set()
+    caller.join(5)
