@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (Boolean, Connection, DateTime, Enum, MetaData, Select, String, Table, bindparam, event,
-                        func, select)
+                        func, select, text)
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Dialect  # noqa: I001
 from sqlalchemy.ext.compiler import compiles
@@ -195,6 +195,36 @@ def insert_rows(connection: Connection, table: Table, columns: Sequence[str],
                 copy.write_row(row)
         return
     connection.exec_driver_sql(sql, params)
+
+
+@contextlib.contextmanager
+def triggers_set_aside(connection: Connection, names: Sequence[str]) -> Iterator[list[str]]:
+    """SQLite: drop the triggers named ``names`` for the block and create them again on leaving,
+    inside the caller's transaction; yields the names that existed. For bulk loads whose
+    per-row triggers cost more than the rows (the caller does their work once, in the block).
+
+    SQLite's schema changes are transactional: no other connection ever sees the triggers
+    missing, and a rollback restores them. The caller holds the write lock (its transaction has
+    written already), so no other writer's rows arrive meanwhile.
+
+    :raise RuntimeError: outside a transaction (the triggers would be dropped for good); nothing
+        is dropped then.
+    """
+    driver = connection.connection.driver_connection
+    if not driver.in_transaction:
+        raise RuntimeError("setting triggers aside needs a transaction")
+    saved = connection.execute(
+        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names")
+        .bindparams(bindparam("names", expanding=True)), {"names": list(names)}).all()
+    for name, _sql in saved:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    try:
+        yield [name for name, _sql in saved]
+    finally:
+        # A failure that ended the transaction has restored them already.
+        if driver.in_transaction:
+            for _name, sql in saved:
+                connection.exec_driver_sql(sql)
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:

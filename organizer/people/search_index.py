@@ -23,8 +23,8 @@ import contextlib
 from collections.abc import Iterator
 
 from sqlalchemy import (
-    Connection,
     ColumnElement,
+    Connection,
     Select,
     String,
     and_,
@@ -37,6 +37,7 @@ from sqlalchemy import (
     table,
 )
 
+from organizer.db import triggers_set_aside
 from organizer.people.models import Person
 
 #: The trigram tokenizer's unit: a shorter word has no trigram to look up.
@@ -133,9 +134,8 @@ def bulk_people(connection: Connection) -> Iterator[None]:
     trigger took ten times as long as the rows themselves (12 s against 1.5 s). Nothing changes
     on PostgreSQL, whose GIN indexes are kept by the insert itself.
 
-    As ``reports.data_version.bulk_inserts``: inside the caller's transaction, which already
-    holds SQLite's write lock, so no other writer's people can arrive meanwhile; the trigger is
-    dropped and made again in that transaction (a rollback restores it). New people are the
+    The trigger is set aside with ``db.triggers_set_aside``, in the caller's transaction, which
+    holds SQLite's write lock: no other writer's people arrive meanwhile. New people are the
     ones with an id above the largest at the start (imports take the ids after it).
 
     :raise RuntimeError: outside a transaction (the trigger would be dropped for good).
@@ -143,20 +143,10 @@ def bulk_people(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
-    if not connection.connection.driver_connection.in_transaction:
-        raise RuntimeError("bulk_people needs a transaction")
-    trigger = connection.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (INSERT_TRIGGER,)).scalar()
-    if trigger is None:  # a schema from before the index: nothing to keep in step
+    with triggers_set_aside(connection, [INSERT_TRIGGER]) as set_aside:
+        top = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM people").scalar()
         yield
-        return
-    top = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM people").scalar()
-    connection.exec_driver_sql(f'DROP TRIGGER "{INSERT_TRIGGER}"')
-    try:
-        yield
-        connection.exec_driver_sql(
-            "INSERT INTO people_search (rowid, search_key, phone) "
-            "SELECT id, search_key, phone FROM people WHERE id > ?", (top,))
-    finally:
-        if connection.connection.driver_connection.in_transaction:
-            connection.exec_driver_sql(trigger)
+        if set_aside:  # else a schema from before the index: nothing to keep in step
+            connection.exec_driver_sql(
+                "INSERT INTO people_search (rowid, search_key, phone) "
+                "SELECT id, search_key, phone FROM people WHERE id > ?", (top,))

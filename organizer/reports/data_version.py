@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection
+
+from organizer.db import triggers_set_aside
 
 # What every SQLite trigger of the migration ``reports: data version`` runs (d7a4c2e9f1b6).
 SQLITE_BUMP = ("INSERT INTO report_data_versions (slot, version, stamp) "
@@ -25,10 +27,9 @@ def bulk_inserts(connection: Connection, tables: Sequence[str]) -> Iterator[None
     """Inside this block, rows inserted into ``tables`` on ``connection`` do not each bump the
     reports' data version: it is bumped once, on entering. Nothing changes on PostgreSQL.
 
-    On SQLite the tables' insert triggers are dropped and created again on leaving, inside
-    the transaction (SQLite's schema changes are transactional: no other connection ever sees
-    them missing, and a rollback restores them). The bump comes first: it opens the
-    transaction and takes the write lock. Only the caller's inserts may run in the block.
+    On SQLite the tables' insert triggers are set aside for the block
+    (``db.triggers_set_aside``). The bump comes first: it opens the transaction and takes the
+    write lock. Only the caller's inserts may run in the block.
 
     :raise RuntimeError: when SQLite runs the bump outside a transaction (the triggers would
         be dropped for good); nothing is dropped then.
@@ -37,19 +38,5 @@ def bulk_inserts(connection: Connection, tables: Sequence[str]) -> Iterator[None
         yield
         return
     connection.exec_driver_sql(SQLITE_BUMP)
-    driver = connection.connection.driver_connection
-    if not driver.in_transaction:
-        raise RuntimeError("bulk_inserts needs a transaction")
-    names = [f"report_data_{table}_insert" for table in tables]
-    saved = connection.execute(
-        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names")
-        .bindparams(bindparam("names", expanding=True)), {"names": names}).all()
-    for name, _sql in saved:
-        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
-    try:
+    with triggers_set_aside(connection, [f"report_data_{table}_insert" for table in tables]):
         yield
-    finally:
-        # A failure that ended the transaction has restored them already.
-        if driver.in_transaction:
-            for _name, sql in saved:
-                connection.exec_driver_sql(sql)
