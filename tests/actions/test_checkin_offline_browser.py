@@ -10,20 +10,11 @@ from sqlalchemy import func, select
 from organizer.actions.models import Attendance
 from organizer.extensions import db
 from organizer.people.models import Person
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-
-
-def _log_in(page: Page, live_server: str, user) -> None:
-    from tests.conftest import PASSWORD
-
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def _open_door(page: Page, url: str) -> None:
@@ -67,7 +58,7 @@ def test_check_ins_made_offline_survive_a_reload_and_a_closed_tab_and_sync_once(
     url = f"{live_server}/actions/{action.id}/checkin"
     page = context.new_page()
     page.set_viewport_size(PHONE)
-    _log_in(page, live_server, staff)
+    log_in(page, live_server, staff)
     _open_door(page, url)
 
     context.set_offline(True)
@@ -120,7 +111,7 @@ def test_two_devices_offline_checking_in_the_same_people_count_each_once(
     for user in (leader, organizer):
         context = browser.new_context(viewport=PHONE, locale="en-US")
         page = context.new_page()
-        _log_in(page, live_server, user)
+        log_in(page, live_server, user)
         _open_door(page, url)
         devices.append((context, page))
 
@@ -153,7 +144,7 @@ def test_a_sync_after_the_session_ended_keeps_the_queue_until_the_user_logs_in_a
     url = f"{live_server}/actions/{action.id}/checkin"
     page = context.new_page()
     page.set_viewport_size(PHONE)
-    _log_in(page, live_server, staff)
+    log_in(page, live_server, staff)
     _open_door(page, url)
     context.set_offline(True)
     _check_in(page, "Dolores Huerta", "huerta")
@@ -166,7 +157,7 @@ def test_a_sync_after_the_session_ended_keeps_the_queue_until_the_user_logs_in_a
     assert _arrivals(app, action) == 0
 
     login = context.new_page()
-    _log_in(login, live_server, staff)
+    log_in(login, live_server, staff)
     login.close()
     page.get_by_role("button", name="Sync now").click()
     expect(page.get_by_test_id("sync-state")).to_have_text("All synced")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 # Downloads and JSON, the code step (no password typed), and a leader's own P2P texting page.
@@ -65,8 +67,6 @@ def rows(app, make_user, make_person, make_institution, make_action):
 
 
 def test_main_pages_load_without_content_security_policy_violations(page: Page, app, live_server, rows):
-    from tests.conftest import PASSWORD
-
     admin, ids = rows
     violations: list[str] = []
     # Chromium reports each blocked script, handler or style as "Refused to ... because it
@@ -75,11 +75,7 @@ def test_main_pages_load_without_content_security_policy_violations(page: Page, 
             if "Content Security Policy" in msg.text or msg.text.startswith("Refused to") else None)
     page.on("pageerror", lambda error: violations.append(f"{page.url}: {error}"))
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, admin)
 
     urls = sorted(
         rule.build({arg: ids[arg] for arg in rule.arguments}, append_unknown=False)[1]

@@ -7,23 +7,20 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 
 def test_the_admin_picks_the_person_from_the_suggestions(page: Page, app, live_server, make_user, make_person):
     from organizer.auth.models import User
     from organizer.extensions import db
-    from tests.conftest import PASSWORD
 
     admin = make_user("admin")
     rosa = make_person(first_name="Rosa", last_name="Martínez")
     make_person(first_name="Rosalía", last_name="Gómez")
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, admin)
 
     page.goto(f"{live_server}/admin/users/new")
     page.get_by_label("Email").fill("rosa@example.org")

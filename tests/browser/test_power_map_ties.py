@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.relational.test_browser import _login
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,8 @@ def _no_sideways_scroll(page: Page) -> None:
 def test_the_power_map_draws_the_relationships_and_lists_them(page: Page, live_server, power_map, size):
     organizer, campaign_id, president_id = power_map
     page.set_viewport_size(size)
-    _login(page, live_server, organizer)
+    log_in(page, live_server, organizer)
+    expect(page.get_by_role("heading", name=f"Welcome, {organizer.name}")).to_be_visible()
     page.goto(f"{live_server}/campaigns/{campaign_id}/power-map")
 
     lines = page.locator("svg.tie-lines line")
@@ -109,7 +110,8 @@ def test_a_leader_on_a_phone_reads_the_relationships_and_their_own_way_in(page: 
             add_relationship(chair, RelationshipKind.CONGREGANT, leader, person=db.session.get(Person, person.id))
         db.session.commit()
     page.set_viewport_size(PHONE)
-    _login(page, live_server, leader)
+    log_in(page, live_server, leader)
+    expect(page.get_by_role("heading", name=f"Welcome, {leader.name}")).to_be_visible()
     page.goto(f"{live_server}/campaigns/{campaign_id}/power-map")
     expect(page.locator("svg.tie-lines line")).to_have_count(2)
     expect(page.get_by_test_id("tie-table").get_by_role("row")).to_have_count(3)

@@ -4,24 +4,16 @@ fits the top bar at 1280px and works inside the collapsed menu at 390px."""
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
-
-
-def _login(page: Page, live_server: str, user) -> None:
-    from tests.conftest import PASSWORD
-
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def test_suggestions_as_you_type_at_desktop_width(page: Page, live_server, make_user, make_person, tmp_path):
     admin = make_user("admin")
     person = make_person(first_name="Dolores", last_name="Núñez")
     page.set_viewport_size({"width": 1280, "height": 800})
-    _login(page, live_server, admin)
+    log_in(page, live_server, admin)
     nav = page.locator("nav.navbar")
     box = page.locator("#nav-search-q")
     expect(box).to_be_visible()
@@ -40,7 +32,7 @@ def test_leader_on_a_phone_finds_only_their_own_people(page: Page, live_server, 
     make_person(owner=leader, first_name="Rosa", last_name="Zqparks")
     make_person(owner=other, first_name="Rosalind", last_name="Zqparks")
     page.set_viewport_size({"width": 390, "height": 844})
-    _login(page, live_server, leader)
+    log_in(page, live_server, leader)
     page.get_by_role("button", name="Menu").click()
     box = page.locator("#nav-search-q")
     expect(box).to_be_visible()

@@ -5,24 +5,17 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
-
-
-def _login(page: Page, base: str, user) -> None:
-    from tests.conftest import PASSWORD
-
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=f"Welcome, {user.name}")).to_be_visible()
 
 
 def test_leader_logs_a_one_to_one_from_a_phone_and_sees_it_on_the_timeline(page: Page, live_server, make_user, make_person):
     leader = make_user("leader")
     person = make_person(owner=leader, first_name="Ella", last_name="Baker")
     page.set_viewport_size({"width": 390, "height": 844})
-    _login(page, live_server, leader)
+    log_in(page, live_server, leader)
+    expect(page.get_by_role("heading", name=f"Welcome, {leader.name}")).to_be_visible()
 
     page.goto(f"{live_server}/people/{person.id}")
     page.get_by_role("link", name="Log a one-to-one").click()
@@ -46,7 +39,8 @@ def test_leader_logs_a_one_to_one_from_a_phone_and_sees_it_on_the_timeline(page:
 def test_organizer_moves_a_card_on_the_board(page: Page, live_server, make_user, make_person):
     organizer = make_user("organizer")
     make_person(first_name="Bayard", last_name="Rustin")
-    _login(page, live_server, organizer)
+    log_in(page, live_server, organizer)
+    expect(page.get_by_role("heading", name=f"Welcome, {organizer.name}")).to_be_visible()
 
     page.goto(f"{live_server}/pipeline/board")
     contact = page.get_by_role("region", name="Contact")

@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -49,16 +51,6 @@ def small_federation(app, make_user, make_institution):
     return organizer, leaders[0]
 
 
-def _login(page: Page, base: str, user) -> None:
-    from tests.conftest import PASSWORD
-
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
-
-
 @pytest.mark.parametrize("size", [{"width": 390, "height": 844}, {"width": 1280, "height": 800}])
 @pytest.mark.parametrize("who", ["organizer", "leader"])
 def test_the_network_is_drawn_without_sideways_scroll(page: Page, live_server, small_federation, size, who):
@@ -66,7 +58,7 @@ def test_the_network_is_drawn_without_sideways_scroll(page: Page, live_server, s
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.set_viewport_size(size)
-    _login(page, live_server, organizer if who == "organizer" else leader)
+    log_in(page, live_server, organizer if who == "organizer" else leader)
 
     page.goto(f"{live_server}/pipeline/network")
     graph = page.get_by_test_id("network-graph")

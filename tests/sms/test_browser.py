@@ -12,18 +12,14 @@ from organizer.extensions import db
 from organizer.sms import sending, services
 from organizer.sms.services import AudienceFilter
 from tests.sms.conftest import signed_post
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("twilio_app", "org")]
 
 
 def _login(page: Page, live_server: str, user) -> None:
-    from tests.conftest import PASSWORD
-
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, user)
 
 
 def test_compose_preview_updates_as_you_type(page: Page, live_server, make_user, bulk_people):

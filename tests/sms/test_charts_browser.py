@@ -11,19 +11,11 @@ from playwright.sync_api import Page, expect
 from organizer.db import utcnow
 from organizer.sms.models import MobilizationKind, OutboxStatus
 from tests.sms.test_charts import _mobilization, _phones, _reply
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("org")]
 
 SIZES = [{"width": 390, "height": 844}, {"width": 1280, "height": 800}]
-
-
-def _login(page: Page, live_server: str, user) -> None:
-    from tests.conftest import PASSWORD
-
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def _drawn(page: Page, testid: str) -> None:
@@ -52,7 +44,7 @@ def test_texting_charts_draw_beside_their_tables(page: Page, app, live_server, m
                outcome="opted_out" if i == 3 else None)
 
     page.set_viewport_size(size)
-    _login(page, live_server, user)
+    log_in(page, live_server, user)
     page.goto(f"{live_server}/sms/{m_id}")
     for chart in ("timeline-chart", "by-hour-chart"):
         _drawn(page, chart)

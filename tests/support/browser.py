@@ -1,0 +1,18 @@
+"""What browser tests share: signing in as a person would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page
+
+
+def log_in(page: Page, base: str, user: Any) -> None:
+    """Sign ``user`` in through the login form at ``base`` and wait for the home page."""
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
