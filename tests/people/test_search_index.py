@@ -160,17 +160,22 @@ def test_every_way_of_writing_people_keeps_the_index_in_step(app, make_user, mak
         assert _found(actor, "qwerty") == []
 
 
-def test_an_import_is_searchable(app, make_user):
+def _import(actor, lines: list[str]) -> None:
+    """Check and import ``lines`` (first name, last name, phone) as ``actor``, and commit."""
     from organizer.people.importing import check_import, import_people
 
+    data = ("First name,Last name,Phone\n" + "\n".join(lines) + "\n").encode()
+    plan = check_import(actor, data, region="US", max_bytes=len(data), max_rows=100)
+    assert plan.ok
+    import_people(actor, plan, owner=None, file_name="people.csv")
+    db.session.commit()
+
+
+def test_an_import_is_searchable(app, make_user):
     admin = make_user("admin")
-    data = "First name,Last name,Phone\nImportada,Xylofón,(312) 555-0177\n".encode()
     with app.app_context():
         actor = db.session.merge(admin)
-        plan = check_import(actor, data, region="US", max_bytes=len(data), max_rows=10)
-        assert plan.ok
-        import_people(actor, plan, owner=None, file_name="one.csv")
-        db.session.commit()
+        _import(actor, ["Importada,Xylofón,(312) 555-0177"])
         _integrity_checked()
         assert len(_found(actor, "xylofon")) == 1 and _found(actor, "xylofon") == _found(actor, "3125550177")
 
@@ -236,18 +241,11 @@ def test_a_large_import_joins_the_index_at_once_and_leaves_its_trigger_in_place(
     """The import adds its people to the index in one statement (SQLite), not through the
     trigger: afterwards the index holds exactly the people, and the trigger is back for the
     next person added."""
-    from organizer.people.importing import check_import, import_people
-
     make_person(first_name="Antes", last_name="Existente")
     admin = make_user("admin")
-    lines = [f"Persona{i},Importada{i},(312) 555-{1000 + i}" for i in range(60)]
-    data = ("First name,Last name,Phone\n" + "\n".join(lines) + "\n").encode()
     with app.app_context():
         actor = db.session.merge(admin)
-        plan = check_import(actor, data, region="US", max_bytes=len(data), max_rows=100)
-        assert plan.ok
-        import_people(actor, plan, owner=None, file_name="many.csv")
-        db.session.commit()
+        _import(actor, [f"Persona{i},Importada{i},(312) 555-{1000 + i}" for i in range(60)])
         _integrity_checked()
         assert len(_found(actor, "importada")) == 60
         assert len(_found(actor, "existente")) == 1
