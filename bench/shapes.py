@@ -111,7 +111,8 @@ def _build(s: Shape) -> None:
     now = datetime.now(UTC)
     # The build is one transaction: with SQLite's 2 MB default cache, dirty index pages (phone,
     # person_id: random order) were spilled to the WAL again and again.
-    db.session.execute(text("PRAGMA cache_size = -262144"))
+    if db.engine.dialect.name == "sqlite":  # BENCH_DATABASE_URL may name a PostgreSQL database
+        db.session.execute(text("PRAGMA cache_size = -262144"))
     # The reports' data version is bumped once for the whole build, not by a trigger per row.
     connection = db.session.connection()
     with bulk_inserts(connection, list(db.metadata.tables)), search_index.bulk_people(connection):
