@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from bench.common import database_app, logged_in_client, report, timed_ms
-from bench.shapes import ORGANIZER, PASSWORD, build_large, build_peer
+from bench.shapes import ORGANIZER, PASSWORD, build_large, build_peer, statement_triggers_off
 
 RACES = ["hispanic_latino", "black_african_american", "white", "asian", "middle_eastern_north_african",
          "american_indian_alaska_native", "native_hawaiian_pacific_islander", "other", "prefer_not_to_say"]
@@ -112,8 +112,9 @@ def _ensure_equity_data(app) -> None:
                 rows.append({"p": pid, "v": second})
             if rng.random() < 0.9:
                 languages.append({"p": pid, "l": "es" if first == "hispanic_latino" and rng.random() < 0.6 else "en"})
-        db.session.execute(text("INSERT INTO person_race_ethnicities (person_id, value) VALUES (:p, :v)"), rows)
-        db.session.execute(text("UPDATE people SET preferred_language = :l WHERE id = :p"), languages)
+        with statement_triggers_off(db.session.connection()):  # executemany: a statement per row on PostgreSQL
+            db.session.execute(text("INSERT INTO person_race_ethnicities (person_id, value) VALUES (:p, :v)"), rows)
+            db.session.execute(text("UPDATE people SET preferred_language = :l WHERE id = :p"), languages)
         now = datetime.now(UTC).replace(tzinfo=None)
         db.session.execute(text("INSERT INTO campaigns (name, issue, status, starts_on, created_at, updated_at) "
                                 "VALUES ('Bench campaign', 'housing', 'active', :s, :n, :n)"),

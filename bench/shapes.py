@@ -104,7 +104,7 @@ def _put(model, rows: Iterable[dict]) -> None:
 
 
 @contextlib.contextmanager
-def _statement_triggers_off(connection) -> Iterator[None]:
+def statement_triggers_off(connection) -> Iterator[None]:
     """On PostgreSQL, the reports' statement triggers off for the build, and the version bumped
     once after. ``_put``'s executemany is one statement per row there, and a million statements
     each bumping the same version row in one transaction slowed to a crawl (the build had not
@@ -142,7 +142,7 @@ def _build(s: Shape) -> None:
     # The reports' data version is bumped once for the whole build, not by a trigger per row.
     connection = db.session.connection()
     with bulk_inserts(connection, list(db.metadata.tables)), search_index.bulk_people(connection), \
-            _statement_triggers_off(connection):
+            statement_triggers_off(connection):
         users = _foundation(s, rng, now)
         _relational(s, rng, now, users)
         _actions(s, rng, now, users)
