@@ -147,6 +147,15 @@ def _build(s: Shape) -> None:
         _relational(s, rng, now, users)
         _actions(s, rng, now, users)
         _texts(s, rng, now, users)
+    if db.engine.dialect.name == "postgresql":
+        # The rows were given their ids: move each id sequence past them, or the app's next
+        # insert (an import) would take id 1 again.
+        for table in db.metadata.sorted_tables:
+            if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
+                db.session.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608 - own table names
+                    f"(SELECT COALESCE(max(id), 0) + 1 FROM {table.name}), false) "
+                    f"WHERE pg_get_serial_sequence('{table.name}', 'id') IS NOT NULL"))
     db.session.commit()
     db.session.execute(text("ANALYZE"))  # planner statistics, as a maintained database would have
     db.session.commit()
