@@ -8,7 +8,7 @@ numbers. At the door, a leader finds and checks in their own people (and walk-in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -353,7 +353,9 @@ def rsvp_by_user(action: Action, person: Person, status: RsvpStatus, actor: User
 
 def _rsvp_attended() -> ColumnElement[bool]:
     """For a row of ``Rsvp``: whether that person checked in at that action."""
-    return exists().where(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id)
+    # ``SELECT id``, not ``exists()``'s ``SELECT *``: SQLite then answers from the index alone.
+    return select(Attendance.id).where(Attendance.action_id == Rsvp.action_id,
+                                       Attendance.person_id == Rsvp.person_id).exists()
 
 
 def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = None,
@@ -550,17 +552,35 @@ class Prediction:
 
 
 def predict_turnout(action: Action) -> Prediction:
-    """Expected turnout from each RSVP'd person's own show-up history (two queries, one when the
-    federation's rate is cached).
+    """Expected turnout from each RSVP'd person's own show-up history.
 
     A person's rate is actions attended / RSVPs "yes" over actions before this one; with fewer
     than ``MIN_HISTORY`` such RSVPs the federation's average rate stands in. Each "yes" adds
     the rate, each "maybe" ``MAYBE_WEIGHT`` times it.
 
+    Two queries, cached by data version (``organizer.data_cache``): the prediction reads every
+    earlier action's answers and check-ins (~50,000 RSVPs at a large federation, most of the
+    turnout page's time), and every write to RSVPs, check-ins or actions' starts changes that
+    version in its own transaction, so a cached prediction is always the one computed afresh.
+    """
+    from organizer.data_cache import cached
+
+    return cached(("turnout_prediction", action.id, action.starts_at), lambda: _predict(action), replace)
+
+
+def _predict(action: Action) -> Prediction:
+    """``predict_turnout`` computed: the federation's rate, then one row adding up everyone.
+
     The database adds it all up and answers one row: loading the thousands of answers and
     histories to add them in Python cost more than finding them.
     """
-    total, came = federation_show_ups(action)
+    total, came = db.session.execute(
+        select(func.count(), func.count(Attendance.id))
+        .select_from(Rsvp)
+        .join(Action, Action.id == Rsvp.action_id)
+        .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
+        .where(Rsvp.status == RsvpStatus.YES, _before(action))
+    ).one()
     federation_rate = (came / total) if total else DEFAULT_SHOW_UP_RATE
     showed = func.count(Attendance.id)
     history = (
@@ -596,29 +616,6 @@ def predict_turnout(action: Action) -> Prediction:
 def _before(action: Action) -> ColumnElement[bool]:
     """For a row joined to ``Action``: an action before ``action`` (its history), not archived."""
     return and_(Action.starts_at < action.starts_at, Action.archived_at.is_(None), Action.id != action.id)
-
-
-def federation_show_ups(action: Action) -> tuple[int, int]:
-    """RSVPs "yes" to every action before ``action``, and how many of those people came.
-
-    The one figure of the turnout page that reads every earlier action (~50,000 RSVPs at a large
-    federation, most of the page's time): cached by data version (``organizer.data_cache``),
-    which every write to RSVPs, check-ins or actions' starts changes in its own transaction.
-    """
-    from organizer.data_cache import cached
-
-    def compute() -> tuple[int, int]:
-        total, came = db.session.execute(
-            select(func.count(), func.count(Attendance.id))
-            .select_from(Rsvp)
-            .join(Action, Action.id == Rsvp.action_id)
-            .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id,
-                                        Attendance.person_id == Rsvp.person_id))
-            .where(Rsvp.status == RsvpStatus.YES, _before(action))
-        ).one()
-        return int(total), int(came)
-
-    return cached(("federation_show_ups", action.id, action.starts_at), compute, tuple)
 
 
 @dataclass
@@ -786,7 +783,10 @@ def turnout_condition(action_id: int, which: str) -> ColumnElement[bool]:
     if which == "no_show":
         said_yes = Person.id.in_(select(Rsvp.person_id).where(Rsvp.action_id == action_id,
                                                               Rsvp.status == RsvpStatus.YES))
-        came = exists().where(Attendance.action_id == action_id, Attendance.person_id == Person.id)
+        # ``SELECT id`` (the row id every index holds), not ``SELECT *``: SQLite answers these
+        # tests from the index alone instead of reading each check-in's row.
+        came = select(Attendance.id).where(Attendance.action_id == action_id,
+                                           Attendance.person_id == Person.id).exists()
         return and_(said_yes, ~came)
     if which == "attended":
         return Person.id.in_(came_ids)
@@ -794,9 +794,9 @@ def turnout_condition(action_id: int, which: str) -> ColumnElement[bool]:
         earlier = aliased(Attendance)
         earlier_action = aliased(Action)
         this_action = select(Action.starts_at).where(Action.id == action_id).scalar_subquery()
-        return and_(Person.id.in_(came_ids), ~exists().where(
+        return and_(Person.id.in_(came_ids), ~select(earlier.id).where(
             earlier.person_id == Person.id, earlier.action_id == earlier_action.id,
-            earlier_action.starts_at < this_action))
+            earlier_action.starts_at < this_action).exists())
     raise ValueError(which)
 
 
