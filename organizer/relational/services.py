@@ -692,7 +692,8 @@ def board(user: User, filters: BoardFilters, per_column: int = 50,
     people never met), their institutions and the actions they attended.
 
     The cards are plain rows, names read by the walks themselves (they visit each person's row
-    anyway): loading 250 whole people and their memberships as ORM objects was a third of the page.
+    anyway): loading each card's whole person and memberships as ORM objects was a third of the
+    board's time at 100,000 people.
     """
     from organizer.actions.services import attendance_counts
 
