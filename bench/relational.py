@@ -17,12 +17,15 @@ BOARD_COUNTS_SQL = """
 SELECT COALESCE(pp.stage_id, :first) AS stage, COUNT(*) FROM people p
 LEFT JOIN person_pipeline pp ON pp.person_id = p.id WHERE p.archived_at IS NULL GROUP BY 1
 """
-# Per stage: the 50 most recently met (walking the stage/last one-to-one index), then people never met.
+# Per stage: the 50 most recently met (walking the stage/last one-to-one index), then people never
+# met, with the names the cards show (the page reads them in the same walks).
 BOARD_CARDS_SQL = """
-SELECT p.id, pp.last_one_to_one_on, pp.last_assessment FROM people p JOIN person_pipeline pp ON pp.person_id = p.id
+SELECT p.id, pp.last_one_to_one_on, pp.last_assessment, p.first_name, p.preferred_name, p.last_name
+FROM people p JOIN person_pipeline pp ON pp.person_id = p.id
 WHERE p.archived_at IS NULL AND pp.stage_id = :stage AND pp.last_one_to_one_on IS NOT NULL
 ORDER BY pp.last_one_to_one_on DESC, pp.person_id DESC LIMIT 50;
-SELECT p.id FROM people p LEFT JOIN person_pipeline pp ON pp.person_id = p.id
+SELECT p.id, p.first_name, p.preferred_name, p.last_name
+FROM people p LEFT JOIN person_pipeline pp ON pp.person_id = p.id
 WHERE p.archived_at IS NULL AND (pp.stage_id = :stage OR (:stage = :first AND pp.person_id IS NULL))
 AND pp.last_one_to_one_on IS NULL ORDER BY p.id DESC LIMIT 50
 """

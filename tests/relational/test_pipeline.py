@@ -66,6 +66,27 @@ def test_board_counts_match_the_database_and_cards_show_last_meeting_and_assessm
     assert "5/5" in html and "Last one-to-one" in html
 
 
+def test_a_board_card_shows_the_name_people_use_their_institutions_and_a_move_form(
+        app, login_as, make_user, make_person, make_institution, stage_ids, move):
+    from organizer.institutions.models import Membership
+
+    organizer = make_user("organizer")
+    person = make_person(first_name="Guadalupe", preferred_name="Lupe", last_name="Ortiz")
+    churches = [make_institution(name=name) for name in ("St. Pius", "Our Lady")]
+    with app.app_context():
+        db.session.add_all(Membership(person_id=person.id, institution_id=c.id) for c in churches)
+        db.session.commit()
+    move(organizer, person, stage_ids["Leader"])
+    html = login_as(organizer).client.get("/pipeline/board").get_data(as_text=True)
+    card = html[html.index(f'data-person-id="{person.id}"'):]
+    card = card[:card.index("</article>")]
+    assert f'href="/people/{person.id}">Lupe Ortiz</a>' in card
+    assert "St. Pius, Our Lady" in card
+    assert 'name="csrf_token" value="' in card and 'name="next" value="/pipeline/board?"' in card
+    assert f'<option value="{stage_ids["Leader"]}" selected>Leader</option>' in card
+    assert card.count("<option") == len(stage_ids) and card.count(" selected>") == 1
+
+
 def test_board_counts_leave_out_archived_people_with_or_without_a_stage(
         app, login_as, make_user, make_person, stage_ids, move):
     from organizer.db import utcnow
