@@ -265,3 +265,16 @@ def test_the_migrations_make_the_outbox_indexes_partial_and_keep_one_whole_index
         assert where.strip() == condition, sql[name]
     assert " WHERE " not in sql["ix_sms_outbox_person_id"]
     assert " WHERE " not in sql["ix_sms_outbox_mobilization_status_sid"]
+
+
+def test_the_outbox_keeps_its_report_triggers_after_sqlite_copied_the_table(app):
+    """SQLite drops the SID's constraint by copying the table: the reports' data version must
+    still move when a sent text is written (``reports.data_version``)."""
+    with app.app_context():
+        connection = db.session.connection()
+        if connection.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL alters the table in place")
+        triggers = set(connection.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'sms_outbox'")).scalars())
+    assert triggers == {"report_data_sms_outbox_insert", "report_data_sms_outbox_update",
+                        "report_data_sms_outbox_delete"}
