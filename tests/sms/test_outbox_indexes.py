@@ -268,8 +268,8 @@ def test_the_migrations_make_the_outbox_indexes_partial_and_keep_one_whole_index
 
 
 def test_the_outbox_keeps_its_report_triggers_after_sqlite_copied_the_table(app):
-    """SQLite drops the SID's constraint by copying the table: the reports' data version must
-    still move when a sent text is written (``reports.data_version``)."""
+    """SQLite drops the SID's constraint by copying the table, and the old table's triggers go
+    with it: the reports' data version (``reports.data_version``) needs them back."""
     with app.app_context():
         connection = db.session.connection()
         if connection.dialect.name != "sqlite":
