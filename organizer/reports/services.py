@@ -364,9 +364,10 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
     # ANALYZE has run, otherwise skip-scans the (status, sent_at) index and fetches every
     # period's text row for its person (3x slower on a million texts than reading the covering
     # (person_id, sent_at, status) index whole, in the GROUP BY's order, as it does here).
+    # That index holds sent texts only (``sent_at IS NOT NULL``): the query says so to use it.
     sent_at = func.coalesce(outbox.c.sent_at, outbox.c.sent_at)
     texted = select(outbox.c.person_id, func.max(case((outbox.c.status == "delivered", 1), else_=0)).label("delivered")) \
-        .where(sent_at >= begin, sent_at < finish, outbox.c.person_id.is_not(None)) \
+        .where(sent_at >= begin, sent_at < finish, outbox.c.person_id.is_not(None), outbox.c.sent_at.is_not(None)) \
         .group_by(outbox.c.person_id).subquery("texted")
     inbound = InboundMessage.__table__
     replied = select(inbound.c.person_id).where(inbound.c.received_at >= begin, inbound.c.received_at < finish,

@@ -21,7 +21,7 @@ from organizer.actions.services import upcoming_actions
 from organizer.campaigns.models import Campaign
 from organizer.extensions import db
 from organizer.people.models import Person
-from organizer.sms.outbox import in_their_language, language_of
+from organizer.sms.outbox import in_their_language, language_of, taken_to
 
 if TYPE_CHECKING:
     from organizer.sms.models import Mobilization
@@ -121,8 +121,7 @@ def asked_about(person: Person, now: datetime) -> tuple[Action, Rsvp | None] | N
         .join(OutboxMessage, OutboxMessage.mobilization_id == Mobilization.id)
         .where(
             Mobilization.rsvp_prompt,
-            OutboxMessage.sid.is_not(None),
-            (OutboxMessage.person_id == person.id) | (OutboxMessage.phone == person.phone),
+            taken_to(person),
             OutboxMessage.created_at >= now - RSVP_REPLY_WINDOW,
             Action.starts_at > now,
             Action.archived_at.is_(None),

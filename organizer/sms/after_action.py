@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from organizer.actions.models import Action
 from organizer.extensions import db
@@ -99,13 +99,13 @@ def made_it_action(person: Person, now: datetime) -> int | None:
     sent them (within ``MADE_IT_REPLY_WINDOW``) was that question: a YES answers the last
     text, so a later RSVP ask or reminder takes the reply over. One query. Raises nothing."""
     from organizer.sms.models import MessageKind, Mobilization, MobilizationPurpose, OutboxMessage
+    from organizer.sms.outbox import taken_to
 
     last = db.session.execute(
         select(Mobilization.purpose, Mobilization.purpose_action_id)
         .select_from(OutboxMessage)
         .outerjoin(Mobilization, Mobilization.id == OutboxMessage.mobilization_id)
-        .where(or_(OutboxMessage.person_id == person.id, OutboxMessage.phone == person.phone),
-               OutboxMessage.sid.is_not(None), OutboxMessage.created_at >= now - MADE_IT_REPLY_WINDOW,
+        .where(taken_to(person), OutboxMessage.created_at >= now - MADE_IT_REPLY_WINDOW,
                # Answers to their own texts (HELP, a confirmation) are not a new question.
                OutboxMessage.kind.not_in((MessageKind.AUTO_REPLY, MessageKind.OPT_OUT_CONFIRMATION)))
         .order_by(OutboxMessage.id.desc()).limit(1)

@@ -71,6 +71,9 @@ def opt_out_phone(phone: str, source: str, now: datetime | None = None, *,
         .where(
             OutboxMessage.phone == phone,
             OutboxMessage.status == OutboxStatus.QUEUED,
+            # Always so for a queued text (a requeued one forgets its SID); says so to the
+            # database, whose index of unsent texts by number finds them.
+            OutboxMessage.sid.is_(None),
             OutboxMessage.kind != MessageKind.OPT_OUT_CONFIRMATION,
         )
         .values(status=OutboxStatus.CANCELED, error_message="opted out", updated_at=now),

@@ -150,20 +150,44 @@ class OutboxMessage(db.Model):
         # constraints only bind texts of the same mobilization.
         UniqueConstraint("mobilization_id", "person_id", name="uq_sms_outbox_mobilization_person"),
         UniqueConstraint("mobilization_id", "phone", name="uq_sms_outbox_mobilization_phone"),
-        Index("ix_sms_outbox_status_not_before", "status", "not_before"),
+        # Partial indexes: a launch writes tens of thousands of rows at once, and each full index
+        # whose order is not the rows' (a person's, a number's) takes them all over its pages.
+        # The indexes over texts' history hold only texts Twilio took (``sid``) or sent
+        # (``sent_at``): a launch's rows join them one at a time, as they are sent. The queries
+        # they serve carry the same condition (``tests/sms/test_outbox_indexes.py`` pins them).
+        # A SID is Twilio's for one text. Unsent texts (NULL) are left out: a launch writes its
+        # rows without touching it, and SQLite cannot take it to look for ``sid IS NULL``.
+        Index("uq_sms_outbox_sid", "sid", unique=True,
+              sqlite_where=text("sid IS NOT NULL"), postgresql_where=text("sid IS NOT NULL")),
+        # Texts not yet taken by Twilio (queued, claimed, held; and canceled ones), for the sweep.
+        Index("ix_sms_outbox_status_not_before", "status", "not_before",
+              sqlite_where=text("sid IS NULL"), postgresql_where=text("sid IS NULL")),
         # Covers the per-mobilization counts (status, and whether Twilio took it) without table reads.
         Index("ix_sms_outbox_mobilization_status_sid", "mobilization_id", "status", "sid"),
-        Index("ix_sms_outbox_phone_created", "phone", "created_at"),
+        # The texts Twilio took, by number: what an inbound reply answers (RSVP, "did you make it?").
+        Index("ix_sms_outbox_phone_created", "phone", "created_at",
+              sqlite_where=text("sid IS NOT NULL"), postgresql_where=text("sid IS NOT NULL")),
+        # The texts not yet taken, by number: what an opt-out cancels, a send still in flight.
+        Index("ix_sms_outbox_phone_unsent", "phone",
+              sqlite_where=text("sid IS NULL"), postgresql_where=text("sid IS NULL")),
+        # The texts of an unknown contact's thread (no person to look them up by).
+        Index("ix_sms_outbox_phone_no_person", "phone",
+              sqlite_where=text("person_id IS NULL"), postgresql_where=text("person_id IS NULL")),
         # Covers the equity dashboard's per-person texting facts (texted, delivered in a period)
-        # in person order, so the aggregate reads no table rows and needs no sort.
-        Index("ix_sms_outbox_person_sent_status", "person_id", "sent_at", "status"),
+        # in person order, so the aggregate reads no table rows and needs no sort. Texts sent only:
+        # every person's texts, whatever their state, are found through ix_sms_outbox_person_id.
+        Index("ix_sms_outbox_person_sent_status", "person_id", "sent_at", "status",
+              sqlite_where=text("sent_at IS NOT NULL"), postgresql_where=text("sent_at IS NOT NULL")),
         # The monthly chart on /sms/ counts each status's texts in each month's range of
         # sending times from this index alone (a year of a large federation is a million texts).
-        Index("ix_sms_outbox_status_sent", "status", "sent_at"),
+        Index("ix_sms_outbox_status_sent", "status", "sent_at",
+              sqlite_where=text("sent_at IS NOT NULL"), postgresql_where=text("sent_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mobilization_id: Mapped[int | None] = mapped_column(ForeignKey("sms_mobilizations.id", ondelete="CASCADE"))
+    #: Indexed whole (narrow, so a launch's rows touch few of its pages): every text of a person
+    #: (their page and thread, a person deleted or merged), whatever its state.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     phone: Mapped[str] = mapped_column(String(20))  # E.164
     body: Mapped[str] = mapped_column(Text)
@@ -177,7 +201,7 @@ class OutboxMessage(db.Model):
     kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, 30), default=MessageKind.MOBILIZATION)
     status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, 20), default=OutboxStatus.QUEUED)
     provider_status: Mapped[str | None] = mapped_column(String(20))
-    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sid: Mapped[str | None] = mapped_column(String(64))  # unique: uq_sms_outbox_sid
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

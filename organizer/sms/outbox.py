@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from organizer.audit.services import record
 from organizer.auth.models import User
@@ -98,6 +98,17 @@ def in_their_language(person: Person | None, message: Any, **values: str) -> str
 
     with force_locale(language_of(person)):
         return str(message) % values
+
+
+def taken_to(person: Person) -> ColumnElement[bool]:
+    """Texts Twilio took (they have a SID) addressed to ``person``, or to their number
+    addressed to someone else there (a household's one text), in SQL. Raises nothing.
+
+    The SID's condition is repeated in the number's branch: SQLite chooses an index for each
+    branch of an OR by that branch alone, and the index of taken texts by number
+    (``ix_sms_outbox_phone_created``) holds only texts with a SID."""
+    taken = OutboxMessage.sid.is_not(None)
+    return and_(taken, or_(OutboxMessage.person_id == person.id, and_(OutboxMessage.phone == person.phone, taken)))
 
 
 def recent_texts(person_id: int, limit: int = 5) -> list[OutboxMessage]:

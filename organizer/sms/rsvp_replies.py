@@ -46,6 +46,7 @@ from organizer.sms.models import (
     ReminderSent,
     ReplyRsvp,
 )
+from organizer.sms.outbox import taken_to
 from organizer.sms.rsvp_intent import Intent, changes_answer, read_intent
 
 #: Answers the person gave us themselves (a reply in words does not overrule these lightly).
@@ -66,12 +67,11 @@ def last_texted_action(person: Person, now: datetime) -> tuple[Action, Rsvp | No
     (then returned with it). ``None`` when there is none. Three queries. Raises nothing."""
     since = now - actions_link.RSVP_REPLY_WINDOW
     upcoming = (Action.starts_at > now) & Action.archived_at.is_(None)
-    to_them = (OutboxMessage.person_id == person.id) | (OutboxMessage.phone == person.phone)
     texted = db.session.execute(
         select(Mobilization.action_id, OutboxMessage.created_at)
         .join(OutboxMessage, OutboxMessage.mobilization_id == Mobilization.id)
         .join(Action, Action.id == Mobilization.action_id)
-        .where(to_them, OutboxMessage.sid.is_not(None), OutboxMessage.created_at >= since, upcoming)
+        .where(taken_to(person), OutboxMessage.created_at >= since, upcoming)
         .order_by(OutboxMessage.id.desc()).limit(1)
     ).first()
     reminded = db.session.execute(
