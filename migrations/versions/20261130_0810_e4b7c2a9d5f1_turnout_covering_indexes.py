@@ -1,7 +1,7 @@
 """actions: covering indexes for the turnout page (a person's past answers and check-ins, RSVPs by recruiter)
 
 Revision ID: e4b7c2a9d5f1
-Revises: 0715da0efe41
+Revises: b5d1f3a7c9e2
 Create Date: 2026-11-30 08:10:00
 
 Three indexes grow by the column their readers went back to the table for: the turnout
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e4b7c2a9d5f1'
-down_revision = '0715da0efe41'
+down_revision = 'b5d1f3a7c9e2'
 branch_labels = None
 depends_on = None
 
