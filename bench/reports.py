@@ -49,6 +49,7 @@ def equity_sql(months: int) -> str:
                  AND x.starts_at < :f AND x.starts_at <= :now AND x.archived_at IS NULL GROUP BY a.person_id) c
                  ON c.person_id = p.id
       LEFT JOIN (SELECT person_id, max(status = 'delivered') AS d FROM sms_outbox WHERE coalesce(sent_at, sent_at) >= :b AND coalesce(sent_at, sent_at) < :f
+                 AND sent_at IS NOT NULL AND person_id IS NOT NULL
                  GROUP BY person_id) t ON t.person_id = p.id
       LEFT JOIN (SELECT person_id FROM sms_inbound WHERE received_at >= :b AND received_at < :f GROUP BY person_id) r
                  ON r.person_id = p.id
