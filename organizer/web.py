@@ -85,11 +85,15 @@ def reject_nul_bytes() -> None:
 
 @dataclass
 class Pagination:
-    """Page numbers for a list page."""
+    """Page numbers for a list page. ``more``: ``total`` is where counting stopped, more rows
+    follow it (the pager then shows no last page); ``following``: whether a page follows, when
+    the caller knows it better than the total does."""
 
     page: int
     per_page: int
     total: int
+    more: bool = False
+    following: bool | None = None
 
     @property
     def pages(self) -> int:
@@ -101,6 +105,8 @@ class Pagination:
 
     @property
     def has_next(self) -> bool:
+        if self.following is not None:
+            return self.following
         return self.page < self.pages
 
 

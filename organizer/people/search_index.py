@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from sqlalchemy import (
     ColumnElement,
@@ -116,15 +117,38 @@ def match_condition(words: list[str], digits: str, *, probe: bool = False) -> Co
     return or_(*clauses)
 
 
-def indexed_count(ids: Select[tuple[int]]) -> int:
-    """SQLite: how many people not archived are among ``ids``: all of them, counted in the index,
-    less the archived ones (the few in ``ix_people_archived_at``), so that no row is read."""
+@dataclass(frozen=True)
+class IndexedCount:
+    """How many people not archived a search finds, as the index tells without reading a row.
+
+    ``count`` is exact, unless ``more``: then counting stopped there and more than ``count``
+    match. ``stride`` is how many people ids, on average, lie between two matches among the
+    ids read (1.0 when everybody matches): about how many rows a walk in any order unrelated
+    to the ids (by name) reads for each match it finds."""
+
+    count: int
+    more: bool = False
+    stride: float = 1.0
+
+
+def indexed_count(ids: Select[tuple[int]], *, cap: int | None = None) -> IndexedCount:
+    """SQLite: how many people not archived are among ``ids``: the matches counted in the index
+    less the archived ones (the few in ``ix_people_archived_at``), so that no row is read.
+
+    ``cap``: stop counting past ``cap`` matches (``more`` is then set): the index hands its
+    matches over in id order and stops there, instead of reading all of them (9,000 "maria"
+    among 100,000 people: 0.4 ms instead of 6)."""
     from organizer.extensions import db
 
-    everyone = db.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
     archived = db.session.scalar(select(func.count()).where(
         Person.archived_at.is_not(None), (Person.id + 0).in_(ids))) or 0
-    return everyone - archived
+    read = (ids if cap is None else ids.limit(cap + 1 + archived)).subquery()
+    everyone, last_id = db.session.execute(select(func.count(), func.max(list(read.c)[0]))).one()
+    count = everyone - archived
+    stride = (last_id or 0) / everyone if everyone else 1.0
+    if cap is not None and count > cap:
+        return IndexedCount(cap, more=True, stride=stride)
+    return IndexedCount(count, stride=stride)
 
 
 @contextlib.contextmanager
