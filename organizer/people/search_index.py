@@ -132,20 +132,22 @@ class IndexedCount:
 
 
 def indexed_count(ids: Select[tuple[int]], *, cap: int | None = None) -> IndexedCount:
-    """SQLite: how many people not archived are among ``ids``: the matches counted in the index
-    less the archived ones (the few in ``ix_people_archived_at``), so that no row is read.
+    """SQLite: how many people not archived are among ``ids``, in one query: the matches read
+    from the index in id order, each person's row found by its id to leave the archived out.
 
-    ``cap``: stop counting past ``cap`` matches (``more`` is then set): the index hands its
-    matches over in id order and stops there, instead of reading all of them (9,000 "maria"
-    among 100,000 people: 0.4 ms instead of 6)."""
+    ``cap``: stop past ``cap`` people not archived (``more`` is then set): the index hands its
+    matches over in id order and stops there instead of reading all of them (9,000 "maria"
+    among 100,000 people: about a millisecond instead of 6). Archived people are left out on
+    the way, so however many there are, no more matches are read than the count needs (a
+    separate count of the archived among all the matches read every match)."""
     from organizer.extensions import db
 
-    archived = db.session.scalar(select(func.count()).where(
-        Person.archived_at.is_not(None), (Person.id + 0).in_(ids))) or 0
-    read = (ids if cap is None else ids.limit(cap + 1 + archived)).subquery()
-    everyone, last_id = db.session.execute(select(func.count(), func.max(list(read.c)[0]))).one()
-    count = everyone - archived
-    stride = (last_id or 0) / everyone if everyone else 1.0
+    found = ids.subquery()
+    rows = (select(Person.id).select_from(found).join(Person, Person.id == list(found.c)[0])
+            .where(Person.archived_at.is_(None)))
+    read = (rows if cap is None else rows.limit(cap + 1)).subquery()
+    count, last_id = db.session.execute(select(func.count(), func.max(read.c.id))).one()
+    stride = last_id / count if count else 1.0
     if cap is not None and count > cap:
         return IndexedCount(cap, more=True, stride=stride)
     return IndexedCount(count, stride=stride)
