@@ -18,7 +18,7 @@ from organizer.extensions import db
 #: The statements each page runs today, the signed-in user and the organization row included
 #: (on SQLite; PostgreSQL has one fewer, no ``BEGIN IMMEDIATE``): the pages must not grow beyond
 #: them, whatever the person or the action holds. The action page's count is with a search.
-PERSON_PAGE_QUERIES = 21
+PERSON_PAGE_QUERIES = 22
 ACTION_PAGE_QUERIES = 11
 
 
