@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from flask_wtf import FlaskForm
-from markupsafe import escape
+from markupsafe import Markup, escape
 from wtforms import SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
@@ -22,15 +23,45 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class PickerSelect(widgets.Select):
-    """A select of many options (every active institution), drawn exactly as WTForms draws it
-    but without building each plain option's attributes one by one: WTForms' own way spends
-    milliseconds of every page view on a couple of hundred options."""
+    """A select of many options (every active institution, every active user), drawn exactly as
+    WTForms draws it, but cheaply: a plain option without building its attributes one by one
+    (WTForms' own way spent milliseconds of every page view on a couple of hundred options),
+    and the options of the same choices with the same value chosen drawn once per process (see
+    ``_picker_options``). Choices that are not plain ``(value, text)`` pairs are drawn by WTForms."""
+
+    def __call__(self, field, **kwargs):
+        choices = field.choices
+        if (self.multiple or field.has_groups() or not isinstance(choices, list | tuple)
+                or not all(isinstance(c, tuple) and len(c) == 2 and isinstance(c[1], str)
+                           and not isinstance(c[0], bool) for c in choices)  # True == 1 as a key
+                or isinstance(field.data, bool)):
+            return super().__call__(field, **kwargs)
+        try:
+            options = _picker_options(tuple(choices), field.coerce, field.data)
+        except TypeError:  # a value that cannot be a key (a list...): drawn as WTForms draws it
+            return super().__call__(field, **kwargs)
+        # The <select> tag as WTForms writes it.
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in dir(flags):
+            if k in self.validation_attrs and k not in kwargs:
+                kwargs[k] = getattr(flags, k)
+        return Markup(f"<select {widgets.html_params(name=field.name, **kwargs)}>{options}</select>")
 
     @classmethod
     def render_option(cls, value, label, selected, **kwargs):
         if selected or kwargs or isinstance(value, bool):
             return super().render_option(value, label, selected, **kwargs)
         return f'<option value="{escape(value)}">{escape(label)}</option>'
+
+
+# The same pickers (every active institution, every active user) are drawn on page after page;
+# their options depend only on the choices, the coercion and the value chosen, so a process
+# keeps the last few drawn. The key is the choices themselves: hashing a few hundred pairs
+# takes microseconds, drawing them took milliseconds, and a list that changed is another key.
+@lru_cache(maxsize=64)
+def _picker_options(choices: tuple[tuple[object, str], ...], coerce: object, data: object) -> str:
+    return "".join(PickerSelect.render_option(value, label, coerce(value) == data) for value, label in choices)
 
 
 def optional_int(value: object) -> int | None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, render_template, request
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, to_user_timezone
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from werkzeug.routing import IntegerConverter
 
 #: The largest id or number a query may carry: what an INTEGER column holds on PostgreSQL (which
@@ -85,11 +87,15 @@ def reject_nul_bytes() -> None:
 
 @dataclass
 class Pagination:
-    """Page numbers for a list page."""
+    """Page numbers for a list page. ``more``: ``total`` is where counting stopped, more rows
+    follow it (the pager then shows no last page); ``following``: whether a page follows, when
+    the caller knows it better than the total does."""
 
     page: int
     per_page: int
     total: int
+    more: bool = False
+    following: bool | None = None
 
     @property
     def pages(self) -> int:
@@ -101,6 +107,8 @@ class Pagination:
 
     @property
     def has_next(self) -> bool:
+        if self.following is not None:
+            return self.following
         return self.page < self.pages
 
 
@@ -143,8 +151,21 @@ def local_date(value: datetime | None, fmt: str = "medium") -> str:
     """The calendar day of a stored UTC time in the federation's time zone, in the user's language."""
     if value is None:
         return ""
-    day = to_user_timezone(value).date() if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        # The day in the federation's zone through zoneinfo: Flask-Babel's to_user_timezone goes
+        # through pytz (astimezone, then normalize), some 30 µs a date, a millisecond and more
+        # on a list of fifty. A naive time is UTC, as Flask-Babel takes it.
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        zone = get_timezone()
+        day = moment.astimezone(_zone(getattr(zone, "zone", None) or str(zone))).date()
+    else:
+        day = value
     return _formatted_day(day, fmt, str(get_locale()))
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 # A list page formats fifty dates, many of them the same day, and Babel works each one out
@@ -176,6 +197,46 @@ CONTENT_SECURITY_POLICY = "; ".join((
 # ``_person_actions.html``, ``_person_facts.html`` and ``_person_panels.html`` when they exist.
 PAGE_HOOK_AREAS = ("relational", "campaigns", "actions", "sms", "reports")
 
+
+
+def option_tags(options: Any, selected: Any, value: str | int = "id", text: str | int = "name") -> Markup:
+    """The ``<option>`` tags of a list page's filter (``_macros/lists.html``: ``filter_select``):
+    one for each of ``options`` (objects, or tuples with ``value=0, text=1``), the ``selected``
+    value marked.
+
+    The same lists (every active user, every institution) are drawn on page after page, and
+    drawing hundreds of options in the template cost milliseconds of each view: the tags of a
+    list and a choice are drawn once per process, found again by the values and texts
+    themselves (hashing a few hundred pairs takes microseconds; a list that changed is another key).
+    """
+    pairs, keyable = [], not isinstance(selected, bool)
+    for option in options:
+        label, key = _template_item(option, text), _template_item(option, value)
+        keyable = keyable and not isinstance(key, bool)  # True == 1 as a key, but is drawn "True"
+        pairs.append((key, label if isinstance(label, str) else str(label)))
+    if keyable:
+        try:
+            return _option_tags(tuple(pairs), selected)
+        except TypeError:  # a value that cannot be a key: drawn each time
+            pass
+    return _option_tags.__wrapped__(tuple(pairs), selected)
+
+
+def _template_item(option: Any, key: str | int) -> Any:
+    """``option[key]`` as a template reads it: an item, else an attribute."""
+    try:
+        return option[key]
+    except (AttributeError, TypeError, LookupError):
+        if isinstance(key, str):
+            return getattr(option, key)
+        raise
+
+
+@lru_cache(maxsize=256)
+def _option_tags(pairs: tuple[tuple[Any, str], ...], selected: Any) -> Markup:
+    return Markup("".join(
+        f'<option value="{escape(value)}" {"selected" if selected == value else ""}>{escape(label)}</option>'
+        for value, label in pairs))
 
 
 def area_templates(name: str) -> list[str]:
@@ -372,7 +433,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         url_with=url_with, format_phone=format_phone, get_locale=get_locale, areas=PAGE_HOOK_AREAS,
-        area_templates=area_templates,
+        area_templates=area_templates, option_tags=option_tags,
     )
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date

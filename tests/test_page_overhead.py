@@ -200,3 +200,88 @@ def test_hook_templates_are_those_the_areas_have_in_order(app):
         assert area_templates("_person_panels.html") == ["relational/_person_panels.html", "sms/_person_panels.html"]
         assert area_templates("_nav_admin.html") == ["relational/_nav_admin.html"]
         assert area_templates("_nothing_here.html") == []
+
+
+#: The ``filter_select`` macro's loop before ``option_tags`` drew it, the reference of its output.
+TEMPLATE_LOOP = ('{% for option in options %}<option value="{{ option[value] }}" '
+                 '{% if selected == option[value] %}selected{% endif %}>{{ option[text] }}</option>{% endfor %}')
+
+
+def test_a_filter_draws_its_options_as_the_template_loop_did_and_anew_when_they_change(app):
+    from types import SimpleNamespace
+
+    from markupsafe import Markup
+
+    from organizer.institutions.services import Choice
+    from organizer.web import option_tags
+
+    loop = app.jinja_env.from_string(TEMPLATE_LOOP)
+    objects = [SimpleNamespace(id=1, name="Saint <Mark> & \"Paul\""), SimpleNamespace(id=2, name=Markup("<b>Bold</b>"))]
+    lists = [
+        (objects, {}),
+        ([Choice(4, "Bethel"), Choice(9, "Zion")], {}),
+        ([("es", "Español"), ("en", "English"), (None, "Unknown")], {"value": 0, "text": 1}),
+        ([(1, "Yes"), (True, "True value")], {"value": 0, "text": 1}),  # True == 1, but is drawn "True"
+    ]
+    with app.test_request_context("/"):
+        for options, keys in lists:
+            for selected in (None, 1, 2, 4, "en", True, "nothing"):
+                drawn = option_tags(options, selected, **keys)
+                assert drawn == loop.render(options=options, selected=selected, **{"value": "id", "text": "name", **keys})
+        objects[0].name = "Renamed"  # a list that changed is drawn again, not found among those drawn
+        assert ">Renamed</option>" in option_tags(objects, None)
+        assert option_tags([(1, "One"), (2, "Two")], 2, value=0, text=1) == (
+            '<option value="1" >One</option><option value="2" selected>Two</option>')
+
+
+def test_the_picker_draws_changed_choices_and_a_changed_value_afresh(app):
+    from flask_wtf import FlaskForm
+    from wtforms import SelectField, widgets
+
+    from organizer.forms import PickerSelect
+    from organizer.people.forms import AssignForm, MembershipForm
+
+    with app.test_request_context("/"):
+        form = MembershipForm(meta={"csrf": False})
+        form.institution_id.choices = [("", "Choose"), (3, "Bethel"), (7, "Zion")]
+        first = form.institution_id()
+        form.institution_id.choices = [("", "Choose"), (3, "Bethel AME"), (7, "Zion")]
+        assert form.institution_id() != first and ">Bethel AME</option>" in form.institution_id()
+        for data in (3, 7, None):
+            form.institution_id.data = data
+            assert form.institution_id() == widgets.Select()(form.institution_id)
+
+        class Pick(FlaskForm):
+            choice = SelectField(coerce=str, widget=PickerSelect())
+
+        pick = Pick(meta={"csrf": False})
+        for choices in ([(1, "One"), (True, "Yes")], [(True, "Yes"), (1, "One")]):  # True == 1 as a key
+            pick.choice.choices, pick.choice.data = choices, "1"
+            assert pick.choice() == widgets.Select()(pick.choice) and '<option selected value="1">' in pick.choice()
+        assign = AssignForm(meta={"csrf": False})  # the people list's "Assign to": the same picker
+        assign.owner_id.choices = [("", "Nobody"), (5, "Ana <Organizer>")]
+        assert assign.owner_id(class_="form-select") == widgets.Select()(assign.owner_id, class_="form-select")
+        assert '<option selected value="">Nobody</option>' in assign.owner_id()
+
+
+@pytest.mark.parametrize("zone", ["America/Chicago", "America/Los_Angeles", "Pacific/Honolulu", "UTC"])
+def test_a_lists_dates_are_the_days_flask_babel_gives_in_the_federations_zone(app, zone):
+    from datetime import UTC, datetime, timedelta
+
+    from flask import g
+    from flask_babel import format_date, to_user_timezone
+
+    from organizer.settings.models import Organization
+    from organizer.web import local_date
+
+    # Around midnight in each zone, and across the spring and autumn clock changes.
+    moments = [datetime(2026, month, day, hour, tzinfo=UTC) + timedelta(minutes=minutes)
+               for month, day in ((1, 1), (3, 8), (3, 9), (11, 1), (11, 2), (6, 30)) for hour in (0, 4, 6, 7, 8, 10)
+               for minutes in (0, 59)]
+    for language in ("en", "es"):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            g.organization = Organization(id=1, name="Test", timezone=zone, default_phone_region="US")
+            for moment in moments:
+                expected = format_date(to_user_timezone(moment).date(), "medium")
+                assert local_date(moment) == expected, (zone, moment)
+                assert local_date(moment.replace(tzinfo=None)) == expected  # a naive time is UTC

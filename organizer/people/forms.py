@@ -165,7 +165,7 @@ class AssignForm(FlaskForm):
     """An organizer gives selected people to a leader."""
 
     person_ids = SelectMultipleField(coerce=int, validate_choice=False)
-    owner_id = SelectField(_l("Assign to"), coerce=optional_int)
+    owner_id = SelectField(_l("Assign to"), coerce=optional_int, widget=PickerSelect())
 
 
 class MembershipForm(FlaskForm):

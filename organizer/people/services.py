@@ -29,6 +29,7 @@ from organizer.db import insert_rows, joined_strings, paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
 from organizer.people import search_index
+from organizer.people.search_index import IndexedCount
 from organizer.people.models import (
     ConsentChange,
     ConsentMethod,
@@ -271,18 +272,35 @@ class PersonFilters:
 #: A search finding more people than this, listed by name, is read in name order (SQLite).
 MANY_MATCHES = 500
 
+#: The people list counts a search's matches up to this many, and says "1,000+" beyond: the
+#: whole count of a common name (9,000 "maria" among 100,000 people) cost more than its page.
+MATCHES_COUNTED = 1000
 
-def search_people(user: User, filters: PersonFilters, *, matches: int | None = None) -> Select[tuple[Person]]:
+#: A page of a search with more matches than are counted, listed by name, is found by reading
+#: people in name order and comparing each one's ``search_key`` when that reads fewer rows than
+#: this (as ``IndexedCount.stride`` estimates): no index lookup of every match at all.
+WALK_ROWS = 5000
+
+
+def search_people(user: User, filters: PersonFilters, *, matches: IndexedCount | None = None,
+                  first_rows: int | None = None) -> Select[tuple[Person]]:
     """The people ``user`` may see that match ``filters``, sorted; no paging, no eager loads.
-    ``matches``: how many that is, when the caller knows already (``everyone_total``); a page of
-    many matches listed by name is then read along the name index (``search_index.match_condition``)."""
+
+    ``matches``: how many that is, when the caller knows already (``everyone_total``), and
+    ``first_rows``: how many of them the caller reads (the end of its page). A search listed by
+    name with many matches is read along the name index (``search_index.match_condition``);
+    with more matches than were counted, and a page near the start, each person met along the
+    name index is compared with the search directly (``search_index.like_condition``)."""
     stmt = visible_people(user, include_archived=filters.archived)
     if filters.archived:
         stmt = stmt.where(Person.archived_at.is_not(None))
     q = filters.q.strip()
     if q:
         by_name = filters.sort in ("name", "-name") or filters.sort not in SORTS
-        stmt = stmt.where(_matches(q, probe=by_name and matches is not None and matches > MANY_MATCHES))
+        walk = (by_name and matches is not None and matches.more and first_rows is not None
+                and first_rows * matches.stride <= WALK_ROWS)
+        probe = by_name and matches is not None and matches.count > MANY_MATCHES
+        stmt = stmt.where(_matches(q, probe=probe, walk=walk))
     if filters.language:
         stmt = stmt.where(Person.preferred_language == filters.language)
     if filters.quality:
@@ -325,13 +343,14 @@ def register_stage_condition(app: Flask, condition: Callable[[int], ColumnElemen
     app.extensions["person_stage_condition"] = condition
 
 
-def _matches(q: str, *, probe: bool = False) -> ColumnElement[bool]:
+def _matches(q: str, *, probe: bool = False, walk: bool = False) -> ColumnElement[bool]:
     """Every word of ``q`` is in the name or email, accents and case aside, in any order ("garcia
     maria" finds María García); or the digits of ``q`` are in the phone, however it was typed.
     Found through the trigram index of ``search_index`` on either database (``probe``: see
-    ``search_index.match_condition``; PostgreSQL's planner chooses by itself)."""
+    ``search_index.match_condition``; PostgreSQL's planner chooses by itself), or, ``walk``,
+    compared on each row the query reads anyway (``search_index.like_condition``)."""
     words, digits = _search_terms(q)
-    if _on_sqlite():
+    if _on_sqlite() and not walk:
         return search_index.match_condition(words, digits, probe=probe)
     return search_index.like_condition(words, digits)
 
@@ -345,19 +364,20 @@ def _on_sqlite() -> bool:
     return db.session.get_bind().dialect.name == "sqlite"
 
 
-def everyone_total(user: User, filters: PersonFilters) -> int | None:
+def everyone_total(user: User, filters: PersonFilters) -> IndexedCount | None:
     """The total of ``search_people(user, filters)`` when it can be counted from indexes alone,
     ``None`` otherwise (the caller counts the query): for staff with nothing filtered, everybody
     not archived (``unarchived_people_count``); on SQLite, for staff searching with nothing else
-    filtered, the matches in the search index (``search_index.indexed_count``)."""
+    filtered, the matches in the search index up to ``MATCHES_COUNTED`` (``more`` beyond:
+    ``search_index.indexed_count``)."""
     if not user.is_staff:
         return None
     if filters == PersonFilters(sort=filters.sort):
-        return unarchived_people_count()
+        return IndexedCount(unarchived_people_count())
     if filters == PersonFilters(q=filters.q, sort=filters.sort) and filters.q.strip() and _on_sqlite():
         ids = search_index.indexed_ids(*_search_terms(filters.q.strip()))
         if ids is not None:
-            return search_index.indexed_count(ids)
+            return search_index.indexed_count(ids, cap=MATCHES_COUNTED)
     return None
 
 
@@ -392,17 +412,33 @@ class PersonLine:
     tags: list[str] = field(default_factory=list)  # by name
 
 
+@dataclass
+class PeoplePage:
+    """One page of the people list: its lines, how many people it lists in all (``total``;
+    more than that when ``more``, the count having stopped there) and whether a page follows."""
+
+    lines: list[PersonLine]
+    total: int
+    more: bool
+    has_next: bool
+
+
 def page_of_person_lines(stmt: Select[tuple[Person]], page: int, per_page: int,
-                         total: int | None = None) -> tuple[list[PersonLine], int]:
+                         total: IndexedCount | None = None) -> PeoplePage:
     """One page of ``stmt`` as the people list shows it, and the total (counted, unless the
     caller knows it already): three queries whatever the page holds (two when it is empty).
+    When the total is only known to be more than a count, one row past the page is read to
+    tell whether another page follows.
 
     Rows of names rather than people with their relations as objects: building fifty people,
     their owners, memberships, institutions and tags as objects cost the list about a quarter
     of its CPU time (100,000 people), for a handful of strings a line."""
     from organizer.settings.models import Neighborhood
 
-    one_page, total = paged(stmt, page, per_page, total)
+    more = total is not None and total.more
+    one_page, count = paged(stmt, page, per_page, None if total is None else total.count)
+    if more:
+        one_page = one_page.limit(per_page + 1)
     rows = db.session.execute(
         one_page.with_only_columns(
             Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone,
@@ -411,6 +447,8 @@ def page_of_person_lines(stmt: Select[tuple[Person]], page: int, per_page: int,
         .outerjoin(Neighborhood, Neighborhood.id == Person.neighborhood_id)
         .outerjoin(User, User.id == Person.owner_id)
     ).all()
+    has_next = len(rows) > per_page if more else page * per_page < count
+    rows = rows[:per_page]
     lines = [
         PersonLine(id=pid, display_name=f"{preferred or first} {last}".strip(), phone=phone,
                    is_archived=archived_at is not None, created_at=created_at, neighborhood=neighborhood,
@@ -431,7 +469,7 @@ def page_of_person_lines(stmt: Select[tuple[Person]], page: int, per_page: int,
             .where(person_tags.c.person_id.in_(by_id)).order_by(Tag.name)
         ):
             by_id[pid].tags.append(name)
-    return lines, total
+    return PeoplePage(lines, count, more, has_next)
 
 
 # --- changes ----------------------------------------------------------------------------

@@ -124,8 +124,8 @@ def index():
     page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
     total = everyone_total(current_user, filters)
-    people, total = page_of_person_lines(search_people(current_user, filters, matches=total), page, per_page,
-                                         total=total)
+    listed = page_of_person_lines(
+        search_people(current_user, filters, matches=total, first_rows=page * per_page), page, per_page, total=total)
     owners = user_choices() if current_user.is_staff else []
     assign_form = None
     if current_user.is_staff:
@@ -133,9 +133,10 @@ def index():
         assign_form.owner_id.choices = [("", _("Nobody")), *owners]
     return render_template(
         "people/index.html",
-        people=people,
+        people=listed.lines,
         filters=filters,
-        pagination=Pagination(page=page, per_page=per_page, total=total),
+        pagination=Pagination(page=page, per_page=per_page, total=listed.total, more=listed.more,
+                              following=listed.has_next),
         neighborhoods=neighborhoods(),
         tags=tags(),
         institutions=institution_choices(),

@@ -1021,12 +1021,13 @@ def network(viewer: User, person: Person) -> tuple[list[Relationship], list[Rela
     """Who ``person`` has met (meetings held by their linked account) and who met them (holders of
     meetings with them), with counts and last dates. People the viewer may not see are left
     nameless. Two queries plus one for the people."""
-    account_id = db.session.scalar(select(User.id).where(User.person_id == person.id))
+    # The meetings held by the person's account, found through it in the same query.
     met_rows = db.session.execute(
         select(OneToOne.person_id, func.count(), func.max(OneToOne.held_on))
-        .where(OneToOne.held_by_id == account_id).group_by(OneToOne.person_id)
+        .join(User, User.id == OneToOne.held_by_id)
+        .where(User.person_id == person.id).group_by(OneToOne.person_id)
         .order_by(func.max(OneToOne.held_on).desc())
-    ).all() if account_id else []
+    ).all()
     by_rows = db.session.execute(
         select(User, func.count(), func.max(OneToOne.held_on))
         .join(OneToOne, OneToOne.held_by_id == User.id)
