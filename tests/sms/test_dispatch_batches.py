@@ -170,3 +170,31 @@ def test_sids_written_late_never_undo_a_status_callback(app, make_user, make_per
         row = db.session.get(OutboxMessage, row.id, populate_existing=True)
         assert (row.sid, row.status, row.provider_status, row.provider_segments) == (
             "SM1", OutboxStatus.DELIVERED, "delivered", 2)
+
+
+def test_in_the_worker_the_checks_take_no_write_lock(app, fake, make_user, bulk_people):
+    """The worker begins every SQLite transaction ``BEGIN IMMEDIATE`` (organizer.db): the
+    per-text check only reads, so it begins deferred and makes no other writer wait."""
+    texts = 20
+    bulk_people(texts)
+    mobilization_id = _launch(app, make_user("organizer"))
+    begins: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.upper().startswith("BEGIN"):
+            begins.append(statement)
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's write lock only")
+        from organizer.db import write_transactions
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            with write_transactions():
+                sending.run_dispatcher(mobilization_id)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+
+    assert len(fake.messages) == texts
+    assert 2 <= len(begins) <= 6, begins  # the claims (with the SIDs), the organization, the finish
