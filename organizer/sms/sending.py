@@ -201,7 +201,7 @@ def claim_batch(mobilization_id: int | None, now: datetime, size: int) -> list[i
         select(OutboxMessage.id).where(owner, _due(now)).order_by(OutboxMessage.id).limit(size)
         .with_for_update(skip_locked=True).cte("due_rows")
     )
-    return sorted(row_id for row_id, _ in _claim(OutboxMessage.id == candidates.c.id, now))
+    return sorted(row_id for row_id, _, _ in _claim(OutboxMessage.id == candidates.c.id, now))
 
 
 def _claim_for_loop(loop: SenderLoop, mobilization_id: int | None, now: datetime, size: int, *,
@@ -223,8 +223,9 @@ def _claim_for_loop(loop: SenderLoop, mobilization_id: int | None, now: datetime
     )
     claimed = sorted(_claim(OutboxMessage.id == candidates.c.id, now))
     loop.committed()
-    loop.segments = dict(claimed)
-    return [row_id for row_id, _ in claimed]
+    loop.segments = {row_id: segments for row_id, segments, _ in claimed}
+    loop.attempts = {row_id: attempts for row_id, _, attempts in claimed}
+    return [row_id for row_id, _, _ in claimed]
 
 
 def claim_row(outbox_id: int, now: datetime) -> int | None:
@@ -233,17 +234,17 @@ def claim_row(outbox_id: int, now: datetime) -> int | None:
     return claimed[0][0] if claimed else None
 
 
-def _claim(which, now: datetime) -> list[tuple[int, int]]:
-    """Claim the due rows ``which`` selects and commit; (id, segments) of each."""
+def _claim(which, now: datetime) -> list[tuple[int, int, int]]:
+    """Claim the due rows ``which`` selects and commit; (id, segments, attempts) of each."""
     claimed = db.session.execute(
         update(OutboxMessage)
         .where(which, _due(now))
         .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1, updated_at=now)
-        .returning(OutboxMessage.id, OutboxMessage.segments),
+        .returning(OutboxMessage.id, OutboxMessage.segments, OutboxMessage.attempts),
         execution_options={"synchronize_session": False},
     ).all()
     db.session.commit()
-    return [(row_id, segments) for row_id, segments in claimed]
+    return [(row_id, segments, attempts) for row_id, segments, attempts in claimed]
 
 
 def batch_size(config) -> int:
@@ -367,6 +368,8 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
     row = db.session.get(OutboxMessage, outbox_id, options=loaded, populate_existing=paced)
     if row is None or row.status is not OutboxStatus.SENDING or row.sid is not None:
         return Outcome("not claimed")
+    if loop is not None and row.attempts != loop.attempts.get(outbox_id, row.attempts):
+        return Outcome("not claimed")  # requeued by the sweep and claimed again by another sender
     wait = 0.0 if paced else reserve_slot(sender_key(config), row.segments, segments_per_second(config))
     if wait > 0:
         sleep(wait)
@@ -548,6 +551,10 @@ class SenderLoop:
         self.validity_cap = int(config.get("SMS_MAX_VALIDITY_SECONDS") or 14400)
         self.every = every
         self.segments: dict[int, int] = {}  # claimed row id -> its segments, for the pace
+        # Claimed row id -> its attempts once claimed: a row still waiting in the batch after
+        # the sweep took it for stale and another sender claimed it again has more, and is
+        # no longer this loop's to send.
+        self.attempts: dict[int, int] = {}
         self.pending: list[Accepted] = []
         self._oldest = 0.0
         self._written = 0
@@ -593,7 +600,7 @@ def _check_statement():
         o = OutboxMessage.__table__.c
         m, p = Mobilization.__table__.c, Person.__table__.c
         _CHECK = (
-            select(o.status, o.sid, o.phone, o.body, o.segments, o.kind, o.mobilization_id, m.status,
+            select(o.status, o.sid, o.attempts, o.phone, o.body, o.segments, o.kind, o.mobilization_id, m.status,
                    p.sms_consent, p.timezone, p.postal_code,
                    exists().where(PhoneOptOut.__table__.c.phone == o.phone),
                    exists().where(PhoneFlag.__table__.c.phone == o.phone),
@@ -633,13 +640,13 @@ def _send_checked(outbox_id: int, loop: SenderLoop, *, now_fn: Callable[[], date
         db.session.commit()
         if found is None:
             return Outcome("not claimed")
-        (status, sid, phone, body, segments, kind, mobilization_id, mobilization_status, person_consent,
+        (status, sid, attempts, phone, body, segments, kind, mobilization_id, mobilization_status, person_consent,
          person_zone, postal_code, opted_out, flagged, held_until) = found
         hold = (held_until or 0.0) - time.time() if loop.rate <= 0 and not waited else 0.0
         if hold <= 0:
             break
         sleep(hold)  # unpaced, a rate limit holds every sender (hold_sender); then check again
-    if status is not OutboxStatus.SENDING or sid is not None:
+    if status is not OutboxStatus.SENDING or sid is not None or attempts != loop.attempts.get(outbox_id, attempts):
         return Outcome("not claimed")
     if kind is MessageKind.MOBILIZATION and mobilization_status not in (None, MobilizationStatus.SENDING,
                                                                          MobilizationStatus.DONE):

@@ -198,3 +198,37 @@ def test_in_the_worker_the_checks_take_no_write_lock(app, fake, make_user, bulk_
 
     assert len(fake.messages) == texts
     assert 2 <= len(begins) <= 6, begins  # the claims (with the SIDs), the organization, the finish
+
+
+def test_a_row_the_sweep_requeued_while_it_waited_in_a_batch_is_sent_once(app, fake, make_user, bulk_people,
+                                                                          phone_for):
+    """A claimed row waits in its sender's batch; on a slow machine the sweep may take it for an
+    interrupted send (claimed longer ago than SMS_SENDING_STALE_SECONDS, absent from Twilio's
+    list), requeue it, and another sender claim and send it: the first sender must not send
+    it again when its turn comes."""
+    bulk_people(3)
+    mobilization_id = _launch(app, make_user("organizer"))
+    real_send = TwilioBackend.send
+    other_sender: list[int] = []
+
+    def send_while_the_sweep_requeues(self, request):
+        result = real_send(self, request)
+        if request.to == phone_for(0):
+            row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.phone == phone_for(1)))
+            sending._release(row, sending.utcnow(), "send interrupted and not found at the provider; requeued",
+                             count_attempt=True)
+            db.session.commit()
+            other_sender.append(sending.claim_row(row.id, sending.utcnow()))
+        return result
+
+    with app.app_context():
+        TwilioBackend.send = send_while_the_sweep_requeues  # type: ignore[method-assign]
+        try:
+            sending.run_dispatcher(mobilization_id)
+        finally:
+            TwilioBackend.send = real_send  # type: ignore[method-assign]
+        assert fake.count_by_to().get(phone_for(1), 0) == 0  # left to the sender that claimed it last
+        assert sending.process(other_sender[0]).status == "sent"
+
+    assert sorted(fake.count_by_to().values()) == [1, 1, 1]
+    assert {r.phone: r.attempts for r in _rows(app)}[phone_for(1)] == 2
