@@ -107,6 +107,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 _write_lock_wanted: ContextVar[bool] = ContextVar("sqlite_write_lock_wanted", default=False)
+_reading_only: ContextVar[bool] = ContextVar("sqlite_reading_only", default=False)
 
 
 @contextlib.contextmanager
@@ -118,6 +119,19 @@ def write_transactions() -> Iterator[None]:
         yield
     finally:
         _write_lock_wanted.reset(token)
+
+
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Inside this block a SQLite transaction begins deferred even in the worker or a request
+    (no write lock taken up front), for a transaction that only reads: it never has to become
+    a writer, so it cannot meet the failure :func:`_sqlite_begin` avoids, and it does not make
+    every other writer wait. The transaction must begin inside the block; end it after."""
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
 
 
 @event.listens_for(Engine, "begin")
@@ -143,7 +157,7 @@ def _sqlite_begin(conn: Any) -> None:
     from flask import has_request_context
 
     driver = conn.connection.driver_connection
-    if _write_lock_wanted.get() or has_request_context():
+    if not _reading_only.get() and (_write_lock_wanted.get() or has_request_context()):
         driver.isolation_level = None
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:

@@ -39,15 +39,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import joinedload
 
-from organizer.db import utcnow
+from organizer.db import read_only, utcnow
 from organizer.extensions import db
-from organizer.people.models import Person
+from organizer.people.models import Person, SmsConsent
 from organizer.settings.services import get_organization
 from organizer.sms import consent, local_time, mobilizations
 from organizer.sms.error_codes import PAUSE_NOW_CODES, PAUSE_REPEATED_CODES, Action, rule_for
@@ -58,6 +59,8 @@ from organizer.sms.models import (
     MobilizationStatus,
     OutboxMessage,
     OutboxStatus,
+    PhoneFlag,
+    PhoneOptOut,
     SenderPace,
     StatusEvent,
 )
@@ -198,25 +201,50 @@ def claim_batch(mobilization_id: int | None, now: datetime, size: int) -> list[i
         select(OutboxMessage.id).where(owner, _due(now)).order_by(OutboxMessage.id).limit(size)
         .with_for_update(skip_locked=True).cte("due_rows")
     )
-    return sorted(_claim(OutboxMessage.id == candidates.c.id, now))
+    return sorted(row_id for row_id, _, _ in _claim(OutboxMessage.id == candidates.c.id, now))
+
+
+def _claim_for_loop(loop: SenderLoop, mobilization_id: int | None, now: datetime, size: int, *,
+                    beat: bool = False) -> list[int] | None:
+    """:func:`claim_batch` for a sender loop, in one transaction with the SIDs the loop has
+    yet to write and, with ``beat``, the mobilization's heartbeat (one commit for all three:
+    each commit is a turn at SQLite's single write lock). Keeps each claimed row's segments
+    for the pace. ``None`` (nothing claimed) when the mobilization is no longer sending."""
+    loop.write()
+    if beat and mobilization_id is not None and not _heartbeat(mobilization_id, now):
+        db.session.commit()
+        loop.committed()
+        return None
+    owner = (OutboxMessage.mobilization_id == mobilization_id if mobilization_id is not None
+             else OutboxMessage.mobilization_id.is_(None))
+    candidates = (
+        select(OutboxMessage.id).where(owner, _due(now)).order_by(OutboxMessage.id).limit(size)
+        .with_for_update(skip_locked=True).cte("due_rows")
+    )
+    claimed = sorted(_claim(OutboxMessage.id == candidates.c.id, now))
+    loop.committed()
+    loop.segments = {row_id: segments for row_id, segments, _ in claimed}
+    loop.attempts = {row_id: attempts for row_id, _, attempts in claimed}
+    return [row_id for row_id, _, _ in claimed]
 
 
 def claim_row(outbox_id: int, now: datetime) -> int | None:
     """Claim one given row if it is due; commit. Returns its id or ``None``."""
     claimed = _claim(OutboxMessage.id == outbox_id, now)
-    return claimed[0] if claimed else None
+    return claimed[0][0] if claimed else None
 
 
-def _claim(which, now: datetime) -> list[int]:
+def _claim(which, now: datetime) -> list[tuple[int, int, int]]:
+    """Claim the due rows ``which`` selects and commit; (id, segments, attempts) of each."""
     claimed = db.session.execute(
         update(OutboxMessage)
         .where(which, _due(now))
         .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1, updated_at=now)
-        .returning(OutboxMessage.id),
+        .returning(OutboxMessage.id, OutboxMessage.segments, OutboxMessage.attempts),
         execution_options={"synchronize_session": False},
-    ).scalars().all()
+    ).all()
     db.session.commit()
-    return list(claimed)
+    return [(row_id, segments, attempts) for row_id, segments, attempts in claimed]
 
 
 def batch_size(config) -> int:
@@ -317,21 +345,32 @@ def status_callback_url(config, outbox_id: int) -> str | None:
 
 def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
             provider: SmsBackend | None = None, org_tz: str | None = None,
-            on_offer: Callable[[], None] | None = None) -> Outcome:
+            on_offer: Callable[[], None] | None = None, loop: SenderLoop | None = None) -> Outcome:
     """Send one claimed row: pace, re-check, call the provider, record. Commits.
 
     ``org_tz``: the federation's time zone, when the caller has read it already (each commit
     here expires the cached organization, so reading it per row costs a query per text).
     ``on_offer``: called right before the provider is (from then on the text may exist).
+    ``loop``: the dispatcher's :class:`SenderLoop`; the usual case then costs one query before
+    the call, and the SID waits there to be written with others' (:func:`_send_checked`).
 
     Raises nothing for provider failures (they are recorded on the row).
     """
     config = current_app.config
+    paced = False
+    if loop is not None:
+        outcome = _send_checked(outbox_id, loop, now_fn=now_fn, sleep=sleep, on_offer=on_offer)
+        if outcome is not None:
+            return outcome
+        paced = True  # something to decide (cancel, pause, opt-out, quiet hours): the full path
+        provider, org_tz = provider or loop.provider, org_tz or loop.org_tz
     loaded = (joinedload(OutboxMessage.mobilization), joinedload(OutboxMessage.person))
-    row = db.session.get(OutboxMessage, outbox_id, options=loaded)
+    row = db.session.get(OutboxMessage, outbox_id, options=loaded, populate_existing=paced)
     if row is None or row.status is not OutboxStatus.SENDING or row.sid is not None:
         return Outcome("not claimed")
-    wait = reserve_slot(sender_key(config), row.segments, segments_per_second(config))
+    if loop is not None and row.attempts != loop.attempts.get(outbox_id, row.attempts):
+        return Outcome("not claimed")  # requeued by the sweep and claimed again by another sender
+    wait = 0.0 if paced else reserve_slot(sender_key(config), row.segments, segments_per_second(config))
     if wait > 0:
         sleep(wait)
         # Re-read after waiting: the mobilization may have been canceled meanwhile.
@@ -379,7 +418,19 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
         on_offer()
     try:
         result = (provider or backend()).send(request)
-    except RetryableSendError as exc:
+    except SendError as exc:
+        return _record_send_error(row, exc, now)
+    # One statement: the SID, the status and what Twilio counted (record_billing's segments).
+    record_accepted_many([Accepted(outbox_id, result.sid, result.status, result.segments, now)])
+    db.session.commit()
+    return Outcome("sent")
+
+
+def _record_send_error(row: OutboxMessage, exc: SendError, now: datetime) -> Outcome:
+    """Record on ``row`` why the provider refused (or may not have taken) its text: retry
+    later, fail, act on the number, pause the mobilization. Commits."""
+    config = current_app.config
+    if isinstance(exc, RetryableSendError):
         if row.attempts >= int(config.get("SMS_MAX_ATTEMPTS") or 8):
             _fail(row, exc.code, f"gave up after {row.attempts} attempts: {exc.message}")
         else:
@@ -394,7 +445,7 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
                 slow_down(sender_key(config), row.segments, segments_per_second(config))
         _check_pause(row, now)
         return Outcome("retry")
-    except (OptedOutError, InvalidNumberError, PermanentSendError) as exc:
+    if isinstance(exc, (OptedOutError, InvalidNumberError, PermanentSendError)):
         # What to do is the error-code table's call (error_codes.RULES), not the HTTP status's.
         rule = rule_for(exc.code)
         if rule is not None and rule.action is Action.RETRY and row.attempts < int(config.get("SMS_MAX_ATTEMPTS") or 8):
@@ -411,14 +462,220 @@ def process(outbox_id: int, *, now_fn: Callable[[], datetime] = utcnow, sleep: C
         if rule is not None and rule.action is Action.OPT_OUT:
             return Outcome("opted out")
         return Outcome("invalid number" if rule is not None and rule.action is Action.FLAG else "failed")
-    except AmbiguousSendError as exc:
-        # Left "sending" without a SID: reconcile_stale() settles it from the provider's list.
-        row.error_code, row.error_message = exc.code, f"outcome unknown, to reconcile: {exc.message}"[:255]
-        db.session.commit()
-        return Outcome("ambiguous")
-    record_accepted(outbox_id, result.sid, result.status, now)
-    record_billing(outbox_id, result.segments, None, None)
+    # AmbiguousSendError (and any other): left "sending" without a SID; recheck_ambiguous()
+    # or reconcile_stale() settles it from the provider's list.
+    row.error_code, row.error_message = exc.code, f"outcome unknown, to reconcile: {exc.message}"[:255]
     db.session.commit()
+    return Outcome("ambiguous")
+
+
+# --- the dispatcher's path: one query before each call, SIDs written a few at a time --------
+
+#: Longest a SID the provider gave waits in memory before it is written with the others
+#: gathered meanwhile. Unpaced, a batch (20 texts, 100 ms each at Twilio, on 8 senders)
+#: takes about as long, so SIDs go with the next claim: one write transaction per batch
+#: (every write waits its turn at SQLite's single lock and its flush to disk: written every
+#: half second, they cost each text more time than its checks). A crash in between loses
+#: nothing and doubles nothing: the row stays ``sending`` without a SID, and the sweep finds
+#: its text in the provider's list. A STOP waits at most this long for a text in flight
+#: (:func:`wait_for_sends_in_flight`).
+RECORD_EVERY_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The provider took a text: what :func:`record_accepted_many` writes on its row."""
+
+    outbox_id: int
+    sid: str
+    provider_status: str
+    segments: int | None
+    at: datetime
+
+
+_ACCEPTED_STATEMENTS: dict[OutboxStatus, Any] = {}
+
+
+def _accepted_statement(status: OutboxStatus):
+    """The UPDATE of :func:`record_accepted_many` for rows moving to ``status`` (built once per
+    status: building it cost more than running it)."""
+    found = _ACCEPTED_STATEMENTS.get(status)
+    if found is None:
+        c = OutboxMessage.__table__.c
+        # Constants, not an expanding IN: an executemany cannot expand one.
+        forward = c.status.in_([literal(s.value) for s in _MAY_REPLACE[status]])
+        at = bindparam("at", type_=c.updated_at.type)  # typed: stored as every other time
+        found = _ACCEPTED_STATEMENTS[status] = (
+            update(OutboxMessage.__table__).where(c.id == bindparam("row_id", type_=c.id.type)).values(
+                sid=func.coalesce(c.sid, bindparam("new_sid", type_=c.sid.type)),
+                sent_at=func.coalesce(c.sent_at, at), error_code=None, error_message=None, updated_at=at,
+                status=case((forward, literal(status.value)), else_=c.status),
+                provider_status=case((forward, bindparam("new_provider_status", type_=c.provider_status.type)),
+                                     else_=c.provider_status),
+                provider_segments=func.coalesce(bindparam("new_segments", type_=c.provider_segments.type),
+                                                c.provider_segments),
+            )
+        )
+    return found
+
+
+def record_accepted_many(accepted: list[Accepted]) -> None:
+    """:func:`record_accepted` and the provider's segment count (``record_billing``) for many
+    rows, one executemany per status reached: keep a SID already recorded, move the status
+    only forward, keep a segment count when the answer has none. The caller commits."""
+    by_status: dict[OutboxStatus, list[dict]] = {}
+    for item in accepted:
+        by_status.setdefault(map_status(item.provider_status), []).append(
+            {"row_id": item.outbox_id, "new_sid": item.sid, "at": item.at, "new_segments": item.segments,
+             "new_provider_status": item.provider_status[:20]})
+    connection = db.session.connection()
+    for status, params in by_status.items():
+        connection.execute(_accepted_statement(status), params)
+
+
+class SenderLoop:
+    """What one sender loop (:func:`run_dispatcher`) reads once instead of once per text, and
+    the SIDs it has yet to write. Not thread-safe: one per loop.
+
+    SIDs are written a few at a time (every ``RECORD_EVERY_SECONDS``, in the transaction of
+    the next claim, and before the loop ends), not with a commit per text: each commit is a
+    turn at SQLite's single write lock and a flush to disk."""
+
+    def __init__(self, config, org_tz: str, provider: SmsBackend, every: float = RECORD_EVERY_SECONDS) -> None:
+        self.config = config
+        self.org_tz = org_tz
+        self.provider = provider
+        self.sender = sender_key(config)
+        self.rate = segments_per_second(config)
+        self.quiet = quiet_window(config)
+        self.validity_cap = int(config.get("SMS_MAX_VALIDITY_SECONDS") or 14400)
+        self.every = every
+        self.segments: dict[int, int] = {}  # claimed row id -> its segments, for the pace
+        # Claimed row id -> its attempts once claimed: a row still waiting in the batch after
+        # the sweep took it for stale and another sender claimed it again has more, and is
+        # no longer this loop's to send.
+        self.attempts: dict[int, int] = {}
+        self.pending: list[Accepted] = []
+        self._oldest = 0.0
+        self._written = 0
+
+    def add(self, accepted: Accepted) -> None:
+        if not self.pending:
+            self._oldest = time.monotonic()
+        self.pending.append(accepted)
+
+    def due(self) -> bool:
+        """Whether the oldest waiting SID has waited ``every`` seconds."""
+        return bool(self.pending) and time.monotonic() - self._oldest >= self.every
+
+    def write(self) -> None:
+        """Write every waiting SID in the session's transaction; call :meth:`committed` once
+        that transaction has committed (until then they are still waiting)."""
+        if self.pending:
+            record_accepted_many(self.pending)
+        self._written = len(self.pending)
+
+    def committed(self) -> None:
+        del self.pending[:self._written]
+        self._written = 0
+        self._oldest = time.monotonic()
+
+    def flush(self) -> None:
+        """Write every waiting SID now and commit."""
+        if self.pending:
+            self.write()
+            db.session.commit()
+            self.committed()
+
+
+_CHECK = None
+
+
+def _check_statement():
+    """The one query before each call: the row, its mobilization's status, the person's
+    consent and zone, the number's opt-out and flag, and the sender's rate-limit hold (built
+    once)."""
+    global _CHECK
+    if _CHECK is None:
+        o = OutboxMessage.__table__.c
+        m, p = Mobilization.__table__.c, Person.__table__.c
+        _CHECK = (
+            select(o.status, o.sid, o.attempts, o.phone, o.body, o.segments, o.kind, o.mobilization_id, m.status,
+                   p.sms_consent, p.timezone, p.postal_code,
+                   exists().where(PhoneOptOut.__table__.c.phone == o.phone),
+                   exists().where(PhoneFlag.__table__.c.phone == o.phone),
+                   select(SenderPace.__table__.c.next_slot).where(SenderPace.__table__.c.sender == bindparam("sender"))
+                   .scalar_subquery())
+            .select_from(OutboxMessage.__table__
+                         .outerjoin(Mobilization.__table__, m.id == o.mobilization_id)
+                         .outerjoin(Person.__table__, p.id == o.person_id))
+            .where(o.id == bindparam("row_id"))
+        )
+    return _CHECK
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    """The two facts of a person quiet hours read (``local_time`` takes a Person or this)."""
+
+    timezone: str | None
+    postal_code: str | None
+
+
+def _send_checked(outbox_id: int, loop: SenderLoop, *, now_fn: Callable[[], datetime],
+                  sleep: Callable[[float], None], on_offer: Callable[[], None] | None) -> Outcome | None:
+    """The usual case of :func:`process`, lean: pace, then one query re-checks the row, its
+    mobilization, the person's consent and the number's opt-out and flag (and, unpaced, a
+    rate-limit hold), the call, and the SID handed to ``loop`` to write with others.
+    ``None`` when anything needs deciding (a canceled or paused mobilization, a blocked
+    number, quiet hours): the caller takes the full path, already paced."""
+    if loop.rate > 0:
+        wait = reserve_slot(loop.sender, loop.segments.get(outbox_id, 1), loop.rate)
+        if wait > 0:
+            sleep(wait)
+    for waited in (False, True):
+        with read_only():
+            found = db.session.connection().execute(_check_statement(),
+                                                    {"row_id": outbox_id, "sender": loop.sender}).one_or_none()
+        db.session.commit()
+        if found is None:
+            return Outcome("not claimed")
+        (status, sid, attempts, phone, body, segments, kind, mobilization_id, mobilization_status, person_consent,
+         person_zone, postal_code, opted_out, flagged, held_until) = found
+        hold = (held_until or 0.0) - time.time() if loop.rate <= 0 and not waited else 0.0
+        if hold <= 0:
+            break
+        sleep(hold)  # unpaced, a rate limit holds every sender (hold_sender); then check again
+    if status is not OutboxStatus.SENDING or sid is not None or attempts != loop.attempts.get(outbox_id, attempts):
+        return Outcome("not claimed")
+    if kind is MessageKind.MOBILIZATION and mobilization_status not in (None, MobilizationStatus.SENDING,
+                                                                         MobilizationStatus.DONE):
+        return None
+    if kind is not MessageKind.OPT_OUT_CONFIRMATION and (
+            person_consent is SmsConsent.OPTED_OUT or opted_out or flagged):
+        return None
+    now = now_fn()
+    validity = None
+    if kind not in IMMEDIATE_KINDS:
+        person = _Recipient(person_zone, postal_code) if person_consent is not None else None
+        windows = local_time.windows_for(phone, person, loop.org_tz, loop.quiet)  # type: ignore[arg-type]
+        if local_time.next_send_time(windows, now) > now:
+            return None
+        validity = local_time.validity_for(windows, now, loop.validity_cap) or None
+    request = SendRequest(to=phone, body=body, outbox_id=outbox_id,
+                          status_callback=status_callback_url(loop.config, outbox_id), validity_period=validity)
+    if on_offer is not None:
+        on_offer()
+    try:
+        result = loop.provider.send(request)
+    except SendError as exc:
+        row = db.session.get(OutboxMessage, outbox_id, populate_existing=True)
+        if row is None:
+            return Outcome("not claimed")
+        return _record_send_error(row, exc, now)
+    loop.add(Accepted(outbox_id, result.sid, result.status, result.segments, now))
+    if loop.due():
+        loop.flush()
     return Outcome("sent")
 
 
@@ -631,11 +888,15 @@ def _act_on_number(phone: str, error: SendError, now: datetime) -> None:
 class DispatchInterrupted(Exception):
     """The database went away while a sender held claimed rows. ``unsent`` lists those never
     offered to the provider: once the database is back, :func:`release_unsent` requeues them
-    at once instead of leaving them to the sweep (minutes). The cause is the database error."""
+    at once instead of leaving them to the sweep (minutes). ``accepted``: texts the provider
+    took whose SIDs were not written yet (:func:`record_accepted_many` writes them once the
+    database is back; lost with the process, the sweep finds them in the provider's list).
+    The cause is the database error."""
 
-    def __init__(self, unsent: list[int]) -> None:
+    def __init__(self, unsent: list[int], accepted: list[Accepted] | None = None) -> None:
         super().__init__(f"database lost with {len(unsent)} claimed rows not offered to the provider")
         self.unsent = unsent
+        self.accepted = list(accepted or [])
 
 
 def release_unsent(row_ids: list[int]) -> int:
@@ -657,41 +918,57 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
     """Send due rows of one mobilization (or the texts outside mobilizations) until none is
     due or ``budget_seconds`` have passed. Returns how many rows were processed; the
     caller re-enqueues when the budget ran out (so short replies never wait behind a long
-    mobilization for long)."""
+    mobilization for long).
+
+    Per text: one query before the provider's call (:func:`_send_checked`); per batch, one
+    commit for the claim and the SIDs gathered meanwhile (:class:`SenderLoop`), and every
+    SID is written before this returns.
+
+    Raises:
+        DispatchInterrupted: the database went away (its cause); it lists the claimed rows
+            never offered and the SIDs not written yet.
+    """
     started = time.monotonic()
     handled = 0
     last_beat = 0.0
     size = batch_size(current_app.config)
-    org_tz = get_organization().timezone
+    loop = SenderLoop(current_app.config, get_organization().timezone, backend())
+    db.session.commit()  # no transaction held into the loop (in the worker: SQLite's lock)
     stop = False
     recheck_after = float(current_app.config.get("SMS_AMBIGUOUS_RECHECK_SECONDS") or 0)
     ambiguous: list[tuple[float, int]] = []  # (when to look it up, outbox id)
-    while not stop and time.monotonic() - started < budget_seconds:
-        if ambiguous and ambiguous[0][0] <= time.monotonic():
-            due = [row_id for at, row_id in ambiguous if at <= time.monotonic()]
-            ambiguous = [(at, row_id) for at, row_id in ambiguous if row_id not in due]
-            recheck_ambiguous(due, now_fn())
-        if mobilization_id is not None and time.monotonic() - last_beat > 5:
-            if not _heartbeat(mobilization_id, now_fn()):
+    row_ids: list[int] = []
+    index = 0
+    offered: list[int] = []
+    try:
+        while not stop and time.monotonic() - started < budget_seconds:
+            if ambiguous and ambiguous[0][0] <= time.monotonic():
+                due = [row_id for at, row_id in ambiguous if at <= time.monotonic()]
+                ambiguous = [(at, row_id) for at, row_id in ambiguous if row_id not in due]
+                recheck_ambiguous(due, now_fn())
+            beat = mobilization_id is not None and time.monotonic() - last_beat > 5
+            row_ids, index = [], 0
+            claimed = _claim_for_loop(loop, mobilization_id, now_fn(), size, beat=beat)
+            if beat:
+                last_beat = time.monotonic()
+            if not claimed:
                 break
-            last_beat = time.monotonic()
-        row_ids = claim_batch(mobilization_id, now_fn(), size)
-        if not row_ids:
-            break
-        for index, row_id in enumerate(row_ids):
-            # After a pause or cancel, process() hands each remaining claimed row back
-            # (paused) or cancels it, without calling the provider.
-            offered: list[int] = []
-            try:
-                outcome = process(row_id, now_fn=now_fn, sleep=sleep, org_tz=org_tz,
+            row_ids = claimed
+            for index, row_id in enumerate(row_ids):
+                # After a pause or cancel, process() hands each remaining claimed row back
+                # (paused) or cancels it, without calling the provider.
+                offered = []
+                outcome = process(row_id, now_fn=now_fn, sleep=sleep, loop=loop,
                                   on_offer=lambda row_id=row_id: offered.append(row_id))
-            except (OperationalError, InterfaceError) as exc:
-                unsent = ([] if offered else [row_id]) + row_ids[index + 1:]
-                raise DispatchInterrupted(unsent) from exc
-            handled += 1
-            stop = stop or outcome.stop
-            if outcome.status == "ambiguous" and recheck_after > 0:
-                ambiguous.append((time.monotonic() + recheck_after, row_id))
+                handled += 1
+                stop = stop or outcome.stop
+                if outcome.status == "ambiguous" and recheck_after > 0:
+                    ambiguous.append((time.monotonic() + recheck_after, row_id))
+            row_ids = []
+        loop.flush()
+    except (OperationalError, InterfaceError) as exc:
+        unsent = [row_id for row_id in row_ids[index:] if row_id not in offered]
+        raise DispatchInterrupted(unsent, loop.pending) from exc
     if ambiguous:  # the last ones: wait out their delay, then look them up once
         sleep(max(0.0, ambiguous[-1][0] - time.monotonic()))
         recheck_ambiguous([row_id for _, row_id in ambiguous], now_fn())
@@ -702,15 +979,14 @@ def run_dispatcher(mobilization_id: int | None, budget_seconds: float = 20.0, *,
 
 
 def _heartbeat(mobilization_id: int, now: datetime) -> bool:
-    """Record that a worker is sending this mobilization; False when it should not be."""
-    alive = db.session.execute(
+    """Record that a worker is sending this mobilization; False when it should not be. The
+    caller commits."""
+    return bool(db.session.execute(
         update(Mobilization)
         .where(Mobilization.id == mobilization_id, Mobilization.status == MobilizationStatus.SENDING)
         .values(heartbeat_at=now),
         execution_options={"synchronize_session": False},
-    ).rowcount
-    db.session.commit()
-    return bool(alive)
+    ).rowcount)
 
 
 def has_due_rows(mobilization_id: int | None, now: datetime) -> bool:

@@ -66,16 +66,20 @@ def _dispatch(mobilization_id: int | None) -> int:
     """Run a sender and continue; when the database goes away, wait for it and go on
     (``retry_on_database_loss``), first requeueing the rows it had claimed but not sent."""
     unsent: list[int] = []
+    accepted: list[sending.Accepted] = []  # SIDs the provider gave that were not written yet
 
     def attempt() -> int:
-        if unsent:
+        if unsent or accepted:
             sending.release_unsent(unsent)
+            sending.record_accepted_many(accepted)
             db.session.commit()
             unsent.clear()
+            accepted.clear()
         try:
             handled = sending.run_dispatcher(mobilization_id, DISPATCH_BUDGET_SECONDS)
         except sending.DispatchInterrupted as exc:
             unsent.extend(exc.unsent)
+            accepted.extend(exc.accepted)
             raise exc.__cause__ from None  # type: ignore[misc]
         _follow_up(mobilization_id)
         return handled
