@@ -65,7 +65,6 @@ from organizer.sms.models import (
     StatusEvent,
 )
 from organizer.sms.providers import (
-    AmbiguousSendError,
     InvalidNumberError,
     OptedOutError,
     PermanentSendError,
