@@ -156,20 +156,14 @@ def test_walk_in_form_creates_the_person_and_checks_them_in(app, make_user, make
 
 def test_turnout_and_checkin_search_use_a_fixed_number_of_queries(
         app, make_user, make_person, make_action, make_institution, add_rsvp, login_as, count_queries):
-    from organizer.institutions.models import Membership
+    from tests.support.turnout import grow_turnout
 
     staff, leader, church = make_user(), make_user("leader"), make_institution()
     earlier, action = make_action(days=-20), make_action(days=-1)
     client = login_as(staff).client
 
     def grow(n):
-        for i in range(n):
-            person = make_person(owner=leader, first_name=f"Maria{i}")
-            with app.app_context():
-                db.session.add(Membership(person_id=person.id, institution_id=church.id))
-                db.session.commit()
-            add_rsvp(earlier, person, "yes", came=i % 2 == 0)
-            add_rsvp(action, person, "yes" if i % 3 else "maybe", came=i % 2 == 1, recruited_by=leader)
+        grow_turnout(app, n, action, earlier, leader, church, make_person, add_rsvp)
 
     def measure():
         counts = []

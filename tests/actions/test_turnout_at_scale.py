@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from organizer.extensions import db
+from tests.support.turnout import grow_turnout
 
 
 @pytest.fixture
@@ -117,18 +118,6 @@ def test_a_cached_prediction_is_always_the_one_computed_afresh(
     changes(move_an_earlier_action_after_this_one)
 
 
-def _grow(app, n, action, earlier, leader, church, make_person, add_rsvp):
-    from organizer.institutions.models import Membership
-
-    for i in range(n):
-        person = make_person(owner=leader, first_name=f"Maria{i}")
-        with app.app_context():
-            db.session.add(Membership(person_id=person.id, institution_id=church.id))
-            db.session.commit()
-        add_rsvp(earlier, person, "yes", came=i % 2 == 0)
-        add_rsvp(action, person, "yes" if i % 3 else "maybe", came=i % 2 == 1, recruited_by=leader)
-
-
 def test_the_turnout_page_runs_as_many_queries_with_ten_times_the_people_cached_or_not(
         cached_app, make_user, make_person, make_action, make_institution, add_rsvp, login_as, count_queries):
     from organizer import data_cache
@@ -148,9 +137,9 @@ def test_the_turnout_page_runs_as_many_queries_with_ten_times_the_people_cached_
             counts.append(q.count)
         return counts
 
-    _grow(app, 3, action, earlier, leader, church, make_person, add_rsvp)
+    grow_turnout(app, 3, action, earlier, leader, church, make_person, add_rsvp)
     small = measure()
-    _grow(app, 30, action, earlier, leader, church, make_person, add_rsvp)
+    grow_turnout(app, 30, action, earlier, leader, church, make_person, add_rsvp)
     assert measure() == small
     cold, cached = small
     assert cached == cold - 2, "the cached view skips the prediction's two queries"
@@ -187,7 +176,7 @@ def test_sqlite_answers_the_turnout_questions_from_the_covering_indexes(
             pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     staff, leader, church = make_user(), make_user("leader"), make_institution()
     earlier, action = make_action(days=-20), make_action(days=-1)
-    _grow(app, 6, action, earlier, leader, church, make_person, add_rsvp)
+    grow_turnout(app, 6, action, earlier, leader, church, make_person, add_rsvp)
     plans = _plans_of_the_turnout_page(app, login_as(staff).client, f"/actions/{action.id}/turnout")
 
     def plan_of(*marks: str) -> str:
