@@ -374,3 +374,14 @@ def live_server(app: Flask) -> Iterator[str]:
     server = serve(app)
     yield server.url
     server.shutdown()
+
+
+@pytest.fixture
+def cached_app(app):
+    """``app`` with the data-version cache on (the testing config turns it off), emptied before and after."""
+    from organizer import data_cache
+
+    app.config["REPORTS_CACHE"] = True
+    data_cache.clear()
+    yield app
+    data_cache.clear()

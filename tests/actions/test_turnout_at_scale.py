@@ -15,16 +15,6 @@ from tests.support.turnout import grow_turnout
 
 
 @pytest.fixture
-def cached_app(app):
-    from organizer import data_cache
-
-    app.config["REPORTS_CACHE"] = True
-    data_cache.clear()
-    yield app
-    data_cache.clear()
-
-
-@pytest.fixture
 def computed(monkeypatch):
     """The prediction's real computation, and the ids of the actions it was computed for."""
     from organizer.actions import services

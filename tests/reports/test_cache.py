@@ -18,16 +18,6 @@ SPLITS = ("race", "neighborhood", "institution", "language", "race_neighborhood"
 
 
 @pytest.fixture
-def cached_app(app):
-    from organizer.reports import cache
-
-    app.config["REPORTS_CACHE"] = True
-    cache.clear()
-    yield app
-    cache.clear()
-
-
-@pytest.fixture
 def computed(monkeypatch):
     """How many times the dashboard's and scorecard's counting queries really ran."""
     from organizer.reports import scorecard, services
