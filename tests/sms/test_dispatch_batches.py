@@ -87,7 +87,8 @@ def test_a_batch_costs_one_query_per_text_and_one_commit_for_its_sids(app, fake,
     assert counter.commits <= texts + 8, counter.commits  # the per-text commits end reads only
 
 
-def test_a_stop_that_lands_mid_batch_stops_the_next_text(app, fake, make_user, bulk_people, phone_for):
+def test_a_stop_that_lands_mid_batch_stops_the_next_text(app, fake, make_user, bulk_people, phone_for,
+                                                          monkeypatch):
     bulk_people(3)
     mobilization_id = _launch(app, make_user("organizer"))
     real_send = TwilioBackend.send
@@ -99,12 +100,9 @@ def test_a_stop_that_lands_mid_batch_stops_the_next_text(app, fake, make_user, b
             db.session.commit()
         return result
 
+    monkeypatch.setattr(TwilioBackend, "send", send_then_stop)
     with app.app_context():
-        TwilioBackend.send = send_then_stop  # type: ignore[method-assign]
-        try:
-            sending.run_dispatcher(mobilization_id)
-        finally:
-            TwilioBackend.send = real_send  # type: ignore[method-assign]
+        sending.run_dispatcher(mobilization_id)
 
     assert sorted(fake.count_by_to()) == [phone_for(0), phone_for(2)]
     by_phone = {r.phone: r for r in _rows(app)}
@@ -131,6 +129,7 @@ def test_a_sender_killed_before_writing_its_sids_doubles_nothing(app, fake, fake
         return result
 
     with app.app_context():
+        # Patched by hand, not with monkeypatch: the real send must be back for the rerun below.
         TwilioBackend.send = send_until_killed  # type: ignore[method-assign]
         try:
             with pytest.raises(Killed):
@@ -201,7 +200,7 @@ def test_in_the_worker_the_checks_take_no_write_lock(app, fake, make_user, bulk_
 
 
 def test_a_row_the_sweep_requeued_while_it_waited_in_a_batch_is_sent_once(app, fake, make_user, bulk_people,
-                                                                          phone_for):
+                                                                          phone_for, monkeypatch):
     """A claimed row waits in its sender's batch; on a slow machine the sweep may take it for an
     interrupted send (claimed longer ago than SMS_SENDING_STALE_SECONDS, absent from Twilio's
     list), requeue it, and another sender claim and send it: the first sender must not send
@@ -221,12 +220,9 @@ def test_a_row_the_sweep_requeued_while_it_waited_in_a_batch_is_sent_once(app, f
             other_sender.append(sending.claim_row(row.id, sending.utcnow()))
         return result
 
+    monkeypatch.setattr(TwilioBackend, "send", send_while_the_sweep_requeues)
     with app.app_context():
-        TwilioBackend.send = send_while_the_sweep_requeues  # type: ignore[method-assign]
-        try:
-            sending.run_dispatcher(mobilization_id)
-        finally:
-            TwilioBackend.send = real_send  # type: ignore[method-assign]
+        sending.run_dispatcher(mobilization_id)
         assert fake.count_by_to().get(phone_for(1), 0) == 0  # left to the sender that claimed it last
         assert sending.process(other_sender[0]).status == "sent"
 
