@@ -202,7 +202,7 @@ class Person(db.Model):
     # Names and email folded by ``fold``; every search matches against this column only.
     search_key: Mapped[str] = mapped_column(String(SEARCH_KEY_LENGTH), default=_search_key_default)
     # First and last name by ``name_key_for``: people with the same key are likely duplicates.
-    name_key: Mapped[str | None] = mapped_column(String(NAME_KEY_LENGTH), index=True, default=_name_key_default)
+    name_key: Mapped[str | None] = mapped_column(String(NAME_KEY_LENGTH), default=_name_key_default)
 
     neighborhood: Mapped[Neighborhood | None] = relationship()
     tags: Mapped[list[Tag]] = relationship(secondary=person_tags, order_by=Tag.name)

@@ -51,6 +51,12 @@ NOT_IN_MODELS = frozenset({
     "people_search_content", "ix_people_search_key_trgm", "ix_people_phone_trgm",
 })
 
+#: The PostgreSQL trigram indexes (revision ``0715da0efe41``).
+TRIGRAM_INDEXES = ("ix_people_search_key_trgm", "ix_people_phone_trgm")
+
+#: ``gin_pending_list_limit``'s largest value (kB): the pending list never overflows in a block.
+GIN_PENDING_LIST_MAX_KB = 2_147_483_647
+
 _fts = table("people_search", column("rowid"))
 
 #: The trigger that adds each new person to the SQLite index (revision ``0715da0efe41``).
@@ -157,15 +163,30 @@ def indexed_count(ids: Select[tuple[int]], *, cap: int | None = None) -> Indexed
 def bulk_people(connection: Connection) -> Iterator[None]:
     """Inside this block, people inserted on ``connection`` join the SQLite index in one
     statement on leaving, not row by row through its insert trigger: for 100,000 people the
-    trigger took ten times as long as the rows themselves (12 s against 1.5 s). Nothing changes
-    on PostgreSQL, whose GIN indexes are kept by the insert itself.
+    trigger took ten times as long as the rows themselves (12 s against 1.5 s).
 
     The trigger is set aside with ``db.triggers_set_aside``, in the caller's transaction, which
     holds SQLite's write lock: no other writer's people arrive meanwhile. New people are the
     ones with an id above the largest at the start (imports take the ids after it).
 
+    PostgreSQL: the GIN indexes take the new entries into their pending list for the whole
+    block and merge it into the index in bulk on leaving (``gin_clean_pending_list``), in the
+    same transaction, instead of merging it every 4 MB of new entries (2 s less of a
+    100,000-person import). Searches read the pending list too, so nothing is ever missed.
+
     :raise RuntimeError: outside a transaction (the trigger would be dropped for good).
     """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL gin_pending_list_limit = {GIN_PENDING_LIST_MAX_KB}")
+        yield
+        connection.exec_driver_sql("SET LOCAL gin_pending_list_limit TO DEFAULT")
+        for index in TRIGRAM_INDEXES:
+            # Only the index's owner may merge it (else the entries wait in the pending list for
+            # the next vacuum, found by searches meanwhile all the same).
+            connection.exec_driver_sql(
+                "SELECT gin_clean_pending_list(c.oid) FROM pg_class c "
+                "WHERE c.oid = %(index)s::regclass AND pg_has_role(c.relowner, 'USAGE')", {"index": index})
+        return
     if connection.dialect.name != "sqlite":
         yield
         return
