@@ -122,19 +122,21 @@ def insert_outbox_rows(mobilization: Mobilization, audience: LaunchAudience, not
     """
     template = full_body(mobilization)
     groups: dict[tuple[str, int], list[str]] = {}  # names by (encoding, segments)
-    people: dict[tuple[str, int], int] = {}
-    for name, n in sorted(audience.unlisted_names.items()):
-        info = _analyzed(template, name)
+    for name in audience.unlisted_names:
+        info = encoding.analyze(render(template, {"first_name": name}))
+        if info.too_long:
+            if not audience.goes_by(name):
+                continue  # only someone at a shared number goes by it: judged with the others there
+            raise _too_long(name)
         groups.setdefault((info.encoding, info.segments), []).append(name)
-        people[(info.encoding, info.segments)] = people.get((info.encoding, info.segments), 0) + n
     written = _insert_listed_rows(mobilization, template, audience.count.recipients, not_before, now)
     table = OutboxMessage.__table__
     columns = ["mobilization_id", "person_id", "phone", "body", "encoding", "segments", "kind", "status",
                "attempts", "not_before", "created_at", "updated_at", "sent_by_id"]
     if groups:
-        # One statement, one pass over the audience: the group most people are in is the CASE's
-        # ELSE, the others (usually none; names outside GSM-7, long names) are told by their names.
-        ordered = sorted(groups, key=lambda key: people[key], reverse=True)
+        # One statement, one pass over the audience: the group of most names is the CASE's ELSE,
+        # the others (usually none; names outside GSM-7, long names) are told by their names.
+        ordered = sorted(groups, key=lambda key: len(groups[key]), reverse=True)
         name = greeting_name()
         body_encoding = literal(ordered[0][0], table.c.encoding.type)
         segments = literal(ordered[0][1])
@@ -162,9 +164,13 @@ def _analyzed(template: str, name: str) -> encoding.BodyInfo:
     :raise MobilizationError: when it is longer than a text can carry."""
     info = encoding.analyze(render(template, {"first_name": name}))
     if info.too_long:
-        raise MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
-                                  name=name, max=encoding.MAX_BODY_CHARS), "body")
+        raise _too_long(name)
     return info
+
+
+def _too_long(name: str) -> MobilizationError:
+    return MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
+                               name=name, max=encoding.MAX_BODY_CHARS), "body")
 
 
 def _insert_listed_rows(mobilization: Mobilization, template: str, recipients: Sequence[Recipient],
