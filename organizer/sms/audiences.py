@@ -276,8 +276,9 @@ def launch_audience(mobilization: Mobilization, actor: User) -> LaunchAudience:
     one pass over the audience, which also tells whether any number is shared within it and
     which names the texts need. Only the people at numbers several of the audience share, or
     on hold, are loaded and go through :func:`resolve_audience`'s rules (which depend only on
-    the others at the same number). Three queries whatever the size, five with shared numbers.
-    Raises nothing."""
+    the others at the same number). Whatever the size: the author, the numbers on hold, the
+    one pass; then the numbers shared within the audience if it has fewer numbers than people,
+    and the people at shared or held numbers if there are any. Raises nothing."""
     condition = audience_condition(_author(mobilization, actor), AudienceFilter.from_json(mobilization.audience))
     reason = exclusion_reason(mobilization.id)
     textable = and_(condition, reason.is_(None))
@@ -311,7 +312,7 @@ def launch_audience(mobilization: Mobilization, actor: User) -> LaunchAudience:
             .where(textable, in_values(Person.phone, special))
             .order_by(Person.id)
         ).all()
-        # The free among them were counted as unlisted; here they are listed.
+        # Those at a shared number not on hold were counted free (unlisted); here they are listed.
         result.unlisted -= sum(1 for row in rows if row[3] not in held)
         _assign(rows, result, already=set(), seen_phones=set(), blocked_numbers=set(), flagged=set(),
                 on_hold=on_hold)
