@@ -392,7 +392,8 @@ class distinct_values(FunctionElement[list[Any]]):  # noqa: N801 - used like a S
     whatever their number: ``json_group_array(DISTINCT ...)`` on SQLite, ``array_agg(DISTINCT
     ...)`` on PostgreSQL. Combine with ``.filter(...)`` to leave rows out; a NULL ``column`` is
     a ``None`` in the list, and PostgreSQL gives ``None`` instead of an empty list when no row
-    is aggregated."""
+    is aggregated. Unlike :class:`joined_strings`, no separator: values such as names may hold
+    any character."""
 
     inherit_cache = True
 
