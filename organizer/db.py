@@ -371,6 +371,13 @@ class _ValueList(TypeDecorator[list[Any]]):
 
         return json.dumps(value)
 
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[Any] | None:
+        if value is None or dialect.name == "postgresql":
+            return value
+        import json
+
+        return json.loads(value)
+
 
 class in_values(FunctionElement[bool]):  # noqa: N801 - used like a SQL operator
     """``column IN (values)`` with the values bound as one parameter, whatever their number:
@@ -397,3 +404,28 @@ def _in_values_default(element: in_values, compiler: Any, **kw: Any) -> str:
 def _in_values_postgresql(element: in_values, compiler: Any, **kw: Any) -> str:
     column, values = (compiler.process(c, **kw) for c in element.clauses)
     return f"{column} = ANY({values})"
+
+
+class distinct_values(FunctionElement[list[Any]]):  # noqa: N801 - used like a SQL aggregate
+    """The aggregate of the distinct values of ``column`` as one Python list (order unspecified),
+    whatever their number: ``json_group_array(DISTINCT ...)`` on SQLite, ``array_agg(DISTINCT
+    ...)`` on PostgreSQL. Combine with ``.filter(...)`` to leave rows out; a NULL ``column`` is
+    a ``None`` in the list, and PostgreSQL gives ``None`` instead of an empty list when no row
+    is aggregated. Unlike :class:`joined_strings`, no separator: values such as names may hold
+    any character."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = _ValueList(column.type)
+
+
+@compiles(distinct_values)
+def _distinct_values_default(element: distinct_values, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(DISTINCT {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(distinct_values, "postgresql")
+def _distinct_values_postgresql(element: distinct_values, compiler: Any, **kw: Any) -> str:
+    return f"array_agg(DISTINCT {compiler.process(element.clauses, **kw)})"

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, distinct, false, func, or_, select, true
 
 from organizer.actions.services import TURNOUT_LISTS, turnout_condition
 from organizer.auth.models import User
-from organizer.db import in_values
+from organizer.db import distinct_values, in_values
 from organizer.extensions import db
 from organizer.people.models import Person, SmsConsent, fold
 from organizer.people.services import filter_conditions, people_visible_to, phones_on_hold
@@ -244,58 +244,80 @@ class LaunchAudience:
     exclusions and the recipients whose text is addressed here (a number shared within the
     audience, or on hold), listed; everyone else, alone at their number, is selected by
     ``unlisted_condition`` (on ``Person``) for the database to write, and ``unlisted_names``
-    says how many of them go by each name (so each body is rendered and measured once)."""
+    are the names they go by (so each body is rendered and measured once).
+
+    When the audience shares numbers, ``unlisted_names`` may also hold names that only
+    someone at such a number goes by (``names_exact`` is False): harmless for the texts, but
+    ask :meth:`goes_by` before refusing a launch over one of them."""
 
     count: AudienceCount
     unlisted_condition: ColumnElement[bool]
-    unlisted_names: dict[str, int]
+    unlisted_names: list[str]
+    names_exact: bool = True
+
+    def goes_by(self, name: str) -> bool:
+        """Whether someone of the unlisted goes by ``name`` (one query unless ``names_exact``).
+        Raises nothing."""
+        if self.names_exact:
+            return name in self.unlisted_names
+        return bool(db.session.scalar(
+            select(select(Person.id).where(self.unlisted_condition, greeting_name() == name).exists())))
+
+
+#: The fields of :class:`AudienceCount` an :func:`exclusion_reason` names.
+REASONS = ("duplicate", "no_phone", "opted_out", "invalid_phone")
 
 
 def launch_audience(mobilization: Mobilization, actor: User) -> LaunchAudience:
     """:func:`audience_of`, split so that a launch need not load its audience: the same
     recipients, exclusions and counts (``tests/sms/test_launch_in_sql.py`` compares them).
 
-    The database judges every person (:func:`exclusion_reason`) and counts them by outcome and
-    name; only the people at numbers several of the audience share, or on hold, are loaded
-    and go through :func:`resolve_audience`'s rules (which depend only on the others at the
-    same number). Four queries whatever the size, five with shared or held numbers. Raises
-    nothing."""
+    The database judges every person (:func:`exclusion_reason`) and counts them by outcome in
+    one pass over the audience, which also tells whether any number is shared within it and
+    which names the texts need. Only the people at numbers several of the audience share, or
+    on hold, are loaded and go through :func:`resolve_audience`'s rules (which depend only on
+    the others at the same number). Whatever the size: the author, the numbers on hold, the
+    one pass; then the numbers shared within the audience if it has fewer numbers than people,
+    and the people at shared or held numbers if there are any. Raises nothing."""
     condition = audience_condition(_author(mobilization, actor), AudienceFilter.from_json(mobilization.audience))
     reason = exclusion_reason(mobilization.id)
     textable = and_(condition, reason.is_(None))
     on_hold = phones_on_hold()
-    # Numbers the database cannot give out alone: shared by several of the audience, or on hold.
-    shared = set(db.session.scalars(
-        select(Person.phone).where(textable).group_by(Person.phone).having(func.count() > 1)))
-    special = sorted(shared | {phone for _person_id, phone in on_hold})
-    if special:
-        alone = ~in_values(Person.phone, special)
-        counted = or_(reason.is_not(None), alone)
-    else:
-        alone = counted = true()
-    judged = select(reason.label("reason"), greeting_name().label("name")).where(condition, counted).subquery()
-    result = AudienceCount()
-    names: dict[str, int] = {}
-    # Grouped in an outer query: PostgreSQL would not match the CASE's parameters in a GROUP BY.
-    for why, name, n in db.session.execute(
-        select(judged.c.reason, judged.c.name, func.count()).group_by(judged.c.reason, judged.c.name)
-    ):
-        result.matched += n
-        if why is None:
-            names[name] = n
-            result.unlisted += n
-        else:
-            setattr(result, why, getattr(result, why) + n)
+    held = {phone for _person_id, phone in on_hold}
+    # OFFSET 0 keeps SQLite and PostgreSQL from merging the subquery into the aggregates,
+    # which would judge each person once per aggregate instead of once (most of the time).
+    judged = (select(reason.label("reason"), greeting_name().label("name"), Person.phone.label("phone"))
+              .where(condition).offset(0).subquery())
+    # Free: may be texted, at a number not on hold; written by the database unless shared.
+    free = judged.c.reason.is_(None)
+    if held:
+        free = and_(free, ~in_values(judged.c.phone, sorted(held)))
+    total, *excluded, free_count, free_numbers, names = db.session.execute(select(
+        func.count(), *(func.count().filter(judged.c.reason == why) for why in REASONS),
+        func.count().filter(free), func.count(distinct(judged.c.phone)).filter(free),
+        distinct_values(judged.c.name).filter(free),
+    )).one()
+    result = AudienceCount(matched=total, unlisted=free_count)
+    for why, n in zip(REASONS, excluded, strict=True):
+        setattr(result, why, n)
+    shared: set[str] = set()
+    if free_numbers < free_count:  # households: fewer numbers than people
+        shared = set(db.session.scalars(
+            select(Person.phone).where(textable).group_by(Person.phone).having(func.count() > 1)))
+    special = sorted(shared | held)
+    alone = ~in_values(Person.phone, special) if special else true()
     if special:
         rows = db.session.connection().execute(
             select(Person.id, Person.first_name, Person.preferred_name, Person.phone, Person.sms_consent)
             .where(textable, in_values(Person.phone, special))
             .order_by(Person.id)
         ).all()
-        result.matched += len(rows)
+        # Those at a shared number not on hold were counted free (unlisted); here they are listed.
+        result.unlisted -= sum(1 for row in rows if row[3] not in held)
         _assign(rows, result, already=set(), seen_phones=set(), blocked_numbers=set(), flagged=set(),
                 on_hold=on_hold)
-    return LaunchAudience(result, and_(textable, alone), names)
+    return LaunchAudience(result, and_(textable, alone), sorted(n for n in names or () if n is not None),
+                          names_exact=not shared)
 
 
 def turnout_audience_condition(audience: AudienceFilter) -> ColumnElement[bool]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from organizer.audit.services import record
@@ -121,31 +122,24 @@ def insert_outbox_rows(mobilization: Mobilization, audience: LaunchAudience, not
     :raise MobilizationError: when a rendered text is longer than a text can carry.
     """
     template = full_body(mobilization)
-    groups: dict[tuple[str, int], list[str]] = {}  # names by (encoding, segments)
-    people: dict[tuple[str, int], int] = {}
-    for name, n in sorted(audience.unlisted_names.items()):
-        info = _analyzed(template, name)
-        groups.setdefault((info.encoding, info.segments), []).append(name)
-        people[(info.encoding, info.segments)] = people.get((info.encoding, info.segments), 0) + n
+    infos: dict[str, encoding.BodyInfo] = {}
+    for name in audience.unlisted_names:
+        info = encoding.analyze(render(template, {"first_name": name}))
+        if info.too_long:
+            if not audience.goes_by(name):
+                continue  # only someone at a shared number goes by it: judged with the others there
+            raise _too_long(name)
+        infos[name] = info
     written = _insert_listed_rows(mobilization, template, audience.count.recipients, not_before, now)
     table = OutboxMessage.__table__
     columns = ["mobilization_id", "person_id", "phone", "body", "encoding", "segments", "kind", "status",
                "attempts", "not_before", "created_at", "updated_at", "sent_by_id"]
-    if groups:
-        # One statement, one pass over the audience: the group most people are in is the CASE's
-        # ELSE, the others (usually none; names outside GSM-7, long names) are told by their names.
-        ordered = sorted(groups, key=lambda key: people[key], reverse=True)
+    if infos:
         name = greeting_name()
-        body_encoding = literal(ordered[0][0], table.c.encoding.type)
-        segments = literal(ordered[0][1])
-        if len(ordered) > 1:
-            body_encoding = case(*((in_values(name, groups[key]), literal(key[0], table.c.encoding.type))
-                                   for key in ordered[1:]), else_=body_encoding)
-            segments = case(*((in_values(name, groups[key]), literal(key[1])) for key in ordered[1:]),
-                            else_=segments)
         rows = select(
             literal(mobilization.id), Person.id, Person.phone, func.replace(literal(template), "{first_name}", name),
-            body_encoding, segments,
+            _by_name(name, {n: i.encoding for n, i in infos.items()}, table.c.encoding.type),
+            _by_name(name, {n: i.segments for n, i in infos.items()}, table.c.segments.type),
             literal(MessageKind.MOBILIZATION, table.c.kind.type), literal(OutboxStatus.QUEUED, table.c.status.type),
             literal(0), literal(not_before, table.c.not_before.type), literal(now, table.c.created_at.type),
             literal(now, table.c.updated_at.type), literal(None, table.c.sent_by_id.type),
@@ -156,15 +150,33 @@ def insert_outbox_rows(mobilization: Mobilization, audience: LaunchAudience, not
     return written + audience.count.unlisted
 
 
+def _by_name(name: ColumnElement[str], values: dict[str, Any], type_: Any) -> ColumnElement[Any]:
+    """The value of a column that depends on the name, ``values[name]``, for the database to
+    write: the value most names have is a literal, or a CASE's ELSE with the other values told
+    by their names (usually no CASE at all: one encoding, one segment count). Raises nothing."""
+    names_by_value: dict[Any, list[str]] = {}
+    for n, value in values.items():
+        names_by_value.setdefault(value, []).append(n)
+    common, *others = sorted(names_by_value, key=lambda value: len(names_by_value[value]), reverse=True)
+    if not others:
+        return literal(common, type_)
+    return case(*((in_values(name, names_by_value[value]), literal(value, type_)) for value in others),
+                else_=literal(common, type_))
+
+
 def _analyzed(template: str, name: str) -> encoding.BodyInfo:
     """The encoding and segments of the text to ``name``.
 
     :raise MobilizationError: when it is longer than a text can carry."""
     info = encoding.analyze(render(template, {"first_name": name}))
     if info.too_long:
-        raise MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
-                                  name=name, max=encoding.MAX_BODY_CHARS), "body")
+        raise _too_long(name)
     return info
+
+
+def _too_long(name: str) -> MobilizationError:
+    return MobilizationError(_("The text for %(name)s is longer than %(max)d characters.",
+                               name=name, max=encoding.MAX_BODY_CHARS), "body")
 
 
 def _insert_listed_rows(mobilization: Mobilization, template: str, recipients: Sequence[Recipient],

@@ -207,3 +207,56 @@ def test_in_values_binds_any_number_of_values_as_one_parameter(app, make_person)
         assert found == {p.id for p in wanted}
         assert set(db.session.scalars(select(Person.id).where(~in_values(Person.phone, phones)))) == {other.id}
         assert set(db.session.scalars(select(Person.id).where(in_values(Person.phone, [])))) == set()
+
+
+def test_an_audience_without_shared_numbers_is_read_once_before_its_texts_are_written(app, make_user,
+                                                                                       count_queries):
+    organizer = make_user("organizer")
+    with app.app_context():
+        _add(*(Person(first_name=f"Pat{i}", last_name="Resident", phone=f"+1773555{i:04d}") for i in range(5)),
+             Person(first_name="Opted", last_name="Self", phone="+17735559005", sms_consent=SmsConsent.OPTED_OUT))
+        db.session.commit()
+        actor = db.session.get(User, organizer.id)
+        mobilization = _draft(actor)
+        expected, expected_rows = _expected_rows(mobilization, actor)
+        with count_queries() as q:
+            launched = services.launch(mobilization, actor)
+        db.session.commit()
+        assert _rows(mobilization.id) == expected_rows
+        assert (launched.count, launched.opted_out, launched.matched) == (expected.count, 1, 6) == (5, 1, 6)
+        # One statement reads the people (the aggregate of the judged audience), one writes
+        # their texts; no GROUP BY phone looks for households where there are none.
+        reading_people = [s for s in q.statements if "FROM people " in s or "FROM people\n" in s]
+        assert len(reading_people) == 2, reading_people
+        assert reading_people[1].lstrip().startswith("INSERT INTO sms_outbox")
+        assert not any("GROUP BY" in s for s in q.statements)
+
+
+@pytest.mark.parametrize("alone_too", [False, True])
+def test_a_name_only_a_household_member_goes_by_is_judged_in_the_households_text(app, make_user, alone_too):
+    """The one pass over the audience names everyone free to text, a household's members
+    too. A name only a household member goes by whose own text would be too long must not
+    refuse the launch when the household's text (addressed to a name that folds the same)
+    fits; the same name on someone alone at their number does."""
+    organizer = make_user("organizer")
+    first, same_folded = "Großstraßenmann", "Grossstrassenmann"  # 15 and 17 characters, one fold
+    body = "x" * (encoding.MAX_BODY_CHARS - len(first)) + "{first_name}"  # exactly full for the first
+    with app.app_context():
+        _add(Person(first_name=first, last_name="Home", phone=HOME),
+             Person(first_name=same_folded, last_name="Home", phone=HOME),
+             Person(first_name="Ana", last_name="Alone", phone="+17735550001"))
+        if alone_too:
+            _add(Person(first_name=same_folded, last_name="Alone", phone="+17735550002"))
+        db.session.commit()
+        actor = db.session.get(User, organizer.id)
+        mobilization = _draft(actor, body)
+        if alone_too:
+            with pytest.raises(services.MobilizationError, match=same_folded):
+                services.launch(mobilization, actor)
+            return
+        expected, expected_rows = _expected_rows(mobilization, actor)
+        launched = services.launch(mobilization, actor)
+        db.session.commit()
+        assert _rows(mobilization.id) == expected_rows
+        assert (launched.count, launched.shared) == (expected.count, expected.shared) == (2, 1)
+        assert len(body.replace("{first_name}", first)) == encoding.MAX_BODY_CHARS
