@@ -255,3 +255,45 @@ class CheckinOp(db.Model):
     status: Mapped[str] = mapped_column(String(20))  # what happened the first time: "done", "already", ...
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ActionTurnoutCount(db.Model):
+    """An action's answers and arrivals, kept by database triggers on ``rsvps`` and
+    ``attendances`` (migration ``actions: turnout counts kept by triggers``) in the same
+    transaction as every write, from any code path (pages, the door, merges, imports, raw SQL).
+
+    The turnout page reads its totals here, and the prediction the federation's show-up rate
+    (yes answers and those who came, over every earlier action): counting the rows each time
+    read ~50,000 RSVPs at a large federation. An action nobody answered has no row (zeros).
+    """
+
+    __tablename__ = "action_turnout_counts"
+
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), primary_key=True,
+                                           autoincrement=False)
+    said_yes: Mapped[int] = mapped_column()
+    said_maybe: Mapped[int] = mapped_column()
+    said_no: Mapped[int] = mapped_column()
+    pending: Mapped[int] = mapped_column()
+    attended: Mapped[int] = mapped_column()
+    walk_ins: Mapped[int] = mapped_column()
+    yes_attended: Mapped[int] = mapped_column()  # said yes and were checked in
+
+
+class PersonTurnoutCount(db.Model):
+    """A person's yes answers to any action, and how many of those they came to, kept by the
+    same triggers: the prediction takes each answering person's history from here (less their
+    answers to the few actions not before the one predicted) instead of reading every earlier
+    answer and check-in of thousands of people.
+
+    ``person_id`` has no foreign key on purpose: a merge re-points every link to a person
+    (``organizer.people.merging``), and these figures must follow the RSVPs the merge moves (the
+    triggers do that), not be moved themselves. A deleted person's row is left at zero by the
+    triggers as their RSVPs go.
+    """
+
+    __tablename__ = "person_turnout_counts"
+
+    person_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    said_yes: Mapped[int] = mapped_column()
+    yes_attended: Mapped[int] = mapped_column()

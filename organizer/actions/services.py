@@ -21,9 +21,11 @@ from werkzeug.exceptions import NotFound
 
 from organizer.actions.models import (
     Action,
+    ActionTurnoutCount,
     ActionType,
     Attendance,
     HeldSignup,
+    PersonTurnoutCount,
     Rsvp,
     RsvpSource,
     RsvpStatus,
@@ -583,49 +585,111 @@ def predict_turnout(action: Action) -> Prediction:
     return cached(("turnout_prediction", action.id, action.starts_at), lambda: _predict(action), replace)
 
 
-def _predict(action: Action) -> Prediction:
+def _predict(action: Action, *, from_counts: bool = True) -> Prediction:
     """``predict_turnout`` computed: the federation's rate, then one row adding up everyone.
 
     The database adds it all up and answers one row: loading the thousands of answers and
     histories to add them in Python cost more than finding them.
+
+    The figures come from the counts the triggers keep (``ActionTurnoutCount``,
+    ``PersonTurnoutCount``): the rate adds up the earlier actions' counts (one row per action),
+    and each answering person's history is their count less their yes answers to the actions
+    *not* before this one (this one, later ones, archived ones), which are few when the action is
+    recent (the one organizers watch); for an older action, where those are the many, the history
+    is read from the earlier answers themselves. ``from_counts=False`` computes everything from
+    the answers and check-ins alone (what the counts must always agree with).
     """
-    total, came = db.session.execute(
-        select(func.count(), func.count(Attendance.id))
-        .select_from(Rsvp)
-        .join(Action, Action.id == Rsvp.action_id)
-        .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
-        .where(Rsvp.status == RsvpStatus.YES, _before(action))
-    ).one()
+    before = _before(action)
+    if from_counts:
+        counts = ActionTurnoutCount
+        total, came, not_before = db.session.execute(
+            select(func.sum(counts.said_yes).filter(before), func.sum(counts.yes_attended).filter(before),
+                   func.sum(counts.said_yes).filter(~before))
+            .select_from(counts).join(Action, Action.id == counts.action_id)
+        ).one()
+        total, came = total or 0, came or 0
+    else:
+        total, came = db.session.execute(
+            select(func.count(), func.count(Attendance.id))
+            .select_from(Rsvp)
+            .join(Action, Action.id == Rsvp.action_id)
+            .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
+            .where(Rsvp.status == RsvpStatus.YES, before)
+        ).one()
     federation_rate = (came / total) if total else DEFAULT_SHOW_UP_RATE
-    showed = func.count(Attendance.id)
+    answer = aliased(Rsvp)
+    weight = case((answer.status == RsvpStatus.YES, 1.0), else_=MAYBE_WEIGHT)
+    if from_counts and (not_before or 0) <= total:
+        answers, n, k = _history_from_counts(action, answer, before)
+    else:
+        answers, n, k = _history_from_answers(action, answer, before)
+    has_history = n >= MIN_HISTORY
+    own, with_history, answered, maybes, newcomers = db.session.execute(
+        answers.with_only_columns(
+            func.sum(case((has_history, weight * k / n))),
+            func.count().filter(has_history),
+            func.count(),
+            func.count().filter(answer.status == RsvpStatus.MAYBE),
+            func.sum(case((has_history, 0.0), else_=weight)),
+        )
+    ).one()
+    expected = float(own or 0) + federation_rate * float(newcomers or 0)
+    return Prediction(expected=expected, federation_rate=federation_rate, with_history=with_history,
+                      without_history=answered - with_history, maybes=maybes)
+
+
+def _answers(action: Action, answer: type[Rsvp]) -> Select:
+    """The action's yes and maybe answers (the rows the prediction adds up)."""
+    return select(answer).where(answer.action_id == action.id,
+                                answer.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]))
+
+
+def _history_from_counts(action: Action, answer: type[Rsvp], before: ColumnElement[bool]):
+    """The answers joined to each person's earlier yes answers (``n``) and arrivals among them
+    (``k``): their kept counts less their yes answers to the actions not before this one.
+
+    The answer to this action is taken away from its own row (a yes, and whether they came,
+    joined by the check-in's unique key); only the *other* actions not before it are read from
+    their answers (none, for the latest action): gathering this action's thousands of answers a
+    second time, to group them, was most of the query."""
+    others = (
+        select(Rsvp.person_id, func.count().label("n"), func.count(Attendance.id).label("k"))
+        .select_from(Action)
+        .join(Rsvp, and_(Rsvp.action_id == Action.id, Rsvp.status == RsvpStatus.YES))
+        .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
+        .where(~before, Action.id != action.id)
+        .group_by(Rsvp.person_id)
+        .subquery()
+    )
+    mine = PersonTurnoutCount
+    here = aliased(Attendance)
+    answers = (_answers(action, answer)
+               .outerjoin(mine, mine.person_id == answer.person_id)
+               .outerjoin(here, and_(here.action_id == action.id, here.person_id == answer.person_id))
+               .outerjoin(others, others.c.person_id == answer.person_id))
+    said_yes = answer.status == RsvpStatus.YES
+    n = (func.coalesce(mine.said_yes, 0) - case((said_yes, 1), else_=0) - func.coalesce(others.c.n, 0))
+    k = (func.coalesce(mine.yes_attended, 0) - case((and_(said_yes, here.id.is_not(None)), 1), else_=0)
+         - func.coalesce(others.c.k, 0))
+    return answers, n, k
+
+
+def _history_from_answers(action: Action, answer: type[Rsvp], before: ColumnElement[bool]):
+    """The same as ``_history_from_counts``, read from the earlier answers and check-ins of
+    each answering person (people with fewer than ``MIN_HISTORY`` have ``n`` 0)."""
     history = (
-        select(Rsvp.person_id, func.count().label("n"), showed.label("k"))
+        select(Rsvp.person_id, func.count().label("n"), func.count(Attendance.id).label("k"))
         .join(Action, Action.id == Rsvp.action_id)
         .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
-        .where(Rsvp.status == RsvpStatus.YES, _before(action),
+        .where(Rsvp.status == RsvpStatus.YES, before,
                Rsvp.person_id.in_(select(Rsvp.person_id).where(
                    Rsvp.action_id == action.id, Rsvp.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]))))
         .group_by(Rsvp.person_id)
         .having(func.count() >= MIN_HISTORY)
         .subquery()
     )
-    answer = aliased(Rsvp)
-    weight = case((answer.status == RsvpStatus.YES, 1.0), else_=MAYBE_WEIGHT)
-    own, with_history, answers, maybes, newcomers = db.session.execute(
-        select(
-            func.sum(weight * history.c.k / history.c.n),
-            func.count(history.c.person_id),
-            func.count(),
-            func.count().filter(answer.status == RsvpStatus.MAYBE),
-            func.sum(case((history.c.person_id.is_(None), weight), else_=0.0)),
-        )
-        .select_from(answer)
-        .outerjoin(history, history.c.person_id == answer.person_id)
-        .where(answer.action_id == action.id, answer.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]))
-    ).one()
-    expected = float(own or 0) + federation_rate * float(newcomers or 0)
-    return Prediction(expected=expected, federation_rate=federation_rate, with_history=with_history,
-                      without_history=answers - with_history, maybes=maybes)
+    answers = _answers(action, answer).outerjoin(history, history.c.person_id == answer.person_id)
+    return answers, func.coalesce(history.c.n, 0), func.coalesce(history.c.k, 0)
 
 
 def _before(action: Action) -> ColumnElement[bool]:
@@ -692,25 +756,18 @@ def turnout(action: Action, user: User) -> Turnout:
     A fixed number of queries whatever the size. The totals cover everybody; the lists of
     names (no-shows, first-timers) only the people ``user`` may see.
     """
-    attended_q = _rsvp_attended()
+    # Kept by the triggers (``ActionTurnoutCount``): no row until someone answered or came.
+    c = ActionTurnoutCount
     counts = db.session.execute(
-        select(
-            func.count().filter(Rsvp.status == RsvpStatus.YES),
-            func.count().filter(Rsvp.status == RsvpStatus.MAYBE),
-            func.count().filter(Rsvp.status == RsvpStatus.NO),
-            func.count().filter(Rsvp.status == RsvpStatus.YES, attended_q),
-            func.count().filter(Rsvp.status == RsvpStatus.PENDING),
-        ).where(Rsvp.action_id == action.id)
-    ).one()
-    attended, walk_ins = db.session.execute(
-        select(func.count(), func.count().filter(Attendance.walk_in.is_(True))).where(Attendance.action_id == action.id)
-    ).one()
+        select(c.said_yes, c.said_maybe, c.said_no, c.yes_attended, c.pending, c.attended, c.walk_ins)
+        .where(c.action_id == action.id)
+    ).one_or_none() or (0,) * 7
     commitments = commitments_of(action)
     started = action.has_started
     result = Turnout(
         goal=action.turnout_goal, committed=sum(c.number for c in commitments),
-        yes=counts[0], maybe=counts[1], no=counts[2], attended_yes=counts[3], pending=counts[4], attended=attended,
-        walk_ins=walk_ins or 0, prediction=predict_turnout(action),
+        yes=counts[0], maybe=counts[1], no=counts[2], attended_yes=counts[3], pending=counts[4], attended=counts[5],
+        walk_ins=counts[6], prediction=predict_turnout(action),
         by_institution=_by_institution(action, commitments), by_recruiter=_by_recruiter(action, commitments),
         started=started,
     )

@@ -174,8 +174,10 @@ def test_sqlite_answers_the_turnout_questions_from_the_covering_indexes(
         assert len(found) == 1, (marks, [s for s, _p in plans])
         return found[0]
 
-    # Each answering person's past yeses, with their action, from the index alone.
-    assert "COVERING INDEX ix_rsvps_person_status_action" in plan_of("HAVING")
+    # Each answering person's history: their kept counts, found by key (no earlier answer read).
+    history = plan_of("person_turnout_counts")
+    assert "SEARCH person_turnout_counts USING INTEGER PRIMARY KEY" in history
+    assert "ix_rsvps_person_status_action" not in history
     # Did each arrival come to an earlier action: the person's check-ins, from the index alone.
     first_timers = plan_of("people.last_name", "attendances_1")
     assert "COVERING INDEX ix_attendances_person_action" in first_timers

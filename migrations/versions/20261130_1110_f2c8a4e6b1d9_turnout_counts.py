@@ -1,0 +1,174 @@
+"""actions: turnout counts kept by triggers (each action's answers and arrivals, each person's yes answers and arrivals)
+
+Revision ID: f2c8a4e6b1d9
+Revises: e4b7c2a9d5f1
+Create Date: 2026-11-30 11:10:00
+
+The turnout page counted an action's answers and arrivals, and the prediction every earlier
+action's and every answering person's, from the rows on each view (~50,000 RSVPs at a large
+federation, most of the page's time). These figures are now kept by row triggers on ``rsvps``
+and ``attendances``, in the same transaction as every write, whatever code made it (pages, the
+door, merges and their undo, imports, cascades of a deleted person or action, raw SQL).
+
+Each trigger takes the old row's share away and adds the new row's: a share is computed from
+the row and the other table as it stands when the trigger runs, so whichever of an RSVP and its
+check-in is written (or deleted) first, the two add up right. Rows are only ever added by an
+insert-or-add (``ON CONFLICT``), taken away by an update (a row already gone stays gone).
+The existing rows are counted here once.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = 'f2c8a4e6b1d9'
+down_revision = 'e4b7c2a9d5f1'
+branch_labels = None
+depends_on = None
+
+ACTION_COLUMNS = ('said_yes', 'said_maybe', 'said_no', 'pending', 'attended', 'walk_ins', 'yes_attended')
+PERSON_COLUMNS = ('said_yes', 'yes_attended')
+
+
+def _came(row):
+    """SQL: ``row`` (an RSVP) is a yes whose person was checked in at its action."""
+    return (f"({row}.status = 'yes' AND EXISTS (SELECT 1 FROM attendances a "
+            f"WHERE a.action_id = {row}.action_id AND a.person_id = {row}.person_id))")
+
+
+def _answered_yes(row):
+    """SQL: ``row`` (a check-in) is of a person who said yes to its action."""
+    return (f"EXISTS (SELECT 1 FROM rsvps r WHERE r.action_id = {row}.action_id "
+            f"AND r.person_id = {row}.person_id AND r.status = 'yes')")
+
+
+def _rsvp_shares(row, integer):
+    """An RSVP row's share of its action's counts and of its person's, as SQL expressions."""
+    action = {'said_yes': integer(f"{row}.status = 'yes'"), 'said_maybe': integer(f"{row}.status = 'maybe'"),
+              'said_no': integer(f"{row}.status = 'no'"), 'pending': integer(f"{row}.status = 'pending'"),
+              'attended': '0', 'walk_ins': '0', 'yes_attended': integer(_came(row))}
+    person = {'said_yes': integer(f"{row}.status = 'yes'"), 'yes_attended': integer(_came(row))}
+    return action, person
+
+
+def _attendance_shares(row, integer):
+    """A check-in row's share of its action's counts and of its person's."""
+    action = {'said_yes': '0', 'said_maybe': '0', 'said_no': '0', 'pending': '0', 'attended': '1',
+              'walk_ins': integer(f"{row}.walk_in"), 'yes_attended': integer(_answered_yes(row))}
+    person = {'said_yes': '0', 'yes_attended': integer(_answered_yes(row))}
+    return action, person
+
+
+def _add(table, key, key_value, shares, when=None):
+    """Insert-or-add ``shares`` to ``table``'s row ``key_value`` (only ``when``, if given)."""
+    columns = ', '.join(shares)
+    where = f' WHERE {when}' if when else ' WHERE true'  # a WHERE: SQLite reads ON CONFLICT right
+    added = ', '.join(f'{c} = {table}.{c} + excluded.{c}' for c in shares)
+    return (f"INSERT INTO {table} ({key}, {columns}) SELECT {key_value}, {', '.join(shares.values())}{where} "
+            f"ON CONFLICT ({key}) DO UPDATE SET {added}")
+
+
+def _take(table, key, key_value, shares):
+    """Take ``shares`` away from ``table``'s row ``key_value`` (none there: nothing to do)."""
+    taken = ', '.join(f'{c} = {c} - {v}' for c, v in shares.items())
+    return f'UPDATE {table} SET {taken} WHERE {key} = {key_value}'
+
+
+def _statements(table, row, sign, integer):
+    """The statements that add (``sign`` +1) or take away (-1) ``row``'s shares."""
+    shares = _rsvp_shares if table == 'rsvps' else _attendance_shares
+    action, person = shares(row, integer)
+    if sign > 0:
+        # A person's row only once they have something to count.
+        when = f"{row}.status = 'yes'" if table == 'rsvps' else _answered_yes(row)
+        return [_add('action_turnout_counts', 'action_id', f'{row}.action_id', action),
+                _add('person_turnout_counts', 'person_id', f'{row}.person_id', person, when)]
+    return [_take('action_turnout_counts', 'action_id', f'{row}.action_id', action),
+            _take('person_turnout_counts', 'person_id', f'{row}.person_id', person)]
+
+
+#: The columns whose update changes a row's shares.
+WATCHED = {'rsvps': ('status', 'action_id', 'person_id'), 'attendances': ('walk_in', 'action_id', 'person_id')}
+
+
+def _sqlite_triggers():
+    def integer(condition):
+        return f'({condition})'
+
+    for table, columns in WATCHED.items():
+        yield (f'CREATE TRIGGER turnout_counts_{table}_insert AFTER INSERT ON {table} BEGIN '
+               + ''.join(f'{s}; ' for s in _statements(table, 'NEW', 1, integer)) + 'END')
+        yield (f'CREATE TRIGGER turnout_counts_{table}_delete AFTER DELETE ON {table} BEGIN '
+               + ''.join(f'{s}; ' for s in _statements(table, 'OLD', -1, integer)) + 'END')
+        yield (f"CREATE TRIGGER turnout_counts_{table}_update AFTER UPDATE OF {', '.join(columns)} ON {table} BEGIN "
+               + ''.join(f'{s}; ' for s in _statements(table, 'OLD', -1, integer) + _statements(table, 'NEW', 1, integer))
+               + 'END')
+
+
+def _postgresql_triggers():
+    def integer(condition):
+        return f'({condition})::int'
+
+    for table, columns in WATCHED.items():
+        take = ''.join(f'    {s};\n' for s in _statements(table, 'OLD', -1, integer))
+        add = ''.join(f'    {s};\n' for s in _statements(table, 'NEW', 1, integer))
+        yield (f"CREATE OR REPLACE FUNCTION turnout_counts_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+               f"BEGIN\n  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n{take}  END IF;\n"
+               f"  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n{add}  END IF;\n  RETURN NULL;\nEND $$")
+        yield (f"CREATE TRIGGER turnout_counts_{table} AFTER INSERT OR UPDATE OF {', '.join(columns)} OR DELETE "
+               f"ON {table} FOR EACH ROW EXECUTE FUNCTION turnout_counts_{table}()")
+
+
+def upgrade():
+    op.create_table(
+        'action_turnout_counts',
+        sa.Column('action_id', sa.Integer(), autoincrement=False, nullable=False),
+        *(sa.Column(c, sa.Integer(), nullable=False) for c in ACTION_COLUMNS),
+        sa.ForeignKeyConstraint(['action_id'], ['actions.id'], name=op.f('fk_action_turnout_counts_action_id_actions'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('action_id', name=op.f('pk_action_turnout_counts')),
+    )
+    op.create_table(
+        'person_turnout_counts',
+        sa.Column('person_id', sa.Integer(), autoincrement=False, nullable=False),
+        *(sa.Column(c, sa.Integer(), nullable=False) for c in PERSON_COLUMNS),
+        sa.PrimaryKeyConstraint('person_id', name=op.f('pk_person_turnout_counts')),
+    )
+    postgresql = op.get_bind().dialect.name == 'postgresql'
+    walk_in = 'a.walk_in::int' if postgresql else 'a.walk_in'
+    came = ("CASE WHEN EXISTS (SELECT 1 FROM attendances a WHERE a.action_id = r.action_id "
+            "AND a.person_id = r.person_id) THEN 1 ELSE 0 END")
+    # The existing rows, counted once (before the triggers exist, inside the migration's transaction).
+    op.execute(f"""
+        INSERT INTO action_turnout_counts (action_id, {', '.join(ACTION_COLUMNS)})
+        SELECT action_id, sum(said_yes), sum(said_maybe), sum(said_no), sum(pending), sum(attended),
+               sum(walk_ins), sum(yes_attended)
+        FROM (SELECT r.action_id,
+                     CASE WHEN r.status = 'yes' THEN 1 ELSE 0 END AS said_yes,
+                     CASE WHEN r.status = 'maybe' THEN 1 ELSE 0 END AS said_maybe,
+                     CASE WHEN r.status = 'no' THEN 1 ELSE 0 END AS said_no,
+                     CASE WHEN r.status = 'pending' THEN 1 ELSE 0 END AS pending,
+                     0 AS attended, 0 AS walk_ins,
+                     CASE WHEN r.status = 'yes' THEN {came} ELSE 0 END AS yes_attended
+              FROM rsvps r
+              UNION ALL
+              SELECT a.action_id, 0, 0, 0, 0, 1, {walk_in}, 0 FROM attendances a) AS shares
+        GROUP BY action_id""")
+    op.execute(f"""
+        INSERT INTO person_turnout_counts (person_id, said_yes, yes_attended)
+        SELECT r.person_id, count(*), sum({came}) FROM rsvps r WHERE r.status = 'yes' GROUP BY r.person_id""")
+    for statement in (_postgresql_triggers() if postgresql else _sqlite_triggers()):
+        op.execute(statement)
+
+
+def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        for table in WATCHED:
+            op.execute(f'DROP TRIGGER IF EXISTS turnout_counts_{table} ON {table}')
+            op.execute(f'DROP FUNCTION IF EXISTS turnout_counts_{table}()')
+    else:
+        for table in WATCHED:
+            for event in ('insert', 'delete', 'update'):
+                op.execute(f'DROP TRIGGER IF EXISTS turnout_counts_{table}_{event}')
+    op.drop_table('person_turnout_counts')
+    op.drop_table('action_turnout_counts')
