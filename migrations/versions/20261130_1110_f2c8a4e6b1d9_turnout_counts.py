@@ -13,7 +13,8 @@ door, merges and their undo, imports, cascades of a deleted person or action, ra
 Each trigger takes the old row's share away and adds the new row's: a share is computed from
 the row and the other table as it stands when the trigger runs, so whichever of an RSVP and its
 check-in is written (or deleted) first, the two add up right. Rows are only ever added by an
-insert-or-add (``ON CONFLICT``), taken away by an update (a row already gone stays gone).
+insert-or-add (``ON CONFLICT``), taken away by an update (a row already gone stays gone), and
+deleted once it counts nothing, so the counts are a function of the rows alone.
 The existing rows are counted here once.
 """
 import sqlalchemy as sa
@@ -74,6 +75,13 @@ def _take(table, key, key_value, shares):
     return f'UPDATE {table} SET {taken} WHERE {key} = {key_value}'
 
 
+def _drop_empty(table, key, key_value, columns):
+    """Delete ``table``'s row ``key_value`` once it counts nothing: the counts stay a function
+    of the rows alone (a merge undone leaves them exactly as they were; a deleted person or
+    action leaves no row behind)."""
+    return f"DELETE FROM {table} WHERE {key} = {key_value} AND {' AND '.join(f'{c} = 0' for c in columns)}"
+
+
 def _statements(table, row, sign, integer):
     """The statements that add (``sign`` +1) or take away (-1) ``row``'s shares."""
     shares = _rsvp_shares if table == 'rsvps' else _attendance_shares
@@ -84,7 +92,9 @@ def _statements(table, row, sign, integer):
         return [_add('action_turnout_counts', 'action_id', f'{row}.action_id', action),
                 _add('person_turnout_counts', 'person_id', f'{row}.person_id', person, when)]
     return [_take('action_turnout_counts', 'action_id', f'{row}.action_id', action),
-            _take('person_turnout_counts', 'person_id', f'{row}.person_id', person)]
+            _take('person_turnout_counts', 'person_id', f'{row}.person_id', person),
+            _drop_empty('action_turnout_counts', 'action_id', f'{row}.action_id', ACTION_COLUMNS),
+            _drop_empty('person_turnout_counts', 'person_id', f'{row}.person_id', PERSON_COLUMNS)]
 
 
 #: The columns whose update changes a row's shares.
@@ -114,8 +124,14 @@ def _postgresql_triggers():
         add = ''.join(f'    {s};\n' for s in _statements(table, 'NEW', 1, integer))
         yield (f"CREATE OR REPLACE FUNCTION turnout_counts_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
                f"BEGIN\n  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n{take}  END IF;\n"
-               f"  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n{add}  END IF;\n  RETURN NULL;\nEND $$")
-        yield (f"CREATE TRIGGER turnout_counts_{table} AFTER INSERT OR UPDATE OF {', '.join(columns)} OR DELETE "
+               f"  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n{add}  END IF;\n  RETURN OLD;\nEND $$")
+        yield (f"CREATE TRIGGER turnout_counts_{table} AFTER INSERT OR UPDATE OF {', '.join(columns)} "
+               f"ON {table} FOR EACH ROW EXECUTE FUNCTION turnout_counts_{table}()")
+        # Before a delete, not after: a deleted person's or action's RSVPs and check-ins go in two
+        # cascaded statements, and triggers queued after them would each find the other row gone
+        # already (a yes who came would never be taken from "came"). Before each row goes, the
+        # other table is as the statements before left it, whichever order they ran in.
+        yield (f"CREATE TRIGGER turnout_counts_{table}_delete BEFORE DELETE "
                f"ON {table} FOR EACH ROW EXECUTE FUNCTION turnout_counts_{table}()")
 
 
@@ -124,8 +140,6 @@ def upgrade():
         'action_turnout_counts',
         sa.Column('action_id', sa.Integer(), autoincrement=False, nullable=False),
         *(sa.Column(c, sa.Integer(), nullable=False) for c in ACTION_COLUMNS),
-        sa.ForeignKeyConstraint(['action_id'], ['actions.id'], name=op.f('fk_action_turnout_counts_action_id_actions'),
-                                ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('action_id', name=op.f('pk_action_turnout_counts')),
     )
     op.create_table(
@@ -165,6 +179,7 @@ def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         for table in WATCHED:
             op.execute(f'DROP TRIGGER IF EXISTS turnout_counts_{table} ON {table}')
+            op.execute(f'DROP TRIGGER IF EXISTS turnout_counts_{table}_delete ON {table}')
             op.execute(f'DROP FUNCTION IF EXISTS turnout_counts_{table}()')
     else:
         for table in WATCHED:

@@ -269,8 +269,8 @@ class ActionTurnoutCount(db.Model):
 
     __tablename__ = "action_turnout_counts"
 
-    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), primary_key=True,
-                                           autoincrement=False)
+    # No foreign key: the row goes with the action's last RSVP and check-in (see the migration).
+    action_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     said_yes: Mapped[int] = mapped_column()
     said_maybe: Mapped[int] = mapped_column()
     said_no: Mapped[int] = mapped_column()
@@ -288,8 +288,8 @@ class PersonTurnoutCount(db.Model):
 
     ``person_id`` has no foreign key on purpose: a merge re-points every link to a person
     (``organizer.people.merging``), and these figures must follow the RSVPs the merge moves (the
-    triggers do that), not be moved themselves. A deleted person's row is left at zero by the
-    triggers as their RSVPs go.
+    triggers do that), not be moved themselves. A row counting nothing is deleted (a deleted
+    person's goes with their RSVPs; a person who never said yes has none).
     """
 
     __tablename__ = "person_turnout_counts"

@@ -652,12 +652,13 @@ def _history_from_counts(action: Action, answer: type[Rsvp], before: ColumnEleme
     joined by the check-in's unique key); only the *other* actions not before it are read from
     their answers (none, for the latest action): gathering this action's thousands of answers a
     second time, to group them, was most of the query."""
+    # The actions as a list (``IN``), not a join: without statistics SQLite otherwise scanned
+    # every yes answer of the federation to find those few actions' ones.
+    other_actions = select(Action.id).where(~before, Action.id != action.id)
     others = (
         select(Rsvp.person_id, func.count().label("n"), func.count(Attendance.id).label("k"))
-        .select_from(Action)
-        .join(Rsvp, and_(Rsvp.action_id == Action.id, Rsvp.status == RsvpStatus.YES))
         .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
-        .where(~before, Action.id != action.id)
+        .where(Rsvp.action_id.in_(other_actions), Rsvp.status == RsvpStatus.YES)
         .group_by(Rsvp.person_id)
         .subquery()
     )
