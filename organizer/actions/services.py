@@ -7,6 +7,7 @@ numbers. At the door, a leader finds and checks in their own people (and walk-in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -14,7 +15,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from werkzeug.exceptions import NotFound
@@ -599,43 +614,66 @@ def _predict(action: Action, *, from_counts: bool = True) -> Prediction:
     is read from the earlier answers themselves. ``from_counts=False`` computes everything from
     the answers and check-ins alone (what the counts must always agree with).
     """
-    before = _before(action)
+    params = {"action_id": action.id, "starts_at": action.starts_at}
     if from_counts:
-        counts = ActionTurnoutCount
-        total, came, not_before = db.session.execute(
-            select(func.sum(counts.said_yes).filter(before), func.sum(counts.yes_attended).filter(before),
-                   func.sum(counts.said_yes).filter(~before))
-            .select_from(counts).join(Action, Action.id == counts.action_id)
-        ).one()
+        total, came, not_before = db.session.execute(_rate_statement(True), params).one()
         total, came = total or 0, came or 0
     else:
-        total, came = db.session.execute(
-            select(func.count(), func.count(Attendance.id))
-            .select_from(Rsvp)
-            .join(Action, Action.id == Rsvp.action_id)
-            .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
-            .where(Rsvp.status == RsvpStatus.YES, before)
-        ).one()
+        total, came = db.session.execute(_rate_statement(False), params).one()
     federation_rate = (came / total) if total else DEFAULT_SHOW_UP_RATE
-    answer = aliased(Rsvp)
-    weight = case((answer.status == RsvpStatus.YES, 1.0), else_=MAYBE_WEIGHT)
-    if from_counts and (not_before or 0) <= total:
-        answers, n, k = _history_from_counts(action, answer, before)
-    else:
-        answers, n, k = _history_from_answers(action, answer, before)
-    has_history = n >= MIN_HISTORY
+    history_from_counts = from_counts and (not_before or 0) <= total
     own, with_history, answered, maybes, newcomers = db.session.execute(
-        answers.with_only_columns(
-            func.sum(case((has_history, weight * k / n))),
-            func.count().filter(has_history),
-            func.count(),
-            func.count().filter(answer.status == RsvpStatus.MAYBE),
-            func.sum(case((has_history, 0.0), else_=weight)),
-        )
-    ).one()
+        _sums_statement(history_from_counts), params).one()
     expected = float(own or 0) + federation_rate * float(newcomers or 0)
     return Prediction(expected=expected, federation_rate=federation_rate, with_history=with_history,
                       without_history=answered - with_history, maybes=maybes)
+
+
+class _ThisAction:
+    """Stands for the action in a statement built once (``_rate_statement``...): its id and
+    start are parameters given at execution (``action_id``, ``starts_at``). Building these
+    statements (aliases, subqueries) cost more Python time than running some of them."""
+
+    id = bindparam("action_id", type_=Integer())
+    starts_at = bindparam("starts_at", type_=Action.__table__.c.starts_at.type)
+
+
+@functools.cache
+def _rate_statement(from_counts: bool) -> Select:
+    """The federation's yes answers and arrivals among them before the action; from the kept
+    counts, also the yes answers to the actions not before it (which history to read)."""
+    before = _before(_ThisAction)  # type: ignore[arg-type]
+    if from_counts:
+        counts = ActionTurnoutCount
+        return (select(func.sum(counts.said_yes).filter(before), func.sum(counts.yes_attended).filter(before),
+                       func.sum(counts.said_yes).filter(~before))
+                .select_from(counts).join(Action, Action.id == counts.action_id))
+    return (
+        select(func.count(), func.count(Attendance.id))
+        .select_from(Rsvp)
+        .join(Action, Action.id == Rsvp.action_id)
+        .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
+        .where(Rsvp.status == RsvpStatus.YES, before)
+    )
+
+
+@functools.cache
+def _sums_statement(history_from_counts: bool) -> Select:
+    """One row adding up the action's answers with each person's history: their own rates
+    (weighted), how many have a history, answers, maybes, and the weights of the others."""
+    action, answer = _ThisAction, aliased(Rsvp)
+    before = _before(action)  # type: ignore[arg-type]
+    weight = case((answer.status == RsvpStatus.YES, 1.0), else_=MAYBE_WEIGHT)
+    history = _history_from_counts if history_from_counts else _history_from_answers
+    answers, n, k = history(action, answer, before)  # type: ignore[arg-type]
+    has_history = n >= MIN_HISTORY
+    return answers.with_only_columns(
+        func.sum(case((has_history, weight * k / n))),
+        func.count().filter(has_history),
+        func.count(),
+        func.count().filter(answer.status == RsvpStatus.MAYBE),
+        func.sum(case((has_history, 0.0), else_=weight)),
+    )
 
 
 def _answers(action: Action, answer: type[Rsvp]) -> Select:
@@ -799,26 +837,7 @@ def _listed(people: Select, region: str) -> tuple[list[ListedPerson], int]:
 
 def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per institution: committed, RSVP yes and arrived among its members (a person in two counts in both)."""
-    # Each yes and each arrival with the memberships of its person, added up per institution: a
-    # membership is one row per person and institution, so sums count people. Gathering each
-    # person once with both marks first (a union grouped by person) took twice as long, and
-    # testing every membership against both lists (``IN``, ``count(DISTINCT)``) longer still.
-    marks = union_all(
-        select(Membership.institution_id.label("institution_id"), literal(1).label("yes"), literal(0).label("came"))
-        .join(Rsvp, Rsvp.person_id == Membership.person_id)
-        .where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES),
-        select(Membership.institution_id, literal(0), literal(1))
-        .join(Attendance, Attendance.person_id == Membership.person_id)
-        .where(Attendance.action_id == action.id),
-    ).subquery()
-    # Added up per institution first, then named: one institution lookup per institution, not
-    # one per membership.
-    sums = (select(marks.c.institution_id, func.sum(marks.c.yes).label("yes"), func.sum(marks.c.came).label("came"))
-            .group_by(marks.c.institution_id).subquery())
-    rows = db.session.execute(
-        select(Institution.id, Institution.name, sums.c.yes, sums.c.came)
-        .join(sums, sums.c.institution_id == Institution.id)
-    ).all()
+    rows = db.session.execute(_by_institution_statement(), {"action_id": action.id}).all()
     table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
     for c in commitments:
         if c.institution is not None:
@@ -828,21 +847,49 @@ def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> lis
 
 def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per recruiter (who entered the RSVP): their own commitment, RSVP yes and arrived."""
-    # Counted per recruiter first, then named: one account lookup per recruiter, not per answer.
-    counts = (
-        select(Rsvp.recruited_by_id, func.count().label("yes"), func.count().filter(_rsvp_attended()).label("came"))
-        .where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES)
-        .group_by(Rsvp.recruited_by_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(User.id, User.name, counts.c.yes, counts.c.came).join(counts, counts.c.recruited_by_id == User.id)
-    ).all()
+    rows = db.session.execute(_by_recruiter_statement(), {"action_id": action.id}).all()
     table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
     for c in commitments:
         if c.institution_id is None and c.leader is not None:
             table.setdefault(c.leader.id, BreakdownRow(c.leader.name)).committed += c.number
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
+
+
+@functools.cache
+def _by_institution_statement() -> Select:
+    """Per institution (id, name): members who said yes to the action, members who came."""
+    # Each yes and each arrival with the memberships of its person, added up per institution: a
+    # membership is one row per person and institution, so sums count people. Gathering each
+    # person once with both marks first (a union grouped by person) took twice as long, and
+    # testing every membership against both lists (``IN``, ``count(DISTINCT)``) longer still.
+    action_id = _ThisAction.id
+    marks = union_all(
+        select(Membership.institution_id.label("institution_id"), literal(1).label("yes"), literal(0).label("came"))
+        .join(Rsvp, Rsvp.person_id == Membership.person_id)
+        .where(Rsvp.action_id == action_id, Rsvp.status == RsvpStatus.YES),
+        select(Membership.institution_id, literal(0), literal(1))
+        .join(Attendance, Attendance.person_id == Membership.person_id)
+        .where(Attendance.action_id == action_id),
+    ).subquery()
+    # Added up per institution first, then named: one institution lookup per institution, not
+    # one per membership.
+    sums = (select(marks.c.institution_id, func.sum(marks.c.yes).label("yes"), func.sum(marks.c.came).label("came"))
+            .group_by(marks.c.institution_id).subquery())
+    return select(Institution.id, Institution.name, sums.c.yes, sums.c.came).join(
+        sums, sums.c.institution_id == Institution.id)
+
+
+@functools.cache
+def _by_recruiter_statement() -> Select:
+    """Per recruiter (id, name): the action's yes answers they entered, and those who came."""
+    # Counted per recruiter first, then named: one account lookup per recruiter, not per answer.
+    counts = (
+        select(Rsvp.recruited_by_id, func.count().label("yes"), func.count().filter(_rsvp_attended()).label("came"))
+        .where(Rsvp.action_id == _ThisAction.id, Rsvp.status == RsvpStatus.YES)
+        .group_by(Rsvp.recruited_by_id)
+        .subquery()
+    )
+    return select(User.id, User.name, counts.c.yes, counts.c.came).join(counts, counts.c.recruited_by_id == User.id)
 
 
 #: The turnout lists a mobilization's audience (and the follow-ups) can be drawn from:
