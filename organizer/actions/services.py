@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -812,27 +813,51 @@ def turnout(action: Action, user: User) -> Turnout:
     )
     if started:
         region = get_organization().default_phone_region
-        result.no_shows, result.no_show_count = _listed(_no_shows(action, user), region)
-        result.first_timers, result.first_timer_count = _listed(_first_timers(action, user), region)
+        result.no_shows, result.no_show_count = _listed("no_show", action, user, region)
+        result.first_timers, result.first_timer_count = _listed("first_timer", action, user, region)
     return result
 
 
-def _listed(people: Select, region: str) -> tuple[list[ListedPerson], int]:
-    """The first ``PEOPLE_LISTED`` of ``people`` (names and phones only, phones formatted for
-    those alone) and how many there are in all: one query, whatever the size.
+def _listed(which: str, action: Action, user: User, region: str) -> tuple[list[ListedPerson], int]:
+    """The first ``PEOPLE_LISTED`` of the action's ``which`` list that ``user`` may see, by name
+    (names and phones only, phones formatted for those alone), and how many there are in all:
+    one query, whatever the size.
 
     Each row carries the count of them all (``count(*) OVER ()``, computed before the limit):
     finding the people is most of the work, and a separate count did it a second time."""
     from organizer.people.services import format_phone
 
-    rows = db.session.execute(
-        people.with_only_columns(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone,
-                                 func.count().over())
-        .limit(PEOPLE_LISTED)
-    ).all()
+    statement = _list_statement(which, user.is_staff, user.is_leader)
+    rows = db.session.execute(statement, {"action_id": action.id, "viewer_id": user.id,
+                                          "listed": PEOPLE_LISTED}).all()
     shown = [ListedPerson(pid, f"{preferred or first} {last}".strip(), format_phone(phone, region) if phone else "")
              for pid, first, preferred, last, phone, _total in rows]
     return shown, rows[0][-1] if rows else 0
+
+
+class _Viewer:
+    """Stands for the user in a list statement built once (``_list_statement``): their role
+    shapes the statement (through ``people_visible_to``, the one place that rule lives), their
+    id is a parameter given at execution (``viewer_id``)."""
+
+    id = bindparam("viewer_id", type_=Integer())
+
+    def __init__(self, is_staff: bool, is_leader: bool) -> None:
+        self.is_staff, self.is_leader = is_staff, is_leader
+
+
+@functools.cache
+def _list_statement(which: str, is_staff: bool, is_leader: bool) -> Select:
+    """The people of the action's ``which`` list (:data:`TURNOUT_LISTS`) a viewer of that role
+    may see, by name: the first ``listed`` (a parameter), each row with the count of them all."""
+    viewer = _Viewer(is_staff, is_leader)
+    return (
+        select(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone,
+               func.count().over())
+        .where(turnout_condition(_ThisAction.id, which), people_visible_to(viewer))  # type: ignore[arg-type]
+        .order_by(Person.last_name, Person.first_name, Person.id)
+        .limit(bindparam("listed", type_=Integer()))
+    )
 
 
 def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
@@ -898,7 +923,7 @@ def _by_recruiter_statement() -> Select:
 TURNOUT_LISTS = ("no_show", "first_timer", "attended")
 
 
-def turnout_condition(action_id: int, which: str) -> ColumnElement[bool]:
+def turnout_condition(action_id: int | BindParameter[int], which: str) -> ColumnElement[bool]:
     """The condition on ``Person`` for one of :data:`TURNOUT_LISTS` of the action: the one
     definition the turnout page's lists and the texts to them share, so both count the same
     people. Raises ``ValueError`` for another ``which``."""
@@ -927,22 +952,6 @@ def turnout_condition(action_id: int, which: str) -> ColumnElement[bool]:
             earlier_action.starts_at < this_action).exists()
         return Person.id.in_(select(arrival.person_id).where(arrival.action_id == action_id, ~came_before))
     raise ValueError(which)
-
-
-def _no_shows(action: Action, user: User) -> Select:
-    """People ``user`` may see who said yes and did not come, by name (the query)."""
-    return (
-        select(Person).where(turnout_condition(action.id, "no_show"), people_visible_to(user))
-        .order_by(Person.last_name, Person.first_name, Person.id)
-    )
-
-
-def _first_timers(action: Action, user: User) -> Select:
-    """People ``user`` may see whose first action this was (the query)."""
-    return (
-        select(Person).where(turnout_condition(action.id, "first_timer"), people_visible_to(user))
-        .order_by(Person.last_name, Person.first_name, Person.id)
-    )
 
 
 def attendance_counts(person_ids: Iterable[int]) -> dict[int, int]:
