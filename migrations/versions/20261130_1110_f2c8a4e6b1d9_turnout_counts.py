@@ -1,4 +1,4 @@
-"""actions: turnout counts kept by triggers (each action's answers and arrivals, each person's yes answers and arrivals)
+"""actions: turnout counts kept by triggers (each action's answers and arrivals, each person's yes answers and arrivals, each action's yeses and arrivals per institution)
 
 Revision ID: f2c8a4e6b1d9
 Revises: e4b7c2a9d5f1
@@ -6,8 +6,9 @@ Create Date: 2026-11-30 11:10:00
 
 The turnout page counted an action's answers and arrivals, and the prediction every earlier
 action's and every answering person's, from the rows on each view (~50,000 RSVPs at a large
-federation, most of the page's time). These figures are now kept by row triggers on ``rsvps``
-and ``attendances``, in the same transaction as every write, whatever code made it (pages, the
+federation, most of the page's time), and its breakdown by institution every member's answer and
+check-in. These figures are now kept by row triggers on ``rsvps``, ``attendances`` and
+``memberships``, in the same transaction as every write, whatever code made it (pages, the
 door, merges and their undo, imports, cascades of a deleted person or action, raw SQL).
 
 Each trigger takes the old row's share away and adds the new row's: a share is computed from
@@ -82,23 +83,66 @@ def _drop_empty(table, key, key_value, columns):
     return f"DELETE FROM {table} WHERE {key} = {key_value} AND {' AND '.join(f'{c} = 0' for c in columns)}"
 
 
+def _institution_statements(table, row, sign):
+    """What ``row`` adds to (``sign`` +1) or takes from (-1) ``action_institution_counts``: an
+    RSVP yes or a check-in counts once for each institution its person is a member of; a
+    membership brings its person's yeses and check-ins to its institution."""
+    counts = 'action_institution_counts'
+    if table in ('rsvps', 'attendances'):
+        column = 'said_yes' if table == 'rsvps' else 'attended'
+        when = f" AND {row}.status = 'yes'" if table == 'rsvps' else ''
+        if sign > 0:
+            return [f"INSERT INTO {counts} (action_id, institution_id, said_yes, attended) "
+                    f"SELECT {row}.action_id, m.institution_id, {int(table == 'rsvps')}, {int(table != 'rsvps')} "
+                    f"FROM memberships m WHERE m.person_id = {row}.person_id{when} "
+                    f"ON CONFLICT (action_id, institution_id) DO UPDATE SET {column} = {counts}.{column} + 1"]
+        return [f"UPDATE {counts} SET {column} = {column} - 1 WHERE action_id = {row}.action_id{when} "
+                f"AND institution_id IN (SELECT m.institution_id FROM memberships m WHERE m.person_id = {row}.person_id)",
+                f"DELETE FROM {counts} WHERE action_id = {row}.action_id AND said_yes = 0 AND attended = 0"]
+    # A membership: its person's yes answers and check-ins, per action.
+    if sign > 0:
+        return [f"INSERT INTO {counts} (action_id, institution_id, said_yes, attended) "
+                f"SELECT s.action_id, {row}.institution_id, sum(s.yes), sum(s.came) "
+                f"FROM (SELECT r.action_id, 1 AS yes, 0 AS came FROM rsvps r "
+                f"WHERE r.person_id = {row}.person_id AND r.status = 'yes' "
+                f"UNION ALL SELECT a.action_id, 0, 1 FROM attendances a WHERE a.person_id = {row}.person_id) AS s "
+                f"WHERE true GROUP BY s.action_id "
+                f"ON CONFLICT (action_id, institution_id) DO UPDATE SET said_yes = {counts}.said_yes + excluded.said_yes, "
+                f"attended = {counts}.attended + excluded.attended"]
+    actions = (f"(SELECT r.action_id FROM rsvps r WHERE r.person_id = {row}.person_id AND r.status = 'yes' "
+               f"UNION SELECT a.action_id FROM attendances a WHERE a.person_id = {row}.person_id)")
+    return [f"UPDATE {counts} SET "
+            f"said_yes = said_yes - (SELECT count(*) FROM rsvps r WHERE r.person_id = {row}.person_id "
+            f"AND r.action_id = {counts}.action_id AND r.status = 'yes'), "
+            f"attended = attended - (SELECT count(*) FROM attendances a WHERE a.person_id = {row}.person_id "
+            f"AND a.action_id = {counts}.action_id) "
+            f"WHERE institution_id = {row}.institution_id AND action_id IN {actions}",
+            f"DELETE FROM {counts} WHERE institution_id = {row}.institution_id AND action_id IN {actions} "
+            f"AND said_yes = 0 AND attended = 0"]
+
+
 def _statements(table, row, sign, integer):
     """The statements that add (``sign`` +1) or take away (-1) ``row``'s shares."""
+    if table == 'memberships':
+        return _institution_statements(table, row, sign)
     shares = _rsvp_shares if table == 'rsvps' else _attendance_shares
     action, person = shares(row, integer)
     if sign > 0:
         # A person's row only once they have something to count.
         when = f"{row}.status = 'yes'" if table == 'rsvps' else _answered_yes(row)
         return [_add('action_turnout_counts', 'action_id', f'{row}.action_id', action),
-                _add('person_turnout_counts', 'person_id', f'{row}.person_id', person, when)]
+                _add('person_turnout_counts', 'person_id', f'{row}.person_id', person, when),
+                *_institution_statements(table, row, sign)]
     return [_take('action_turnout_counts', 'action_id', f'{row}.action_id', action),
             _take('person_turnout_counts', 'person_id', f'{row}.person_id', person),
             _drop_empty('action_turnout_counts', 'action_id', f'{row}.action_id', ACTION_COLUMNS),
-            _drop_empty('person_turnout_counts', 'person_id', f'{row}.person_id', PERSON_COLUMNS)]
+            _drop_empty('person_turnout_counts', 'person_id', f'{row}.person_id', PERSON_COLUMNS),
+            *_institution_statements(table, row, sign)]
 
 
 #: The columns whose update changes a row's shares.
-WATCHED = {'rsvps': ('status', 'action_id', 'person_id'), 'attendances': ('walk_in', 'action_id', 'person_id')}
+WATCHED = {'rsvps': ('status', 'action_id', 'person_id'), 'attendances': ('walk_in', 'action_id', 'person_id'),
+           'memberships': ('person_id', 'institution_id')}
 
 
 def _sqlite_triggers():
@@ -148,6 +192,14 @@ def upgrade():
         *(sa.Column(c, sa.Integer(), nullable=False) for c in PERSON_COLUMNS),
         sa.PrimaryKeyConstraint('person_id', name=op.f('pk_person_turnout_counts')),
     )
+    op.create_table(
+        'action_institution_counts',
+        sa.Column('action_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('institution_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('said_yes', sa.Integer(), nullable=False),
+        sa.Column('attended', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('action_id', 'institution_id', name=op.f('pk_action_institution_counts')),
+    )
     postgresql = op.get_bind().dialect.name == 'postgresql'
     walk_in = 'a.walk_in::int' if postgresql else 'a.walk_in'
     came = ("CASE WHEN EXISTS (SELECT 1 FROM attendances a WHERE a.action_id = r.action_id "
@@ -171,6 +223,13 @@ def upgrade():
     op.execute(f"""
         INSERT INTO person_turnout_counts (person_id, said_yes, yes_attended)
         SELECT r.person_id, count(*), sum({came}) FROM rsvps r WHERE r.status = 'yes' GROUP BY r.person_id""")
+    op.execute("""
+        INSERT INTO action_institution_counts (action_id, institution_id, said_yes, attended)
+        SELECT s.action_id, m.institution_id, sum(s.yes), sum(s.came)
+        FROM (SELECT action_id, person_id, 1 AS yes, 0 AS came FROM rsvps WHERE status = 'yes'
+              UNION ALL SELECT action_id, person_id, 0, 1 FROM attendances) AS s
+        JOIN memberships m ON m.person_id = s.person_id
+        GROUP BY s.action_id, m.institution_id""")
     for statement in (_postgresql_triggers() if postgresql else _sqlite_triggers()):
         op.execute(statement)
 
@@ -185,5 +244,6 @@ def downgrade():
         for table in WATCHED:
             for event in ('insert', 'delete', 'update'):
                 op.execute(f'DROP TRIGGER IF EXISTS turnout_counts_{table}_{event}')
+    op.drop_table('action_institution_counts')
     op.drop_table('person_turnout_counts')
     op.drop_table('action_turnout_counts')

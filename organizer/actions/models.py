@@ -297,3 +297,17 @@ class PersonTurnoutCount(db.Model):
     person_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     said_yes: Mapped[int] = mapped_column()
     yes_attended: Mapped[int] = mapped_column()
+
+
+class ActionInstitutionCount(db.Model):
+    """Per action and institution: its members who said yes, and those checked in (a person in
+    two institutions counts in both), kept by the same triggers, also on ``memberships``. The
+    turnout page's breakdown by institution reads it instead of every member's answer and
+    check-in. No foreign keys, as above: a row counting nothing is deleted."""
+
+    __tablename__ = "action_institution_counts"
+
+    action_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    institution_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    said_yes: Mapped[int] = mapped_column()
+    attended: Mapped[int] = mapped_column()

@@ -1,9 +1,11 @@
 """The turnout counts kept by triggers (migration f2c8a4e6b1d9: each action's answers and
-arrivals, each person's yes answers and arrivals among them) equal the ones counted afresh from
-the RSVPs and check-ins after every kind of write: an answer given, changed, confirmed,
-discarded or deleted, a check-in, its undo, a walk-in, a merge and its undo, a person archived
-or deleted, an action moved, archived or deleted, rows loaded in bulk. After each, the
-prediction made from them equals the one computed from the rows alone, for every action."""
+arrivals, each person's yes answers and arrivals among them, each action's yeses and arrivals per
+institution) equal the ones counted afresh from the RSVPs, check-ins and memberships after every
+kind of write: an answer given, changed, confirmed, discarded or deleted, a check-in, its undo,
+a walk-in, a membership added, moved or removed, a merge and its undo, a person archived or
+deleted, an institution deleted, an action moved, archived or deleted, rows loaded in bulk.
+After each, the prediction made from them equals the one computed from the rows alone, for
+every action."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from organizer.extensions import db
 ACTION_COLUMNS = ("said_yes", "said_maybe", "said_no", "pending", "attended", "walk_ins", "yes_attended")
 
 
-def _counted_afresh() -> tuple[dict, dict]:
-    """Every action's and person's counts, added up in Python from all the RSVPs and check-ins
-    (an action or person with nothing to count is left out, as the kept tables leave them)."""
+def _counted_afresh() -> tuple[dict, dict, dict]:
+    """Every action's, person's and action and institution's counts, added up in Python from
+    all the RSVPs, check-ins and memberships (what has nothing to count is left out, as the kept
+    tables leave it)."""
     from organizer.actions.models import Attendance, Rsvp
+    from organizer.institutions.models import Membership
 
     arrivals = {(a, p): walk_in for a, p, walk_in in
                 db.session.execute(select(Attendance.action_id, Attendance.person_id, Attendance.walk_in))}
@@ -38,17 +42,30 @@ def _counted_afresh() -> tuple[dict, dict]:
     for (action_id, _person_id), walk_in in arrivals.items():
         actions[action_id]["attended"] += 1
         actions[action_id]["walk_ins"] += walk_in
-    return dict(actions), dict(people)
+    institutions_of: dict[int, list[int]] = defaultdict(list)
+    for person_id, institution_id in db.session.execute(select(Membership.person_id, Membership.institution_id)):
+        institutions_of[person_id].append(institution_id)
+    by_institution: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: {"said_yes": 0, "attended": 0})
+    for action_id, person_id in db.session.execute(
+            select(Rsvp.action_id, Rsvp.person_id).where(Rsvp.status == "yes")):
+        for institution_id in institutions_of[person_id]:
+            by_institution[action_id, institution_id]["said_yes"] += 1
+    for action_id, person_id in arrivals:
+        for institution_id in institutions_of[person_id]:
+            by_institution[action_id, institution_id]["attended"] += 1
+    return dict(actions), dict(people), dict(by_institution)
 
 
-def _kept() -> tuple[dict, dict]:
-    from organizer.actions.models import ActionTurnoutCount, PersonTurnoutCount
+def _kept() -> tuple[dict, dict, dict]:
+    from organizer.actions.models import ActionInstitutionCount, ActionTurnoutCount, PersonTurnoutCount
 
     actions = {row.action_id: {c: getattr(row, c) for c in ACTION_COLUMNS}
                for row in db.session.scalars(select(ActionTurnoutCount))}
     people = {row.person_id: {"said_yes": row.said_yes, "yes_attended": row.yes_attended}
               for row in db.session.scalars(select(PersonTurnoutCount))}
-    return actions, people
+    by_institution = {(row.action_id, row.institution_id): {"said_yes": row.said_yes, "attended": row.attended}
+                      for row in db.session.scalars(select(ActionInstitutionCount))}
+    return actions, people, by_institution
 
 
 def _assert_counts_true(app) -> tuple[dict, dict]:
@@ -59,8 +76,8 @@ def _assert_counts_true(app) -> tuple[dict, dict]:
 
     with app.app_context():
         kept, fresh = _kept(), _counted_afresh()
-        assert kept[0] == fresh[0], [(k, v, fresh[0].get(k)) for k, v in kept[0].items() if v != fresh[0].get(k)]
-        assert kept[1] == fresh[1], [(k, v, fresh[1].get(k)) for k, v in kept[1].items() if v != fresh[1].get(k)]
+        for mine, theirs in zip(kept, fresh, strict=True):
+            assert mine == theirs, [(k, mine.get(k), theirs.get(k)) for k in {*mine, *theirs} if mine.get(k) != theirs.get(k)]
         for action in db.session.scalars(select(Action)):
             from_counts, from_rows = _predict(action), _predict(action, from_counts=False)
             assert (from_counts.with_history, from_counts.without_history, from_counts.maybes) == (
@@ -73,18 +90,26 @@ def _assert_counts_true(app) -> tuple[dict, dict]:
 
 
 @pytest.fixture
-def world(app, make_user, make_person, make_action):
-    """Staff, eight people and five actions (three past, one yesterday, one coming), with
-    answers and check-ins given through the services, as the pages give them."""
+def world(app, make_user, make_person, make_action, make_institution):
+    """Staff, eight people in three institutions (some in two, some in none) and five actions
+    (three past, one yesterday, one coming), with answers and check-ins given through the
+    services, as the pages give them."""
     from organizer.actions.models import Action, RsvpSource, RsvpStatus
     from organizer.actions.services import check_in, record_rsvp
     from organizer.auth.models import User
+    from organizer.institutions.models import Membership
     from organizer.people.models import Person
 
     admin = make_user("admin")
     people = [make_person(first_name=f"Rosa{i}") for i in range(8)]
+    institutions = [make_institution() for _ in range(3)]
     actions = [make_action(days=d, title=f"Action {d}") for d in (-30, -20, -10, -1, 5)]
     with app.app_context():
+        for i, person in enumerate(people[:7]):
+            db.session.add(Membership(person_id=person.id, institution_id=institutions[i % 3].id))
+            if i % 2:
+                db.session.add(Membership(person_id=person.id, institution_id=institutions[(i + 1) % 3].id))
+        db.session.commit()
         actor = db.session.get(User, admin.id)
         for n, action in enumerate(actions):
             action = db.session.get(Action, action.id)
@@ -96,7 +121,7 @@ def world(app, make_user, make_person, make_action):
                     check_in(action, person, actor)
         db.session.commit()
         db.session.remove()
-    return admin, people, actions
+    return admin, people, actions, institutions
 
 
 def test_the_kept_counts_equal_a_fresh_count_after_every_kind_of_write(app, world, make_person):
@@ -117,7 +142,7 @@ def test_the_kept_counts_equal_a_fresh_count_after_every_kind_of_write(app, worl
     from organizer.people.models import Person
     from organizer.people.services import archive_person
 
-    admin, people, actions = world
+    admin, people, actions, institutions = world
     first = _assert_counts_true(app)
     assert first[0][actions[3].id]["yes_attended"] > 0, "the world has yeses who came"
 
@@ -166,6 +191,20 @@ def test_the_kept_counts_equal_a_fresh_count_after_every_kind_of_write(app, worl
     step(lambda actor, get: db.session.execute(
         delete(Rsvp).where(Rsvp.action_id == yesterday, Rsvp.person_id == people[1].id)))
 
+    # A membership added to someone who answered and came, moved to another institution,
+    # then removed; and a whole institution deleted (its memberships go with it).
+    from organizer.institutions.models import Institution, Membership
+
+    def join(actor, get):
+        db.session.add(Membership(person_id=people[7].id, institution_id=institutions[0].id))
+
+    step(join)
+    step(lambda actor, get: db.session.execute(
+        update(Membership).where(Membership.person_id == people[7].id).values(institution_id=institutions[1].id)))
+    step(lambda actor, get: db.session.execute(delete(Membership).where(Membership.person_id == people[7].id)))
+    spare = make_institution_in(app, people[5:7])
+    step(lambda actor, get: db.session.delete(get(Institution, spare)))
+
     # Two records of one person merged (they answered the same actions: the merge keeps one
     # answer each), then the merge undone: the counts come back exactly as they were.
     before_merge = _assert_counts_true(app)
@@ -206,24 +245,41 @@ def test_the_kept_counts_equal_a_fresh_count_after_every_kind_of_write(app, worl
     step(lambda actor, get: db.session.execute(delete(Rsvp).where(Rsvp.person_id.in_([p.id for p in crowd]))))
 
 
+def make_institution_in(app, people) -> int:
+    """A new institution with ``people`` as members; its id."""
+    from organizer.institutions.models import Institution, InstitutionType, Membership
+
+    with app.app_context():
+        institution = Institution(name="Spare parish", type=InstitutionType.CONGREGATION,
+                                  memberships=[Membership(person_id=p.id) for p in people])
+        db.session.add(institution)
+        db.session.commit()
+        return institution.id
+
+
 def test_the_turnout_page_shows_the_counts_of_the_rows(app, world, login_as, make_action):
-    """The page's totals (read from the kept counts) are the rows' own; an action nobody
-    answered has no kept row and shows zeros."""
+    """The page's totals and its breakdown by institution (read from the kept counts) are the
+    rows' own; an action nobody answered has no kept row and shows zeros."""
     from organizer.actions.models import Action
     from organizer.actions.services import turnout
     from organizer.auth.models import User
+    from organizer.institutions.models import Institution
 
-    admin, _people, actions = world
+    admin, _people, actions, _institutions = world
     unanswered = make_action(days=9)
-    actions_counted, _people_counted = _assert_counts_true(app)
+    actions_counted, _people_counted, by_institution = _assert_counts_true(app)
     with app.app_context():
+        names = dict(db.session.execute(select(Institution.id, Institution.name)).all())
         for action in [*actions, unanswered]:
             shown = turnout(db.session.get(Action, action.id), db.session.get(User, admin.id))
             counted = actions_counted.get(action.id, dict.fromkeys(ACTION_COLUMNS, 0))
             assert (shown.yes, shown.maybe, shown.no, shown.pending, shown.attended, shown.walk_ins,
                     shown.attended_yes) == tuple(counted[c] for c in ACTION_COLUMNS)
+            assert {r.label: (r.yes, r.attended) for r in shown.by_institution} == {
+                names[i]: (n["said_yes"], n["attended"]) for (a, i), n in by_institution.items() if a == action.id}
         db.session.remove()
     assert actions_counted[actions[3].id]["attended"] > 0
+    assert len([key for key in by_institution if key[0] == actions[3].id]) == 3, "every institution came"
     assert unanswered.id not in actions_counted
     page = login_as(admin).client.get(f"/actions/{actions[3].id}/turnout")
     assert page.status_code == 200
