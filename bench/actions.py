@@ -22,8 +22,9 @@ def _raw_turnout(path: str, action_id: int, *, prediction: bool = True) -> None:
     triggers in ``action_turnout_counts``), the federation's show-up rate (the earlier actions'
     kept counts) and each RSVP'd person's own history (their kept counts less this action's
     answer and the other actions not before it) added up into the prediction (one row), the
-    breakdowns by institution and by recruiter, and the first 200 no-shows and first-timers by
-    name with how many there are in all (the page lists 200 of each; the CSV has everyone).
+    breakdowns by institution and by recruiter (kept counts too), and the first 200 no-shows and
+    first-timers by name with how many there are in all (the page lists 200 of each; the CSV has
+    everyone).
 
     ``prediction=False``: what the page still runs when its prediction is cached (the data
     version instead of the two prediction statements)."""
@@ -58,17 +59,12 @@ def _raw_turnout(path: str, action_id: int, *, prediction: bool = True) -> None:
         statements.append("SELECT count(*), sum(version), sum(stamp), (SELECT min(starts_at) FROM actions "
                            "WHERE starts_at > datetime('now')) FROM report_data_versions")
     statements += [
-        # Each yes and each arrival with its person's memberships, added up per institution, named.
-        """WITH marks AS (SELECT m.institution_id, 1 AS yes, 0 AS came FROM rsvps r
-           JOIN memberships m ON m.person_id = r.person_id WHERE r.action_id = :a AND r.status = 'yes'
-           UNION ALL SELECT m.institution_id, 0, 1 FROM attendances t JOIN memberships m ON m.person_id = t.person_id
-           WHERE t.action_id = :a),
-           s AS (SELECT institution_id, sum(yes) AS yes, sum(came) AS came FROM marks GROUP BY institution_id)
-           SELECT i.id, i.name, s.yes, s.came FROM institutions i JOIN s ON s.institution_id = i.id""",
-        """WITH g AS (SELECT r.recruited_by_id, count(*) AS yes, count(a.id) AS came FROM rsvps r
-           LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
-           WHERE r.action_id = :a AND r.status = 'yes' GROUP BY r.recruited_by_id)
-           SELECT u.id, u.name, g.yes, g.came FROM users u JOIN g ON g.recruited_by_id = u.id""",
+        # Each institution's members and each recruiter's recruits who said yes and came (kept
+        # by triggers), named.
+        """SELECT i.id, i.name, c.said_yes, c.attended FROM institutions i
+           JOIN action_institution_counts c ON c.institution_id = i.id WHERE c.action_id = :a""",
+        """SELECT u.id, u.name, c.said_yes, c.yes_attended FROM users u
+           JOIN action_recruiter_counts c ON c.recruiter_id = u.id WHERE c.action_id = :a""",
         """SELECT p.id, p.first_name, p.preferred_name, p.last_name, p.phone, count(*) OVER ()
            FROM people p WHERE p.id IN (SELECT r.person_id FROM rsvps r WHERE r.action_id = :a AND r.status = 'yes'
            AND NOT EXISTS (SELECT 1 FROM attendances a WHERE a.action_id = :a AND a.person_id = r.person_id))

@@ -1,4 +1,4 @@
-"""actions: turnout counts kept by triggers (each action's answers and arrivals, each person's yes answers and arrivals, each action's yeses and arrivals per institution)
+"""actions: turnout counts kept by triggers (each action's answers and arrivals, each person's yes answers and arrivals, each action's yeses and arrivals per institution and per recruiter)
 
 Revision ID: f2c8a4e6b1d9
 Revises: e4b7c2a9d5f1
@@ -6,8 +6,8 @@ Create Date: 2026-11-30 11:10:00
 
 The turnout page counted an action's answers and arrivals, and the prediction every earlier
 action's and every answering person's, from the rows on each view (~50,000 RSVPs at a large
-federation, most of the page's time), and its breakdown by institution every member's answer and
-check-in. These figures are now kept by row triggers on ``rsvps``, ``attendances`` and
+federation, most of the page's time), and its breakdowns by institution and by recruiter every
+member's or recruit's answer and check-in. These figures are now kept by row triggers on ``rsvps``, ``attendances`` and
 ``memberships``, in the same transaction as every write, whatever code made it (pages, the
 door, merges and their undo, imports, cascades of a deleted person or action, raw SQL).
 
@@ -121,6 +121,29 @@ def _institution_statements(table, row, sign):
             f"AND said_yes = 0 AND attended = 0"]
 
 
+def _recruiter_statements(table, row, sign, integer):
+    """What ``row`` adds to or takes from ``action_recruiter_counts``: a yes entered by a
+    recruiter counts for them, and its check-in among those who came."""
+    counts = 'action_recruiter_counts'
+    if table == 'rsvps':
+        when = f"{row}.status = 'yes' AND {row}.recruited_by_id IS NOT NULL"
+        came = integer(_came(row))
+        if sign > 0:
+            return [f"INSERT INTO {counts} (action_id, recruiter_id, said_yes, yes_attended) "
+                    f"SELECT {row}.action_id, {row}.recruited_by_id, 1, {came} WHERE {when} "
+                    f"ON CONFLICT (action_id, recruiter_id) DO UPDATE SET said_yes = {counts}.said_yes + 1, "
+                    f"yes_attended = {counts}.yes_attended + excluded.yes_attended"]
+        return [f"UPDATE {counts} SET said_yes = said_yes - 1, yes_attended = yes_attended - {came} "
+                f"WHERE action_id = {row}.action_id AND recruiter_id = {row}.recruited_by_id AND {when}",
+                f"DELETE FROM {counts} WHERE action_id = {row}.action_id AND recruiter_id = {row}.recruited_by_id "
+                f"AND said_yes = 0 AND yes_attended = 0"]
+    # A check-in: among those who came for the recruiter of its person's yes (if any).
+    recruiter = (f"(SELECT r.recruited_by_id FROM rsvps r WHERE r.action_id = {row}.action_id "
+                 f"AND r.person_id = {row}.person_id AND r.status = 'yes')")
+    return [f"UPDATE {counts} SET yes_attended = yes_attended {'+' if sign > 0 else '-'} 1 "
+            f"WHERE action_id = {row}.action_id AND recruiter_id = {recruiter}"]
+
+
 def _statements(table, row, sign, integer):
     """The statements that add (``sign`` +1) or take away (-1) ``row``'s shares."""
     if table == 'memberships':
@@ -132,16 +155,16 @@ def _statements(table, row, sign, integer):
         when = f"{row}.status = 'yes'" if table == 'rsvps' else _answered_yes(row)
         return [_add('action_turnout_counts', 'action_id', f'{row}.action_id', action),
                 _add('person_turnout_counts', 'person_id', f'{row}.person_id', person, when),
-                *_institution_statements(table, row, sign)]
+                *_institution_statements(table, row, sign), *_recruiter_statements(table, row, sign, integer)]
     return [_take('action_turnout_counts', 'action_id', f'{row}.action_id', action),
             _take('person_turnout_counts', 'person_id', f'{row}.person_id', person),
             _drop_empty('action_turnout_counts', 'action_id', f'{row}.action_id', ACTION_COLUMNS),
             _drop_empty('person_turnout_counts', 'person_id', f'{row}.person_id', PERSON_COLUMNS),
-            *_institution_statements(table, row, sign)]
+            *_institution_statements(table, row, sign), *_recruiter_statements(table, row, sign, integer)]
 
 
 #: The columns whose update changes a row's shares.
-WATCHED = {'rsvps': ('status', 'action_id', 'person_id'), 'attendances': ('walk_in', 'action_id', 'person_id'),
+WATCHED = {'rsvps': ('status', 'action_id', 'person_id', 'recruited_by_id'), 'attendances': ('walk_in', 'action_id', 'person_id'),
            'memberships': ('person_id', 'institution_id')}
 
 
@@ -200,6 +223,14 @@ def upgrade():
         sa.Column('attended', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('action_id', 'institution_id', name=op.f('pk_action_institution_counts')),
     )
+    op.create_table(
+        'action_recruiter_counts',
+        sa.Column('action_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('recruiter_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('said_yes', sa.Integer(), nullable=False),
+        sa.Column('yes_attended', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('action_id', 'recruiter_id', name=op.f('pk_action_recruiter_counts')),
+    )
     postgresql = op.get_bind().dialect.name == 'postgresql'
     walk_in = 'a.walk_in::int' if postgresql else 'a.walk_in'
     came = ("CASE WHEN EXISTS (SELECT 1 FROM attendances a WHERE a.action_id = r.action_id "
@@ -230,6 +261,10 @@ def upgrade():
               UNION ALL SELECT action_id, person_id, 0, 1 FROM attendances) AS s
         JOIN memberships m ON m.person_id = s.person_id
         GROUP BY s.action_id, m.institution_id""")
+    op.execute(f"""
+        INSERT INTO action_recruiter_counts (action_id, recruiter_id, said_yes, yes_attended)
+        SELECT r.action_id, r.recruited_by_id, count(*), sum({came}) FROM rsvps r
+        WHERE r.status = 'yes' AND r.recruited_by_id IS NOT NULL GROUP BY r.action_id, r.recruited_by_id""")
     for statement in (_postgresql_triggers() if postgresql else _sqlite_triggers()):
         op.execute(statement)
 
@@ -244,6 +279,7 @@ def downgrade():
         for table in WATCHED:
             for event in ('insert', 'delete', 'update'):
                 op.execute(f'DROP TRIGGER IF EXISTS turnout_counts_{table}_{event}')
+    op.drop_table('action_recruiter_counts')
     op.drop_table('action_institution_counts')
     op.drop_table('person_turnout_counts')
     op.drop_table('action_turnout_counts')

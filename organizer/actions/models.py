@@ -311,3 +311,17 @@ class ActionInstitutionCount(db.Model):
     institution_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     said_yes: Mapped[int] = mapped_column()
     attended: Mapped[int] = mapped_column()
+
+
+class ActionRecruiterCount(db.Model):
+    """Per action and recruiter (who entered the RSVP): the yes answers they entered, and those
+    checked in, kept by the same triggers for the turnout page's breakdown by recruiter. No
+    foreign keys, as above: a row counting nothing is deleted; an account deleted empties the
+    RSVPs' recruiter, which the triggers follow."""
+
+    __tablename__ = "action_recruiter_counts"
+
+    action_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    recruiter_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    said_yes: Mapped[int] = mapped_column()
+    yes_attended: Mapped[int] = mapped_column()

@@ -36,6 +36,7 @@ from werkzeug.exceptions import NotFound
 from organizer.actions.models import (
     Action,
     ActionInstitutionCount,
+    ActionRecruiterCount,
     ActionTurnoutCount,
     ActionType,
     Attendance,
@@ -892,15 +893,12 @@ def _by_institution_statement() -> Select:
 
 @functools.cache
 def _by_recruiter_statement() -> Select:
-    """Per recruiter (id, name): the action's yes answers they entered, and those who came."""
-    # Counted per recruiter first, then named: one account lookup per recruiter, not per answer.
-    counts = (
-        select(Rsvp.recruited_by_id, func.count().label("yes"), func.count().filter(_rsvp_attended()).label("came"))
-        .where(Rsvp.action_id == _ThisAction.id, Rsvp.status == RsvpStatus.YES)
-        .group_by(Rsvp.recruited_by_id)
-        .subquery()
-    )
-    return select(User.id, User.name, counts.c.yes, counts.c.came).join(counts, counts.c.recruited_by_id == User.id)
+    """Per recruiter (id, name): the action's yes answers they entered, and those who came,
+    from the counts the triggers keep (``ActionRecruiterCount``)."""
+    counts = ActionRecruiterCount
+    return (select(User.id, User.name, counts.said_yes, counts.yes_attended)
+            .join(counts, counts.recruiter_id == User.id)
+            .where(counts.action_id == _ThisAction.id))
 
 
 #: The turnout lists a mobilization's audience (and the follow-ups) can be drawn from:

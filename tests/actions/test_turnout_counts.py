@@ -1,7 +1,8 @@
 """The turnout counts kept by triggers (migration f2c8a4e6b1d9: each action's answers and
 arrivals, each person's yes answers and arrivals among them, each action's yeses and arrivals per
-institution) equal the ones counted afresh from the RSVPs, check-ins and memberships after every
-kind of write: an answer given, changed, confirmed, discarded or deleted, a check-in, its undo,
+institution and per recruiter) equal the ones counted afresh from the RSVPs, check-ins and
+memberships after every kind of write: an answer given, changed (its recruiter too), confirmed,
+discarded or deleted, a recruiter's account deleted, a check-in, its undo,
 a walk-in, a membership added, moved or removed, a merge and its undo, a person archived or
 deleted, an institution deleted, an action moved, archived or deleted, rows loaded in bulk.
 After each, the prediction made from them equals the one computed from the rows alone, for
@@ -20,7 +21,7 @@ from organizer.extensions import db
 ACTION_COLUMNS = ("said_yes", "said_maybe", "said_no", "pending", "attended", "walk_ins", "yes_attended")
 
 
-def _counted_afresh() -> tuple[dict, dict, dict]:
+def _counted_afresh() -> tuple[dict, dict, dict, dict]:
     """Every action's, person's and action and institution's counts, added up in Python from
     all the RSVPs, check-ins and memberships (what has nothing to count is left out, as the kept
     tables leave it)."""
@@ -53,11 +54,22 @@ def _counted_afresh() -> tuple[dict, dict, dict]:
     for action_id, person_id in arrivals:
         for institution_id in institutions_of[person_id]:
             by_institution[action_id, institution_id]["attended"] += 1
-    return dict(actions), dict(people), dict(by_institution)
+    by_recruiter: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: {"said_yes": 0, "yes_attended": 0})
+    for action_id, person_id, recruiter_id in db.session.execute(
+            select(Rsvp.action_id, Rsvp.person_id, Rsvp.recruited_by_id)
+            .where(Rsvp.status == "yes", Rsvp.recruited_by_id.is_not(None))):
+        by_recruiter[action_id, recruiter_id]["said_yes"] += 1
+        by_recruiter[action_id, recruiter_id]["yes_attended"] += (action_id, person_id) in arrivals
+    return dict(actions), dict(people), dict(by_institution), dict(by_recruiter)
 
 
-def _kept() -> tuple[dict, dict, dict]:
-    from organizer.actions.models import ActionInstitutionCount, ActionTurnoutCount, PersonTurnoutCount
+def _kept() -> tuple[dict, dict, dict, dict]:
+    from organizer.actions.models import (
+        ActionInstitutionCount,
+        ActionRecruiterCount,
+        ActionTurnoutCount,
+        PersonTurnoutCount,
+    )
 
     actions = {row.action_id: {c: getattr(row, c) for c in ACTION_COLUMNS}
                for row in db.session.scalars(select(ActionTurnoutCount))}
@@ -65,7 +77,9 @@ def _kept() -> tuple[dict, dict, dict]:
               for row in db.session.scalars(select(PersonTurnoutCount))}
     by_institution = {(row.action_id, row.institution_id): {"said_yes": row.said_yes, "attended": row.attended}
                       for row in db.session.scalars(select(ActionInstitutionCount))}
-    return actions, people, by_institution
+    by_recruiter = {(row.action_id, row.recruiter_id): {"said_yes": row.said_yes, "yes_attended": row.yes_attended}
+                    for row in db.session.scalars(select(ActionRecruiterCount))}
+    return actions, people, by_institution, by_recruiter
 
 
 def _assert_counts_true(app) -> tuple[dict, dict]:
@@ -100,7 +114,7 @@ def world(app, make_user, make_person, make_action, make_institution):
     from organizer.institutions.models import Membership
     from organizer.people.models import Person
 
-    admin = make_user("admin")
+    admin, leaders = make_user("admin"), [make_user("leader"), make_user("leader")]
     people = [make_person(first_name=f"Rosa{i}") for i in range(8)]
     institutions = [make_institution() for _ in range(3)]
     actions = [make_action(days=d, title=f"Action {d}") for d in (-30, -20, -10, -1, 5)]
@@ -116,15 +130,16 @@ def world(app, make_user, make_person, make_action, make_institution):
             for i, person in enumerate(people):
                 person = db.session.get(Person, person.id)
                 status = (RsvpStatus.YES, RsvpStatus.YES, RsvpStatus.MAYBE, RsvpStatus.NO)[(i + n) % 4]
-                record_rsvp(action, person, status, RsvpSource.ORGANIZER, actor=actor)
+                recruiter = db.session.get(User, leaders[i % 2].id) if i < 6 else None  # two entered by nobody
+                record_rsvp(action, person, status, RsvpSource.ORGANIZER, actor=actor, recruited_by=recruiter)
                 if n < 4 and (i + n) % 3:
                     check_in(action, person, actor)
         db.session.commit()
         db.session.remove()
-    return admin, people, actions, institutions
+    return admin, people, actions, institutions, leaders
 
 
-def test_the_kept_counts_equal_a_fresh_count_after_every_kind_of_write(app, world, make_person):
+def test_the_kept_counts_equal_a_fresh_count_after_every_kind_of_write(app, world, make_person, make_user):
     from organizer.actions.models import Action, Attendance, Rsvp, RsvpSource, RsvpStatus
     from organizer.actions.services import (
         WalkInData,
@@ -142,7 +157,7 @@ def test_the_kept_counts_equal_a_fresh_count_after_every_kind_of_write(app, worl
     from organizer.people.models import Person
     from organizer.people.services import archive_person
 
-    admin, people, actions, institutions = world
+    admin, people, actions, institutions, leaders = world
     first = _assert_counts_true(app)
     assert first[0][actions[3].id]["yes_attended"] > 0, "the world has yeses who came"
 
@@ -168,6 +183,17 @@ def test_the_kept_counts_equal_a_fresh_count_after_every_kind_of_write(app, worl
     after = step(lambda actor, get: record_rsvp(get(Action, yesterday), get(Person, newcomer.id), RsvpStatus.NO,
                                                 RsvpSource.ORGANIZER, actor=actor))
     assert after[1].get(newcomer.id) is None, "no yes left: the person's row is gone"
+    # The recruiter of a yes who came changed, then that recruiter's account deleted (their
+    # RSVPs keep no recruiter).
+    step(lambda actor, get: record_rsvp(get(Action, yesterday), get(Person, newcomer.id), RsvpStatus.YES,
+                                        RsvpSource.ORGANIZER, actor=actor, recruited_by=get(User, leaders[0].id)))
+    step(lambda actor, get: db.session.execute(
+        update(Rsvp).where(Rsvp.action_id == yesterday, Rsvp.person_id == newcomer.id)
+        .values(recruited_by_id=leaders[1].id)))
+    spare_leader = make_user("leader")
+    step(lambda actor, get: db.session.execute(
+        update(Rsvp).where(Rsvp.person_id == people[5].id).values(recruited_by_id=spare_leader.id)))
+    step(lambda actor, get: db.session.delete(get(User, spare_leader.id)))
     # A walk-in, new to Organizer.
     step(lambda actor, get: walk_in(get(Action, yesterday), WalkInData(first_name="Lupe", last_name="Walks"),
                                     actor, region="US"))
@@ -265,11 +291,12 @@ def test_the_turnout_page_shows_the_counts_of_the_rows(app, world, login_as, mak
     from organizer.auth.models import User
     from organizer.institutions.models import Institution
 
-    admin, _people, actions, _institutions = world
+    admin, _people, actions, _institutions, _leaders = world
     unanswered = make_action(days=9)
-    actions_counted, _people_counted, by_institution = _assert_counts_true(app)
+    actions_counted, _people_counted, by_institution, by_recruiter = _assert_counts_true(app)
     with app.app_context():
         names = dict(db.session.execute(select(Institution.id, Institution.name)).all())
+        users = dict(db.session.execute(select(User.id, User.name)).all())
         for action in [*actions, unanswered]:
             shown = turnout(db.session.get(Action, action.id), db.session.get(User, admin.id))
             counted = actions_counted.get(action.id, dict.fromkeys(ACTION_COLUMNS, 0))
@@ -277,9 +304,12 @@ def test_the_turnout_page_shows_the_counts_of_the_rows(app, world, login_as, mak
                     shown.attended_yes) == tuple(counted[c] for c in ACTION_COLUMNS)
             assert {r.label: (r.yes, r.attended) for r in shown.by_institution} == {
                 names[i]: (n["said_yes"], n["attended"]) for (a, i), n in by_institution.items() if a == action.id}
+            assert {r.label: (r.yes, r.attended) for r in shown.by_recruiter} == {
+                users[u]: (n["said_yes"], n["yes_attended"]) for (a, u), n in by_recruiter.items() if a == action.id}
         db.session.remove()
     assert actions_counted[actions[3].id]["attended"] > 0
     assert len([key for key in by_institution if key[0] == actions[3].id]) == 3, "every institution came"
+    assert len([key for key in by_recruiter if key[0] == actions[3].id]) == 2, "both leaders recruited"
     assert unanswered.id not in actions_counted
     page = login_as(admin).client.get(f"/actions/{actions[3].id}/turnout")
     assert page.status_code == 200
