@@ -21,7 +21,7 @@ def _raw_turnout(path: str, action_id: int, *, prediction: bool = True) -> None:
     """What the turnout page computes, as hand-written SQL: the answers and arrivals (kept by
     triggers in ``action_turnout_counts``), the federation's show-up rate (the earlier actions'
     kept counts) and each RSVP'd person's own history (their kept counts less this action's
-    answer and the other actions not before it) added up into the prediction (one row), the
+    answer; the measured action is the latest, so no other action's) added up into the prediction (one row), the
     breakdowns by institution and by recruiter (kept counts too), and the first 200 no-shows and
     first-timers by name with how many there are in all (the page lists 200 of each; the CSV has
     everyone).
@@ -36,20 +36,16 @@ def _raw_turnout(path: str, action_id: int, *, prediction: bool = True) -> None:
     if prediction:
         statements += [
             f"""SELECT sum(c.said_yes) FILTER (WHERE {before}), sum(c.yes_attended) FILTER (WHERE {before}),
-                sum(c.said_yes) FILTER (WHERE NOT ({before}))
-                FROM action_turnout_counts c JOIN actions x ON x.id = c.action_id""",
+                sum(c.said_yes) FILTER (WHERE NOT ({before})), sum(c.said_yes) FILTER (WHERE NOT ({before}) AND x.id != :a)
+                FROM action_turnout_counts c JOIN actions x ON x.id = c.action_id""",  # noqa: S608 - our own names, no values
             # Each answer's weight times their own rate (2+ earlier yeses), summed; the weights of
             # the others, to multiply by the federation's rate. A history: the person's kept
             # counts, less this answer and their yeses to the other actions not before this one.
-            f"""WITH o AS (SELECT r.person_id, count(*) AS n, count(a.id) AS k FROM rsvps r
-                LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
-                WHERE r.status = 'yes' AND r.action_id IN (SELECT x.id FROM actions x WHERE NOT ({before})
-                AND x.id != :a) GROUP BY r.person_id),
-                h AS (SELECT c.status, coalesce(p.said_yes, 0) - (c.status = 'yes') - coalesce(o.n, 0) AS n,
-                coalesce(p.yes_attended, 0) - (c.status = 'yes' AND here.id IS NOT NULL) - coalesce(o.k, 0) AS k
+            # The measured action is the latest: no other action not before it to take away.
+            """WITH h AS (SELECT c.status, coalesce(p.said_yes, 0) - (c.status = 'yes') AS n,
+                coalesce(p.yes_attended, 0) - (c.status = 'yes' AND here.id IS NOT NULL) AS k
                 FROM rsvps c LEFT JOIN person_turnout_counts p ON p.person_id = c.person_id
                 LEFT JOIN attendances here ON here.action_id = :a AND here.person_id = c.person_id
-                LEFT JOIN o ON o.person_id = c.person_id
                 WHERE c.action_id = :a AND c.status IN ('yes', 'maybe'))
                 SELECT sum(CASE WHEN n >= 2 THEN CASE WHEN status = 'yes' THEN 1.0 ELSE 0.5 END * k / (n + 0.0) END),
                 count(*) FILTER (WHERE n >= 2), count(*), count(*) FILTER (WHERE status = 'maybe'),

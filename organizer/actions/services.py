@@ -617,14 +617,18 @@ def _predict(action: Action, *, from_counts: bool = True) -> Prediction:
     """
     params = {"action_id": action.id, "starts_at": action.starts_at}
     if from_counts:
-        total, came, not_before = db.session.execute(_rate_statement(True), params).one()
+        total, came, not_before, others = db.session.execute(_rate_statement(True), params).one()
         total, came = total or 0, came or 0
     else:
         total, came = db.session.execute(_rate_statement(False), params).one()
     federation_rate = (came / total) if total else DEFAULT_SHOW_UP_RATE
-    history_from_counts = from_counts and (not_before or 0) <= total
-    own, with_history, answered, maybes, newcomers = db.session.execute(
-        _sums_statement(history_from_counts), params).one()
+    if from_counts and (not_before or 0) <= total:
+        # Nobody said yes to another action not before this one (the latest action): nothing
+        # to take away but each person's own answer here.
+        history = "counts" if others else "counts_only"
+    else:
+        history = "answers"
+    own, with_history, answered, maybes, newcomers = db.session.execute(_sums_statement(history), params).one()
     expected = float(own or 0) + federation_rate * float(newcomers or 0)
     return Prediction(expected=expected, federation_rate=federation_rate, with_history=with_history,
                       without_history=answered - with_history, maybes=maybes)
@@ -642,12 +646,14 @@ class _ThisAction:
 @functools.cache
 def _rate_statement(from_counts: bool) -> Select:
     """The federation's yes answers and arrivals among them before the action; from the kept
-    counts, also the yes answers to the actions not before it (which history to read)."""
+    counts, also the yes answers to the actions not before it, and to those other than this one
+    (which history to read, and whether there are other answers to take away)."""
     before = _before(_ThisAction)  # type: ignore[arg-type]
     if from_counts:
         counts = ActionTurnoutCount
         return (select(func.sum(counts.said_yes).filter(before), func.sum(counts.yes_attended).filter(before),
-                       func.sum(counts.said_yes).filter(~before))
+                       func.sum(counts.said_yes).filter(~before),
+                       func.sum(counts.said_yes).filter(~before, Action.id != _ThisAction.id))
                 .select_from(counts).join(Action, Action.id == counts.action_id))
     return (
         select(func.count(), func.count(Attendance.id))
@@ -659,14 +665,21 @@ def _rate_statement(from_counts: bool) -> Select:
 
 
 @functools.cache
-def _sums_statement(history_from_counts: bool) -> Select:
+def _sums_statement(history: str) -> Select:
     """One row adding up the action's answers with each person's history: their own rates
-    (weighted), how many have a history, answers, maybes, and the weights of the others."""
+    (weighted), how many have a history, answers, maybes, and the weights of the others.
+
+    ``history``: "counts" (kept counts less the answers not before this action), "counts_only"
+    (the same when no other action not before this one has a yes), "answers" (the earlier
+    answers and check-ins themselves)."""
     action, answer = _ThisAction, aliased(Rsvp)
     before = _before(action)  # type: ignore[arg-type]
     weight = case((answer.status == RsvpStatus.YES, 1.0), else_=MAYBE_WEIGHT)
-    history = _history_from_counts if history_from_counts else _history_from_answers
-    answers, n, k = history(action, answer, before)  # type: ignore[arg-type]
+    if history == "answers":
+        answers, n, k = _history_from_answers(action, answer, before)  # type: ignore[arg-type]
+    else:
+        answers, n, k = _history_from_counts(action, answer, before,  # type: ignore[arg-type]
+                                             others=history == "counts")
     has_history = n >= MIN_HISTORY
     return answers.with_only_columns(
         func.sum(case((has_history, weight * k / n))),
@@ -683,35 +696,36 @@ def _answers(action: Action, answer: type[Rsvp]) -> Select:
                                 answer.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]))
 
 
-def _history_from_counts(action: Action, answer: type[Rsvp], before: ColumnElement[bool]):
+def _history_from_counts(action: Action, answer: type[Rsvp], before: ColumnElement[bool], *, others: bool):
     """The answers joined to each person's earlier yes answers (``n``) and arrivals among them
     (``k``): their kept counts less their yes answers to the actions not before this one.
 
     The answer to this action is taken away from its own row (a yes, and whether they came,
     joined by the check-in's unique key); only the *other* actions not before it are read from
     their answers (none, for the latest action): gathering this action's thousands of answers a
-    second time, to group them, was most of the query."""
+    second time, to group them, was most of the query. ``others`` false: there are none."""
+    mine = PersonTurnoutCount
+    here = aliased(Attendance)
+    answers = (_answers(action, answer)
+               .outerjoin(mine, mine.person_id == answer.person_id)
+               .outerjoin(here, and_(here.action_id == action.id, here.person_id == answer.person_id)))
+    said_yes = answer.status == RsvpStatus.YES
+    n = func.coalesce(mine.said_yes, 0) - case((said_yes, 1), else_=0)
+    k = func.coalesce(mine.yes_attended, 0) - case((and_(said_yes, here.id.is_not(None)), 1), else_=0)
+    if not others:
+        return answers, n, k
     # The actions as a list (``IN``), not a join: without statistics SQLite otherwise scanned
     # every yes answer of the federation to find those few actions' ones.
     other_actions = select(Action.id).where(~before, Action.id != action.id)
-    others = (
+    elsewhere = (
         select(Rsvp.person_id, func.count().label("n"), func.count(Attendance.id).label("k"))
         .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
         .where(Rsvp.action_id.in_(other_actions), Rsvp.status == RsvpStatus.YES)
         .group_by(Rsvp.person_id)
         .subquery()
     )
-    mine = PersonTurnoutCount
-    here = aliased(Attendance)
-    answers = (_answers(action, answer)
-               .outerjoin(mine, mine.person_id == answer.person_id)
-               .outerjoin(here, and_(here.action_id == action.id, here.person_id == answer.person_id))
-               .outerjoin(others, others.c.person_id == answer.person_id))
-    said_yes = answer.status == RsvpStatus.YES
-    n = (func.coalesce(mine.said_yes, 0) - case((said_yes, 1), else_=0) - func.coalesce(others.c.n, 0))
-    k = (func.coalesce(mine.yes_attended, 0) - case((and_(said_yes, here.id.is_not(None)), 1), else_=0)
-         - func.coalesce(others.c.k, 0))
-    return answers, n, k
+    answers = answers.outerjoin(elsewhere, elsewhere.c.person_id == answer.person_id)
+    return answers, n - func.coalesce(elsewhere.c.n, 0), k - func.coalesce(elsewhere.c.k, 0)
 
 
 def _history_from_answers(action: Action, answer: type[Rsvp], before: ColumnElement[bool]):

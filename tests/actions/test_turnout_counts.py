@@ -313,3 +313,21 @@ def test_the_turnout_page_shows_the_counts_of_the_rows(app, world, login_as, mak
     assert unanswered.id not in actions_counted
     page = login_as(admin).client.get(f"/actions/{actions[3].id}/turnout")
     assert page.status_code == 200
+
+
+def test_every_way_of_reading_the_history_is_checked(app, world, monkeypatch):
+    """The world's actions take each of the prediction's three ways to a person's history (the
+    latest: kept counts less this answer; yesterday's: less the coming action's answers too; the
+    oldest: the earlier answers themselves), so the checks above cover all three."""
+    from organizer.actions import services
+    from organizer.actions.models import Action
+
+    used: list[str] = []
+    real = services._sums_statement
+    monkeypatch.setattr(services, "_sums_statement", lambda history: used.append(history) or real(history))
+    _admin, _people, actions, _institutions, _leaders = world
+    with app.app_context():
+        for action in actions:
+            services._predict(db.session.get(Action, action.id))
+        db.session.remove()
+    assert used[-1] == "counts_only" and used[-2] == "counts" and used[0] == "answers"
