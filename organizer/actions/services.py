@@ -29,8 +29,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.sql.elements import BindParameter
 from werkzeug.exceptions import NotFound
 
 from organizer.actions.models import (
@@ -591,10 +591,10 @@ def predict_turnout(action: Action) -> Prediction:
     than ``MIN_HISTORY`` such RSVPs the federation's average rate stands in. Each "yes" adds
     the rate, each "maybe" ``MAYBE_WEIGHT`` times it.
 
-    Two queries, cached by data version (``organizer.data_cache``): the prediction reads every
-    earlier action's answers and check-ins (~50,000 RSVPs at a large federation, most of the
-    turnout page's time), and every write to RSVPs, check-ins or actions' starts changes that
-    version in its own transaction, so a cached prediction is always the one computed afresh.
+    Two queries, cached by data version (``organizer.data_cache``): the prediction reads each
+    answering person's kept counts (thousands at a large federation), and every write to RSVPs,
+    check-ins or actions' starts changes that version in its own transaction, so a cached
+    prediction is always the one computed afresh.
     """
     from organizer.data_cache import cached
 
@@ -623,8 +623,8 @@ def _predict(action: Action, *, from_counts: bool = True) -> Prediction:
         total, came = db.session.execute(_rate_statement(False), params).one()
     federation_rate = (came / total) if total else DEFAULT_SHOW_UP_RATE
     if from_counts and (not_before or 0) <= total:
-        # Nobody said yes to another action not before this one (the latest action): nothing
-        # to take away but each person's own answer here.
+        # With no yes to another action not before this one (the latest action), there is
+        # nothing to take from a person's counts but their own answer here.
         history = "counts" if others else "counts_only"
     else:
         history = "answers"
