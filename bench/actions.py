@@ -18,61 +18,57 @@ from bench.shapes import ADMIN, MEASURED_TOKEN, PASSWORD, build_large, build_pee
 
 
 def _raw_turnout(path: str, action_id: int, *, prediction: bool = True) -> None:
-    """What the turnout page computes, as hand-written SQL: the answers and arrivals, the
-    federation's show-up rate and each RSVP'd person's own history added up into the prediction
-    (one row), the breakdowns by institution and by recruiter, and the first 200 no-shows and
+    """What the turnout page computes, as hand-written SQL: the answers and arrivals (kept by
+    triggers in ``action_turnout_counts``), the federation's show-up rate (the earlier actions'
+    kept counts) and each RSVP'd person's own history (their kept counts less this action's
+    answer; the measured action is the latest, so no other action's) added up into the prediction (one row), the
+    breakdowns by institution and by recruiter (kept counts too), and the first 200 no-shows and
     first-timers by name with how many there are in all (the page lists 200 of each; the CSV has
     everyone).
 
     ``prediction=False``: what the page still runs when its prediction is cached (the data
     version instead of the two prediction statements)."""
-    earlier = "x.starts_at < (SELECT starts_at FROM actions WHERE id = :a) AND x.archived_at IS NULL AND x.id != :a"
+    before = "x.starts_at < (SELECT starts_at FROM actions WHERE id = :a) AND x.archived_at IS NULL AND x.id != :a"
     statements = [
-        "SELECT status, count(*) FROM rsvps WHERE action_id = :a GROUP BY status",
-        """SELECT count(*) FROM rsvps r JOIN attendances a ON a.action_id = r.action_id
-           AND a.person_id = r.person_id WHERE r.action_id = :a AND r.status = 'yes'""",
-        "SELECT count(*), sum(walk_in) FROM attendances WHERE action_id = :a",
+        """SELECT said_yes, said_maybe, said_no, yes_attended, pending, attended, walk_ins
+           FROM action_turnout_counts WHERE action_id = :a""",
     ]
     if prediction:
         statements += [
-            f"""SELECT count(*), count(a.id) FROM rsvps r JOIN actions x ON x.id = r.action_id
-                LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
-                WHERE r.status = 'yes' AND {earlier}""",
+            f"""SELECT sum(c.said_yes) FILTER (WHERE {before}), sum(c.yes_attended) FILTER (WHERE {before}),
+                sum(c.said_yes) FILTER (WHERE NOT ({before})), sum(c.said_yes) FILTER (WHERE NOT ({before}) AND x.id != :a)
+                FROM action_turnout_counts c JOIN actions x ON x.id = c.action_id""",  # noqa: S608 - our own names, no values
             # Each answer's weight times their own rate (2+ earlier yeses), summed; the weights of
-            # the others, to multiply by the federation's rate.
-            f"""WITH h AS (SELECT r.person_id, count(*) AS n, count(a.id) AS k FROM rsvps r
-                JOIN actions x ON x.id = r.action_id
-                LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
-                WHERE r.status = 'yes' AND {earlier} AND r.person_id IN
-                (SELECT person_id FROM rsvps WHERE action_id = :a AND status IN ('yes', 'maybe'))
-                GROUP BY r.person_id HAVING count(*) >= 2)
-                SELECT sum(CASE WHEN c.status = 'yes' THEN 1.0 ELSE 0.5 END * h.k / h.n), count(h.person_id),
-                count(*), count(*) FILTER (WHERE c.status = 'maybe'),
-                sum(CASE WHEN h.person_id IS NULL THEN CASE WHEN c.status = 'yes' THEN 1.0 ELSE 0.5 END ELSE 0 END)
-                FROM rsvps c LEFT JOIN h ON h.person_id = c.person_id
-                WHERE c.action_id = :a AND c.status IN ('yes', 'maybe')""",
+            # the others, to multiply by the federation's rate. A history: the person's kept
+            # counts, less this answer and their yeses to the other actions not before this one.
+            # The measured action is the latest: no other action not before it to take away.
+            """WITH h AS (SELECT c.status, coalesce(p.said_yes, 0) - (c.status = 'yes') AS n,
+                coalesce(p.yes_attended, 0) - (c.status = 'yes' AND here.id IS NOT NULL) AS k
+                FROM rsvps c LEFT JOIN person_turnout_counts p ON p.person_id = c.person_id
+                LEFT JOIN attendances here ON here.action_id = :a AND here.person_id = c.person_id
+                WHERE c.action_id = :a AND c.status IN ('yes', 'maybe'))
+                SELECT sum(CASE WHEN n >= 2 THEN CASE WHEN status = 'yes' THEN 1.0 ELSE 0.5 END * k / (n + 0.0) END),
+                count(*) FILTER (WHERE n >= 2), count(*), count(*) FILTER (WHERE status = 'maybe'),
+                sum(CASE WHEN n >= 2 THEN 0.0 ELSE CASE WHEN status = 'yes' THEN 1.0 ELSE 0.5 END END) FROM h""",
         ]
     else:
         statements.append("SELECT count(*), sum(version), sum(stamp), (SELECT min(starts_at) FROM actions "
                            "WHERE starts_at > datetime('now')) FROM report_data_versions")
     statements += [
-        # Each person who said yes or came once, then their memberships.
-        """WITH marks AS (SELECT person_id, 1 AS yes, 0 AS came FROM rsvps WHERE action_id = :a AND status = 'yes'
-           UNION ALL SELECT person_id, 0, 1 FROM attendances WHERE action_id = :a),
-           p AS (SELECT person_id, max(yes) AS yes, max(came) AS came FROM marks GROUP BY person_id)
-           SELECT i.id, i.name, sum(p.yes), sum(p.came) FROM p JOIN memberships m ON m.person_id = p.person_id
-           JOIN institutions i ON i.id = m.institution_id GROUP BY i.id, i.name""",
-        """SELECT u.id, u.name, count(*), count(a.id) FROM rsvps r JOIN users u ON u.id = r.recruited_by_id
-           LEFT JOIN attendances a ON a.action_id = r.action_id AND a.person_id = r.person_id
-           WHERE r.action_id = :a AND r.status = 'yes' GROUP BY u.id, u.name""",
+        # Each institution's members and each recruiter's recruits who said yes and came (kept
+        # by triggers), named.
+        """SELECT i.id, i.name, c.said_yes, c.attended FROM institutions i
+           JOIN action_institution_counts c ON c.institution_id = i.id WHERE c.action_id = :a""",
+        """SELECT u.id, u.name, c.said_yes, c.yes_attended FROM users u
+           JOIN action_recruiter_counts c ON c.recruiter_id = u.id WHERE c.action_id = :a""",
         """SELECT p.id, p.first_name, p.preferred_name, p.last_name, p.phone, count(*) OVER ()
-           FROM rsvps r JOIN people p ON p.id = r.person_id WHERE r.action_id = :a AND r.status = 'yes'
-           AND NOT EXISTS (SELECT 1 FROM attendances a WHERE a.action_id = :a AND a.person_id = p.id)
+           FROM people p WHERE p.id IN (SELECT r.person_id FROM rsvps r WHERE r.action_id = :a AND r.status = 'yes'
+           AND NOT EXISTS (SELECT 1 FROM attendances a WHERE a.action_id = :a AND a.person_id = r.person_id))
            ORDER BY p.last_name, p.first_name, p.id LIMIT 200""",
         """SELECT p.id, p.first_name, p.preferred_name, p.last_name, p.phone, count(*) OVER ()
-           FROM attendances a JOIN people p ON p.id = a.person_id WHERE a.action_id = :a
+           FROM people p WHERE p.id IN (SELECT t.person_id FROM attendances t WHERE t.action_id = :a
            AND NOT EXISTS (SELECT 1 FROM attendances e JOIN actions x ON x.id = e.action_id
-           WHERE e.person_id = p.id AND x.starts_at < (SELECT starts_at FROM actions WHERE id = :a))
+           WHERE e.person_id = t.person_id AND x.starts_at < (SELECT starts_at FROM actions WHERE id = :a)))
            ORDER BY p.last_name, p.first_name, p.id LIMIT 200""",
     ]
     con = sqlite3.connect(path)

@@ -1,7 +1,7 @@
 """people: fewer indexes for each new person to join (phone, email and name key)
 
 Revision ID: a9c4e7f1b2d8
-Revises: e4b7c2a9d5f1
+Revises: f2c8a4e6b1d9
 Create Date: 2026-11-30 11:20:00
 
 Every insert into ``people`` writes one entry in each of its indexes, and a 100,000-person
@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 # revision identifiers, used by Alembic.
 revision = 'a9c4e7f1b2d8'
-down_revision = 'e4b7c2a9d5f1'
+down_revision = 'f2c8a4e6b1d9'
 branch_labels = None
 depends_on = None
 

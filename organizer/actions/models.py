@@ -255,3 +255,73 @@ class CheckinOp(db.Model):
     status: Mapped[str] = mapped_column(String(20))  # what happened the first time: "done", "already", ...
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ActionTurnoutCount(db.Model):
+    """An action's answers and arrivals, kept by database triggers on ``rsvps`` and
+    ``attendances`` (migration ``actions: turnout counts kept by triggers``) in the same
+    transaction as every write, from any code path (pages, the door, merges, imports, raw SQL).
+
+    The turnout page reads its totals here, and the prediction the federation's show-up rate
+    (yes answers and those who came, over every earlier action): counting the rows each time
+    read ~50,000 RSVPs at a large federation. An action nobody answered has no row (zeros).
+    """
+
+    __tablename__ = "action_turnout_counts"
+
+    # No foreign key: the row goes with the action's last RSVP and check-in (see the migration).
+    action_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    said_yes: Mapped[int] = mapped_column()
+    said_maybe: Mapped[int] = mapped_column()
+    said_no: Mapped[int] = mapped_column()
+    pending: Mapped[int] = mapped_column()
+    attended: Mapped[int] = mapped_column()
+    walk_ins: Mapped[int] = mapped_column()
+    yes_attended: Mapped[int] = mapped_column()  # said yes and were checked in
+
+
+class PersonTurnoutCount(db.Model):
+    """A person's yes answers to any action, and how many of those they came to, kept by the
+    same triggers: the prediction takes each answering person's history from here (less their
+    answers to the few actions not before the one predicted) instead of reading every earlier
+    answer and check-in of thousands of people.
+
+    ``person_id`` has no foreign key on purpose: a merge re-points every link to a person
+    (``organizer.people.merging``), and these figures must follow the RSVPs the merge moves (the
+    triggers do that), not be moved themselves. A row counting nothing is deleted (a deleted
+    person's goes with their RSVPs; a person who never said yes has none).
+    """
+
+    __tablename__ = "person_turnout_counts"
+
+    person_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    said_yes: Mapped[int] = mapped_column()
+    yes_attended: Mapped[int] = mapped_column()
+
+
+class ActionInstitutionCount(db.Model):
+    """Per action and institution: its members who said yes, and those checked in (a person in
+    two institutions counts in both), kept by the same triggers, also on ``memberships``. The
+    turnout page's breakdown by institution reads it instead of every member's answer and
+    check-in. No foreign keys, as above: a row counting nothing is deleted."""
+
+    __tablename__ = "action_institution_counts"
+
+    action_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    institution_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    said_yes: Mapped[int] = mapped_column()
+    attended: Mapped[int] = mapped_column()
+
+
+class ActionRecruiterCount(db.Model):
+    """Per action and recruiter (who entered the RSVP): the yes answers they entered, and those
+    checked in, kept by the same triggers for the turnout page's breakdown by recruiter. No
+    foreign keys, as above: a row counting nothing is deleted; an account deleted empties the
+    RSVPs' recruiter, which the triggers follow."""
+
+    __tablename__ = "action_recruiter_counts"
+
+    action_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    recruiter_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    said_yes: Mapped[int] = mapped_column()
+    yes_attended: Mapped[int] = mapped_column()

@@ -7,6 +7,7 @@ numbers. At the door, a leader finds and checks in their own people (and walk-in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -14,16 +15,33 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.sql.elements import BindParameter
 from werkzeug.exceptions import NotFound
 
 from organizer.actions.models import (
     Action,
+    ActionInstitutionCount,
+    ActionRecruiterCount,
+    ActionTurnoutCount,
     ActionType,
     Attendance,
     HeldSignup,
+    PersonTurnoutCount,
     Rsvp,
     RsvpSource,
     RsvpStatus,
@@ -573,59 +591,159 @@ def predict_turnout(action: Action) -> Prediction:
     than ``MIN_HISTORY`` such RSVPs the federation's average rate stands in. Each "yes" adds
     the rate, each "maybe" ``MAYBE_WEIGHT`` times it.
 
-    Two queries, cached by data version (``organizer.data_cache``): the prediction reads every
-    earlier action's answers and check-ins (~50,000 RSVPs at a large federation, most of the
-    turnout page's time), and every write to RSVPs, check-ins or actions' starts changes that
-    version in its own transaction, so a cached prediction is always the one computed afresh.
+    Two queries, cached by data version (``organizer.data_cache``): the prediction reads each
+    answering person's kept counts (thousands at a large federation), and every write to RSVPs,
+    check-ins or actions' starts changes that version in its own transaction, so a cached
+    prediction is always the one computed afresh.
     """
     from organizer.data_cache import cached
 
     return cached(("turnout_prediction", action.id, action.starts_at), lambda: _predict(action), replace)
 
 
-def _predict(action: Action) -> Prediction:
+def _predict(action: Action, *, from_counts: bool = True) -> Prediction:
     """``predict_turnout`` computed: the federation's rate, then one row adding up everyone.
 
     The database adds it all up and answers one row: loading the thousands of answers and
     histories to add them in Python cost more than finding them.
+
+    The figures come from the counts the triggers keep (``ActionTurnoutCount``,
+    ``PersonTurnoutCount``): the rate adds up the earlier actions' counts (one row per action),
+    and each answering person's history is their count less their yes answers to the actions
+    *not* before this one (this one, later ones, archived ones), which are few when the action is
+    recent (the one organizers watch); for an older action, where those are the many, the history
+    is read from the earlier answers themselves. ``from_counts=False`` computes everything from
+    the answers and check-ins alone (what the counts must always agree with).
     """
-    total, came = db.session.execute(
+    params = {"action_id": action.id, "starts_at": action.starts_at}
+    if from_counts:
+        total, came, not_before, others = db.session.execute(_rate_statement(True), params).one()
+        total, came = total or 0, came or 0
+    else:
+        total, came = db.session.execute(_rate_statement(False), params).one()
+    federation_rate = (came / total) if total else DEFAULT_SHOW_UP_RATE
+    if from_counts and (not_before or 0) <= total:
+        # With no yes to another action not before this one (the latest action), there is
+        # nothing to take from a person's counts but their own answer here.
+        history = "counts" if others else "counts_only"
+    else:
+        history = "answers"
+    own, with_history, answered, maybes, newcomers = db.session.execute(_sums_statement(history), params).one()
+    expected = float(own or 0) + federation_rate * float(newcomers or 0)
+    return Prediction(expected=expected, federation_rate=federation_rate, with_history=with_history,
+                      without_history=answered - with_history, maybes=maybes)
+
+
+class _ThisAction:
+    """Stands for the action in a statement built once (``_rate_statement``...): its id and
+    start are parameters given at execution (``action_id``, ``starts_at``). Building these
+    statements (aliases, subqueries) cost more Python time than running some of them."""
+
+    id = bindparam("action_id", type_=Integer())
+    starts_at = bindparam("starts_at", type_=Action.__table__.c.starts_at.type)
+
+
+@functools.cache
+def _rate_statement(from_counts: bool) -> Select:
+    """The federation's yes answers and arrivals among them before the action; from the kept
+    counts, also the yes answers to the actions not before it, and to those other than this one
+    (which history to read, and whether there are other answers to take away)."""
+    before = _before(_ThisAction)  # type: ignore[arg-type]
+    if from_counts:
+        counts = ActionTurnoutCount
+        return (select(func.sum(counts.said_yes).filter(before), func.sum(counts.yes_attended).filter(before),
+                       func.sum(counts.said_yes).filter(~before),
+                       func.sum(counts.said_yes).filter(~before, Action.id != _ThisAction.id))
+                .select_from(counts).join(Action, Action.id == counts.action_id))
+    return (
         select(func.count(), func.count(Attendance.id))
         .select_from(Rsvp)
         .join(Action, Action.id == Rsvp.action_id)
         .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
-        .where(Rsvp.status == RsvpStatus.YES, _before(action))
-    ).one()
-    federation_rate = (came / total) if total else DEFAULT_SHOW_UP_RATE
-    showed = func.count(Attendance.id)
+        .where(Rsvp.status == RsvpStatus.YES, before)
+    )
+
+
+@functools.cache
+def _sums_statement(history: str) -> Select:
+    """One row adding up the action's answers with each person's history: their own rates
+    (weighted), how many have a history, answers, maybes, and the weights of the others.
+
+    ``history``: "counts" (kept counts less the answers not before this action), "counts_only"
+    (the same when no other action not before this one has a yes), "answers" (the earlier
+    answers and check-ins themselves)."""
+    action, answer = _ThisAction, aliased(Rsvp)
+    before = _before(action)  # type: ignore[arg-type]
+    weight = case((answer.status == RsvpStatus.YES, 1.0), else_=MAYBE_WEIGHT)
+    if history == "answers":
+        answers, n, k = _history_from_answers(action, answer, before)  # type: ignore[arg-type]
+    else:
+        answers, n, k = _history_from_counts(action, answer, before,  # type: ignore[arg-type]
+                                             others=history == "counts")
+    has_history = n >= MIN_HISTORY
+    return answers.with_only_columns(
+        func.sum(case((has_history, weight * k / n))),
+        func.count().filter(has_history),
+        func.count(),
+        func.count().filter(answer.status == RsvpStatus.MAYBE),
+        func.sum(case((has_history, 0.0), else_=weight)),
+    )
+
+
+def _answers(action: Action, answer: type[Rsvp]) -> Select:
+    """The action's yes and maybe answers (the rows the prediction adds up)."""
+    return select(answer).where(answer.action_id == action.id,
+                                answer.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]))
+
+
+def _history_from_counts(action: Action, answer: type[Rsvp], before: ColumnElement[bool], *, others: bool):
+    """The answers joined to each person's earlier yes answers (``n``) and arrivals among them
+    (``k``): their kept counts less their yes answers to the actions not before this one.
+
+    The answer to this action is taken away from its own row (a yes, and whether they came,
+    joined by the check-in's unique key); only the *other* actions not before it are read from
+    their answers (none, for the latest action): gathering this action's thousands of answers a
+    second time, to group them, was most of the query. ``others`` false: there are none."""
+    mine = PersonTurnoutCount
+    here = aliased(Attendance)
+    answers = (_answers(action, answer)
+               .outerjoin(mine, mine.person_id == answer.person_id)
+               .outerjoin(here, and_(here.action_id == action.id, here.person_id == answer.person_id)))
+    said_yes = answer.status == RsvpStatus.YES
+    n = func.coalesce(mine.said_yes, 0) - case((said_yes, 1), else_=0)
+    k = func.coalesce(mine.yes_attended, 0) - case((and_(said_yes, here.id.is_not(None)), 1), else_=0)
+    if not others:
+        return answers, n, k
+    # The actions as a list (``IN``), not a join: without statistics SQLite otherwise scanned
+    # every yes answer of the federation to find those few actions' ones.
+    other_actions = select(Action.id).where(~before, Action.id != action.id)
+    elsewhere = (
+        select(Rsvp.person_id, func.count().label("n"), func.count(Attendance.id).label("k"))
+        .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
+        .where(Rsvp.action_id.in_(other_actions), Rsvp.status == RsvpStatus.YES)
+        .group_by(Rsvp.person_id)
+        .subquery()
+    )
+    answers = answers.outerjoin(elsewhere, elsewhere.c.person_id == answer.person_id)
+    return answers, n - func.coalesce(elsewhere.c.n, 0), k - func.coalesce(elsewhere.c.k, 0)
+
+
+def _history_from_answers(action: Action, answer: type[Rsvp], before: ColumnElement[bool]):
+    """The same as ``_history_from_counts``, read from the earlier answers and check-ins of
+    each answering person (people with fewer than ``MIN_HISTORY`` have ``n`` 0)."""
     history = (
-        select(Rsvp.person_id, func.count().label("n"), showed.label("k"))
+        select(Rsvp.person_id, func.count().label("n"), func.count(Attendance.id).label("k"))
         .join(Action, Action.id == Rsvp.action_id)
         .outerjoin(Attendance, and_(Attendance.action_id == Rsvp.action_id, Attendance.person_id == Rsvp.person_id))
-        .where(Rsvp.status == RsvpStatus.YES, _before(action),
+        .where(Rsvp.status == RsvpStatus.YES, before,
                Rsvp.person_id.in_(select(Rsvp.person_id).where(
                    Rsvp.action_id == action.id, Rsvp.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]))))
         .group_by(Rsvp.person_id)
         .having(func.count() >= MIN_HISTORY)
         .subquery()
     )
-    answer = aliased(Rsvp)
-    weight = case((answer.status == RsvpStatus.YES, 1.0), else_=MAYBE_WEIGHT)
-    own, with_history, answers, maybes, newcomers = db.session.execute(
-        select(
-            func.sum(weight * history.c.k / history.c.n),
-            func.count(history.c.person_id),
-            func.count(),
-            func.count().filter(answer.status == RsvpStatus.MAYBE),
-            func.sum(case((history.c.person_id.is_(None), weight), else_=0.0)),
-        )
-        .select_from(answer)
-        .outerjoin(history, history.c.person_id == answer.person_id)
-        .where(answer.action_id == action.id, answer.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE]))
-    ).one()
-    expected = float(own or 0) + federation_rate * float(newcomers or 0)
-    return Prediction(expected=expected, federation_rate=federation_rate, with_history=with_history,
-                      without_history=answers - with_history, maybes=maybes)
+    answers = _answers(action, answer).outerjoin(history, history.c.person_id == answer.person_id)
+    return answers, func.coalesce(history.c.n, 0), func.coalesce(history.c.k, 0)
 
 
 def _before(action: Action) -> ColumnElement[bool]:
@@ -692,72 +810,73 @@ def turnout(action: Action, user: User) -> Turnout:
     A fixed number of queries whatever the size. The totals cover everybody; the lists of
     names (no-shows, first-timers) only the people ``user`` may see.
     """
-    attended_q = _rsvp_attended()
+    # Kept by the triggers (``ActionTurnoutCount``): no row until someone answered or came.
+    c = ActionTurnoutCount
     counts = db.session.execute(
-        select(
-            func.count().filter(Rsvp.status == RsvpStatus.YES),
-            func.count().filter(Rsvp.status == RsvpStatus.MAYBE),
-            func.count().filter(Rsvp.status == RsvpStatus.NO),
-            func.count().filter(Rsvp.status == RsvpStatus.YES, attended_q),
-            func.count().filter(Rsvp.status == RsvpStatus.PENDING),
-        ).where(Rsvp.action_id == action.id)
-    ).one()
-    attended, walk_ins = db.session.execute(
-        select(func.count(), func.count().filter(Attendance.walk_in.is_(True))).where(Attendance.action_id == action.id)
-    ).one()
+        select(c.said_yes, c.said_maybe, c.said_no, c.yes_attended, c.pending, c.attended, c.walk_ins)
+        .where(c.action_id == action.id)
+    ).one_or_none() or (0,) * 7
     commitments = commitments_of(action)
     started = action.has_started
     result = Turnout(
         goal=action.turnout_goal, committed=sum(c.number for c in commitments),
-        yes=counts[0], maybe=counts[1], no=counts[2], attended_yes=counts[3], pending=counts[4], attended=attended,
-        walk_ins=walk_ins or 0, prediction=predict_turnout(action),
+        yes=counts[0], maybe=counts[1], no=counts[2], attended_yes=counts[3], pending=counts[4], attended=counts[5],
+        walk_ins=counts[6], prediction=predict_turnout(action),
         by_institution=_by_institution(action, commitments), by_recruiter=_by_recruiter(action, commitments),
         started=started,
     )
     if started:
         region = get_organization().default_phone_region
-        result.no_shows, result.no_show_count = _listed(_no_shows(action, user), region)
-        result.first_timers, result.first_timer_count = _listed(_first_timers(action, user), region)
+        result.no_shows, result.no_show_count = _listed("no_show", action, user, region)
+        result.first_timers, result.first_timer_count = _listed("first_timer", action, user, region)
     return result
 
 
-def _listed(people: Select, region: str) -> tuple[list[ListedPerson], int]:
-    """The first ``PEOPLE_LISTED`` of ``people`` (names and phones only, phones formatted for
-    those alone) and how many there are in all: one query, whatever the size.
+def _listed(which: str, action: Action, user: User, region: str) -> tuple[list[ListedPerson], int]:
+    """The first ``PEOPLE_LISTED`` of the action's ``which`` list that ``user`` may see, by name
+    (names and phones only, phones formatted for those alone), and how many there are in all:
+    one query, whatever the size.
 
     Each row carries the count of them all (``count(*) OVER ()``, computed before the limit):
     finding the people is most of the work, and a separate count did it a second time."""
     from organizer.people.services import format_phone
 
-    rows = db.session.execute(
-        people.with_only_columns(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone,
-                                 func.count().over())
-        .limit(PEOPLE_LISTED)
-    ).all()
+    statement = _list_statement(which, user.is_staff, user.is_leader)
+    rows = db.session.execute(statement, {"action_id": action.id, "viewer_id": user.id,
+                                          "listed": PEOPLE_LISTED}).all()
     shown = [ListedPerson(pid, f"{preferred or first} {last}".strip(), format_phone(phone, region) if phone else "")
              for pid, first, preferred, last, phone, _total in rows]
     return shown, rows[0][-1] if rows else 0
 
 
+class _Viewer:
+    """Stands for the user in a list statement built once (``_list_statement``): their role
+    shapes the statement (through ``people_visible_to``, the one place that rule lives), their
+    id is a parameter given at execution (``viewer_id``)."""
+
+    id = bindparam("viewer_id", type_=Integer())
+
+    def __init__(self, is_staff: bool, is_leader: bool) -> None:
+        self.is_staff, self.is_leader = is_staff, is_leader
+
+
+@functools.cache
+def _list_statement(which: str, is_staff: bool, is_leader: bool) -> Select:
+    """The people of the action's ``which`` list (:data:`TURNOUT_LISTS`) a viewer of that role
+    may see, by name: the first ``listed`` (a parameter), each row with the count of them all."""
+    viewer = _Viewer(is_staff, is_leader)
+    return (
+        select(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone,
+               func.count().over())
+        .where(turnout_condition(_ThisAction.id, which), people_visible_to(viewer))  # type: ignore[arg-type]
+        .order_by(Person.last_name, Person.first_name, Person.id)
+        .limit(bindparam("listed", type_=Integer()))
+    )
+
+
 def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per institution: committed, RSVP yes and arrived among its members (a person in two counts in both)."""
-    # Each person who said yes or came once, with both marks, then their memberships: a
-    # membership is one row per person and institution, so sums count people. Testing every
-    # membership against both lists (``IN``, ``count(DISTINCT)``) took twice as long.
-    marks = union_all(
-        select(Rsvp.person_id.label("person_id"), literal(1).label("yes"), literal(0).label("came"))
-        .where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES),
-        select(Attendance.person_id, literal(0), literal(1)).where(Attendance.action_id == action.id),
-    ).subquery()
-    people = (select(marks.c.person_id, func.max(marks.c.yes).label("yes"), func.max(marks.c.came).label("came"))
-              .group_by(marks.c.person_id).subquery())
-    rows = db.session.execute(
-        select(Institution.id, Institution.name, func.sum(people.c.yes), func.sum(people.c.came))
-        .select_from(people)
-        .join(Membership, Membership.person_id == people.c.person_id)
-        .join(Institution, Institution.id == Membership.institution_id)
-        .group_by(Institution.id, Institution.name)
-    ).all()
+    rows = db.session.execute(_by_institution_statement(), {"action_id": action.id}).all()
     table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
     for c in commitments:
         if c.institution is not None:
@@ -767,18 +886,33 @@ def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> lis
 
 def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
     """Per recruiter (who entered the RSVP): their own commitment, RSVP yes and arrived."""
-    attended_q = _rsvp_attended()
-    rows = db.session.execute(
-        select(User.id, User.name, func.count(), func.count().filter(attended_q))
-        .join(Rsvp, Rsvp.recruited_by_id == User.id)
-        .where(Rsvp.action_id == action.id, Rsvp.status == RsvpStatus.YES)
-        .group_by(User.id, User.name)
-    ).all()
+    rows = db.session.execute(_by_recruiter_statement(), {"action_id": action.id}).all()
     table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
     for c in commitments:
         if c.institution_id is None and c.leader is not None:
             table.setdefault(c.leader.id, BreakdownRow(c.leader.name)).committed += c.number
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
+
+
+@functools.cache
+def _by_institution_statement() -> Select:
+    """Per institution (id, name): members who said yes to the action, members who came, from
+    the counts the triggers keep (``ActionInstitutionCount``): adding up every member's answer
+    and check-in was the page's heaviest breakdown."""
+    counts = ActionInstitutionCount
+    return (select(Institution.id, Institution.name, counts.said_yes, counts.attended)
+            .join(counts, counts.institution_id == Institution.id)
+            .where(counts.action_id == _ThisAction.id))
+
+
+@functools.cache
+def _by_recruiter_statement() -> Select:
+    """Per recruiter (id, name): the action's yes answers they entered, and those who came,
+    from the counts the triggers keep (``ActionRecruiterCount``)."""
+    counts = ActionRecruiterCount
+    return (select(User.id, User.name, counts.said_yes, counts.yes_attended)
+            .join(counts, counts.recruiter_id == User.id)
+            .where(counts.action_id == _ThisAction.id))
 
 
 #: The turnout lists a mobilization's audience (and the follow-ups) can be drawn from:
@@ -787,48 +921,35 @@ def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[
 TURNOUT_LISTS = ("no_show", "first_timer", "attended")
 
 
-def turnout_condition(action_id: int, which: str) -> ColumnElement[bool]:
+def turnout_condition(action_id: int | BindParameter[int], which: str) -> ColumnElement[bool]:
     """The condition on ``Person`` for one of :data:`TURNOUT_LISTS` of the action: the one
     definition the turnout page's lists and the texts to them share, so both count the same
     people. Raises ``ValueError`` for another ``which``."""
     # The people come from the action's own rows (``IN``), not from testing every person
     # (``EXISTS`` per row): SQLite then walks this action's RSVPs or check-ins by index instead
-    # of all the people (counting 2,000 no-shows among 100,000 people: ~10x faster).
+    # of all the people (counting 2,000 no-shows among 100,000 people: ~10x faster). The test
+    # that keeps or drops each row is made on those rows too (correlated to the RSVP or the
+    # check-in, not to ``Person``): so only the people kept are read from ``people``, a lookup
+    # that cost as much as the rest of the list (3,700 yeses for 1,300 no-shows).
     came_ids = select(Attendance.person_id).where(Attendance.action_id == action_id)
     if which == "no_show":
-        said_yes = Person.id.in_(select(Rsvp.person_id).where(Rsvp.action_id == action_id,
-                                                              Rsvp.status == RsvpStatus.YES))
         # ``SELECT id`` (the row id every index holds), not ``SELECT *``: SQLite answers these
         # tests from the index alone instead of reading each check-in's row.
         came = select(Attendance.id).where(Attendance.action_id == action_id,
-                                           Attendance.person_id == Person.id).exists()
-        return and_(said_yes, ~came)
+                                           Attendance.person_id == Rsvp.person_id).exists()
+        return Person.id.in_(select(Rsvp.person_id).where(Rsvp.action_id == action_id,
+                                                          Rsvp.status == RsvpStatus.YES, ~came))
     if which == "attended":
         return Person.id.in_(came_ids)
     if which == "first_timer":
-        earlier = aliased(Attendance)
+        arrival, earlier = aliased(Attendance), aliased(Attendance)
         earlier_action = aliased(Action)
         this_action = select(Action.starts_at).where(Action.id == action_id).scalar_subquery()
-        return and_(Person.id.in_(came_ids), ~select(earlier.id).where(
-            earlier.person_id == Person.id, earlier.action_id == earlier_action.id,
-            earlier_action.starts_at < this_action).exists())
+        came_before = select(earlier.id).where(
+            earlier.person_id == arrival.person_id, earlier.action_id == earlier_action.id,
+            earlier_action.starts_at < this_action).exists()
+        return Person.id.in_(select(arrival.person_id).where(arrival.action_id == action_id, ~came_before))
     raise ValueError(which)
-
-
-def _no_shows(action: Action, user: User) -> Select:
-    """People ``user`` may see who said yes and did not come, by name (the query)."""
-    return (
-        select(Person).where(turnout_condition(action.id, "no_show"), people_visible_to(user))
-        .order_by(Person.last_name, Person.first_name, Person.id)
-    )
-
-
-def _first_timers(action: Action, user: User) -> Select:
-    """People ``user`` may see whose first action this was (the query)."""
-    return (
-        select(Person).where(turnout_condition(action.id, "first_timer"), people_visible_to(user))
-        .order_by(Person.last_name, Person.first_name, Person.id)
-    )
 
 
 def attendance_counts(person_ids: Iterable[int]) -> dict[int, int]:

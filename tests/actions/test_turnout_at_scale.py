@@ -1,7 +1,8 @@
 """The turnout page at scale: its prediction, cached by data version, is always the one computed
 afresh (after an answer, a check-in, an earlier action archived or moved); the page runs the
-same number of queries whatever the data, cached or not; and SQLite answers the history, the
-first-timers and the counts by recruiter from the covering indexes of migration e4b7c2a9d5f1."""
+same number of queries whatever the data, cached or not; and SQLite answers the history and the
+breakdowns from the counts kept by triggers (migration f2c8a4e6b1d9), and the first-timers from
+the covering indexes of migration e4b7c2a9d5f1."""
 
 from __future__ import annotations
 
@@ -174,13 +175,19 @@ def test_sqlite_answers_the_turnout_questions_from_the_covering_indexes(
         assert len(found) == 1, (marks, [s for s, _p in plans])
         return found[0]
 
-    # Each answering person's past yeses, with their action, from the index alone.
-    assert "COVERING INDEX ix_rsvps_person_status_action" in plan_of("HAVING")
+    # Each answering person's history: their kept counts, found by key (no earlier answer read).
+    history = plan_of("person_turnout_counts")
+    assert "SEARCH person_turnout_counts USING INTEGER PRIMARY KEY" in history
+    assert "ix_rsvps_person_status_action" not in history
     # Did each arrival come to an earlier action: the person's check-ins, from the index alone.
     first_timers = plan_of("people.last_name", "attendances_1")
     assert "COVERING INDEX ix_attendances_person_action" in first_timers
-    # Who recruited each yes: from the index alone, no RSVP row read.
-    assert "COVERING INDEX ix_rsvps_action_status_person_recruiter" in plan_of("users.name", "recruited_by_id")
+    # The breakdowns: the action's kept counts per recruiter and per institution, by key (no
+    # RSVP, check-in or membership read).
+    for kept in ("action_recruiter_counts", "action_institution_counts"):
+        plan = plan_of(kept)
+        assert f"SEARCH {kept} USING INDEX sqlite_autoindex_{kept}_1 (action_id=?)" in plan, plan
+        assert not any(table in plan for table in ("rsvps", "attendances", "memberships")), plan
     # And no check-in test reads a check-in's row.
     for statement, plan in plans:
         if "attendances" in statement:
