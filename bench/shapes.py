@@ -105,22 +105,24 @@ def _put(model, rows: Iterable[dict]) -> None:
 
 @contextlib.contextmanager
 def statement_triggers_off(connection) -> Iterator[None]:
-    """On PostgreSQL, the reports' statement triggers off for the build, and the version bumped
-    once after. ``_put``'s executemany is one statement per row there, and a million statements
-    each bumping the same version row in one transaction slowed to a crawl (the build had not
-    finished its memberships after 15 minutes). ``ALTER TABLE`` locks each table until the
-    commit: fine for a build nothing else reads, which is why the app's imports use COPY instead.
+    """On PostgreSQL, the reports' statement triggers (those alone) off for the build, and the
+    version bumped once after. ``_put``'s executemany is one statement per row there, and a
+    million statements each bumping the same version row in one transaction slowed to a crawl
+    (the build had not finished its memberships after 15 minutes). ``ALTER TABLE`` locks each
+    table until the commit: fine for a build nothing else reads, which is why the app's imports
+    use COPY instead.
     """
     if connection.dialect.name != "postgresql":
         yield
         return
-    tables = [row[0] for row in connection.execute(text(
-        "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'report_data_%'"))]
-    for table in tables:
-        connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+    # Only these: the row triggers that keep counts (the turnout's) must run for every row.
+    triggers = connection.execute(text(
+        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE tgname LIKE 'report_data_%'")).all()
+    for table, trigger in triggers:
+        connection.execute(text(f'ALTER TABLE {table} DISABLE TRIGGER "{trigger}"'))
     yield
-    for table in tables:
-        connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+    for table, trigger in triggers:
+        connection.execute(text(f'ALTER TABLE {table} ENABLE TRIGGER "{trigger}"'))
     # What each trigger runs (migration d7a4c2e9f1b6), once.
     connection.execute(text(
         "INSERT INTO report_data_versions (slot, version, stamp) VALUES (pg_backend_pid(), 1, "
