@@ -644,10 +644,11 @@ def _set_aside_existing(user: User, plan: ImportPlan) -> None:
     ) if ids else ()
     for pid, value, first, last, preferred, may_see in found:
         _keep_first(by_id, value, pid, f"{preferred or first} {last}".strip(), may_see)
-    # Phones and emails in separate queries: an OR of the two lists scanned the whole table once
-    # per chunk on SQLite.
+    # Phones and emails in separate queries, each free to walk its own index (an OR of the two
+    # lists made SQLite scan the whole table instead).
     for column, values, by_value in ((Person.phone, phones, by_phone), (Person.email, emails, by_email)):
-        found = db.session.execute(select(Person.id, column, *names).where(in_values(column, values))) if values else ()
+        found = db.session.execute(
+            select(Person.id, column, *names).where(in_values(column, values))) if values else ()
         for pid, value, first, last, preferred, may_see in found:
             key = f"{value} {_name_key(first, last)}" if column is Person.phone else value
             _keep_first(by_value, key, pid, f"{preferred or first} {last}".strip(), may_see)
