@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import itertools
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -367,15 +368,11 @@ class _ValueList(TypeDecorator[list[Any]]):
     def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> Any:
         if value is None or dialect.name == "postgresql":
             return value
-        import json
-
         return json.dumps(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> list[Any] | None:
         if value is None or dialect.name == "postgresql":
             return value
-        import json
-
         return json.loads(value)
 
 

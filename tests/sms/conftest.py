@@ -107,3 +107,20 @@ def client_transport(client: FlaskClient) -> Callable[[str, dict[str, str], dict
 def at(text: str) -> datetime:
     """An aware UTC datetime from ISO text ("2026-03-10T15:00+00:00")."""
     return datetime.fromisoformat(text)
+
+
+def launch_to_everyone(app: Flask, user_id: int, *, title: str = "Hearing",
+                       body: str = "Hearing Tuesday, {first_name}!") -> int:
+    """The id of a mobilization to everyone, launched by the user ``user_id`` and committed; the
+    dispatch it notes is taken, so no sender starts: each test starts its own (by hand or a worker)."""
+    from organizer.auth.models import User
+    from organizer.sms import services
+
+    with app.app_context():
+        actor = db.session.get(User, user_id)
+        mobilization = services.save_mobilization(None, title=title, body=body,
+                                                  audience=services.AudienceFilter(), actor=actor)
+        services.launch(mobilization, actor)
+        db.session.commit()
+        services.take_noted_dispatches()
+        return mobilization.id

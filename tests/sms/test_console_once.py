@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from organizer.auth.models import User
 from organizer.extensions import db
-from organizer.sms import sending, services
+from organizer.sms import sending
 from organizer.sms.models import Mobilization, MobilizationStatus, OutboxMessage, OutboxStatus
 from organizer.sms.providers import ConsoleBackend, SendRequest, make_backend
-from organizer.sms.services import AudienceFilter
+from tests.sms.conftest import launch_to_everyone
 from tests.sms.test_crash import _wait_for, consumer_env, start_consumer  # noqa: F401 - fixtures
 
 BODY = "Hearing Tuesday, {first_name}!"
@@ -39,14 +38,7 @@ class KilledAfterPrinting(ConsoleBackend):
 
 
 def _launch(app, organizer_id: int) -> int:
-    with app.app_context():
-        actor = db.session.get(User, organizer_id)
-        mobilization = services.save_mobilization(None, title="Hearing", body=BODY, audience=AudienceFilter(),
-                                                  actor=actor)
-        services.launch(mobilization, actor)
-        db.session.commit()
-        services.take_noted_dispatches()  # sent below, by hand or by the worker
-        return mobilization.id
+    return launch_to_everyone(app, organizer_id, body=BODY)  # sent below, by hand or by the worker
 
 
 def test_worker_killed_after_the_console_printed_never_prints_it_again(

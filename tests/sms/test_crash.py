@@ -18,13 +18,11 @@ import pytest
 from sqlalchemy import func, select
 
 from config import BASE_DIR
-from organizer.auth.models import User
 from organizer.extensions import db
-from organizer.sms import sending, services
+from organizer.sms import sending
 from organizer.sms.models import Mobilization, MobilizationStatus, OutboxMessage, OutboxStatus
 from organizer.sms.providers import TwilioBackend
-from organizer.sms.services import AudienceFilter
-from tests.sms.conftest import ACCOUNT, SENDER, TOKEN
+from tests.sms.conftest import ACCOUNT, SENDER, TOKEN, launch_to_everyone
 
 pytestmark = pytest.mark.slow
 
@@ -84,14 +82,7 @@ def test_worker_killed_mid_mobilization_sends_exactly_one_text_per_person(
         app, fake, fake_server, make_user, bulk_people, start_consumer, tmp_path):
     organizer = make_user("organizer")
     bulk_people(PEOPLE)
-    with app.app_context():
-        actor = db.session.get(User, organizer.id)
-        mobilization = services.save_mobilization(None, title="Crash", body="Hearing Tuesday, {first_name}!",
-                                                  audience=AudienceFilter(), actor=actor)
-        services.launch(mobilization, actor)
-        db.session.commit()
-        services.take_noted_dispatches()  # the consumer's start-up sweep picks it up
-        mobilization_id = mobilization.id
+    mobilization_id = launch_to_everyone(app, organizer.id, title="Crash")  # the consumer's start-up sweep sends it
 
     first = start_consumer()
     _wait_for(lambda: len(fake.messages) >= 300, 120, "the first consumer to send some texts")

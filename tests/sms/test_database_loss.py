@@ -7,11 +7,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from organizer.auth.models import User
 from organizer.extensions import db
-from organizer.sms import sending, services, tasks
+from organizer.sms import sending, tasks
 from organizer.sms.models import Mobilization, MobilizationStatus, OutboxMessage, OutboxStatus
-from organizer.sms.services import AudienceFilter
+from tests.sms.conftest import launch_to_everyone
 
 
 def test_sender_losing_the_database_requeues_what_it_never_sent_and_finishes(
@@ -19,14 +18,7 @@ def test_sender_losing_the_database_requeues_what_it_never_sent_and_finishes(
     app.config.update(SMS_SEGMENTS_PER_SECOND="0", SMS_QUIET_HOURS="00:00-00:00")
     bulk_people(6)
     organizer = make_user("organizer")
-    with app.app_context():
-        actor = db.session.get(User, organizer.id)
-        mobilization = services.save_mobilization(None, title="Hearing", body="Hearing Tuesday!",
-                                                  audience=AudienceFilter(), actor=actor)
-        services.launch(mobilization, actor)
-        db.session.commit()
-        services.take_noted_dispatches()
-        mobilization_id = mobilization.id
+    mobilization_id = launch_to_everyone(app, organizer.id, body="Hearing Tuesday!")
 
     real_process = sending.process
     calls: list[int] = []

@@ -11,27 +11,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
-from organizer.auth.models import User
 from organizer.extensions import db
-from organizer.sms import sending, services
+from organizer.sms import sending
 from organizer.sms.models import OutboxMessage, OutboxStatus, PhoneOptOut
 from organizer.sms.providers import TwilioBackend
-from organizer.sms.services import AudienceFilter
-from tests.sms.conftest import ACCOUNT, SENDER, TOKEN
+from tests.sms.conftest import ACCOUNT, SENDER, TOKEN, launch_to_everyone
 
 pytestmark = pytest.mark.usefixtures("twilio_app", "org")
-
-
-def _launch(app, user) -> int:
-    """A launched mobilization to everyone, its sender not started yet."""
-    with app.app_context():
-        actor = db.session.get(User, user.id)
-        mobilization = services.save_mobilization(None, title="Hearing", body="Hearing Tuesday, {first_name}!",
-                                                  audience=AudienceFilter(), actor=actor)
-        services.launch(mobilization, actor)
-        db.session.commit()
-        services.take_noted_dispatches()
-        return mobilization.id
 
 
 def _rows(app) -> list[OutboxMessage]:
@@ -66,7 +52,7 @@ class _Counter:
 def test_a_batch_costs_one_query_per_text_and_one_commit_for_its_sids(app, fake, make_user, bulk_people):
     texts = 40  # two batches of 20
     bulk_people(texts)
-    mobilization_id = _launch(app, make_user("organizer"))
+    mobilization_id = launch_to_everyone(app, make_user("organizer").id)
     counter = _Counter()
     with app.app_context():
         counter.attach(db.engine)
@@ -90,7 +76,7 @@ def test_a_batch_costs_one_query_per_text_and_one_commit_for_its_sids(app, fake,
 def test_a_stop_that_lands_mid_batch_stops_the_next_text(app, fake, make_user, bulk_people, phone_for,
                                                           monkeypatch):
     bulk_people(3)
-    mobilization_id = _launch(app, make_user("organizer"))
+    mobilization_id = launch_to_everyone(app, make_user("organizer").id)
     real_send = TwilioBackend.send
 
     def send_then_stop(self, request):
@@ -113,7 +99,7 @@ def test_a_stop_that_lands_mid_batch_stops_the_next_text(app, fake, make_user, b
 def test_a_sender_killed_before_writing_its_sids_doubles_nothing(app, fake, fake_server, make_user, bulk_people):
     people = 5
     bulk_people(people)
-    mobilization_id = _launch(app, make_user("organizer"))
+    mobilization_id = launch_to_everyone(app, make_user("organizer").id)
 
     class Killed(BaseException):
         """The process dies (SIGKILL): nothing after it runs, no handler, no flush."""
@@ -176,7 +162,7 @@ def test_in_the_worker_the_checks_take_no_write_lock(app, fake, make_user, bulk_
     per-text check only reads, so it begins deferred and makes no other writer wait."""
     texts = 20
     bulk_people(texts)
-    mobilization_id = _launch(app, make_user("organizer"))
+    mobilization_id = launch_to_everyone(app, make_user("organizer").id)
     begins: list[str] = []
 
     def seen(conn, cursor, statement, *args):
@@ -206,7 +192,7 @@ def test_a_row_the_sweep_requeued_while_it_waited_in_a_batch_is_sent_once(app, f
     list), requeue it, and another sender claim and send it: the first sender must not send
     it again when its turn comes."""
     bulk_people(3)
-    mobilization_id = _launch(app, make_user("organizer"))
+    mobilization_id = launch_to_everyone(app, make_user("organizer").id)
     real_send = TwilioBackend.send
     other_sender: list[int] = []
 

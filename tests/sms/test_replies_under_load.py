@@ -18,9 +18,7 @@ import requests
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from organizer.auth.models import User
 from organizer.extensions import db
-from organizer.sms import services
 from organizer.sms.models import (
     InboundMessage,
     Mobilization,
@@ -29,8 +27,7 @@ from organizer.sms.models import (
     OutboxStatus,
     PhoneOptOut,
 )
-from organizer.sms.services import AudienceFilter
-from tests.sms.conftest import PUBLIC, SENDER, TOKEN
+from tests.sms.conftest import PUBLIC, SENDER, TOKEN, launch_to_everyone
 from tests.sms.test_crash import _wait_for, consumer_env, start_consumer  # noqa: F401 - fixtures
 from tests.support.live import serve
 
@@ -49,14 +46,7 @@ def test_replies_during_a_mobilization_are_all_stored_and_stop_holds_from_its_an
     app = twilio_app
     organizer = make_user("organizer")
     bulk_people(PEOPLE)
-    with app.app_context():
-        actor = db.session.get(User, organizer.id)
-        mobilization = services.save_mobilization(None, title="Hearing", body=BODY, audience=AudienceFilter(),
-                                                  actor=actor)
-        services.launch(mobilization, actor)
-        db.session.commit()
-        services.take_noted_dispatches()  # the worker's start-up sweep picks it up
-        mobilization_id = mobilization.id
+    mobilization_id = launch_to_everyone(app, organizer.id, body=BODY)  # the worker's start-up sweep sends it
 
     # Who answers what: spread over the whole list, so some answers come before the person's
     # turn and some after. STOP is answered by Twilio itself, ALTO by us (an outbox reply).
