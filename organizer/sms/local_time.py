@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from phonenumbers import geocoder
 from phonenumbers import timezone as phone_timezone
 from sqlalchemy import select
 
@@ -199,6 +198,10 @@ def state_for_number(phone: str) -> str | None:
     number = _parse(phone)
     if number is None or number.country_code != 1:
         return None
+    # Imported here, not at the top: its data takes 0.7 s to load, paid by every process that
+    # starts the app (each ``flask`` command, a 100,000-row import) and needed only for texts.
+    from phonenumbers import geocoder
+
     description = geocoder.description_for_number(number, "en")
     if description in US_STATES:
         return US_STATES[description]
