@@ -24,15 +24,17 @@ on people outside a leader's list are only counted, so the import reveals nobody
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
+import gc
 import io
 import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -326,12 +328,31 @@ def _value_key(value: str) -> str:
     return " ".join(re.sub(r"[_\-]+", " ", fold(value)).split())
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for the block (checking or writing a whole file).
+
+    A 100,000-row file is over a million live objects (its cells, then its rows), and the
+    collector went through all of them again and again as the rows were made: a third of the
+    check's time. Rows and cells hold no reference cycles; whatever cycle the block leaves is
+    collected once the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # --- checking every row -------------------------------------------------------------------
 
 
 SAMPLES = 3  # values shown per column on the mapping page
 
 
+@_collector_paused()
 def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int, max_rows: int,
                  mapping: list[str] | None = None, preset: str | None = None,
                  saved: dict[str, str] | None = None) -> ImportPlan:
@@ -670,6 +691,7 @@ def _set_aside_existing(user: User, plan: ImportPlan) -> None:
 # --- writing ------------------------------------------------------------------------------
 
 
+@_collector_paused()
 def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name: str,
                   progress: Callable[[int], None] | None = None) -> int:
     """Add the plan's rows as people (the caller commits); returns how many were added.
