@@ -31,11 +31,15 @@ import gc
 import io
 import json
 import logging
+import multiprocessing
+import os
 import re
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO
 
@@ -410,35 +414,153 @@ def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int,
     # Another tool's export brings its own tags: staff get them created rather than a list
     # of errors to fix by hand. A plain file's unknown tag stays an error (most likely a typo).
     collect_tags = new_tags if user.is_staff and plan.preset else None
-    layout = _Layout(columns)
-    for line, cells in table:
-        row = _check_row(line, cells, header, columns, region, neighborhoods, tags, plan.errors, collect_tags,
-                         member_regions=member_regions, to_resolve=plan.to_resolve, layout=layout)
+    part = _RowChecker(header, columns, region, neighborhoods, tags, member_regions, collect=collect_tags is not None)
+    for row, found, resolve, tags_seen in _check_rows(table, part):
+        # In the file's order, as one pass would: the errors by line, a new tag spelled as the
+        # first row naming it spells it.
+        plan.errors.extend(found)
+        plan.to_resolve.extend(resolve)
+        for key, name in tags_seen:
+            collect_tags.setdefault(key, name)  # type: ignore[union-attr] - seen only when collected
         if row is None:
             continue
+        if row.new_tags:
+            row.new_tags = list(dict.fromkeys(collect_tags[_value_key(name)] for name in row.new_tags))  # type: ignore[index]
         if row.external_id and row.external_id in seen_id:
             # The same person again (an attendee export lists someone once per shift): one person.
             plan.repeated += 1
             continue
         household = (row.phone, _name_key(row.first_name, row.last_name)) if row.phone else None
         if household and household in seen_phone:
-            plan.errors.append(LineError(line, header[columns["phone"][0]], _(
+            plan.errors.append(LineError(row.line, header[columns["phone"][0]], _(
                 "Same phone and name as line %(line)d.", line=seen_phone[household])))
             continue
         if row.email and row.email in seen_email:
-            plan.errors.append(LineError(line, header[columns["email"][0]],
+            plan.errors.append(LineError(row.line, header[columns["email"][0]],
                                          _("Same email as line %(line)d.", line=seen_email[row.email])))
             continue
         if row.external_id:
-            seen_id[row.external_id] = line
+            seen_id[row.external_id] = row.line
         if household:
-            seen_phone[household] = line
+            seen_phone[household] = row.line
         if row.email:
-            seen_email[row.email] = line
+            seen_email[row.email] = row.line
         plan.rows.append(row)
     plan.new_tags = sorted(new_tags.values(), key=_value_key)
     _set_aside_existing(user, plan)
     return plan
+
+
+#: Files with at least this many rows are checked by two processes when the machine has two
+#: cores: the row checks (phones, names, lists) are most of an import's Python, and each row's
+#: are independent of the others'. What depends on earlier rows (repeats in the file, new tags'
+#: spelling, people already in Organizer) is still decided here, in the file's order.
+PARALLEL_CHECK_ROWS = 20_000
+
+CheckedRow = tuple["ImportRow | None", list[LineError], list["PhoneToResolve"], list[tuple[str, str]]]
+
+
+class _RowChecker:
+    """``_check_row`` for a run of rows with what a file decides once (its columns, the managed
+    lists): for each row, the row (or ``None``), its errors, its phone to resolve, and the new
+    tags it named first in this run (key, spelling)."""
+
+    def __init__(self, header: list[str], columns: dict[str, list[int]], region: str,
+                 neighborhoods: dict[str, Neighborhood], tags: dict[str, Tag], member_regions: list[str], *,
+                 collect: bool) -> None:
+        self.header, self.columns, self.region = header, columns, region
+        self.neighborhoods, self.tags, self.member_regions = neighborhoods, tags, member_regions
+        self.collect = collect
+        self.layout = _Layout(columns)
+        # The ids are read here, in the process that holds the session: a forked checker hands
+        # rows back by these ids and must never touch the database (an expired attribute would).
+        self.tag_ids = {tag: tag.id for tag in tags.values()}
+        self.neighborhood_ids = {n: n.id for n in neighborhoods.values()}
+
+    def __call__(self, table: list[tuple[int, list[str]]]) -> list[CheckedRow]:
+        new_tags: dict[str, str] | None = {} if self.collect else None
+        checked: list[CheckedRow] = []
+        for line, cells in table:
+            found: list[LineError] = []
+            resolve: list[PhoneToResolve] = []
+            known = len(new_tags) if new_tags is not None else 0
+            row = _check_row(line, cells, self.header, self.columns, self.region, self.neighborhoods, self.tags,
+                             found, new_tags, member_regions=self.member_regions, to_resolve=resolve,
+                             layout=self.layout)
+            seen = list(new_tags.items())[known:] if new_tags is not None and len(new_tags) > known else []
+            checked.append((row, found, resolve, seen))
+        return checked
+
+    def portable(self, checked: list[CheckedRow]) -> list[CheckedRow]:
+        """``checked`` as it can cross to another process: tags and neighborhoods by id."""
+        for row, *_rest in checked:
+            if row is not None:
+                row.tags = [self.tag_ids[tag] for tag in row.tags]  # type: ignore[misc]
+                row.neighborhood = self.neighborhood_ids[row.neighborhood] if row.neighborhood else None  # type: ignore[assignment]
+        return checked
+
+    def restored(self, checked: list[CheckedRow]) -> list[CheckedRow]:
+        """``portable``'s rows with their tags and neighborhood again."""
+        tags = {tag_id: tag for tag, tag_id in self.tag_ids.items()}
+        neighborhoods = {n_id: n for n, n_id in self.neighborhood_ids.items()}
+        for row, *_rest in checked:
+            if row is not None:
+                row.tags = [tags[tag_id] for tag_id in row.tags]  # type: ignore[index]
+                row.neighborhood = neighborhoods[row.neighborhood] if row.neighborhood else None  # type: ignore[index]
+        return checked
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _check_rows(table: list[tuple[int, list[str]]], check: _RowChecker) -> list[CheckedRow]:
+    """Every row of ``table`` checked, in order: the second half by a forked process while this
+    one checks the first, for a large file on two cores or more (``PARALLEL_CHECK_ROWS``).
+
+    The child only computes (no database, no file): it hands its rows back through a pipe and
+    exits. Should it fail, or not answer in a while (a lock another thread of this process held
+    at the fork, say), its half is checked here instead: the result is the same, only slower.
+    """
+    if (len(table) < PARALLEL_CHECK_ROWS or _usable_cores() < 2
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return check(table)
+    half = len(table) // 2
+    second_half = table[half:]
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_check_in_child, args=(check, second_half, sender), daemon=True)
+    started = time.monotonic()
+    for stream in (sys.stdout, sys.stderr):  # else the child would write what they hold again
+        stream.flush()
+    child.start()
+    sender.close()
+    try:
+        first = check(table[:half])
+        waited = max(30.0, 4 * (time.monotonic() - started))
+        try:
+            second = check.restored(receiver.recv()) if receiver.poll(waited) else None
+        except (EOFError, OSError):  # the child died without answering
+            second = None
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    if second is None:
+        log.warning("the import's second checker gave no answer; checking its rows here")
+        second = check(second_half)
+    return first + second
+
+
+def _check_in_child(check: _RowChecker, table: list[tuple[int, list[str]]], sender: Connection) -> None:
+    try:
+        sender.send(check.portable(check(table)))
+    finally:
+        sender.close()
 
 
 class _Layout:
