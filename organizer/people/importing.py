@@ -526,7 +526,8 @@ def _check_rows(table: list[tuple[int, list[str]]], check: _RowChecker) -> list[
     at the fork, say), its half is checked here instead: the result is the same, only slower.
     """
     if (len(table) < PARALLEL_CHECK_ROWS or _usable_cores() < 2
-            or "fork" not in multiprocessing.get_all_start_methods()):
+            or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):  # Huey's process workers may not fork
         return check(table)
     half = len(table) // 2
     second_half = table[half:]
@@ -536,7 +537,12 @@ def _check_rows(table: list[tuple[int, list[str]]], check: _RowChecker) -> list[
     started = time.monotonic()
     for stream in (sys.stdout, sys.stderr):  # else the child would write what they hold again
         stream.flush()
-    child.start()
+    try:
+        child.start()
+    except OSError:  # no process to spare (a limit on processes or memory): one pass, here
+        receiver.close()
+        sender.close()
+        return check(table)
     sender.close()
     try:
         first = check(table[:half])
