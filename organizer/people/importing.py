@@ -173,6 +173,14 @@ class ImportRow:
     race_ethnicities: list[RaceEthnicity] = field(default_factory=list)
     notes: str | None = None
     external_id: str | None = None
+    # The keys search and duplicate finding read (``people.models``), made with the row's other
+    # checks (by two processes for a large file) rather than while the people are written.
+    search_key: str = field(init=False)
+    name_key: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.search_key = search_key_for(self.first_name, self.last_name, self.preferred_name, self.email)
+        self.name_key = name_key_for(self.first_name, self.last_name)
 
 
 @dataclass
@@ -877,8 +885,7 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
                  row.notes if sensitive else None, row.sms_consent or SmsConsent.UNKNOWN,
                  now if row.sms_consent else None, source if row.sms_consent else None,
                  owner_id, user.id, now, now, None, None, PersonSource.IMPORT,
-                 search_key_for(row.first_name, row.last_name, row.preferred_name, row.email),
-                 name_key_for(row.first_name, row.last_name))
+                 row.search_key, row.name_key)
                 for pid, row in pairs
             ))
             record_imported_consents([(pid, row.sms_consent) for pid, row in pairs if row.sms_consent], user,
