@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Row,
     Select,
     and_,
     bindparam,
@@ -29,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql.elements import BindParameter
 from werkzeug.exceptions import NotFound
 
@@ -161,12 +162,16 @@ def get_action(action_id: int) -> Action:
 
     :raise NotFound: when there is none.
     """
-    action = db.session.scalar(
-        select(Action).where(Action.id == action_id).options(joinedload(Action.campaign))
-    )
+    action = db.session.scalar(_action_statement(), {"action_id": action_id})
     if action is None:
         raise NotFound()
     return action
+
+
+@functools.cache
+def _action_statement() -> Select:
+    """The action by id (``action_id``), its campaign joined: built once, every action page reads it."""
+    return select(Action).where(Action.id == _ThisAction.id).options(joinedload(Action.campaign))
 
 
 def major_actions() -> list[Action]:
@@ -177,14 +182,20 @@ def major_actions() -> list[Action]:
     ))
 
 
-def prep_meetings_with_attendance(action: Action) -> list[tuple[Action, int]]:
-    """The prep meetings held for ``action``, each with how many people came (one query)."""
-    return [(prep, count) for prep, count in db.session.execute(
-        select(Action, func.count(Attendance.id))
+def prep_meetings_with_attendance(action: Action) -> list[Row]:
+    """The prep meetings held for ``action`` (``id``, ``title``, ``starts_at``, ``timezone``), each
+    with how many people ``came`` (one query, the columns the action page shows)."""
+    return list(db.session.execute(_prep_meetings_statement(), {"action_id": action.id}))
+
+
+@functools.cache
+def _prep_meetings_statement() -> Select:
+    return (
+        select(Action.id, Action.title, Action.starts_at, Action.timezone, func.count(Attendance.id).label("came"))
         .outerjoin(Attendance, Attendance.action_id == Action.id)
-        .where(Action.prepares_for_id == action.id, Action.archived_at.is_(None))
-        .group_by(Action.id).order_by(Action.starts_at)
-    ).all()]
+        .where(Action.prepares_for_id == _ThisAction.id, Action.archived_at.is_(None))
+        .group_by(Action.id, Action.title, Action.starts_at, Action.timezone).order_by(Action.starts_at)
+    )
 
 
 def upcoming_actions() -> list[Action]:
@@ -314,13 +325,37 @@ def delete_commitment(action: Action, commitment_id: int, actor: User) -> None:
     record(actor, "commitment_removed", action, {"commitment_id": commitment_id})
 
 
-def commitments_of(action: Action) -> list[TurnoutCommitment]:
-    """The action's commitments with institutions and leaders loaded (one query)."""
-    return list(db.session.scalars(
-        select(TurnoutCommitment).where(TurnoutCommitment.action_id == action.id)
-        .options(joinedload(TurnoutCommitment.institution), joinedload(TurnoutCommitment.leader))
-        .order_by(TurnoutCommitment.institution_id.is_(None), TurnoutCommitment.number.desc())
-    ))
+@dataclass(slots=True)
+class CommitmentRow:
+    """One commitment as the action and turnout pages show it: the institution's or the
+    leader's name with it (``None`` when there is none)."""
+
+    id: int
+    institution_id: int | None
+    institution_name: str | None
+    leader_id: int | None
+    leader_name: str | None
+    committed_by_name: str | None
+    number: int
+    note: str | None
+
+
+def commitments_of(action: Action) -> list[CommitmentRow]:
+    """The action's commitments, institutions' first, largest first, with the institutions' and
+    leaders' names (one query; the columns shown, not the three whole rows of each)."""
+    return [CommitmentRow(*row) for row in db.session.execute(_commitments_statement(), {"action_id": action.id})]
+
+
+@functools.cache
+def _commitments_statement() -> Select:
+    c = TurnoutCommitment
+    return (
+        select(c.id, c.institution_id, Institution.name, c.leader_id, User.name, c.committed_by_name, c.number, c.note)
+        .outerjoin(Institution, Institution.id == c.institution_id)
+        .outerjoin(User, User.id == c.leader_id)
+        .where(c.action_id == _ThisAction.id)
+        .order_by(c.institution_id.is_(None), c.number.desc())
+    )
 
 
 # --- RSVPs ------------------------------------------------------------------------------
@@ -376,35 +411,78 @@ def _rsvp_attended() -> ColumnElement[bool]:
                                        Attendance.person_id == Rsvp.person_id).exists()
 
 
-def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = None,
-                  page: int = 1, per_page: int = 50) -> tuple[list[tuple[Rsvp, bool]], int]:
-    """A page of the RSVPs of people ``user`` may see, each with whether they checked in (two queries).
+@dataclass(slots=True)
+class RsvpRow:
+    """One answer as the action page and the sign-in sheet show it: the answer, the person's
+    names and phone, the recruiter's name (``None`` when nobody recruited them), whether they came."""
 
-    The page's RSVPs are chosen by name first (ids and names only) and only those fifty are read
-    whole: sorting every RSVP with its person's and recruiter's whole rows and its check-in
-    (1,500 RSVPs to a large action) took four times as long. Staff see everyone, so their total
-    is counted in the RSVPs' index without reading anyone's row."""
+    id: int
+    status: RsvpStatus
+    source: RsvpSource
+    recruited_by_id: int | None
+    recruited_by: str | None
+    person_id: int
+    first_name: str
+    preferred_name: str | None
+    last_name: str
+    phone: str | None
+    came: bool
+
+    @property
+    def display_name(self) -> str:  # as ``Person.display_name``
+        return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
+
+    @property
+    def full_name(self) -> str:  # as ``Person.full_name``
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = None,
+                  page: int = 1, per_page: int = 50) -> tuple[list[RsvpRow], int]:
+    """A page of the RSVPs of people ``user`` may see, by name, each with whether they checked
+    in, and how many there are in all (two queries, whatever the size).
+
+    The page's RSVPs are chosen by name first (ids and names only) and only those fifty are read:
+    sorting every RSVP with its person's and recruiter's whole rows and its check-in (1,500
+    RSVPs to a large action) took four times as long. Staff see everyone, so their total is
+    counted in the RSVPs' index without reading anyone's row. The statements are built once per
+    kind of viewer, and the rows read are the columns shown, not whole people and users: building
+    the statements and the objects was most of the action page's time."""
+    params = {"action_id": action.id, "viewer_id": user.id, "status": status,
+              "limit": per_page, "offset": (max(page, 1) - 1) * per_page}
+    count, rows = _rsvp_statements(user.is_staff, user.is_leader, status is not None)
+    total = db.session.scalar(count, params) or 0
+    return [RsvpRow(*row[:-1], came=bool(row[-1])) for row in db.session.execute(rows, params)], total
+
+
+@functools.cache
+def _rsvp_statements(is_staff: bool, is_leader: bool, by_status: bool) -> tuple[Select, Select]:
+    """For a viewer of that role: the count of the RSVPs of an action (``action_id``) they may see
+    (with ``status`` when ``by_status``), and one page of them (``limit``, ``offset``) by name."""
+    viewer = _Viewer(is_staff, is_leader)
     chosen = (
         select(Rsvp.id)
         .join(Person, Person.id == Rsvp.person_id)
-        .where(Rsvp.action_id == action.id, people_visible_to(user))
+        .where(Rsvp.action_id == _ThisAction.id, people_visible_to(viewer))  # type: ignore[arg-type]
     )
-    if status is not None:
-        chosen = chosen.where(Rsvp.status == status)
-    total = None
-    if user.is_staff:  # people_visible_to is no condition for staff: every RSVP is theirs to see
-        everyone = select(func.count()).where(Rsvp.action_id == action.id)
-        total = db.session.scalar(everyone if status is None else everyone.where(Rsvp.status == status)) or 0
+    everyone = select(func.count()).where(Rsvp.action_id == _ThisAction.id)
+    if by_status:
+        status = bindparam("status", type_=Rsvp.__table__.c.status.type)
+        chosen, everyone = chosen.where(Rsvp.status == status), everyone.where(Rsvp.status == status)
+    # people_visible_to is no condition for staff: every RSVP is theirs to see
+    count = everyone if is_staff else select(func.count()).select_from(chosen.subquery())
     by_name = (Person.last_name, Person.first_name, Person.id)
-    one_page, total = paged(chosen.order_by(*by_name), page, per_page, total)
-    rows = db.session.execute(
-        select(Rsvp, _rsvp_attended())
-        .join(Rsvp.person)
+    one_page = (chosen.order_by(*by_name).limit(bindparam("limit", type_=Integer()))
+                .offset(bindparam("offset", type_=Integer())))
+    rows = (
+        select(Rsvp.id, Rsvp.status, Rsvp.source, Rsvp.recruited_by_id, User.name, Person.id, Person.first_name,
+               Person.preferred_name, Person.last_name, Person.phone, _rsvp_attended())
+        .join(Person, Person.id == Rsvp.person_id)
+        .outerjoin(User, User.id == Rsvp.recruited_by_id)
         .where(Rsvp.id.in_(one_page))
         .order_by(*by_name)
-        .options(contains_eager(Rsvp.person), joinedload(Rsvp.recruited_by))
-    ).all()
-    return [(r, bool(a)) for r, a in rows], total
+    )
+    return count, rows
 
 
 def find_people_for_rsvp(user: User, action: Action, q: str, limit: int = 20) -> list[tuple[Person, RsvpStatus | None]]:
@@ -461,7 +539,12 @@ def checkin_search(action: Action, user: User, q: str, limit: int = 20) -> list[
 
 def checked_in_count(action: Action) -> int:
     """How many people have checked in at ``action``."""
-    return db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.action_id == action.id)) or 0
+    return db.session.scalar(_checked_in_statement(), {"action_id": action.id}) or 0
+
+
+@functools.cache
+def _checked_in_statement() -> Select:
+    return select(func.count()).select_from(Attendance).where(Attendance.action_id == _ThisAction.id)
 
 
 def check_in(action: Action, person: Person, actor: User) -> tuple[Attendance, bool]:
@@ -874,23 +957,23 @@ def _list_statement(which: str, is_staff: bool, is_leader: bool) -> Select:
     )
 
 
-def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
+def _by_institution(action: Action, commitments: list[CommitmentRow]) -> list[BreakdownRow]:
     """Per institution: committed, RSVP yes and arrived among its members (a person in two counts in both)."""
     rows = db.session.execute(_by_institution_statement(), {"action_id": action.id}).all()
     table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
     for c in commitments:
-        if c.institution is not None:
-            table.setdefault(c.institution.id, BreakdownRow(c.institution.name)).committed += c.number
+        if c.institution_id is not None:
+            table.setdefault(c.institution_id, BreakdownRow(c.institution_name or "")).committed += c.number
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 
-def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
+def _by_recruiter(action: Action, commitments: list[CommitmentRow]) -> list[BreakdownRow]:
     """Per recruiter (who entered the RSVP): their own commitment, RSVP yes and arrived."""
     rows = db.session.execute(_by_recruiter_statement(), {"action_id": action.id}).all()
     table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
     for c in commitments:
-        if c.institution_id is None and c.leader is not None:
-            table.setdefault(c.leader.id, BreakdownRow(c.leader.name)).committed += c.number
+        if c.institution_id is None and c.leader_id is not None:
+            table.setdefault(c.leader_id, BreakdownRow(c.leader_name or "")).committed += c.number
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 

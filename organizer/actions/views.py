@@ -132,6 +132,12 @@ def _region() -> str:
     return get_organization().default_phone_region
 
 
+def _translated(labels: dict) -> dict:
+    """``labels`` (lazy strings) translated in the request's language, for a list that shows
+    them on every row."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 # --- list and planning ------------------------------------------------------------------
 
 
@@ -245,8 +251,9 @@ def detail(action_id: int):
         pagination=Pagination(page=page, per_page=per_page, total=total),
         commitments=commitments, institution_form=institution_form,
         leader_form=LeaderCommitmentForm(number=mine.number if mine else None, note=mine.note if mine else None),
-        q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm(),
-        type_labels=TYPE_LABELS, rsvp_labels=RSVP_LABELS, source_labels=SOURCE_LABELS,
+        q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm() if q else None,
+        # Translated once here: a lazy label is translated again each time a row shows it.
+        type_labels=TYPE_LABELS, rsvp_labels=_translated(RSVP_LABELS), source_labels=_translated(SOURCE_LABELS),
         checked_in=checked_in_count(action),
         prep_meetings=prep_meetings_with_attendance(action),
     )
@@ -438,7 +445,7 @@ def sheet(action_id: int):
     """A printable sign-in sheet: who said yes or maybe, then blank lines for walk-ins."""
     action = get_action(action_id)
     rows, _total = rsvps_visible(current_user, action, page=1, per_page=100_000)
-    rows = [(r, a) for r, a in rows if r.status in (RsvpStatus.YES, RsvpStatus.MAYBE)]
+    rows = [r for r in rows if r.status in (RsvpStatus.YES, RsvpStatus.MAYBE)]
     return render_template("actions/sheet.html", action=action, rows=rows, blank_lines=range(25))
 
 
