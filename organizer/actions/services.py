@@ -437,10 +437,20 @@ class RsvpRow:
         return f"{self.first_name} {self.last_name}".strip()
 
 
+@dataclass(slots=True)
+class RsvpPage:
+    """One page of an action's RSVPs as a viewer sees them, and the figures shown with it."""
+
+    rows: list[RsvpRow]
+    total: int  # the RSVPs the viewer may see (with the answer asked for), on every page
+    checked_in: int  # everyone checked in at the action, whoever sees them
+
+
 def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = None,
-                  page: int = 1, per_page: int = 50) -> tuple[list[RsvpRow], int]:
+                  page: int = 1, per_page: int = 50) -> RsvpPage:
     """A page of the RSVPs of people ``user`` may see, by name, each with whether they checked
-    in, and how many there are in all (two queries, whatever the size).
+    in; how many there are in all, and how many people checked in at the action (two queries,
+    whatever the size).
 
     The page's RSVPs are chosen by name first (ids and names only) and only those fifty are read:
     sorting every RSVP with its person's and recruiter's whole rows and its check-in (1,500
@@ -450,15 +460,17 @@ def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = Non
     the statements and the objects was most of the action page's time."""
     params = {"action_id": action.id, "viewer_id": user.id, "status": status,
               "limit": per_page, "offset": (max(page, 1) - 1) * per_page}
-    count, rows = _rsvp_statements(user.is_staff, user.is_leader, status is not None)
-    total = db.session.scalar(count, params) or 0
-    return [RsvpRow(*row[:-1], came=bool(row[-1])) for row in db.session.execute(rows, params)], total
+    counts, rows = _rsvp_statements(user.is_staff, user.is_leader, status is not None)
+    total, checked_in = db.session.execute(counts, params).one()
+    return RsvpPage([RsvpRow(*row[:-1], came=bool(row[-1])) for row in db.session.execute(rows, params)],
+                    total or 0, checked_in or 0)
 
 
 @functools.cache
 def _rsvp_statements(is_staff: bool, is_leader: bool, by_status: bool) -> tuple[Select, Select]:
     """For a viewer of that role: the count of the RSVPs of an action (``action_id``) they may see
-    (with ``status`` when ``by_status``), and one page of them (``limit``, ``offset``) by name."""
+    (with ``status`` when ``by_status``) with the action's check-in count, and one page of those
+    RSVPs (``limit``, ``offset``) by name."""
     viewer = _Viewer(is_staff, is_leader)
     chosen = (
         select(Rsvp.id)
@@ -471,6 +483,7 @@ def _rsvp_statements(is_staff: bool, is_leader: bool, by_status: bool) -> tuple[
         chosen, everyone = chosen.where(Rsvp.status == status), everyone.where(Rsvp.status == status)
     # people_visible_to is no condition for staff: every RSVP is theirs to see
     count = everyone if is_staff else select(func.count()).select_from(chosen.subquery())
+    counts = select(count.scalar_subquery(), _checked_in_statement().scalar_subquery())
     by_name = (Person.last_name, Person.first_name, Person.id)
     one_page = (chosen.order_by(*by_name).limit(bindparam("limit", type_=Integer()))
                 .offset(bindparam("offset", type_=Integer())))
@@ -482,7 +495,7 @@ def _rsvp_statements(is_staff: bool, is_leader: bool, by_status: bool) -> tuple[
         .where(Rsvp.id.in_(one_page))
         .order_by(*by_name)
     )
-    return count, rows
+    return counts, rows
 
 
 def find_people_for_rsvp(user: User, action: Action, q: str, limit: int = 20) -> list[tuple[Person, RsvpStatus | None]]:

@@ -10,11 +10,11 @@ from organizer.actions.models import Attendance, Rsvp, RsvpSource, RsvpStatus, T
 from organizer.extensions import db
 
 # The statements the page runs today: the transaction's BEGIN, the user and the organization (every
-# page's), the action (campaign joined), the RSVPs counted and one page of them, the commitments,
-# the check-in count, the prep meetings; staff also read the institutions for the institution
+# page's), the action (campaign joined), the RSVPs counted with the check-ins, one page of the
+# RSVPs, the commitments, the prep meetings; staff also read the institutions for the institution
 # commitment form. At most: the shared per-request statements may become fewer.
-LEADER_STATEMENTS = 9
-STAFF_STATEMENTS = 10
+LEADER_STATEMENTS = 8
+STAFF_STATEMENTS = 9
 
 
 def _grow(app, n, *, action, leader, other_leader, church, make_person, make_action):

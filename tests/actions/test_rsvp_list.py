@@ -51,10 +51,12 @@ def test_the_rsvp_list_pages_by_name_with_check_ins_and_recruiters(app, answered
             expected = _expected(action.id, viewer, status)
             listed, totals = [], set()
             for page in (1, 2, 3, 4):
-                rows, total = rsvps_visible(viewer, db.session.get(Action, action.id), page=page, per_page=3,
-                                            status=RsvpStatus(status) if status else None)
-                totals.add(total)
-                listed += [(r.id, r.came, r.recruited_by_id, r.display_name, r.recruited_by) for r in rows]
+                shown = rsvps_visible(viewer, db.session.get(Action, action.id), page=page, per_page=3,
+                                      status=RsvpStatus(status) if status else None)
+                totals.add(shown.total)
+                listed += [(r.id, r.came, r.recruited_by_id, r.display_name, r.recruited_by) for r in shown.rows]
+                # everyone who came, the leader's people or not, whatever the answer asked for
+                assert shown.checked_in == sum(i % 2 == 0 for i in range(len(LAST_NAMES)))
             assert listed == expected and totals == {len(expected)}, (viewer.role, status)
         # a leader's list holds only their own people
         assert len(_expected(action.id, db.session.get(User, leader.id), None)) == 3
