@@ -190,11 +190,15 @@ def prep_meetings_with_attendance(action: Action) -> list[Row]:
 
 @functools.cache
 def _prep_meetings_statement() -> Select:
+    # Of the tables' columns: run without the ORM's loading of each row (see _rsvp_statements).
+    actions, attendances = Action.__table__, Attendance.__table__
+    a = actions.c
     return (
-        select(Action.id, Action.title, Action.starts_at, Action.timezone, func.count(Attendance.id).label("came"))
-        .outerjoin(Attendance, Attendance.action_id == Action.id)
-        .where(Action.prepares_for_id == _ThisAction.id, Action.archived_at.is_(None))
-        .group_by(Action.id, Action.title, Action.starts_at, Action.timezone).order_by(Action.starts_at)
+        select(a.id, a.title, a.starts_at, a.timezone, func.count(attendances.c.id).label("came"))
+        .select_from(actions)
+        .outerjoin(attendances, attendances.c.action_id == a.id)
+        .where(a.prepares_for_id == _ThisAction.id, a.archived_at.is_(None))
+        .group_by(a.id, a.title, a.starts_at, a.timezone).order_by(a.starts_at)
     )
 
 
@@ -348,11 +352,15 @@ def commitments_of(action: Action) -> list[CommitmentRow]:
 
 @functools.cache
 def _commitments_statement() -> Select:
-    c = TurnoutCommitment
+    # Of the tables' columns: run without the ORM's loading of each row (see _rsvp_statements).
+    commitments, institutions, users = TurnoutCommitment.__table__, Institution.__table__, User.__table__
+    c = commitments.c
     return (
-        select(c.id, c.institution_id, Institution.name, c.leader_id, User.name, c.committed_by_name, c.number, c.note)
-        .outerjoin(Institution, Institution.id == c.institution_id)
-        .outerjoin(User, User.id == c.leader_id)
+        select(c.id, c.institution_id, institutions.c.name, c.leader_id, users.c.name, c.committed_by_name, c.number,
+               c.note)
+        .select_from(commitments)
+        .outerjoin(institutions, institutions.c.id == c.institution_id)
+        .outerjoin(users, users.c.id == c.leader_id)
         .where(c.action_id == _ThisAction.id)
         .order_by(c.institution_id.is_(None), c.number.desc())
     )
@@ -402,13 +410,6 @@ def rsvp_by_user(action: Action, person: Person, status: RsvpStatus, actor: User
     if status is RsvpStatus.YES and before is not RsvpStatus.YES:
         _confirm_staff_yes(rsvp)
     return rsvp
-
-
-def _rsvp_attended() -> ColumnElement[bool]:
-    """For a row of ``Rsvp``: whether that person checked in at that action."""
-    # ``SELECT id``, not ``exists()``'s ``SELECT *``: SQLite then answers from the index alone.
-    return select(Attendance.id).where(Attendance.action_id == Rsvp.action_id,
-                                       Attendance.person_id == Rsvp.person_id).exists()
 
 
 @dataclass(slots=True)
@@ -470,29 +471,39 @@ def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = Non
 def _rsvp_statements(is_staff: bool, is_leader: bool, by_status: bool) -> tuple[Select, Select]:
     """For a viewer of that role: the count of the RSVPs of an action (``action_id``) they may see
     (with ``status`` when ``by_status``) with the action's check-in count, and one page of those
-    RSVPs (``limit``, ``offset``) by name."""
+    RSVPs (``limit``, ``offset``) by name.
+
+    Of the tables' columns, not the mapped attributes: a statement of plain columns is run by the
+    session without the ORM's loading of each row (most of its Python time). A leader's condition
+    (``people_visible_to``, the one place that rule lives) brings the ORM's back for theirs."""
     viewer = _Viewer(is_staff, is_leader)
+    rsvps, people, users, attendances = Rsvp.__table__, Person.__table__, User.__table__, Attendance.__table__
     chosen = (
-        select(Rsvp.id)
-        .join(Person, Person.id == Rsvp.person_id)
-        .where(Rsvp.action_id == _ThisAction.id, people_visible_to(viewer))  # type: ignore[arg-type]
+        select(rsvps.c.id)
+        .join(people, people.c.id == rsvps.c.person_id)
+        .where(rsvps.c.action_id == _ThisAction.id, people_visible_to(viewer))  # type: ignore[arg-type]
     )
-    everyone = select(func.count()).where(Rsvp.action_id == _ThisAction.id)
+    everyone = select(func.count()).select_from(rsvps).where(rsvps.c.action_id == _ThisAction.id)
     if by_status:
-        status = bindparam("status", type_=Rsvp.__table__.c.status.type)
-        chosen, everyone = chosen.where(Rsvp.status == status), everyone.where(Rsvp.status == status)
+        status = bindparam("status", type_=rsvps.c.status.type)
+        chosen, everyone = chosen.where(rsvps.c.status == status), everyone.where(rsvps.c.status == status)
     # people_visible_to is no condition for staff: every RSVP is theirs to see
     count = everyone if is_staff else select(func.count()).select_from(chosen.subquery())
-    counts = select(count.scalar_subquery(), _checked_in_statement().scalar_subquery())
-    by_name = (Person.last_name, Person.first_name, Person.id)
+    checked_in = select(func.count()).select_from(attendances).where(attendances.c.action_id == _ThisAction.id)
+    counts = select(count.scalar_subquery(), checked_in.scalar_subquery())
+    by_name = (people.c.last_name, people.c.first_name, people.c.id)
     one_page = (chosen.order_by(*by_name).limit(bindparam("limit", type_=Integer()))
                 .offset(bindparam("offset", type_=Integer())))
+    # ``SELECT id``, not ``exists()``'s ``SELECT *``: SQLite then answers from the index alone.
+    came = select(attendances.c.id).where(attendances.c.action_id == rsvps.c.action_id,
+                                          attendances.c.person_id == rsvps.c.person_id).exists()
     rows = (
-        select(Rsvp.id, Rsvp.status, Rsvp.source, Rsvp.recruited_by_id, User.name, Person.id, Person.first_name,
-               Person.preferred_name, Person.last_name, Person.phone, _rsvp_attended())
-        .join(Person, Person.id == Rsvp.person_id)
-        .outerjoin(User, User.id == Rsvp.recruited_by_id)
-        .where(Rsvp.id.in_(one_page))
+        select(rsvps.c.id, rsvps.c.status, rsvps.c.source, rsvps.c.recruited_by_id, users.c.name, people.c.id,
+               people.c.first_name, people.c.preferred_name, people.c.last_name, people.c.phone, came)
+        .select_from(rsvps)
+        .join(people, people.c.id == rsvps.c.person_id)
+        .outerjoin(users, users.c.id == rsvps.c.recruited_by_id)
+        .where(rsvps.c.id.in_(one_page))
         .order_by(*by_name)
     )
     return counts, rows
