@@ -168,6 +168,35 @@ def get_action(action_id: int) -> Action:
     return action
 
 
+def action_for_page(action_id: int) -> Row:
+    """The action's columns (``id``, ``title``, ``starts_at``...) with its campaign's name
+    (``campaign_name``) and the title of the action it prepares for (``prepares_for_title``),
+    ``None`` when there is none: what the action page shows, in one row (one query, no objects).
+
+    :raise NotFound: when there is none.
+    """
+    row = db.session.execute(_action_page_statement(), {"action_id": action_id}).one_or_none()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+@functools.cache
+def _action_page_statement() -> Select:
+    # Of the tables' columns: run without the ORM's loading of two objects (see _rsvp_statements).
+    from organizer.campaigns.models import Campaign
+
+    actions, campaigns = Action.__table__, Campaign.__table__
+    prepares_for = actions.alias("prepares_for")
+    return (
+        select(actions, campaigns.c.name.label("campaign_name"), prepares_for.c.title.label("prepares_for_title"))
+        .select_from(actions)
+        .outerjoin(campaigns, campaigns.c.id == actions.c.campaign_id)
+        .outerjoin(prepares_for, prepares_for.c.id == actions.c.prepares_for_id)
+        .where(actions.c.id == _ThisAction.id)
+    )
+
+
 @functools.cache
 def _action_statement() -> Select:
     """The action by id (``action_id``), its campaign joined: built once, every action page reads it."""

@@ -59,6 +59,7 @@ from organizer.actions.services import (
     SignupThrottled,
     WalkInData,
     action_counts,
+    action_for_page,
     archive_action,
     check_in,
     check_signup_rate,
@@ -241,7 +242,7 @@ def _action_data(form: ActionForm) -> ActionData:
 @bp.get("/actions/<int:action_id>")
 @login_required
 def detail(action_id: int):
-    action = get_action(action_id)
+    action = action_for_page(action_id)  # a row of what the page shows (services read its id)
     status = request.args.get("status")
     status = RsvpStatus(status) if status in {s.value for s in RsvpStatus} else None
     page = page_arg()
