@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Row,
     Select,
     and_,
     bindparam,
@@ -29,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql.elements import BindParameter
 from werkzeug.exceptions import NotFound
 
@@ -161,12 +162,45 @@ def get_action(action_id: int) -> Action:
 
     :raise NotFound: when there is none.
     """
-    action = db.session.scalar(
-        select(Action).where(Action.id == action_id).options(joinedload(Action.campaign))
-    )
+    action = db.session.scalar(_action_statement(), {"action_id": action_id})
     if action is None:
         raise NotFound()
     return action
+
+
+def action_for_page(action_id: int) -> Row:
+    """The action's columns (``id``, ``title``, ``starts_at``...) with its campaign's name
+    (``campaign_name``) and the title of the action it prepares for (``prepares_for_title``),
+    ``None`` when there is none: what the action page shows, in one row (one query, no objects).
+
+    :raise NotFound: when there is none.
+    """
+    row = db.session.execute(_action_page_statement(), {"action_id": action_id}).one_or_none()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+@functools.cache
+def _action_page_statement() -> Select:
+    # Of the tables' columns: run without the ORM's loading of two objects (see _rsvp_statements).
+    from organizer.campaigns.models import Campaign
+
+    actions, campaigns = Action.__table__, Campaign.__table__
+    prepares_for = actions.alias("prepares_for")
+    return (
+        select(actions, campaigns.c.name.label("campaign_name"), prepares_for.c.title.label("prepares_for_title"))
+        .select_from(actions)
+        .outerjoin(campaigns, campaigns.c.id == actions.c.campaign_id)
+        .outerjoin(prepares_for, prepares_for.c.id == actions.c.prepares_for_id)
+        .where(actions.c.id == _ThisAction.id)
+    )
+
+
+@functools.cache
+def _action_statement() -> Select:
+    """The action by id (``action_id``), its campaign joined: built once, every action page reads it."""
+    return select(Action).where(Action.id == _ThisAction.id).options(joinedload(Action.campaign))
 
 
 def major_actions() -> list[Action]:
@@ -177,14 +211,24 @@ def major_actions() -> list[Action]:
     ))
 
 
-def prep_meetings_with_attendance(action: Action) -> list[tuple[Action, int]]:
-    """The prep meetings held for ``action``, each with how many people came (one query)."""
-    return [(prep, count) for prep, count in db.session.execute(
-        select(Action, func.count(Attendance.id))
-        .outerjoin(Attendance, Attendance.action_id == Action.id)
-        .where(Action.prepares_for_id == action.id, Action.archived_at.is_(None))
-        .group_by(Action.id).order_by(Action.starts_at)
-    ).all()]
+def prep_meetings_with_attendance(action: Action) -> list[Row]:
+    """The prep meetings held for ``action`` (``id``, ``title``, ``starts_at``, ``timezone``), each
+    with how many people ``came`` (one query, the columns the action page shows)."""
+    return list(db.session.execute(_prep_meetings_statement(), {"action_id": action.id}))
+
+
+@functools.cache
+def _prep_meetings_statement() -> Select:
+    # Of the tables' columns: run without the ORM's loading of each row (see _rsvp_statements).
+    actions, attendances = Action.__table__, Attendance.__table__
+    a = actions.c
+    return (
+        select(a.id, a.title, a.starts_at, a.timezone, func.count(attendances.c.id).label("came"))
+        .select_from(actions)
+        .outerjoin(attendances, attendances.c.action_id == a.id)
+        .where(a.prepares_for_id == _ThisAction.id, a.archived_at.is_(None))
+        .group_by(a.id, a.title, a.starts_at, a.timezone).order_by(a.starts_at)
+    )
 
 
 def upcoming_actions() -> list[Action]:
@@ -314,13 +358,41 @@ def delete_commitment(action: Action, commitment_id: int, actor: User) -> None:
     record(actor, "commitment_removed", action, {"commitment_id": commitment_id})
 
 
-def commitments_of(action: Action) -> list[TurnoutCommitment]:
-    """The action's commitments with institutions and leaders loaded (one query)."""
-    return list(db.session.scalars(
-        select(TurnoutCommitment).where(TurnoutCommitment.action_id == action.id)
-        .options(joinedload(TurnoutCommitment.institution), joinedload(TurnoutCommitment.leader))
-        .order_by(TurnoutCommitment.institution_id.is_(None), TurnoutCommitment.number.desc())
-    ))
+@dataclass(slots=True)
+class CommitmentRow:
+    """One commitment as the action and turnout pages show it: the institution's or the
+    leader's name with it (``None`` when there is none)."""
+
+    id: int
+    institution_id: int | None
+    institution_name: str | None
+    leader_id: int | None
+    leader_name: str | None
+    committed_by_name: str | None
+    number: int
+    note: str | None
+
+
+def commitments_of(action: Action) -> list[CommitmentRow]:
+    """The action's commitments, institutions' first, largest first, with the institutions' and
+    leaders' names (one query; the columns shown, not the three whole rows of each)."""
+    return [CommitmentRow(*row) for row in db.session.execute(_commitments_statement(), {"action_id": action.id})]
+
+
+@functools.cache
+def _commitments_statement() -> Select:
+    # Of the tables' columns: run without the ORM's loading of each row (see _rsvp_statements).
+    commitments, institutions, users = TurnoutCommitment.__table__, Institution.__table__, User.__table__
+    c = commitments.c
+    return (
+        select(c.id, c.institution_id, institutions.c.name, c.leader_id, users.c.name, c.committed_by_name, c.number,
+               c.note)
+        .select_from(commitments)
+        .outerjoin(institutions, institutions.c.id == c.institution_id)
+        .outerjoin(users, users.c.id == c.leader_id)
+        .where(c.action_id == _ThisAction.id)
+        .order_by(c.institution_id.is_(None), c.number.desc())
+    )
 
 
 # --- RSVPs ------------------------------------------------------------------------------
@@ -369,42 +441,101 @@ def rsvp_by_user(action: Action, person: Person, status: RsvpStatus, actor: User
     return rsvp
 
 
-def _rsvp_attended() -> ColumnElement[bool]:
-    """For a row of ``Rsvp``: whether that person checked in at that action."""
-    # ``SELECT id``, not ``exists()``'s ``SELECT *``: SQLite then answers from the index alone.
-    return select(Attendance.id).where(Attendance.action_id == Rsvp.action_id,
-                                       Attendance.person_id == Rsvp.person_id).exists()
+@dataclass(slots=True)
+class RsvpRow:
+    """One answer as the action page and the sign-in sheet show it: the answer, the person's
+    names and phone, the recruiter's name (``None`` when nobody recruited them), whether they came."""
+
+    id: int
+    status: RsvpStatus
+    source: RsvpSource
+    recruited_by_id: int | None
+    recruited_by: str | None
+    person_id: int
+    first_name: str
+    preferred_name: str | None
+    last_name: str
+    phone: str | None
+    came: bool
+
+    @property
+    def display_name(self) -> str:  # as ``Person.display_name``
+        return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
+
+    @property
+    def full_name(self) -> str:  # as ``Person.full_name``
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(slots=True)
+class RsvpPage:
+    """One page of an action's RSVPs as a viewer sees them, and the figures shown with it."""
+
+    rows: list[RsvpRow]
+    total: int  # the RSVPs the viewer may see (with the answer asked for), on every page
+    checked_in: int  # everyone checked in at the action, whoever sees them
 
 
 def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = None,
-                  page: int = 1, per_page: int = 50) -> tuple[list[tuple[Rsvp, bool]], int]:
-    """A page of the RSVPs of people ``user`` may see, each with whether they checked in (two queries).
+                  page: int = 1, per_page: int = 50) -> RsvpPage:
+    """A page of the RSVPs of people ``user`` may see, by name, each with whether they checked
+    in; how many there are in all, and how many people checked in at the action (two queries,
+    whatever the size).
 
-    The page's RSVPs are chosen by name first (ids and names only) and only those fifty are read
-    whole: sorting every RSVP with its person's and recruiter's whole rows and its check-in
-    (1,500 RSVPs to a large action) took four times as long. Staff see everyone, so their total
-    is counted in the RSVPs' index without reading anyone's row."""
+    The page's RSVPs are chosen by name first (ids and names only) and only those fifty are read:
+    sorting every RSVP with its person's and recruiter's whole rows and its check-in (1,500
+    RSVPs to a large action) took four times as long. Staff see everyone, so their total is
+    counted in the RSVPs' index without reading anyone's row. The statements are built once per
+    kind of viewer, and the rows read are the columns shown, not whole people and users: building
+    the statements and the objects was most of the action page's time."""
+    params = {"action_id": action.id, "viewer_id": user.id, "status": status,
+              "limit": per_page, "offset": (max(page, 1) - 1) * per_page}
+    counts, rows = _rsvp_statements(user.is_staff, user.is_leader, status is not None)
+    total, checked_in = db.session.execute(counts, params).one()
+    return RsvpPage([RsvpRow(*row[:-1], came=bool(row[-1])) for row in db.session.execute(rows, params)],
+                    total or 0, checked_in or 0)
+
+
+@functools.cache
+def _rsvp_statements(is_staff: bool, is_leader: bool, by_status: bool) -> tuple[Select, Select]:
+    """For a viewer of that role: the count of the RSVPs of an action (``action_id``) they may see
+    (with ``status`` when ``by_status``) with the action's check-in count, and one page of those
+    RSVPs (``limit``, ``offset``) by name.
+
+    Of the tables' columns, not the mapped attributes: a statement of plain columns is run by the
+    session without the ORM's loading of each row (most of its Python time). A leader's condition
+    (``people_visible_to``, the one place that rule lives) brings the ORM's back for theirs."""
+    viewer = _Viewer(is_staff, is_leader)
+    rsvps, people, users, attendances = Rsvp.__table__, Person.__table__, User.__table__, Attendance.__table__
     chosen = (
-        select(Rsvp.id)
-        .join(Person, Person.id == Rsvp.person_id)
-        .where(Rsvp.action_id == action.id, people_visible_to(user))
+        select(rsvps.c.id)
+        .join(people, people.c.id == rsvps.c.person_id)
+        .where(rsvps.c.action_id == _ThisAction.id, people_visible_to(viewer))  # type: ignore[arg-type]
     )
-    if status is not None:
-        chosen = chosen.where(Rsvp.status == status)
-    total = None
-    if user.is_staff:  # people_visible_to is no condition for staff: every RSVP is theirs to see
-        everyone = select(func.count()).where(Rsvp.action_id == action.id)
-        total = db.session.scalar(everyone if status is None else everyone.where(Rsvp.status == status)) or 0
-    by_name = (Person.last_name, Person.first_name, Person.id)
-    one_page, total = paged(chosen.order_by(*by_name), page, per_page, total)
-    rows = db.session.execute(
-        select(Rsvp, _rsvp_attended())
-        .join(Rsvp.person)
-        .where(Rsvp.id.in_(one_page))
+    everyone = select(func.count()).select_from(rsvps).where(rsvps.c.action_id == _ThisAction.id)
+    if by_status:
+        status = bindparam("status", type_=rsvps.c.status.type)
+        chosen, everyone = chosen.where(rsvps.c.status == status), everyone.where(rsvps.c.status == status)
+    # people_visible_to is no condition for staff: every RSVP is theirs to see
+    count = everyone if is_staff else select(func.count()).select_from(chosen.subquery())
+    checked_in = select(func.count()).select_from(attendances).where(attendances.c.action_id == _ThisAction.id)
+    counts = select(count.scalar_subquery(), checked_in.scalar_subquery())
+    by_name = (people.c.last_name, people.c.first_name, people.c.id)
+    one_page = (chosen.order_by(*by_name).limit(bindparam("limit", type_=Integer()))
+                .offset(bindparam("offset", type_=Integer())))
+    # ``SELECT id``, not ``exists()``'s ``SELECT *``: SQLite then answers from the index alone.
+    came = select(attendances.c.id).where(attendances.c.action_id == rsvps.c.action_id,
+                                          attendances.c.person_id == rsvps.c.person_id).exists()
+    rows = (
+        select(rsvps.c.id, rsvps.c.status, rsvps.c.source, rsvps.c.recruited_by_id, users.c.name, people.c.id,
+               people.c.first_name, people.c.preferred_name, people.c.last_name, people.c.phone, came)
+        .select_from(rsvps)
+        .join(people, people.c.id == rsvps.c.person_id)
+        .outerjoin(users, users.c.id == rsvps.c.recruited_by_id)
+        .where(rsvps.c.id.in_(one_page))
         .order_by(*by_name)
-        .options(contains_eager(Rsvp.person), joinedload(Rsvp.recruited_by))
-    ).all()
-    return [(r, bool(a)) for r, a in rows], total
+    )
+    return counts, rows
 
 
 def find_people_for_rsvp(user: User, action: Action, q: str, limit: int = 20) -> list[tuple[Person, RsvpStatus | None]]:
@@ -461,7 +592,12 @@ def checkin_search(action: Action, user: User, q: str, limit: int = 20) -> list[
 
 def checked_in_count(action: Action) -> int:
     """How many people have checked in at ``action``."""
-    return db.session.scalar(select(func.count()).select_from(Attendance).where(Attendance.action_id == action.id)) or 0
+    return db.session.scalar(_checked_in_statement(), {"action_id": action.id}) or 0
+
+
+@functools.cache
+def _checked_in_statement() -> Select:
+    return select(func.count()).select_from(Attendance).where(Attendance.action_id == _ThisAction.id)
 
 
 def check_in(action: Action, person: Person, actor: User) -> tuple[Attendance, bool]:
@@ -874,23 +1010,23 @@ def _list_statement(which: str, is_staff: bool, is_leader: bool) -> Select:
     )
 
 
-def _by_institution(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
+def _by_institution(action: Action, commitments: list[CommitmentRow]) -> list[BreakdownRow]:
     """Per institution: committed, RSVP yes and arrived among its members (a person in two counts in both)."""
     rows = db.session.execute(_by_institution_statement(), {"action_id": action.id}).all()
     table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
     for c in commitments:
-        if c.institution is not None:
-            table.setdefault(c.institution.id, BreakdownRow(c.institution.name)).committed += c.number
+        if c.institution_id is not None:
+            table.setdefault(c.institution_id, BreakdownRow(c.institution_name or "")).committed += c.number
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 
-def _by_recruiter(action: Action, commitments: list[TurnoutCommitment]) -> list[BreakdownRow]:
+def _by_recruiter(action: Action, commitments: list[CommitmentRow]) -> list[BreakdownRow]:
     """Per recruiter (who entered the RSVP): their own commitment, RSVP yes and arrived."""
     rows = db.session.execute(_by_recruiter_statement(), {"action_id": action.id}).all()
     table = {i: BreakdownRow(name, yes=y, attended=a) for i, name, y, a in rows}
     for c in commitments:
-        if c.institution_id is None and c.leader is not None:
-            table.setdefault(c.leader.id, BreakdownRow(c.leader.name)).committed += c.number
+        if c.institution_id is None and c.leader_id is not None:
+            table.setdefault(c.leader_id, BreakdownRow(c.leader_name or "")).committed += c.number
     return sorted(table.values(), key=lambda r: (-max(r.committed, r.yes), r.label))
 
 

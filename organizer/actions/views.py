@@ -59,6 +59,7 @@ from organizer.actions.services import (
     SignupThrottled,
     WalkInData,
     action_counts,
+    action_for_page,
     archive_action,
     check_in,
     check_signup_rate,
@@ -115,7 +116,7 @@ def action_time(value, timezone: str, fmt: str = "medium") -> str:
     """A stored UTC time shown in the action's own time zone and the user's language."""
     if value is None:
         return ""
-    return format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=str(get_locale()))
+    return format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=get_locale())  # a Locale: not parsed again
 
 
 @bp.app_template_filter("duration_minutes")
@@ -130,6 +131,20 @@ def duration_minutes(minutes: int) -> str:
 
 def _region() -> str:
     return get_organization().default_phone_region
+
+
+def _translated(labels: dict) -> dict:
+    """``labels`` (lazy strings) translated in the request's language, for a list that shows
+    them on every row (a lazy string is translated again each time it is shown). Each language's
+    are kept for the process: the catalogs are compiled once, its labels never change."""
+    key = (id(labels), str(get_locale()))
+    kept = _TRANSLATED.get(key)
+    if kept is None or kept[0] is not labels:  # the dict is kept too: its id is not reused
+        kept = _TRANSLATED[key] = (labels, {k: str(label) for k, label in labels.items()})
+    return kept[1]
+
+
+_TRANSLATED: dict[tuple[int, str], tuple[dict, dict]] = {}
 
 
 # --- list and planning ------------------------------------------------------------------
@@ -227,12 +242,12 @@ def _action_data(form: ActionForm) -> ActionData:
 @bp.get("/actions/<int:action_id>")
 @login_required
 def detail(action_id: int):
-    action = get_action(action_id)
+    action = action_for_page(action_id)  # a row of what the page shows (services read its id)
     status = request.args.get("status")
     status = RsvpStatus(status) if status in {s.value for s in RsvpStatus} else None
     page = page_arg()
     per_page = current_app.config["PEOPLE_PER_PAGE"]
-    rsvps, total = rsvps_visible(current_user, action, status=status, page=page, per_page=per_page)
+    listed = rsvps_visible(current_user, action, status=status, page=page, per_page=per_page)
     q = request.args.get("q", "")
     institution_form = None
     if current_user.is_staff:
@@ -241,13 +256,14 @@ def detail(action_id: int):
     commitments = commitments_of(action)
     mine = next((c for c in commitments if c.institution_id is None and c.leader_id == current_user.id), None)
     return render_template(
-        "actions/detail.html", action=action, rsvps=rsvps, status=status,
-        pagination=Pagination(page=page, per_page=per_page, total=total),
+        "actions/detail.html", action=action, rsvps=listed.rows, status=status,
+        pagination=Pagination(page=page, per_page=per_page, total=listed.total),
         commitments=commitments, institution_form=institution_form,
         leader_form=LeaderCommitmentForm(number=mine.number if mine else None, note=mine.note if mine else None),
-        q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm(),
-        type_labels=TYPE_LABELS, rsvp_labels=RSVP_LABELS, source_labels=SOURCE_LABELS,
-        checked_in=checked_in_count(action),
+        q=q, matches=find_people_for_rsvp(current_user, action, q), rsvp_form=RsvpForm() if q else None,
+        # Translated once here: a lazy label is translated again each time a row shows it.
+        type_labels=TYPE_LABELS, rsvp_labels=_translated(RSVP_LABELS), source_labels=_translated(SOURCE_LABELS),
+        checked_in=listed.checked_in,
         prep_meetings=prep_meetings_with_attendance(action),
     )
 
@@ -437,8 +453,8 @@ def checkin_service_worker():
 def sheet(action_id: int):
     """A printable sign-in sheet: who said yes or maybe, then blank lines for walk-ins."""
     action = get_action(action_id)
-    rows, _total = rsvps_visible(current_user, action, page=1, per_page=100_000)
-    rows = [(r, a) for r, a in rows if r.status in (RsvpStatus.YES, RsvpStatus.MAYBE)]
+    rows = [r for r in rsvps_visible(current_user, action, page=1, per_page=100_000).rows
+            if r.status in (RsvpStatus.YES, RsvpStatus.MAYBE)]
     return render_template("actions/sheet.html", action=action, rows=rows, blank_lines=range(25))
 
 

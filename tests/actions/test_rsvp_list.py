@@ -1,6 +1,6 @@
 """The action page's RSVP list (``rsvps_visible``): a page of the answers of the people the
 viewer may see, by name, each with whether they came and who recruited them, and the total of
-the list; the same whether the page is chosen first and read after or read whole."""
+the list; the same whether the page is chosen first and read after or read whole (as objects)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def _expected(action_id: int, user, status: str | None):
              if (user.is_staff or r.person.owner_id == user.id) and (status is None or r.status.value == status)]
     came = set(db.session.scalars(select(Attendance.person_id).where(Attendance.action_id == action_id)))
     rsvps.sort(key=lambda r: (r.person.last_name, r.person.first_name, r.person.id))
-    return [(r.id, r.person_id in came, r.recruited_by_id) for r in rsvps]
+    return [(r.id, r.person_id in came, r.recruited_by_id, r.person.display_name,
+             r.recruited_by.name if r.recruited_by else None) for r in rsvps]
 
 
 @pytest.mark.parametrize("status", [None, "yes", "maybe"])
@@ -50,12 +51,12 @@ def test_the_rsvp_list_pages_by_name_with_check_ins_and_recruiters(app, answered
             expected = _expected(action.id, viewer, status)
             listed, totals = [], set()
             for page in (1, 2, 3, 4):
-                rows, total = rsvps_visible(viewer, db.session.get(Action, action.id), page=page, per_page=3,
-                                            status=RsvpStatus(status) if status else None)
-                totals.add(total)
-                assert all(r.person is not None and (r.recruited_by is None) == (r.recruited_by_id is None)
-                           for r, _came in rows)
-                listed += [(r.id, came, r.recruited_by_id) for r, came in rows]
+                shown = rsvps_visible(viewer, db.session.get(Action, action.id), page=page, per_page=3,
+                                      status=RsvpStatus(status) if status else None)
+                totals.add(shown.total)
+                listed += [(r.id, r.came, r.recruited_by_id, r.display_name, r.recruited_by) for r in shown.rows]
+                # everyone who came, the leader's people or not, whatever the answer asked for
+                assert shown.checked_in == sum(i % 2 == 0 for i in range(len(LAST_NAMES)))
             assert listed == expected and totals == {len(expected)}, (viewer.role, status)
         # a leader's list holds only their own people
         assert len(_expected(action.id, db.session.get(User, leader.id), None)) == 3
