@@ -785,6 +785,19 @@ def phones_on_hold(person_ids: Iterable[int] | None = None) -> set[tuple[int, st
     return {(person_id, phone) for person_id, phone in db.session.execute(stmt)}
 
 
+def phone_on_hold(person_id: int, phone: str) -> bool:
+    """Whether ``(person_id, phone)`` is among ``phones_on_hold()``: one query, built once."""
+    return db.session.scalar(_phone_on_hold_statement(), {"person_id": person_id, "phone": phone}) is not None
+
+
+@cache
+def _phone_on_hold_statement() -> Select[tuple[int]]:
+    """Built once per process: building a statement costs more than running it."""
+    return select(PhoneConflict.id).where(
+        PhoneConflict.person_id == bindparam("person_id", type_=Integer), PhoneConflict.phone == bindparam("phone"),
+        PhoneConflict.status != PhoneConflictStatus.ALLOWED).limit(1)
+
+
 def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> None:
     person.first_name = data.first_name.strip()
     person.last_name = (data.last_name or "").strip()
@@ -862,11 +875,15 @@ def record_imported_consents(people: Sequence[tuple[int, SmsConsent]], actor: Us
 def consent_history(person: Person) -> list[ConsentChange]:
     """A person's consent changes, newest first, with who made them (one query). The page
     shows it to staff only (``User.can_see_sensitive``)."""
-    return list(db.session.scalars(
-        select(ConsentChange).where(ConsentChange.person_id == person.id)
-        .options(joinedload(ConsentChange.changed_by))
-        .order_by(ConsentChange.changed_at.desc(), ConsentChange.id.desc())
-    ))
+    return list(db.session.scalars(_consent_history_statement(), {"person_id": person.id}))
+
+
+@cache
+def _consent_history_statement() -> Select[tuple[ConsentChange]]:
+    """Built once per process: building a statement costs more than running it."""
+    return (select(ConsentChange).where(ConsentChange.person_id == bindparam("person_id", type_=Integer))
+            .options(joinedload(ConsentChange.changed_by))
+            .order_by(ConsentChange.changed_at.desc(), ConsentChange.id.desc()))
 
 
 def _snapshot(person: Person) -> dict[str, object]:
