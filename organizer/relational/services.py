@@ -1073,14 +1073,14 @@ def _network_statements(scope: str) -> tuple[Select[Any], Select[Any]]:
         .join(User, User.id == OneToOne.held_by_id)
         .outerjoin(Person, and_(Person.id == OneToOne.person_id, seen))
         .where(User.person_id == person_id).group_by(OneToOne.person_id, Person.id)
-        .order_by(last.desc())
+        .order_by(last.desc(), OneToOne.person_id)  # ties in a stable order
     )
     met_by = (
         select(User, Person, func.count(), last)
         .join(OneToOne, OneToOne.held_by_id == User.id)
         .outerjoin(Person, and_(Person.id == User.person_id, seen))
         .where(OneToOne.person_id == person_id).group_by(User.id, Person.id)
-        .order_by(last.desc())
+        .order_by(last.desc(), User.id)
     )
     return met, met_by
 
