@@ -8,13 +8,13 @@ from datetime import datetime
 from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, func, or_, select, update
 from werkzeug.security import check_password_hash
 
 from organizer.audit.services import changes, record, record_changes, snapshot
 from organizer.auth import throttle, totp
 from organizer.auth.models import LoginAttempt, RecoveryCode, Role, User, hash_password
-from organizer.db import utcnow
+from organizer.db import get_by_id, utcnow
 from organizer.extensions import db
 
 
@@ -355,9 +355,19 @@ def _hash_recovery_code(code: str) -> str:
 
 
 def recovery_codes_left(user: User) -> int:
-    return db.session.scalar(
-        select(func.count()).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-    ) or 0
+    return db.session.scalar(_codes_left_statement(), {"user_id": user.id}) or 0
+
+
+@cache
+def _codes_left_statement() -> Select[tuple[int]]:
+    """Built once per process: building a statement costs more than running it."""
+    return select(func.count()).where(RecoveryCode.user_id == bindparam("user_id", type_=Integer),
+                                      RecoveryCode.used_at.is_(None))
+
+
+def user_by_id(user_id: int) -> User | None:
+    """The user with ``user_id`` (every request's signed-in user), as ``session.get`` finds it."""
+    return get_by_id(db.session, User, user_id)
 
 
 def _check_person_link(person_id: int | None, user_id: int | None) -> None:

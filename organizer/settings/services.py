@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from organizer.audit.services import record, record_changes, snapshot
+from organizer.db import get_by_id
 from organizer.extensions import db
 from organizer.people.phones import parse_regions, unknown_regions
 from organizer.settings.models import Neighborhood, Organization, Tag
@@ -29,7 +30,7 @@ def get_organization() -> Organization:
     """
     if has_app_context() and "organization" in g:
         return g.organization
-    org = db.session.get(Organization, 1)
+    org = get_by_id(db.session, Organization, 1)
     if org is None:
         org = Organization(
             id=1, name="Our Federation", timezone=_DEFAULT_TIMEZONE, default_phone_region="US",
