@@ -20,7 +20,7 @@ from typing import Any
 import phonenumbers
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import (ColumnElement, Engine, Integer, Result, Select, bindparam, false, func, inspect, or_,
+from sqlalchemy import (ColumnElement, Engine, Integer, Result, Select, bindparam, exists, false, func, inspect, or_,
                         select, true)
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -787,15 +787,19 @@ def phones_on_hold(person_ids: Iterable[int] | None = None) -> set[tuple[int, st
 
 def phone_on_hold(person_id: int, phone: str) -> bool:
     """Whether ``(person_id, phone)`` is among ``phones_on_hold()``: one query, built once."""
-    return db.session.scalar(_phone_on_hold_statement(), {"person_id": person_id, "phone": phone}) is not None
+    return bool(db.session.scalar(_phone_on_hold_statement(), {"person_id": person_id, "phone": phone}))
+
+
+def phone_on_hold_condition(person_id: Any, phone: Any) -> ColumnElement[bool]:
+    """``phone_on_hold`` in SQL (values or bound parameters), for a statement that asks more."""
+    return exists().where(PhoneConflict.person_id == person_id, PhoneConflict.phone == phone,
+                          PhoneConflict.status != PhoneConflictStatus.ALLOWED)
 
 
 @cache
-def _phone_on_hold_statement() -> Select[tuple[int]]:
+def _phone_on_hold_statement() -> Select[tuple[bool]]:
     """Built once per process: building a statement costs more than running it."""
-    return select(PhoneConflict.id).where(
-        PhoneConflict.person_id == bindparam("person_id", type_=Integer), PhoneConflict.phone == bindparam("phone"),
-        PhoneConflict.status != PhoneConflictStatus.ALLOWED).limit(1)
+    return select(phone_on_hold_condition(bindparam("person_id", type_=Integer), bindparam("phone")))
 
 
 def _apply(person: Person, data: PersonData, actor: User, *, region: str) -> None:

@@ -23,14 +23,19 @@ class SettingsError(ValueError):
     """A setting or list entry that breaks a rule (unknown time zone, duplicate name)."""
 
 
+#: The one organization row's id.
+ORGANIZATION_ID = 1
+
+
 def get_organization() -> Organization:
     """The organization row; an unsaved default when the database has none yet.
 
-    Cached on ``g`` so that a page asks for it once.
+    Cached on ``g`` so that a page asks for it once (the signed-in user's statement reads it
+    too: ``remember_organization``).
     """
     if has_app_context() and "organization" in g:
         return g.organization
-    org = get_by_id(db.session, Organization, 1)
+    org = get_by_id(db.session, Organization, ORGANIZATION_ID)
     if org is None:
         org = Organization(
             id=1, name="Our Federation", timezone=_DEFAULT_TIMEZONE, default_phone_region="US",
@@ -39,6 +44,13 @@ def get_organization() -> Organization:
     if has_app_context():
         g.organization = org
     return org
+
+
+def remember_organization(org: Organization) -> None:
+    """``org``, read along with something else, is what ``get_organization`` answers for the
+    rest of the request (unless it already read it)."""
+    if has_app_context() and "organization" not in g:
+        g.organization = org
 
 
 def save_organization(
