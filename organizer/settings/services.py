@@ -35,22 +35,22 @@ def get_organization() -> Organization:
     """
     if has_app_context() and "organization" in g:
         return g.organization
-    org = get_by_id(db.session, Organization, ORGANIZATION_ID)
+    return remember_organization(get_by_id(db.session, Organization, ORGANIZATION_ID))
+
+
+def remember_organization(org: Organization | None) -> Organization:
+    """What ``get_organization`` answers for the rest of the request (unless it already read
+    the row): ``org``, the row read along with something else (``None``: there is none yet)."""
     if org is None:
         org = Organization(
             id=1, name="Our Federation", timezone=_DEFAULT_TIMEZONE, default_phone_region="US",
             sms_help_text="", going_cold_days=90, text_staff_rsvp_confirmations=False, member_phone_regions="",
         )
     if has_app_context():
+        if "organization" in g:
+            return g.organization
         g.organization = org
     return org
-
-
-def remember_organization(org: Organization) -> None:
-    """``org``, read along with something else, is what ``get_organization`` answers for the
-    rest of the request (unless it already read it)."""
-    if has_app_context() and "organization" not in g:
-        g.organization = org
 
 
 def save_organization(
