@@ -338,3 +338,26 @@ def test_a_lists_dates_are_the_days_flask_babel_gives_in_the_federations_zone(ap
                 expected = format_date(to_user_timezone(moment).date(), "medium")
                 assert local_date(moment) == expected, (zone, moment)
                 assert local_date(moment.replace(tzinfo=None)) == expected  # a naive time is UTC
+
+
+def test_the_forms_own_messages_are_in_the_readers_language_from_a_catalog_read_once(app):
+    from flask import request
+    from flask_wtf import FlaskForm
+    from wtforms import IntegerField
+
+    class CountForm(FlaskForm):
+        class Meta:
+            csrf = False
+
+        count = IntegerField()
+
+    errors, catalogs = {}, {}
+    for language in ("es", "en", "es"):
+        with app.test_request_context("/", method="POST", data={"count": "abc"},
+                                      headers={"Accept-Language": language}):
+            form = CountForm()
+            form.validate()
+            errors[language] = form.errors["count"]
+            catalogs.setdefault(language, set()).add(id(request.wtforms_translations))
+    assert errors == {"es": ["No es un valor entero válido."], "en": ["Not a valid integer value."]}
+    assert len(catalogs["es"]) == 1  # the second Spanish request found the same catalog
