@@ -18,7 +18,14 @@ from organizer.extensions import db
 #: The statements each page runs today, the signed-in user and the organization row included
 #: (on SQLite; PostgreSQL has one fewer, no ``BEGIN IMMEDIATE``): the pages must not grow beyond
 #: them, whatever the person or the action holds. The action page's count is with a search.
-PERSON_PAGE_QUERIES = 22
+#: The person page: the user with the organization, the person and their tags, race/ethnicity
+#: and memberships, the institution picker, their stage and the stages, the network (two), the
+#: assessments, their number's flag, thread and hold (one), their last texts, the timeline's
+#: one-to-ones, stage moves and attendances, the consent history (staff).
+PERSON_PAGE_QUERIES = 18
+#: Any page's own cost, as ``/account`` shows it: the user with the organization (one statement)
+#: and the account's recovery codes left.
+ACCOUNT_PAGE_QUERIES = 3
 ACTION_PAGE_QUERIES = 11
 
 
@@ -109,6 +116,52 @@ def test_person_page_runs_the_same_queries_however_much_the_person_has(
         _grow_person(app, person, organizer, leader, n, names)
         counts.append(_queries_of(app, client, count_queries, f"/people/{person.id}"))
     assert counts[0] == counts[1] and counts[1] <= PERSON_PAGE_QUERIES, counts
+
+
+def test_a_page_reads_the_user_and_the_organization_in_one_statement(app, make_user, login_as, count_queries):
+    client = login_as(make_user("organizer")).client
+    assert _queries_of(app, client, count_queries, "/account") <= ACCOUNT_PAGE_QUERIES
+    with count_queries() as q:
+        client.get("/account")
+    assert not [s for s in q.statements if "FROM organization" in s and "users" not in s], \
+        "the organization row was read again"
+
+
+def test_the_main_menu_is_the_users_own_in_their_language(app, make_user, login_as):
+    """The menu is drawn once per language and role: each user still gets their own."""
+    from flask import url_for
+
+    pages = {}
+    for role in ("leader", "organizer", "admin"):
+        actions = login_as(make_user(role))
+        for language in ("en", "es", "en"):
+            actions.post("/account/language", {"locale": language})
+            pages[role, language] = actions.client.get("/account").get_data(as_text=True)
+    with app.test_request_context():
+        users, reports = url_for("auth.users"), url_for("reports.equity")
+    assert "My people" in pages["leader", "en"] and ">People<" not in pages["leader", "en"]
+    assert ">People<" in pages["organizer", "en"] and "My people" not in pages["organizer", "en"]
+    assert reports not in pages["leader", "en"] and reports in pages["organizer", "en"]
+    assert users in pages["admin", "en"] and users not in pages["organizer", "en"]
+    assert "Instituciones" in pages["organizer", "es"] and "Instituciones" not in pages["organizer", "en"]
+
+
+def test_times_read_as_babel_writes_them_in_both_languages(app):
+    """``local_datetime`` draws short and medium times from patterns parsed once: the same text
+    as Flask-Babel's, across a change of daylight saving time, for a naive (UTC) time too."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask_babel import force_locale, format_datetime
+
+    from organizer.web import local_datetime
+
+    moments = [datetime(2026, 3, 8, 7, 30, tzinfo=UTC) + timedelta(minutes=17 * i) for i in range(20)]
+    moments += [datetime(2026, 11, 1, 5, 40) + timedelta(minutes=13 * i) for i in range(10)]
+    with app.test_request_context():
+        for language in ("en", "es"):
+            with force_locale(language):
+                for fmt in ("short", "medium", "full"):
+                    assert [local_datetime(m, fmt) for m in moments] == [format_datetime(m, fmt) for m in moments]
 
 
 def _queries_of(app, client, count_queries, url: str) -> int:
@@ -285,3 +338,26 @@ def test_a_lists_dates_are_the_days_flask_babel_gives_in_the_federations_zone(ap
                 expected = format_date(to_user_timezone(moment).date(), "medium")
                 assert local_date(moment) == expected, (zone, moment)
                 assert local_date(moment.replace(tzinfo=None)) == expected  # a naive time is UTC
+
+
+def test_the_forms_own_messages_are_in_the_readers_language_from_a_catalog_read_once(app):
+    from flask import request
+    from flask_wtf import FlaskForm
+    from wtforms import IntegerField
+
+    class CountForm(FlaskForm):
+        class Meta:
+            csrf = False
+
+        count = IntegerField()
+
+    errors, catalogs = {}, {}
+    for language in ("es", "en", "es"):
+        with app.test_request_context("/", method="POST", data={"count": "abc"},
+                                      headers={"Accept-Language": language}):
+            form = CountForm()
+            form.validate()
+            errors[language] = form.errors["count"]
+            catalogs.setdefault(language, set()).add(id(request.wtforms_translations))
+    assert errors == {"es": ["No es un valor entero válido."], "en": ["Not a valid integer value."]}
+    assert len(catalogs["es"]) == 1  # the second Spanish request found the same catalog

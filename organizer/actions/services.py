@@ -62,8 +62,11 @@ from organizer.people.services import (
     normalize_phone,
     page_of_people,
     people_visible_to,
+    people_visible_to_viewer,
     search_people,
     set_sms_consent,
+    viewer_params,
+    viewer_scope,
 )
 from organizer.settings.services import get_organization
 
@@ -1118,17 +1121,24 @@ def attendance_timeline(user: User, person: Person) -> list:
 
     from organizer.people.timeline import TimelineEntry
 
-    rows = db.session.execute(
-        select(Attendance.checked_in_at, Action.id, Action.title)
-        .join(Action, Action.id == Attendance.action_id)
-        .where(Attendance.person_id == person.id, people_visible_to(user))
-        .join(Person, Person.id == Attendance.person_id)
-    ).all()
+    rows = db.session.execute(_attendance_timeline_statement(viewer_scope(user)),
+                              {**viewer_params(user), "person_id": person.id}).all()
     return [
         TimelineEntry(when=when, kind="attendance", title=_("Attended %(title)s", title=title),
                       url=url_for("actions.detail", action_id=action_id))
         for when, action_id, title in rows
     ]
+
+
+@functools.cache
+def _attendance_timeline_statement(scope: str) -> Select:
+    """Built once per kind of viewer: building a statement costs more than running it."""
+    return (
+        select(Attendance.checked_in_at, Action.id, Action.title)
+        .join(Action, Action.id == Attendance.action_id)
+        .where(Attendance.person_id == bindparam("person_id", type_=Integer), people_visible_to_viewer(scope))
+        .join(Person, Person.id == Attendance.person_id)
+    )
 
 
 # --- exports ----------------------------------------------------------------------------

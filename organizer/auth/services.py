@@ -6,9 +6,11 @@ import hashlib
 import secrets
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, func, inspect, or_, select, update
+from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash
 
 from organizer.audit.services import changes, record, record_changes, snapshot
@@ -355,9 +357,43 @@ def _hash_recovery_code(code: str) -> str:
 
 
 def recovery_codes_left(user: User) -> int:
-    return db.session.scalar(
-        select(func.count()).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-    ) or 0
+    return db.session.scalar(_codes_left_statement(), {"user_id": user.id}) or 0
+
+
+@cache
+def _codes_left_statement() -> Select[tuple[int]]:
+    """Built once per process: building a statement costs more than running it."""
+    return select(func.count()).where(RecoveryCode.user_id == bindparam("user_id", type_=Integer),
+                                      RecoveryCode.used_at.is_(None))
+
+
+def user_by_id(user_id: int) -> User | None:
+    """The user with ``user_id`` (every request's signed-in user), as ``session.get`` finds it.
+
+    Read in one statement (built once) with the organization row, which every page then reads
+    (its name, time zone and two-factor policy): one statement less on every page.
+    """
+    from organizer.settings.services import remember_organization
+
+    present = db.session.identity_map.get(identity_key(User, user_id))
+    if present is not None and not inspect(present).expired:
+        return present  # as session.get: no query (an expired one is read again below)
+    row = db.session.execute(_user_and_organization_statement(), {"user_id": user_id}).first()
+    if row is None:
+        return None
+    user, organization = row
+    remember_organization(organization)
+    return user
+
+
+@cache
+def _user_and_organization_statement() -> Select[Any]:
+    from organizer.settings.models import Organization
+    from organizer.settings.services import ORGANIZATION_ID
+
+    return (select(User, Organization).select_from(User)
+            .outerjoin(Organization, Organization.id == ORGANIZATION_ID)
+            .where(User.id == bindparam("user_id", type_=Integer)))
 
 
 def _check_person_link(person_id: int | None, user_id: int | None) -> None:

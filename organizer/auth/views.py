@@ -52,6 +52,7 @@ from organizer.auth.services import (
     two_factor_policy,
     two_factor_required,
     update_user,
+    user_by_id,
     verify_second_factor,
 )
 from organizer.extensions import db, login_manager
@@ -70,7 +71,7 @@ def load_user(user_id: str) -> User | None:
     ident, _sep, version = user_id.partition(":")
     if not ident.isdigit() or not version.isdigit():
         return None  # a cookie from before session versions: sign in again
-    user = db.session.get(User, int(ident))
+    user = user_by_id(int(ident))
     if user is None or user.session_version != int(version):
         return None
     return user

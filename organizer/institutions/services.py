@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
 from flask import g, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
@@ -39,15 +40,18 @@ def institution_choices() -> list[Choice]:
     whole rows (also ``.id`` and ``.name``). Cached on ``g``: a page asks once."""
     if has_app_context() and "institution_choices" in g:
         return g.institution_choices
-    # Of the table's columns, not the mapped attributes: the session runs a statement of plain
-    # columns without the ORM's loading of each row (two hundred institutions: most of the time).
-    columns = Institution.__table__.c
-    choices = [Choice(*row) for row in db.session.execute(
-        select(columns.id, columns.name).where(columns.archived_at.is_(None)).order_by(columns.name)
-    )]
+    choices = [Choice(*row) for row in db.session.execute(_choices_statement())]
     if has_app_context():
         g.institution_choices = choices
     return choices
+
+
+@cache
+def _choices_statement() -> Select[tuple[int, str]]:
+    """Built once per process, of the table's columns: a plain rows statement, which runs without
+    the ORM's steps (hundreds of rows on the person page)."""
+    table = Institution.__table__.c
+    return select(table.id, table.name).where(table.archived_at.is_(None)).order_by(table.name)
 
 
 def get_institution(institution_id: int) -> Institution:

@@ -10,11 +10,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, case, distinct, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
@@ -29,7 +45,10 @@ from organizer.people.services import (
     create_person,
     get_visible_person,
     people_visible_to,
+    people_visible_to_viewer,
     unarchived_people_count,
+    viewer_params,
+    viewer_scope,
 )
 from organizer.people.timeline import TimelineEntry
 from organizer.relational.models import (
@@ -52,7 +71,7 @@ class RelationalError(ValueError):
 
 # --- managed lists ----------------------------------------------------------------------
 
-DEFAULT_STAGES = [
+DEFAULT_stages_statement = [
     ("Contact", "Someone we know of or have met once."),
     ("Prospect", "Had a real one-to-one; we know their self-interest and story."),
     ("Emerging leader", "Shows energy about an issue, follows through on commitments, starts bringing others."),
@@ -67,7 +86,7 @@ DEFAULT_ISSUES = ["housing", "transit", "wages", "immigration", "schools", "heal
 def seed_defaults() -> None:
     """Add the default stages and issues when their lists are empty (idempotent; the caller commits)."""
     if db.session.scalar(select(Stage.id).limit(1)) is None:
-        for position, (name, description) in enumerate(DEFAULT_STAGES, start=1):
+        for position, (name, description) in enumerate(DEFAULT_stages_statement, start=1):
             db.session.add(Stage(name=name, position=position, description=description,
                                  suggest_for=name == SUGGEST_FOR_STAGE))
     if db.session.scalar(select(Issue.id).limit(1)) is None:
@@ -84,10 +103,16 @@ def stages() -> list[Stage]:
     """
     if has_app_context() and "pipeline_stages" in g:
         return g.pipeline_stages
-    all_stages = list(db.session.scalars(select(Stage).order_by(Stage.position, Stage.id)))
+    all_stages = list(db.session.scalars(_stages_statement()))
     if has_app_context():
         g.pipeline_stages = all_stages
     return all_stages
+
+
+@cache
+def _stages_statement() -> Select[tuple[Stage]]:
+    """Built once per process: building a statement costs more than running it."""
+    return select(Stage).order_by(Stage.position, Stage.id)
 
 
 def _forget_stages() -> None:
@@ -523,14 +548,21 @@ def going_cold(user: User, today: date, days: int, limit: int = 50) -> tuple[lis
 
 
 def current_stage(person_id: int) -> tuple[Stage | None, datetime | None]:
-    """The person's stage and since when (``None`` for when they never moved)."""
-    row = db.session.scalar(
-        select(PersonPipeline).where(PersonPipeline.person_id == person_id).options(joinedload(PersonPipeline.stage))
-    )
-    if row is not None:
-        return row.stage, row.entered_at
+    """The person's stage and since when (``None`` for when they never moved). The stage comes
+    from ``stages()``, which the person page reads anyway."""
+    row = db.session.execute(_pipeline_row_statement(), {"person_id": person_id}).first()
     all_stages = stages()
+    if row is not None:
+        return next((s for s in all_stages if s.id == row.stage_id), None), row.entered_at
     return (all_stages[0] if all_stages else None), None
+
+
+@cache
+def _pipeline_row_statement() -> Select[tuple[int, datetime]]:
+    """Built once per process, of the table's columns (see ``_timeline_statements``)."""
+    pipeline = PersonPipeline.__table__.c
+    return select(pipeline.stage_id, pipeline.entered_at).where(
+        pipeline.person_id == bindparam("person_id", type_=Integer))
 
 
 def move_person(person: Person, stage: Stage, actor: User, reason: str | None = None) -> StageMove | None:
@@ -960,7 +992,7 @@ def institution_accountability(month_start: date, today: date, timezone: str) ->
 
 # --- suggested emerging leaders ----------------------------------------------------------
 
-SUGGEST_MIN_HIGH_ASSESSMENTS = 2
+SUGGEST_MIN_HIGH_assessments_statement = 2
 SUGGEST_MIN_KEPT = 2
 
 
@@ -998,7 +1030,7 @@ def suggestions(user: User, limit: int = 50) -> tuple[Stage | None, list[Suggest
         .outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id)
         .where(people_visible_to(user), Person.archived_at.is_(None),
                _stage_expr(all_stages[0].id).in_(below),
-               or_(high_n >= SUGGEST_MIN_HIGH_ASSESSMENTS, kept_n >= SUGGEST_MIN_KEPT))
+               or_(high_n >= SUGGEST_MIN_HIGH_assessments_statement, kept_n >= SUGGEST_MIN_KEPT))
         .order_by((high_n + kept_n).desc(), Person.id)
         .limit(limit)
     ).all()
@@ -1020,26 +1052,37 @@ class Relationship:
 def network(viewer: User, person: Person) -> tuple[list[Relationship], list[Relationship]]:
     """Who ``person`` has met (meetings held by their linked account) and who met them (holders of
     meetings with them), with counts and last dates. People the viewer may not see are left
-    nameless. Two queries plus one for the people."""
-    # The meetings held by the person's account, found through it in the same query.
-    met_rows = db.session.execute(
-        select(OneToOne.person_id, func.count(), func.max(OneToOne.held_on))
+    nameless. Two queries (built once per kind of viewer), each with the people the viewer may see."""
+    params = {**viewer_params(viewer), "person_id": person.id}
+    met_stmt, met_by_stmt = _network_statements(viewer_scope(viewer))
+    met = [Relationship(other, None, n, d) for _pid, other, n, d in db.session.execute(met_stmt, params)]
+    met_by = [Relationship(other, holder, n, d) for holder, other, n, d in db.session.execute(met_by_stmt, params)]
+    return met, met_by
+
+
+@cache
+def _network_statements(scope: str) -> tuple[Select[Any], Select[Any]]:
+    """``network``'s two statements: the meetings held by the person's account, by whom they
+    met, and the holders of meetings with the person; each outer-joined to the other side's
+    person when the viewer may see them (grouped by the person's key too, which PostgreSQL
+    needs to select their columns)."""
+    person_id = bindparam("person_id", type_=Integer)
+    seen = people_visible_to_viewer(scope)
+    last = func.max(OneToOne.held_on)
+    met = (
+        select(OneToOne.person_id, Person, func.count(), last)
         .join(User, User.id == OneToOne.held_by_id)
-        .where(User.person_id == person.id).group_by(OneToOne.person_id)
-        .order_by(func.max(OneToOne.held_on).desc())
-    ).all()
-    by_rows = db.session.execute(
-        select(User, func.count(), func.max(OneToOne.held_on))
+        .outerjoin(Person, and_(Person.id == OneToOne.person_id, seen))
+        .where(User.person_id == person_id).group_by(OneToOne.person_id, Person.id)
+        .order_by(last.desc(), OneToOne.person_id)  # ties in a stable order
+    )
+    met_by = (
+        select(User, Person, func.count(), last)
         .join(OneToOne, OneToOne.held_by_id == User.id)
-        .where(OneToOne.person_id == person.id).group_by(User.id)
-        .order_by(func.max(OneToOne.held_on).desc())
-    ).all()
-    ids = {pid for pid, _n, _d in met_rows} | {u.person_id for u, _n, _d in by_rows if u.person_id}
-    visible = {
-        p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(ids), people_visible_to(viewer)))
-    } if ids else {}
-    met = [Relationship(visible.get(pid), None, n, d) for pid, n, d in met_rows]
-    met_by = [Relationship(visible.get(u.person_id) if u.person_id else None, u, n, d) for u, n, d in by_rows]
+        .outerjoin(Person, and_(Person.id == User.person_id, seen))
+        .where(OneToOne.person_id == person_id).group_by(User.id, Person.id)
+        .order_by(last.desc(), User.id)
+    )
     return met, met_by
 
 
@@ -1056,14 +1099,21 @@ class AssessmentPoint:
 def assessment_history(viewer: User, person: Person) -> list[AssessmentPoint]:
     """Every 1-5 assessment of ``person``, oldest first, with who rated (staff see every rater, a
     leader only themself: who held a one-to-one is staff's to know). One query."""
-    rows = db.session.execute(
-        select(OneToOne.held_on, OneToOne.assessment, OneToOne.id, User.id, User.name)
-        .join(User, User.id == OneToOne.held_by_id)
-        .where(OneToOne.person_id == person.id, OneToOne.assessment.is_not(None))
-        .order_by(OneToOne.held_on, OneToOne.id)
-    ).all()
+    rows = db.session.execute(_assessments_statement(), {"person_id": person.id}).all()
     return [AssessmentPoint(held_on, score, name if viewer.is_staff or rater_id == viewer.id else None, one_id)
             for held_on, score, one_id, rater_id, name in rows]
+
+
+@cache
+def _assessments_statement() -> Select[Any]:
+    """Built once per process, of the tables' columns (see ``_timeline_statements``)."""
+    one, user = OneToOne.__table__.c, User.__table__.c
+    return (
+        select(one.held_on, one.assessment, one.id, user.id, user.name)
+        .join_from(OneToOne.__table__, User.__table__, user.id == one.held_by_id)
+        .where(one.person_id == bindparam("person_id", type_=Integer), one.assessment.is_not(None))
+        .order_by(one.held_on, one.id)
+    )
 
 
 @dataclass
@@ -1179,7 +1229,8 @@ def connectors(limit: int = 50) -> list[Connector]:
 
 
 def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
-    """One-to-ones with the person and their stage moves, for their timeline (two queries).
+    """One-to-ones with the person and their stage moves, for their timeline (two queries, of
+    the columns shown; the stages' names from ``stages()``, which the person page reads anyway).
 
     The person page has already checked that ``user`` may see ``person``.
     """
@@ -1187,24 +1238,40 @@ def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
     from flask_babel import gettext as _
 
     entries = []
-    for one in db.session.scalars(
-        select(OneToOne).where(OneToOne.person_id == person.id).options(joinedload(OneToOne.held_by))
-    ):
-        detail = one.self_interest or one.next_step or ""
-        if one.assessment:
-            detail = (_("Assessment %(n)d/5.", n=one.assessment) + " " + detail).strip()
+    meetings_stmt, moves_stmt = _timeline_statements()
+    params = {"person_id": person.id}
+    for one_id, held_on, self_interest, next_step, assessment, holder in db.session.execute(meetings_stmt, params):
+        detail = self_interest or next_step or ""
+        if assessment:
+            detail = (_("Assessment %(n)d/5.", n=assessment) + " " + detail).strip()
         entries.append(TimelineEntry(
-            when=date_as_datetime(one.held_on), kind="one_to_one",
-            title=_("One-to-one with %(holder)s", holder=one.held_by.name),
-            detail=detail[:200], url=url_for("relational.one_to_one", one_to_one_id=one.id),
+            when=date_as_datetime(held_on), kind="one_to_one",
+            title=_("One-to-one with %(holder)s", holder=holder),
+            detail=detail[:200], url=url_for("relational.one_to_one", one_to_one_id=one_id),
         ))
-    for move in db.session.scalars(
-        select(StageMove).where(StageMove.person_id == person.id)
-        .options(joinedload(StageMove.from_stage), joinedload(StageMove.to_stage), joinedload(StageMove.moved_by))
-    ):
-        title = (_("Moved from %(old)s to %(new)s", old=move.from_stage.name, new=move.to_stage.name)
-                 if move.from_stage else _("Moved to %(new)s", new=move.to_stage.name))
-        by = _("by %(name)s", name=move.moved_by.name) if move.moved_by else ""
-        entries.append(TimelineEntry(when=move.moved_at, kind="stage", title=title,
-                                     detail=" — ".join(x for x in (by, move.reason or "") if x)))
+    names = {stage.id: stage.name for stage in stages()}
+    for from_id, to_id, moved_at, reason, mover in db.session.execute(moves_stmt, params):
+        title = (_("Moved from %(old)s to %(new)s", old=names[from_id], new=names[to_id])
+                 if from_id is not None else _("Moved to %(new)s", new=names[to_id]))
+        by = _("by %(name)s", name=mover) if mover is not None else ""
+        entries.append(TimelineEntry(when=moved_at, kind="stage", title=title,
+                                     detail=" — ".join(x for x in (by, reason or "") if x)))
     return entries
+
+
+@cache
+def _timeline_statements() -> tuple[Select[Any], Select[Any]]:
+    """``timeline_entries``' two statements, built once per process, of the tables' columns: a
+    statement of plain columns runs without the ORM's steps (some 60 µs each)."""
+    person_id = bindparam("person_id", type_=Integer)
+    one, move, users = OneToOne.__table__, StageMove.__table__, User.__table__
+    mover = users.alias("mover")
+    meetings = (
+        select(one.c.id, one.c.held_on, one.c.self_interest, one.c.next_step, one.c.assessment, users.c.name)
+        .join_from(one, users, users.c.id == one.c.held_by_id).where(one.c.person_id == person_id)
+    )
+    moves = (
+        select(move.c.from_stage_id, move.c.to_stage_id, move.c.moved_at, move.c.reason, mover.c.name)
+        .outerjoin_from(move, mover, mover.c.id == move.c.moved_by_id).where(move.c.person_id == person_id)
+    )
+    return meetings, moves

@@ -78,7 +78,7 @@ from organizer.relational.services import (
     update_one_to_one,
 )
 from organizer.settings.services import get_organization, neighborhoods
-from organizer.web import date_arg, db_int, home_page_part, is_safe_redirect, person_page_part
+from organizer.web import date_arg, db_int, home_page_part, is_safe_redirect, local_date, person_page_part
 
 bp = Blueprint("relational", __name__)
 
@@ -607,7 +607,7 @@ def person_facts(user: User, person: Person) -> dict:
     chart = {
         "type": "line",
         "data": {
-            "labels": [format_date(a.held_on, "medium") for a in assessments],
+            "labels": [local_date(a.held_on) for a in assessments],
             "datasets": [{"label": _("Assessment (1-5)"), "data": [a.assessment for a in assessments],
                           "stepped": False, "tension": 0}],
         },

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from organizer.audit.services import record, record_changes, snapshot
+from organizer.db import get_by_id
 from organizer.extensions import db
 from organizer.people.phones import parse_regions, unknown_regions
 from organizer.settings.models import Neighborhood, Organization, Tag
@@ -22,20 +23,32 @@ class SettingsError(ValueError):
     """A setting or list entry that breaks a rule (unknown time zone, duplicate name)."""
 
 
+#: The one organization row's id.
+ORGANIZATION_ID = 1
+
+
 def get_organization() -> Organization:
     """The organization row; an unsaved default when the database has none yet.
 
-    Cached on ``g`` so that a page asks for it once.
+    Cached on ``g`` so that a page asks for it once (the signed-in user's statement reads it
+    too: ``remember_organization``).
     """
     if has_app_context() and "organization" in g:
         return g.organization
-    org = db.session.get(Organization, 1)
+    return remember_organization(get_by_id(db.session, Organization, ORGANIZATION_ID))
+
+
+def remember_organization(org: Organization | None) -> Organization:
+    """What ``get_organization`` answers for the rest of the request (unless it already read
+    the row): ``org``, the row read along with something else (``None``: there is none yet)."""
     if org is None:
         org = Organization(
             id=1, name="Our Federation", timezone=_DEFAULT_TIMEZONE, default_phone_region="US",
             sms_help_text="", going_cold_days=90, text_staff_rsvp_confirmations=False, member_phone_regions="",
         )
     if has_app_context():
+        if "organization" in g:
+            return g.organization
         g.organization = org
     return org
 

@@ -9,8 +9,9 @@ Services only flush; the caller commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from organizer.audit.services import record
 from organizer.auth.models import User
@@ -49,7 +50,13 @@ def flag_for_phone(phone: str | None) -> PhoneFlag | None:
     """The flag on ``phone``, if any. Raises nothing."""
     if not phone:
         return None
-    return db.session.scalar(select(PhoneFlag).where(PhoneFlag.phone == phone))
+    return db.session.scalar(_flag_statement(), {"phone": phone})
+
+
+@cache
+def _flag_statement() -> Select[tuple[PhoneFlag]]:
+    """Built once per process: building a statement costs more than running it."""
+    return select(PhoneFlag).where(PhoneFlag.phone == bindparam("phone"))
 
 
 def clear_flag(phone: str, actor: User) -> bool:

@@ -4,7 +4,7 @@ two Twilio webhooks."""
 from __future__ import annotations
 
 from datetime import datetime
-from functools import wraps
+from functools import cache, wraps
 from zoneinfo import ZoneInfo
 
 import click
@@ -14,6 +14,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -23,7 +24,7 @@ from flask import (
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, literal, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from twilio.request_validator import RequestValidator
@@ -41,6 +42,7 @@ from organizer.people.services import (
     format_phone,
     get_visible_person,
     normalize_phone,
+    phone_on_hold_condition,
     search_people,
 )
 from organizer.relational.services import stages as pipeline_stages
@@ -758,6 +760,16 @@ def _pause_text(mobilization: Mobilization) -> str:
 
 
 def _text_status_labels() -> dict[str, str]:
+    """The labels in the request's language, made once per request (a page of texts asks for
+    one per text)."""
+    made = g.setdefault("sms_status_labels", {})
+    locale = str(get_locale())
+    if locale not in made:
+        made[locale] = _status_labels_now()
+    return made[locale]
+
+
+def _status_labels_now() -> dict[str, str]:
     return {
         # Outgoing texts: our outbox statuses.
         "queued": _("queued"), "sending": _("sending"), "sent": _("sent"), "delivered": _("delivered"),
@@ -784,15 +796,29 @@ def person_texts(user, person) -> dict:
     """The last texts with a person, their thread at their number, whether texts to them wait
     for staff (a number shared across lists) and any carrier flag, for the person page
     (``parts.sms``)."""
-    from organizer.sms.models import Conversation
-
-    conversation = None
+    conversation_id = on_hold = flag = None
     if person.phone:
-        conversation = db.session.scalar(select(Conversation).where(Conversation.phone == person.phone,
-                                                                    Conversation.person_id == person.id))
-    return {"texts": outbox.recent_texts(person.id), "conversation": conversation,
-            "on_hold": bool(person.phone) and outbox.is_on_hold(person, person.phone),
-            "flag": flags.flag_for_phone(person.phone), "clear_flag_form": ClearFlagForm(phone=person.phone)}
+        flag, conversation_id, on_hold = db.session.execute(
+            _number_statement(), {"phone": person.phone, "person_id": person.id}).one()
+    return {"texts": outbox.recent_texts(person.id), "conversation_id": conversation_id,
+            "on_hold": bool(on_hold), "flag": flag,
+            # The form only where the page shows it (a flag): a form costs a few hundred µs.
+            "clear_flag_form": ClearFlagForm(phone=person.phone) if flag else None}
+
+
+@cache
+def _number_statement():
+    """What the person page says of the person's number, in one statement built once per
+    process: its carrier flag (``flags.flag_for_phone``), the person's thread at it, and whether
+    texts to them there wait for staff (``outbox.is_on_hold``)."""
+    from organizer.sms.models import Conversation, PhoneFlag
+
+    phone, person_id = bindparam("phone"), bindparam("person_id", type_=Integer)
+    conversation = (select(Conversation.id).where(Conversation.phone == phone, Conversation.person_id == person_id)
+                    .limit(1).scalar_subquery())
+    one_row = select(literal(1).label("one")).subquery()
+    return (select(PhoneFlag, conversation, phone_on_hold_condition(person_id, phone))
+            .select_from(one_row).outerjoin(PhoneFlag, PhoneFlag.phone == phone))
 
 
 @bp.app_template_global("sms_open_conflicts")
