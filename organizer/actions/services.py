@@ -491,36 +491,35 @@ def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = Non
     counted in the RSVPs' index without reading anyone's row. The statements are built once per
     kind of viewer, and the rows read are the columns shown, not whole people and users: building
     the statements and the objects was most of the action page's time."""
-    params = {"action_id": action.id, "viewer_id": user.id, "status": status,
+    params = {**viewer_params(user), "action_id": action.id, "status": status,
               "limit": per_page, "offset": (max(page, 1) - 1) * per_page}
-    counts, rows = _rsvp_statements(user.is_staff, user.is_leader, status is not None)
+    counts, rows = _rsvp_statements(viewer_scope(user), status is not None)
     total, checked_in = db.session.execute(counts, params).one()
     return RsvpPage([RsvpRow(*row[:-1], came=bool(row[-1])) for row in db.session.execute(rows, params)],
                     total or 0, checked_in or 0)
 
 
 @functools.cache
-def _rsvp_statements(is_staff: bool, is_leader: bool, by_status: bool) -> tuple[Select, Select]:
+def _rsvp_statements(scope: str, by_status: bool) -> tuple[Select, Select]:
     """For a viewer of that role: the count of the RSVPs of an action (``action_id``) they may see
     (with ``status`` when ``by_status``) with the action's check-in count, and one page of those
     RSVPs (``limit``, ``offset``) by name.
 
     Of the tables' columns, not the mapped attributes: a statement of plain columns is run by the
     session without the ORM's loading of each row (most of its Python time). A leader's condition
-    (``people_visible_to``, the one place that rule lives) brings the ORM's back for theirs."""
-    viewer = _Viewer(is_staff, is_leader)
+    (``people_visible_to_viewer``, the one rule of ``people_visible_to``) brings the ORM's back for theirs."""
     rsvps, people, users, attendances = Rsvp.__table__, Person.__table__, User.__table__, Attendance.__table__
     chosen = (
         select(rsvps.c.id)
         .join(people, people.c.id == rsvps.c.person_id)
-        .where(rsvps.c.action_id == _ThisAction.id, people_visible_to(viewer))  # type: ignore[arg-type]
+        .where(rsvps.c.action_id == _ThisAction.id, people_visible_to_viewer(scope))
     )
     everyone = select(func.count()).select_from(rsvps).where(rsvps.c.action_id == _ThisAction.id)
     if by_status:
         status = bindparam("status", type_=rsvps.c.status.type)
         chosen, everyone = chosen.where(rsvps.c.status == status), everyone.where(rsvps.c.status == status)
     # people_visible_to is no condition for staff: every RSVP is theirs to see
-    count = everyone if is_staff else select(func.count()).select_from(chosen.subquery())
+    count = everyone if scope == "staff" else select(func.count()).select_from(chosen.subquery())
     checked_in = select(func.count()).select_from(attendances).where(attendances.c.action_id == _ThisAction.id)
     counts = select(count.scalar_subquery(), checked_in.scalar_subquery())
     by_name = (people.c.last_name, people.c.first_name, people.c.id)
@@ -980,34 +979,22 @@ def _listed(which: str, action: Action, user: User, region: str) -> tuple[list[L
     finding the people is most of the work, and a separate count did it a second time."""
     from organizer.people.services import format_phone
 
-    statement = _list_statement(which, user.is_staff, user.is_leader)
-    rows = db.session.execute(statement, {"action_id": action.id, "viewer_id": user.id,
+    statement = _list_statement(which, viewer_scope(user))
+    rows = db.session.execute(statement, {**viewer_params(user), "action_id": action.id,
                                           "listed": PEOPLE_LISTED}).all()
     shown = [ListedPerson(pid, f"{preferred or first} {last}".strip(), format_phone(phone, region) if phone else "")
              for pid, first, preferred, last, phone, _total in rows]
     return shown, rows[0][-1] if rows else 0
 
 
-class _Viewer:
-    """Stands for the user in a list statement built once (``_list_statement``): their role
-    shapes the statement (through ``people_visible_to``, the one place that rule lives), their
-    id is a parameter given at execution (``viewer_id``)."""
-
-    id = bindparam("viewer_id", type_=Integer())
-
-    def __init__(self, is_staff: bool, is_leader: bool) -> None:
-        self.is_staff, self.is_leader = is_staff, is_leader
-
-
 @functools.cache
-def _list_statement(which: str, is_staff: bool, is_leader: bool) -> Select:
+def _list_statement(which: str, scope: str) -> Select:
     """The people of the action's ``which`` list (:data:`TURNOUT_LISTS`) a viewer of that role
     may see, by name: the first ``listed`` (a parameter), each row with the count of them all."""
-    viewer = _Viewer(is_staff, is_leader)
     return (
         select(Person.id, Person.first_name, Person.preferred_name, Person.last_name, Person.phone,
                func.count().over())
-        .where(turnout_condition(_ThisAction.id, which), people_visible_to(viewer))  # type: ignore[arg-type]
+        .where(turnout_condition(_ThisAction.id, which), people_visible_to_viewer(scope))
         .order_by(Person.last_name, Person.first_name, Person.id)
         .limit(bindparam("listed", type_=Integer()))
     )

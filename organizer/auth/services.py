@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, Select, bindparam, delete, func, inspect, or_, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash
 
@@ -375,9 +375,8 @@ def user_by_id(user_id: int) -> User | None:
     """
     from organizer.settings.services import remember_organization
 
-    present = db.session.identity_map.get(identity_key(User, user_id))
-    if present is not None and not inspect(present).expired:
-        return present  # as session.get: no query (an expired one is read again below)
+    if identity_key(User, user_id) in db.session.identity_map:
+        return db.session.get(User, user_id)  # no query, unless it expired or was deleted
     row = db.session.execute(_user_and_organization_statement(), {"user_id": user_id}).first()
     if row is None:
         return None

@@ -775,8 +775,7 @@ def phones_on_hold(person_ids: Iterable[int] | None = None) -> set[tuple[int, st
     record shares: a conflict open, or judged a duplicate. Limited to ``person_ids`` when
     given (``None``: all; conflicts are few, so no long ``IN`` for a whole audience). One query.
     """
-    stmt = select(PhoneConflict.person_id, PhoneConflict.phone).where(
-        PhoneConflict.status != PhoneConflictStatus.ALLOWED)
+    stmt = select(PhoneConflict.person_id, PhoneConflict.phone).where(_held())
     if person_ids is not None:
         ids = list(person_ids)
         if not ids:
@@ -792,8 +791,12 @@ def phone_on_hold(person_id: int, phone: str) -> bool:
 
 def phone_on_hold_condition(person_id: Any, phone: Any) -> ColumnElement[bool]:
     """``phone_on_hold`` in SQL (values or bound parameters), for a statement that asks more."""
-    return exists().where(PhoneConflict.person_id == person_id, PhoneConflict.phone == phone,
-                          PhoneConflict.status != PhoneConflictStatus.ALLOWED)
+    return exists().where(PhoneConflict.person_id == person_id, PhoneConflict.phone == phone, _held())
+
+
+def _held() -> ColumnElement[bool]:
+    """A conflict that holds its texts: open, or judged a duplicate (anything but allowed)."""
+    return PhoneConflict.status != PhoneConflictStatus.ALLOWED
 
 
 @cache
