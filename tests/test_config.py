@@ -48,3 +48,21 @@ def test_passwords_outside_the_test_suite_are_hashed_with_scrypt(monkeypatch):
             user.set_password("correct horse battery")
         assert user.password_hash.startswith("scrypt:")
         assert user.check_password("correct horse battery")
+
+
+def test_every_sqlite_connection_shares_the_file_waits_for_writers_and_caches_what_a_view_reads(app):
+    """WAL (the web server and the worker at once), a busy timeout, foreign keys, and a page
+    cache sized for the pages a view reads (the default 2 MB reread a turnout list's people)."""
+    from organizer.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_KIB
+    from organizer.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's connection settings")
+        with db.engine.connect() as connection:
+            pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+            assert pragma("foreign_keys") == 1
+            assert pragma("busy_timeout") == SQLITE_BUSY_TIMEOUT_MS
+            assert pragma("cache_size") == -SQLITE_CACHE_KIB
+            if db.engine.url.database not in (None, "", ":memory:"):
+                assert pragma("journal_mode") == "wal"
