@@ -656,19 +656,42 @@ def in_stage(stage_id: int) -> ColumnElement[bool]:
 
 def _filtered_people(user: User, filters: BoardFilters):
     """Visible, unarchived people matching the board's filters, outer-joined to their pipeline row."""
+    return _filtered_people_statement(viewer_scope(user), *_filter_kinds(filters)).params(
+        **_filter_params(user, filters))
+
+
+def _filter_kinds(filters: BoardFilters) -> tuple[bool, bool, bool, bool]:
+    """Which of the board's filters are set: the shape of its statements."""
+    return (bool(filters.institution_id), bool(filters.neighborhood_id), bool(filters.organizer_id),
+            bool(filters.leader_id))
+
+
+def _filter_params(user: User, filters: BoardFilters) -> dict[str, int | None]:
+    """The parameters of a statement of ``_filtered_people_statement``."""
+    return {**viewer_params(user), "institution_id": filters.institution_id,
+            "neighborhood_id": filters.neighborhood_id, "organizer_id": filters.organizer_id,
+            "leader_id": filters.leader_id}
+
+
+@cache
+def _filtered_people_statement(scope: str, institution: bool, neighborhood: bool, organizer: bool,
+                               leader: bool) -> Select:
+    """``_filtered_people`` for a viewer of ``scope`` and the filters set, built once: the
+    filters' values are the parameters ``institution_id``... (``_filter_params``). The board
+    runs a dozen statements a view; building them cost more Python time than SQLite took."""
     stmt = (
         select(Person.id).outerjoin(PersonPipeline, PersonPipeline.person_id == Person.id)
-        .where(people_visible_to(user), Person.archived_at.is_(None))
+        .where(people_visible_to_viewer(scope), Person.archived_at.is_(None))
     )
-    if filters.institution_id:
+    if institution:
         stmt = stmt.where(Person.id.in_(
-            select(Membership.person_id).where(Membership.institution_id == filters.institution_id)))
-    if filters.neighborhood_id:
-        stmt = stmt.where(Person.neighborhood_id == filters.neighborhood_id)
-    if filters.organizer_id:
-        stmt = stmt.where(Person.owner_id == filters.organizer_id)
-    if filters.leader_id:
-        stmt = stmt.where(Person.owner_id == filters.leader_id)
+            select(Membership.person_id).where(Membership.institution_id == bindparam("institution_id"))))
+    if neighborhood:
+        stmt = stmt.where(Person.neighborhood_id == bindparam("neighborhood_id"))
+    if organizer:
+        stmt = stmt.where(Person.owner_id == bindparam("organizer_id"))
+    if leader:
+        stmt = stmt.where(Person.owner_id == bindparam("leader_id"))
     return stmt
 
 
@@ -695,19 +718,26 @@ def _everyone_stage_counts(all_stages: Sequence[Stage]) -> dict[int, int]:
     and the first stage gets everyone else. Outer-joining every person to their pipeline row,
     as a filtered board does, reads all the people: 1 s at 100,000 people instead of ~50 ms.
     Four queries."""
-    rows = dict(db.session.execute(
-        select(PersonPipeline.stage_id, func.count()).group_by(PersonPipeline.stage_id)).all())
-    # IN, not a join: SQLite then starts from the archived few (a join walked every pipeline row).
-    archived = db.session.execute(
-        select(PersonPipeline.stage_id, func.count())
-        .where(PersonPipeline.person_id.in_(select(Person.id).where(Person.archived_at.is_not(None))))
-        .group_by(PersonPipeline.stage_id)).all()
+    counted, archived_counted = _everyone_stage_statements()
+    rows = dict(db.session.execute(counted).all())
+    archived = db.session.execute(archived_counted).all()
     for stage_id, n in archived:
         rows[stage_id] -= n
     first = all_stages[0].id
     counts = {s.id: rows.get(s.id, 0) for s in all_stages}
     counts[first] = unarchived_people_count() - sum(n for stage_id, n in counts.items() if stage_id != first)
     return counts
+
+
+@cache
+def _everyone_stage_statements() -> tuple[Select, Select]:
+    """``_everyone_stage_counts``'s pipeline rows per stage, and the archived people's (built once)."""
+    counted = select(PersonPipeline.stage_id, func.count()).group_by(PersonPipeline.stage_id)
+    # IN, not a join: SQLite then starts from the archived few (a join walked every pipeline row).
+    archived = (select(PersonPipeline.stage_id, func.count())
+                .where(PersonPipeline.person_id.in_(select(Person.id).where(Person.archived_at.is_not(None))))
+                .group_by(PersonPipeline.stage_id))
+    return counted, archived
 
 
 #: The furthest page of a board column: beyond it, the people list (paged, sorted) serves better.
@@ -734,27 +764,16 @@ def board(user: User, filters: BoardFilters, per_column: int = 50,
         return []
     counts = stage_counts(user, filters)
     first = all_stages[0].id
-    base = _filtered_people(user, filters).with_only_columns(
-        Person.id, PersonPipeline.last_one_to_one_on, PersonPipeline.last_assessment,
-        Person.first_name, Person.preferred_name, Person.last_name)
+    met_statement, never_statement, never_first_statement = _board_walks(viewer_scope(user), *_filter_kinds(filters))
+    params = _filter_params(user, filters)
     rows_by_stage: dict[int, list] = {}
     page_of = {s.id: min(max((pages or {}).get(s.id, 1), 1), BOARD_MAX_PAGE) for s in all_stages}
     for stage in all_stages:
         # Each walk stops after the rows up to this page: a page further is a few rows more.
         upto = per_column * page_of[stage.id]
-        met = db.session.execute(
-            base.where(PersonPipeline.stage_id == stage.id, PersonPipeline.last_one_to_one_on.is_not(None))
-            .order_by(PersonPipeline.last_one_to_one_on.desc(), PersonPipeline.person_id.desc())
-            .limit(upto)
-        ).all()
-        never = db.session.execute(
-            base.where(
-                or_(PersonPipeline.stage_id == stage.id, PersonPipeline.person_id.is_(None))
-                if stage.id == first else PersonPipeline.stage_id == stage.id,
-                PersonPipeline.last_one_to_one_on.is_(None),
-            )
-            .order_by(Person.id.desc()).limit(upto)
-        ).all()
+        walk = {**params, "stage_id": stage.id, "upto": upto}
+        met = db.session.execute(met_statement, walk).all()
+        never = db.session.execute(never_first_statement if stage.id == first else never_statement, walk).all()
         rows_by_stage[stage.id] = (list(met) + list(never))[upto - per_column:upto]
     people = {pid: CardPerson(pid, f"{preferred or first_name} {last_name}".strip())
               for rows in rows_by_stage.values() for pid, _last, _assessment, first_name, preferred, last_name in rows}
@@ -773,6 +792,25 @@ def board(user: User, filters: BoardFilters, per_column: int = 50,
                page=page_of[s.id], per_page=per_column)
         for s in all_stages
     ]
+
+
+@cache
+def _board_walks(scope: str, *filter_kinds: bool) -> tuple[Select, Select, Select]:
+    """A board column's two walks for a viewer of ``scope`` and the filters set, built once: the
+    people met, by last one-to-one, newest first; those never met, newest first (for the first
+    stage, people without a pipeline row too). Parameters: the filters' (``_filter_params``),
+    ``stage_id`` and ``upto`` (the rows up to the page shown)."""
+    base = _filtered_people_statement(scope, *filter_kinds).with_only_columns(
+        Person.id, PersonPipeline.last_one_to_one_on, PersonPipeline.last_assessment,
+        Person.first_name, Person.preferred_name, Person.last_name)
+    stage_id, upto = bindparam("stage_id", type_=Integer()), bindparam("upto", type_=Integer())
+    met = (base.where(PersonPipeline.stage_id == stage_id, PersonPipeline.last_one_to_one_on.is_not(None))
+           .order_by(PersonPipeline.last_one_to_one_on.desc(), PersonPipeline.person_id.desc()).limit(upto))
+    never_met = PersonPipeline.last_one_to_one_on.is_(None)
+    never = base.where(PersonPipeline.stage_id == stage_id, never_met).order_by(Person.id.desc()).limit(upto)
+    never_first = (base.where(or_(PersonPipeline.stage_id == stage_id, PersonPipeline.person_id.is_(None)), never_met)
+                   .order_by(Person.id.desc()).limit(upto))
+    return met, never, never_first
 
 
 # --- funnel, time in stage, stalled -----------------------------------------------------
