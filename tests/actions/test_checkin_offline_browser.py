@@ -162,3 +162,44 @@ def test_a_sync_after_the_session_ended_keeps_the_queue_until_the_user_logs_in_a
     page.get_by_role("button", name="Sync now").click()
     expect(page.get_by_test_id("sync-state")).to_have_text("All synced")
     assert _arrivals(app, action) == 1
+
+
+_ROSTERS = """() => new Promise((resolve, reject) => {
+  const request = indexedDB.open("organizer-checkin");
+  request.onerror = () => reject(request.error);
+  request.onsuccess = () => {
+    const db = request.result;
+    const all = db.transaction("rosters").objectStore("rosters").getAll();
+    all.onsuccess = () => { db.close(); resolve(all.result.map((r) => r.people.length)); };
+  };
+})"""
+_KEPT_PAGES = """async () => {
+  const cache = await caches.open("organizer-checkin-v1");
+  return (await cache.keys()).map((r) => new URL(r.url).pathname).filter((p) => p.endsWith("/checkin"));
+}"""
+
+
+def test_logging_out_forgets_the_roster_and_the_page_kept_on_the_device(
+        context: BrowserContext, live_server, make_user, make_person, make_action, add_rsvp):
+    """A shared phone: after the log-out, the names and phones kept for the door without a
+    network are gone from the browser's storage; the next login loads them again."""
+    staff = make_user()
+    action = make_action(days=0, title="Route 9 hearing")
+    add_rsvp(action, make_person(first_name="Dolores", last_name="Huerta", phone="+13125550142"), "yes")
+    url = f"{live_server}/actions/{action.id}/checkin"
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server, staff)
+    _open_door(page, url)
+    assert page.evaluate(_ROSTERS) == [1]
+    assert page.evaluate(_KEPT_PAGES) == [f"/actions/{action.id}/checkin"]
+
+    page.get_by_role("button", name="Menu").click()  # the phone's collapsed menu
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    assert page.evaluate(_ROSTERS) == []
+    assert page.evaluate(_KEPT_PAGES) == []
+
+    log_in(page, live_server, staff)
+    _open_door(page, url)
+    assert page.evaluate(_ROSTERS) == [1]
