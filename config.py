@@ -52,6 +52,10 @@ class Config:
         self.LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
         self.LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "20"))
         self.LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+        # Login tries (account, address, outcome) are kept this many days for looking into an
+        # attack, then forgotten with the counters of addresses that never signed in (daily, by the
+        # worker): an address is personal data, and a spray of addresses would grow the tables forever.
+        self.LOGIN_RECORDS_KEEP_DAYS = int(os.environ.get("LOGIN_RECORDS_KEEP_DAYS", "90"))
         # Public sign-up page (organizer/actions/services.py): per action, one address may send
         # SIGNUP_MAX_ATTEMPTS for the same phone or email and SIGNUP_MAX_PER_ADDRESS in all within
         # SIGNUP_WINDOW_SECONDS (a house meeting on one Wi-Fi signs up many people); past

@@ -90,5 +90,6 @@ def app_context() -> Iterator[None]:
         yield
 
 # Areas' task modules register their tasks on ``huey`` when imported.
+import organizer.auth.tasks  # noqa: E402,F401
 import organizer.people.tasks  # noqa: E402,F401
 import organizer.sms.tasks  # noqa: E402,F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash
 
 from organizer.audit.services import changes, record, record_changes, snapshot
 from organizer.auth import throttle, totp
-from organizer.auth.models import LoginAttempt, RecoveryCode, Role, User, hash_password
+from organizer.auth.models import LoginAttempt, LoginThrottle, RecoveryCode, Role, User, hash_password
 from organizer.db import utcnow
 from organizer.extensions import db
 
@@ -30,6 +30,20 @@ class LoginThrottled(Exception):
 
 class UserError(ValueError):
     """A user account change that breaks a rule (duplicate email, bad link)."""
+
+
+def forget_old_login_records(now: datetime, keep_days: int) -> tuple[int, int]:
+    """Delete the login tries older than ``keep_days``, and the throttling counters of keys that
+    never signed in and have had no failure, nor a wait running, for as long; returns how many of
+    each. A counter that signed in (the owner's own address: never held back) is kept, and so is
+    every counter still counting. Commits nothing."""
+    cutoff = now - timedelta(days=keep_days)
+    attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount
+    seconds = cutoff.timestamp()
+    counters = db.session.execute(delete(LoginThrottle).where(
+        LoginThrottle.last_success.is_(None), LoginThrottle.last_failure < seconds,
+        LoginThrottle.next_try < seconds)).rowcount
+    return attempts, counters
 
 
 def normalize_email(email: str) -> str:
