@@ -13,11 +13,12 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, load_config
+from organizer.web import OrganizerFlask
 
 
 def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application for ``config_name`` (default: ``ORGANIZER_ENV``)."""
-    app = Flask(
+    app = OrganizerFlask(
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder=str(BASE_DIR / "templates"),
