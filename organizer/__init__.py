@@ -28,10 +28,14 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     if test_config:
         app.config.update(test_config)
 
-    from organizer import extensions, submissions, web
     # Every area's models, so every relationship("Name") resolves whatever a request, task or
     # command imports first.
-    from organizer import models  # noqa: F401
+    from organizer import (
+        extensions,
+        models,  # noqa: F401
+        submissions,
+        web,
+    )
 
     extensions.init_app(app)
     web.init_app(app)

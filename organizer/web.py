@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, Response, abort, render_template, request
-from flask.globals import _cv_request
+from flask.globals import _cv_app, _cv_request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -55,8 +55,8 @@ class OrganizerFlask(Flask):
     def url_for(self, endpoint: str, /, *, _anchor: str | None = None, _method: str | None = None,
                 _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
         context = _cv_request.get(None)
-        if (context is None or _anchor is not None or _method is not None or _scheme is not None or _external
-                or endpoint[:1] == "." or self.url_default_functions):
+        if (context is None or _anchor is not None or _method is not None or _scheme is not None
+                or _external or endpoint[:1] == "." or self.url_default_functions):
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
                                    _external=_external, **values)
         script_name = context.url_adapter.script_name
@@ -64,7 +64,8 @@ class OrganizerFlask(Flask):
             # A whole number is a gap of the pattern (its name in the key), text and None are
             # part of it (name and value in the key); anything else goes to Flask.
             key = (endpoint, script_name, *[
-                name if type(value) is int and value >= 0 else (name, value) if value is None or type(value) is str
+                name if type(value) is int and value >= 0
+                else (name, value) if value is None or type(value) is str
                 else _UNPATTERNED for name, value in values.items()])
             if _UNPATTERNED in key:
                 return super().url_for(endpoint, **values)
@@ -120,8 +121,8 @@ def _link_pattern(adapter: Any, endpoint: str,
         else:
             stand_ins[name] = value
     try:
-        built = adapter.build(endpoint, stand_ins, method=None, url_scheme=None, force_external=False)
-    except Exception:  # noqa: BLE001 - Flask builds it again, and reports the error its own way
+        built = adapter.build(endpoint, stand_ins, force_external=False)
+    except Exception:  # noqa: BLE001 - Flask builds it again and reports the error its own way
         return None
     found = []
     for index in range(count):
@@ -252,15 +253,49 @@ def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
         return ""
     if fmt not in _QUICK_FORMATS:
         return format_datetime(value, fmt)
-    # What Babel's format_datetime does for a named format, with the locale's patterns looked
-    # up and parsed once per process (Babel finds and parses them again for each time: 45-60 µs
-    # a time, some 15 of them on a person's page; 20 µs this way), and the zone through
+    # What Babel's format_datetime does for a named format, with the locale's patterns turned
+    # once per process into functions that write the fields (``_pattern_writer``: Babel finds
+    # and parses the patterns again for each time and writes each field through a lookup of its
+    # own, 45-60 µs a time, some twenty of them on a person's page), and the zone through
     # zoneinfo as in ``local_date``. A naive time is UTC, as Flask-Babel takes it.
-    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    zone = get_timezone()
-    moment = moment.astimezone(_zone(getattr(zone, "zone", None) or str(zone)))
-    frame, day, clock, locale = _datetime_patterns(fmt, str(get_locale()))
-    return frame.replace("{0}", clock.apply(moment, locale)).replace("{1}", day.apply(moment, locale))
+    zone, locale_name = _time_settings()
+    return _written_datetime(value, zone, fmt, locale_name)
+
+
+def zoned_datetime(value: datetime | None, zone_name: str, fmt: str = "medium") -> str:
+    """A stored UTC time in the time zone ``zone_name`` (an action's own) and the user's
+    language, as Babel's ``format_datetime`` writes it with that ``tzinfo``."""
+    if value is None:
+        return ""
+    if fmt not in _QUICK_FORMATS:
+        return babel_dates.format_datetime(value, fmt, tzinfo=_zone(zone_name), locale=get_locale())
+    return _written_datetime(value, _zone(zone_name), fmt, _time_settings()[1])
+
+
+def _written_datetime(value: datetime, zone: ZoneInfo, fmt: str, locale_name: str) -> str:
+    moment = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(zone)
+    frame, day, clock = _datetime_writers(fmt, locale_name)
+    return frame.replace("{0}", clock(moment)).replace("{1}", day(moment))
+
+
+def _time_settings() -> tuple[ZoneInfo, str]:
+    """The time zone (zoneinfo) and the language name times are written in, found once per
+    request and language: Flask-Babel's ``get_timezone`` and ``get_locale`` go through ``g`` for
+    each time (some 15 µs the two). Kept in Flask-Babel's own per-request state beside the
+    locale and zone it chose, so a forced or refreshed language is still honoured."""
+    context = _cv_app.get(None)
+    state = context.g.__dict__.get("_flask_babel") if context is not None else None
+    locale = getattr(state, "babel_locale", None)
+    tzinfo = getattr(state, "babel_tzinfo", None)
+    if locale is None or tzinfo is None:  # not chosen yet in this request (or outside one)
+        locale, tzinfo = get_locale(), get_timezone()
+        state = context.g.__dict__.get("_flask_babel") if context is not None else None
+    kept = getattr(state, "organizer_time_settings", None)
+    if kept is None or kept[0] is not locale or kept[1] is not tzinfo:
+        kept = (locale, tzinfo, _zone(getattr(tzinfo, "zone", None) or str(tzinfo)), str(locale))
+        if state is not None:
+            state.organizer_time_settings = kept
+    return kept[2], kept[3]
 
 
 #: The named formats ``local_datetime`` draws itself: their patterns hold no time zone name
@@ -269,12 +304,60 @@ _QUICK_FORMATS = frozenset({"short", "medium"})
 
 
 @lru_cache(maxsize=16)
-def _datetime_patterns(fmt: str, locale_name: str) -> tuple[str, Any, Any, Locale]:
-    """Babel's datetime frame (``{1}, {0}``), date and time patterns of a named format."""
+def _datetime_writers(fmt: str, locale_name: str) -> tuple[str, Callable[[datetime], str], Callable[[datetime], str]]:
+    """Babel's datetime frame (``{1}, {0}``), and writers of the date and the time of a named format."""
     locale = Locale.parse(locale_name)
     return (str(babel_dates.get_datetime_format(fmt, locale=locale)).replace("'", ""),
-            babel_dates.parse_pattern(babel_dates.get_date_format(fmt, locale=locale)),
-            babel_dates.parse_pattern(babel_dates.get_time_format(fmt, locale=locale)), locale)
+            _pattern_writer(babel_dates.get_date_format(fmt, locale=locale).pattern, locale),
+            _pattern_writer(babel_dates.get_time_format(fmt, locale=locale).pattern, locale))
+
+
+def _pattern_writer(pattern: str, locale: Locale) -> Callable[[datetime], str]:
+    """A function writing a time (already in its zone) as Babel's ``DateTimePattern.apply``
+    writes ``pattern`` in ``locale``: the pattern's text as it is, and each field as Babel's
+    ``DateTimeFormat`` writes it. The fields of the short and medium formats (year, month,
+    day, hours, minutes, seconds, AM/PM) are written here with the locale's names looked up
+    once; any other field is handed to Babel."""
+    pieces: list[Callable[[datetime], str]] = []
+    for kind, token in babel_dates.tokenize_pattern(pattern):
+        if kind == "chars":
+            pieces.append(lambda moment, text=token: text)
+        else:
+            char, num = token
+            pieces.append(_field_writer(char, num, locale))
+    return lambda moment: "".join([piece(moment) for piece in pieces])
+
+
+def _field_writer(char: str, num: int, locale: Locale) -> Callable[[datetime], str]:
+    """One field of a pattern, as ``babel.dates.DateTimeFormat.__getitem__`` writes it."""
+    numbers = {"d": "day", "H": "hour", "m": "minute", "s": "second"}
+    if char in numbers:
+        name = numbers[char]
+        return lambda moment: "%0*d" % (num, getattr(moment, name))
+    if char == "h":
+        return lambda moment: "%0*d" % (num, moment.hour % 12 or 12)
+    if char == "y":
+        if num == 2:
+            return lambda moment: ("%0*d" % (num, moment.year))[-2:]
+        return lambda moment: "%0*d" % (num, moment.year)
+    if char == "M":
+        if num <= 2:
+            return lambda moment: "%0*d" % (num, moment.month)
+        width = {3: "abbreviated", 4: "wide", 5: "narrow"}[num]
+        names = dict(babel_dates.get_month_names(width, "format", locale))
+        return lambda moment: names[moment.month]
+    if char == "a":
+        periods = {}
+        for period in ("am", "pm"):  # the first width that has it, as Babel's format_period looks
+            for width in ({3: "abbreviated", 4: "wide", 5: "narrow"}[max(3, num)], "wide", "narrow", "abbreviated"):
+                names = babel_dates.get_period_names(context="format", width=width, locale=locale)
+                if period in names:
+                    periods[period] = names[period]
+                    break
+        if len(periods) == 2:
+            return lambda moment: periods["pm" if moment.hour >= 12 else "am"]
+    field = char * num
+    return lambda moment: babel_dates.DateTimeFormat(moment, locale)[field]
 
 
 def local_date(value: datetime | None, fmt: str = "medium") -> str:
@@ -286,11 +369,10 @@ def local_date(value: datetime | None, fmt: str = "medium") -> str:
         # through pytz (astimezone, then normalize), some 30 µs a date, a millisecond and more
         # on a list of fifty. A naive time is UTC, as Flask-Babel takes it.
         moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        zone = get_timezone()
-        day = moment.astimezone(_zone(getattr(zone, "zone", None) or str(zone))).date()
+        day = moment.astimezone(_time_settings()[0]).date()
     else:
         day = value
-    return _formatted_day(day, fmt, str(get_locale()))
+    return _formatted_day(day, fmt, _time_settings()[1])
 
 
 @lru_cache(maxsize=64)
@@ -311,7 +393,7 @@ def day_format(value: date | datetime | None, fmt: str | None = None) -> str:
     keeps it (a day's text depends only on the day, the format and the language); a time
     (moved to the federation's zone first) still goes through Flask-Babel."""
     if type(value) is date:
-        return _formatted_day(value, fmt or "medium", str(get_locale()))
+        return _formatted_day(value, fmt or "medium", _time_settings()[1])
     return format_date(value, fmt)
 
 

@@ -23,7 +23,7 @@ def test_every_route_links_as_flask_builds_it(app):
                 for name in rule.arguments:
                     converter = rule._converters[name]
                     if type(converter).__name__ in {"DatabaseIntConverter", "IntegerConverter"}:
-                        values[name] = rng.choice([0, 1, 7, 42, 3347, 2**31 - 1, rng.randrange(10**6)])
+                        values[name] = rng.choice([0, 1, 7, 3347, 2**31 - 1, rng.randrange(10**6)])
                     elif hasattr(converter, "items"):  # <any(...)>: one of its words
                         values[name] = rng.choice(sorted(converter.items))
                     else:
@@ -34,8 +34,8 @@ def test_every_route_links_as_flask_builds_it(app):
                 items = list(values.items())
                 rng.shuffle(items)
                 ordered = dict(items)
-                assert url_for(rule.endpoint, **ordered) == _flask_url_for(app, rule.endpoint, **ordered), (
-                    rule.rule, ordered)
+                expected = _flask_url_for(app, rule.endpoint, **ordered)
+                assert url_for(rule.endpoint, **ordered) == expected, (rule.rule, ordered)
                 checked += 1
     assert checked > 300
 
@@ -45,7 +45,8 @@ def test_the_same_route_with_other_ids_gets_its_own_ids(app):
         first = url_for("actions.remove_commitment", commitment_id=5, action_id=3)
         second = url_for("actions.remove_commitment", commitment_id=50, action_id=30)
         third = url_for("actions.remove_commitment", action_id=7, commitment_id=8)
-    assert (first, second, third) == ("/actions/3/commitments/5/delete", "/actions/30/commitments/50/delete",
+    assert (first, second, third) == ("/actions/3/commitments/5/delete",
+                                      "/actions/30/commitments/50/delete",
                                       "/actions/7/commitments/8/delete")
 
 
