@@ -333,16 +333,16 @@ def _field_writer(char: str, num: int, locale: Locale) -> Callable[[datetime], s
     numbers = {"d": "day", "H": "hour", "m": "minute", "s": "second"}
     if char in numbers:
         name = numbers[char]
-        return lambda moment: "%0*d" % (num, getattr(moment, name))
+        return lambda moment: f"{getattr(moment, name):0{num}d}"
     if char == "h":
-        return lambda moment: "%0*d" % (num, moment.hour % 12 or 12)
+        return lambda moment: f"{moment.hour % 12 or 12:0{num}d}"
     if char == "y":
         if num == 2:
-            return lambda moment: ("%0*d" % (num, moment.year))[-2:]
-        return lambda moment: "%0*d" % (num, moment.year)
+            return lambda moment: f"{moment.year:0{num}d}"[-2:]
+        return lambda moment: f"{moment.year:0{num}d}"
     if char == "M":
         if num <= 2:
-            return lambda moment: "%0*d" % (num, moment.month)
+            return lambda moment: f"{moment.month:0{num}d}"
         width = {3: "abbreviated", 4: "wide", 5: "narrow"}[num]
         names = dict(babel_dates.get_month_names(width, "format", locale))
         return lambda moment: names[moment.month]
