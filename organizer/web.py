@@ -267,7 +267,7 @@ def zoned_datetime(value: datetime | None, zone_name: str, fmt: str = "medium") 
     language, as Babel's ``format_datetime`` writes it with that ``tzinfo``."""
     if value is None:
         return ""
-    if fmt not in _QUICK_FORMATS:
+    if fmt not in _NAMED_FORMATS:
         return babel_dates.format_datetime(value, fmt, tzinfo=_zone(zone_name), locale=get_locale())
     return _written_datetime(value, _zone(zone_name), fmt, _time_settings()[1])
 
@@ -301,6 +301,8 @@ def _time_settings() -> tuple[ZoneInfo, str]:
 #: The named formats ``local_datetime`` draws itself: their patterns hold no time zone name
 #: (which Babel names from pytz, the other formats keep going through Flask-Babel).
 _QUICK_FORMATS = frozenset({"short", "medium"})
+#: The named formats ``zoned_datetime`` draws itself (a zoneinfo zone, as it gave Babel).
+_NAMED_FORMATS = frozenset({"short", "medium", "long", "full"})
 
 
 @lru_cache(maxsize=16)
@@ -308,27 +310,29 @@ def _datetime_writers(fmt: str, locale_name: str) -> tuple[str, Callable[[dateti
     """Babel's datetime frame (``{1}, {0}``), and writers of the date and the time of a named format."""
     locale = Locale.parse(locale_name)
     return (str(babel_dates.get_datetime_format(fmt, locale=locale)).replace("'", ""),
-            _pattern_writer(babel_dates.get_date_format(fmt, locale=locale).pattern, locale),
-            _pattern_writer(babel_dates.get_time_format(fmt, locale=locale).pattern, locale))
+            _pattern_writer(babel_dates.get_date_format(fmt, locale=locale).pattern, locale, "date"),
+            _pattern_writer(babel_dates.get_time_format(fmt, locale=locale).pattern, locale, "time"))
 
 
-def _pattern_writer(pattern: str, locale: Locale) -> Callable[[datetime], str]:
-    """A function writing a time (already in its zone) as Babel's ``DateTimePattern.apply``
-    writes ``pattern`` in ``locale``: the pattern's text as it is, and each field as Babel's
-    ``DateTimeFormat`` writes it. The fields of the short and medium formats (year, month,
-    day, hours, minutes, seconds, AM/PM) are written here with the locale's names looked up
-    once; any other field is handed to Babel."""
+def _pattern_writer(pattern: str, locale: Locale, part: str = "date") -> Callable[[datetime], str]:
+    """A function writing a time (already in its zone) as Babel's ``format_date`` (``part``
+    "date") or ``format_time`` ("time") writes it with ``pattern`` in ``locale``: the pattern's
+    text as it is, and each field as Babel's ``DateTimeFormat`` writes it. The fields of the
+    short and medium formats (year, month, day, hours, minutes, seconds, AM/PM) are written
+    here with the locale's names looked up once; any other field (a weekday, a zone's name) is
+    handed to Babel with the value Babel gives it: the day, or the time of day with its zone
+    and its day."""
     pieces: list[Callable[[datetime], str]] = []
     for kind, token in babel_dates.tokenize_pattern(pattern):
         if kind == "chars":
             pieces.append(lambda moment, text=token: text)
         else:
             char, num = token
-            pieces.append(_field_writer(char, num, locale))
+            pieces.append(_field_writer(char, num, locale, part))
     return lambda moment: "".join([piece(moment) for piece in pieces])
 
 
-def _field_writer(char: str, num: int, locale: Locale) -> Callable[[datetime], str]:
+def _field_writer(char: str, num: int, locale: Locale, part: str) -> Callable[[datetime], str]:
     """One field of a pattern, as ``babel.dates.DateTimeFormat.__getitem__`` writes it."""
     numbers = {"d": "day", "H": "hour", "m": "minute", "s": "second"}
     if char in numbers:
@@ -357,7 +361,9 @@ def _field_writer(char: str, num: int, locale: Locale) -> Callable[[datetime], s
         if len(periods) == 2:
             return lambda moment: periods["pm" if moment.hour >= 12 else "am"]
     field = char * num
-    return lambda moment: babel_dates.DateTimeFormat(moment, locale)[field]
+    if part == "time":
+        return lambda moment: babel_dates.DateTimeFormat(moment.timetz(), locale, moment.date())[field]
+    return lambda moment: babel_dates.DateTimeFormat(moment.date(), locale)[field]
 
 
 def local_date(value: datetime | None, fmt: str = "medium") -> str:

@@ -180,7 +180,7 @@ def test_action_times_read_as_babel_writes_them_in_the_actions_zone(app):
         for language in ("en", "es"):
             with force_locale(language):
                 for zone in ("America/Chicago", "America/Los_Angeles", "Europe/Madrid"):
-                    for fmt in ("short", "medium", "full"):
+                    for fmt in ("short", "medium", "long", "full"):
                         assert [action_time(m, zone, fmt) for m in moments] == [
                             format_datetime(m, fmt, tzinfo=ZoneInfo(zone), locale=get_locale()) for m in moments]
 
@@ -205,10 +205,13 @@ def test_pattern_writers_write_what_babel_writes():
     for language in ("en", "es"):
         locale = Locale.parse(language)
         for fmt in ("short", "medium", "long", "full"):
-            for pattern in (babel_dates.get_date_format(fmt, locale=locale),
-                            babel_dates.get_time_format(fmt, locale=locale)):
-                write = _pattern_writer(pattern.pattern, locale)
-                assert [write(m) for m in moments] == [pattern.apply(m, locale) for m in moments], (language, fmt)
+            date_pattern = babel_dates.get_date_format(fmt, locale=locale).pattern
+            write = _pattern_writer(date_pattern, locale, "date")
+            assert [write(m) for m in moments] == [babel_dates.format_date(m, date_pattern, locale) for m in moments]
+            time_pattern = babel_dates.get_time_format(fmt, locale=locale).pattern
+            write = _pattern_writer(time_pattern, locale, "time")
+            assert [write(m) for m in moments] == [babel_dates.format_time(m, time_pattern, locale=locale)
+                                                   for m in moments], (language, fmt)
 
 
 def _queries_of(app, client, count_queries, url: str) -> int:
