@@ -697,11 +697,12 @@ def init_app(app: Flask) -> None:
         return {"organization": get_organization(), "ui_languages": app.config["LANGUAGES"]}
 
     # Globals (not context) so that imported macros see them too.
+    from organizer.forms import field_row
     from organizer.people.services import format_phone
 
     app.jinja_env.globals.update(
         url_with=url_with, format_phone=format_phone, get_locale=get_locale, areas=PAGE_HOOK_AREAS,
-        area_templates=area_templates, option_tags=option_tags, nav_menu=nav_menu,
+        area_templates=area_templates, option_tags=option_tags, nav_menu=nav_menu, field_row=field_row,
     )
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
