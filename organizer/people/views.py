@@ -194,6 +194,8 @@ def detail(person_id: int):
     member_of = {m.institution_id for m in person.memberships}
     membership_form.institution_id.choices = [("", _("Choose an institution"))] + [
         (i.id, i.name) for i in institution_choices() if i.id not in member_of]
+    # The roles in the request's language once: the page draws them for each membership too.
+    membership_form.role.choices = [(value, str(label)) for value, label in membership_form.role.choices]
     return render_template(
         "people/detail.html",
         person=person,
