@@ -22,6 +22,13 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+class PlainChoices(list):
+    """Choices that are plain ``(value, text)`` pairs by the way they were made (an id and a
+    name read from the database, each a text and a value other than a bool): a ``PickerSelect``
+    draws them without checking each pair (a couple of hundred checks on every page with the
+    institution picker). Made only where that holds; other choices are checked as before."""
+
+
 class PickerSelect(widgets.Select):
     """A select of many options (every active institution, every active user), drawn exactly as
     WTForms draws it, but cheaply: a plain option without building its attributes one by one
@@ -32,8 +39,9 @@ class PickerSelect(widgets.Select):
     def __call__(self, field, **kwargs):
         choices = field.choices
         if (self.multiple or field.has_groups() or not isinstance(choices, list | tuple)
-                or not all(isinstance(c, tuple) and len(c) == 2 and isinstance(c[1], str)
-                           and not isinstance(c[0], bool) for c in choices)  # True == 1 as a key
+                or (type(choices) is not PlainChoices  # checked when they were made
+                    and not all(isinstance(c, tuple) and len(c) == 2 and isinstance(c[1], str)
+                                and not isinstance(c[0], bool) for c in choices))  # True == 1 as a key
                 or isinstance(field.data, bool)):
             return super().__call__(field, **kwargs)
         try:
