@@ -1079,9 +1079,9 @@ def network(viewer: User, person: Person) -> tuple[list[Relationship], list[Rela
     params = {**viewer_params(viewer), "person_id": person.id}
     met_stmt, met_by_stmt = _network_statements(viewer_scope(viewer))
     met = [Relationship(_network_person(row), None, row.meetings, row.last)
-           for row in db.session.execute(met_stmt, params)]
+           for row in db.session.execute(met_stmt, params).all()]
     met_by = [Relationship(_network_person(row), NetworkUser(row.user_id, row.user_name), row.meetings, row.last)
-              for row in db.session.execute(met_by_stmt, params)]
+              for row in db.session.execute(met_by_stmt, params).all()]
     return met, met_by
 
 
@@ -1273,7 +1273,8 @@ def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
     entries = []
     meetings_stmt, moves_stmt = _timeline_statements()
     params = {"person_id": person.id}
-    for one_id, held_on, self_interest, next_step, assessment, holder in db.session.execute(meetings_stmt, params):
+    for one_id, held_on, self_interest, next_step, assessment, holder in db.session.execute(meetings_stmt,
+                                                                                            params).all():
         detail = self_interest or next_step or ""
         if assessment:
             detail = (_("Assessment %(n)d/5.", n=assessment) + " " + detail).strip()
@@ -1283,7 +1284,7 @@ def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
             detail=detail[:200], url=url_for("relational.one_to_one", one_to_one_id=one_id),
         ))
     names = {stage.id: stage.name for stage in stages()}
-    for from_id, to_id, moved_at, reason, mover in db.session.execute(moves_stmt, params):
+    for from_id, to_id, moved_at, reason, mover in db.session.execute(moves_stmt, params).all():
         title = (_("Moved from %(old)s to %(new)s", old=names[from_id], new=names[to_id])
                  if from_id is not None else _("Moved to %(new)s", new=names[to_id]))
         by = _("by %(name)s", name=mover) if mover is not None else ""
