@@ -13,11 +13,12 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, load_config
+from organizer.web import OrganizerFlask
 
 
 def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application for ``config_name`` (default: ``ORGANIZER_ENV``)."""
-    app = Flask(
+    app = OrganizerFlask(
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder=str(BASE_DIR / "templates"),
@@ -27,10 +28,14 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     if test_config:
         app.config.update(test_config)
 
-    from organizer import extensions, submissions, web
     # Every area's models, so every relationship("Name") resolves whatever a request, task or
     # command imports first.
-    from organizer import models  # noqa: F401
+    from organizer import (
+        extensions,
+        models,  # noqa: F401
+        submissions,
+        web,
+    )
 
     extensions.init_app(app)
     web.init_app(app)

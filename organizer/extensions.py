@@ -113,10 +113,32 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    # ``_()`` and ``gettext()`` (also ``{% trans %}``) in one step: Jinja's newstyle wrappers, less
+    # its alias and its two ``Context.call``s (a page has fifty strings).
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"] = _template_gettext(domain)
 
     from flask_babel import lazy_gettext
 
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
+
+
+def _template_gettext(domain: RequestDomain):
+    """Jinja's newstyle ``gettext`` (``jinja2.ext._make_new_gettext``): the translation, made
+    Markup under autoescape, then always formatted with the variables (``%%`` is ``%``, a
+    variable escaped), straight from the request's catalog."""
+    from jinja2 import pass_context
+    from markupsafe import Markup
+
+    @pass_context
+    def gettext(context, string: str, /, **variables):
+        text = domain.get_translations().ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        if not variables and "%" not in text:
+            return text  # what ``text % {}`` gives, without formatting
+        return text % variables
+
+    return gettext
 
 
 def _migrations_dir():

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, Response, abort, render_template, request
+from flask.globals import _cv_app, _cv_request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -32,6 +33,110 @@ class DatabaseIntConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's parameter name
         kwargs.setdefault("max", MAX_DB_INT)
         super().__init__(map, *args, **kwargs)
+
+
+class OrganizerFlask(Flask):
+    """Flask, with the links of a request built from a pattern kept per route.
+
+    A page links to the same few routes over and over (its own actions, a link per row, the
+    menu and assets of every page), and Werkzeug works out each link again: 15-25 µs each, a
+    millisecond of a person's or an action's page. A link to a route differs from the previous
+    one only by its whole-number values (ids), so the first link to a route with a given set of
+    arguments is built by Werkzeug with stand-in numbers, and later ones put their own numbers
+    in that pattern (``_link_pattern``). Text values (a file name, a filter) are part of the
+    pattern's key; anything else (an anchor, a method, an external link, a float, a value
+    Werkzeug would look at, links outside a request) goes to Flask as before.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.link_patterns: dict[tuple, tuple[tuple[str, ...], tuple[int, ...]] | None] = {}
+
+    def url_for(self, endpoint: str, /, *, _anchor: str | None = None, _method: str | None = None,
+                _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
+        context = _cv_request.get(None)
+        if (context is None or _anchor is not None or _method is not None or _scheme is not None
+                or _external or endpoint[:1] == "." or self.url_default_functions):
+            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
+                                   _external=_external, **values)
+        script_name = context.url_adapter.script_name
+        if values:
+            # A whole number is a gap of the pattern (its name in the key), text and None are
+            # part of it (name and value in the key); anything else goes to Flask.
+            key = (endpoint, script_name, *[
+                name if type(value) is int and value >= 0
+                else (name, value) if value is None or type(value) is str
+                else _UNPATTERNED for name, value in values.items()])
+            if _UNPATTERNED in key:
+                return super().url_for(endpoint, **values)
+        else:
+            key = (endpoint, script_name)
+        pattern = self.link_patterns.get(key, _UNPATTERNED)
+        if pattern is _UNPATTERNED:
+            pattern = _link_pattern(context.url_adapter, endpoint, values)
+            if len(self.link_patterns) >= LINK_PATTERNS_KEPT:
+                self.link_patterns.clear()
+            self.link_patterns[key] = pattern
+        if pattern is None:
+            return super().url_for(endpoint, **values)
+        parts, order = pattern
+        if not order:
+            return parts[0]
+        numbers = [value for value in values.values() if type(value) is int]
+        link = [parts[0]]
+        for index, part in zip(order, parts[1:], strict=True):
+            link.append(str(numbers[index]))
+            link.append(part)
+        return "".join(link)
+
+
+#: A value ``OrganizerFlask.url_for`` leaves to Flask, and a pattern not worked out yet.
+_UNPATTERNED = object()
+
+#: Link patterns kept by ``OrganizerFlask``: a bound, since text values (a search typed in a
+#: filter) are part of the key.
+LINK_PATTERNS_KEPT = 2048
+
+#: Stand-in numbers of a link pattern: unlikely in a link, and checked to appear once each.
+_STAND_IN = 1_987_654_301
+
+
+def _link_pattern(adapter: Any, endpoint: str,
+                  values: dict[str, Any]) -> tuple[tuple[str, ...], tuple[int, ...]] | None:
+    """The link to ``endpoint`` with ``values`` as Werkzeug builds it, cut where its whole
+    numbers go: the text around them, and which number (by its place among ``values``' whole
+    numbers) goes in each gap. ``None``: a link this cannot be sure of, built by Flask each time.
+
+    Werkzeug writes a whole number as ``str(number)`` in a path (the int converter) and in a
+    query string alike, and picks among an endpoint's routes by the names of the values given,
+    not by the values, unless a route has defaults: those routes are left to Flask.
+    """
+    if any(rule.defaults for rule in adapter.map._rules_by_endpoint.get(endpoint, ())):
+        return None
+    stand_ins, count = {}, 0
+    for name, value in values.items():
+        if type(value) is int:
+            stand_ins[name] = _STAND_IN + count
+            count += 1
+        else:
+            stand_ins[name] = value
+    try:
+        built = adapter.build(endpoint, stand_ins, force_external=False)
+    except Exception:  # noqa: BLE001 - Flask builds it again and reports the error its own way
+        return None
+    found = []
+    for index in range(count):
+        text = str(_STAND_IN + index)
+        if built.count(text) != 1:
+            return None
+        found.append((built.index(text), index, len(text)))
+    parts, order, start = [], [], 0
+    for position, index, length in sorted(found):
+        parts.append(built[start:position])
+        order.append(index)
+        start = position + length
+    parts.append(built[start:])
+    return tuple(parts), tuple(order)
 
 
 def db_int(value: str) -> int:
@@ -148,29 +253,117 @@ def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
         return ""
     if fmt not in _QUICK_FORMATS:
         return format_datetime(value, fmt)
-    # What Babel's format_datetime does for a named format, with the locale's patterns looked
-    # up and parsed once per process (Babel finds and parses them again for each time: 45-60 µs
-    # a time, some 15 of them on a person's page; 20 µs this way), and the zone through
+    # What Babel's format_datetime does for a named format, with the locale's patterns turned
+    # once per process into functions that write the fields (``_pattern_writer``: Babel finds
+    # and parses the patterns again for each time and writes each field through a lookup of its
+    # own, 45-60 µs a time, some twenty of them on a person's page), and the zone through
     # zoneinfo as in ``local_date``. A naive time is UTC, as Flask-Babel takes it.
-    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    zone = get_timezone()
-    moment = moment.astimezone(_zone(getattr(zone, "zone", None) or str(zone)))
-    frame, day, clock, locale = _datetime_patterns(fmt, str(get_locale()))
-    return frame.replace("{0}", clock.apply(moment, locale)).replace("{1}", day.apply(moment, locale))
+    zone, locale_name = _time_settings()
+    return _written_datetime(value, zone, fmt, locale_name)
+
+
+def zoned_datetime(value: datetime | None, zone_name: str, fmt: str = "medium") -> str:
+    """A stored UTC time in the time zone ``zone_name`` (an action's own) and the user's
+    language, as Babel's ``format_datetime`` writes it with that ``tzinfo``."""
+    if value is None:
+        return ""
+    if fmt not in _NAMED_FORMATS:
+        return babel_dates.format_datetime(value, fmt, tzinfo=_zone(zone_name), locale=get_locale())
+    return _written_datetime(value, _zone(zone_name), fmt, _time_settings()[1])
+
+
+def _written_datetime(value: datetime, zone: ZoneInfo, fmt: str, locale_name: str) -> str:
+    moment = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(zone)
+    frame, day, clock = _datetime_writers(fmt, locale_name)
+    return frame.replace("{0}", clock(moment)).replace("{1}", day(moment))
+
+
+def _time_settings() -> tuple[ZoneInfo, str]:
+    """The time zone (zoneinfo) and the language name times are written in, found once per
+    request and language: Flask-Babel's ``get_timezone`` and ``get_locale`` go through ``g`` for
+    each time (some 15 µs the two). Kept in Flask-Babel's own per-request state beside the
+    locale and zone it chose, so a forced or refreshed language is still honoured."""
+    context = _cv_app.get(None)
+    state = context.g.__dict__.get("_flask_babel") if context is not None else None
+    locale = getattr(state, "babel_locale", None)
+    tzinfo = getattr(state, "babel_tzinfo", None)
+    if locale is None or tzinfo is None:  # not chosen yet in this request (or outside one)
+        locale, tzinfo = get_locale(), get_timezone()
+        state = context.g.__dict__.get("_flask_babel") if context is not None else None
+    kept = getattr(state, "organizer_time_settings", None)
+    if kept is None or kept[0] is not locale or kept[1] is not tzinfo:
+        kept = (locale, tzinfo, _zone(getattr(tzinfo, "zone", None) or str(tzinfo)), str(locale))
+        if state is not None:
+            state.organizer_time_settings = kept
+    return kept[2], kept[3]
 
 
 #: The named formats ``local_datetime`` draws itself: their patterns hold no time zone name
 #: (which Babel names from pytz, the other formats keep going through Flask-Babel).
 _QUICK_FORMATS = frozenset({"short", "medium"})
+#: The named formats ``zoned_datetime`` draws itself (a zoneinfo zone, as it gave Babel).
+_NAMED_FORMATS = frozenset({"short", "medium", "long", "full"})
 
 
 @lru_cache(maxsize=16)
-def _datetime_patterns(fmt: str, locale_name: str) -> tuple[str, Any, Any, Locale]:
-    """Babel's datetime frame (``{1}, {0}``), date and time patterns of a named format."""
+def _datetime_writers(fmt: str, locale_name: str) -> tuple[str, Callable[[datetime], str], Callable[[datetime], str]]:
+    """Babel's datetime frame (``{1}, {0}``), and writers of the date and the time of a named format."""
     locale = Locale.parse(locale_name)
     return (str(babel_dates.get_datetime_format(fmt, locale=locale)).replace("'", ""),
-            babel_dates.parse_pattern(babel_dates.get_date_format(fmt, locale=locale)),
-            babel_dates.parse_pattern(babel_dates.get_time_format(fmt, locale=locale)), locale)
+            _pattern_writer(babel_dates.get_date_format(fmt, locale=locale).pattern, locale, "date"),
+            _pattern_writer(babel_dates.get_time_format(fmt, locale=locale).pattern, locale, "time"))
+
+
+def _pattern_writer(pattern: str, locale: Locale, part: str = "date") -> Callable[[datetime], str]:
+    """A function writing a time (already in its zone) as Babel's ``format_date`` (``part``
+    "date") or ``format_time`` ("time") writes it with ``pattern`` in ``locale``: the pattern's
+    text as it is, and each field as Babel's ``DateTimeFormat`` writes it. The fields of the
+    short and medium formats (year, month, day, hours, minutes, seconds, AM/PM) are written
+    here with the locale's names looked up once; any other field (a weekday, a zone's name) is
+    handed to Babel with the value Babel gives it: the day, or the time of day with its zone
+    and its day."""
+    pieces: list[Callable[[datetime], str]] = []
+    for kind, token in babel_dates.tokenize_pattern(pattern):
+        if kind == "chars":
+            pieces.append(lambda moment, text=token: text)
+        else:
+            char, num = token
+            pieces.append(_field_writer(char, num, locale, part))
+    return lambda moment: "".join([piece(moment) for piece in pieces])
+
+
+def _field_writer(char: str, num: int, locale: Locale, part: str) -> Callable[[datetime], str]:
+    """One field of a pattern, as ``babel.dates.DateTimeFormat.__getitem__`` writes it."""
+    numbers = {"d": "day", "H": "hour", "m": "minute", "s": "second"}
+    if char in numbers:
+        name = numbers[char]
+        return lambda moment: f"{getattr(moment, name):0{num}d}"
+    if char == "h":
+        return lambda moment: f"{moment.hour % 12 or 12:0{num}d}"
+    if char == "y":
+        if num == 2:
+            return lambda moment: f"{moment.year:0{num}d}"[-2:]
+        return lambda moment: f"{moment.year:0{num}d}"
+    if char == "M":
+        if num <= 2:
+            return lambda moment: f"{moment.month:0{num}d}"
+        width = {3: "abbreviated", 4: "wide", 5: "narrow"}[num]
+        names = dict(babel_dates.get_month_names(width, "format", locale))
+        return lambda moment: names[moment.month]
+    if char == "a":
+        periods = {}
+        for period in ("am", "pm"):  # the first width that has it, as Babel's format_period looks
+            for width in ({3: "abbreviated", 4: "wide", 5: "narrow"}[max(3, num)], "wide", "narrow", "abbreviated"):
+                names = babel_dates.get_period_names(context="format", width=width, locale=locale)
+                if period in names:
+                    periods[period] = names[period]
+                    break
+        if len(periods) == 2:
+            return lambda moment: periods["pm" if moment.hour >= 12 else "am"]
+    field = char * num
+    if part == "time":
+        return lambda moment: babel_dates.DateTimeFormat(moment.timetz(), locale, moment.date())[field]
+    return lambda moment: babel_dates.DateTimeFormat(moment.date(), locale)[field]
 
 
 def local_date(value: datetime | None, fmt: str = "medium") -> str:
@@ -182,11 +375,10 @@ def local_date(value: datetime | None, fmt: str = "medium") -> str:
         # through pytz (astimezone, then normalize), some 30 µs a date, a millisecond and more
         # on a list of fifty. A naive time is UTC, as Flask-Babel takes it.
         moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        zone = get_timezone()
-        day = moment.astimezone(_zone(getattr(zone, "zone", None) or str(zone))).date()
+        day = moment.astimezone(_time_settings()[0]).date()
     else:
         day = value
-    return _formatted_day(day, fmt, str(get_locale()))
+    return _formatted_day(day, fmt, _time_settings()[1])
 
 
 @lru_cache(maxsize=64)
@@ -207,7 +399,7 @@ def day_format(value: date | datetime | None, fmt: str | None = None) -> str:
     keeps it (a day's text depends only on the day, the format and the language); a time
     (moved to the federation's zone first) still goes through Flask-Babel."""
     if type(value) is date:
-        return _formatted_day(value, fmt or "medium", str(get_locale()))
+        return _formatted_day(value, fmt or "medium", _time_settings()[1])
     return format_date(value, fmt)
 
 
@@ -303,29 +495,41 @@ def area_templates(name: str) -> list[str]:
 #: deployment answers under); a bound in case something unexpected varies.
 NAV_MENUS_KEPT = 64
 
+#: Stand-ins drawn in the kept navigation bar where each user's own text goes (NUL: no text
+#: from a request holds it, ``reject_nul_bytes``).
+_NAV_ORGANIZATION, _NAV_USER, _NAV_TOKEN = "\x00organization\x00", "\x00user\x00", "\x00token\x00"
+
 
 def nav_menu() -> Markup:
-    """The main menu (``_partials/nav_menu.html``) of the signed-in user.
+    """The navigation bar (``_partials/nav_menu.html``) of the signed-in user: the main menu,
+    the search, language and log-out forms.
 
-    It holds links and labels only, which depend on the language, the user's role and where the
-    app is mounted, nothing in the database: drawn once per process for each (its two dozen
-    ``url_for`` and hook templates cost each page about a millisecond). Drawn each time when
-    templates auto-reload, as in development.
+    Its links and labels depend on the language, the user's role and where the app is mounted,
+    nothing in the database: drawn once per process for each (its two dozen ``url_for`` and
+    strings and the hook templates cost each page about a millisecond), with stand-ins where
+    the organization's name, the user's name and the form token go, put in for each page. Drawn
+    each time when templates auto-reload, as in development.
     """
     from flask import current_app
     from flask_login import current_user
+    from flask_wtf.csrf import generate_csrf
+
+    from organizer.settings.services import get_organization
 
     env = current_app.jinja_env
     key = (str(get_locale()), current_user.is_leader, current_user.is_staff, current_user.is_admin,
            request.script_root)
-    menus: dict[tuple, Markup] = current_app.extensions.setdefault("organizer_nav_menus", {})
+    menus: dict[tuple, str] = current_app.extensions.setdefault("organizer_nav_menus", {})
     menu = None if env.auto_reload else menus.get(key)
     if menu is None:
-        menu = Markup(env.get_template("_partials/nav_menu.html").render(current_user=current_user))
+        menu = env.get_template("_partials/nav_menu.html").render(
+            current_user=current_user, ui_languages=current_app.config["LANGUAGES"],
+            organization_name=_NAV_ORGANIZATION, user_name=_NAV_USER, csrf_token=lambda: _NAV_TOKEN)
         if len(menus) >= NAV_MENUS_KEPT:
             menus.clear()
         menus[key] = menu
-    return menu
+    return Markup(menu.replace(_NAV_ORGANIZATION, escape(get_organization().name))
+                  .replace(_NAV_USER, escape(current_user.name)).replace(_NAV_TOKEN, escape(generate_csrf())))
 
 
 # What areas add to a shared page, computed by the view before rendering (templates run no
@@ -493,11 +697,12 @@ def init_app(app: Flask) -> None:
         return {"organization": get_organization(), "ui_languages": app.config["LANGUAGES"]}
 
     # Globals (not context) so that imported macros see them too.
+    from organizer.forms import field_row
     from organizer.people.services import format_phone
 
     app.jinja_env.globals.update(
         url_with=url_with, format_phone=format_phone, get_locale=get_locale, areas=PAGE_HOOK_AREAS,
-        area_templates=area_templates, option_tags=option_tags, nav_menu=nav_menu,
+        area_templates=area_templates, option_tags=option_tags, nav_menu=nav_menu, field_row=field_row,
     )
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date

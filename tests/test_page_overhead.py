@@ -164,6 +164,56 @@ def test_times_read_as_babel_writes_them_in_both_languages(app):
                     assert [local_datetime(m, fmt) for m in moments] == [format_datetime(m, fmt) for m in moments]
 
 
+def test_action_times_read_as_babel_writes_them_in_the_actions_zone(app):
+    """``action_time`` (an action's own time zone) writes what Babel's ``format_datetime`` writes
+    with that zone, in both languages, short, medium and full."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+    from flask_babel import force_locale, get_locale
+
+    from organizer.actions.views import action_time
+
+    moments = [datetime(2026, 3, 8, 6, 30, tzinfo=UTC) + timedelta(minutes=41 * i) for i in range(40)]
+    with app.test_request_context():
+        for language in ("en", "es"):
+            with force_locale(language):
+                for zone in ("America/Chicago", "America/Los_Angeles", "Europe/Madrid"):
+                    for fmt in ("short", "medium", "long", "full"):
+                        assert [action_time(m, zone, fmt) for m in moments] == [
+                            format_datetime(m, fmt, tzinfo=ZoneInfo(zone), locale=get_locale()) for m in moments]
+
+
+def test_pattern_writers_write_what_babel_writes():
+    """Each date and time pattern of each language and format, written by ``local_datetime``'s
+    writers and by Babel, at every hour (midnight and noon too), across years and months."""
+    import random
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from babel import Locale
+    from babel import dates as babel_dates
+
+    from organizer.web import _pattern_writer
+
+    rng = random.Random(3)  # noqa: S311 - test data
+    zone = ZoneInfo("America/Chicago")
+    moments = [datetime(2026, 1, 1, tzinfo=zone) + timedelta(hours=h, minutes=h * 7 % 60) for h in range(48)]
+    moments += [datetime(rng.randrange(1990, 2040), rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24),
+                         rng.randrange(60), rng.randrange(60), tzinfo=zone) for _ in range(200)]
+    for language in ("en", "es"):
+        locale = Locale.parse(language)
+        for fmt in ("short", "medium", "long", "full"):
+            date_pattern = babel_dates.get_date_format(fmt, locale=locale).pattern
+            write = _pattern_writer(date_pattern, locale, "date")
+            assert [write(m) for m in moments] == [babel_dates.format_date(m, date_pattern, locale) for m in moments]
+            time_pattern = babel_dates.get_time_format(fmt, locale=locale).pattern
+            write = _pattern_writer(time_pattern, locale, "time")
+            assert [write(m) for m in moments] == [babel_dates.format_time(m, time_pattern, locale=locale)
+                                                   for m in moments], (language, fmt)
+
+
 def _queries_of(app, client, count_queries, url: str) -> int:
     """How many statements a view of ``url`` runs, after a first view (the session's user is
     loaded on every request anyway); none of them may come from a template."""

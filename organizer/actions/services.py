@@ -495,7 +495,7 @@ def rsvps_visible(user: User, action: Action, *, status: RsvpStatus | None = Non
               "limit": per_page, "offset": (max(page, 1) - 1) * per_page}
     counts, rows = _rsvp_statements(viewer_scope(user), status is not None)
     total, checked_in = db.session.execute(counts, params).one()
-    return RsvpPage([RsvpRow(*row[:-1], came=bool(row[-1])) for row in db.session.execute(rows, params)],
+    return RsvpPage([RsvpRow(*row[:-1], came=bool(row[-1])) for row in db.session.execute(rows, params).all()],
                     total or 0, checked_in or 0)
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from babel.units import format_unit
 from flask import (
     Blueprint,
@@ -106,7 +104,7 @@ from organizer.settings.services import get_organization
 from organizer.sms import after_action
 from organizer.sms.errors import MobilizationError
 from organizer.sms.reminders import reminder_plan
-from organizer.web import Pagination, db_int, home_page_part, page_arg
+from organizer.web import Pagination, db_int, home_page_part, page_arg, zoned_datetime
 
 bp = Blueprint("actions", __name__)
 
@@ -114,9 +112,7 @@ bp = Blueprint("actions", __name__)
 @bp.app_template_filter("action_time")
 def action_time(value, timezone: str, fmt: str = "medium") -> str:
     """A stored UTC time shown in the action's own time zone and the user's language."""
-    if value is None:
-        return ""
-    return format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=get_locale())  # a Locale: not parsed again
+    return zoned_datetime(value, timezone, fmt)
 
 
 @bp.app_template_filter("duration_minutes")

@@ -178,6 +178,7 @@ class MembershipForm(FlaskForm):
         _l("Role"),
         choices=[(r.value, label) for r, label in MEMBERSHIP_ROLE_LABELS.items()],
         default=MembershipRole.MEMBER.value,
+        widget=PickerSelect(),
     )
 
 

@@ -17,7 +17,7 @@ from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
 from organizer.auth.services import normalize_email, staff_and_leaders, user_choices
 from organizer.extensions import db
-from organizer.forms import EmptyForm
+from organizer.forms import EmptyForm, PlainChoices
 from organizer.institutions.models import MembershipRole
 from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.forms import (
@@ -192,8 +192,10 @@ def detail(person_id: int):
     person = get_visible_person(current_user, person_id, for_page=True)
     membership_form = MembershipForm()
     member_of = {m.institution_id for m in person.memberships}
-    membership_form.institution_id.choices = [("", _("Choose an institution"))] + [
-        (i.id, i.name) for i in institution_choices() if i.id not in member_of]
+    membership_form.institution_id.choices = PlainChoices([("", _("Choose an institution"))] + [
+        (i.id, i.name) for i in institution_choices() if i.id not in member_of])
+    # The roles in the request's language once: the page draws them for each membership too.
+    membership_form.role.choices = [(value, str(label)) for value, label in membership_form.role.choices]
     return render_template(
         "people/detail.html",
         person=person,

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from organizer.forms import MultiCheckboxField, optional_int
+from organizer.forms import MultiCheckboxField, PickerSelect, optional_int
 from organizer.relational.models import CommitmentKind, CommitmentStatus, MeetingMode
 
 MODE_LABELS = {
@@ -120,7 +120,7 @@ class MoveForm(FlaskForm):
     """Move a person to a stage (the board's no-JavaScript form, and the person page)."""
 
     person_id = HiddenField(validators=[DataRequired()])
-    stage_id = SelectField(_l("Stage"), coerce=int)
+    stage_id = SelectField(_l("Stage"), coerce=int, widget=PickerSelect())
     reason = StringField(_l("Why"), validators=[Optional(), Length(max=500)])
     next = HiddenField()
 

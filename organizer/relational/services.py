@@ -1079,10 +1079,32 @@ def suggestions(user: User, limit: int = 50) -> tuple[Stage | None, list[Suggest
 # --- the relational network -------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class NetworkPerson:
+    """Someone in a person's network, as the person page names them (``Person.display_name``)."""
+
+    id: int
+    first_name: str
+    preferred_name: str | None
+    last_name: str
+
+    @property
+    def display_name(self) -> str:  # as ``Person.display_name``
+        return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
+
+
+@dataclass(slots=True)
+class NetworkUser:
+    """A holder of one-to-ones in a person's network: their id and name."""
+
+    id: int
+    name: str
+
+
 @dataclass
 class Relationship:
-    person: Person | None  # None: someone outside the viewer's list
-    user: User | None
+    person: NetworkPerson | None  # None: someone outside the viewer's list
+    user: NetworkUser | None
     meetings: int
     last: date
 
@@ -1090,12 +1112,21 @@ class Relationship:
 def network(viewer: User, person: Person) -> tuple[list[Relationship], list[Relationship]]:
     """Who ``person`` has met (meetings held by their linked account) and who met them (holders of
     meetings with them), with counts and last dates. People the viewer may not see are left
-    nameless. Two queries (built once per kind of viewer), each with the people the viewer may see."""
+    nameless. Two queries (built once per kind of viewer), each with the people the viewer may
+    see, of the columns the page shows (whole people and users cost most of their time)."""
     params = {**viewer_params(viewer), "person_id": person.id}
     met_stmt, met_by_stmt = _network_statements(viewer_scope(viewer))
-    met = [Relationship(other, None, n, d) for _pid, other, n, d in db.session.execute(met_stmt, params)]
-    met_by = [Relationship(other, holder, n, d) for holder, other, n, d in db.session.execute(met_by_stmt, params)]
+    met = [Relationship(_network_person(row), None, row.meetings, row.last)
+           for row in db.session.execute(met_stmt, params).all()]
+    met_by = [Relationship(_network_person(row), NetworkUser(row.user_id, row.user_name), row.meetings, row.last)
+              for row in db.session.execute(met_by_stmt, params).all()]
     return met, met_by
+
+
+def _network_person(row: Any) -> NetworkPerson | None:
+    if row.id is None:  # outside the viewer's list (or no record linked to the account)
+        return None
+    return NetworkPerson(row.id, row.first_name, row.preferred_name, row.last_name)
 
 
 @cache
@@ -1106,16 +1137,18 @@ def _network_statements(scope: str) -> tuple[Select[Any], Select[Any]]:
     needs to select their columns)."""
     person_id = bindparam("person_id", type_=Integer)
     seen = people_visible_to_viewer(scope)
-    last = func.max(OneToOne.held_on)
+    last = func.max(OneToOne.held_on).label("last")
+    meetings = func.count().label("meetings")
+    named = (Person.id, Person.first_name, Person.preferred_name, Person.last_name)
     met = (
-        select(OneToOne.person_id, Person, func.count(), last)
+        select(OneToOne.person_id, *named, meetings, last)
         .join(User, User.id == OneToOne.held_by_id)
         .outerjoin(Person, and_(Person.id == OneToOne.person_id, seen))
         .where(User.person_id == person_id).group_by(OneToOne.person_id, Person.id)
         .order_by(last.desc(), OneToOne.person_id)  # ties in a stable order
     )
     met_by = (
-        select(User, Person, func.count(), last)
+        select(User.id.label("user_id"), User.name.label("user_name"), *named, meetings, last)
         .join(OneToOne, OneToOne.held_by_id == User.id)
         .outerjoin(Person, and_(Person.id == User.person_id, seen))
         .where(OneToOne.person_id == person_id).group_by(User.id, Person.id)
@@ -1278,7 +1311,8 @@ def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
     entries = []
     meetings_stmt, moves_stmt = _timeline_statements()
     params = {"person_id": person.id}
-    for one_id, held_on, self_interest, next_step, assessment, holder in db.session.execute(meetings_stmt, params):
+    for one_id, held_on, self_interest, next_step, assessment, holder in db.session.execute(meetings_stmt,
+                                                                                            params).all():
         detail = self_interest or next_step or ""
         if assessment:
             detail = (_("Assessment %(n)d/5.", n=assessment) + " " + detail).strip()
@@ -1288,7 +1322,7 @@ def timeline_entries(user: User, person: Person) -> list[TimelineEntry]:
             detail=detail[:200], url=url_for("relational.one_to_one", one_to_one_id=one_id),
         ))
     names = {stage.id: stage.name for stage in stages()}
-    for from_id, to_id, moved_at, reason, mover in db.session.execute(moves_stmt, params):
+    for from_id, to_id, moved_at, reason, mover in db.session.execute(moves_stmt, params).all():
         title = (_("Moved from %(old)s to %(new)s", old=names[from_id], new=names[to_id])
                  if from_id is not None else _("Moved to %(new)s", new=names[to_id]))
         by = _("by %(name)s", name=mover) if mover is not None else ""
