@@ -991,7 +991,8 @@ def check_and_import(user: User, data: bytes | Path, *, region: str, max_bytes: 
     many people were added (the caller commits, or rolls back when the plan has errors). Still
     all or nothing: a plan with errors leaves nothing of this import in the transaction, and
     lists every bad row by line, as ``check_import`` does. ``progress(done, total)``, when
-    given, counts the file's rows handled.
+    given, is called as the rows are written: the file's rows handled (PostgreSQL), or the
+    people added of those to add (once checked, elsewhere).
 
     On PostgreSQL the rows are written while the rest of the file is still being checked: the
     server's work (its indexes, foreign keys and trigram lists: most of a large import) runs
@@ -1011,7 +1012,7 @@ def check_and_import(user: User, data: bytes | Path, *, region: str, max_bytes: 
                             preset=preset, saved=saved)
         if not plan.ok:
             return plan, 0
-        total = plan.total_rows
+        total = len(plan.rows)
         added = import_people(user, plan, owner=owner, file_name=file_name,
                               progress=(lambda done: progress(done, total)) if progress else None)
         return plan, added
