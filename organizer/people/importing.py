@@ -1262,7 +1262,7 @@ def read_progress(folder: Path, token: str) -> dict | None:
 
 def run_background_import(folder: Path, token: str, *, user_id: int, owner_id: int | None, file_name: str,
                           region: str, max_bytes: int, max_rows: int, errors_kept: int) -> None:
-    """Check and import the upload under ``token`` in one transaction, as ``import_people`` does,
+    """Check and import the upload under ``token`` in one transaction (``check_and_import``),
     recording the progress for the page: "checking", "importing" (``done`` of ``total``), then
     "done" (``added``, ``skipped``) or "failed" (the first ``errors_kept`` errors by line and how
     many there are; nothing written). Commits once; raises nothing.
@@ -1275,28 +1275,30 @@ def run_background_import(folder: Path, token: str, *, user_id: int, owner_id: i
         write_progress(folder, token, **base, state="failed", reason="expired", errors=[], error_count=0)
         return
     write_progress(folder, token, **base, state="checking")
+
+    def progress(done: int, total: int) -> None:
+        write_progress(folder, token, **base, state="importing", done=done, total=total)
+
     try:
         with force_locale(user.locale or "en"):  # the errors by line, in the user's language
-            plan = check_import(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows)
+            # Written while it is checked on PostgreSQL; nothing kept unless every row is good.
+            plan, added = check_and_import(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows,
+                                           owner=owner, file_name=file_name, progress=progress)
+        if plan.ok:
+            db.session.commit()
     except ImportFileError as error:
         write_progress(folder, token, **base, state="failed", reason="file", message=str(error), errors=[],
                        error_count=0)
         return
-    del data
-    if not plan.ok:
-        write_progress(folder, token, **base, state="failed", reason="rows", error_count=len(plan.errors),
-                       errors=[[e.line, e.column, e.message] for e in plan.errors[:errors_kept]])
-        return
-    total = len(plan.rows)
-    write_progress(folder, token, **base, state="importing", done=0, total=total)
-    try:
-        added = import_people(user, plan, owner=owner, file_name=file_name,
-                              progress=lambda done: write_progress(folder, token, **base, state="importing",
-                                                                   done=done, total=total))
-        db.session.commit()
     except Exception:  # all or nothing: say so, and keep the reason in the worker's log
         db.session.rollback()
         log.exception("people import %s failed", token)
         write_progress(folder, token, **base, state="failed", reason="error", errors=[], error_count=0)
         return
+    if not plan.ok:
+        db.session.rollback()
+        write_progress(folder, token, **base, state="failed", reason="rows", error_count=len(plan.errors),
+                       errors=[[e.line, e.column, e.message] for e in plan.errors[:errors_kept]])
+        return
+    total = len(plan.rows)
     write_progress(folder, token, **base, state="done", added=added, skipped=plan.skipped, total=total)
