@@ -40,7 +40,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -48,7 +48,7 @@ from typing import IO
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, insert, select, update
 
 from organizer.audit.services import record
 from organizer.auth.models import User
@@ -817,12 +817,15 @@ def _set_aside_existing(user: User, plan: ImportPlan) -> None:
     plan.hidden_matches += hidden
 
 
-def _match_existing(visible: ColumnElement[bool], source: str,
-                    rows: list[ImportRow]) -> tuple[list[ImportRow], list[ExistingMatch], int]:
+def _match_existing(visible: ColumnElement[bool], source: str, rows: list[ImportRow], *,
+                    execute: Callable[[Select], Iterable] | None = None,
+                    ) -> tuple[list[ImportRow], list[ExistingMatch], int]:
     """``rows`` split into those to add, those matching people already in Organizer whom the
     ``visible`` condition lets the user see (in the rows' order), and how many match people the
     user may not see. The same id in the other tool (kept under ``source``), the same email, or
-    the same phone and name; the same phone with another name is a household member, added."""
+    the same phone and name; the same phone with another name is a household member, added.
+    ``execute``: what runs the queries (the session's ``execute`` unless given)."""
+    execute = execute or db.session.execute
     ids = list({r.external_id for r in rows if r.external_id})
     phones = list({r.phone for r in rows if r.phone})
     emails = list({r.email for r in rows if r.email})
@@ -833,7 +836,7 @@ def _match_existing(visible: ColumnElement[bool], source: str,
     # One query per kind, the values bound as one parameter (``in_values``): SQLite reads the
     # table once against them (0.1 s), where chunks of 500 each scanned it whenever its
     # statistics said the column's index narrowed nothing (people without emails: 3 s).
-    found = db.session.execute(
+    found = execute(
         select(Person.id, PersonExternalId.external_id, *names)
         .join(PersonExternalId, PersonExternalId.person_id == Person.id)
         .where(PersonExternalId.source == source, in_values(PersonExternalId.external_id, ids))
@@ -843,7 +846,7 @@ def _match_existing(visible: ColumnElement[bool], source: str,
     # Phones and emails in separate queries, each free to walk its own index (an OR of the two
     # lists made SQLite scan the whole table instead).
     for column, values, by_value in ((Person.phone, phones, by_phone), (Person.email, emails, by_email)):
-        found = db.session.execute(
+        found = execute(
             select(Person.id, column, *names).where(in_values(column, values))) if values else ()
         for pid, value, first, last, preferred, may_see in found:
             key = f"{value} {_name_key(first, last)}" if column is Person.phone else value
@@ -997,9 +1000,9 @@ def check_and_import(user: User, data: bytes | Path, *, region: str, max_bytes: 
     On PostgreSQL the rows are written while the rest of the file is still being checked: the
     server's work (its indexes, foreign keys and trigram lists: most of a large import) runs
     beside the check instead of after it. A thread writes each run of ``STREAM_CHUNK`` checked
-    rows on the session's connection (people already in Organizer set aside first, as
-    ``check_import`` does, a run at a time) while this one checks the next run; nothing else
-    uses the session meanwhile. Everything is written under a savepoint: at the first bad row
+    rows on the session's connection while this one checks the next run and sets aside people
+    already in Organizer (as ``check_import`` does, a run at a time, on a second connection);
+    nothing else uses the session meanwhile. Everything is written under a savepoint: at the first bad row
     the writing stops, the rest of the file is checked as ``check_import`` checks it (by two
     processes for a large rest) and the savepoint is rolled back. New tags are created, and
     given to their rows, once the whole file is known good (the first row naming a tag spells
@@ -1020,19 +1023,24 @@ def check_and_import(user: User, data: bytes | Path, *, region: str, max_bytes: 
                        preset=preset, saved=saved)
     plan, table = check.plan, check.table
     writing = _Writing(user, plan, owner=owner, file_name=file_name)
-    writer = _StreamWriter(writing, people_visible_to(user), plan.source, plan.total_rows, progress)
+    writer = _StreamWriter(writing, plan.total_rows, progress)
+    visible = people_visible_to(user)
     connection = writing.connection
     connection.exec_driver_sql("SAVEPOINT people_import")
     try:
         # The trigram lists merged once at the end (``bulk_people``), only when the rows stay.
         with search_index.bulk_people(connection):
             checked = 0
-            with writer:
+            # People already in Organizer are looked for on a second connection, by this
+            # thread, so that the writing one only writes: it sees what was committed, as the
+            # import's own transaction did before it wrote anything (this file's new people,
+            # not committed, are never taken for people already here).
+            with db.engine.connect() as lookups, writer:
                 while checked < len(table) and not plan.errors and writer.error is None:
                     rows = check.accept(check.checker(table[checked:checked + STREAM_CHUNK]))
                     checked = min(checked + STREAM_CHUNK, len(table))
                     if not plan.errors:
-                        writer.put(rows, checked)
+                        writer.put(*_match_existing(visible, plan.source, rows, execute=lookups.execute), checked)
             if writer.error is not None:
                 raise writer.error
             if plan.errors:
@@ -1077,10 +1085,10 @@ class _StreamWriter:
     ends it). A failure is kept in ``error`` (for the caller to raise) and stops the writing;
     the rest of the runs are ignored."""
 
-    def __init__(self, writing: _Writing, visible: ColumnElement[bool], source: str, total: int,
-                 progress: Callable[[int, int], None] | None) -> None:
-        self.writing, self.visible, self.source, self.total, self.progress = writing, visible, source, total, progress
-        self.runs: queue.SimpleQueue[tuple[list[ImportRow], int] | None] = queue.SimpleQueue()
+    def __init__(self, writing: _Writing, total: int, progress: Callable[[int, int], None] | None) -> None:
+        self.writing, self.total, self.progress = writing, total, progress
+        self.runs: queue.SimpleQueue[tuple[list[ImportRow], list[ExistingMatch], int, int] | None] = \
+            queue.SimpleQueue()
         self.error: BaseException | None = None
         self.to_add: list[ImportRow] = []
         self.existing: list[ExistingMatch] = []
@@ -1097,30 +1105,26 @@ class _StreamWriter:
         self.runs.put(None)
         self.thread.join()
 
-    def put(self, rows: list[ImportRow], checked: int) -> None:
-        """The next run of rows to add, and how many of the file's rows are checked with it."""
-        self.runs.put((rows, checked))
+    def put(self, to_add: list[ImportRow], existing: list[ExistingMatch], hidden: int, checked: int) -> None:
+        """The next run of the file (``_match_existing``'s answer for it), and how many of the
+        file's rows are checked with it."""
+        self.runs.put((to_add, existing, hidden, checked))
 
     def _run(self) -> None:
         while (run := self.runs.get()) is not None:
             if self.error is not None:
                 continue  # the rest is dropped: the caller raises the error
-            rows, checked = run
+            to_add, existing, hidden, checked = run
             try:
-                self._write(rows)
+                self.existing.extend(existing)
+                self.hidden += hidden
+                for pid, row in self.writing.write(to_add) if to_add else ():
+                    self.new_tags.extend((pid, name) for name in row.new_tags)
+                self.to_add.extend(to_add)
                 if self.progress is not None:
                     self.progress(checked, self.total)
             except BaseException as error:  # noqa: BLE001 - handed to the caller, who raises it
                 self.error = error
-
-    def _write(self, rows: list[ImportRow]) -> None:
-        to_add, existing, hidden = _match_existing(self.visible, self.source, rows)
-        self.existing.extend(existing)
-        self.hidden += hidden
-        if to_add:
-            for pid, row in self.writing.write(to_add):
-                self.new_tags.extend((pid, name) for name in row.new_tags)
-            self.to_add.extend(to_add)
 
 
 def _update_existing(user: User, plan: ImportPlan, *, detail: str, now) -> int:
