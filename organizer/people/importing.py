@@ -1039,7 +1039,9 @@ def check_and_import(user: User, data: bytes | Path, *, region: str, max_bytes: 
                 while checked < len(table) and not plan.errors and writer.error is None:
                     rows = check.accept(check.checker(table[checked:checked + STREAM_CHUNK]))
                     checked = min(checked + STREAM_CHUNK, len(table))
-                    if not plan.errors:
+                    if plan.errors:
+                        writer.stop()  # the runs still waiting would be rolled back: not written
+                    else:
                         writer.put(*_match_existing(visible, plan.source, rows, execute=lookups.execute), checked)
             if writer.error is not None:
                 raise writer.error
@@ -1082,14 +1084,16 @@ class _StreamWriter:
 
     It runs in a copy of the caller's context (the same app context, so the same session and
     connection, which the caller leaves alone until the thread has ended: ``with writer``
-    ends it). A failure is kept in ``error`` (for the caller to raise) and stops the writing;
-    the rest of the runs are ignored."""
+    ends it). A failure is kept in ``error`` (for the caller to raise) and stops the writing,
+    as ``stop`` and an exception leaving the ``with`` block do: the runs still waiting are
+    dropped."""
 
     def __init__(self, writing: _Writing, total: int, progress: Callable[[int, int], None] | None) -> None:
         self.writing, self.total, self.progress = writing, total, progress
         self.runs: queue.SimpleQueue[tuple[list[ImportRow], list[ExistingMatch], int, int] | None] = \
             queue.SimpleQueue()
         self.error: BaseException | None = None
+        self.stopped = False
         self.to_add: list[ImportRow] = []
         self.existing: list[ExistingMatch] = []
         self.hidden = 0
@@ -1101,9 +1105,15 @@ class _StreamWriter:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is not None:
+            self.stop()
         self.runs.put(None)
         self.thread.join()
+
+    def stop(self) -> None:
+        """Write no more runs (the one being written is finished)."""
+        self.stopped = True
 
     def put(self, to_add: list[ImportRow], existing: list[ExistingMatch], hidden: int, checked: int) -> None:
         """The next run of the file (``_match_existing``'s answer for it), and how many of the
@@ -1112,8 +1122,8 @@ class _StreamWriter:
 
     def _run(self) -> None:
         while (run := self.runs.get()) is not None:
-            if self.error is not None:
-                continue  # the rest is dropped: the caller raises the error
+            if self.error is not None or self.stopped:
+                continue  # the rest is dropped: the caller raises the error, or rolls back
             to_add, existing, hidden, checked = run
             try:
                 self.existing.extend(existing)

@@ -9,6 +9,8 @@ listed by line. On SQLite the file is checked, then written."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
@@ -60,15 +62,25 @@ def small_runs(monkeypatch):
 
 @pytest.fixture
 def runs_written(monkeypatch):
-    """How many runs of rows were written (``_Writing.write`` calls)."""
+    """How many runs of rows were written (``_Writing.write`` calls); on PostgreSQL each run is
+    written before the next is checked, so the runs before a bad row are in the database."""
     calls: list[int] = []
-    real_write = importing._Writing.write
+    written = threading.Semaphore(0)
+    real_write, real_put = importing._Writing.write, importing._StreamWriter.put
 
     def write(self, rows):
         calls.append(len(rows))
-        return real_write(self, rows)
+        try:
+            return real_write(self, rows)
+        finally:
+            written.release()
+
+    def put(self, to_add, *rest):
+        real_put(self, to_add, *rest)
+        assert written.acquire(timeout=30)
 
     monkeypatch.setattr(importing._Writing, "write", write)
+    monkeypatch.setattr(importing._StreamWriter, "put", put)
     return calls
 
 
