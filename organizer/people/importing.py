@@ -1002,11 +1002,12 @@ def check_and_import(user: User, data: bytes | Path, *, region: str, max_bytes: 
     beside the check instead of after it. A thread writes each run of ``STREAM_CHUNK`` checked
     rows on the session's connection while this one checks the next run and sets aside people
     already in Organizer (as ``check_import`` does, a run at a time, on a second connection);
-    nothing else uses the session meanwhile. Everything is written under a savepoint: at the first bad row
-    the writing stops, the rest of the file is checked as ``check_import`` checks it (by two
-    processes for a large rest) and the savepoint is rolled back. New tags are created, and
-    given to their rows, once the whole file is known good (the first row naming a tag spells
-    it). Other databases (SQLite, one writer, in this process) check, then write.
+    nothing else uses the session meanwhile. Everything is written under a savepoint: at the
+    first bad row the writing stops, the rest of the file is checked as ``check_import``
+    checks it (by two processes for a large rest) and the savepoint is rolled back. New tags
+    are created, and given to their rows, once the whole file is known good (the first row
+    naming a tag spells it). Other databases (SQLite: one writer, in this process) check,
+    then write.
 
     :raise ImportFileError: as ``check_import``.
     """
