@@ -1060,6 +1060,10 @@ def check_and_import(user: User, data: bytes | Path, *, region: str, max_bytes: 
     except _RowsRefused:
         connection.exec_driver_sql("ROLLBACK TO SAVEPOINT people_import")
         connection.exec_driver_sql("RELEASE SAVEPOINT people_import")
+        if writer.to_add:
+            # The rolled-back rows' entries stay in the trigram lists until merged (and then
+            # vacuumed): merged here, not in the next person's insert (somebody's page).
+            search_index.merge_pending_lists(connection)
         check.finish()
         _set_aside_existing(user, plan)  # the matches listed as check_import lists them
         return plan, 0
