@@ -8,6 +8,9 @@ Three plain steps that the web page and ``flask people import`` share:
   file (the header is line 1), and the rows that match people already in Organizer.
 - ``import_people(user, plan, ...)`` adds the plan's rows in bulk, with one audit event;
   the caller commits once, so an import is all or nothing.
+- ``check_and_import(user, data, ...)`` does both in one pass for ``flask people import`` and
+  the worker: on PostgreSQL the checked rows are written while the rest of the file is being
+  checked, and nothing is kept unless every row is good.
 - ``save_upload`` / ``take_upload`` / ``discard_upload`` keep the uploaded bytes on the server
   between the preview and the confirmation, under a random token; the page never trusts rows
   sent back by the browser.
