@@ -8,6 +8,9 @@ Three plain steps that the web page and ``flask people import`` share:
   file (the header is line 1), and the rows that match people already in Organizer.
 - ``import_people(user, plan, ...)`` adds the plan's rows in bulk, with one audit event;
   the caller commits once, so an import is all or nothing.
+- ``check_and_import(user, data, ...)`` does both in one pass for ``flask people import`` and
+  the worker: on PostgreSQL the checked rows are written while the rest of the file is being
+  checked, and nothing is kept unless every row is good.
 - ``save_upload`` / ``take_upload`` / ``discard_upload`` keep the uploaded bytes on the server
   between the preview and the confirmation, under a random token; the page never trusts rows
   sent back by the browser.
@@ -25,6 +28,7 @@ on people outside a leader's list are only counted, so the import reveals nobody
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import csv
 import functools
 import gc
@@ -33,11 +37,13 @@ import json
 import logging
 import multiprocessing
 import os
+import queue
 import re
 import secrets
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -45,7 +51,7 @@ from typing import IO
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, insert, select, update
 
 from organizer.audit.services import record
 from organizer.auth.models import User
@@ -380,83 +386,111 @@ def check_import(user: User, data: bytes | Path, *, region: str, max_bytes: int,
     :raise ImportFileError: when the file itself cannot be imported (see ``read_table``), or
         the mapping has no first name (nor full name), or gives two columns one single field.
     """
-    header, table = read_table(data, max_bytes=max_bytes, max_rows=max_rows)
-    plan = ImportPlan(total_rows=len(table), header=header)
-    plan.preset = PRESETS.get(preset or "") if preset else (None if saved or mapping else detect_preset(header))
-    if plan.preset:
-        plan.source = plan.preset.key
-    if mapping is None or len(mapping) != len(header):
-        mapping = auto_mapping(header, plan.preset, saved)
-    plan.mapping = [m if m in FIELDS else IGNORE for m in mapping]
-    plan.samples = [[] for _ in header]
-    for _line, cells in table:
-        if all(len(values) >= SAMPLES for values in plan.samples):
-            break
-        for i, values in enumerate(plan.samples):
-            cell = cells[i].strip() if i < len(cells) else ""
-            if cell and len(values) < SAMPLES:
-                values.append(cell[:60])
-    columns: dict[str, list[int]] = {}
-    for index, (name, target) in enumerate(zip(header, plan.mapping, strict=True)):
-        if target == IGNORE:
-            if name:
-                plan.ignored_columns.append(name)
-        elif target in SENSITIVE and not user.can_see_sensitive:
-            plan.notes_ignored = True
-        elif target in columns and target not in MULTIPLE:
-            raise ImportFileError(_("The columns “%(first)s” and “%(second)s” mean the same thing; keep only "
-                                    "one.", first=header[columns[target][0]], second=name))
-        else:
-            columns.setdefault(target, []).append(index)
-    if "first_name" not in columns and "full_name" not in columns:
-        raise ImportFileError(_("The first line must name the columns, with at least a first name "
-                                "(“First name” or “Nombre”)."))
-
-    neighborhoods = {_value_key(n.name): n for n in db.session.scalars(select(Neighborhood))}
-    tags = {_value_key(t.name): t for t in db.session.scalars(select(Tag))}
-    member_regions = get_organization().member_regions
-    new_tags: dict[str, str] = {}
-    seen_phone: dict[tuple[str, str], int] = {}  # by phone and name: a household shares a phone
-    seen_email: dict[str, int] = {}
-    seen_id: dict[str, int] = {}
-    # Another tool's export brings its own tags: staff get them created rather than a list
-    # of errors to fix by hand. A plain file's unknown tag stays an error (most likely a typo).
-    collect_tags = new_tags if user.is_staff and plan.preset else None
-    part = _RowChecker(header, columns, region, neighborhoods, tags, member_regions, collect=collect_tags is not None)
-    for row, found, resolve, tags_seen in _check_rows(table, part):
-        # In the file's order, as one pass would: the errors by line, a new tag spelled as the
-        # first row naming it spells it.
-        plan.errors.extend(found)
-        plan.to_resolve.extend(resolve)
-        for key, name in tags_seen:
-            collect_tags.setdefault(key, name)  # type: ignore[union-attr] - seen only when collected
-        if row is None:
-            continue
-        if row.new_tags:
-            row.new_tags = list(dict.fromkeys(collect_tags[_value_key(name)] for name in row.new_tags))  # type: ignore[index]
-        if row.external_id and row.external_id in seen_id:
-            # The same person again (an attendee export lists someone once per shift): one person.
-            plan.repeated += 1
-            continue
-        household = (row.phone, _name_key(row.first_name, row.last_name)) if row.phone else None
-        if household and household in seen_phone:
-            plan.errors.append(LineError(row.line, header[columns["phone"][0]], _(
-                "Same phone and name as line %(line)d.", line=seen_phone[household])))
-            continue
-        if row.email and row.email in seen_email:
-            plan.errors.append(LineError(row.line, header[columns["email"][0]],
-                                         _("Same email as line %(line)d.", line=seen_email[row.email])))
-            continue
-        if row.external_id:
-            seen_id[row.external_id] = row.line
-        if household:
-            seen_phone[household] = row.line
-        if row.email:
-            seen_email[row.email] = row.line
-        plan.rows.append(row)
-    plan.new_tags = sorted(new_tags.values(), key=_value_key)
+    check = _FileCheck(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows, mapping=mapping,
+                       preset=preset, saved=saved)
+    check.accept(_check_rows(check.table, check.checker))
+    plan = check.finish()
     _set_aside_existing(user, plan)
     return plan
+
+
+class _FileCheck:
+    """A file being checked for a user: its plan so far, and what deciding each row in the
+    file's order needs (``check_import`` checks all rows at once, ``check_and_import`` a run
+    at a time while the rows before are written). Reading the file and its columns happens
+    here; ``ImportFileError`` as ``check_import`` says."""
+
+    def __init__(self, user: User, data: bytes | Path, *, region: str, max_bytes: int, max_rows: int,
+                 mapping: list[str] | None, preset: str | None, saved: dict[str, str] | None) -> None:
+        header, table = read_table(data, max_bytes=max_bytes, max_rows=max_rows)
+        plan = ImportPlan(total_rows=len(table), header=header)
+        plan.preset = PRESETS.get(preset or "") if preset else (None if saved or mapping else detect_preset(header))
+        if plan.preset:
+            plan.source = plan.preset.key
+        if mapping is None or len(mapping) != len(header):
+            mapping = auto_mapping(header, plan.preset, saved)
+        plan.mapping = [m if m in FIELDS else IGNORE for m in mapping]
+        plan.samples = [[] for _ in header]
+        for _line, cells in table:
+            if all(len(values) >= SAMPLES for values in plan.samples):
+                break
+            for i, values in enumerate(plan.samples):
+                cell = cells[i].strip() if i < len(cells) else ""
+                if cell and len(values) < SAMPLES:
+                    values.append(cell[:60])
+        columns: dict[str, list[int]] = {}
+        for index, (name, target) in enumerate(zip(header, plan.mapping, strict=True)):
+            if target == IGNORE:
+                if name:
+                    plan.ignored_columns.append(name)
+            elif target in SENSITIVE and not user.can_see_sensitive:
+                plan.notes_ignored = True
+            elif target in columns and target not in MULTIPLE:
+                raise ImportFileError(_("The columns “%(first)s” and “%(second)s” mean the same thing; keep only "
+                                        "one.", first=header[columns[target][0]], second=name))
+            else:
+                columns.setdefault(target, []).append(index)
+        if "first_name" not in columns and "full_name" not in columns:
+            raise ImportFileError(_("The first line must name the columns, with at least a first name "
+                                    "(“First name” or “Nombre”)."))
+
+        neighborhoods = {_value_key(n.name): n for n in db.session.scalars(select(Neighborhood))}
+        tags = {_value_key(t.name): t for t in db.session.scalars(select(Tag))}
+        member_regions = get_organization().member_regions
+        self.plan, self.table, self.header, self.columns = plan, table, header, columns
+        self.new_tags: dict[str, str] = {}
+        self.seen_phone: dict[tuple[str, str], int] = {}  # by phone and name: a household shares a phone
+        self.seen_email: dict[str, int] = {}
+        self.seen_id: dict[str, int] = {}
+        # Another tool's export brings its own tags: staff get them created rather than a list
+        # of errors to fix by hand. A plain file's unknown tag stays an error (most likely a typo).
+        self.collect_tags = self.new_tags if user.is_staff and plan.preset else None
+        self.checker = _RowChecker(header, columns, region, neighborhoods, tags, member_regions,
+                                   collect=self.collect_tags is not None)
+
+    def accept(self, checked: list[CheckedRow]) -> list[ImportRow]:
+        """The file's next checked rows into the plan, in the file's order, as one pass would
+        take them: the errors by line, a new tag spelled as the first row naming it spells it,
+        repeats within the file. Returns the rows it added to ``plan.rows``."""
+        plan, header, columns, collect_tags = self.plan, self.header, self.columns, self.collect_tags
+        seen_phone, seen_email, seen_id = self.seen_phone, self.seen_email, self.seen_id
+        accepted: list[ImportRow] = []
+        for row, found, resolve, tags_seen in checked:
+            plan.errors.extend(found)
+            plan.to_resolve.extend(resolve)
+            for key, name in tags_seen:
+                collect_tags.setdefault(key, name)  # type: ignore[union-attr] - seen only when collected
+            if row is None:
+                continue
+            if row.new_tags:
+                row.new_tags = list(dict.fromkeys(collect_tags[_value_key(name)] for name in row.new_tags))  # type: ignore[index]
+            if row.external_id and row.external_id in seen_id:
+                # The same person again (an attendee export lists someone once per shift): one person.
+                plan.repeated += 1
+                continue
+            household = (row.phone, _name_key(row.first_name, row.last_name)) if row.phone else None
+            if household and household in seen_phone:
+                plan.errors.append(LineError(row.line, header[columns["phone"][0]], _(
+                    "Same phone and name as line %(line)d.", line=seen_phone[household])))
+                continue
+            if row.email and row.email in seen_email:
+                plan.errors.append(LineError(row.line, header[columns["email"][0]],
+                                             _("Same email as line %(line)d.", line=seen_email[row.email])))
+                continue
+            if row.external_id:
+                seen_id[row.external_id] = row.line
+            if household:
+                seen_phone[household] = row.line
+            if row.email:
+                seen_email[row.email] = row.line
+            accepted.append(row)
+        plan.rows.extend(accepted)
+        return accepted
+
+    def finish(self) -> ImportPlan:
+        """The plan, once every row is in: its new tags in order."""
+        self.plan.new_tags = sorted(self.new_tags.values(), key=_value_key)
+        return self.plan
 
 
 #: Files with at least this many rows are checked by two processes when the machine has two
@@ -780,48 +814,59 @@ def _keep_first(found: dict[str, tuple[int, str, bool]], key: str, person_id: in
 
 def _set_aside_existing(user: User, plan: ImportPlan) -> None:
     """Move rows that are people already in Organizer (archived too) out of ``plan.rows``: to
-    ``plan.existing`` when the user may see them, else counted. The same id in the other tool,
-    the same email, or the same phone and name; the same phone with another name is a household
-    member, added."""
-    ids = list({r.external_id for r in plan.rows if r.external_id})
-    phones = list({r.phone for r in plan.rows if r.phone})
-    emails = list({r.email for r in plan.rows if r.email})
+    ``plan.existing`` when the user may see them, else counted (``_match_existing``)."""
+    plan.rows, existing, hidden = _match_existing(people_visible_to(user), plan.source, plan.rows)
+    plan.existing.extend(existing)
+    plan.hidden_matches += hidden
+
+
+def _match_existing(visible: ColumnElement[bool], source: str, rows: list[ImportRow], *,
+                    execute: Callable[[Select], Iterable] | None = None,
+                    ) -> tuple[list[ImportRow], list[ExistingMatch], int]:
+    """``rows`` split into those to add, those matching people already in Organizer whom the
+    ``visible`` condition lets the user see (in the rows' order), and how many match people the
+    user may not see. The same id in the other tool (kept under ``source``), the same email, or
+    the same phone and name; the same phone with another name is a household member, added.
+    ``execute``: what runs the queries (the session's ``execute`` unless given)."""
+    execute = execute or db.session.execute
+    ids = list({r.external_id for r in rows if r.external_id})
+    phones = list({r.phone for r in rows if r.phone})
+    emails = list({r.email for r in rows if r.email})
     by_id: dict[str, tuple[int, str, bool]] = {}
     by_phone: dict[str, tuple[int, str, bool]] = {}  # by phone and name key (see below)
     by_email: dict[str, tuple[int, str, bool]] = {}
-    visible = people_visible_to(user).label("visible")
-    names = (Person.first_name, Person.last_name, Person.preferred_name, visible)
+    names = (Person.first_name, Person.last_name, Person.preferred_name, visible.label("visible"))
     # One query per kind, the values bound as one parameter (``in_values``): SQLite reads the
     # table once against them (0.1 s), where chunks of 500 each scanned it whenever its
     # statistics said the column's index narrowed nothing (people without emails: 3 s).
-    found = db.session.execute(
+    found = execute(
         select(Person.id, PersonExternalId.external_id, *names)
         .join(PersonExternalId, PersonExternalId.person_id == Person.id)
-        .where(PersonExternalId.source == plan.source, in_values(PersonExternalId.external_id, ids))
+        .where(PersonExternalId.source == source, in_values(PersonExternalId.external_id, ids))
     ) if ids else ()
     for pid, value, first, last, preferred, may_see in found:
         _keep_first(by_id, value, pid, f"{preferred or first} {last}".strip(), may_see)
     # Phones and emails in separate queries, each free to walk its own index (an OR of the two
     # lists made SQLite scan the whole table instead).
     for column, values, by_value in ((Person.phone, phones, by_phone), (Person.email, emails, by_email)):
-        found = db.session.execute(
+        found = execute(
             select(Person.id, column, *names).where(in_values(column, values))) if values else ()
         for pid, value, first, last, preferred, may_see in found:
             key = f"{value} {_name_key(first, last)}" if column is Person.phone else value
             _keep_first(by_value, key, pid, f"{preferred or first} {last}".strip(), may_see)
     if not by_id and not by_phone and not by_email:
-        return
-    to_add = []
-    for row in plan.rows:
+        return rows, [], 0
+    to_add, existing, hidden = [], [], 0
+    for row in rows:
         match = (by_id.get(row.external_id or "") or by_email.get(row.email or "")
                  or (by_phone.get(f"{row.phone} {_name_key(row.first_name, row.last_name)}") if row.phone else None))
         if match is None:
             to_add.append(row)
         elif match[2]:
-            plan.existing.append(ExistingMatch(row.line, match[0], match[1], row))
+            existing.append(ExistingMatch(row.line, match[0], match[1], row))
         else:
-            plan.hidden_matches += 1
-    plan.rows = to_add
+            hidden += 1
+    return to_add, existing, hidden
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -848,65 +893,256 @@ def import_people(user: User, plan: ImportPlan, *, owner: User | None, file_name
     """
     if not plan.ok:
         raise ValueError("an import with errors cannot be written")
-    source = f"imported by {user.email} from {file_name}"[:80]
-    now = utcnow()
-    updated = _update_existing(user, plan, detail=source, now=now)
+    writing = _Writing(user, plan, owner=owner, file_name=file_name)
+    updated = _update_existing(user, plan, detail=writing.detail, now=writing.now)
     if not plan.rows and not updated:
         return 0
-    owner_id = user.id if user.is_leader else (owner.id if owner else None)
-    sensitive = user.can_see_sensitive
-    created_tags = {}
-    for name in plan.new_tags if user.is_staff else ():
-        tag = Tag(name=name)
-        db.session.add(tag)
-        created_tags[name] = tag
-    if created_tags:
-        db.session.flush()
-    # Rows are written with the driver's executemany (``db.insert_rows``), their ids reserved
-    # first: SQLAlchemy's per-row parameter handling (and RETURNING to learn each new id) was
-    # most of a 100,000-row import. Every column is named, so no Python default is needed.
-    connection = db.session.connection()
-    people = Person.__table__
-    columns = ("id", "first_name", "last_name", "preferred_name", "phone", "email", "address", "city",
-               "postal_code", "other_phones", "neighborhood_id", "preferred_language", "notes", "sms_consent",
-               "sms_consent_at", "sms_consent_source", "owner_id", "created_by_id", "created_at", "updated_at",
-               "updated_by_id", "archived_at", "source", "search_key", "name_key")
+    writing.create_tags(plan.new_tags)
     added = 0
     # One bump of the reports' data version for the whole file, not one per row, and the new
     # people added to the search index in one statement (SQLite).
-    with bulk_inserts(connection, ("people", "person_race_ethnicities")), search_index.bulk_people(connection):
+    with bulk_inserts(writing.connection, ("people", "person_race_ethnicities")), \
+            search_index.bulk_people(writing.connection):
         for start in range(0, len(plan.rows), INSERT_CHUNK):
-            rows = plan.rows[start:start + INSERT_CHUNK]
-            pairs = list(zip(reserve_ids(connection, people, len(rows)), rows, strict=True))
-            insert_rows(connection, people, columns, (
-                (pid, row.first_name, row.last_name, row.preferred_name, row.phone, row.email, row.address, row.city,
-                 row.postal_code, TAG_SEPARATOR.join(row.other_phones) or None,
-                 row.neighborhood.id if row.neighborhood else None, row.preferred_language,
-                 row.notes if sensitive else None, row.sms_consent or SmsConsent.UNKNOWN,
-                 now if row.sms_consent else None, source if row.sms_consent else None,
-                 owner_id, user.id, now, now, None, None, PersonSource.IMPORT,
-                 row.search_key, row.name_key)
-                for pid, row in pairs
-            ))
-            record_imported_consents([(pid, row.sms_consent) for pid, row in pairs if row.sms_consent], user,
-                                     detail=source, now=now)
-            insert_rows(connection, person_tags, ("person_id", "tag_id"), [
-                (pid, tag.id) for pid, row in pairs
-                for tag in [*row.tags, *(created_tags[n] for n in row.new_tags if n in created_tags)]])
-            if sensitive:
-                insert_rows(connection, PersonRaceEthnicity.__table__, ("person_id", "value"),
-                            [(pid, race) for pid, row in pairs for race in row.race_ethnicities])
-            insert_rows(connection, PersonExternalId.__table__, ("person_id", "source", "external_id"),
-                        [(pid, plan.source, row.external_id) for pid, row in pairs if row.external_id])
-            added += len(pairs)
+            added += len(writing.write(plan.rows[start:start + INSERT_CHUNK]))
             if progress is not None:
                 progress(added)
-    record(user, "import", None,
-           {"file": file_name, "added": added, "already_there": plan.skipped, "rows": plan.total_rows,
-            "owner_id": owner_id, "updated": updated, "preset": plan.source,
-            "tags_created": sorted(created_tags)},
-           object_type="people", summary=f"{added} people imported from {file_name}"[:255])
+    writing.record(added, updated)
     return added
+
+
+class _Writing:
+    """What writing a plan's people needs, decided once per import, and the writing itself.
+
+    Rows are written with the driver's executemany (``db.insert_rows``; PostgreSQL: COPY),
+    their ids reserved first (``db.reserve_ids``): SQLAlchemy's per-row parameter handling (and
+    RETURNING to learn each new id) was most of a 100,000-row import. Every column is named, so
+    no Python default is needed."""
+
+    COLUMNS = ("id", "first_name", "last_name", "preferred_name", "phone", "email", "address", "city",
+               "postal_code", "other_phones", "neighborhood_id", "preferred_language", "notes", "sms_consent",
+               "sms_consent_at", "sms_consent_source", "owner_id", "created_by_id", "created_at", "updated_at",
+               "updated_by_id", "archived_at", "source", "search_key", "name_key")
+
+    def __init__(self, user: User, plan: ImportPlan, *, owner: User | None, file_name: str) -> None:
+        self.user, self.plan, self.file_name = user, plan, file_name
+        self.detail = f"imported by {user.email} from {file_name}"[:80]
+        self.now = utcnow()
+        self.user_id = user.id
+        self.owner_id = user.id if user.is_leader else (owner.id if owner else None)
+        self.sensitive = user.can_see_sensitive
+        self.staff = user.is_staff
+        self.created_tags: dict[str, Tag] = {}
+        self.connection = db.session.connection()
+
+    def create_tags(self, names: list[str]) -> None:
+        """The tags missing from the list that the rows name (staff only)."""
+        for name in names if self.staff else ():
+            tag = Tag(name=name)
+            db.session.add(tag)
+            self.created_tags[name] = tag
+        if self.created_tags:
+            db.session.flush()
+
+    def write(self, rows: list[ImportRow]) -> list[tuple[int, ImportRow]]:
+        """``rows`` added as people with their tags (those created already), consent history,
+        race/ethnicity and ids in other tools; returns each new id with its row."""
+        connection, user_id, now, detail = self.connection, self.user_id, self.now, self.detail
+        sensitive, created_tags = self.sensitive, self.created_tags
+        pairs = list(zip(reserve_ids(connection, Person.__table__, len(rows)), rows, strict=True))
+        insert_rows(connection, Person.__table__, self.COLUMNS, (
+            (pid, row.first_name, row.last_name, row.preferred_name, row.phone, row.email, row.address, row.city,
+             row.postal_code, TAG_SEPARATOR.join(row.other_phones) or None,
+             row.neighborhood.id if row.neighborhood else None, row.preferred_language,
+             row.notes if sensitive else None, row.sms_consent or SmsConsent.UNKNOWN,
+             now if row.sms_consent else None, detail if row.sms_consent else None,
+             self.owner_id, user_id, now, now, None, None, PersonSource.IMPORT,
+             row.search_key, row.name_key)
+            for pid, row in pairs
+        ))
+        record_imported_consents([(pid, row.sms_consent) for pid, row in pairs if row.sms_consent], self.user,
+                                 detail=detail, now=now)
+        insert_rows(connection, person_tags, ("person_id", "tag_id"), [
+            (pid, tag.id) for pid, row in pairs
+            for tag in [*row.tags, *(created_tags[n] for n in row.new_tags if n in created_tags)]])
+        if sensitive:
+            insert_rows(connection, PersonRaceEthnicity.__table__, ("person_id", "value"),
+                        [(pid, race) for pid, row in pairs for race in row.race_ethnicities])
+        insert_rows(connection, PersonExternalId.__table__, ("person_id", "source", "external_id"),
+                    [(pid, self.plan.source, row.external_id) for pid, row in pairs if row.external_id])
+        return pairs
+
+    def record(self, added: int, updated: int) -> None:
+        """The import's one audit event."""
+        plan = self.plan
+        record(self.user, "import", None,
+               {"file": self.file_name, "added": added, "already_there": plan.skipped, "rows": plan.total_rows,
+                "owner_id": self.owner_id, "updated": updated, "preset": plan.source,
+                "tags_created": sorted(self.created_tags)},
+               object_type="people", summary=f"{added} people imported from {self.file_name}"[:255])
+
+
+# --- checking while writing (PostgreSQL) --------------------------------------------------
+
+#: Rows checked at a time by ``check_and_import`` before they are handed to the writing thread.
+STREAM_CHUNK = 5_000
+
+
+@_collector_paused()
+def check_and_import(user: User, data: bytes | Path, *, region: str, max_bytes: int, max_rows: int,
+                     owner: User | None, file_name: str, mapping: list[str] | None = None,
+                     preset: str | None = None, saved: dict[str, str] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> tuple[ImportPlan, int]:
+    """``check_import`` then, when the plan has no error, ``import_people``: the plan and how
+    many people were added (the caller commits, or rolls back when the plan has errors). Still
+    all or nothing: a plan with errors leaves nothing of this import in the transaction, and
+    lists every bad row by line, as ``check_import`` does. ``progress(done, total)``, when
+    given, is called as the rows are written: the file's rows handled (PostgreSQL), or the
+    people added of those to add (once checked, elsewhere).
+
+    On PostgreSQL the rows are written while the rest of the file is still being checked: the
+    server's work (its indexes, foreign keys and trigram lists: most of a large import) runs
+    beside the check instead of after it. A thread writes each run of ``STREAM_CHUNK`` checked
+    rows on the session's connection while this one checks the next run and sets aside people
+    already in Organizer (as ``check_import`` does, a run at a time, on a second connection);
+    nothing else uses the session meanwhile. Everything is written under a savepoint: at the
+    first bad row the writing stops, the rest of the file is checked as ``check_import``
+    checks it (by two processes for a large rest) and the savepoint is rolled back. New tags
+    are created, and given to their rows, once the whole file is known good (the first row
+    naming a tag spells it). Other databases (SQLite: one writer, in this process) check,
+    then write.
+
+    :raise ImportFileError: as ``check_import``.
+    """
+    if db.session.connection().dialect.name != "postgresql":
+        plan = check_import(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows, mapping=mapping,
+                            preset=preset, saved=saved)
+        if not plan.ok:
+            return plan, 0
+        total = len(plan.rows)
+        added = import_people(user, plan, owner=owner, file_name=file_name,
+                              progress=(lambda done: progress(done, total)) if progress else None)
+        return plan, added
+    check = _FileCheck(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows, mapping=mapping,
+                       preset=preset, saved=saved)
+    plan, table = check.plan, check.table
+    writing = _Writing(user, plan, owner=owner, file_name=file_name)
+    writer = _StreamWriter(writing, plan.total_rows, progress)
+    visible = people_visible_to(user)
+    connection = writing.connection
+    connection.exec_driver_sql("SAVEPOINT people_import")
+    try:
+        # The trigram lists merged once at the end (``bulk_people``), only when the rows stay.
+        with search_index.bulk_people(connection):
+            checked = 0
+            # People already in Organizer are looked for on a second connection, by this
+            # thread, so that the writing one only writes: it sees what was committed, as the
+            # import's own transaction did before it wrote anything (this file's new people,
+            # not committed, are never taken for people already here).
+            with db.engine.connect() as lookups, writer:
+                while checked < len(table) and not plan.errors and writer.error is None:
+                    rows = check.accept(check.checker(table[checked:checked + STREAM_CHUNK]))
+                    checked = min(checked + STREAM_CHUNK, len(table))
+                    if plan.errors:
+                        writer.stop()  # the runs still waiting would be rolled back: not written
+                    else:
+                        writer.put(*_match_existing(visible, plan.source, rows, execute=lookups.execute), checked)
+            if writer.error is not None:
+                raise writer.error
+            if plan.errors:
+                # Every bad row is still listed: the rest checked as check_import would, once
+                # the writing thread has ended (``_check_rows`` may fork).
+                check.accept(_check_rows(table[checked:], check.checker))
+                raise _RowsRefused
+            existing, hidden, to_add, new_tag_rows = writer.existing, writer.hidden, writer.to_add, writer.new_tags
+            check.finish()
+            # The rows of this file that name a tag created now: written once it exists.
+            writing.create_tags(plan.new_tags)
+            insert_rows(connection, person_tags, ("person_id", "tag_id"), [
+                (pid, writing.created_tags[name].id) for pid, name in new_tag_rows if name in writing.created_tags])
+    except _RowsRefused:
+        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT people_import")
+        connection.exec_driver_sql("RELEASE SAVEPOINT people_import")
+        if writer.to_add:
+            # The rolled-back rows' entries stay in the trigram lists until merged (and then
+            # vacuumed): merged here, not in the next person's insert (somebody's page).
+            search_index.merge_pending_lists(connection)
+        check.finish()
+        _set_aside_existing(user, plan)  # the matches listed as check_import lists them
+        return plan, 0
+    except BaseException:
+        with contextlib.suppress(Exception):  # the connection may be gone: the caller rolls back
+            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT people_import")
+        raise
+    connection.exec_driver_sql("RELEASE SAVEPOINT people_import")
+    plan.rows, plan.existing, plan.hidden_matches = to_add, existing, hidden
+    added = len(to_add)
+    updated = _update_existing(user, plan, detail=writing.detail, now=writing.now)
+    if added or updated:
+        writing.record(added, updated)
+    return plan, added
+
+
+class _RowsRefused(Exception):
+    """A row of the file has an error: nothing of the import is kept."""
+
+
+class _StreamWriter:
+    """The thread of ``check_and_import`` that writes runs of checked rows (``put``) in order.
+
+    It runs in a copy of the caller's context (the same app context, so the same session and
+    connection, which the caller leaves alone until the thread has ended: ``with writer``
+    ends it). A failure is kept in ``error`` (for the caller to raise) and stops the writing,
+    as ``stop`` and an exception leaving the ``with`` block do: the runs still waiting are
+    dropped."""
+
+    def __init__(self, writing: _Writing, total: int, progress: Callable[[int, int], None] | None) -> None:
+        self.writing, self.total, self.progress = writing, total, progress
+        self.runs: queue.SimpleQueue[tuple[list[ImportRow], list[ExistingMatch], int, int] | None] = \
+            queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.to_add: list[ImportRow] = []
+        self.existing: list[ExistingMatch] = []
+        self.hidden = 0
+        self.new_tags: list[tuple[int, str]] = []  # (person id, name) of tags created at the end
+        self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                                       name="people-import-writer", daemon=True)
+
+    def __enter__(self) -> _StreamWriter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is not None:
+            self.stop()
+        self.runs.put(None)
+        self.thread.join()
+
+    def stop(self) -> None:
+        """Write no more runs (the one being written is finished)."""
+        self.stopped = True
+
+    def put(self, to_add: list[ImportRow], existing: list[ExistingMatch], hidden: int, checked: int) -> None:
+        """The next run of the file (``_match_existing``'s answer for it), and how many of the
+        file's rows are checked with it."""
+        self.runs.put((to_add, existing, hidden, checked))
+
+    def _run(self) -> None:
+        while (run := self.runs.get()) is not None:
+            if self.error is not None or self.stopped:
+                continue  # the rest is dropped: the caller raises the error, or rolls back
+            to_add, existing, hidden, checked = run
+            try:
+                self.existing.extend(existing)
+                self.hidden += hidden
+                for pid, row in self.writing.write(to_add) if to_add else ():
+                    self.new_tags.extend((pid, name) for name in row.new_tags)
+                self.to_add.extend(to_add)
+                if self.progress is not None:
+                    self.progress(checked, self.total)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller, who raises it
+                self.error = error
 
 
 def _update_existing(user: User, plan: ImportPlan, *, detail: str, now) -> int:
@@ -1048,7 +1284,7 @@ def read_progress(folder: Path, token: str) -> dict | None:
 
 def run_background_import(folder: Path, token: str, *, user_id: int, owner_id: int | None, file_name: str,
                           region: str, max_bytes: int, max_rows: int, errors_kept: int) -> None:
-    """Check and import the upload under ``token`` in one transaction, as ``import_people`` does,
+    """Check and import the upload under ``token`` in one transaction (``check_and_import``),
     recording the progress for the page: "checking", "importing" (``done`` of ``total``), then
     "done" (``added``, ``skipped``) or "failed" (the first ``errors_kept`` errors by line and how
     many there are; nothing written). Commits once; raises nothing.
@@ -1061,28 +1297,30 @@ def run_background_import(folder: Path, token: str, *, user_id: int, owner_id: i
         write_progress(folder, token, **base, state="failed", reason="expired", errors=[], error_count=0)
         return
     write_progress(folder, token, **base, state="checking")
+
+    def progress(done: int, total: int) -> None:
+        write_progress(folder, token, **base, state="importing", done=done, total=total)
+
     try:
         with force_locale(user.locale or "en"):  # the errors by line, in the user's language
-            plan = check_import(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows)
+            # Written while it is checked on PostgreSQL; nothing kept unless every row is good.
+            plan, added = check_and_import(user, data, region=region, max_bytes=max_bytes, max_rows=max_rows,
+                                           owner=owner, file_name=file_name, progress=progress)
+        if plan.ok:
+            db.session.commit()
     except ImportFileError as error:
         write_progress(folder, token, **base, state="failed", reason="file", message=str(error), errors=[],
                        error_count=0)
         return
-    del data
-    if not plan.ok:
-        write_progress(folder, token, **base, state="failed", reason="rows", error_count=len(plan.errors),
-                       errors=[[e.line, e.column, e.message] for e in plan.errors[:errors_kept]])
-        return
-    total = len(plan.rows)
-    write_progress(folder, token, **base, state="importing", done=0, total=total)
-    try:
-        added = import_people(user, plan, owner=owner, file_name=file_name,
-                              progress=lambda done: write_progress(folder, token, **base, state="importing",
-                                                                   done=done, total=total))
-        db.session.commit()
     except Exception:  # all or nothing: say so, and keep the reason in the worker's log
         db.session.rollback()
         log.exception("people import %s failed", token)
         write_progress(folder, token, **base, state="failed", reason="error", errors=[], error_count=0)
         return
+    if not plan.ok:
+        db.session.rollback()
+        write_progress(folder, token, **base, state="failed", reason="rows", error_count=len(plan.errors),
+                       errors=[[e.line, e.column, e.message] for e in plan.errors[:errors_kept]])
+        return
+    total = len(plan.rows)
     write_progress(folder, token, **base, state="done", added=added, skipped=plan.skipped, total=total)

@@ -180,12 +180,7 @@ def bulk_people(connection: Connection) -> Iterator[None]:
         connection.exec_driver_sql(f"SET LOCAL gin_pending_list_limit = {GIN_PENDING_LIST_MAX_KB}")
         yield
         connection.exec_driver_sql("SET LOCAL gin_pending_list_limit TO DEFAULT")
-        for index in TRIGRAM_INDEXES:
-            # Only the index's owner may merge it (else the entries wait in the pending list for
-            # the next vacuum, found by searches meanwhile all the same).
-            connection.exec_driver_sql(
-                "SELECT gin_clean_pending_list(c.oid) FROM pg_class c "
-                "WHERE c.oid = %(index)s::regclass AND pg_has_role(c.relowner, 'USAGE')", {"index": index})
+        merge_pending_lists(connection)
         return
     if connection.dialect.name != "sqlite":
         yield
@@ -197,3 +192,14 @@ def bulk_people(connection: Connection) -> Iterator[None]:
             connection.exec_driver_sql(
                 "INSERT INTO people_search (rowid, search_key, phone) "
                 "SELECT id, search_key, phone FROM people WHERE id > ?", (top,))
+
+
+def merge_pending_lists(connection: Connection) -> None:
+    """PostgreSQL: merge the trigram indexes' pending lists into the indexes now, rather than
+    in the next insert that finds them over ``gin_pending_list_limit`` (somebody's page)."""
+    for index in TRIGRAM_INDEXES:
+        # Only the index's owner may merge it (else the entries wait in the pending list for
+        # the next vacuum, found by searches meanwhile all the same).
+        connection.exec_driver_sql(
+            "SELECT gin_clean_pending_list(c.oid) FROM pg_class c "
+            "WHERE c.oid = %(index)s::regclass AND pg_has_role(c.relowner, 'USAGE')", {"index": index})

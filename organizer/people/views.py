@@ -37,6 +37,7 @@ from organizer.people.importing import (
     TAG_SEPARATOR,
     ImportFileError,
     ImportPlan,
+    check_and_import,
     check_import,
     discard_upload,
     peek_upload,
@@ -681,10 +682,13 @@ def import_command(path: Path, by_email: str, owner_email: str | None, preset: s
             raise click.ClickException(f"{map_file.name} is not JSON: {error}") from None
         if not isinstance(saved, dict) or any(v not in FIELDS for v in saved.values()):
             raise click.ClickException(f"{map_file.name} must map column headers to fields: {', '.join(FIELDS)}")
+    limits = {"region": _region(), "max_bytes": current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
+              "max_rows": current_app.config["PEOPLE_IMPORT_MAX_ROWS"], "preset": preset, "saved": saved}
     try:
-        plan = check_import(actor, path, region=_region(),
-                            max_bytes=current_app.config["PEOPLE_IMPORT_MAX_BYTES"],
-                            max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"], preset=preset, saved=saved)
+        if dry_run:
+            plan, added = check_import(actor, path, **limits), 0
+        else:  # written as it is checked (PostgreSQL), nothing kept unless every row is good
+            plan, added = check_and_import(actor, path, owner=owner, file_name=path.name, **limits)
     except ImportFileError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"layout: {plan.preset.name if plan.preset else 'generic'}")
@@ -707,7 +711,6 @@ def import_command(path: Path, by_email: str, owner_email: str | None, preset: s
     if dry_run:
         click.echo(f"would add {len(plan.rows)}, already in Organizer {plan.skipped}")
         return
-    added = import_people(actor, plan, owner=owner, file_name=path.name)
     db.session.commit()
     click.echo(f"added {added}, already in Organizer {plan.skipped}")
 
