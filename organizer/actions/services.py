@@ -54,7 +54,7 @@ from organizer.auth.models import User
 from organizer.db import paged, utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership, MembershipRole
-from organizer.people.models import ConsentMethod, Person, PersonSource, SmsConsent
+from organizer.people.models import ConsentMethod, Person, PersonSource, SmsConsent, display_name
 from organizer.people.services import (
     PersonFilters,
     PhoneError,
@@ -462,8 +462,8 @@ class RsvpRow:
     came: bool
 
     @property
-    def display_name(self) -> str:  # as ``Person.display_name``
-        return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
+    def display_name(self) -> str:
+        return display_name(self.first_name, self.preferred_name, self.last_name)
 
     @property
     def full_name(self) -> str:  # as ``Person.full_name``

@@ -143,6 +143,12 @@ def _name_key_default(context: DefaultExecutionContext) -> str | None:
     return name_key_for(row.get("first_name"), row.get("last_name"))
 
 
+def display_name(first_name: str, preferred_name: str | None, last_name: str) -> str:
+    """How a person is named on every page: the name they go by, then their last name. Rows
+    read as columns (a page's RSVPs, a person's network) name them the same way."""
+    return f"{preferred_name or first_name} {last_name}".strip()
+
+
 class Person(db.Model):
     """A resident: somebody we have a relationship with, or want one."""
 
@@ -226,8 +232,7 @@ class Person(db.Model):
 
     @property
     def display_name(self) -> str:
-        first = self.preferred_name or self.first_name
-        return f"{first} {self.last_name}".strip()
+        return display_name(self.first_name, self.preferred_name, self.last_name)
 
     @property
     def full_name(self) -> str:

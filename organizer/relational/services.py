@@ -39,7 +39,7 @@ from organizer.auth.models import Role, User
 from organizer.db import utcnow
 from organizer.extensions import db
 from organizer.institutions.models import Institution, Membership
-from organizer.people.models import Person
+from organizer.people.models import Person, display_name
 from organizer.people.services import (
     PersonData,
     create_person,
@@ -1089,8 +1089,8 @@ class NetworkPerson:
     last_name: str
 
     @property
-    def display_name(self) -> str:  # as ``Person.display_name``
-        return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
+    def display_name(self) -> str:
+        return display_name(self.first_name, self.preferred_name, self.last_name)
 
 
 @dataclass(slots=True)
