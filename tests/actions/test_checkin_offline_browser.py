@@ -24,6 +24,15 @@ def _open_door(page: Page, url: str) -> None:
     expect(page.get_by_test_id("sync-state")).to_have_text("All synced")
 
 
+def _phone_at_the_door(context: BrowserContext, live_server: str, user, url: str) -> Page:
+    """A phone-sized page of ``context``, logged in as ``user``, the check-in page kept for offline."""
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server, user)
+    _open_door(page, url)
+    return page
+
+
 def _check_in(page: Page, name: str, query: str) -> None:
     page.get_by_placeholder("Name or phone").fill(query)
     page.get_by_role("button", name="Search").click()
@@ -56,10 +65,7 @@ def test_check_ins_made_offline_survive_a_reload_and_a_closed_tab_and_sync_once(
     add_rsvp(action, make_person(first_name="Dolores", last_name="Huerta", phone="+13125550142"), "yes")
     add_rsvp(action, make_person(first_name="Cesar", last_name="Chavez", phone="+13125550143"), "yes")
     url = f"{live_server}/actions/{action.id}/checkin"
-    page = context.new_page()
-    page.set_viewport_size(PHONE)
-    log_in(page, live_server, staff)
-    _open_door(page, url)
+    page = _phone_at_the_door(context, live_server, staff, url)
 
     context.set_offline(True)
     _check_in(page, "Dolores Huerta", "huerta")
@@ -142,10 +148,7 @@ def test_a_sync_after_the_session_ended_keeps_the_queue_until_the_user_logs_in_a
     action = make_action(days=0)
     add_rsvp(action, make_person(first_name="Dolores", last_name="Huerta"), "yes")
     url = f"{live_server}/actions/{action.id}/checkin"
-    page = context.new_page()
-    page.set_viewport_size(PHONE)
-    log_in(page, live_server, staff)
-    _open_door(page, url)
+    page = _phone_at_the_door(context, live_server, staff, url)
     context.set_offline(True)
     _check_in(page, "Dolores Huerta", "huerta")
 
@@ -187,10 +190,7 @@ def test_logging_out_forgets_the_roster_and_the_page_kept_on_the_device(
     action = make_action(days=0, title="Route 9 hearing")
     add_rsvp(action, make_person(first_name="Dolores", last_name="Huerta", phone="+13125550142"), "yes")
     url = f"{live_server}/actions/{action.id}/checkin"
-    page = context.new_page()
-    page.set_viewport_size(PHONE)
-    log_in(page, live_server, staff)
-    _open_door(page, url)
+    page = _phone_at_the_door(context, live_server, staff, url)
     assert page.evaluate(_ROSTERS) == [1]
     assert page.evaluate(_KEPT_PAGES) == [f"/actions/{action.id}/checkin"]
 
