@@ -36,10 +36,13 @@ def fake_server(fake: FakeTwilio) -> Iterator[LiveServer]:
 @pytest.fixture
 def twilio_app(app: Flask, fake_server: LiveServer) -> Flask:
     """The app under test sending through the real twilio client to the fake: unpaced, and
-    without quiet hours (tests that need them set them and pass "now")."""
+    without quiet hours (tests that need them set them and pass "now"). The client waits
+    Twilio's default 10 s for an answer: with 2 s, one answer of the local fake that came
+    late on a busy CI machine made a text "ambiguous" and its SID missing (the tests that
+    time out on purpose set their own)."""
     app.config.update(
         SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_FROM_NUMBER=SENDER,
-        TWILIO_API_BASE_URL=fake_server.url, TWILIO_TIMEOUT=2.0, PUBLIC_BASE_URL=PUBLIC,
+        TWILIO_API_BASE_URL=fake_server.url, TWILIO_TIMEOUT=10.0, PUBLIC_BASE_URL=PUBLIC,
         SMS_SEGMENTS_PER_SECOND="0", SMS_PAUSE_THRESHOLD=20, SMS_QUIET_HOURS="00:00-00:00",
     )
     app.extensions.pop("sms_backend", None)
