@@ -45,7 +45,7 @@ def consumer_env(database_url: str, fake_server, tmp_path: Path) -> dict[str, st
         "ORGANIZER_ENV": "development", "SECRET_KEY": "crash-test-secret", "DATABASE_URL": database_url,
         "ORGANIZER_INSTANCE": str(tmp_path / "instance"), "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
         "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
-        "TWILIO_FROM_NUMBER": SENDER, "TWILIO_API_BASE_URL": fake_server.url, "TWILIO_TIMEOUT": "2",
+        "TWILIO_FROM_NUMBER": SENDER, "TWILIO_API_BASE_URL": fake_server.url, "TWILIO_TIMEOUT": "10",
         "PUBLIC_BASE_URL": "", "SMS_SEGMENTS_PER_SECOND": "0", "SMS_QUIET_HOURS": "00:00-00:00",
         "SMS_SENDING_STALE_SECONDS": "5", "PYTHONPATH": str(BASE_DIR),
     }
@@ -93,7 +93,7 @@ def test_worker_killed_mid_mobilization_sends_exactly_one_text_per_person(
 
     # The dead worker's claims are stale from here on: reconcile them as the sweep would.
     app.config.update(SMS_SENDING_STALE_SECONDS=5)
-    provider = TwilioBackend(ACCOUNT, TOKEN, from_number=SENDER, api_base_url=fake_server.url, timeout=2)
+    provider = TwilioBackend(ACCOUNT, TOKEN, from_number=SENDER, api_base_url=fake_server.url, timeout=10)
     try:
         with app.app_context():
             report = sending.reconcile_stale(sending.utcnow() + timedelta(seconds=10), provider)

@@ -126,7 +126,7 @@ def test_a_sender_killed_before_writing_its_sids_doubles_nothing(app, fake, fake
 
     rows = _rows(app)
     assert len(fake.messages) == 3 and all(r.sid is None for r in rows)  # taken by Twilio, not yet written
-    provider = TwilioBackend(ACCOUNT, TOKEN, from_number=SENDER, api_base_url=fake_server.url, timeout=2)
+    provider = TwilioBackend(ACCOUNT, TOKEN, from_number=SENDER, api_base_url=fake_server.url, timeout=10)
     try:
         with app.app_context():
             report = sending.reconcile_stale(rows[0].claimed_at + timedelta(minutes=5), provider)
