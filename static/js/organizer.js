@@ -60,3 +60,12 @@ document.addEventListener("submit", (event) => {
   const enough = new Promise((resolve) => { setTimeout(resolve, 1000); });
   Promise.race([cleared, enough]).then(() => form.submit());
 });
+
+// A session that ended without a log-out (idle too long, or signed out from another device)
+// lands on the login page: what the check-in page kept on this device goes then, as on a
+// log-out. (Offline, the door keeps working until then: that is what it was kept for.)
+if (document.querySelector("[data-forget-device-now]")) {
+  Promise.allSettled([forgetCheckinRosters(), forgetCheckinPages()]).then(() => {
+    document.documentElement.dataset.deviceForgotten = "yes";
+  });
+}

@@ -203,3 +203,21 @@ def test_logging_out_forgets_the_roster_and_the_page_kept_on_the_device(
     log_in(page, live_server, staff)
     _open_door(page, url)
     assert page.evaluate(_ROSTERS) == [1]
+
+
+def test_a_session_that_ended_forgets_the_roster_once_the_login_page_shows(
+        context: BrowserContext, live_server, make_user, make_person, make_action, add_rsvp):
+    """Nobody logged out: the session ended (idle, or signed out from another device). The
+    names and phones kept for the door go as soon as the phone shows the login page."""
+    staff = make_user()
+    action = make_action(days=0)
+    add_rsvp(action, make_person(first_name="Dolores", last_name="Huerta", phone="+13125550142"), "yes")
+    page = _phone_at_the_door(context, live_server, staff, f"{live_server}/actions/{action.id}/checkin")
+    assert page.evaluate(_ROSTERS) == [1]
+
+    context.clear_cookies()
+    page.goto(f"{live_server}/actions/{action.id}")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.locator("html[data-device-forgotten=yes]")).to_have_count(1)
+    assert page.evaluate(_ROSTERS) == []
+    assert page.evaluate(_KEPT_PAGES) == []
