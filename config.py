@@ -56,6 +56,9 @@ class Config:
         # attack, then forgotten with the counters of addresses that never signed in (daily, by the
         # worker): an address is personal data, and a spray of addresses would grow the tables forever.
         self.LOGIN_RECORDS_KEEP_DAYS = int(os.environ.get("LOGIN_RECORDS_KEEP_DAYS", "90"))
+        # Keys sealing two-factor secrets at rest (organizer/auth/sealed.py), comma-separated, the
+        # sealing one first; empty: one derived from SECRET_KEY.
+        self.TOTP_SECRET_KEYS = os.environ.get("TOTP_SECRET_KEYS", "")
         # Public sign-up page (organizer/actions/services.py): per action, one address may send
         # SIGNUP_MAX_ATTEMPTS for the same phone or email and SIGNUP_MAX_PER_ADDRESS in all within
         # SIGNUP_WINDOW_SECONDS (a house meeting on one Wi-Fi signs up many people); past

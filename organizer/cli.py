@@ -14,6 +14,8 @@ def init_app(app: Flask) -> None:
     does not push a context the way the ``flask`` command does."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(seal_two_factor_command)
+    app.cli.add_command(two_factor_key_command)
 
 
 @click.command("seed-demo")
@@ -55,3 +57,34 @@ def create_user_command(email: str, name: str, role: str, password: str) -> None
     except UserError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {role} {email}.")
+
+
+@click.command("seal-two-factor")
+@with_appcontext
+def seal_two_factor_command() -> None:
+    """Seal every two-factor secret with the first key of TOTP_SECRET_KEYS (after adding a key,
+    or once after upgrading: secrets stored before sealing are sealed at their owner's next
+    sign-in otherwise)."""
+    from organizer.auth.sealed import SealError
+    from organizer.auth.services import seal_two_factor_secrets
+
+    try:
+        changed = seal_two_factor_secrets()
+    except SealError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error}; nothing was changed.") from None
+    db.session.commit()
+    click.echo(f"Sealed {changed} two-factor secret(s) with the first key.")
+
+
+@click.command("two-factor-key")
+@click.option("--current", is_flag=True, help="Print the key sealing secrets now instead of a new one.")
+@with_appcontext
+def two_factor_key_command(current: bool) -> None:
+    """Print a new key for TOTP_SECRET_KEYS (or, with --current, the one in use: keep it there
+    before changing SECRET_KEY when TOTP_SECRET_KEYS is not set)."""
+    from flask import current_app
+
+    from organizer.auth.sealed import encode_key, keys_from, new_key
+
+    click.echo(encode_key(keys_from(current_app.config)[0]) if current else new_key())

@@ -8,14 +8,22 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Integer, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash
 
 from organizer.audit.services import changes, record, record_changes, snapshot
-from organizer.auth import throttle, totp
-from organizer.auth.models import LoginAttempt, LoginThrottle, RecoveryCode, Role, User, hash_password
+from organizer.auth import sealed, throttle, totp
+from organizer.auth.models import (
+    LoginAttempt,
+    LoginThrottle,
+    RecoveryCode,
+    Role,
+    User,
+    hash_password,
+)
 from organizer.db import utcnow
 from organizer.extensions import db
 
@@ -269,7 +277,7 @@ def enroll_two_factor(user: User, secret: str, code: str, now: datetime | None =
     step = totp.matching_step(secret, code, now.timestamp())
     if step is None:
         raise UserError(_("That code is not right. Check the time on your phone and type the newest code."))
-    user.totp_secret = secret
+    user.totp_secret = sealed.seal(secret, user.id, sealed.keys_from(current_app.config))
     user.totp_last_step = step
     codes = _new_recovery_codes(user)
     record(user, "two_factor_enabled", user)
@@ -322,19 +330,45 @@ def verify_second_factor(
 
 def _accept_app_code(user: User, code: str, t: float) -> bool:
     """The code is the app's for a step after the last one used; that step becomes the last
-    (one conditional UPDATE, so the same code sent twice at once is accepted only once)."""
-    if user.totp_secret is None:
+    (one conditional UPDATE, so the same code sent twice at once is accepted only once). A
+    secret stored plain, or sealed with a key no longer first, is sealed anew in that UPDATE."""
+    stored = user.totp_secret
+    if stored is None:
         return False
-    step = totp.matching_step(user.totp_secret, code, t)
+    keys = sealed.keys_from(current_app.config)
+    try:
+        secret = sealed.unseal(stored, user.id, keys)
+    except sealed.SealError as error:
+        # Recovery codes still work; the admins must restore the key (see organizer.auth.sealed).
+        current_app.logger.error("two-factor secret of user %s: %s", user.id, error)
+        return False
+    step = totp.matching_step(secret, code, t)
     if step is None:
         return False
+    values: dict[str, Any] = {"totp_last_step": step}
+    if not sealed.sealed_with_first_key(stored, user.id, keys):
+        values["totp_secret"] = sealed.seal(secret, user.id, keys)
     taken = db.session.execute(
         update(User)
         .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-        .values(totp_last_step=step)
+        .values(**values)
         .returning(User.id)
     ).first()
     return taken is not None
+
+
+def seal_two_factor_secrets() -> int:
+    """Seal every two-factor secret with the first key of ``TOTP_SECRET_KEYS`` (plain ones from
+    before sealing, and those sealed with an older key); returns how many changed. The caller
+    commits. :raise sealed.SealError: when a secret opens with none of the keys (nothing is
+    changed then)."""
+    keys = sealed.keys_from(current_app.config)
+    users = [user for user in db.session.scalars(select(User).where(User.totp_secret.is_not(None)))
+             if not sealed.sealed_with_first_key(user.totp_secret, user.id, keys)]
+    secrets_now = [sealed.unseal(user.totp_secret, user.id, keys) for user in users]  # all open, or none changes
+    for user, secret in zip(users, secrets_now, strict=True):
+        user.totp_secret = sealed.seal(secret, user.id, keys)
+    return len(users)
 
 
 def _spend_recovery_code(user: User, code: str, now: datetime) -> bool:

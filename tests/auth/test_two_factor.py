@@ -69,13 +69,15 @@ def _code_step(client, code):
 
 def test_an_organizer_enrolls_and_then_needs_a_code_after_the_password(app, make_user, login_as):
     from organizer.auth.models import RecoveryCode, User
+    from organizer.auth.sealed import keys_from, unseal
     from organizer.extensions import db
 
     organizer = make_user("organizer")
     secret, codes = _enroll(login_as(organizer))
     assert len(codes) == 10 and len(set(codes)) == 10
     with app.app_context():
-        assert db.session.get(User, organizer.id).totp_secret == secret
+        kept = db.session.get(User, organizer.id).totp_secret
+        assert kept != secret and unseal(kept, organizer.id, keys_from(app.config)) == secret  # sealed
         stored = db.session.scalars(select(RecoveryCode.code_hash)).all()
     assert len(stored) == 10 and not {c.replace("-", "") for c in codes} & set(stored)  # hashed
 
