@@ -52,16 +52,26 @@ def run_migrations_online():
 
     connectable = target_db.engine
     with connectable.connect() as connection:
-        if connection.dialect.name == "sqlite":
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
             # Batch mode rebuilds tables; with foreign keys on, dropping the old copy would
             # cascade-delete rows that point at it. SQLite ignores this inside a transaction.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
-        context.configure(
-            connection=connection, process_revision_directives=process_revision_directives, **_options()
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            context.configure(
+                connection=connection, process_revision_directives=process_revision_directives, **_options()
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                # The connection goes back to the app's pool: left off, a process that migrates
+                # and then serves (the benchmark, a test) deleted people without their
+                # cascades, leaving rows that point at nobody.
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -69,6 +69,24 @@ def test_every_table_keeps_its_triggers_at_head(database_url):
         "triggers in the same migration; if it added some on purpose, update TRIGGERS_AT_HEAD")
 
 
+def test_the_app_enforces_foreign_keys_on_sqlite_after_migrating_in_the_same_process(tmp_path):
+    """The migrations turn SQLite's foreign keys off to rebuild tables; the connection they used
+    goes back to the app's pool, so they turn them on again (else a person deleted afterwards
+    left their consent history behind, pointing at nobody)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from organizer import create_app
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'migrated.sqlite3'}"})
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:  # the pool's one connection: the migrations' own
+            enforced = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        db.engine.dispose()
+    assert enforced == 1
+
+
 def test_the_search_key_migration_fills_the_key_of_people_already_there(tmp_path):
     from flask_migrate import upgrade
     from sqlalchemy import text
