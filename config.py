@@ -59,6 +59,10 @@ class Config:
         # Keys sealing two-factor secrets at rest (organizer/auth/sealed.py), comma-separated, the
         # sealing one first; empty: one derived from SECRET_KEY.
         self.TOTP_SECRET_KEYS = os.environ.get("TOTP_SECRET_KEYS", "")
+        # Nightly copies of the SQLite database (organizer/backups/): where, and how many are kept
+        # (0: none). `flask backup` makes one at any time.
+        self.BACKUP_DIR = os.environ.get("BACKUP_DIR", str(INSTANCE_DIR / "backups"))
+        self.BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "14"))
         # Public sign-up page (organizer/actions/services.py): per action, one address may send
         # SIGNUP_MAX_ATTEMPTS for the same phone or email and SIGNUP_MAX_PER_ADDRESS in all within
         # SIGNUP_WINDOW_SECONDS (a house meeting on one Wi-Fi signs up many people); past

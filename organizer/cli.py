@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seal_two_factor_command)
     app.cli.add_command(two_factor_key_command)
+    app.cli.add_command(backup_command)
 
 
 @click.command("seed-demo")
@@ -88,3 +89,25 @@ def two_factor_key_command(current: bool) -> None:
     from organizer.auth.sealed import encode_key, keys_from, new_key
 
     click.echo(encode_key(keys_from(current_app.config)[0]) if current else new_key())
+
+
+@click.command("backup")
+@click.option("--to", "folder", type=click.Path(file_okay=False), default=None,
+              help="Folder for the copy (default: BACKUP_DIR).")
+@with_appcontext
+def backup_command(folder: str | None) -> None:
+    """Write a checked copy of the SQLite database, safe to take while Organizer runs. To
+    restore: stop the web server and the worker, put the copy in the database's place (and
+    remove its -wal and -shm files), start them again."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from organizer.backups.services import BackupError, backup_database
+    from organizer.db import utcnow
+
+    try:
+        path = backup_database(db.engine, Path(folder or current_app.config["BACKUP_DIR"]), utcnow())
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backed up to {path}")

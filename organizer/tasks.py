@@ -91,5 +91,6 @@ def app_context() -> Iterator[None]:
 
 # Areas' task modules register their tasks on ``huey`` when imported.
 import organizer.auth.tasks  # noqa: E402,F401
+import organizer.backups.tasks  # noqa: E402,F401
 import organizer.people.tasks  # noqa: E402,F401
 import organizer.sms.tasks  # noqa: E402,F401
