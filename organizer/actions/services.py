@@ -982,7 +982,7 @@ def _listed(which: str, action: Action, user: User, region: str) -> tuple[list[L
     statement = _list_statement(which, viewer_scope(user))
     rows = db.session.execute(statement, {**viewer_params(user), "action_id": action.id,
                                           "listed": PEOPLE_LISTED}).all()
-    shown = [ListedPerson(pid, f"{preferred or first} {last}".strip(), format_phone(phone, region) if phone else "")
+    shown = [ListedPerson(pid, display_name(first, preferred, last), format_phone(phone, region) if phone else "")
              for pid, first, preferred, last, phone, _total in rows]
     return shown, rows[0][-1] if rows else 0
 

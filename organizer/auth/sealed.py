@@ -81,35 +81,26 @@ def seal(secret: str, user_id: int, keys: list[bytes]) -> str:
     return base64.urlsafe_b64encode(box).decode("ascii").rstrip("=")
 
 
-def is_sealed(stored: str) -> bool:
-    return not _PLAIN.fullmatch(stored)
-
-
-def unseal(stored: str, user_id: int, keys: list[bytes]) -> str:
-    """The base32 secret of ``user_id`` from what the database holds (sealed, or plain from
-    before sealing). :raise SealError: when no key opens it."""
-    if not is_sealed(stored):
-        return stored
+def opened(stored: str, user_id: int, keys: list[bytes]) -> tuple[str, bool]:
+    """The base32 secret of ``user_id`` from what the database holds, and whether it should be
+    sealed again: stored plain (from before sealing), or opened by a key other than the first.
+    :raise SealError: when no key opens it."""
+    if _PLAIN.fullmatch(stored):
+        return stored, True
     try:
         box = base64.urlsafe_b64decode(stored + "=" * (-len(stored) % 4))
     except (binascii.Error, ValueError):
         raise SealError("not a sealed two-factor secret") from None
     nonce, sealed = box[:_NONCE], box[_NONCE:]
-    for key in keys:
+    for index, key in enumerate(keys):
         try:
             raw = AESGCM(key).decrypt(nonce, sealed, _context(user_id))
         except InvalidTag:
             continue
-        return base64.b32encode(raw).decode("ascii").rstrip("=")
+        return base64.b32encode(raw).decode("ascii").rstrip("="), index > 0
     raise SealError("no key in TOTP_SECRET_KEYS opens this two-factor secret")
 
 
-def sealed_with_first_key(stored: str, user_id: int, keys: list[bytes]) -> bool:
-    """Whether ``stored`` is already sealed with the sealing key (nothing to redo)."""
-    if not is_sealed(stored):
-        return False
-    try:
-        unseal(stored, user_id, keys[:1])
-    except SealError:
-        return False
-    return True
+def unseal(stored: str, user_id: int, keys: list[bytes]) -> str:
+    """The base32 secret of ``user_id`` (``opened`` without the rest)."""
+    return opened(stored, user_id, keys)[0]

@@ -337,7 +337,7 @@ def _accept_app_code(user: User, code: str, t: float) -> bool:
         return False
     keys = sealed.keys_from(current_app.config)
     try:
-        secret = sealed.unseal(stored, user.id, keys)
+        secret, stale = sealed.opened(stored, user.id, keys)
     except sealed.SealError as error:
         # Recovery codes still work; the admins must restore the key (see organizer.auth.sealed).
         current_app.logger.error("two-factor secret of user %s: %s", user.id, error)
@@ -346,7 +346,7 @@ def _accept_app_code(user: User, code: str, t: float) -> bool:
     if step is None:
         return False
     values: dict[str, Any] = {"totp_last_step": step}
-    if not sealed.sealed_with_first_key(stored, user.id, keys):
+    if stale:
         values["totp_secret"] = sealed.seal(secret, user.id, keys)
     taken = db.session.execute(
         update(User)
@@ -363,12 +363,15 @@ def seal_two_factor_secrets() -> int:
     commits. :raise sealed.SealError: when a secret opens with none of the keys (nothing is
     changed then)."""
     keys = sealed.keys_from(current_app.config)
-    users = [user for user in db.session.scalars(select(User).where(User.totp_secret.is_not(None)))
-             if not sealed.sealed_with_first_key(user.totp_secret, user.id, keys)]
-    secrets_now = [sealed.unseal(user.totp_secret, user.id, keys) for user in users]  # all open, or none changes
-    for user, secret in zip(users, secrets_now, strict=True):
+    # Every secret opened first: one that opens with no key raises before anything changes.
+    stale = []
+    for user in db.session.scalars(select(User).where(User.totp_secret.is_not(None))):
+        secret, again = sealed.opened(user.totp_secret, user.id, keys)
+        if again:
+            stale.append((user, secret))
+    for user, secret in stale:
         user.totp_secret = sealed.seal(secret, user.id, keys)
-    return len(users)
+    return len(stale)
 
 
 def _spend_recovery_code(user: User, code: str, now: datetime) -> bool:

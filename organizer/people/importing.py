@@ -67,6 +67,7 @@ from organizer.people.models import (
     PersonSource,
     RaceEthnicity,
     SmsConsent,
+    display_name,
     fold,
     name_key_for,
     person_tags,
@@ -845,7 +846,7 @@ def _match_existing(visible: ColumnElement[bool], source: str, rows: list[Import
         .where(PersonExternalId.source == source, in_values(PersonExternalId.external_id, ids))
     ) if ids else ()
     for pid, value, first, last, preferred, may_see in found:
-        _keep_first(by_id, value, pid, f"{preferred or first} {last}".strip(), may_see)
+        _keep_first(by_id, value, pid, display_name(first, preferred, last), may_see)
     # Phones and emails in separate queries, each free to walk its own index (an OR of the two
     # lists made SQLite scan the whole table instead).
     for column, values, by_value in ((Person.phone, phones, by_phone), (Person.email, emails, by_email)):
@@ -853,7 +854,7 @@ def _match_existing(visible: ColumnElement[bool], source: str, rows: list[Import
             select(Person.id, column, *names).where(in_values(column, values))) if values else ()
         for pid, value, first, last, preferred, may_see in found:
             key = f"{value} {_name_key(first, last)}" if column is Person.phone else value
-            _keep_first(by_value, key, pid, f"{preferred or first} {last}".strip(), may_see)
+            _keep_first(by_value, key, pid, display_name(first, preferred, last), may_see)
     if not by_id and not by_phone and not by_email:
         return rows, [], 0
     to_add, existing, hidden = [], [], 0

@@ -43,6 +43,7 @@ from organizer.people.models import (
     PhoneConflictStatus,
     RaceEthnicity,
     SmsConsent,
+    display_name,
     fold,
     name_words,
     person_tags,
@@ -505,7 +506,7 @@ def page_of_person_lines(stmt: Select[tuple[Person]], page: int, per_page: int,
     has_next = len(rows) > per_page if more else page * per_page < count
     rows = rows[:per_page]
     lines = [
-        PersonLine(id=pid, display_name=f"{preferred or first} {last}".strip(), phone=phone,
+        PersonLine(id=pid, display_name=display_name(first, preferred, last), phone=phone,
                    is_archived=archived_at is not None, created_at=created_at, neighborhood=neighborhood,
                    owner=owner)
         for pid, first, preferred, last, phone, archived_at, created_at, neighborhood, owner in rows

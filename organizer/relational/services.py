@@ -775,7 +775,7 @@ def board(user: User, filters: BoardFilters, per_column: int = 50,
         met = db.session.execute(met_statement, walk).all()
         never = db.session.execute(never_first_statement if stage.id == first else never_statement, walk).all()
         rows_by_stage[stage.id] = (list(met) + list(never))[upto - per_column:upto]
-    people = {pid: CardPerson(pid, f"{preferred or first_name} {last_name}".strip())
+    people = {pid: CardPerson(pid, display_name(first_name, preferred, last_name))
               for rows in rows_by_stage.values() for pid, _last, _assessment, first_name, preferred, last_name in rows}
     if people:
         for person_id, name in db.session.execute(

@@ -52,11 +52,12 @@ const forgetCheckinPages = async () => {
     if (/^\/actions\/\d+\/checkin$/.test(new URL(request.url).pathname)) await cache.delete(request);
   }
 };
+const forgetDevice = () => Promise.allSettled([forgetCheckinRosters(), forgetCheckinPages()]);
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (!form.matches("[data-forget-device]") || event.defaultPrevented) return;
   event.preventDefault();
-  const cleared = Promise.allSettled([forgetCheckinRosters(), forgetCheckinPages()]);
+  const cleared = forgetDevice();
   const enough = new Promise((resolve) => { setTimeout(resolve, 1000); });
   Promise.race([cleared, enough]).then(() => form.submit());
 });
@@ -65,7 +66,5 @@ document.addEventListener("submit", (event) => {
 // lands on the login page: what the check-in page kept on this device goes then, as on a
 // log-out. (Offline, the door keeps working until then: that is what it was kept for.)
 if (document.querySelector("[data-forget-device-now]")) {
-  Promise.allSettled([forgetCheckinRosters(), forgetCheckinPages()]).then(() => {
-    document.documentElement.dataset.deviceForgotten = "yes";
-  });
+  forgetDevice().then(() => { document.documentElement.dataset.deviceForgotten = "yes"; });
 }
