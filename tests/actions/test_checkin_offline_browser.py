@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from organizer.actions.models import Attendance
 from organizer.extensions import db
 from organizer.people.models import Person
-from tests.support.browser import log_in
+from tests.support.browser import log_in, open_phone_menu
 
 pytestmark = pytest.mark.browser
 
@@ -194,7 +194,7 @@ def test_logging_out_forgets_the_roster_and_the_page_kept_on_the_device(
     assert page.evaluate(_ROSTERS) == [1]
     assert page.evaluate(_KEPT_PAGES) == [f"/actions/{action.id}/checkin"]
 
-    page.get_by_role("button", name="Menu").click()  # the phone's collapsed menu
+    open_phone_menu(page)
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     assert page.evaluate(_ROSTERS) == []

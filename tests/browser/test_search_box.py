@@ -4,7 +4,7 @@ fits the top bar at 1280px and works inside the collapsed menu at 390px."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import log_in
+from tests.support.browser import log_in, open_phone_menu
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_leader_on_a_phone_finds_only_their_own_people(page: Page, live_server, 
     make_person(owner=other, first_name="Rosalind", last_name="Zqparks")
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, live_server, leader)
-    page.get_by_role("button", name="Menu").click()
+    open_phone_menu(page)
     box = page.locator("#nav-search-q")
     expect(box).to_be_visible()
     box.fill("zqparks")

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.test_content_security_policy import SKIP, rows  # noqa: F401 - the fixture
+from tests.support.browser import open_phone_menu
 
 pytestmark = pytest.mark.browser
 
@@ -72,8 +73,7 @@ def test_every_tap_target_on_every_page_is_44_pixels_on_a_phone(page: Page, app,
             small[url].append("the page scrolls sideways")
     # The menu, opened: its links are targets too.
     page.goto(f"{live_server}/")
-    page.get_by_role("button", name="Menu").click()
-    page.wait_for_selector("#mainnav.show", state="visible")
+    open_phone_menu(page)
     small["/ (menu open)"] = page.evaluate(SMALL_TARGETS, MINIMUM)
     failures = {url: found for url, found in small.items() if found}
     assert not failures, "\n".join(f"{url}: {', '.join(found[:8])}{' ...' if len(found) > 8 else ''}"

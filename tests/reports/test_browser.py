@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import open_phone_menu
+
 pytestmark = pytest.mark.browser
 
 
@@ -21,9 +23,7 @@ def test_the_dashboard_draws_every_chart_beside_its_table(page: Page, live_serve
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     if size[0] < 992:
-        page.get_by_role("button", name="Menu").click()
-        # Bootstrap's collapse animates: a click on the dropdown mid-animation can be lost.
-        page.wait_for_selector("#mainnav.show", state="visible")
+        open_phone_menu(page)
     reports = page.get_by_role("button", name="Reports").or_(page.get_by_role("link", name="Reports")).first
     reports.click()
     equity = page.get_by_role("link", name="Equity dashboard")

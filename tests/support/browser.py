@@ -1,4 +1,4 @@
-"""What browser tests share: signing in as a person would."""
+"""What browser tests share: signing in and opening the phone's menu as a person would."""
 
 from __future__ import annotations
 
@@ -16,3 +16,11 @@ def log_in(page: Page, base: str, user: Any) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base}/")
+
+
+def open_phone_menu(page: Page) -> None:
+    """Open the collapsed menu of a phone-sized page and wait until it has opened: Bootstrap's
+    collapse animates, and a click on one of its items mid-animation can be lost (a log-out
+    clicked 60 ms after "Menu" sometimes never submitted)."""
+    page.get_by_role("button", name="Menu").click()
+    page.wait_for_selector("#mainnav.show", state="visible")
