@@ -6,13 +6,13 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 
 def test_text_the_no_shows_from_the_turnout_page_on_a_phone(page: Page, live_server, app, make_user, make_person,
                                                            make_action, add_rsvp):
-    from tests.conftest import PASSWORD
-
     organizer = make_user("organizer")
     action = make_action(days=-1, title="Route 9 hearing")
     for n in range(2):
@@ -20,10 +20,7 @@ def test_text_the_no_shows_from_the_turnout_page_on_a_phone(page: Page, live_ser
     add_rsvp(action, make_person(), "yes")  # no phone: on the list, not texted
     add_rsvp(action, make_person(phone="+13125550169"), "yes", came=True)
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(organizer.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, organizer)
 
     page.goto(f"{live_server}/actions/{action.id}/turnout")
     expect(page.get_by_test_id("no-shows").locator("li")).to_have_count(3)

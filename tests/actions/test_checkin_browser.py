@@ -3,22 +3,19 @@
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 
 def test_door_volunteer_checks_in_a_person_and_a_walk_in_on_a_phone(
         page: Page, live_server, make_user, make_person, make_action, add_rsvp):
-    from tests.conftest import PASSWORD
-
     staff = make_user()
     action = make_action(days=0, title="Route 9 hearing")
     add_rsvp(action, make_person(first_name="Dolores", last_name="Huerta", phone="+13125550142"), "yes")
     page.set_viewport_size({"width": 390, "height": 844})
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(staff.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, staff)
 
     page.goto(f"{live_server}/actions/{action.id}/checkin")
     counter = page.get_by_test_id("checkin-count")

@@ -5,6 +5,8 @@ page scrolls sideways."""
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -21,8 +23,6 @@ def test_an_organizer_reviews_sign_ups_on_a_phone_and_a_laptop(page: Page, live_
     from organizer.actions.models import HeldSignup, Rsvp, RsvpSource, RsvpStatus
     from organizer.extensions import db
     from organizer.people.models import DuplicateConflict
-    from tests.conftest import PASSWORD
-
     organizer = make_user("organizer")
     action = make_action(title="Route 9 hearing")
     known = make_person(first_name="Guadalupe", last_name="Known", phone="+13125550142")
@@ -36,10 +36,7 @@ def test_an_organizer_reviews_sign_ups_on_a_phone_and_a_laptop(page: Page, live_
         ])
         db.session.commit()
     page.set_viewport_size(size)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(organizer.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, organizer)
 
     page.goto(f"{live_server}/actions/{action.id}/turnout")
     expect(page.get_by_test_id("fig-pending")).to_have_text("1")

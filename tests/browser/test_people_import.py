@@ -3,17 +3,14 @@
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 
 def test_organizer_fixes_a_bad_line_then_imports(page: Page, live_server, make_user, tmp_path):
-    from tests.conftest import PASSWORD
-
     organizer = make_user("organizer")
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(organizer.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, organizer)
 
     bad = tmp_path / "members.csv"
     bad.write_text("Nombre,Apellido,Teléfono\nMaría,García,(312) 555-0142\nJosé,Núñez,12\n", encoding="utf-8")
