@@ -38,6 +38,8 @@ from organizer.reports.services import (
     EquityQuery,
     Group,
     Period,
+    _dim,
+    _none,
     grouped_parts,
     group_labels,
     group_sort_key,
@@ -203,16 +205,19 @@ def _sets(campaign: Campaign, period: Period, leader_position: int, first_positi
     turned_out = select(literal("turned_out"), Attendance.person_id).join(Action, Action.id == Attendance.action_id) \
         .where(Action.campaign_id == campaign.id, Action.archived_at.is_(None), Action.starts_at >= begin,
                Action.starts_at < finish, Action.starts_at <= now)
+    # The moves up, read once for both measures (each is a probe of the moves per campaign
+    # person): a move into the leader stages from below is a move up too.
     to_s, from_s = Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
-    moves = select(literal("moved_up"), StageMove.person_id) \
+    from_position = func.coalesce(from_s.c.position, first_position)
+    ups = select(StageMove.person_id.label("person_id"),
+                 case((and_(to_s.c.position >= leader_position, from_position < leader_position), 1), else_=0)
+                 .label("to_leader")) \
         .join(to_s, to_s.c.id == StageMove.to_stage_id).outerjoin(from_s, from_s.c.id == StageMove.from_stage_id) \
         .where(StageMove.person_id.in_(people), StageMove.moved_at >= begin, StageMove.moved_at < finish,
-               to_s.c.position > func.coalesce(from_s.c.position, first_position))
-    leaders = select(literal("new_leaders"), StageMove.person_id) \
-        .join(to_s, to_s.c.id == StageMove.to_stage_id).outerjoin(from_s, from_s.c.id == StageMove.from_stage_id) \
-        .where(StageMove.person_id.in_(people), StageMove.moved_at >= begin, StageMove.moved_at < finish,
-               to_s.c.position >= leader_position, func.coalesce(from_s.c.position, first_position) < leader_position)
-    return union_all(reached, turned_out, moves, leaders).subquery("sets")
+               to_s.c.position > from_position).cte("ups")
+    moves = select(literal("moved_up"), ups.c.person_id)
+    leaders = select(literal("new_leaders"), ups.c.person_id).where(ups.c.to_leader == 1)
+    return union_all(reached, turned_out, moves, leaders)
 
 
 def _done_on(column):
@@ -279,39 +284,50 @@ def _compute_measures(campaign: Campaign, period: Period, today: date, leader_po
     ).one()
     out["commitments_kept"] = (kept / total if total else None, kept, total)
 
-    # 4. People-measures (distinct people), one query.
-    sets = _sets(campaign, period, leader_position, first_position)
-    counts = dict(db.session.execute(select(sets.c.measure, func.count(distinct(sets.c.person_id)))
-                                     .group_by(sets.c.measure)).all())
-    for key in ("reached", "turned_out", "moved_up", "new_leaders"):
-        out[key] = (counts.get(key, 0), None, None)
-
-    # 5. Wins.
+    # 4. Wins. (The people-measures are counted apart: ``_people_measures``.)
     wins = db.session.scalar(select(func.count()).select_from(CampaignWin).where(
         CampaignWin.campaign_id == campaign.id, CampaignWin.won_on >= period.start, CampaignWin.won_on <= period.end))
     out["wins"] = (wins or 0, None, None)
     return out
 
 
-def _breakdowns(campaign: Campaign, period: Period, leader_position: int, first_position: int,
-                threshold: int) -> list[Breakdown]:
-    """People-measures by race/ethnicity and by neighborhood, suppressed (two queries and labels)."""
+PEOPLE_MEASURES = ("reached", "turned_out", "moved_up", "new_leaders")
+
+
+def _people_measures(campaign: Campaign, period: Period, leader_position: int, first_position: int,
+                     *, by_group: bool) -> list[tuple]:
+    """The people-measures over ``period`` as ``(dim, k1, k2, measure, people)`` rows, in one
+    statement that reads the measures' rows once: dim ``all`` is each measure's value (every
+    person once); ``by_group`` adds the rows of the split by race/ethnicity and by neighborhood
+    (people in the base, as every split counts them), without the race-by-neighborhood cells
+    the page never shows."""
+    sets = _sets(campaign, period, leader_position, first_position).cte("sets")
+    parts = [select(_dim("all").label("dim"), _none().label("k1"), _none().label("k2"), sets.c.measure,
+                    func.count(distinct(sets.c.person_id))).group_by(sets.c.measure)]
+    if by_group:
+        people = Person.__table__
+        # Each (measure, person) once, with the person's split columns. A person has each race
+        # once, so a plain count is a count of distinct people.
+        source = select(sets.c.measure, sets.c.person_id, people.c.neighborhood_id, people.c.preferred_language) \
+            .select_from(sets.join(people, people.c.id == sets.c.person_id)) \
+            .where(people.c.archived_at.is_(None)).distinct().cte("campaign_people")
+        query = EquityQuery(period, split="race_neighborhood")
+        parts += [select(dim, k1, k2, source.c.measure, func.count()).select_from(from_)
+                  .group_by(k1, k2, source.c.measure)
+                  for from_, dim, k1, k2 in grouped_parts(query, source)[1:]]
+    key = ("scorecard-people", campaign.id, period, period.bounds(), leader_position, first_position, by_group)
+    return cached(key, lambda: [tuple(r) for r in db.session.execute(union_all(*parts))], list)
+
+
+def _people_values(rows: list[tuple]) -> dict[str, tuple[float | None, int | None, int | None]]:
+    counts = {measure: int(n) for dim, _k1, _k2, measure, n in rows if dim == "all"}
+    return {key: (counts.get(key, 0), None, None) for key in PEOPLE_MEASURES}
+
+
+def _breakdowns(rows: list[tuple], period: Period, threshold: int) -> list[Breakdown]:
+    """People-measures by race/ethnicity and by neighborhood (``_people_measures`` rows), suppressed."""
     query = EquityQuery(period, split="race_neighborhood", threshold=threshold)
-    sets = _sets(campaign, period, leader_position, first_position)
-    people = Person.__table__
-    # Each (measure, person) once, with the person's split columns; then grouped by race (with
-    # the total) and by neighborhood, without the race-by-neighborhood cells the page never shows.
-    # A person has each race once, so a plain count is a count of distinct people.
-    source = select(sets.c.measure, sets.c.person_id, people.c.neighborhood_id, people.c.preferred_language) \
-        .select_from(sets.join(people, people.c.id == sets.c.person_id)) \
-        .where(people.c.archived_at.is_(None)).distinct().cte("campaign_people")
-    parts = [select(dim.label("dim"), k1.label("k1"), k2.label("k2"), source.c.measure,
-                    func.count()).select_from(from_).group_by(k1, k2, source.c.measure)
-             for from_, dim, k1, k2 in grouped_parts(query, source)[1:]]
-    key = ("scorecard-groups", campaign.id, period, period.bounds(), leader_position, first_position)
-    rows = cached(key, lambda: [tuple(r) for r in db.session.execute(union_all(*parts))], list)
-    rows = [(m, dim, k1, k2, n) for dim, k1, k2, m, n in rows]
-    raw = {(m, (dim, k1, k2)): int(n) for m, dim, k1, k2, n in rows}
+    raw = {(m, (dim, k1, k2)): int(n) for dim, k1, k2, m, n in rows if dim != "all"}
     races, neighborhoods = group_labels(query)
     people_measures = [m for m in MEASURES if m.by_group]
     out = []
@@ -344,8 +360,10 @@ def scorecard(campaign: Campaign, today: date, threshold: int) -> Scorecard:
     length = (period.end - period.start).days + 1
     before = Period(period.start - timedelta(days=length), period.start - timedelta(days=1))
     leader, first = _positions()
-    now_values = _measures(campaign, period, today, leader, first)
-    before_values = _measures(campaign, before, period.start - timedelta(days=1), leader, first)
+    now_people = _people_measures(campaign, period, leader, first, by_group=True)
+    now_values = {**_measures(campaign, period, today, leader, first), **_people_values(now_people)}
+    before_values = {**_measures(campaign, before, period.start - timedelta(days=1), leader, first),
+                     **_people_values(_people_measures(campaign, before, leader, first, by_group=False))}
     targets = {t.measure: t for t in db.session.scalars(select(MeasureTarget).where(
         MeasureTarget.campaign_id == campaign.id))}
     measures = []
@@ -362,7 +380,7 @@ def scorecard(campaign: Campaign, today: date, threshold: int) -> Scorecard:
     wins = list(db.session.scalars(select(CampaignWin).where(CampaignWin.campaign_id == campaign.id)
                                    .order_by(CampaignWin.won_on.desc(), CampaignWin.id.desc())))
     card = Scorecard(campaign, period, before, measures, indicators, wins)
-    card.breakdowns = _breakdowns(campaign, period, leader, first, threshold)
+    card.breakdowns = _breakdowns(now_people, period, threshold)
     return card
 
 
