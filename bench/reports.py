@@ -62,6 +62,9 @@ def equity_sql(months: int) -> str:
 MEMBERS = "SELECT m.person_id FROM memberships m JOIN campaign_institutions ci ON ci.institution_id = m.institution_id WHERE ci.campaign_id = :c"
 CAMPAIGN_PEOPLE = f"""{MEMBERS} UNION ALL SELECT a.person_id FROM attendances a JOIN actions x ON x.id = a.action_id
     WHERE x.campaign_id = :c AND x.archived_at IS NULL"""
+# The scorecard's numbers by hand, as the page computes them for each of its two periods (the
+# campaign's and the one before, its baseline): the counts, and each people-measure once per
+# person; for the campaign's period, those people split by race and by neighborhood too.
 SCORECARD_SQL = [
     f"""SELECT count(*), count(CASE WHEN follow_up_on <= :end THEN 1 END), count(CASE WHEN follow_up_done_at IS NOT NULL
         AND date(follow_up_done_at) <= follow_up_on THEN 1 END) FROM one_to_ones
@@ -70,24 +73,27 @@ SCORECARD_SQL = [
     """SELECT count(*), count(a.id) FROM rsvps r JOIN actions x ON x.id = r.action_id LEFT JOIN attendances a
        ON a.action_id = r.action_id AND a.person_id = r.person_id WHERE x.campaign_id = :c AND x.archived_at IS NULL
        AND x.starts_at >= :b AND x.starts_at < :f AND r.status = 'yes'""",
-    f"""WITH sets AS (
+]
+SETS = f"""WITH ups AS (SELECT m.person_id, t.position >= :leader AND COALESCE(s.position, 1) < :leader AS to_leader
+          FROM stage_moves m JOIN stages t ON t.id = m.to_stage_id LEFT JOIN stages s ON s.id = m.from_stage_id
+          WHERE m.person_id IN ({CAMPAIGN_PEOPLE}) AND m.moved_at >= :b AND m.moved_at < :f
+          AND t.position > COALESCE(s.position, 1)),
+        sets AS (
         SELECT 'reached' AS measure, person_id FROM one_to_ones WHERE person_id IN ({MEMBERS})
           AND held_on >= :start AND held_on <= :end
         UNION ALL SELECT 'turned_out', a.person_id FROM attendances a JOIN actions x ON x.id = a.action_id
           WHERE x.campaign_id = :c AND x.starts_at >= :b AND x.starts_at < :f
-        UNION ALL SELECT 'moved_up', m.person_id FROM stage_moves m JOIN stages t ON t.id = m.to_stage_id
-          LEFT JOIN stages s ON s.id = m.from_stage_id WHERE m.person_id IN ({CAMPAIGN_PEOPLE})
-          AND m.moved_at >= :b AND m.moved_at < :f AND t.position > COALESCE(s.position, 1)
-        UNION ALL SELECT 'new_leaders', m.person_id FROM stage_moves m JOIN stages t ON t.id = m.to_stage_id
-          LEFT JOIN stages s ON s.id = m.from_stage_id WHERE m.person_id IN ({CAMPAIGN_PEOPLE})
-          AND m.moved_at >= :b AND m.moved_at < :f AND t.position >= :leader AND COALESCE(s.position, 1) < :leader),
+        UNION ALL SELECT 'moved_up', person_id FROM ups
+        UNION ALL SELECT 'new_leaders', person_id FROM ups WHERE to_leader)"""
+SCORECARD_TOTALS_SQL = f"{SETS} SELECT measure, count(DISTINCT person_id) FROM sets GROUP BY measure"
+SCORECARD_BY_GROUP_SQL = f"""{SETS},
         who AS (SELECT DISTINCT s.measure, s.person_id, p.neighborhood_id FROM sets s JOIN people p
           ON p.id = s.person_id WHERE p.archived_at IS NULL)
-        SELECT 'race', r.value, w.measure, count(DISTINCT w.person_id) FROM who w
+        SELECT 'all', NULL, measure, count(DISTINCT person_id) FROM sets GROUP BY 3
+        UNION ALL SELECT 'race', r.value, w.measure, count(*) FROM who w
           LEFT JOIN person_race_ethnicities r ON r.person_id = w.person_id GROUP BY 2, 3
-        UNION ALL SELECT 'nb', neighborhood_id, measure, count(DISTINCT person_id) FROM who GROUP BY 2, 3
-        UNION ALL SELECT 'total', NULL, measure, count(DISTINCT person_id) FROM who GROUP BY 3""",
-]
+        UNION ALL SELECT 'nb', neighborhood_id, measure, count(*) FROM who GROUP BY 2, 3
+        UNION ALL SELECT 'total', NULL, measure, count(*) FROM who GROUP BY 3"""
 
 
 def _ensure_equity_data(app) -> None:
@@ -185,8 +191,10 @@ def _figures(shape: str, app, *, scorecard: bool) -> None:
            baseline=raw_ms)
     if scorecard:
         params = {**naive, "c": campaign, "start": starts, "leader": leader}
-        # The page computes each measure for the campaign period and the one before: the raw SQL twice.
-        raw_ms = timed_ms(lambda: (_raw(con, SCORECARD_SQL, params), _raw(con, SCORECARD_SQL, params)))
+        # The page computes each measure for the campaign period and the one before (the same
+        # dates here: the figure is the work, not the answer).
+        raw_ms = timed_ms(lambda: (_raw(con, [*SCORECARD_SQL, SCORECARD_BY_GROUP_SQL], params),
+                                   _raw(con, [*SCORECARD_SQL, SCORECARD_TOTALS_SQL], params)))
         report(f"campaign_scorecard[{shape}]", timed_ms(page(f"/campaigns/{campaign}/scorecard")), "ms",
                baseline=raw_ms)
         report(f"campaign_scorecard_cached[{shape}]",
