@@ -38,11 +38,11 @@ from organizer.reports.services import (
     EquityQuery,
     Group,
     Period,
-    _dim,
-    _none,
-    grouped_parts,
+    dim_constant,
     group_labels,
     group_sort_key,
+    grouped_parts,
+    no_key,
 )
 from organizer.reports.suppression import Line, suppress
 
@@ -302,7 +302,7 @@ def _people_measures(campaign: Campaign, period: Period, leader_position: int, f
     (people in the base, as every split counts them), without the race-by-neighborhood cells
     the page never shows."""
     sets = _sets(campaign, period, leader_position, first_position).cte("sets")
-    parts = [select(_dim("all").label("dim"), _none().label("k1"), _none().label("k2"), sets.c.measure,
+    parts = [select(dim_constant("all").label("dim"), no_key().label("k1"), no_key().label("k2"), sets.c.measure,
                     func.count(distinct(sets.c.person_id))).group_by(sets.c.measure)]
     if by_group:
         people = Person.__table__

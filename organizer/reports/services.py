@@ -241,7 +241,8 @@ def _text(column) -> object:
     return cast(column, _TEXT)
 
 
-def _none() -> object:
+def no_key() -> object:
+    """A part's missing group key (a NULL of the keys' type, so the parts' columns agree)."""
     return cast(null(), _TEXT)
 
 
@@ -261,7 +262,7 @@ def _race_keys(mode: str):
     return select(races.c.person_id, key.label("k")).group_by(races.c.person_id).subquery("race")
 
 
-def _dim(name: str):
+def dim_constant(name: str):
     """A part's ``dim`` as an inline constant (a bound one cannot stand ungrouped in PostgreSQL)."""
     return literal_column(f"'{name}'", _TEXT)
 
@@ -275,23 +276,23 @@ def grouped_parts(query: EquityQuery, source) -> list[tuple[object, object, obje
     for the race or membership split) rather than a join of a list of every person's every
     group, which cost a probe of each per-person aggregate twice per person."""
     nb = _text(source.c.neighborhood_id)
-    total = (source, _dim("total"), _none(), _none())
+    total = (source, dim_constant("total"), no_key(), no_key())
     if query.split in ("race", "race_neighborhood"):
         race = _race_keys(query.race_mode)
         with_race = source.outerjoin(race, race.c.person_id == source.c.person_id)
         if query.split == "race":
-            return [(with_race, _dim("split"), race.c.k, _none()), total]
-        return [(with_race, _dim("split"), race.c.k, nb),
-                (with_race, _dim("race"), race.c.k, _none()),
-                (source, _dim("nb"), _none(), nb), total]
+            return [(with_race, dim_constant("split"), race.c.k, no_key()), total]
+        return [(with_race, dim_constant("split"), race.c.k, nb),
+                (with_race, dim_constant("race"), race.c.k, no_key()),
+                (source, dim_constant("nb"), no_key(), nb), total]
     if query.split == "neighborhood":
-        return [(source, _dim("split"), nb, _none()), total]
+        return [(source, dim_constant("split"), nb, no_key()), total]
     if query.split == "language":
-        language = case((source.c.preferred_language == "", _none()), else_=_text(source.c.preferred_language))
-        return [(source, _dim("split"), language, _none()), total]
+        language = case((source.c.preferred_language == "", no_key()), else_=_text(source.c.preferred_language))
+        return [(source, dim_constant("split"), language, no_key()), total]
     memberships = Membership.__table__
     return [(source.outerjoin(memberships, memberships.c.person_id == source.c.person_id),
-             _dim("split"), _text(memberships.c.institution_id), _none()), total]
+             dim_constant("split"), _text(memberships.c.institution_id), no_key()), total]
 
 
 def _grouped_sums(query: EquityQuery, source, extra: list, sums) -> object:
