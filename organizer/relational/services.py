@@ -71,7 +71,7 @@ class RelationalError(ValueError):
 
 # --- managed lists ----------------------------------------------------------------------
 
-DEFAULT_stages_statement = [
+DEFAULT_STAGES = [
     ("Contact", "Someone we know of or have met once."),
     ("Prospect", "Had a real one-to-one; we know their self-interest and story."),
     ("Emerging leader", "Shows energy about an issue, follows through on commitments, starts bringing others."),
@@ -86,7 +86,7 @@ DEFAULT_ISSUES = ["housing", "transit", "wages", "immigration", "schools", "heal
 def seed_defaults() -> None:
     """Add the default stages and issues when their lists are empty (idempotent; the caller commits)."""
     if db.session.scalar(select(Stage.id).limit(1)) is None:
-        for position, (name, description) in enumerate(DEFAULT_stages_statement, start=1):
+        for position, (name, description) in enumerate(DEFAULT_STAGES, start=1):
             db.session.add(Stage(name=name, position=position, description=description,
                                  suggest_for=name == SUGGEST_FOR_STAGE))
     if db.session.scalar(select(Issue.id).limit(1)) is None:

@@ -82,6 +82,35 @@ def test_performance_measures_are_counted_from_the_campaigns_rows(app, campaign)
     assert measures["one_to_ones"][3] == 0  # baseline: nothing in the 61 days before
 
 
+def test_moves_into_the_leader_stages_count_as_new_leaders_in_the_period_and_its_baseline(app, campaign):
+    """Read once for both measures, the moves still count apart: a move into Leader from below is
+    a move up and a new leader; Leader to Core leader only a move up; a move down neither."""
+    from organizer.campaigns.models import Campaign
+    from organizer.db import utcnow
+    from organizer.institutions.models import Membership
+    from organizer.relational.models import StageMove
+    from organizer.relational.services import stages
+
+    with app.app_context():
+        by_name = {s.name: s.id for s in stages()}
+        members = list(db.session.scalars(select(Membership.person_id).order_by(Membership.person_id)))
+        days_ago = (utcnow().date() - db.session.get(Campaign, campaign[0]).starts_on).days
+        for person_id, from_stage, to_stage, when in (
+            (members[2], "Emerging leader", "Leader", 1),
+            (members[3], "Leader", "Core leader", 1),
+            (members[4], "Emerging leader", "Prospect", 1),
+            (members[5], "Prospect", "Leader", days_ago + 10),  # before the campaign: its baseline
+        ):
+            db.session.add(StageMove(person_id=person_id, from_stage_id=by_name[from_stage],
+                                     to_stage_id=by_name[to_stage], moved_at=utcnow() - timedelta(days=when)))
+        db.session.commit()
+    measures = _card(app, campaign[0])
+    assert measures["moved_up"][0] == 4  # the fixture's two, and the two moves up here
+    assert measures["new_leaders"][0] == 1
+    assert measures["moved_up"][3] == 1  # baseline: the period of the same length just before
+    assert measures["new_leaders"][3] == 1
+
+
 def test_a_win_an_indicator_and_its_points_are_entered_and_audited(app, campaign, login_as):
     from organizer.audit.models import AuditEvent
     from organizer.reports.models import CommunityIndicator
