@@ -74,7 +74,6 @@ def test_the_app_enforces_foreign_keys_on_sqlite_after_migrating_in_the_same_pro
     goes back to the app's pool, so they turn them on again (else a person deleted afterwards
     left their consent history behind, pointing at nobody)."""
     from flask_migrate import upgrade
-    from sqlalchemy import text
 
     from organizer import create_app
 
