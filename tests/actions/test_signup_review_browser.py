@@ -23,6 +23,7 @@ def test_an_organizer_reviews_sign_ups_on_a_phone_and_a_laptop(page: Page, live_
     from organizer.actions.models import HeldSignup, Rsvp, RsvpSource, RsvpStatus
     from organizer.extensions import db
     from organizer.people.models import DuplicateConflict
+
     organizer = make_user("organizer")
     action = make_action(title="Route 9 hearing")
     known = make_person(first_name="Guadalupe", last_name="Known", phone="+13125550142")
