@@ -134,8 +134,9 @@ def field_row(field, label: bool = True, class_: str = "") -> Markup:
         parts.append("</fieldset>")
     else:
         parts = [f'<div class="mb-3 {escape(class_)}">']
-        if label:
-            parts.append(field.label(class_="form-label"))
+        # Without a visible label (a one-field form whose heading says what it is for) the field
+        # still has one for screen readers and voice control.
+        parts.append(field.label(class_="form-label" if label else "visually-hidden"))
         css = "form-select" if kind in ("SelectField", "SelectMultipleField") else "form-control"
         attributes = {"class_": css + (" is-invalid" if errors else "")}
         if field.description:

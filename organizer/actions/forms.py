@@ -78,10 +78,13 @@ class ActionForm(FlaskForm):
 
 class InstitutionCommitmentForm(FlaskForm):
     institution_id = SelectField(_l("Institution"), coerce=int, widget=PickerSelect())
-    number = IntegerField(_l("Will bring"), validators=[DataRequired(), NumberRange(min=1, max=100_000)])
+    # Ids of their own: the action page shows this form beside the leader's, whose fields have
+    # the same names, and a label finds its field by id.
+    number = IntegerField(_l("Will bring"), validators=[DataRequired(), NumberRange(min=1, max=100_000)],
+                          id="institution-number")
     committed_by_name = StringField(_l("Committed by"), validators=[Optional(), Length(max=160)],
                                     description=_l("Who made the commitment for the institution."))
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=255)], id="institution-note")
 
 
 class LeaderCommitmentForm(FlaskForm):

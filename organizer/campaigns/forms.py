@@ -149,10 +149,12 @@ class RelationshipForm(FlaskForm):
 class TieForm(FlaskForm):
     """A relationship between this target and another: "<this target> [donates to] [other target]"."""
 
-    kind = SelectField(_l("Relationship"), choices=TIE_CHOICES)
+    # Ids of their own: the target's page shows this form below the relationship form, whose
+    # fields have the same names, and a label finds its field by id.
+    kind = SelectField(_l("Relationship"), choices=TIE_CHOICES, id="tie-kind")
     other_target_id = SelectField(_l("Other target"), coerce=optional_int, validators=[DataRequired()])
     strength = SelectField(_l("Strength"), coerce=int, choices=list(STRENGTH_LABELS.items()), default=2)
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=255)], id="tie-note")
 
     @property
     def tie_kind(self) -> TieKind:
