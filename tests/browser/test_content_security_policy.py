@@ -66,6 +66,17 @@ def rows(app, make_user, make_person, make_institution, make_action):
         }
 
 
+def page_urls(app, ids: dict, skip: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Every page's URL (not in ``SKIP`` nor ``skip``, nor the login page), with ``ids`` filled in."""
+    urls = sorted(
+        rule.build({arg: ids[arg] for arg in rule.arguments}, append_unknown=False)[1]
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and rule.endpoint not in SKIP | skip and rule.endpoint != "auth.login"
+    )
+    assert len(urls) > 40
+    return urls
+
+
 def test_main_pages_load_without_content_security_policy_violations(page: Page, app, live_server, rows):
     admin, ids = rows
     violations: list[str] = []
@@ -77,13 +88,7 @@ def test_main_pages_load_without_content_security_policy_violations(page: Page, 
 
     log_in(page, live_server, admin)
 
-    urls = sorted(
-        rule.build({arg: ids[arg] for arg in rule.arguments}, append_unknown=False)[1]
-        for rule in app.url_map.iter_rules()
-        if "GET" in rule.methods and rule.endpoint not in SKIP and rule.endpoint != "auth.login"
-    )
-    assert len(urls) > 40
-    for url in urls:
+    for url in page_urls(app, ids):
         response = page.goto(f"{live_server}{url}")
         assert response is not None and response.status == 200, url
         assert "script-src 'self'" in response.headers["content-security-policy"]
