@@ -7,12 +7,23 @@ from functools import lru_cache
 
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import SelectMultipleField, widgets
-from wtforms.validators import ValidationError
+from wtforms import IntegerField, SelectMultipleField, widgets
+from wtforms.validators import NumberRange, ValidationError
+
+from organizer.web import MAX_DB_INT
 
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for lone buttons (archive, restore, mark done)."""
+
+
+class RecordIdField(IntegerField):
+    """The id of a row, posted by a page's script or hidden field: a whole number a query can
+    carry (1 to ``MAX_DB_INT``). Anything beyond fails validation like any bad value, where it
+    used to reach the database and overflow there (a server error)."""
+
+    def __init__(self, label=None, validators=None, **kwargs) -> None:
+        super().__init__(label, [*(validators or []), NumberRange(min=1, max=MAX_DB_INT)], **kwargs)
 
 
 class MultiCheckboxField(SelectMultipleField):

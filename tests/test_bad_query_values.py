@@ -34,7 +34,7 @@ def _ids(world: World) -> dict:
         "commitment_id": 1, "membership_id": world.membership, "relationship_id": 1, "outbox_id": 1,
         "message_id": 1, "decision": "confirm", "rsvp_id": 1, "held_id": 1, "conflict_id": 1, "number_id": 1,
         "kept_id": world.person, "other_id": world.person, "merge_id": 1, "which": "no_show", "follow_up_id": 1,
-        "tie_id": 1, "first_id": world.person, "second_id": world.person,
+        "tie_id": 1, "first_id": world.person, "second_id": world.person, "dismissal_id": 1,
     }
 
 
@@ -110,4 +110,35 @@ def test_ids_no_integer_column_holds_are_not_found(app, login_as):
                 if status not in ((404,) if method == "get" else (404, 405)):
                     failures.append(f"{method.upper()} {path} -> {status}")
     assert tried > 50  # every route with an id in its path was tried
+    assert not failures, "\n".join(failures)
+
+
+#: Every form field that carries a row's id (``grep -rn "_id = " organizer/*/forms.py``).
+ID_FIELDS = ["person_id", "institution_id", "indicator_id", "turnout_action_id", "stage_id", "other_target_id",
+             "action_id", "user_id", "held_by_id", "owner_id", "assigned_to_id", "prepares_for_id",
+             "neighborhood_id", "campaign_id", "target_id", "leader_id"]
+
+
+def test_ids_no_integer_column_holds_posted_in_a_form_are_refused(app, login_as):
+    """A page's script or hidden field posts a person's id (the door's check-in, an RSVP, a reply
+    matched to a person, a data point's indicator): one beyond what a column holds reached the
+    database and overflowed there (a 500 on SQLite) until the forms refused it."""
+    world = build_world(app)
+    failures, tried = [], 0
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "POST" not in rule.methods or rule.endpoint in {"auth.logout", "auth.login"}:
+            continue
+        browser = login_as(world.admin)  # a fresh session: a route before may have ended this one
+        path = _path_for(rule, world)
+        for huge in HUGE_IDS:
+            # Each id field at once, with an answer a form accepts, so the id is what is judged.
+            data = {**{name: huge for name in ID_FIELDS}, "status": "yes"}
+            try:
+                status = browser.post(path, data).status_code
+            except Exception as error:  # noqa: BLE001 - the test client re-raises what would be a 500
+                status = f"{type(error).__name__}: {error}"[:200]
+            tried += 1
+            if not isinstance(status, int) or status >= 500:
+                failures.append(f"POST {path} with ids of {huge} -> {status}")
+    assert tried > 100
     assert not failures, "\n".join(failures)

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from organizer.actions.models import ANSWERS, ActionType, RsvpSource, RsvpStatus
-from organizer.forms import EmailAddress, PickerSelect, optional_int
+from organizer.forms import EmailAddress, PickerSelect, RecordIdField, optional_int
 from organizer.people.forms import PhoneChoiceMixin
 
 TYPE_LABELS = {
@@ -93,13 +93,13 @@ class LeaderCommitmentForm(FlaskForm):
 
 
 class RsvpForm(FlaskForm):
-    person_id = IntegerField(validators=[DataRequired()])
+    person_id = RecordIdField(validators=[DataRequired()])
     status = SelectField(_l("Answer"), choices=[(s.value, RSVP_LABELS[s]) for s in ANSWERS],
                          default=RsvpStatus.YES.value)
 
 
 class CheckInForm(FlaskForm):
-    person_id = IntegerField(validators=[DataRequired()])
+    person_id = RecordIdField(validators=[DataRequired()])
 
 
 class WalkInForm(PhoneChoiceMixin, FlaskForm):

@@ -9,6 +9,8 @@ from wtforms import BooleanField, DateField, FloatField, IntegerField, SelectFie
 from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from organizer.forms import RecordIdField
+
 
 class PopulationForm(FlaskForm):
     neighborhood_id = SelectField(_l("Neighborhood"), coerce=int, validators=[DataRequired()])
@@ -32,7 +34,7 @@ class IndicatorForm(FlaskForm):
 
 
 class IndicatorPointForm(FlaskForm):
-    indicator_id = IntegerField(validators=[InputRequired()], widget=HiddenInput())
+    indicator_id = RecordIdField(validators=[InputRequired()], widget=HiddenInput())
     observed_on = DateField(_l("Date"), validators=[DataRequired()])
     # InputRequired, not DataRequired: 0 is a real value.
     value = FloatField(_l("Value"), validators=[InputRequired(message=_l("Enter a number."))])

@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from organizer.forms import optional_int
+from organizer.forms import RecordIdField, optional_int
 from organizer.people.forms import LANGUAGE_CHOICES, PhoneChoiceMixin
 from organizer.sms.encoding import MAX_BODY_CHARS
 
@@ -53,7 +52,7 @@ class ComposeForm(FlaskForm):
     )
     # A turnout list of a past action (set from the turnout page, kept as it is on every edit).
     turnout = HiddenField(validators=[Optional(), AnyOf(("no_show", "first_timer", "attended"))])
-    turnout_action_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    turnout_action_id = RecordIdField(widget=HiddenInput(), validators=[Optional()])
 
 
 class PreviewForm(ComposeForm):
@@ -92,7 +91,7 @@ class AssignForm(FlaskForm):
 
 
 class MatchForm(FlaskForm):
-    person_id = IntegerField(validators=[DataRequired()])
+    person_id = RecordIdField(validators=[DataRequired()])
 
 
 class P2PForm(FlaskForm):
