@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import IntegerField, SelectMultipleField, widgets
+from wtforms import IntegerField, SelectMultipleField, TelField, widgets
 from wtforms.validators import NumberRange, ValidationError
 
 from organizer.web import MAX_DB_INT
@@ -15,6 +15,16 @@ from organizer.web import MAX_DB_INT
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for lone buttons (archive, restore, mark done)."""
+
+
+class PhoneField(TelField):
+    """A phone number typed in: ``type="tel"``, so a phone shows its number pad. Someone else's
+    number (a walk-in's at the door, a person's on their record) is not filled in from the
+    browser's memory of its owner's own; ``own=True`` (the public sign-up) asks for it."""
+
+    def __init__(self, label=None, validators=None, *, own: bool = False, **kwargs) -> None:
+        kwargs.setdefault("render_kw", {"autocomplete": "tel" if own else "off"})
+        super().__init__(label, validators, **kwargs)
 
 
 class RecordIdField(IntegerField):

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from organizer.actions.models import ANSWERS, ActionType, RsvpSource, RsvpStatus
-from organizer.forms import EmailAddress, PickerSelect, RecordIdField, optional_int
+from organizer.forms import EmailAddress, PhoneField, PickerSelect, RecordIdField, optional_int
 from organizer.people.forms import PhoneChoiceMixin
 
 TYPE_LABELS = {
@@ -105,17 +105,21 @@ class CheckInForm(FlaskForm):
 class WalkInForm(PhoneChoiceMixin, FlaskForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
     last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
-    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
+    phone = PhoneField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
     institution_id = SelectField(_l("Institution"), coerce=optional_int, validators=[Optional()])
 
 
 class SignupForm(PhoneChoiceMixin, FlaskForm):
     """The public form. ``website`` is a honeypot: hidden from people, filled in by bots."""
 
-    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
-    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
-    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
-    email = EmailField(_l("Email"), validators=[Optional(), EmailAddress(), Length(max=254)])
+    # The person's own name, number and email: the browser may fill them in.
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)],
+                             render_kw={"autocomplete": "given-name"})
+    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)],
+                            render_kw={"autocomplete": "family-name"})
+    phone = PhoneField(_l("Mobile phone"), validators=[Optional(), Length(max=40)], own=True)
+    email = EmailField(_l("Email"), validators=[Optional(), EmailAddress(), Length(max=254)],
+                       render_kw={"autocomplete": "email"})
     sms_consent = BooleanField(_l("Text me reminders and updates about this action and our work. "
                                   "Message and data rates may apply; reply STOP to stop."))
     website = StringField(_l("Leave this field empty"), validators=[Optional(), Length(max=200)])

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from organizer.forms import EmailAddress, MultiCheckboxField, PickerSelect, optional_int
+from organizer.forms import EmailAddress, MultiCheckboxField, PhoneField, PickerSelect, optional_int
 from organizer.institutions.models import MembershipRole
 from organizer.people.models import ConsentMethod, RaceEthnicity, SmsConsent
 from organizer.people.phones import PhoneReading, PhoneStatus
@@ -124,7 +124,7 @@ class PersonForm(PhoneChoiceMixin, FlaskForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
     last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
     preferred_name = StringField(_l("Goes by"), validators=[Optional(), Length(max=80)])
-    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
+    phone = PhoneField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("Email"), validators=[Optional(), EmailAddress(), Length(max=254)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])

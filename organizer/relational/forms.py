@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from organizer.forms import MultiCheckboxField, PickerSelect, optional_int
+from organizer.forms import MultiCheckboxField, PhoneField, PickerSelect, optional_int
 from organizer.relational.models import CommitmentKind, CommitmentStatus, MeetingMode
 
 MODE_LABELS = {
@@ -72,7 +72,7 @@ class OneToOneForm(FlaskForm):
     person_id = SelectField(_l("With"), coerce=optional_int, validators=[Optional()], validate_choice=False)
     new_first_name = StringField(_l("First name"), validators=[Optional(), Length(max=80)])
     new_last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=80)])
-    new_phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
+    new_phone = PhoneField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
     held_on = DateField(_l("Date"), validators=[DataRequired()])
     duration_minutes = IntegerField(_l("Minutes"), validators=[Optional(), NumberRange(min=1, max=600)],
                                     default=40)

@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from organizer.forms import RecordIdField, optional_int
+from organizer.forms import PhoneField, RecordIdField, optional_int
 from organizer.people.forms import LANGUAGE_CHOICES, PhoneChoiceMixin
 from organizer.sms.encoding import MAX_BODY_CHARS
 
@@ -79,7 +79,7 @@ class VerifyNumberForm(PhoneChoiceMixin, FlaskForm):
     """An admin verifies a number for a user's test texts. The view fills the users."""
 
     user_id = SelectField(_l("User"), coerce=optional_int, validators=[DataRequired()])
-    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=40)])
+    phone = PhoneField(_l("Mobile phone"), validators=[DataRequired(), Length(max=40)])
 
 
 class ReplyForm(FlaskForm):

@@ -48,6 +48,29 @@ def test_a_visitor_signs_up_without_an_account(app, client, signup_url):
         assert (rsvp.person_id, rsvp.status, rsvp.source) == (person.id, RsvpStatus.YES, RsvpSource.SIGNUP)
 
 
+def test_the_sign_up_asks_a_phone_for_its_number_pad_and_lets_the_browser_fill_in_its_owner(client, signup_url):
+    """On a phone, type="tel" brings up the number pad; the person signs up themself, so the
+    browser may fill in their own name, number and email."""
+    html = client.get(signup_url).get_data(as_text=True)
+    inputs = {re.search(r'name="([^"]+)"', tag).group(1): tag for tag in re.findall(r"<input[^>]*>", html)}
+    assert 'type="tel"' in inputs["phone"] and 'autocomplete="tel"' in inputs["phone"]
+    assert 'autocomplete="given-name"' in inputs["first_name"]
+    assert 'autocomplete="family-name"' in inputs["last_name"]
+    assert 'autocomplete="email"' in inputs["email"]
+
+
+def test_someone_elses_number_gets_the_number_pad_but_not_the_browsers_memory(app, login_as, make_user,
+                                                                             make_action):
+    """At the door and on a person's record the number typed is another person's: the browser
+    must not offer the organizer's own."""
+    action = make_action(days=0)
+    client = login_as(make_user("organizer")).client
+    for url in (f"/actions/{action.id}/checkin", "/people/new"):
+        html = client.get(url).get_data(as_text=True)
+        phone = re.search(r'<input[^>]*name="phone"[^>]*>', html).group(0)
+        assert 'type="tel"' in phone and 'autocomplete="off"' in phone, url
+
+
 def test_a_known_phone_and_name_or_email_reuses_the_person_and_reveals_nothing(app, client, signup_url, make_person):
     known = make_person(first_name="Guadalupe", last_name="Secret", phone="+13125550142", email="lupe@example.org",
                         sms_consent=SmsConsent.OPTED_OUT)
