@@ -28,13 +28,18 @@ class BackupError(RuntimeError):
     """The database cannot be backed up here (not SQLite), or the copy failed its check."""
 
 
+def backed_up_here(engine: Engine) -> bool:
+    """Whether ``engine``'s database is one this module copies: a SQLite file."""
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
 def backup_database(engine: Engine, folder: Path, now: datetime, *, busy_timeout_ms: int = 30_000) -> Path:
     """Write a checked copy of ``engine``'s SQLite database into ``folder`` (created, owner
     only), named by ``now`` (UTC); returns its path.
 
     :raise BackupError: on PostgreSQL, or when the copy does not pass its check (it is removed).
     """
-    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+    if not backed_up_here(engine):
         raise BackupError("only the embedded SQLite database is backed up here; "
                           "on PostgreSQL use pg_dump or the host's snapshots")
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -66,11 +71,13 @@ def backup_database(engine: Engine, folder: Path, now: datetime, *, busy_timeout
     return target
 
 
-def backups_in(folder: Path) -> list[Path]:
-    """The finished copies in ``folder``, oldest first (their names sort by time)."""
+def backups_in(folder: Path, *, partial: bool = False) -> list[Path]:
+    """The finished copies in ``folder`` (or, with ``partial``, the half-written ones), oldest
+    first (their names sort by time)."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith(SUFFIX))
+    suffix = SUFFIX + PARTIAL if partial else SUFFIX
+    return sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith(suffix))
 
 
 def prune_backups(folder: Path, keep: int, now: datetime) -> list[Path]:
@@ -78,9 +85,7 @@ def prune_backups(folder: Path, keep: int, now: datetime) -> list[Path]:
     old: a younger one may still be being written); returns what was deleted."""
     finished = backups_in(folder)
     doomed = finished[:max(0, len(finished) - keep)]
-    if folder.is_dir():
-        doomed += [p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith(SUFFIX + PARTIAL)
-                   and p.stat().st_mtime < now.timestamp() - 3600]
+    doomed += [p for p in backups_in(folder, partial=True) if p.stat().st_mtime < now.timestamp() - 3600]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed

@@ -18,13 +18,13 @@ def back_up_database_nightly() -> None:
     ``BACKUP_KEEP`` (0: no nightly copies). Nothing on PostgreSQL (pg_dump's job)."""
     from flask import current_app
 
-    from organizer.backups.services import backup_database, prune_backups
+    from organizer.backups.services import backed_up_here, backup_database, prune_backups
     from organizer.db import utcnow
     from organizer.extensions import db
 
     with app_context():
         keep = int(current_app.config.get("BACKUP_KEEP") or 0)
-        if keep <= 0 or db.engine.dialect.name != "sqlite":
+        if keep <= 0 or not backed_up_here(db.engine):
             return
         folder = Path(current_app.config["BACKUP_DIR"])
         now = utcnow()
