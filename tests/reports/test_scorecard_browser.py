@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from organizer.extensions import db
-from tests.support.browser import log_in
+from tests.support.browser import log_in, wait_for_chart
 
 pytestmark = pytest.mark.browser
 
@@ -61,8 +61,7 @@ def test_the_scorecard_draws_each_indicator_beside_its_points_and_takes_a_new_on
     indicator = page.locator(f'[data-indicator="{INDICATOR}"]')
     canvas = indicator.locator("canvas[data-chart]")
     expect(canvas).to_be_visible()
-    # charts.js draws after the canvas is in the page: wait for it rather than race it.
-    page.wait_for_function("(el) => window.Chart && Chart.getChart(el) !== undefined", arg=canvas.element_handle())
+    wait_for_chart(page, canvas)
     box = canvas.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100
     points = indicator.get_by_test_id("indicator-points")
@@ -88,5 +87,4 @@ def test_the_scorecard_draws_each_indicator_beside_its_points_and_takes_a_new_on
     indicator = page.locator(f'[data-indicator="{INDICATOR}"]')
     expect(indicator.get_by_test_id("indicator-points").locator("tbody tr")).to_have_count(5)
     expect(indicator.get_by_test_id("indicator-points")).to_contain_text("27")
-    page.wait_for_function("(el) => window.Chart && Chart.getChart(el) !== undefined",
-                           arg=indicator.locator("canvas[data-chart]").element_handle())
+    wait_for_chart(page, indicator.locator("canvas[data-chart]"))

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from organizer.db import utcnow
 from organizer.sms.models import MobilizationKind, OutboxStatus
 from tests.sms.test_charts import _mobilization, _phones, _reply
-from tests.support.browser import log_in
+from tests.support.browser import log_in, wait_for_chart
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("org")]
 
@@ -22,7 +22,7 @@ def _drawn(page: Page, testid: str) -> None:
     canvas = page.get_by_test_id(testid)
     expect(canvas).to_be_visible()
     # Chart.js sizes the canvas it draws on; an undrawn canvas keeps the 300x150 default.
-    page.wait_for_function("(el) => window.Chart && Chart.getChart(el) !== undefined", arg=canvas.element_handle())
+    wait_for_chart(page, canvas)
     assert canvas.bounding_box()["height"] > 100
 
 

@@ -1,10 +1,11 @@
-"""What browser tests share: signing in and opening the phone's menu as a person would."""
+"""What browser tests share: signing in and opening the phone's menu as a person would, and
+waiting for a chart to be drawn."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 
 def log_in(page: Page, base: str, user: Any) -> None:
@@ -24,3 +25,9 @@ def open_phone_menu(page: Page) -> None:
     clicked 60 ms after "Menu" sometimes never submitted)."""
     page.get_by_role("button", name="Menu").click()
     page.wait_for_selector("#mainnav.show", state="visible")
+
+
+def wait_for_chart(page: Page, canvas: Locator) -> None:
+    """Wait until Chart.js has drawn on ``canvas``: static/js/charts.js draws after the canvas is
+    in the page, so a test that looks at once races it."""
+    page.wait_for_function("(el) => window.Chart && Chart.getChart(el) !== undefined", arg=canvas.element_handle())
