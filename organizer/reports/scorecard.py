@@ -294,13 +294,30 @@ def _compute_measures(campaign: Campaign, period: Period, today: date, leader_po
 PEOPLE_MEASURES = ("reached", "turned_out", "moved_up", "new_leaders")
 
 
-def _people_measures(campaign: Campaign, period: Period, leader_position: int, first_position: int,
-                     *, by_group: bool) -> list[tuple]:
-    """The people-measures over ``period`` as ``(dim, k1, k2, measure, people)`` rows, in one
-    statement that reads the measures' rows once: dim ``all`` is each measure's value (every
-    person once); ``by_group`` adds the rows of the split by race/ethnicity and by neighborhood
-    (people in the base, as every split counts them), without the race-by-neighborhood cells
-    the page never shows."""
+def _people_measures(campaign: Campaign, period: Period, before: Period, leader_position: int,
+                     first_position: int) -> tuple[list[tuple], list[tuple]]:
+    """The people-measures as ``(dim, k1, k2, measure, people)`` rows: over the campaign's
+    ``period`` with their split by group, and over the ``before`` period (the baseline) alone.
+    Two statements, one cache lookup for both (each lookup reads the data version)."""
+    key = ("scorecard-people", campaign.id, period, period.bounds(), before, before.bounds(), leader_position,
+           first_position)
+
+    def rows(over: Period, by_group: bool) -> list[tuple]:
+        statement = _people_statement(campaign, over, leader_position, first_position, by_group=by_group)
+        return [tuple(r) for r in db.session.execute(statement)]
+
+    def compute() -> tuple[list[tuple], list[tuple]]:
+        return rows(period, True), rows(before, False)
+
+    return cached(key, compute, lambda pair: (list(pair[0]), list(pair[1])))
+
+
+def _people_statement(campaign: Campaign, period: Period, leader_position: int, first_position: int,
+                      *, by_group: bool):
+    """The people-measures over ``period`` in one statement that reads the measures' rows once:
+    dim ``all`` is each measure's value (every person once); ``by_group`` adds the rows of the
+    split by race/ethnicity and by neighborhood (people in the base, as every split counts
+    them), without the race-by-neighborhood cells the page never shows."""
     sets = _sets(campaign, period, leader_position, first_position).cte("sets")
     parts = [select(dim_constant("all").label("dim"), no_key().label("k1"), no_key().label("k2"), sets.c.measure,
                     func.count(distinct(sets.c.person_id))).group_by(sets.c.measure)]
@@ -315,8 +332,7 @@ def _people_measures(campaign: Campaign, period: Period, leader_position: int, f
         parts += [select(dim, k1, k2, source.c.measure, func.count()).select_from(from_)
                   .group_by(k1, k2, source.c.measure)
                   for from_, dim, k1, k2 in grouped_parts(query, source)[1:]]
-    key = ("scorecard-people", campaign.id, period, period.bounds(), leader_position, first_position, by_group)
-    return cached(key, lambda: [tuple(r) for r in db.session.execute(union_all(*parts))], list)
+    return union_all(*parts)
 
 
 def _people_values(rows: list[tuple]) -> dict[str, tuple[float | None, int | None, int | None]]:
@@ -360,10 +376,10 @@ def scorecard(campaign: Campaign, today: date, threshold: int) -> Scorecard:
     length = (period.end - period.start).days + 1
     before = Period(period.start - timedelta(days=length), period.start - timedelta(days=1))
     leader, first = _positions()
-    now_people = _people_measures(campaign, period, leader, first, by_group=True)
+    now_people, before_people = _people_measures(campaign, period, before, leader, first)
     now_values = {**_measures(campaign, period, today, leader, first), **_people_values(now_people)}
     before_values = {**_measures(campaign, before, period.start - timedelta(days=1), leader, first),
-                     **_people_values(_people_measures(campaign, before, leader, first, by_group=False))}
+                     **_people_values(before_people)}
     targets = {t.measure: t for t in db.session.scalars(select(MeasureTarget).where(
         MeasureTarget.campaign_id == campaign.id))}
     measures = []
