@@ -113,16 +113,27 @@ def test_ids_no_integer_column_holds_are_not_found(app, login_as):
     assert not failures, "\n".join(failures)
 
 
-#: Every form field that carries a row's id (``grep -rn "_id = " organizer/*/forms.py``).
-ID_FIELDS = ["person_id", "institution_id", "indicator_id", "turnout_action_id", "stage_id", "other_target_id",
-             "action_id", "user_id", "held_by_id", "owner_id", "assigned_to_id", "prepares_for_id",
-             "neighborhood_id", "campaign_id", "target_id", "leader_id"]
+def _id_fields() -> set[str]:
+    """Every form field that carries a row's id (named ``..._id``), read off the forms the app
+    defines, so a new one is tried too."""
+    from flask_wtf import FlaskForm
+    from wtforms.fields.core import UnboundField
+
+    def forms(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from forms(sub)
+
+    return {name for form in forms(FlaskForm) for name in dir(form)
+            if name.endswith("_id") and isinstance(getattr(form, name, None), UnboundField)}
 
 
 def test_ids_no_integer_column_holds_posted_in_a_form_are_refused(app, login_as):
     """A page's script or hidden field posts a person's id (the door's check-in, an RSVP, a reply
     matched to a person, a data point's indicator): one beyond what a column holds reached the
     database and overflowed there (a 500 on SQLite) until the forms refused it."""
+    id_fields = _id_fields()
+    assert {"person_id", "indicator_id", "turnout_action_id"} <= id_fields
     world = build_world(app)
     failures, tried = [], 0
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -132,7 +143,7 @@ def test_ids_no_integer_column_holds_posted_in_a_form_are_refused(app, login_as)
         path = _path_for(rule, world)
         for huge in HUGE_IDS:
             # Each id field at once, with an answer a form accepts, so the id is what is judged.
-            data = {**{name: huge for name in ID_FIELDS}, "status": "yes"}
+            data = {**{name: huge for name in id_fields}, "status": "yes"}
             try:
                 status = browser.post(path, data).status_code
             except Exception as error:  # noqa: BLE001 - the test client re-raises what would be a 500
