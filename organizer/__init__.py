@@ -64,10 +64,10 @@ def create_app(config_name: str | None = None, test_config: Mapping[str, Any] | 
     for timeline_source in (one_to_one_timeline, attendance_timeline):
         register_source(app, timeline_source)
 
-    from organizer.people.services import register_stage_condition
-    from organizer.relational.services import in_stage
+    from organizer.people.services import register_pipeline
+    from organizer.relational.services import in_stage, stages
 
-    register_stage_condition(app, in_stage)
+    register_pipeline(app, condition=in_stage, stages=stages)
 
     from organizer.actions.services import register_signup_confirmer
     from organizer.sms.signups import ask_to_confirm_signup, send_signup_confirmations

@@ -4,16 +4,12 @@ losing a forced or changed language, and the institution picker is drawn as WTFo
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from flask import before_render_template, template_rendered
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from organizer.extensions import db
+from tests.support.pages import queries_while_rendering
 
 #: The statements each page runs today, the signed-in user and the organization row included
 #: (on SQLite; PostgreSQL has one fewer, no ``BEGIN IMMEDIATE``): the pages must not grow beyond
@@ -27,32 +23,6 @@ PERSON_PAGE_QUERIES = 18
 #: and the account's recovery codes left.
 ACCOUNT_PAGE_QUERIES = 3
 ACTION_PAGE_QUERIES = 11
-
-
-@contextlib.contextmanager
-def queries_while_rendering(app) -> Iterator[list[str]]:
-    """The SQL statements run between the start and the end of rendering a template."""
-    rendering, statements = [], []
-
-    def before(conn, cursor, statement, *args):
-        if rendering and not statement.lstrip().upper().startswith(("PRAGMA", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    def started(sender, template, context, **extra):
-        rendering.append(template.name)
-
-    def finished(sender, template, context, **extra):
-        rendering.pop()
-
-    event.listen(Engine, "before_cursor_execute", before)
-    before_render_template.connect(started, app)
-    template_rendered.connect(finished, app)
-    try:
-        yield statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", before)
-        before_render_template.disconnect(started, app)
-        template_rendered.disconnect(finished, app)
 
 
 def _grow_person(app, person, organizer, leader, n, institution_names):

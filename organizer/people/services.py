@@ -392,11 +392,21 @@ def filter_conditions(*, neighborhood_id: int | None = None, institution_id: int
     return conditions
 
 
-def register_stage_condition(app: Flask, condition: Callable[[int], ColumnElement[bool]]) -> None:
+def register_pipeline(app: Flask, *, condition: Callable[[int], ColumnElement[bool]],
+                      stages: Callable[[], list[Any]]) -> None:
     """Let the relational area say what "in pipeline stage ``stage_id``" means for the filters
-    of :func:`filter_conditions`. Relational builds on people, so people asks through this hook
-    rather than importing relational back (an import circle). Raises nothing."""
+    of :func:`filter_conditions`, and which stages the people list offers to filter by
+    (``stages()``: objects with ``id`` and ``name``, in order). Relational builds on people, so
+    people asks through this hook rather than importing relational back (an import circle).
+    Raises nothing."""
     app.extensions["person_stage_condition"] = condition
+    app.extensions["person_stages"] = stages
+
+
+def pipeline_stages() -> list[Any]:
+    """The stages the people list filters by (none when no area registered a pipeline)."""
+    stages = current_app.extensions.get("person_stages")
+    return stages() if stages is not None else []
 
 
 def _matches(q: str, *, probe: bool = False, walk: bool = False) -> ColumnElement[bool]:

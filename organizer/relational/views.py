@@ -640,7 +640,3 @@ def home_today(user: User) -> dict:
     }
 
 
-@bp.app_context_processor
-def person_list_helpers():
-    """``relational_stages()`` for the people list's stage filter (cached per request)."""
-    return {"relational_stages": stages}

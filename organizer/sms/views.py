@@ -201,6 +201,7 @@ def index():
         "sms/index.html", mobilizations=mobilizations, summaries=summaries,
         pagination=Pagination(page=page, per_page=per_page, total=total),
         unread=inbox_service.unread_total(current_user),
+        shared_numbers=conflict_service.open_conflict_count() if current_user.is_staff else 0,
         months=[(charts.bucket_label(m.start, "month"), m) for m in months],
         monthly_chart=charts.monthly_chart(months),
     )
@@ -819,11 +820,6 @@ def _number_statement():
     one_row = select(literal(1).label("one")).subquery()
     return (select(PhoneFlag, conversation, phone_on_hold_condition(person_id, phone))
             .select_from(one_row).outerjoin(PhoneFlag, PhoneFlag.phone == phone))
-
-
-@bp.app_template_global("sms_open_conflicts")
-def _open_conflicts_global() -> int:
-    return conflict_service.open_conflict_count() if current_user.is_staff else 0
 
 
 @bp.app_template_global("sms_error_action")

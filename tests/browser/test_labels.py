@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.test_content_security_policy import page_urls, rows  # noqa: F401 - the fixture
 from tests.support.browser import log_in
+from tests.support.pages import page_urls, rows  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 
