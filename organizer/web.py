@@ -19,6 +19,7 @@ from flask.globals import _cv_app, _cv_request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 #: The largest id or number a query may carry: what an INTEGER column holds on PostgreSQL (which
@@ -551,6 +552,35 @@ def _page_parts(page: str, *args: Any) -> dict[str, Any]:
     return {area: fn(*args) for area, fn in _PAGE_PARTS[page].items()}
 
 
+def hidden_from_non_staff(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that answers 404 to anyone but staff, so that its URL asked with a method it
+    does not take answers 404 to them too: a 405 would tell a leader the page exists."""
+    view.hidden_from_non_staff = True  # type: ignore[attr-defined]
+    return view
+
+
+def _hidden_from_viewer(error: Any) -> bool:
+    """Whether the request's URL belongs to a view ``hidden_from_non_staff`` and the viewer is
+    not staff: then an error that the view would have preceded (a 405 for a method the URL does
+    not take, an expired form) answers 404 as the view does."""
+    from flask import current_app
+    from flask_login import current_user
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import RoutingException
+
+    if current_user.is_authenticated and current_user.is_staff:
+        return False
+    endpoints = [request.endpoint] if request.endpoint else []
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in getattr(error, "valid_methods", None) or ():
+        try:
+            endpoints.append(adapter.match(method=method)[0])
+        except (HTTPException, RoutingException):
+            continue
+    return any(getattr(current_app.view_functions.get(endpoint), "hidden_from_non_staff", False)
+               for endpoint in endpoints)
+
+
 def person_page_part(area: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register what ``area`` adds to the person page (see ``person_page_parts``)."""
     return _page_part("person", area)
@@ -660,6 +690,8 @@ def init_app(app: Flask) -> None:
 
     def handle_error(error):
         code = getattr(error, "code", 500) or 500
+        if code == 405 and _hidden_from_viewer(error):
+            code = 404
         return render_template("error.html", code=code, message=ERROR_TITLES.get(code, error)), code
 
     for code in ERROR_TITLES:
@@ -669,6 +701,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if _hidden_from_viewer(error):
+            return handle_error(NotFound())
         message = _l("The form expired or was sent from elsewhere. Please go back, reload and try again.")
         return render_template("error.html", code=400, message=message), 400
 

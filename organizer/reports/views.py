@@ -47,7 +47,7 @@ from organizer.reports.services import (
     trend_chart,
 )
 from organizer.settings.models import Neighborhood
-from organizer.web import date_arg
+from organizer.web import date_arg, hidden_from_non_staff
 
 bp = Blueprint("reports", __name__)
 
@@ -65,7 +65,7 @@ def staff_or_404(view: Callable[P, R]) -> Callable[P, R]:
             abort(404)
         return view(*args, **kwargs)
 
-    return wrapped
+    return hidden_from_non_staff(wrapped)
 
 
 def _date_arg(name: str, default: date) -> date:

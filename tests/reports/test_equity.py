@@ -170,6 +170,22 @@ def test_every_report_is_404_for_leaders(federation, make_user, login_as):
         assert leader.get(url).status_code == 404, url
 
 
+def test_a_leader_finds_no_report_whatever_the_method(app, federation, make_user, login_as):
+    """GET or POST, every report URL (scorecards and their forms too) is 404 to a leader: a 405
+    for the method a route does not take would tell them the page exists. Staff still get 405."""
+    leader, organizer = login_as(make_user("leader")).client, login_as(federation).client
+    hidden = [rule for rule in app.url_map.iter_rules()
+              if getattr(app.view_functions[rule.endpoint], "hidden_from_non_staff", False)]
+    assert {rule.endpoint for rule in hidden} >= {"reports.equity", "reports.equity_export", "reports.scorecard"}
+    for rule in hidden:
+        url = rule.build({arg: 1 for arg in rule.arguments}, append_unknown=False)[1]
+        taken = {m for other in app.url_map.iter_rules() if other.rule == rule.rule for m in other.methods}
+        for method in ("GET", "POST"):
+            assert leader.open(url, method=method).status_code == 404, (method, url)
+            if method not in taken:
+                assert organizer.open(url, method=method).status_code == 405, (method, url)
+
+
 def test_the_rule_is_on_the_page_and_the_page_is_in_spanish(federation, login_as):
     client = login_as(federation).client
     html = client.get("/reports/equity").get_data(as_text=True)
