@@ -66,6 +66,33 @@ def _promote_leaders(ctx: DemoContext) -> None:
                                      reason="Led the Route 9 turnout"))
             row.stage_id, row.entered_at = leader.id, when
             leaders[name] += 1
+    _no_small_leader_stages(ctx, all_stages, pipeline)
+
+
+def _no_small_leader_stages(ctx: DemoContext, all_stages: list, pipeline: dict) -> None:
+    """Outside Albany Park, a neighborhood's emerging leaders (1 to 4 left) become Leaders, and
+    Leaders become Core leaders until there are five (where there are 1 to 4): counts of 1 to 4
+    are hidden on the dashboard, and with them, to keep them from being worked out, the
+    neighborhoods' leaders, which is what the demo is there to show."""
+    if len(all_stages) < 5:
+        return
+    emerging, leader, core = all_stages[2], all_stages[3], all_stages[4]
+    for neighborhood in ctx.neighborhoods:
+        if neighborhood.name == UNDER_LED:
+            continue
+        people = sorted((p for p in ctx.people if p.neighborhood is neighborhood and p.id in pipeline),
+                        key=lambda p: p.id)
+        at = {stage.id: [p for p in people if pipeline[p.id].stage_id == stage.id] for stage in (emerging, leader, core)}
+        moves = at[emerging.id] if 0 < len(at[emerging.id]) < 5 else []
+        moves = [(p, emerging, leader) for p in moves]
+        if 0 < len(at[core.id]) < 5:
+            moves += [(p, leader, core) for p in at[leader.id][:5 - len(at[core.id])]]
+        for person, before, after in moves:
+            when = utcnow() - timedelta(days=ctx.rng.randint(10, 200))
+            db.session.add(StageMove(person_id=person.id, from_stage_id=before.id, to_stage_id=after.id,
+                                     moved_at=when, moved_by=ctx.rng.choice(ctx.organizers),
+                                     reason="Led the Route 9 turnout"))
+            pipeline[person.id].stage_id, pipeline[person.id].entered_at = after.id, when
 
 
 @step

@@ -44,7 +44,7 @@ from organizer.reports.services import (
     grouped_parts,
     no_key,
 )
-from organizer.reports.suppression import Line, suppress
+from organizer.reports.suppression import Line, hidden_mark, is_primary, suppress
 
 
 class ScorecardError(ValueError):
@@ -89,6 +89,7 @@ class MeasureValue:
     baseline: float | None = None
     baseline_entered: bool = False
     target: float | None = None
+    threshold: int | None = None  # people-measures: a count of 1 to threshold - 1 people is not shown
 
     @property
     def key(self) -> str:
@@ -107,9 +108,13 @@ class MeasureValue:
             return "flat"
         return "up" if self.current > self.baseline else "down"
 
-    def shown(self, value: float | None) -> str:
+    def shown(self, value: float | None, *, entered: bool = False) -> str:
+        """``value`` as the page shows it; a count of a few people computed from the data (not a
+        figure staff ``entered``) as "<5"."""
         if value is None:
             return "—"
+        if not entered and self.threshold is not None and float(value).is_integer() and is_primary(int(value), self.threshold):
+            return f"<{self.threshold}"
         if self.definition.rate:
             return f"{100 * value:.0f}%"
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
@@ -139,7 +144,7 @@ class Breakdown:
     def shown(self, measure: str, key) -> str:
         ref = (measure, key)
         if ref in self.hidden:
-            return f"<{self.threshold}"
+            return hidden_mark(self.cells.get(ref, 0), self.threshold)
         return f"{self.cells.get(ref, 0):,}"
 
 
@@ -356,8 +361,11 @@ def _breakdowns(rows: list[tuple], period: Period, threshold: int) -> list[Break
         groups = [Group(k, labels.get(k[position], k[position] or ""), "group") for k in keys]
         groups.append(Group(TOTAL, str(_l("Total (each person once)")), "total"))
         cells = {(m.key, g.key): raw.get((m.key, g.key), 0) for m in people_measures for g in groups}
-        lines = [Line([(m.key, k) for k in keys], (m.key, TOTAL)) for m in people_measures]
-        out.append(Breakdown(title, groups, people_measures, cells, suppress(cells, lines, threshold), threshold))
+        # People of several races count in each (the lines add up to at least the total); the Total,
+        # shown in both tables and as the measure's value, is hidden only when small.
+        lines = [Line([(m.key, k) for k in keys], (m.key, TOTAL), exact=dim == "nb") for m in people_measures]
+        hidden = suppress(cells, lines, threshold, eligible=lambda key: key[1] != TOTAL)
+        out.append(Breakdown(title, groups, people_measures, cells, hidden, threshold))
     return out
 
 
@@ -389,7 +397,8 @@ def scorecard(campaign: Campaign, today: date, threshold: int) -> Scorecard:
         baseline = entered.baseline if entered and entered.baseline is not None else before_values[definition.key][0]
         measures.append(MeasureValue(definition, value, num, den, baseline,
                                      baseline_entered=bool(entered and entered.baseline is not None),
-                                     target=entered.target if entered else None))
+                                     target=entered.target if entered else None,
+                                     threshold=threshold if definition.by_group else None))
     indicators = [_indicator_view(i) for i in db.session.scalars(
         select(CommunityIndicator).where(CommunityIndicator.campaign_id == campaign.id)
         .order_by(CommunityIndicator.id).options(selectinload(CommunityIndicator.points)))]

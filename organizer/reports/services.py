@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import flask
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, case, cast, func, literal, literal_column, null, select, union_all
 
@@ -32,7 +34,7 @@ from organizer.relational.models import OneToOne, PersonPipeline, Stage, StageMo
 from organizer.relational.services import stages
 from organizer.reports.cache import cached
 from organizer.reports.models import NeighborhoodPopulation
-from organizer.reports.suppression import DEFAULT_THRESHOLD, Line, suppress
+from organizer.reports.suppression import DEFAULT_THRESHOLD, Line, hidden_mark, suppress
 from organizer.settings.models import Neighborhood
 from organizer.settings.services import get_organization
 from organizer.sms.models import InboundMessage, OutboxMessage
@@ -157,7 +159,7 @@ class Group:
 
 @dataclass
 class Cell:
-    """One number as shown: ``shown`` is the text ("<5" when suppressed), ``value`` None when hidden."""
+    """One number as shown: ``shown`` is the text (``hidden_mark`` when suppressed), ``value`` None when hidden."""
 
     value: int | None
     shown: str
@@ -199,10 +201,12 @@ class EquityReport:
     population_note: str = ""
 
     def cell(self, measure: str, key: GroupKey) -> Cell:
-        ref = ("m", measure, key)
+        return self._cell(("m", measure, key))
+
+    def _cell(self, ref: Hashable) -> Cell:
         value = self.cells.get(ref, 0)
         if ref in self.hidden:
-            return Cell(None, f"<{self.query.threshold}")
+            return Cell(None, hidden_mark(value, self.query.threshold))
         return Cell(value, f"{value:,}")
 
     def rate(self, numerator: str, denominator: str, key: GroupKey) -> RateCell:
@@ -211,11 +215,7 @@ class EquityReport:
         return RateCell(num, den, value)
 
     def trend_cell(self, key: GroupKey, month: str) -> Cell:
-        ref = ("t", key, month)
-        value = self.cells.get(ref, 0)
-        if ref in self.hidden:
-            return Cell(None, f"<{self.query.threshold}")
-        return Cell(value, f"{value:,}")
+        return self._cell(("t", key, month))
 
     def section_measures(self, section: str) -> list[tuple[str, str, str]]:
         return [m for m in self.measures if m[2] == section]
@@ -407,16 +407,6 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
     ).where(people.c.archived_at.is_(None)).cte("facts")
 
 
-def _measure_counts(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
-    """Every count of the table, keyed ``("m", measure, group)``, and the trend, keyed ``("t",
-    group, month)``, in one query: the per-person facts (computed once) summed by group and stage (people are at one stage, so the
-    stage rows of a group add up to the group)."""
-    # Cached by data version (organizer.reports.cache): the statement below reads every activity
-    # row of the period, the one part of the page whose cost grows with the data.
-    key = ("equity", query.period, query.split, query.race_mode, query.trend, query.period.bounds())
-    return cached(key, lambda: _count_cells(query, all_stages), dict)
-
-
 def _count_cells(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
     facts = _facts(query, all_stages)
     months = query.period.months()
@@ -450,7 +440,18 @@ def month_starts(period: Period) -> list[date]:
 
 
 def group_labels(query: EquityQuery) -> tuple[dict[str | None, str], dict[str | None, str]]:
-    """Labels for the first and second group keys (two queries at most: neighborhoods, institutions)."""
+    """Labels for the first and second group keys (two queries at most: neighborhoods, institutions),
+    read once per request and split (a page counted afresh needs them twice)."""
+    if not has_request_context():
+        return _group_labels(query)
+    memo = flask.g.setdefault("report_group_labels", {})
+    if query.split not in memo:
+        memo[query.split] = _group_labels(query)
+    first, second = memo[query.split]
+    return dict(first), dict(second)
+
+
+def _group_labels(query: EquityQuery) -> tuple[dict[str | None, str], dict[str | None, str]]:
     race = {v.value: str(label) for v, label in RACE_ETHNICITY_LABELS.items()}
     race[MULTIRACIAL] = str(_l("Multiracial (two or more)"))
     race[None] = str(_l("Not recorded"))
@@ -510,49 +511,108 @@ def _groups(query: EquityQuery, cells: dict[Hashable, int]) -> list[Group]:
     return groups
 
 
-# --- suppression lines ----------------------------------------------------------------------
+# --- suppression ---------------------------------------------------------------------------
+
+
+def _group_lines(query: EquityQuery, groups: list[Group]) -> list[tuple[list[GroupKey], GroupKey, bool]]:
+    """The groups whose counts add up to another group's: ``(members, total, exact)``. ``exact``
+    is false where a person counts in several members (races alone or in combination,
+    institutions), so that the members add up to at least the total."""
+    members = [g.key for g in groups if g.kind == "group"]
+    one_race = query.race_mode == "multiracial"
+    if query.split == "race_neighborhood":
+        races, nbs = {k[1] for k in members}, {k[2] for k in members}
+        return ([([k for k in members if k[2] == nb], ("nb", None, nb), one_race) for nb in nbs]  # a place's races
+                + [([k for k in members if k[1] == race], ("race", race, None), True) for race in races]
+                + [([("nb", None, nb) for nb in nbs], TOTAL, True),
+                   ([("race", r, None) for r in races], TOTAL, one_race)])
+    return [(members, TOTAL, query.split in ("neighborhood", "language") or (query.split == "race" and one_race))]
 
 
 def _lines(query: EquityQuery, groups: list[Group], measures: list[str], stage_measures: list[str],
-           leader_stages: list[str], months: list[str]) -> list[Line]:
-    """Every set of cells a reader could add up and compare with a total shown on the page."""
-    lines: list[Line] = []
-    members = [g.key for g in groups if g.kind == "group"]
-    for m in measures:
-        ref = lambda k, m=m: ("m", m, k)  # noqa: E731
-        if query.split == "race_neighborhood":
-            races = {k[1] for k in members}
-            nbs = {k[2] for k in members}
-            for nb in nbs:  # a neighborhood's races and its subtotal
-                lines.append(Line([ref(k) for k in members if k[2] == nb], ref(("nb", None, nb))))
-            for race in races:  # a race's neighborhoods and its subtotal
-                lines.append(Line([ref(k) for k in members if k[1] == race], ref(("race", race, None))))
-            lines.append(Line([ref(("nb", None, nb)) for nb in nbs], ref(TOTAL)))
-            lines.append(Line([ref(("race", r, None)) for r in races], ref(TOTAL)))
-        else:
-            lines.append(Line([ref(k) for k in members], ref(TOTAL)))
-    for g in groups:  # a group's stages add up to its base; its leader stages to its leaders
-        lines.append(Line([("m", s, g.key) for s in stage_measures], ("m", "base", g.key)))
-        lines.append(Line([("m", s, g.key) for s in leader_stages], ("m", "leaders", g.key)))
+           leader_stages: list[str], months: list[str]) -> tuple[list[Line], list[Line]]:
+    """Every set of cells a reader could add up and compare with a total shown on the page: those
+    of the measures, and those that the trend's months add."""
+    by_group = _group_lines(query, groups)
+    measure_lines = [Line([("m", m, k) for k in members], ("m", m, total), exact=exact)
+                     for m in measures for members, total, exact in by_group]
+    below_leader = [s for s in stage_measures if s not in leader_stages]
+    for g in groups:  # a group's stages add up to its base; its leader stages to its leaders, the rest to the difference
+        measure_lines.append(Line([("m", s, g.key) for s in stage_measures], ("m", "base", g.key)))
+        measure_lines.append(Line([("m", s, g.key) for s in leader_stages], ("m", "leaders", g.key)))
+        measure_lines.append(Line([("m", s, g.key) for s in below_leader], ("m", "base", g.key),
+                                  minus=[("m", "leaders", g.key)]))
+    # A group's months add up to its count for the period: exactly for one-to-ones; a person reached
+    # (or who came) in two months counts in both, and once in the period.
     trend_total = {"one_to_ones": "one_to_ones", "reached": "reached", "attended": "attended"}[query.trend]
-    for g in groups:  # a group's months and its count for the period
-        lines.append(Line([("t", g.key, month) for month in months], ("m", trend_total, g.key)))
-    for month in months:
-        lines.append(Line([("t", k, month) for k in members], ("t", TOTAL, month)))
-    return lines
+    month_lines = [Line([("t", g.key, month) for month in months], ("m", trend_total, g.key),
+                        exact=query.trend == "one_to_ones") for g in groups]
+    month_lines += [Line([("t", k, month) for k in members], ("t", total, month), exact=exact)
+                    for month in months for members, total, exact in by_group]
+    return measure_lines, month_lines
 
 
-# --- the report -----------------------------------------------------------------------------
+def _hidden_cells(query: EquityQuery, cells: dict[Hashable, int], groups: list[Group], measures: list[str],
+                  stage_measures: list[str], leader_stages: list[str], months: list[str],
+                  hidden: set[Hashable], protected: set[GroupKey]) -> set[Hashable]:
+    """The cells the page hides, beyond ``hidden`` (hidden by another page showing the same
+    numbers). The measures are settled first, then the trend's months, which may hide more months
+    but no measure: a count is hidden or shown whatever trend is drawn. The groups ``protected``
+    (the Total, on every page alike) are hidden only when small, never to protect another cell,
+    unless nothing else in the line can be."""
+    measure_lines, month_lines = _lines(query, groups, measures, stage_measures, leader_stages, months)
+    out = suppress(cells, measure_lines, query.threshold, hidden=hidden,
+                   eligible=lambda key: key[0] == "m" and key[2] not in protected,
+                   fallback=lambda key: key[0] == "m")
+    return suppress(cells, measure_lines + month_lines, query.threshold, hidden=out,
+                    eligible=lambda key: key[0] == "t" and key[1] not in protected,
+                    fallback=lambda key: key[0] == "t")
 
 
-def equity_report(query: EquityQuery) -> EquityReport:
-    """The dashboard for ``query``: counts, suppression, representation and the trend.
+def _counted(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[Hashable, int], set[Hashable]]:
+    """The page's counts and the cells it hides: keyed ``("m", measure, group)`` and, for the
+    trend, ``("t", group, month)``. Cached by data version (organizer.reports.cache): the count
+    reads every activity row of the period, the one part of the page whose cost grows with the data."""
+    key = ("equity", query.period, query.split, query.race_mode, query.trend, query.threshold, query.period.bounds())
+    return cached(key, lambda: _count_and_suppress(query, all_stages), lambda v: (dict(v[0]), set(v[1])))
 
-    A fixed number of queries whatever the data: stages, one query for every count and the trend,
-    labels (neighborhoods, institutions) and neighborhoods' populations.
-    """
-    all_stages = stages()
-    cells = _measure_counts(query, all_stages)
+
+def _count_and_suppress(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[Hashable, int], set[Hashable]]:
+    """The counts, and the cells hidden. The race/ethnicity × neighborhood table's subtotals are
+    the race/ethnicity page's rows and the neighborhood page's: it hides what those pages hide
+    (worked out here as they work it out, from its own counts), and hides a subtotal or the Total
+    to protect a cell only when no cell of the table itself can be."""
+    cells = _count_cells(query, all_stages)
+    groups, keys, stage_measures, leader_stages, months, _measures = _prepared(query, cells, all_stages)
+    hidden: set[Hashable] = set()
+    if query.split == "race_neighborhood":
+        for split, dim in (("race", "race"), ("neighborhood", "nb")):
+            page = EquityQuery(query.period, split, query.race_mode, query.trend, query.threshold)
+            view = {mapped: value for key, value in cells.items() if (mapped := _cell_in(dim, key)) is not None}
+            theirs = _hidden_cells(page, view, *_prepared(page, view, all_stages)[:5], set(), {TOTAL})
+            hidden |= {_cell_in(dim, key, back=True) for key in theirs}
+    return cells, _hidden_cells(query, cells, groups, keys, stage_measures, leader_stages, months, hidden,
+                                {g.key for g in groups if g.kind != "group"})
+
+
+def _cell_in(dim: str, key: Hashable, *, back: bool = False) -> Hashable | None:
+    """A cell of the race/ethnicity × neighborhood table as the ``dim`` page keys it (its
+    subtotals are that page's rows), ``None`` for another; ``back``: the other way."""
+    group = key[2] if key[0] == "m" else key[1]
+    if group == TOTAL:
+        mapped = TOTAL
+    elif back:
+        mapped = (dim, group[1], None) if dim == "race" else (dim, None, group[1])
+    elif group[0] == dim:
+        mapped = ("split", group[1] if dim == "race" else group[2], None)
+    else:
+        return None
+    return (key[0], key[1], mapped) if key[0] == "m" else (key[0], mapped, key[2])
+
+
+def _prepared(query: EquityQuery, cells: dict[Hashable, int], all_stages: list[Stage]):
+    """The page's groups, measures, stages (all, and Leader and above) and months, with ``cells``
+    completed: each group's base and leaders, and a zero for every cell the page shows."""
     groups = _groups(query, cells)
     leader_position = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)
     if leader_position is None and all_stages:
@@ -573,8 +633,29 @@ def equity_report(query: EquityQuery) -> EquityReport:
     for g in groups:
         for month in months:
             cells.setdefault(("t", g.key, month), 0)
-    hidden = suppress(cells, _lines(query, groups, [k for k, _a, _b in measures], stage_measures,
-                                    leader_stages, months), query.threshold)
+    return groups, [k for k, _a, _b in measures], stage_measures, leader_stages, months, measures
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def page_lines(report: EquityReport) -> list[Line]:
+    """Every set of cells of the page a reader could add up and compare with a total it shows."""
+    groups, keys, stage_measures, leader_stages, months, _measures = _prepared(report.query, dict(report.cells),
+                                                                               stages())
+    measure_lines, month_lines = _lines(report.query, groups, keys, stage_measures, leader_stages, months)
+    return measure_lines + month_lines
+
+
+def equity_report(query: EquityQuery) -> EquityReport:
+    """The dashboard for ``query``: counts, suppression, representation and the trend.
+
+    A fixed number of queries whatever the data: stages, one query for every count and the trend,
+    labels (neighborhoods, institutions) and neighborhoods' populations.
+    """
+    all_stages = stages()
+    cells, hidden = _counted(query, all_stages)
+    groups, _keys, _stages, _leaders, months, measures = _prepared(query, cells, all_stages)
     report = EquityReport(query, groups, measures, cells, hidden, months)
     _representation(report)
     return report
@@ -651,7 +732,9 @@ def equity_csv(report: EquityReport, actor: User) -> str:
     q = report.query
     writer.writerow([str(_l("Period")), q.period.start.isoformat(), q.period.end.isoformat(),
                      str(_l("Split")), str(SPLITS[q.split]),
-                     str(_l("Counts from 1 to %(n)d are shown as <%(t)d", n=q.threshold - 1, t=q.threshold))])
+                     str(_l("Counts from 1 to %(n)d are shown as <%(t)d (and a zero hidden beside them); “hidden” "
+                            "is a count of %(t)d or more hidden so that they cannot be worked out from the totals",
+                            n=q.threshold - 1, t=q.threshold))])
     header = [str(_l("Group"))] + [label for _k, label, _s in report.measures]
     header += [label for _k, label, _n, _d, _s in RATES]
     writer.writerow(header)

@@ -162,6 +162,26 @@ def test_people_measures_are_split_by_group_with_small_cells_hidden(app, campaig
         assert f'data-measure="moved_up">{small}<' not in breakdown
 
 
+def test_a_measure_of_a_few_people_shows_as_small_but_a_figure_staff_entered_shows_whole(app, campaign, login_as):
+    """Reached 4 and moved up 2 are people: "<5" in the measures as in the tables below; a
+    target of 3 new leaders, typed by staff, names nobody and is shown as typed."""
+    from organizer.reports.models import MeasureTarget
+
+    campaign_id, organizer, _leader = campaign
+    with app.app_context():
+        db.session.add(MeasureTarget(campaign_id=campaign_id, measure="new_leaders", baseline=2, target=3))
+        db.session.commit()
+    html = login_as(organizer).client.get(f"/campaigns/{campaign_id}/scorecard").get_data(as_text=True)
+
+    def row(measure):
+        return html.split(f'data-measure="{measure}"')[1].split("</tr>")[0]
+
+    assert "data-current>&lt;5<" in row("reached") and "data-current>&lt;5<" in row("moved_up")
+    assert "data-current>5<" in row("turned_out")  # five people: shown
+    assert "data-current>4<" in row("one_to_ones")  # meetings, not people
+    assert "data-baseline>2*<" in row("new_leaders") and "data-target>3<" in row("new_leaders")
+
+
 def test_leaders_get_404_on_the_scorecard(campaign, login_as):
     campaign_id, _organizer, leader = campaign
     client = login_as(leader)

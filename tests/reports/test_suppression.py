@@ -1,20 +1,53 @@
-"""Small-cell suppression: no count from 1 to 4 is shown, and none can be worked out from totals."""
+"""Small-cell suppression: no count from 1 to 4 is shown, and none can be worked out from totals,
+by a reader who subtracts along each line or eliminates across all of them at once."""
 
 from __future__ import annotations
 
-from organizer.reports.suppression import Line, suppress
+from collections.abc import Hashable, Iterable
+from fractions import Fraction
+
+from organizer.reports.suppression import Line, hidden_mark, recoverable, suppress
+from tests.reports.test_cache import world  # noqa: F401 - the fixture
 
 
-def _recoverable(cells, lines, hidden) -> list:
-    """Hidden cells a reader could work out: the only hidden cell of a line whose total is shown."""
-    found = []
+def worked_out(cells, lines: Iterable[Line], hidden) -> dict[Hashable, Fraction]:
+    """The hidden cells a reader can compute exactly from the shown ones: Gaussian elimination
+    over every line that adds up exactly (members + minus = total), shown cells substituted."""
+    rows = []
     for line in lines:
-        if line.total is None or line.total in hidden:
+        if not line.exact or line.total is None:
             continue
-        hidden_here = [m for m in line.members if m in hidden]
-        if len(hidden_here) == 1:
-            found.append(hidden_here[0])
-    return found
+        row: dict[Hashable, Fraction] = {}
+        constant = Fraction(0)
+        for key, sign in [*((m, 1) for m in line.members), *((m, 1) for m in line.minus), (line.total, -1)]:
+            if key in hidden:
+                row[key] = row.get(key, Fraction(0)) + sign
+            else:
+                constant -= sign * cells.get(key, 0)
+        row = {k: v for k, v in row.items() if v}
+        if row:
+            rows.append((row, constant))
+    pivots: dict[Hashable, tuple[dict, Fraction]] = {}
+    for row, constant in rows:
+        for column, (pivot_row, pivot_constant) in pivots.items():
+            if column in row:
+                factor = row[column]
+                for k, v in pivot_row.items():
+                    row[k] = row.get(k, Fraction(0)) - factor * v
+                constant -= factor * pivot_constant
+                row = {k: v for k, v in row.items() if v}
+        if not row:
+            continue
+        column = min(row, key=repr)
+        factor = row[column]
+        row, constant = {k: v / factor for k, v in row.items()}, constant / factor
+        for other, (other_row, other_constant) in list(pivots.items()):
+            if column in other_row:
+                g = other_row[column]
+                merged = {k: other_row.get(k, Fraction(0)) - g * row.get(k, Fraction(0)) for k in {*other_row, *row}}
+                pivots[other] = ({k: v for k, v in merged.items() if v}, other_constant - g * constant)
+        pivots[column] = (row, constant)
+    return {column: constant for column, (row, constant) in pivots.items() if len(row) == 1}
 
 
 def test_counts_from_one_to_four_are_hidden_and_zero_is_shown():
@@ -28,13 +61,23 @@ def test_a_lone_small_cell_takes_the_next_smallest_of_its_line_with_it():
     lines = [Line(["a", "b", "c", "d"], "total")]
     hidden = suppress(cells, lines)
     assert hidden == {"a", "c"}  # 0 names nobody; 12 is the next-smallest
-    assert not _recoverable(cells, lines, hidden)
+    assert worked_out(cells, lines, hidden) == {}
 
 
-def test_when_every_other_cell_is_zero_the_total_is_hidden():
-    cells = {"a": 3, "b": 0, "total": 3}
-    hidden = suppress(cells, [Line(["a", "b"], "total")])
-    assert hidden == {"a", "total"}
+def test_when_no_other_count_may_be_hidden_a_zero_is_hidden_beside_it_and_the_total_stays():
+    # "e" is a subtotal shown on another page: hidden here, it would be given away there
+    cells = {"a": 3, "e": 6, "z": 0, "total": 9}
+    lines = [Line(["a", "e", "z"], "total")]
+    hidden = suppress(cells, lines, eligible=lambda key: key != "e")
+    assert hidden == {"a", "z"}  # "<5" and "<5": fewer than 5 each, which is true of 0 too
+    assert worked_out(cells, lines, hidden) == {}
+    assert [hidden_mark(cells[k], 5) for k in ("a", "z")] == ["<5", "<5"]
+
+
+def test_a_cell_hidden_to_protect_another_is_not_called_small():
+    assert hidden_mark(3, 5) == "<5"
+    assert hidden_mark(0, 5) == "<5"
+    assert hidden_mark(12, 5) == "hidden"
 
 
 def test_complementary_suppression_follows_rows_and_columns_until_nothing_can_be_recovered():
@@ -50,5 +93,86 @@ def test_complementary_suppression_follows_rows_and_columns_until_nothing_can_be
         lines.append(Line([(r, c) for r in range(3)], ("col", c)))
     hidden = suppress(cells, lines)
     assert (0, 0) in hidden
-    assert not _recoverable(cells, lines, hidden)
+    assert worked_out(cells, lines, hidden) == {}
     assert len([k for k in hidden if k in table]) >= 4  # at least a rectangle of four cells
+
+
+def test_stages_and_leaders_together_give_nothing_away():
+    """The audit's case: Emerging = base - Contact - Prospect - leaders, two lines at once. The
+    stages add up to the base and the leader stages to the leaders, each line with two hidden
+    cells: together they gave the Emerging leaders away."""
+    cells = {"contact": 44, "prospect": 12, "emerging": 2, "leader": 9, "core": 3, "base": 70, "leaders": 12}
+    lines = [Line(["contact", "prospect", "emerging", "leader", "core"], "base"),
+             Line(["leader", "core"], "leaders"),
+             Line(["contact", "prospect", "emerging"], "base", minus=["leaders"])]
+    hidden = suppress(cells, lines)
+    assert {"emerging", "core"} <= hidden
+    assert worked_out(cells, lines, hidden) == {}
+    assert recoverable(cells, lines, hidden, deep=True) == []
+
+
+def test_lines_that_each_hide_two_cells_can_still_give_one_away_together():
+    """x + y, y + z and x + z + w are each shown with two of their cells hidden, yet three lines
+    on three hidden cells solve for all of them: one more cell is hidden."""
+    cells = {"x": 3, "y": 10, "z": 20, "w": 40, "xy": 13, "yz": 30, "xzw": 63}
+    lines = [Line(["x", "y"], "xy"), Line(["y", "z"], "yz"), Line(["x", "z", "w"], "xzw")]
+    assert worked_out(cells, lines, {"x", "y", "z"}) == {"x": 3, "y": 10, "z": 20}
+    hidden = suppress(cells, lines)
+    assert worked_out(cells, lines, hidden) == {}
+    assert "w" in hidden
+
+
+def test_a_shown_total_of_small_cells_is_not_all_ones():
+    """Five "<5" cells adding up to a shown 5 look like 1 each; a zero hidden beside them (also
+    "<5") keeps a reader from knowing which."""
+    cells = {f"m{i}": 1 for i in range(5)} | {"zero": 0, "total": 5}
+    lines = [Line([*(f"m{i}" for i in range(5)), "zero"], "total")]
+    hidden = suppress(cells, lines)
+    assert {f"m{i}" for i in range(5)} <= hidden
+    assert worked_out(cells, lines, hidden) == {}
+
+
+def test_where_people_count_in_several_groups_the_line_is_only_a_lower_bound():
+    # races alone or in combination: 6 + 5 people in groups, 9 people in all
+    cells = {"a": 6, "b": 3, "c": 2, "total": 9}
+    lines = [Line(["a", "b", "c"], "total", exact=False)]
+    hidden = suppress(cells, lines)
+    assert {"b", "c"} <= hidden and "total" not in hidden
+
+
+def test_no_page_gives_a_hidden_count_away_and_the_crossed_table_hides_what_its_rows_pages_hide(app, world):  # noqa: F811
+    """Forty people of random races, neighborhoods and activity: on every page (each split, race
+    mode and trend), elimination over all the page's lines works out no hidden cell; the race ×
+    neighborhood table's subtotals are hidden wherever the race/ethnicity and neighborhood pages
+    hide those rows' cells."""
+    from organizer.relational.services import local_today
+    from organizer.reports.services import (
+        SPLITS,
+        TOTAL,
+        EquityQuery,
+        default_period,
+        equity_report,
+        page_lines,
+    )
+
+    with app.test_request_context():
+        period = default_period(local_today())
+        reports = {}
+        for split in SPLITS:
+            for mode in ("combination", "multiracial"):
+                for trend in ("one_to_ones", "reached"):
+                    report = equity_report(EquityQuery(period, split=split, race_mode=mode, trend=trend))
+                    assert report.hidden, (split, mode, trend)  # small groups: something to hide
+                    assert worked_out(report.cells, page_lines(report), report.hidden) == {}, (split, mode, trend)
+                    reports[(split, mode, trend)] = report
+        for (split, mode, trend), crossed in reports.items():
+            if split != "race_neighborhood":
+                continue
+            for page, dim in (("race", "race"), ("neighborhood", "nb")):
+                for key in reports[(page, mode, trend)].hidden:
+                    group = key[2] if key[0] == "m" else key[1]
+                    if group == TOTAL:
+                        continue
+                    row = (dim, group[1], None) if dim == "race" else (dim, None, group[1])
+                    there = (key[0], key[1], row) if key[0] == "m" else (key[0], row, key[2])
+                    assert there in crossed.hidden or crossed.cells.get(there, 0) == 0, (mode, trend, there)
