@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -67,7 +68,7 @@ CAMPAIGN_PEOPLE = f"""{MEMBERS} UNION ALL SELECT a.person_id FROM attendances a 
 # person; for the campaign's period, those people split by race and by neighborhood too.
 SCORECARD_SQL = [
     f"""SELECT count(*), count(CASE WHEN follow_up_on <= :end THEN 1 END), count(CASE WHEN follow_up_done_at IS NOT NULL
-        AND date(follow_up_done_at) <= follow_up_on THEN 1 END) FROM one_to_ones
+        AND date(follow_up_done_at, :offset) <= follow_up_on THEN 1 END) FROM one_to_ones
         WHERE person_id IN ({MEMBERS}) AND held_on >= :start AND held_on <= :end""",
     "SELECT count(*) FROM actions WHERE campaign_id = :c AND archived_at IS NULL AND starts_at >= :b AND starts_at < :f",
     """SELECT count(*), count(a.id) FROM rsvps r JOIN actions x ON x.id = r.action_id LEFT JOIN attendances a
@@ -151,6 +152,7 @@ def _figures(shape: str, app, *, scorecard: bool) -> None:
     from organizer.extensions import db
     from organizer.relational.services import local_today
     from organizer.reports.services import Period, month_starts, default_period
+    from organizer.settings.services import get_organization
 
     from organizer.reports import cache
 
@@ -160,6 +162,7 @@ def _figures(shape: str, app, *, scorecard: bool) -> None:
     with app.app_context():
         period: Period = default_period(local_today())
         begin, finish = period.bounds()
+        zone = ZoneInfo(get_organization().timezone)
         first = db.session.scalar(text("SELECT id FROM stages ORDER BY position LIMIT 1"))
         leader = db.session.scalar(text("SELECT position FROM stages WHERE name = 'Leader'"))
         campaign = db.session.scalar(text("SELECT id FROM campaigns WHERE name = 'Bench campaign'"))
@@ -190,7 +193,9 @@ def _figures(shape: str, app, *, scorecard: bool) -> None:
     report(f"equity_dashboard_cached[{shape}]", timed_ms(page("/reports/equity", cold=False)), "ms",
            baseline=raw_ms)
     if scorecard:
-        params = {**naive, "c": campaign, "start": starts, "leader": leader}
+        # follow-ups are on time by the federation's calendar: shifted by its UTC offset, as the page does
+        offset = int(finish.astimezone(zone).utcoffset().total_seconds() // 60)
+        params = {**naive, "c": campaign, "start": starts, "leader": leader, "offset": f"{offset:+d} minutes"}
         # The page computes each measure for the campaign period and the one before (the same
         # dates here: the figure is the work, not the answer).
         raw_ms = timed_ms(lambda: (_raw(con, [*SCORECARD_SQL, SCORECARD_BY_GROUP_SQL], params),

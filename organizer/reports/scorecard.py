@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, and_, case, cast, distinct, func, literal, or_, select, union_all
@@ -45,6 +46,7 @@ from organizer.reports.services import (
     no_key,
 )
 from organizer.reports.suppression import Line, hidden_mark, is_primary, suppress
+from organizer.settings.services import get_organization
 
 
 class ScorecardError(ValueError):
@@ -225,11 +227,15 @@ def _sets(campaign: Campaign, period: Period, leader_position: int, first_positi
     return union_all(reached, turned_out, moves, leaders)
 
 
-def _done_on(column):
-    """The calendar day (UTC) of a timestamp, on SQLite or PostgreSQL."""
+def _done_on(column, zone: ZoneInfo, when: datetime):
+    """The calendar day of a timestamp in the federation's time zone (a follow-up done at 8 pm
+    on the day it was due is on time, though it is the next day in UTC). PostgreSQL converts
+    each timestamp; SQLite knows no time zones, so it shifts them all by the zone's offset at
+    ``when`` (an hour off, around midnight, across a change of daylight saving time)."""
     if db.engine.dialect.name == "sqlite":
-        return func.date(column)
-    return cast(column, Date)
+        minutes = int(when.astimezone(zone).utcoffset().total_seconds() // 60)
+        return func.date(column, f"{minutes:+d} minutes")
+    return cast(func.timezone(zone.key, column), Date)
 
 
 def _measures(campaign: Campaign, period: Period, today: date, leader_position: int,
@@ -249,8 +255,9 @@ def _compute_measures(campaign: Campaign, period: Period, today: date, leader_po
 
     # 1. One-to-ones with members; follow-ups due by today and done on time.
     due = and_(OneToOne.follow_up_on.is_not(None), OneToOne.follow_up_on <= today)
-    on_time = and_(due, OneToOne.follow_up_done_at.is_not(None), _done_on(OneToOne.follow_up_done_at)
-                   <= OneToOne.follow_up_on)
+    zone = ZoneInfo(get_organization().timezone)
+    on_time = and_(due, OneToOne.follow_up_done_at.is_not(None),
+                   _done_on(OneToOne.follow_up_done_at, zone, finish) <= OneToOne.follow_up_on)
     n, n_due, n_on_time = db.session.execute(
         select(func.count(), func.count(case((due, 1))), func.count(case((on_time, 1))))
         .where(OneToOne.person_id.in_(members), OneToOne.held_on >= period.start, OneToOne.held_on <= period.end)

@@ -351,8 +351,9 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
                                                   attendances.c.person_id == rsvps.c.person_id))) \
         .where(held, rsvps.c.status == RsvpStatus.YES.value).group_by(rsvps.c.person_id).subquery("said_yes")
     trend_came = []
-    if query.trend == "attended":  # months of the action's start in UTC, as the page always showed
-        utc = [datetime.combine(m, time(0), tzinfo=UTC) for m in months]
+    if query.trend == "attended":  # months of the action's start in the federation's time zone
+        zone = ZoneInfo(get_organization().timezone)
+        utc = [datetime.combine(m, time(0), tzinfo=zone).astimezone(UTC) for m in months]
         trend_came = [func.max(case((and_(actions.c.starts_at >= lo, actions.c.starts_at < hi), 1), else_=0))
                       .label(f"t{i}") for i, (lo, hi) in enumerate(zip(utc, utc[1:], strict=False))]
     came = select(attendances.c.person_id, *trend_came) \

@@ -3,7 +3,7 @@ results drawn against their baseline's forecast, entries audited, leaders turned
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -80,6 +80,31 @@ def test_performance_measures_are_counted_from_the_campaigns_rows(app, campaign)
     assert measures["moved_up"][0] == 2
     assert measures["new_leaders"][0] == 0
     assert measures["one_to_ones"][3] == 0  # baseline: nothing in the 61 days before
+
+
+def test_a_follow_up_done_in_the_evening_of_its_day_is_on_time(app, campaign, make_person):
+    """8 pm in the federation's zone on the day it was due is the next day in UTC: still on time."""
+    from zoneinfo import ZoneInfo
+
+    from organizer.campaigns.models import Campaign
+    from organizer.institutions.models import Membership
+    from organizer.relational.models import OneToOne
+    from organizer.relational.services import local_today
+    from organizer.settings.services import get_organization
+
+    campaign_id, organizer, _leader = campaign
+    person = make_person()
+    with app.app_context():
+        zone = ZoneInfo(get_organization().timezone)
+        due = local_today() - timedelta(days=4)
+        evening = datetime.combine(due, time(20), tzinfo=zone)
+        assert evening.astimezone(UTC).date() > due
+        institution = db.session.get(Campaign, campaign_id).institutions[0]
+        db.session.add(Membership(person_id=person.id, institution_id=institution.id))
+        db.session.add(OneToOne(person_id=person.id, held_by_id=organizer.id, held_on=due - timedelta(days=7),
+                                follow_up_on=due, follow_up_done_at=evening.astimezone(UTC)))
+        db.session.commit()
+    assert _card(app, campaign_id)["follow_ups_on_time"][:3] == (3 / 4, 3, 4)
 
 
 def test_moves_into_the_leader_stages_count_as_new_leaders_in_the_period_and_its_baseline(app, campaign):
