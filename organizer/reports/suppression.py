@@ -2,17 +2,18 @@
 anything they could be worked out from.
 
 *Primary* suppression hides every count from 1 to ``threshold - 1`` (shown as "<5"; zero is
-shown: it names nobody). *Complementary* suppression hides more cells (shown as "hidden"), each
-the next-smallest non-zero cell of a *line*: cells whose sum a reader can compare with a
-published total (a column of groups and its Total row; a group's pipeline stages and its people
-in the base; a group's months and its count for the period).
+shown: it names nobody). *Complementary* suppression hides more cells, each the next-smallest
+non-zero cell of a *line*: cells whose sum a reader can compare with a published total (a column
+of groups and its Total row; a group's pipeline stages and its people in the base; a group's
+months and its count for the period). Those are 5 or more, and shown as "hidden"; where a line
+has none left, a zero is hidden instead, and shown as "<5" (true of 0).
 
 A reader knows more than one line at a time, so after the rule of each line ("a line with one
 hidden cell gives it away by subtraction") every hidden cell is checked the way a reader would
-attack it (``recoverable``): a cell worked out from one line is known to the others, and the
-bounds a reader knows ("<5" is 1 to 4) are used too. A hidden cell so recovered takes the
-smallest eligible cell of a line it is in with it, and the check starts again, until none can
-be worked out.
+attack it (``recoverable``): subtraction, a cell worked out from one line known to the others,
+the bounds the marks give ("<5" is 0 to 4, "hidden" 5 or more), and elimination over all the
+lines at once. A hidden cell so recovered takes the smallest eligible cell of a line it is in
+with it, and the check starts again, until none can be worked out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 DEFAULT_THRESHOLD = 5
+
 
 @dataclass(frozen=True)
 class Line:
@@ -91,13 +93,13 @@ def recoverable(cells: Mapping[Hashable, int], lines: Iterable[Line], hidden: Co
     """The hidden cells a reader could work out from the shown cells and the lines.
 
     Each line is an equation ``members + minus - total = 0`` (or ``>= 0``, see ``Line.exact``). A
-    reader knows every shown cell, that a "<5" cell is from 1 to ``threshold - 1`` and that a
-    "hidden" one is 0 or at least ``threshold`` (hidden non-zero counts under it show "<5"). A
-    line whose other cells are known, or whose bounds leave one value for a cell ("<5" cells
-    adding up to as many as there are: each is 1), gives the cell away; a cell worked out is
-    then known to every other line, until no line gives anything more. ``deep``: then the bounds
-    each line leaves are carried to the others too (a sum of two "hidden" cells in one line
-    bounding each of them in another), as far as ``DEEP_VISITS`` looks at each line."""
+    reader knows every shown cell, that a "<5" cell is from 0 to ``threshold - 1`` and that a
+    "hidden" one is at least ``threshold``. A line whose other cells are known, or whose bounds
+    leave one value for a cell (four "<5" cells adding up to 16: each is 4), gives the cell
+    away; a cell worked out is then known to every other line, until no line gives anything
+    more. ``deep``: then the bounds each line leaves are carried to the others too (as far as
+    ``DEEP_VISITS`` looks at each line), and elimination runs over every exact line at once
+    (three lines on three hidden cells, each line with two of them, solve for all three)."""
     equations = []
     for line in lines:
         terms = [(key, 1) for key in line.members]
@@ -129,7 +131,7 @@ def recoverable(cells: Mapping[Hashable, int], lines: Iterable[Line], hidden: Co
                     queue.append(other)
     if deep:
         _narrowed(equations, containing, cells, hidden, known, bounds)
-        known.update(dict.fromkeys(_determined(equations, hidden, known), 0))
+        return [*known, *_determined(equations, hidden, known)]
     return list(known)
 
 
@@ -198,7 +200,7 @@ def _narrowed(equations: list, containing: dict[Hashable, list[int]], cells: Map
         terms, exact = equations[index]
         for key in _narrow(terms, exact, lo, hi):
             if lo[key] > hi[key]:
-                return  # a reader taking "<5" for 1 to 4 meets a contradiction: nothing to learn
+                return  # bounds that hold of the true counts cannot cross: nothing sound to learn
             if lo[key] == hi[key] == cells.get(key, 0) and key not in known:
                 known[key] = int(lo[key])
             for other in containing[key]:
@@ -248,7 +250,7 @@ def _given_away(terms: list[tuple[Hashable, int]], exact: bool, cells: Mapping[H
               for key, c in unknown]
     least, most = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
     if most < rest or (exact and least > rest):
-        return []  # no values fit: a "<5" cell the reader took for 1 to 4 is a zero hidden beside one
+        return []  # no values fit (the bounds hold of the true counts: never, but learn nothing)
     found = []
     for (key, c), (own_least, own_most) in zip(unknown, ranges, strict=True):
         others_least = least - own_least if own_least != -math.inf else _sum_without(ranges, 0, own_least)
@@ -283,8 +285,9 @@ def _hide_lone_cells(cells: Mapping[Hashable, int], lines: list[Line], hidden: s
                 continue  # the total is not shown: nothing to subtract from
             if sum(m in hidden for m in line.members) != 1:
                 continue
-            choice = _smallest([m for m in line.members if m not in hidden and allowed(m)], cells) \
-                or (line.total if allowed(line.total) else None)
+            choice = _smallest([m for m in line.members if m not in hidden and allowed(m)], cells)
+            if choice is None and allowed(line.total):
+                choice = line.total
             if choice is not None:
                 hidden.add(choice)
                 changed = True
@@ -301,12 +304,12 @@ def _complement(key: Hashable, cells: Mapping[Hashable, int], lines: list[Line],
             continue
         members += [m for m in line.members if m not in hidden and allowed(m)]
         others += [m for m in ends if m not in hidden and allowed(m)]
-    return _smallest(members, cells) or _smallest(others, cells)
+    choice = _smallest(members, cells)
+    return choice if choice is not None else _smallest(others, cells)
 
 
 def _smallest(keys: list[Hashable], cells: Mapping[Hashable, int]) -> Hashable | None:
-    """The next-smallest non-zero cell of ``keys``, else a zero (hidden as "<5", it keeps a reader
-    from taking the line's other "<5" cells for 1 each), else ``None``."""
+    """The next-smallest non-zero cell of ``keys``, else a zero (hidden as "<5"), else ``None``."""
     if not keys:
         return None
     nonzero = [k for k in keys if cells.get(k, 0) > 0]

@@ -123,8 +123,9 @@ def test_lines_that_each_hide_two_cells_can_still_give_one_away_together():
 
 
 def test_a_shown_total_of_small_cells_is_not_all_ones():
-    """Five "<5" cells adding up to a shown 5 look like 1 each; a zero hidden beside them (also
-    "<5") keeps a reader from knowing which."""
+    """Five "<5" cells adding up to a shown 5 are not known to be 1 each: "<5" is 0 to 4 (a zero
+    is hidden, as "<5", where that keeps a small count from being worked out), and elimination
+    over one line with five unknowns solves none."""
     cells = {f"m{i}": 1 for i in range(5)} | {"zero": 0, "total": 5}
     lines = [Line([*(f"m{i}" for i in range(5)), "zero"], "total")]
     hidden = suppress(cells, lines)
