@@ -409,6 +409,9 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
 
 
 def _count_cells(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
+    """Every count of the table, keyed ``("m", measure, group)``, and the trend, keyed ``("t",
+    group, month)``, in one query: the per-person facts (computed once) summed by group and stage
+    (people are at one stage, so the stage rows of a group add up to the group)."""
     facts = _facts(query, all_stages)
     months = query.period.months()
     stmt = _grouped_sums(query, facts, [facts.c.stage],
