@@ -552,19 +552,14 @@ def _page_parts(page: str, *args: Any) -> dict[str, Any]:
     return {area: fn(*args) for area, fn in _PAGE_PARTS[page].items()}
 
 
-def hidden_from_non_staff(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view that answers 404 to anyone but staff, so that its URL asked with a method it
-    does not take answers 404 to them too: a 405 would tell a leader the page exists."""
-    view.hidden_from_non_staff = True  # type: ignore[attr-defined]
-    return view
-
-
 def _hidden_from_viewer(error: Any) -> bool:
-    """Whether the request's URL belongs to a view ``hidden_from_non_staff`` and the viewer is
-    not staff: then an error that the view would have preceded (a 405 for a method the URL does
-    not take, an expired form) answers 404 as the view does."""
+    """Whether the request's URL belongs to a view guarded by ``auth.access.staff_or_404`` and the
+    viewer is not staff: then an error that the view would have preceded (a 405 for a method the
+    URL does not take, an expired form) answers 404 as the view does."""
     from flask import current_app
     from flask_login import current_user
+
+    from organizer.auth.access import is_hidden_from_non_staff
     from werkzeug.exceptions import HTTPException
     from werkzeug.routing import RoutingException
 
@@ -577,8 +572,7 @@ def _hidden_from_viewer(error: Any) -> bool:
             endpoints.append(adapter.match(method=method)[0])
         except (HTTPException, RoutingException):
             continue
-    return any(getattr(current_app.view_functions.get(endpoint), "hidden_from_non_staff", False)
-               for endpoint in endpoints)
+    return any(is_hidden_from_non_staff(current_app.view_functions.get(endpoint)) for endpoint in endpoints)
 
 
 def person_page_part(area: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

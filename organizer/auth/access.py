@@ -33,3 +33,25 @@ def roles_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 staff_required = roles_required(Role.ADMIN, Role.ORGANIZER)
 admin_required = roles_required(Role.ADMIN)
+
+
+def staff_or_404(view: Callable[P, R]) -> Callable[P, R]:
+    """Organizers and admins only; to anyone else signed in the page does not exist (404). The
+    same holds when its URL is asked with a method it does not take or with an expired form
+    (``web``'s error handlers ask ``is_hidden_from_non_staff``): a 405 or 400 would tell a
+    leader the page exists."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not current_user.is_staff:
+            abort(404)
+        return view(*args, **kwargs)
+
+    wrapped.hidden_from_non_staff = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+def is_hidden_from_non_staff(view: Callable[..., object] | None) -> bool:
+    """Whether ``view`` is guarded by ``staff_or_404``."""
+    return getattr(view, "hidden_from_non_staff", False)

@@ -60,11 +60,7 @@ def _promote_leaders(ctx: DemoContext) -> None:
             name = person.neighborhood.name
             if leaders[name] >= (UNDER_LED_LEADERS if name == UNDER_LED else LEADERS_WANTED):
                 continue
-            when = utcnow() - timedelta(days=ctx.rng.randint(10, 200))
-            db.session.add(StageMove(person_id=person.id, from_stage_id=stage.id, to_stage_id=leader.id,
-                                     moved_at=when, moved_by=ctx.rng.choice(ctx.organizers),
-                                     reason="Led the Route 9 turnout"))
-            row.stage_id, row.entered_at = leader.id, when
+            _move(ctx, row, stage, leader)
             leaders[name] += 1
     _no_small_leader_stages(ctx, all_stages, pipeline)
 
@@ -82,17 +78,23 @@ def _no_small_leader_stages(ctx: DemoContext, all_stages: list, pipeline: dict) 
             continue
         people = sorted((p for p in ctx.people if p.neighborhood is neighborhood and p.id in pipeline),
                         key=lambda p: p.id)
-        at = {stage.id: [p for p in people if pipeline[p.id].stage_id == stage.id] for stage in (emerging, leader, core)}
+        at = {stage.id: [p for p in people if pipeline[p.id].stage_id == stage.id]
+              for stage in (emerging, leader, core)}
         moves = at[emerging.id] if 0 < len(at[emerging.id]) < 5 else []
         moves = [(p, emerging, leader) for p in moves]
         if 0 < len(at[core.id]) < 5:
             moves += [(p, leader, core) for p in at[leader.id][:5 - len(at[core.id])]]
         for person, before, after in moves:
-            when = utcnow() - timedelta(days=ctx.rng.randint(10, 200))
-            db.session.add(StageMove(person_id=person.id, from_stage_id=before.id, to_stage_id=after.id,
-                                     moved_at=when, moved_by=ctx.rng.choice(ctx.organizers),
-                                     reason="Led the Route 9 turnout"))
-            pipeline[person.id].stage_id, pipeline[person.id].entered_at = after.id, when
+            _move(ctx, pipeline[person.id], before, after)
+
+
+def _move(ctx: DemoContext, row: PersonPipeline, before, after) -> None:
+    """Move the person of pipeline ``row`` from stage ``before`` to ``after``, with its move recorded."""
+    when = utcnow() - timedelta(days=ctx.rng.randint(10, 200))
+    db.session.add(StageMove(person_id=row.person_id, from_stage_id=before.id, to_stage_id=after.id,
+                             moved_at=when, moved_by=ctx.rng.choice(ctx.organizers),
+                             reason="Led the Route 9 turnout"))
+    row.stage_id, row.entered_at = after.id, when
 
 
 @step

@@ -34,7 +34,6 @@ from organizer.relational.services import stages
 from organizer.reports.cache import cached
 from organizer.reports.models import CampaignWin, CommunityIndicator, IndicatorPoint, MeasureTarget
 from organizer.reports.services import (
-    LEADER_STAGE,
     TOTAL,
     EquityQuery,
     Group,
@@ -43,6 +42,7 @@ from organizer.reports.services import (
     group_labels,
     group_sort_key,
     grouped_parts,
+    leader_position,
     no_key,
 )
 from organizer.reports.suppression import Line, hidden_mark, is_primary, suppress
@@ -115,7 +115,8 @@ class MeasureValue:
         figure staff ``entered``) as "<5"."""
         if value is None:
             return "—"
-        if not entered and self.threshold is not None and float(value).is_integer() and is_primary(int(value), self.threshold):
+        small = self.threshold is not None and float(value).is_integer() and is_primary(int(value), self.threshold)
+        if small and not entered:
             return f"<{self.threshold}"
         if self.definition.rate:
             return f"{100 * value:.0f}%"
@@ -378,11 +379,7 @@ def _breakdowns(rows: list[tuple], period: Period, threshold: int) -> list[Break
 
 def _positions() -> tuple[int, int]:
     all_stages = stages()
-    first = all_stages[0].position if all_stages else 0
-    leader = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)
-    if leader is None:
-        leader = all_stages[-2].position if len(all_stages) > 1 else first
-    return leader, first
+    return leader_position(all_stages), (all_stages[0].position if all_stages else 0)
 
 
 def scorecard(campaign: Campaign, today: date, threshold: int) -> Scorecard:

@@ -533,17 +533,17 @@ def _group_lines(query: EquityQuery, groups: list[Group]) -> list[tuple[list[Gro
     return [(members, TOTAL, query.split in ("neighborhood", "language") or (query.split == "race" and one_race))]
 
 
-def _lines(query: EquityQuery, groups: list[Group], measures: list[str], stage_measures: list[str],
-           leader_stages: list[str], months: list[str]) -> tuple[list[Line], list[Line]]:
+def _lines(query: EquityQuery, layout: Layout) -> tuple[list[Line], list[Line]]:
     """Every set of cells a reader could add up and compare with a total shown on the page: those
     of the measures, and those that the trend's months add."""
+    groups, months = layout.groups, layout.months
     by_group = _group_lines(query, groups)
     measure_lines = [Line([("m", m, k) for k in members], ("m", m, total), exact=exact)
-                     for m in measures for members, total, exact in by_group]
-    below_leader = [s for s in stage_measures if s not in leader_stages]
+                     for m in layout.keys for members, total, exact in by_group]
+    below_leader = [s for s in layout.stage_keys if s not in layout.leader_keys]
     for g in groups:  # a group's stages add up to its base; its leader stages to its leaders, the rest to the difference
-        measure_lines.append(Line([("m", s, g.key) for s in stage_measures], ("m", "base", g.key)))
-        measure_lines.append(Line([("m", s, g.key) for s in leader_stages], ("m", "leaders", g.key)))
+        measure_lines.append(Line([("m", s, g.key) for s in layout.stage_keys], ("m", "base", g.key)))
+        measure_lines.append(Line([("m", s, g.key) for s in layout.leader_keys], ("m", "leaders", g.key)))
         measure_lines.append(Line([("m", s, g.key) for s in below_leader], ("m", "base", g.key),
                                   minus=[("m", "leaders", g.key)]))
     # A group's months add up to its count for the period: exactly for one-to-ones; a person reached
@@ -556,15 +556,14 @@ def _lines(query: EquityQuery, groups: list[Group], measures: list[str], stage_m
     return measure_lines, month_lines
 
 
-def _hidden_cells(query: EquityQuery, cells: dict[Hashable, int], groups: list[Group], measures: list[str],
-                  stage_measures: list[str], leader_stages: list[str], months: list[str],
-                  hidden: set[Hashable], protected: set[GroupKey]) -> set[Hashable]:
+def _hidden_cells(query: EquityQuery, cells: dict[Hashable, int], layout: Layout, hidden: set[Hashable],
+                  protected: set[GroupKey]) -> set[Hashable]:
     """The cells the page hides, beyond ``hidden`` (hidden by another page showing the same
     numbers). The measures are settled first, then the trend's months, which may hide more months
     but no measure: a count is hidden or shown whatever trend is drawn. The groups ``protected``
     (the Total, on every page alike) are hidden only when small, never to protect another cell,
     unless nothing else in the line can be."""
-    measure_lines, month_lines = _lines(query, groups, measures, stage_measures, leader_stages, months)
+    measure_lines, month_lines = _lines(query, layout)
     out = suppress(cells, measure_lines, query.threshold, hidden=hidden,
                    eligible=lambda key: key[0] == "m" and key[2] not in protected,
                    fallback=lambda key: key[0] == "m")
@@ -587,16 +586,15 @@ def _count_and_suppress(query: EquityQuery, all_stages: list[Stage]) -> tuple[di
     (worked out here as they work it out, from its own counts), and hides a subtotal or the Total
     to protect a cell only when no cell of the table itself can be."""
     cells = _count_cells(query, all_stages)
-    groups, keys, stage_measures, leader_stages, months, _measures = _prepared(query, cells, all_stages)
+    layout = _prepared(query, cells, all_stages)
     hidden: set[Hashable] = set()
     if query.split == "race_neighborhood":
         for split, dim in (("race", "race"), ("neighborhood", "nb")):
             page = EquityQuery(query.period, split, query.race_mode, query.trend, query.threshold)
             view = {mapped: value for key, value in cells.items() if (mapped := _cell_in(dim, key)) is not None}
-            theirs = _hidden_cells(page, view, *_prepared(page, view, all_stages)[:5], set(), {TOTAL})
+            theirs = _hidden_cells(page, view, _prepared(page, view, all_stages), set(), {TOTAL})
             hidden |= {_cell_in(dim, key, back=True) for key in theirs}
-    return cells, _hidden_cells(query, cells, groups, keys, stage_measures, leader_stages, months, hidden,
-                                {g.key for g in groups if g.kind != "group"})
+    return cells, _hidden_cells(query, cells, layout, hidden, {g.key for g in layout.groups if g.kind != "group"})
 
 
 def _cell_in(dim: str, key: Hashable, *, back: bool = False) -> Hashable | None:
@@ -614,15 +612,38 @@ def _cell_in(dim: str, key: Hashable, *, back: bool = False) -> Hashable | None:
     return (key[0], key[1], mapped) if key[0] == "m" else (key[0], mapped, key[2])
 
 
-def _prepared(query: EquityQuery, cells: dict[Hashable, int], all_stages: list[Stage]):
-    """The page's groups, measures, stages (all, and Leader and above) and months, with ``cells``
-    completed: each group's base and leaders, and a zero for every cell the page shows."""
+@dataclass(frozen=True)
+class Layout:
+    """What a page shows: its groups, its measures (``keys`` in order, with labels and sections
+    in ``measures``), the stages' measure keys (all, and Leader and above) and its months."""
+
+    groups: list[Group]
+    measures: list[tuple[str, str, str]]
+    stage_keys: list[str]
+    leader_keys: list[str]
+    months: list[str]
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for key, _label, _section in self.measures]
+
+
+def leader_position(all_stages: list[Stage]) -> int:
+    """The position of the Leader stage, from which on people count as leaders (the stage before
+    the last when none is named so; the first when there is only one, 0 when there are none)."""
+    position = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)
+    if position is None and all_stages:
+        position = all_stages[-2].position if len(all_stages) > 1 else all_stages[0].position
+    return position or 0
+
+
+def _prepared(query: EquityQuery, cells: dict[Hashable, int], all_stages: list[Stage]) -> Layout:
+    """The page's layout, with ``cells`` completed: each group's base and leaders, and a zero for
+    every cell the page shows."""
     groups = _groups(query, cells)
-    leader_position = next((s.position for s in all_stages if s.name == LEADER_STAGE), None)
-    if leader_position is None and all_stages:
-        leader_position = all_stages[-2].position if len(all_stages) > 1 else all_stages[0].position
     stage_measures = [f"stage:{s.id}" for s in all_stages]
-    leader_stages = [f"stage:{s.id}" for s in all_stages if s.position >= (leader_position or 0)]
+    leaders_from = leader_position(all_stages)
+    leader_stages = [f"stage:{s.id}" for s in all_stages if s.position >= leaders_from]
     for g in groups:
         cells[("m", "base", g.key)] = sum(cells.get(("m", s, g.key), 0) for s in stage_measures)
         cells[("m", "leaders", g.key)] = sum(cells.get(("m", s, g.key), 0) for s in leader_stages)
@@ -637,7 +658,7 @@ def _prepared(query: EquityQuery, cells: dict[Hashable, int], all_stages: list[S
     for g in groups:
         for month in months:
             cells.setdefault(("t", g.key, month), 0)
-    return groups, [k for k, _a, _b in measures], stage_measures, leader_stages, months, measures
+    return Layout(groups, measures, stage_measures, leader_stages, months)
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -645,9 +666,7 @@ def _prepared(query: EquityQuery, cells: dict[Hashable, int], all_stages: list[S
 
 def page_lines(report: EquityReport) -> list[Line]:
     """Every set of cells of the page a reader could add up and compare with a total it shows."""
-    groups, keys, stage_measures, leader_stages, months, _measures = _prepared(report.query, dict(report.cells),
-                                                                               stages())
-    measure_lines, month_lines = _lines(report.query, groups, keys, stage_measures, leader_stages, months)
+    measure_lines, month_lines = _lines(report.query, _prepared(report.query, dict(report.cells), stages()))
     return measure_lines + month_lines
 
 
@@ -659,8 +678,8 @@ def equity_report(query: EquityQuery) -> EquityReport:
     """
     all_stages = stages()
     cells, hidden = _counted(query, all_stages)
-    groups, _keys, _stages, _leaders, months, measures = _prepared(query, cells, all_stages)
-    report = EquityReport(query, groups, measures, cells, hidden, months)
+    layout = _prepared(query, cells, all_stages)
+    report = EquityReport(query, layout.groups, layout.measures, cells, hidden, layout.months)
     _representation(report)
     return report
 

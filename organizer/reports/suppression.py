@@ -248,13 +248,12 @@ def _given_away(terms: list[tuple[Hashable, int]], exact: bool, cells: Mapping[H
     # sum(c * x) over the unknowns equals ``rest`` (or is at least it); each c * x lies in a range
     ranges = [(c * bounds[key][0], c * bounds[key][1]) if c > 0 else (c * bounds[key][1], c * bounds[key][0])
               for key, c in unknown]
-    least, most = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
-    if most < rest or (exact and least > rest):
+    if sum(r[1] for r in ranges) < rest or (exact and sum(r[0] for r in ranges) > rest):
         return []  # no values fit (the bounds hold of the true counts: never, but learn nothing)
     found = []
-    for (key, c), (own_least, own_most) in zip(unknown, ranges, strict=True):
-        others_least = least - own_least if own_least != -math.inf else _sum_without(ranges, 0, own_least)
-        others_most = most - own_most if own_most != math.inf else _sum_without(ranges, 1, own_most)
+    for i, (key, c) in enumerate(unknown):
+        others_least = sum(r[0] for j, r in enumerate(ranges) if j != i)
+        others_most = sum(r[1] for j, r in enumerate(ranges) if j != i)
         low, high = rest - others_most, (rest - others_least if exact else math.inf)  # of c * x
         if c < 0:
             low, high = -high, -low
@@ -263,13 +262,6 @@ def _given_away(terms: list[tuple[Hashable, int]], exact: bool, cells: Mapping[H
             known[key] = int(low)
             found.append(key)
     return found
-
-
-def _sum_without(ranges: list[tuple[float, float]], end: int, value: float) -> float:
-    """The sum of one end of ``ranges`` without one range whose end is ``value`` (an infinity)."""
-    values = [r[end] for r in ranges]
-    values.remove(value)
-    return sum(values)
 
 
 def _hide_lone_cells(cells: Mapping[Hashable, int], lines: list[Line], hidden: set[Hashable],

@@ -10,9 +10,10 @@ from typing import ParamSpec, TypeVar
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
+from organizer.auth.access import staff_or_404
 from organizer.extensions import db
 from organizer.relational.services import local_today
 from organizer.reports import scorecard as sc
@@ -47,25 +48,12 @@ from organizer.reports.services import (
     trend_chart,
 )
 from organizer.settings.models import Neighborhood
-from organizer.web import date_arg, hidden_from_non_staff
+from organizer.web import date_arg
 
 bp = Blueprint("reports", __name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def staff_or_404(view: Callable[P, R]) -> Callable[P, R]:
-    """Organizers and admins only; for everyone else signed in, the page does not exist."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not current_user.is_staff:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return hidden_from_non_staff(wrapped)
 
 
 def _date_arg(name: str, default: date) -> date:
