@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import log_in
+from tests.support.browser import assert_no_sideways_scroll, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,6 @@ def test_text_the_no_shows_from_the_turnout_page_on_a_phone(page: Page, live_ser
     body.fill("Hi {first_name}, we missed you at the hearing. Call us?")
     expect(page.locator('[data-preview="sample"]')).to_contain_text("we missed you at the hearing")
     expect(page.locator('[data-preview="recipients"]')).to_have_text("2")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert_no_sideways_scroll(page)
     page.get_by_role("button", name="Save and review").click()
     expect(page.get_by_test_id("recipient-count")).to_have_text("2")

@@ -5,16 +5,9 @@ page scrolls sideways."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import log_in
+from tests.support.browser import assert_no_sideways_scroll, log_in
 
 pytestmark = pytest.mark.browser
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
-        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-        .map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 40)).slice(0, 8)""")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (page.url, wide)
 
 
 @pytest.mark.parametrize("size", [{"width": 390, "height": 844}, {"width": 1280, "height": 800}])
@@ -41,20 +34,20 @@ def test_an_organizer_reviews_sign_ups_on_a_phone_and_a_laptop(page: Page, live_
 
     page.goto(f"{live_server}/actions/{action.id}/turnout")
     expect(page.get_by_test_id("fig-pending")).to_have_text("1")
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     page.get_by_role("link", name="See them").click()
     expect(page.get_by_test_id("rsvp-table")).to_contain_text("Guadalupe Known")
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_text("The sign-up is confirmed")).to_be_visible()
 
     page.goto(f"{live_server}/actions/signups")
     expect(page.get_by_test_id("held-signups")).to_contain_text("Held Visitor")
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     page.get_by_role("button", name="Accept").click()
     expect(page.get_by_text("Accepted: Held Visitor is signed up.")).to_be_visible()
     expect(page.get_by_test_id("signup-people")).to_contain_text("Held Visitor")
 
     page.goto(f"{live_server}/people/conflicts")
     expect(page.get_by_test_id("conflicts")).to_contain_text("Guadalupe Known")
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)

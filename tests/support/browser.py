@@ -1,5 +1,5 @@
-"""What browser tests share: signing in and opening the phone's menu as a person would, and
-waiting for a chart to be drawn."""
+"""What browser tests share: signing in and opening the phone's menu as a person would, waiting
+for a chart to be drawn, and checking that a page does not scroll sideways."""
 
 from __future__ import annotations
 
@@ -31,3 +31,14 @@ def wait_for_chart(page: Page, canvas: Locator) -> None:
     """Wait until Chart.js has drawn on ``canvas``: static/js/charts.js draws after the canvas is
     in the page, so a test that looks at once races it."""
     page.wait_for_function("(el) => window.Chart && Chart.getChart(el) !== undefined", arg=canvas.element_handle())
+
+
+def assert_no_sideways_scroll(page: Page) -> None:
+    """The page is no wider than the window (a pixel of rounding aside); on failure, the elements
+    that stick out. Measured once the page's stylesheets have loaded: its text can be found before
+    they have, and an unstyled page is wider (CI once measured the action page's sign-up link so)."""
+    page.wait_for_load_state("load")
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 40)).slice(0, 8)""")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (page.url, wide)
