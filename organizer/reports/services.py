@@ -490,15 +490,14 @@ def _groups(query: EquityQuery, cells: dict[Hashable, int]) -> list[Group]:
     labels1, labels2 = group_labels(query)
     present = {key for (_m, _name, key) in (k for k in cells if k[0] == "m")}
     # Every category of the split appears even with no one in it, so an empty group is seen as 0.
-    if query.split == "race":
-        present |= {("split", value.value, None) for value in RaceEthnicity}
-        present.add(("split", None, None))
-        if query.race_mode == "multiracial":
-            present.add(("split", MULTIRACIAL, None))
-    elif query.split == "neighborhood":
-        present |= {("split", k, None) for k in labels1}
+    if query.split in ("race", "neighborhood"):
+        present |= {("split", k, None) for k in _every_category(query, query.split, labels1)}
     groups: list[Group] = []
     if query.split == "race_neighborhood":
+        # And every subtotal, as the race/ethnicity and neighborhood pages show them: a reader adding
+        # up the subtotals shown must find the same gap here as there.
+        present |= {("race", k, None) for k in _every_category(query, "race", labels1)}
+        present |= {("nb", None, k) for k in _every_category(query, "neighborhood", labels2)}
         nbs = sorted({k[2] for k in present if k[0] in ("split", "nb")}, key=lambda k: group_sort_key(labels2, k))
         for nb in nbs:
             for key in sorted((k for k in present if k[0] == "split" and k[2] == nb),
@@ -515,6 +514,15 @@ def _groups(query: EquityQuery, cells: dict[Hashable, int]) -> list[Group]:
     return groups
 
 
+def _every_category(query: EquityQuery, split: str, labels: dict[str | None, str]) -> set[str | None]:
+    """The keys of every race/ethnicity (with "not recorded", and "multiracial" in that view) or
+    every neighborhood (with "none recorded"), whether or not anyone is in it."""
+    if split == "race":
+        keys: set[str | None] = {value.value for value in RaceEthnicity} | {None}
+        return keys | {MULTIRACIAL} if query.race_mode == "multiracial" else keys
+    return set(labels)
+
+
 # --- suppression ---------------------------------------------------------------------------
 
 
@@ -525,7 +533,9 @@ def _group_lines(query: EquityQuery, groups: list[Group]) -> list[tuple[list[Gro
     members = [g.key for g in groups if g.kind == "group"]
     one_race = query.race_mode == "multiracial"
     if query.split == "race_neighborhood":
-        races, nbs = {k[1] for k in members}, {k[2] for k in members}
+        # every subtotal, those of races and places without anyone in them too (``_groups``)
+        races = {g.key[1] for g in groups if g.key[0] == "race"}
+        nbs = {g.key[2] for g in groups if g.key[0] == "nb"}
         return ([([k for k in members if k[2] == nb], ("nb", None, nb), one_race) for nb in nbs]  # a place's races
                 + [([k for k in members if k[1] == race], ("race", race, None), True) for race in races]
                 + [([("nb", None, nb) for nb in nbs], TOTAL, True),
@@ -557,19 +567,27 @@ def _lines(query: EquityQuery, layout: Layout) -> tuple[list[Line], list[Line]]:
 
 
 def _hidden_cells(query: EquityQuery, cells: dict[Hashable, int], layout: Layout, hidden: set[Hashable],
-                  protected: set[GroupKey]) -> set[Hashable]:
+                  protected: set[GroupKey], fixed: set[GroupKey]) -> set[Hashable]:
     """The cells the page hides, beyond ``hidden`` (hidden by another page showing the same
     numbers). The measures are settled first, then the trend's months, which may hide more months
     but no measure: a count is hidden or shown whatever trend is drawn. The groups ``protected``
-    (the Total, on every page alike) are hidden only when small, never to protect another cell,
-    unless nothing else in the line can be."""
+    (the Total) are hidden only when small, never to protect another cell unless nothing else in
+    the line can be; those ``fixed`` never are, their counts being known from elsewhere."""
     measure_lines, month_lines = _lines(query, layout)
     out = suppress(cells, measure_lines, query.threshold, hidden=hidden,
-                   eligible=lambda key: key[0] == "m" and key[2] not in protected,
-                   fallback=lambda key: key[0] == "m")
+                   eligible=lambda key: key[0] == "m" and key[2] not in protected and key[2] not in fixed,
+                   fallback=lambda key: key[0] == "m" and key[2] not in fixed)
     return suppress(cells, measure_lines + month_lines, query.threshold, hidden=out,
-                    eligible=lambda key: key[0] == "t" and key[1] not in protected,
-                    fallback=lambda key: key[0] == "t")
+                    eligible=lambda key: key[0] == "t" and key[1] not in protected and key[1] not in fixed,
+                    fallback=lambda key: key[0] == "t" and key[1] not in fixed)
+
+
+def _nobody_in(cells: dict[Hashable, int], layout: Layout) -> set[GroupKey]:
+    """The groups nobody is in (every count 0). Other pages say so: the race/ethnicity ×
+    neighborhood table has no row of theirs, the institutions page counts no member. So their
+    zeros, hidden as "<5", would protect nothing."""
+    return {g.key for g in layout.groups
+            if g.kind == "group" and not any(cells[("m", key, g.key)] for key in layout.keys)}
 
 
 def _counted(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[Hashable, int], set[Hashable]]:
@@ -583,8 +601,8 @@ def _counted(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[Hashable
 def _count_and_suppress(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[Hashable, int], set[Hashable]]:
     """The counts, and the cells hidden. The race/ethnicity × neighborhood table's subtotals are
     the race/ethnicity page's rows and the neighborhood page's: it hides what those pages hide
-    (worked out here as they work it out, from its own counts), and hides a subtotal or the Total
-    to protect a cell only when no cell of the table itself can be."""
+    (worked out here as they work it out, from its own counts), and hides no other subtotal, nor
+    the Total: those pages show them, so its own cells protect each other."""
     cells = _count_cells(query, all_stages)
     layout = _prepared(query, cells, all_stages)
     hidden: set[Hashable] = set()
@@ -592,9 +610,12 @@ def _count_and_suppress(query: EquityQuery, all_stages: list[Stage]) -> tuple[di
         for split, dim in (("race", "race"), ("neighborhood", "nb")):
             page = EquityQuery(query.period, split, query.race_mode, query.trend, query.threshold)
             view = {mapped: value for key, value in cells.items() if (mapped := _cell_in(dim, key)) is not None}
-            theirs = _hidden_cells(page, view, _prepared(page, view, all_stages), set(), {TOTAL})
+            their_layout = _prepared(page, view, all_stages)
+            theirs = _hidden_cells(page, view, their_layout, set(), {TOTAL}, _nobody_in(view, their_layout))
             hidden |= {_cell_in(dim, key, back=True) for key in theirs}
-    return cells, _hidden_cells(query, cells, layout, hidden, {g.key for g in layout.groups if g.kind != "group"})
+        return cells, _hidden_cells(query, cells, layout, hidden, set(),
+                                    {g.key for g in layout.groups if g.kind != "group"})
+    return cells, _hidden_cells(query, cells, layout, hidden, {TOTAL}, _nobody_in(cells, layout))
 
 
 def _cell_in(dim: str, key: Hashable, *, back: bool = False) -> Hashable | None:

@@ -54,8 +54,12 @@ def suppress(cells: Mapping[Hashable, int], lines: Iterable[Line], threshold: in
     hidden only when a line has no other cell left to hide."""
     out = {key for key, value in cells.items() if 0 < value < threshold} | set(hidden)
     lines = [line for line in lines if line.members]
+    # The members of a line adding up exactly to a shown 0 are each 0 to any reader: hiding one protects nothing.
+    zeros = {m for line in lines if line.exact and not line.minus and line.total is not None
+             and line.total not in out and cells.get(line.total, 0) == 0 for m in line.members}
     # Cells not ``eligible`` only when nothing else is left to hide: a page must not give a cell away.
-    for allowed in (eligible or _anything, fallback or _anything):
+    for chosen in (eligible or _anything, fallback or _anything):
+        allowed = _except(zeros, chosen)
         deep = False
         while True:
             before = len(out)
@@ -71,6 +75,10 @@ def suppress(cells: Mapping[Hashable, int], lines: Iterable[Line], threshold: in
             else:
                 deep = False
     return out
+
+
+def _except(excluded: set[Hashable], allowed: Callable[[Hashable], bool]) -> Callable[[Hashable], bool]:
+    return lambda key: key not in excluded and allowed(key)
 
 
 def _anything(key: Hashable) -> bool:
