@@ -8,6 +8,7 @@ can reach the app directly and forge the X-Forwarded-For header that TRUSTED_PRO
 serves on a unix socket instead.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -30,3 +31,12 @@ keepalive = 5
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    """The worker has loaded the app: its modules, routes, translations and models live as long
+    as the process. Set them aside from the garbage collector (``gc.freeze``), which would
+    otherwise walk those few hundred thousand objects again in each full collection: on the
+    person page that was 0.75 ms of collecting per request on average, 0.11 ms once frozen."""
+    gc.collect()
+    gc.freeze()

@@ -103,6 +103,18 @@ def test_gunicorn_config_listens_on_loopback_with_threads():
     assert not {"%(r)s", "%(q)s", "%(u)s"} & set(re.findall(r"%\(\w+\)s", settings["access_log_format"]))
 
 
+def test_gunicorn_workers_set_the_loaded_app_aside_from_the_garbage_collector():
+    import gc
+    import runpy
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    try:
+        settings["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_gunicorn_logs_requests_without_their_query_strings(tmp_path, free_port):
     """Gunicorn itself, with the repository's config, serving a file: the log has the path only."""
     env = {"GUNICORN_BIND": f"127.0.0.1:{free_port}", "GUNICORN_WORKERS": "1", "ORGANIZER_ENV": "testing",
