@@ -611,11 +611,20 @@ def _count_and_suppress(query: EquityQuery, all_stages: list[Stage]) -> tuple[di
             page = EquityQuery(query.period, split, query.race_mode, query.trend, query.threshold)
             view = {mapped: value for key, value in cells.items() if (mapped := _cell_in(dim, key)) is not None}
             their_layout = _prepared(page, view, all_stages)
-            theirs = _hidden_cells(page, view, their_layout, set(), {TOTAL}, _nobody_in(view, their_layout))
+            theirs = _hidden_cells(page, view, their_layout, set(), _protected(page, their_layout),
+                                   _nobody_in(view, their_layout))
             hidden |= {_cell_in(dim, key, back=True) for key in theirs}
-        return cells, _hidden_cells(query, cells, layout, hidden, set(),
+        return cells, _hidden_cells(query, cells, layout, hidden, _protected(query, layout),
                                     {g.key for g in layout.groups if g.kind != "group"})
-    return cells, _hidden_cells(query, cells, layout, hidden, {TOTAL}, _nobody_in(cells, layout))
+    return cells, _hidden_cells(query, cells, layout, hidden, _protected(query, layout), _nobody_in(cells, layout))
+
+
+def _protected(query: EquityQuery, layout: Layout) -> set[GroupKey]:
+    """The groups hidden only when small or when nothing else can be, because other pages show
+    the same counts: the Total (every page), and people whose race/ethnicity is not recorded,
+    the same people in both race/ethnicity views."""
+    return {TOTAL} | {g.key for g in layout.groups
+                      if g.kind == "group" and query.split in ("race", "race_neighborhood") and g.key[1] is None}
 
 
 def _cell_in(dim: str, key: Hashable, *, back: bool = False) -> Hashable | None:
