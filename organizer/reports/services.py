@@ -574,11 +574,12 @@ def _hidden_cells(query: EquityQuery, cells: dict[Hashable, int], layout: Layout
     (the Total) are hidden only when small, never to protect another cell unless nothing else in
     the line can be; those ``fixed`` never are, their counts being known from elsewhere."""
     measure_lines, month_lines = _lines(query, layout)
+    last_resort = protected | fixed
     out = suppress(cells, measure_lines, query.threshold, hidden=hidden,
-                   eligible=lambda key: key[0] == "m" and key[2] not in protected and key[2] not in fixed,
+                   eligible=lambda key: key[0] == "m" and key[2] not in last_resort,
                    fallback=lambda key: key[0] == "m" and key[2] not in fixed)
     return suppress(cells, measure_lines + month_lines, query.threshold, hidden=out,
-                    eligible=lambda key: key[0] == "t" and key[1] not in protected and key[1] not in fixed,
+                    eligible=lambda key: key[0] == "t" and key[1] not in last_resort,
                     fallback=lambda key: key[0] == "t" and key[1] not in fixed)
 
 
