@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import log_in
+from tests.support.browser import assert_no_sideways_scroll, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -37,4 +37,4 @@ def test_door_volunteer_checks_in_a_person_and_a_walk_in_on_a_phone(
     expect(page.get_by_text("Welcome, Luis Flores! Checked in.")).to_be_visible()
     expect(counter).to_have_text("2")
     # The page fits the phone: no sideways scrolling.
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_no_sideways_scroll(page)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from organizer.actions.models import Attendance
 from organizer.extensions import db
 from organizer.people.models import Person
-from tests.support.browser import log_in, open_phone_menu
+from tests.support.browser import assert_no_sideways_scroll, log_in, open_phone_menu
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +82,7 @@ def test_check_ins_made_offline_survive_a_reload_and_a_closed_tab_and_sync_once(
     expect(page.get_by_test_id("sync-message")).to_contain_text("Offline")
     expect(state).to_have_text("3 waiting to sync")
     expect(page.get_by_test_id("sync-queue")).to_contain_text("Walk-in: Luis Flores")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_no_sideways_scroll(page)
 
     # The tab closed and another opened, still offline: nothing is lost.
     page.close()

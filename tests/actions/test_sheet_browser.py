@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import log_in
+from tests.support.browser import assert_no_sideways_scroll, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,7 @@ def test_the_sign_in_sheet_fits_a_phone_and_prints_whole(page: Page, live_server
     log_in(page, live_server, make_user("organizer", locale="es"))
     page.goto(f"{live_server}/actions/{action.id}/sign-in-sheet")
     expect(page.get_by_role("cell", name="Guadalupe Hernández-Villaseñor de la Fuente")).to_be_visible()
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert_no_sideways_scroll(page)
 
     page.emulate_media(media="print")
     wrapper = page.locator(".sign-in-sheet .table-responsive")

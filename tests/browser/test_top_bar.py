@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
+from tests.support.browser import assert_no_sideways_scroll
+
 pytestmark = pytest.mark.browser
 
 
@@ -28,4 +30,4 @@ def test_the_top_bar_is_one_line_at_1280(page: Page, live_server, make_user, rol
         .filter(el => el.offsetParent && el.getBoundingClientRect().height > 48)
         .map(el => el.innerText.trim())""")
     assert tall == []
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+    assert_no_sideways_scroll(page)

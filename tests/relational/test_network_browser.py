@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import log_in
+from tests.support.browser import assert_no_sideways_scroll, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -71,5 +71,5 @@ def test_the_network_is_drawn_without_sideways_scroll(page: Page, live_server, s
         assert nodes == 11
     box = graph.bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 200
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert_no_sideways_scroll(page)
     assert errors == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import log_in, open_phone_menu
+from tests.support.browser import assert_no_sideways_scroll, log_in, open_phone_menu
 
 pytestmark = pytest.mark.browser
 
@@ -47,4 +47,4 @@ def test_the_dashboard_draws_every_chart_beside_its_table(page: Page, live_serve
         box = block.locator("canvas").bounding_box()
         assert box and box["width"] > 100 and box["height"] > 100, section
     # Nothing wider than the screen but the scrolling tables themselves.
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= size[0]
+    assert_no_sideways_scroll(page)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from organizer.extensions import db
-from tests.support.browser import log_in, wait_for_chart
+from tests.support.browser import assert_no_sideways_scroll, log_in, wait_for_chart
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +77,7 @@ def test_the_scorecard_draws_each_indicator_beside_its_points_and_takes_a_new_on
                                                      'td[data-measure="reached"]')).to_have_text("8")
     # Nothing wider than the screen but the tables that scroll within themselves (a badge that
     # would not wrap once pushed the phone's page 2 px sideways).
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= size[0]
+    assert_no_sideways_scroll(page)
 
     # A new data point, typed as a person would, lands in the table and on the curve.
     indicator.get_by_label("Date").fill("2026-06-30")

@@ -12,7 +12,7 @@ from organizer.extensions import db
 from organizer.sms import sending, services
 from organizer.sms.services import AudienceFilter
 from tests.sms.conftest import signed_post
-from tests.support.browser import log_in
+from tests.support.browser import assert_no_sideways_scroll, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("twilio_app", "org")]
 
@@ -74,10 +74,6 @@ def test_a_reply_shows_up_in_the_inbox(page: Page, app, client, live_server, mak
     expect(page.get_by_test_id("thread")).to_contain_text("Great, see you there!")
 
 
-def _fits(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
 def test_staff_allow_a_shared_number_from_a_phone(page: Page, app, live_server, fake, make_user, make_person):
     from organizer.people.services import PersonData, create_person
 
@@ -93,7 +89,7 @@ def test_staff_allow_a_shared_number_from_a_phone(page: Page, app, live_server, 
     listing = page.get_by_test_id("open-conflicts-list")
     expect(listing).to_contain_text("Juan Lopez")
     expect(listing).to_contain_text("Maria Lopez (Ana Leader)")
-    assert _fits(page)
+    assert_no_sideways_scroll(page)
     page.get_by_role("button", name="Same household: allow texting").click()
     expect(page.get_by_text("Allowed: 0 held texts go out now.")).to_be_visible()
     expect(page.get_by_text("No shared numbers to check.")).to_be_visible()
@@ -109,6 +105,6 @@ def test_admin_verifies_a_test_number_on_a_desktop(page: Page, live_server, make
     page.get_by_label("Mobile phone").fill("(312) 555-0401")
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_test_id("verified-numbers")).to_contain_text("Lena Leader · (312) 555-0401")
-    assert _fits(page)
+    assert_no_sideways_scroll(page)
     page.set_viewport_size({"width": 390, "height": 844})
-    assert _fits(page)
+    assert_no_sideways_scroll(page)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from organizer.db import utcnow
 from organizer.sms.models import MobilizationKind, OutboxStatus
 from tests.sms.test_charts import _mobilization, _phones, _reply
-from tests.support.browser import log_in, wait_for_chart
+from tests.support.browser import assert_no_sideways_scroll, log_in, wait_for_chart
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("org")]
 
@@ -27,7 +27,7 @@ def _drawn(page: Page, testid: str) -> None:
 
 
 def _no_sideways_scroll(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.url
+    assert_no_sideways_scroll(page)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
