@@ -19,8 +19,8 @@ from flask.globals import _cv_app, _cv_request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from werkzeug.exceptions import NotFound
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter, RoutingException
 
 #: The largest id or number a query may carry: what an INTEGER column holds on PostgreSQL (which
 #: raises "integer out of range" beyond it) and what SQLite binds without overflowing.
@@ -560,8 +560,6 @@ def _hidden_from_viewer(error: Any) -> bool:
     from flask_login import current_user
 
     from organizer.auth.access import is_hidden_from_non_staff
-    from werkzeug.exceptions import HTTPException
-    from werkzeug.routing import RoutingException
 
     if current_user.is_authenticated and current_user.is_staff:
         return False

@@ -62,7 +62,7 @@ from organizer.relational.models import (
     Stage,
     StageMove,
 )
-from organizer.settings.services import SettingsError, add_list_entry, get_organization
+from organizer.settings.services import SettingsError, add_list_entry, organization_zone
 
 
 class RelationalError(ValueError):
@@ -197,7 +197,7 @@ def add_issue(name: str, actor: User) -> Issue:
 
 def local_today() -> date:
     """Today in the federation's time zone (one-to-ones and follow-ups are dated, not timed)."""
-    return datetime.now(ZoneInfo(get_organization().timezone)).date()
+    return datetime.now(organization_zone()).date()
 
 
 class MeetingDateError(RelationalError):
@@ -224,7 +224,7 @@ def check_meeting_dates(held_on: date, follow_up_on: date | None, *, check_held_
 
 def date_as_datetime(day: date) -> datetime:
     """Noon of ``day`` in the federation's time zone, as aware UTC (to sort dates among timestamps)."""
-    return datetime.combine(day, time(12), tzinfo=ZoneInfo(get_organization().timezone)).astimezone(UTC)
+    return datetime.combine(day, time(12), tzinfo=organization_zone()).astimezone(UTC)
 
 
 # --- logging one-to-ones ----------------------------------------------------------------

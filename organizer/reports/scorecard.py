@@ -46,7 +46,7 @@ from organizer.reports.services import (
     no_key,
 )
 from organizer.reports.suppression import Line, hidden_mark, is_primary, suppress
-from organizer.settings.services import get_organization
+from organizer.settings.services import organization_zone
 
 
 class ScorecardError(ValueError):
@@ -256,7 +256,7 @@ def _compute_measures(campaign: Campaign, period: Period, today: date, leader_po
 
     # 1. One-to-ones with members; follow-ups due by today and done on time.
     due = and_(OneToOne.follow_up_on.is_not(None), OneToOne.follow_up_on <= today)
-    zone = ZoneInfo(get_organization().timezone)
+    zone = organization_zone()
     on_time = and_(due, OneToOne.follow_up_done_at.is_not(None),
                    _done_on(OneToOne.follow_up_done_at, zone, finish) <= OneToOne.follow_up_on)
     n, n_due, n_on_time = db.session.execute(

@@ -16,7 +16,6 @@ import io
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import flask
 from flask import has_request_context
@@ -36,7 +35,7 @@ from organizer.reports.cache import cached
 from organizer.reports.models import NeighborhoodPopulation
 from organizer.reports.suppression import DEFAULT_THRESHOLD, Line, hidden_mark, suppress
 from organizer.settings.models import Neighborhood
-from organizer.settings.services import get_organization
+from organizer.settings.services import organization_zone
 from organizer.sms.models import InboundMessage, OutboxMessage
 
 SPLITS = {
@@ -105,7 +104,7 @@ class Period:
 
     def bounds(self) -> tuple[datetime, datetime]:
         """The period as aware UTC instants: local midnight of ``start`` to local midnight after ``end``."""
-        zone = ZoneInfo(get_organization().timezone)
+        zone = organization_zone()
         begin = datetime.combine(self.start, time(0), tzinfo=zone).astimezone(UTC)
         finish = datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         return begin, finish
@@ -352,7 +351,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
         .where(held, rsvps.c.status == RsvpStatus.YES.value).group_by(rsvps.c.person_id).subquery("said_yes")
     trend_came = []
     if query.trend == "attended":  # months of the action's start in the federation's time zone
-        zone = ZoneInfo(get_organization().timezone)
+        zone = organization_zone()
         utc = [datetime.combine(m, time(0), tzinfo=zone).astimezone(UTC) for m in months]
         trend_came = [func.max(case((and_(actions.c.starts_at >= lo, actions.c.starts_at < hi), 1), else_=0))
                       .label(f"t{i}") for i, (lo, hi) in enumerate(zip(utc, utc[1:], strict=False))]

@@ -52,7 +52,7 @@ def suppress(cells: Mapping[Hashable, int], lines: Iterable[Line], threshold: in
     which cells may be hidden to protect others (by default every cell); ``fallback``: which
     others may be when nothing eligible is left to hide (by default every cell). A total is
     hidden only when a line has no other cell left to hide."""
-    out = {key for key, value in cells.items() if 0 < value < threshold} | set(hidden)
+    out = {key for key, value in cells.items() if is_primary(value, threshold)} | set(hidden)
     lines = [line for line in lines if line.members]
     # The members of a line adding up exactly to a shown 0 are each 0 to any reader: hiding one protects nothing.
     zeros = {m for line in lines if line.exact and not line.minus and line.total is not None
@@ -226,17 +226,23 @@ def _narrow(terms: list[tuple[Hashable, int]], exact: bool, lo: dict, hi: dict) 
     for i, (key, c) in enumerate(terms):
         if lo[key] == hi[key]:
             continue
-        others_least = sum(v for j, v in enumerate(least) if j != i)
-        others_most = sum(v for j, v in enumerate(most) if j != i)
-        low, high = -others_most, (-others_least if exact else math.inf)  # of c * x
-        if c < 0:
-            low, high = -high, -low
+        low, high = _left_for(i, c, least, most, 0, exact)
         if low > lo[key] or high < hi[key]:
             lo[key], hi[key] = max(lo[key], low), min(hi[key], high)
             least[i] = c * (lo[key] if c > 0 else hi[key])
             most[i] = c * (hi[key] if c > 0 else lo[key])
             moved.append(key)
     return moved
+
+
+def _left_for(i: int, c: int, least: list[float], most: list[float], rest: float,
+              exact: bool) -> tuple[float, float]:
+    """The values the ``i``-th cell of ``sum(c * x) == rest`` (``>= rest`` unless ``exact``) may
+    take, the others' ``c * x`` each lying between ``least`` and ``most``. ``c`` is 1 or -1."""
+    others_least = sum(v for j, v in enumerate(least) if j != i)
+    others_most = sum(v for j, v in enumerate(most) if j != i)
+    low, high = rest - others_most, (rest - others_least if exact else math.inf)  # of c * x
+    return (-high, -low) if c < 0 else (low, high)
 
 
 def _given_away(terms: list[tuple[Hashable, int]], exact: bool, cells: Mapping[Hashable, int],
@@ -259,12 +265,9 @@ def _given_away(terms: list[tuple[Hashable, int]], exact: bool, cells: Mapping[H
     if sum(r[1] for r in ranges) < rest or (exact and sum(r[0] for r in ranges) > rest):
         return []  # no values fit (the bounds hold of the true counts: never, but learn nothing)
     found = []
+    least, most = [r[0] for r in ranges], [r[1] for r in ranges]
     for i, (key, c) in enumerate(unknown):
-        others_least = sum(r[0] for j, r in enumerate(ranges) if j != i)
-        others_most = sum(r[1] for j, r in enumerate(ranges) if j != i)
-        low, high = rest - others_most, (rest - others_least if exact else math.inf)  # of c * x
-        if c < 0:
-            low, high = -high, -low
+        low, high = _left_for(i, c, least, most, rest, exact)
         low, high = max(low, bounds[key][0]), min(high, bounds[key][1])
         if low == high == cells.get(key, 0):
             known[key] = int(low)

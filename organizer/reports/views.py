@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from organizer.auth.access import staff_or_404
+from organizer.auth.access import admin_required, staff_or_404
 from organizer.extensions import db
 from organizer.relational.services import local_today
 from organizer.reports import scorecard as sc
@@ -134,15 +133,8 @@ def _population_form() -> PopulationForm:
 
 
 def admin_only(view: Callable[P, R]) -> Callable[P, R]:
-    """Admins only; other staff get 403 (and, through ``staff_or_404``, leaders 404)."""
-
-    @wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return staff_or_404(wrapped)
+    """Admins only; other staff get 403 (``admin_required``) and leaders 404 (``staff_or_404``)."""
+    return staff_or_404(admin_required(view))
 
 
 @bp.post("/reports/populations")

@@ -38,6 +38,11 @@ def get_organization() -> Organization:
     return remember_organization(get_by_id(db.session, Organization, ORGANIZATION_ID))
 
 
+def organization_zone() -> ZoneInfo:
+    """The federation's time zone (dates of one-to-ones, months of the reports, quiet hours)."""
+    return ZoneInfo(get_organization().timezone)
+
+
 def remember_organization(org: Organization | None) -> Organization:
     """What ``get_organization`` answers for the rest of the request (unless it already read
     the row): ``org``, the row read along with something else (``None``: there is none yet)."""

@@ -46,7 +46,7 @@ from organizer.people.services import (
     search_people,
 )
 from organizer.relational.services import stages as pipeline_stages
-from organizer.settings.services import get_organization, neighborhoods, tags
+from organizer.settings.services import get_organization, neighborhoods, organization_zone, tags
 from organizer.sms import (
     actions_link,
     after_action,
@@ -196,7 +196,7 @@ def index():
     one_page, total = paged(stmt.order_by(Mobilization.id.desc()), page, per_page)
     mobilizations = list(db.session.scalars(one_page.options(joinedload(Mobilization.created_by))))
     summaries = mobilization_service.progress_summaries([m.id for m in mobilizations])
-    months = charts.monthly_texts(current_user, _org_zone(), utcnow())
+    months = charts.monthly_texts(current_user, organization_zone(), utcnow())
     return render_template(
         "sms/index.html", mobilizations=mobilizations, summaries=summaries,
         pagination=Pagination(page=page, per_page=per_page, total=total),
@@ -341,7 +341,7 @@ def detail(mobilization_id: int):
     if mobilization.status is MobilizationStatus.DRAFT:
         context["preview"] = compose.preview(current_user, mobilization)
     else:
-        timeline = charts.mobilization_timeline(mobilization, _org_zone())
+        timeline = charts.mobilization_timeline(mobilization, organization_zone())
         context.update(
             timeline=timeline, timeline_chart=charts.timeline_chart(timeline),
             by_hour_chart=charts.by_hour_chart(timeline), series_labels=charts.series_labels(),
@@ -394,10 +394,6 @@ def _hold_text(mobilization: Mobilization) -> str:
     return _("%(count)d texts wait; sending resumes %(when)s.", count=hold.waiting, when=when)
 
 
-def _org_zone() -> ZoneInfo:
-    return ZoneInfo(get_organization().timezone)
-
-
 @bp.post("/<int:mobilization_id>/launch")
 @login_required
 def launch(mobilization_id: int):
@@ -408,7 +404,7 @@ def launch(mobilization_id: int):
         return redirect(url_for("sms.detail", mobilization_id=mobilization.id))
     schedule_at = None
     if form.schedule_at.data:
-        schedule_at = form.schedule_at.data.replace(tzinfo=_org_zone()).astimezone(ZoneInfo("UTC"))
+        schedule_at = form.schedule_at.data.replace(tzinfo=organization_zone()).astimezone(ZoneInfo("UTC"))
     audience = _apply(lambda: mobilization_service.launch(mobilization, current_user, schedule_at=schedule_at),
                       "danger")
     if audience is _FAILED:
