@@ -5,10 +5,10 @@ view's fixed number of queries."""
 
 from __future__ import annotations
 
-from tests.support.pages import page_urls, queries_while_rendering, rows  # noqa: F401 - the fixture
+from tests.support.pages import page_urls, queries_while_rendering
 
 
-def test_no_page_runs_a_query_while_its_template_renders(app, login_as, make_user, rows):  # noqa: F811
+def test_no_page_runs_a_query_while_its_template_renders(app, login_as, make_user, rows):
     admin, ids = rows
     ran, seen = {}, 0
     for user in (admin, make_user("leader")):

@@ -7,12 +7,12 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.support.browser import log_in
-from tests.support.pages import page_urls, rows  # noqa: F401 - the fixture
+from tests.support.pages import page_urls
 
 pytestmark = pytest.mark.browser
 
 
-def test_main_pages_load_without_content_security_policy_violations(page: Page, app, live_server, rows):  # noqa: F811
+def test_main_pages_load_without_content_security_policy_violations(page: Page, app, live_server, rows):
     admin, ids = rows
     violations: list[str] = []
     # Chromium reports each blocked script, handler or style as "Refused to ... because it

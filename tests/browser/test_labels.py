@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.support.browser import log_in
-from tests.support.pages import page_urls, rows  # noqa: F401 - the fixture
+from tests.support.pages import page_urls
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ SHARED_IDS = """() => {
 }"""
 
 
-def test_every_field_on_every_page_has_a_label_and_its_own_id(page: Page, app, live_server, rows):  # noqa: F811
+def test_every_field_on_every_page_has_a_label_and_its_own_id(page: Page, app, live_server, rows):
     admin, ids = rows
     log_in(page, live_server, admin)
     found = {}

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.support.browser import open_phone_menu
-from tests.support.pages import page_urls, rows  # noqa: F401 - the fixture
+from tests.support.pages import page_urls
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ SMALL_TARGETS = """(minimum) => {
 }"""
 
 
-def test_every_tap_target_on_every_page_is_44_pixels_on_a_phone(page: Page, app, live_server, rows):  # noqa: F811
+def test_every_tap_target_on_every_page_is_44_pixels_on_a_phone(page: Page, app, live_server, rows):
     from tests.conftest import PASSWORD
 
     admin, ids = rows

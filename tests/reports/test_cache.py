@@ -5,7 +5,6 @@ and a repeat view with nothing changed runs no counting query."""
 
 from __future__ import annotations
 
-import random
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -36,70 +35,6 @@ def computed(monkeypatch):
     monkeypatch.setattr(services, "_count_cells", counting_cells)
     monkeypatch.setattr(scorecard, "_compute_measures", counting_measures)
     return calls
-
-
-@pytest.fixture
-def world(app, make_user):
-    """Forty people with random races, neighborhoods, languages and memberships, a year of
-    one-to-ones, past actions of a campaign with RSVPs and check-ins, and texts."""
-    from organizer.actions.models import (
-        Action,
-        ActionType,
-        Attendance,
-        Rsvp,
-        RsvpSource,
-        RsvpStatus,
-    )
-    from organizer.campaigns.models import Campaign
-    from organizer.institutions.models import Institution, InstitutionType, Membership
-    from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity
-    from organizer.relational.models import OneToOne
-    from organizer.relational.services import local_today
-    from organizer.settings.models import Neighborhood
-
-    rng = random.Random(2026)  # noqa: S311 - test data
-    organizer = make_user("organizer")
-    with app.app_context():
-        today = local_today()
-        now = datetime.now(UTC)
-        hoods = [Neighborhood(name=n) for n in ("Alta", "Baja", "Centro")]
-        churches = [Institution(name=n, type=InstitutionType.CONGREGATION) for n in ("San José", "Bethel")]
-        db.session.add_all(hoods + churches)
-        db.session.flush()
-        campaign = Campaign(name="Housing", issue="housing", starts_on=today - timedelta(days=200))
-        campaign.institutions = [churches[0]]
-        db.session.add(campaign)
-        actions = [Action(title=f"Action {i}", type=ActionType.HEARING, campaign=campaign, timezone="UTC",
-                          starts_at=now - timedelta(days=20 * i + 1), ends_at=now - timedelta(days=20 * i))
-                   for i in range(1, 4)]
-        db.session.add_all(actions)
-        people = []
-        for i in range(40):
-            races = rng.sample(list(RaceEthnicity), rng.choice([0, 1, 1, 1, 2]))
-            person = Person(first_name=f"Vecina{i}", last_name="Prueba", neighborhood=rng.choice(hoods + [None]),
-                            preferred_language=rng.choice(["es", "en", ""]),
-                            race_ethnicities=[PersonRaceEthnicity(value=r) for r in races])
-            db.session.add(person)
-            db.session.flush()
-            people.append(person)
-            if rng.random() < 0.6:
-                db.session.add(Membership(person_id=person.id, institution_id=rng.choice(churches).id))
-            for _ in range(rng.choice([0, 0, 1, 2, 3])):
-                db.session.add(OneToOne(person_id=person.id, held_by_id=organizer.id,
-                                        held_on=today - timedelta(days=rng.randrange(0, 330))))
-            for action in actions:
-                if rng.random() < 0.4:
-                    db.session.add(Rsvp(action=action, person_id=person.id, status=RsvpStatus.YES,
-                                        source=RsvpSource.ORGANIZER))
-                    if rng.random() < 0.7:
-                        db.session.add(Attendance(action=action, person_id=person.id))
-        db.session.commit()
-        ids = [p.id for p in people]
-        campaign_id = campaign.id
-        church_ids = [c.id for c in churches]
-        action_ids = [a.id for a in actions]
-    return {"organizer": organizer, "people": ids, "campaign": campaign_id, "churches": church_ids,
-            "actions": action_ids, "rng": rng}
 
 
 def _same_as_from_scratch(app) -> None:

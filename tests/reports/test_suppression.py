@@ -7,7 +7,6 @@ from collections.abc import Hashable, Iterable
 from fractions import Fraction
 
 from organizer.reports.suppression import Line, hidden_mark, recoverable, suppress
-from tests.reports.test_cache import world  # noqa: F401 - the fixture
 
 
 def worked_out(cells, lines: Iterable[Line], hidden) -> dict[Hashable, Fraction]:
@@ -141,7 +140,7 @@ def test_where_people_count_in_several_groups_the_line_is_only_a_lower_bound():
     assert {"b", "c"} <= hidden and "total" not in hidden
 
 
-def test_no_page_gives_a_hidden_count_away_alone_or_beside_the_others(app, world):  # noqa: F811
+def test_no_page_gives_a_hidden_count_away_alone_or_beside_the_others(app, world):
     """Forty people of random races, neighborhoods and activity: on every page (each split, race
     mode and trend), elimination over all the page's lines works out no hidden cell. The race ×
     neighborhood table's subtotals are the race/ethnicity page's rows and the neighborhood page's:
