@@ -174,6 +174,14 @@ def test_every_report_is_404_for_leaders(federation, make_user, login_as):
         assert leader.get(url).status_code == 404, url
 
 
+def test_only_admins_enter_populations_organizers_are_refused_and_leaders_find_nothing(make_user, login_as):
+    organizer, leader, admin = (login_as(make_user(role)) for role in ("organizer", "leader", "admin"))
+    for url in ("/reports/populations", "/reports/populations/import"):
+        assert organizer.post(url, data={}).status_code == 403, url
+        assert leader.post(url, data={}).status_code == 404, url
+        assert admin.post(url, data={}).status_code not in (403, 404), url
+
+
 def test_a_leader_finds_no_report_whatever_the_method(app, federation, make_user, login_as):
     """GET or POST, every report URL (scorecards and their forms too) is 404 to a leader: a 405
     for the method a route does not take would tell them the page exists. Staff still get 405."""
