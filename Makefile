@@ -50,7 +50,7 @@ bench: install-test
 ## make translations: extract strings and update the Spanish catalog (then translate the new entries).
 ## Babel skips folders starting with _ (templates/_macros), so their templates are named here.
 translations: | $(BIN)/python
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output \
 		-o organizer/translations/messages.pot . $(wildcard templates/_*/*.html)
 	$(BIN)/pybabel update -i organizer/translations/messages.pot -d organizer/translations --no-fuzzy-matching --ignore-obsolete --no-wrap
 

@@ -10,16 +10,17 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "organizer" / "translations" / "es" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
-            "lazy_ngettext": (1, 2)}
+            "lazy_ngettext": (1, 2), "pgettext": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2)}
 
 
-def extracted_messages() -> set[str]:
-    """Every msgid in organizer/ and templates/ (``_macros`` included, which pybabel's walk skips)."""
-    found: set[str] = set()
+def extracted_messages() -> set[tuple[str, str | None]]:
+    """Every (msgid, context) in organizer/ and templates/ (``_macros`` included, which
+    pybabel's walk skips)."""
+    found: set[tuple[str, str | None]] = set()
     for pattern, method in (("organizer/**/*.py", "python"), ("templates/**/*.html", "jinja2")):
         for path in sorted(ROOT.glob(pattern)):
-            for _line, message, _comments, _context in extract_from_file(method, path, keywords=KEYWORDS):
-                found.add(message[0] if isinstance(message, tuple) else message)
+            for _line, message, _comments, context in extract_from_file(method, path, keywords=KEYWORDS):
+                found.add((message[0] if isinstance(message, tuple) else message, context))
     return found
 
 
@@ -27,8 +28,8 @@ def test_the_spanish_catalog_is_complete():
     with CATALOG.open("rb") as f:
         catalog = read_po(f, locale="es")
     missing, fuzzy = [], []
-    for msgid in sorted(extracted_messages()):
-        entry = catalog.get(msgid)
+    for msgid, context in sorted(extracted_messages(), key=lambda m: (m[0], m[1] or "")):
+        entry = catalog.get(msgid, context=context)
         strings = entry.string if entry is not None else None
         if entry is None or not (all(strings) if isinstance(strings, tuple) else strings):
             missing.append(msgid)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, FloatField, IntegerField, SelectField, StringField, TextAreaField
@@ -29,7 +29,7 @@ class IndicatorForm(FlaskForm):
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=80)])
     higher_is_better = BooleanField(_l("Higher is better"))
     baseline_on = DateField(_l("Baseline up to"), validators=[Optional()])
-    target_value = FloatField(_l("Target"), validators=[Optional()])
+    target_value = FloatField(lazy_pgettext("goal", "Target"), validators=[Optional()])
     target_on = DateField(_l("Target date"), validators=[Optional()])
 
 
@@ -49,4 +49,4 @@ class WinForm(FlaskForm):
 class MeasureTargetForm(FlaskForm):
     measure = SelectField(_l("Measure"), validators=[DataRequired()])
     baseline = FloatField(_l("Baseline"), validators=[Optional()])
-    target = FloatField(_l("Target"), validators=[Optional()])
+    target = FloatField(lazy_pgettext("goal", "Target"), validators=[Optional()])

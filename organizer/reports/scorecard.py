@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, pgettext
 from sqlalchemy import Date, and_, case, cast, distinct, func, literal, or_, select, union_all
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
@@ -451,7 +451,8 @@ def _indicator_view(indicator: CommunityIndicator) -> IndicatorView:
                          "data": [round(forecast(p.observed_on), 2) if p.observed_on >= baseline.observed_on else None
                                   for p in points]})
     if indicator.target_value is not None:
-        datasets.append({"label": str(_l("Target")), "borderDash": [2, 2], "pointRadius": 0,
+        # The value aimed at ("meta"), not a power-analysis target ("blanco"): its own context.
+        datasets.append({"label": pgettext("goal", "Target"), "borderDash": [2, 2], "pointRadius": 0,
                          "data": [indicator.target_value for _p in points]})
     chart = {"type": "line", "data": {"labels": labels, "datasets": datasets},
              "options": {"plugins": {"legend": {"position": "bottom"}}}}

@@ -48,3 +48,38 @@ def test_the_dashboard_draws_every_chart_beside_its_table(page: Page, live_serve
         assert box and box["width"] > 100 and box["height"] > 100, section
     # Nothing wider than the screen but the scrolling tables themselves.
     assert_no_sideways_scroll(page)
+
+
+def test_on_a_phone_each_group_is_read_beside_its_numbers(page: Page, live_server, make_user, make_person):
+    """The race/ethnicity tables are wider than a phone: the group names stay put and wrap, so
+    a row's first number is on the screen beside its name (the names, each a screen wide, used
+    to push every number out of sight); the charts' names wrap onto two lines instead of being
+    cut at the screen's edge, every group named."""
+    organizer = make_user("organizer")
+    for _ in range(6):
+        make_person()
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, organizer)
+    page.goto(f"{live_server}/reports/equity")
+    row = page.get_by_test_id("table-reach").locator('tr[data-group="American Indian or Alaska Native"]')
+    name, base = row.locator("th").bounding_box(), row.locator('td[data-measure="base"]').bounding_box()
+    assert name and base
+    assert base["x"] >= name["x"] + name["width"] - 1 and base["x"] + base["width"] <= 390, (name, base)
+    assert name["height"] > base["height"] / 2  # the name wraps rather than widening the column
+
+    canvas = page.locator('section[data-section="reach"] canvas')
+    page.wait_for_function("(el) => window.Chart && Chart.getChart(el) !== undefined", arg=canvas.element_handle())
+    labels = page.evaluate("""(el) => {
+        const chart = Chart.getChart(el), scale = chart.scales.y, ctx = chart.ctx;
+        ctx.font = Chart.helpers.toFont(scale.options.ticks.font).string;
+        return {groups: chart.data.labels.length, scaleWidth: scale.width, canvasWidth: chart.width,
+                ticks: scale.ticks.map(t => [].concat(t.label)).map(lines => ({
+                    lines, widest: Math.max(...lines.map(line => ctx.measureText(line).width))}))};
+    }""", canvas.element_handle())
+    assert len(labels["ticks"]) == labels["groups"]  # no name skipped
+    assert labels["scaleWidth"] < labels["canvasWidth"] / 2  # the bars keep half the chart
+    for tick in labels["ticks"]:
+        assert 1 <= len(tick["lines"]) <= 2 and tick["widest"] <= labels["scaleWidth"], tick
+    long_name = next(t["lines"] for t in labels["ticks"] if t["lines"][0].startswith("American"))
+    assert long_name == ["American Indian or", "Alaska Native"]
+    assert_no_sideways_scroll(page)

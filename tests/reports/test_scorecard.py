@@ -207,6 +207,27 @@ def test_a_measure_of_a_few_people_shows_as_small_but_a_figure_staff_entered_sho
     assert "data-baseline>2*<" in row("new_leaders") and "data-target>3<" in row("new_leaders")
 
 
+def test_in_spanish_a_target_is_a_goal_not_the_race_white(app, campaign, login_as):
+    """"Target" is "Blanco" in the power analysis (whom a campaign presses), and "Blanco/a" is
+    also the race "White": on a scorecard beside race tables, the value aimed at reads "Meta"."""
+    from organizer.reports.models import CommunityIndicator
+
+    campaign_id, organizer, _leader = campaign
+    client = login_as(organizer)
+    url = f"/campaigns/{campaign_id}/scorecard"
+    assert client.post(f"{url}/indicators", {"name": "Desalojos", "baseline_on": "2024-12-31",
+                                              "target_value": "20"}).status_code == 302
+    with app.app_context():
+        indicator_id = db.session.scalar(select(CommunityIndicator.id))
+    for day, value in (("2024-12-31", 30), ("2025-12-31", 28)):
+        client.post(f"{url}/points", {"indicator_id": indicator_id, "observed_on": day, "value": value, "source": "Corte"})
+    html = client.client.get(url, headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert '<th class="text-end">Meta</th>' in html  # the measures' column
+    assert '<dt class="col-6">Meta</dt>' in html  # the indicator's
+    assert '"label": "Meta"' in html  # its chart's line
+    assert ">Blanco<" not in html
+
+
 def test_leaders_get_404_on_the_scorecard(campaign, login_as):
     campaign_id, _organizer, leader = campaign
     client = login_as(leader)

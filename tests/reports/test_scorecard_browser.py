@@ -70,6 +70,11 @@ def test_the_scorecard_draws_each_indicator_beside_its_points_and_takes_a_new_on
 
     for quadrant in ("how_much", "how_well", "better_off"):
         expect(page.locator(f'[data-quadrant="{quadrant}"] table')).to_be_visible()
+        # Every column of a quadrant is on the screen, the trend arrow included, not out of
+        # sight behind the table's own sideways scroll.
+        for cell in page.locator(f'[data-quadrant="{quadrant}"] tr[data-measure] td').all():
+            box = cell.bounding_box()
+            assert box and box["x"] + box["width"] <= size[0], (quadrant, box)
     reached = page.locator('[data-quadrant] tr[data-measure="reached"] [data-current]')
     expect(reached).to_have_text("8")
     expect(page.get_by_test_id("breakdown-1")).to_be_visible()
