@@ -77,7 +77,10 @@ class ActionForm(FlaskForm):
 
 
 class InstitutionCommitmentForm(FlaskForm):
-    institution_id = SelectField(_l("Institution"), coerce=int, widget=PickerSelect())
+    # Starts on an empty choice: a commitment saved without choosing is refused, not put down to
+    # whichever institution comes first by name.
+    institution_id = SelectField(_l("Institution"), coerce=optional_int, widget=PickerSelect(),
+                                 validators=[DataRequired(_l("Choose an institution."))])
     # Ids of their own: the action page shows this form beside the leader's, whose fields have
     # the same names, and a label finds its field by id.
     number = IntegerField(_l("Will bring"), validators=[DataRequired(), NumberRange(min=1, max=100_000)],

@@ -97,7 +97,7 @@ from organizer.actions.services import (
 from organizer.auth.access import staff_required
 from organizer.campaigns.services import active_campaigns
 from organizer.extensions import db
-from organizer.forms import EmptyForm
+from organizer.forms import EmptyForm, PlainChoices
 from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, can_see_person, get_visible_person
 from organizer.settings.services import get_organization
@@ -248,7 +248,7 @@ def detail(action_id: int):
     institution_form = None
     if current_user.is_staff:
         institution_form = InstitutionCommitmentForm()
-        institution_form.institution_id.choices = institution_choices()
+        institution_form.institution_id.choices = _commitment_institutions()
     commitments = commitments_of(action)
     mine = next((c for c in commitments if c.institution_id is None and c.leader_id == current_user.id), None)
     return render_template(
@@ -264,12 +264,17 @@ def detail(action_id: int):
     )
 
 
+def _commitment_institutions() -> PlainChoices:
+    """The institution picker of a turnout commitment, starting on "Choose an institution"."""
+    return PlainChoices([("", _("Choose an institution"))] + institution_choices())
+
+
 @bp.post("/actions/<int:action_id>/commitments")
 @staff_required
 def commit_institution(action_id: int):
     action = get_action(action_id)
     form = InstitutionCommitmentForm()
-    form.institution_id.choices = institution_choices()
+    form.institution_id.choices = _commitment_institutions()
     if form.validate_on_submit():
         save_commitment(action, form.number.data, current_user, institution=get_institution(form.institution_id.data),
                         committed_by_name=form.committed_by_name.data, note=form.note.data)

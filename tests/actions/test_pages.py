@@ -104,6 +104,23 @@ def test_an_institution_commitment_by_an_organizer(app, make_user, make_action, 
     assert 'data-testid="fig-committed">40<' in page and "St. Mark&#39;s" in page
 
 
+def test_an_institution_commitment_starts_on_no_institution_and_is_refused_without_one(
+        app, make_user, make_action, make_institution, login_as):
+    """The picker used to start on the first institution by name: "Save" pressed without
+    choosing put the commitment down to it."""
+    action, _first = make_action(), make_institution(name="Aaron Street Church")
+    client = login_as(make_user())
+    page = client.client.get(f"/actions/{action.id}").get_data(as_text=True)
+    picker = page.split('name="institution_id"')[1].split("</select>")[0]
+    assert picker.split("<option")[1].startswith(' selected value="">Choose an institution<'), picker[:200]
+    response = client.post(f"/actions/{action.id}/commitments", data={"institution_id": "", "number": "40"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(TurnoutCommitment)).all() == []
+    page = client.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Choose an institution and how many people it will bring." in page
+
+
 def test_check_in_by_form_and_by_script_counts_once(app, make_user, make_person, make_action, login_as):
     action, person = make_action(days=0), make_person(first_name="Dolores", last_name="Huerta", phone="+13125550142")
     client = login_as(make_user())
