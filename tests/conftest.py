@@ -26,8 +26,9 @@ from organizer import create_app
 from organizer import models as every_model  # noqa: F401 - every mapper known before a test module builds a query at import
 from organizer.extensions import db
 
-#: Every page with a fixture's rows behind its URLs (``rows``), for the tests that visit them all.
-pytest_plugins = ["tests.support.pages"]
+#: Fixtures for every test: every page with a fixture's rows behind its URLs (``rows``), for the
+#: tests that visit them all; the fake Twilio and an app texting through it.
+pytest_plugins = ["tests.support.pages", "tests.support.twilio"]
 
 PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
 

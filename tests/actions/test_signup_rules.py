@@ -13,7 +13,7 @@ from organizer.actions.models import HeldSignup, Rsvp, RsvpSource, RsvpStatus
 from organizer.extensions import db
 from organizer.people.models import ConsentChange, ConsentMethod, Person, PersonSource, SmsConsent
 from organizer.sms.models import MessageKind, OutboxMessage
-from tests.sms.conftest import fake, fake_server, org, signed_post, twilio_app  # noqa: F401 - the fixtures
+from tests.sms.conftest import signed_post
 
 pytestmark = pytest.mark.usefixtures("twilio_app", "org")
 

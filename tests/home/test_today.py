@@ -66,7 +66,7 @@ def test_home_shows_the_next_actions_with_goal_committed_yes_and_predicted(app, 
     leader = make_user("leader")
     soon, later, far, farther = (make_action(days=d, title=t, turnout_goal=g) for d, t, g in
                                  ((1, "Soon", 40), (3, "Later", 10), (5, "Far", 5), (9, "Farther", 5)))
-    past = make_action(days=-3, title="Past")
+    make_action(days=-3, title="Past")
     with app.app_context():
         db.session.add(TurnoutCommitment(action_id=soon.id, leader_id=leader.id, number=8))
         db.session.add(TurnoutCommitment(action_id=soon.id, number=30, committed_by_name="St. Mark"))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from organizer.extensions import db
 from organizer.people.models import ConsentChange, ConsentMethod, Person, SmsConsent
-from tests.sms.conftest import fake, fake_server, org, signed_post, twilio_app  # noqa: F401 - the fixtures
+from tests.sms.conftest import signed_post
 
 
 def _history(app, person_id):

@@ -97,7 +97,7 @@ def test_the_service_refuses_a_leaders_meeting_with_someone_elses_person(app, ma
 def test_leader_form_offers_only_their_own_people(login_as, make_user, make_person):
     leader, other = make_user("leader"), make_user("leader")
     mine = make_person(owner=leader, first_name="Mine")
-    theirs = make_person(owner=other, first_name="Theirs")
+    make_person(owner=other, first_name="Theirs")
     page = login_as(leader).client.get("/one-to-ones/new").get_data(as_text=True)
     assert f'value="{mine.id}"' in page and "Mine" in page
     assert "Theirs" not in page

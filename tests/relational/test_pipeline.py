@@ -183,7 +183,8 @@ def test_board_pages_each_column_and_links_to_the_people_list(app, login_as, mak
 
 def test_people_list_filters_by_stage(login_as, make_user, make_person, move, stage_ids):
     organizer = make_user("organizer")
-    moved, stayed = make_person(first_name="Mover"), make_person(first_name="Stayer")
+    moved = make_person(first_name="Mover")
+    make_person(first_name="Stayer")
     move(organizer, moved, stage_ids["Leader"])
     client = login_as(organizer).client
     leaders = client.get(f"/people/?stage={stage_ids['Leader']}").get_data(as_text=True)

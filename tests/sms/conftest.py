@@ -1,10 +1,16 @@
-"""Fixtures for the SMS tests: the fake Twilio on 127.0.0.1, an app whose backend is the real
-``twilio`` client pointed at it, and quick ways to make people and texts."""
+"""Fixtures for the SMS tests: quick ways to make people and texts, and a real worker process.
+The fake Twilio on 127.0.0.1 and the app whose backend is the real ``twilio`` client pointed at
+it (``fake``, ``fake_server``, ``twilio_app``, ``org``) are in ``tests.support.twilio``."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,53 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
+from config import BASE_DIR
 from organizer.extensions import db
-from tests.sms.fake_twilio import FakeTwilio, make_fake_twilio
-from tests.support.live import LiveServer, serve
-
-ACCOUNT = "AC" + "1" * 32
-TOKEN = "test-token"
-SENDER = "+13125550199"
-PUBLIC = "http://sms.example.test"
-
-
-@pytest.fixture
-def fake() -> FakeTwilio:
-    return make_fake_twilio(TOKEN)
-
-
-@pytest.fixture
-def fake_server(fake: FakeTwilio) -> Iterator[LiveServer]:
-    with serve(fake) as srv:
-        yield srv
-
-
-@pytest.fixture
-def twilio_app(app: Flask, fake_server: LiveServer) -> Flask:
-    """The app under test sending through the real twilio client to the fake: unpaced, and
-    without quiet hours (tests that need them set them and pass "now"). The client waits
-    Twilio's default 10 s for an answer: with 2 s, one answer of the local fake that came
-    late on a busy CI machine made a text "ambiguous" and its SID missing (the tests that
-    time out on purpose set their own)."""
-    app.config.update(
-        SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_FROM_NUMBER=SENDER,
-        TWILIO_API_BASE_URL=fake_server.url, TWILIO_TIMEOUT=10.0, PUBLIC_BASE_URL=PUBLIC,
-        SMS_SEGMENTS_PER_SECOND="0", SMS_PAUSE_THRESHOLD=20, SMS_QUIET_HOURS="00:00-00:00",
-    )
-    app.extensions.pop("sms_backend", None)
-    return app
-
-
-@pytest.fixture
-def org(app: Flask):
-    """The organization row (Chicago), so quiet hours and help texts have a home."""
-    from organizer.settings.models import Organization
-
-    with app.app_context():
-        db.session.add(Organization(id=1, name="Metro Federation", timezone="America/Chicago",
-                                    default_phone_region="US", sms_help_text="Metro Federation: reply STOP to stop.",
-                                    going_cold_days=90))
-        db.session.commit()
+from tests.support.twilio import ACCOUNT, PUBLIC, SENDER, TOKEN
 
 
 @pytest.fixture
@@ -127,3 +89,55 @@ def launch_to_everyone(app: Flask, user_id: int, *, title: str = "Hearing",
         db.session.commit()
         services.take_noted_dispatches()
         return mobilization.id
+
+
+# --- a real huey_consumer in a process of its own (the crash and load tests) ----------------
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds (a deadline, not a timing assumption)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def consumer_env(database_url: str, fake_server, tmp_path: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "ORGANIZER_ENV": "development", "SECRET_KEY": "crash-test-secret", "DATABASE_URL": database_url,
+        "ORGANIZER_INSTANCE": str(tmp_path / "instance"), "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
+        "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_FROM_NUMBER": SENDER, "TWILIO_API_BASE_URL": fake_server.url, "TWILIO_TIMEOUT": "10",
+        "PUBLIC_BASE_URL": "", "SMS_SEGMENTS_PER_SECOND": "0", "SMS_QUIET_HOURS": "00:00-00:00",
+        "SMS_SENDING_STALE_SECONDS": "5", "PYTHONPATH": str(BASE_DIR),
+    }
+    env.pop("HUEY_IMMEDIATE", None)
+    if env.get("REDIS_URL"):
+        # The queue is shared through Redis: start from an empty one.
+        from huey import RedisHuey
+
+        RedisHuey("organizer", url=env["REDIS_URL"]).flush()
+    return env
+
+
+@pytest.fixture
+def start_consumer(consumer_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen]]:
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        with open(tmp_path / f"consumer{len(started)}.log", "wb") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "huey.bin.huey_consumer", "organizer.tasks.huey", "-k", "thread", "-w", "4"],
+                env=consumer_env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+            )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)

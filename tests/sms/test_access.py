@@ -56,7 +56,7 @@ def test_a_thread_can_be_given_to_staff_or_to_the_leader_who_owns_the_person_onl
 
     owner = make_user("leader", name="Owner Leader")
     outsider = make_user("leader", name="Outsider Leader")
-    colleague = make_user("organizer", name="Colleague Organizer")
+    make_user("organizer", name="Colleague Organizer")
     make_person(owner=owner, phone=phone_for(3))
     with app.app_context():
         receive("SMa3", phone_for(3), "", "what time tomorrow?")

@@ -18,8 +18,7 @@ from organizer.extensions import db
 from organizer.sms import sending
 from organizer.sms.models import Mobilization, MobilizationStatus, OutboxMessage, OutboxStatus
 from organizer.sms.providers import ConsoleBackend, SendRequest, make_backend
-from tests.sms.conftest import launch_to_everyone
-from tests.sms.test_crash import _wait_for, consumer_env, start_consumer  # noqa: F401 - fixtures
+from tests.sms.conftest import launch_to_everyone, wait_for
 
 BODY = "Hearing Tuesday, {first_name}!"
 PRINTED = re.compile(r"SMS to (\+\d+) \(outbox (\d+), (CONSOLE\w+)\)")
@@ -108,7 +107,7 @@ def test_real_worker_killed_mid_mobilization_prints_each_text_at_most_once(
         return len(record.read_text().splitlines()) if record.exists() else 0
 
     first = start_consumer()
-    _wait_for(lambda: recorded() >= 80, 120, "the first worker to print some texts")
+    wait_for(lambda: recorded() >= 80, 120, "the first worker to print some texts")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     assert recorded() < people, "the worker finished before it could be killed"
@@ -123,7 +122,7 @@ def test_real_worker_killed_mid_mobilization_prints_each_text_at_most_once(
         with app.app_context():
             return db.session.get(Mobilization, mobilization_id).status is MobilizationStatus.DONE
 
-    _wait_for(finished, 180, "the restarted worker to finish")
+    wait_for(finished, 180, "the restarted worker to finish")
     logs = "".join(p.read_text(errors="replace") for p in Path(tmp_path).glob("consumer*.log"))
     printed = Counter(m.group(1) for m in PRINTED.finditer(logs))
     assert max(printed.values()) == 1, f"printed twice: {[p for p, n in printed.items() if n > 1][:5]}"

@@ -27,8 +27,7 @@ from organizer.sms.models import (
     OutboxStatus,
     PhoneOptOut,
 )
-from tests.sms.conftest import PUBLIC, SENDER, TOKEN, launch_to_everyone
-from tests.sms.test_crash import _wait_for, consumer_env, start_consumer  # noqa: F401 - fixtures
+from tests.sms.conftest import PUBLIC, SENDER, TOKEN, launch_to_everyone, wait_for
 from tests.support.live import serve
 
 pytestmark = pytest.mark.slow
@@ -73,7 +72,7 @@ def test_replies_during_a_mobilization_are_all_stored_and_stop_holds_from_its_an
             time.sleep(random.uniform(0, 0.05))  # noqa: S311 - spacing, not security
 
         start_consumer()
-        _wait_for(lambda: len(fake.messages) >= 10, 60, "the worker to start sending")
+        wait_for(lambda: len(fake.messages) >= 10, 60, "the worker to start sending")
         with ThreadPoolExecutor(max_workers=6) as pool:
             list(pool.map(post, replies + redelivered))
 
@@ -81,7 +80,7 @@ def test_replies_during_a_mobilization_are_all_stored_and_stop_holds_from_its_an
             with app.app_context():
                 return db.session.get(Mobilization, mobilization_id).status is MobilizationStatus.DONE
 
-        _wait_for(finished, 300, "the worker to finish the mobilization")
+        wait_for(finished, 300, "the worker to finish the mobilization")
 
     statuses = Counter(status for _, _, status, _ in answers)
     assert statuses == {200: len(replies) + len(redelivered)}, f"answers other than 200: {statuses}"
