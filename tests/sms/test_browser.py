@@ -72,6 +72,14 @@ def test_a_reply_shows_up_in_the_inbox(page: Page, app, client, live_server, mak
     page.get_by_label("Reply").fill("Great, see you there!")
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_test_id("thread")).to_contain_text("Great, see you there!")
+    # Each bubble is as tall as its text and its time, no more: the template's own line breaks
+    # once made every one-line text a box four times its height.
+    for bubble in page.get_by_test_id("thread").locator(".rounded.border").all():
+        text_height = bubble.locator(":scope > div").first.bounding_box()["height"]
+        assert bubble.bounding_box()["height"] < 2 * text_height + 40, bubble.inner_text()
+    # A text written on several lines keeps them.
+    assert page.get_by_test_id("thread").locator(".rounded.border > div").first.evaluate(
+        "el => getComputedStyle(el).whiteSpace") == "pre-wrap"
 
 
 def test_staff_allow_a_shared_number_from_a_phone(page: Page, app, live_server, fake, make_user, make_person):
