@@ -50,6 +50,10 @@ def test_an_organizer_creates_a_campaign_with_institutions(app, make_user, make_
         assert campaign.status is CampaignStatus.ACTIVE and [i.id for i in campaign.institutions] == [church.id]
     page = client.client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Living wage" in page and "$20 for contract workers" in page
+    # Its dates in the reader's language, not as the database keeps them ("2026-01-05").
+    assert 'data-testid="campaign-dates">Jan 5, 2026 – …<' in page
+    spanish = client.client.get(response.headers["Location"], headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert 'data-testid="campaign-dates">5 ene 2026 – …<' in spanish
 
 
 def test_every_change_of_position_is_kept_with_date_and_note(app, campaign_with_target, login_as):
