@@ -75,8 +75,9 @@ def test_a_reply_shows_up_in_the_inbox(page: Page, app, client, live_server, mak
     # Each bubble is as tall as its text and its time, no more: the template's own line breaks
     # once made every one-line text a box four times its height.
     for bubble in page.get_by_test_id("thread").locator(".rounded.border").all():
-        text_height = bubble.locator(":scope > div").first.bounding_box()["height"]
-        assert bubble.bounding_box()["height"] < 2 * text_height + 40, bubble.inner_text()
+        boxes = [child.bounding_box() for child in bubble.locator(":scope > *").all()]
+        content = boxes[-1]["y"] + boxes[-1]["height"] - boxes[0]["y"]  # from the text's top to the time's foot
+        assert bubble.bounding_box()["height"] <= content + 24, bubble.inner_html()  # padding, border, a line's foot
     # A text written on several lines keeps them.
     assert page.get_by_test_id("thread").locator(".rounded.border > div").first.evaluate(
         "el => getComputedStyle(el).whiteSpace") == "pre-wrap"
