@@ -756,18 +756,25 @@ def _population_shares(query: EquityQuery) -> dict[tuple[str, str | None], float
                                      NeighborhoodPopulation.population)).all()
     by_place: dict[str, dict[str, int]] = {}
     for nb, race, n in rows:
-        for place in (str(nb), "*"):
-            by_place.setdefault(place, {})
-            by_place[place][race] = by_place[place].get(race, 0) + n
-    shares: dict[tuple[str, str | None], float] = {}
+        by_place.setdefault(str(nb), {})[race] = n
     sizes = {place: counts.get("total") or sum(n for race, n in counts.items() if race != "total")
              for place, counts in by_place.items()}
-    everyone = sum(n for place, n in sizes.items() if place != "*")
+    # All the neighborhoods together: each group's people over everyone in them, each
+    # neighborhood counted by its own total or its rows. (Adding up only the totals entered
+    # made the groups of a neighborhood without one count against another's total.)
+    together: dict[str, int] = {}
+    for counts in by_place.values():
+        for race, n in counts.items():
+            if race != "total":
+                together[race] = together.get(race, 0) + n
+    everyone = sum(sizes.values())
+    by_place["*"], sizes["*"] = together, everyone
+    shares: dict[tuple[str, str | None], float] = {}
     for place, counts in by_place.items():
         denominator = sizes[place]
         if not denominator:
             continue
-        if place != "*" and everyone:
+        if place != "*":
             shares[("nb", place)] = denominator / everyone
         for race, n in counts.items():
             if race != "total":
