@@ -83,3 +83,18 @@ def test_on_a_phone_each_group_is_read_beside_its_numbers(page: Page, live_serve
     long_name = next(t["lines"] for t in labels["ticks"] if t["lines"][0].startswith("American"))
     assert long_name == ["American Indian or", "Alaska Native"]
     assert_no_sideways_scroll(page)
+
+
+def test_on_a_phone_every_data_quality_link_is_on_the_screen(page: Page, live_server, make_user, make_person):
+    """"Compare and merge" and "Review and clear flags" used to sit beside "See the people" on
+    one line that would not wrap, past the phone's edge."""
+    make_person(phone=None)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, make_user("organizer"))
+    page.goto(f"{live_server}/reports/data-quality")
+    links = page.get_by_test_id("data-quality").locator("a")
+    assert links.count() >= 10
+    for link in links.all():
+        box = link.bounding_box()
+        assert box and box["x"] + box["width"] <= 390, (link.inner_text(), box)
+    assert_no_sideways_scroll(page)
