@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -301,27 +300,19 @@ def _time_settings() -> tuple[ZoneInfo, str]:
 
 
 #: The named formats ``local_datetime`` draws itself: their patterns hold no time zone name
-#: (which Babel names from pytz, the other formats keep going through Flask-Babel), or, for
-#: "when", one named from the zoneinfo zone ``_time_settings`` gives.
-_QUICK_FORMATS = frozenset({"short", "medium", "when"})
+#: (which Babel names from pytz, the other formats keep going through Flask-Babel).
+_QUICK_FORMATS = frozenset({"short", "medium"})
 #: The named formats ``zoned_datetime`` draws itself (a zoneinfo zone, as it gave Babel).
-#: "when" is our own: Babel's "full" without the seconds ("Thursday, December 10, 2026, 5:00 PM
-#: Central Standard Time"), for when an action starts or a text goes out, where ":00" seconds
-#: were noise and made the line too long for a phone's table.
-_NAMED_FORMATS = frozenset({"short", "medium", "long", "full", "when"})
+_NAMED_FORMATS = frozenset({"short", "medium", "long", "full"})
 
 
 @lru_cache(maxsize=16)
 def _datetime_writers(fmt: str, locale_name: str) -> tuple[str, Callable[[datetime], str], Callable[[datetime], str]]:
     """Babel's datetime frame (``{1}, {0}``), and writers of the date and the time of a named format."""
     locale = Locale.parse(locale_name)
-    named = "full" if fmt == "when" else fmt
-    clock = babel_dates.get_time_format(named, locale=locale).pattern
-    if fmt == "when":
-        clock = re.sub(r"[:.]ss", "", clock)
-    return (str(babel_dates.get_datetime_format(named, locale=locale)).replace("'", ""),
-            _pattern_writer(babel_dates.get_date_format(named, locale=locale).pattern, locale, "date"),
-            _pattern_writer(clock, locale, "time"))
+    return (str(babel_dates.get_datetime_format(fmt, locale=locale)).replace("'", ""),
+            _pattern_writer(babel_dates.get_date_format(fmt, locale=locale).pattern, locale, "date"),
+            _pattern_writer(babel_dates.get_time_format(fmt, locale=locale).pattern, locale, "time"))
 
 
 def _pattern_writer(pattern: str, locale: Locale, part: str = "date") -> Callable[[datetime], str]:

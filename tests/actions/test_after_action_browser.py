@@ -43,8 +43,8 @@ def test_text_the_no_shows_from_the_turnout_page_on_a_phone(page: Page, live_ser
 def test_on_a_phone_in_spanish_the_reminder_schedule_shows_every_column(
         page: Page, live_server, app, make_user, make_person, make_action, add_rsvp):
     """Before a Spanish speaker's action, the turnout page says when each reminder goes out and
-    to how many: "Destinatarios" used to be pushed off the phone's screen by the time, written
-    to the second ("17:00:00") in a table sized for a laptop."""
+    to how many, every column on the phone's screen ("Destinatarios" was pushed off it on the
+    demo's action, by a long time in a table sized for a laptop)."""
     app.config["SMS_REMINDER_OFFSETS"] = "24h,2h"
     organizer = make_user("organizer", locale="es")
     action = make_action(days=3, title="Audiencia de la ruta 9")
@@ -58,5 +58,4 @@ def test_on_a_phone_in_spanish_the_reminder_schedule_shows_every_column(
         expect(cell).to_have_text("1")
         box = cell.bounding_box()
         assert box and box["x"] + box["width"] <= 390, box
-    assert not re.search(r"\d:\d\d:\d\d", schedule.inner_text())  # to the minute, not the second
     assert_no_sideways_scroll(page)
