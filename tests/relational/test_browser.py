@@ -54,3 +54,24 @@ def test_organizer_moves_a_card_on_the_board(page: Page, live_server, make_user,
     expect(page.get_by_role("region", name="Prospect").get_by_role("link", name="Bayard Rustin")).to_be_visible()
     expect(page.get_by_role("region", name="Prospect").get_by_test_id("column-count")).to_have_text("1")
     expect(page.get_by_role("region", name="Contact").get_by_test_id("column-count")).to_have_text("0")
+
+
+def test_on_a_phone_in_spanish_reschedule_is_a_whole_button(page: Page, live_server, app, make_user, make_person,
+                                                            log_meeting):
+    """Beside the date field a follow-up's "Reprogramar" button used to shrink under its own text,
+    which ran out over its edge."""
+    from datetime import timedelta
+
+    from organizer.relational.services import local_today
+
+    organizer = make_user("organizer", locale="es")
+    with app.app_context():
+        today = local_today()
+    log_meeting(organizer, make_person(owner=organizer), held_on=today - timedelta(days=9),
+                follow_up_on=today - timedelta(days=2))
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, organizer)
+    button = page.get_by_role("button", name="Reprogramar").first
+    expect(button).to_be_visible()
+    inner, outer = button.evaluate("b => [b.scrollWidth, b.clientWidth]")
+    assert inner <= outer, (inner, outer)  # the text inside its button
