@@ -97,7 +97,7 @@ from organizer.actions.services import (
 from organizer.auth.access import staff_required
 from organizer.campaigns.services import active_campaigns
 from organizer.extensions import db
-from organizer.forms import EmptyForm, PlainChoices
+from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
 from organizer.people.services import PhoneError, can_see_person, get_visible_person
 from organizer.settings.services import get_organization
@@ -248,7 +248,7 @@ def detail(action_id: int):
     institution_form = None
     if current_user.is_staff:
         institution_form = InstitutionCommitmentForm()
-        institution_form.institution_id.choices = _commitment_institutions()
+        institution_form.institution_id.choices = institution_choices(_("Choose an institution"))
     commitments = commitments_of(action)
     mine = next((c for c in commitments if c.institution_id is None and c.leader_id == current_user.id), None)
     return render_template(
@@ -264,17 +264,12 @@ def detail(action_id: int):
     )
 
 
-def _commitment_institutions() -> PlainChoices:
-    """The institution picker of a turnout commitment, starting on "Choose an institution"."""
-    return PlainChoices([("", _("Choose an institution"))] + institution_choices())
-
-
 @bp.post("/actions/<int:action_id>/commitments")
 @staff_required
 def commit_institution(action_id: int):
     action = get_action(action_id)
     form = InstitutionCommitmentForm()
-    form.institution_id.choices = _commitment_institutions()
+    form.institution_id.choices = institution_choices(_("Choose an institution"))
     if form.validate_on_submit():
         save_commitment(action, form.number.data, current_user, institution=get_institution(form.institution_id.data),
                         committed_by_name=form.committed_by_name.data, note=form.note.data)
@@ -333,7 +328,7 @@ def checkin(action_id: int):
     action = get_action(action_id)
     q = request.args.get("q", "")
     walk_in_form = WalkInForm()
-    walk_in_form.institution_id.choices = [("", _("No institution"))] + institution_choices()
+    walk_in_form.institution_id.choices = institution_choices(_("No institution"))
     return render_template(
         "actions/checkin.html", action=action, q=q, rows=checkin_search(action, current_user, q),
         count=checked_in_count(action), form=CheckInForm(), walk_in_form=walk_in_form, rsvp_labels=RSVP_LABELS,
@@ -386,7 +381,7 @@ def checkin_undo(action_id: int):
 def walk_in_post(action_id: int):
     action = get_action(action_id)
     form = WalkInForm()
-    form.institution_id.choices = [("", _("No institution"))] + institution_choices()
+    form.institution_id.choices = institution_choices(_("No institution"))
     reading = None
     if form.validate_on_submit() and (reading := form.read_phone(_region())) is None:
         try:

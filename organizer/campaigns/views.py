@@ -213,7 +213,7 @@ def target(target_id: int):
     q = request.args.get("q", "").strip()
     matches = list(db.session.scalars(search_people(current_user, PersonFilters(q=q)).limit(20))) if q else []
     form = RelationshipForm()
-    form.institution_id.choices = [("", "—")] + institution_choices()
+    form.institution_id.choices = institution_choices("—")
     return render_template(
         "campaigns/target.html", target=target, reachers=reachers, total=total,
         q=q, matches=matches, form=form, position_form=PositionForm() if current_user.is_staff else None,
@@ -251,7 +251,7 @@ def edit_target(target_id: int):
 def add_relationship_view(target_id: int):
     target: Target = get_target(target_id)
     form = RelationshipForm()
-    form.institution_id.choices = [("", "—")] + institution_choices()
+    form.institution_id.choices = institution_choices("—")
     if not form.validate_on_submit():
         flash(_("Choose a person or an institution."), "warning")
         return redirect(url_for("campaigns.target", target_id=target.id))

@@ -36,17 +36,19 @@ class Choice(NamedTuple):
     name: str
 
 
-def institution_choices() -> list[Choice]:
+def institution_choices(blank: str | None = None) -> list[Choice]:
     """(id, name) of the active institutions by name, for pickers and filters: two columns, not
     whole rows (also ``.id`` and ``.name``), read in one fetch (row by row, the result's steps
     cost more than SQLite), as ``PlainChoices`` (ids and names: the picker need not check
-    them). Cached on ``g``: a page asks once."""
+    them). Cached on ``g``: a page asks once. With ``blank``, a picker's empty first choice
+    ``("", blank)`` comes before them (a new list: the cached one is left as it is)."""
     if has_app_context() and "institution_choices" in g:
-        return g.institution_choices
-    choices = PlainChoices([Choice(*row) for row in db.session.execute(_choices_statement()).all()])
-    if has_app_context():
-        g.institution_choices = choices
-    return choices
+        choices = g.institution_choices
+    else:
+        choices = PlainChoices([Choice(*row) for row in db.session.execute(_choices_statement()).all()])
+        if has_app_context():
+            g.institution_choices = choices
+    return choices if blank is None else PlainChoices([("", blank), *choices])
 
 
 @cache

@@ -718,7 +718,7 @@ def _representation(report: EquityReport) -> None:
     """Shares of the base, of the people reached and of the leaders per group, and the parity index;
     against neighborhoods' populations where admins entered them (race/ethnicity splits)."""
     query = report.query
-    population = _population_shares(query) if query.split in ("race", "race_neighborhood", "neighborhood") else {}
+    population = population_shares() if query.split in ("race", "race_neighborhood", "neighborhood") else {}
     if population:
         report.population_note = str(_l(
             "Population shares come from the figures admins entered for the neighborhoods (for example "
@@ -747,7 +747,7 @@ def _representation(report: EquityReport) -> None:
         report.representation.append(row)
 
 
-def _population_shares(query: EquityQuery) -> dict[tuple[str, str | None], float]:
+def population_shares() -> dict[tuple[str, str | None], float]:
     """``(neighborhood id or "*", race key)``: that group's share of the neighborhood's (or all
     the neighborhoods with figures) population. A ``total`` row, when entered, is the denominator;
     otherwise the sum of the neighborhood's rows. ``("nb", neighborhood id)``: the neighborhood's

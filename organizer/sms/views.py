@@ -218,7 +218,7 @@ def _compose_form(form_class=ComposeForm, *, with_choices: bool = True, **kwargs
     if not with_choices:
         return form
     none = [("", "—")]
-    form.institution_id.choices = none + institution_choices()
+    form.institution_id.choices = institution_choices("—")
     form.neighborhood_id.choices = none + [(n.id, n.name) for n in neighborhoods()]
     form.tag_id.choices = none + [(t.id, t.name) for t in tags()]
     form.stage_id.choices = none + [(stage.id, stage.name) for stage in pipeline_stages()]

@@ -75,13 +75,13 @@ def test_a_bad_row_names_itself_and_nothing_is_written(app, places, make_user, l
 def test_population_shares_weigh_each_neighborhood_by_its_own_total_or_its_rows(app, places, make_user):
     """Pilsen entered a total (10,000, of whom 9,500 in the groups given); Little Village did
     not, so its people are its rows (15,000). Together 25,000 people."""
-    from organizer.reports.services import _population_shares, import_populations
+    from organizer.reports.services import import_populations, population_shares
 
     with app.app_context():
         from organizer.auth.models import User
 
         import_populations(CENSUS, db.session.get(User, make_user("admin").id))
-        shares = _population_shares(None)
+        shares = population_shares()
         pilsen, village = str(places["Pilsen"]), str(places["Little Village"])
         assert shares[(pilsen, "hispanic_latino")] == pytest.approx(0.8)
         assert shares[(village, "hispanic_latino")] == pytest.approx(0.8)
