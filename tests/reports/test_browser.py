@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import assert_no_sideways_scroll, log_in, open_phone_menu
+from tests.support.browser import assert_no_sideways_scroll, log_in, open_phone_menu, wait_for_chart
 
 pytestmark = pytest.mark.browser
 
@@ -68,7 +68,7 @@ def test_on_a_phone_each_group_is_read_beside_its_numbers(page: Page, live_serve
     assert name["height"] > base["height"] / 2  # the name wraps rather than widening the column
 
     canvas = page.locator('section[data-section="reach"] canvas')
-    page.wait_for_function("(el) => window.Chart && Chart.getChart(el) !== undefined", arg=canvas.element_handle())
+    wait_for_chart(page, canvas)
     labels = page.evaluate("""(el) => {
         const chart = Chart.getChart(el), scale = chart.scales.y, ctx = chart.ctx;
         ctx.font = Chart.helpers.toFont(scale.options.ticks.font).string;
