@@ -32,8 +32,13 @@ class LiveServer:
         Each request runs in its own thread, which the server does not wait for: a request a
         browser sent as the test ended (a page's background sync) could still hold row locks
         when the next fixture empties the tables, and PostgreSQL's TRUNCATE then deadlocked
-        with it.
+        with it. And a request accepted just before the shutdown whose thread reached the app
+        just after it would take a database connection after the fixture had disposed of the
+        engine, handing it back to a pool nobody closes (on PostgreSQL a "connection deleted
+        while still open" warning, failing whichever test the garbage collector ran in): so
+        from here on a request is answered 503 without entering the app.
         """
+        self._in_flight.close()
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout=5)
@@ -66,12 +71,25 @@ class _InFlight:
 
     def __init__(self) -> None:
         self._count = 0
+        self._closed = False
         self._changed = threading.Condition()
+
+    def enter(self) -> bool:
+        """Count a request in, unless the server is shutting down (then False)."""
+        with self._changed:
+            if self._closed:
+                return False
+            self._count += 1
+            return True
 
     def add(self, n: int) -> None:
         with self._changed:
             self._count += n
             self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
 
     def wait_idle(self, timeout: float) -> bool:
         with self._changed:
@@ -100,7 +118,9 @@ class _Counted:
 
 def _remember_response(wsgi_app: Any, in_flight: _InFlight) -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
-        in_flight.add(1)
+        if not in_flight.enter():
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return [b""]
         try:
             response = _Counted(wsgi_app(environ, start_response), in_flight)
         except BaseException:
