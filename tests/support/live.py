@@ -82,9 +82,10 @@ class _InFlight:
             self._count += 1
             return True
 
-    def add(self, n: int) -> None:
+    def leave(self) -> None:
+        """Count a request out (its response closed, or the app raised)."""
         with self._changed:
-            self._count += n
+            self._count -= 1
             self._changed.notify_all()
 
     def close(self) -> None:
@@ -113,7 +114,7 @@ class _Counted:
             if hasattr(self._response, "close"):
                 self._response.close()
         finally:
-            self._in_flight.add(-1)
+            self._in_flight.leave()
 
 
 def _remember_response(wsgi_app: Any, in_flight: _InFlight) -> Any:
@@ -124,7 +125,7 @@ def _remember_response(wsgi_app: Any, in_flight: _InFlight) -> Any:
         try:
             response = _Counted(wsgi_app(environ, start_response), in_flight)
         except BaseException:
-            in_flight.add(-1)
+            in_flight.leave()
             raise
         environ[_RESPONSE_KEY] = response
         return response
