@@ -37,17 +37,22 @@ def report(name: str, value: float, unit: str, *, baseline: float | None = None,
 
 
 def timed_ms(fn: Callable[[], object], repeat: int = 5, warmup: int = 1, *, budget_s: float = 1.0,
-             most: int = 25) -> float:
+             most: int = 25, prepare: Callable[[], object] | None = None) -> float:
     """The median wall time of ``fn`` in milliseconds, after ``warmup`` untimed calls: at least
     ``repeat`` samples, and more (up to ``most``) while they have taken less than ``budget_s``.
     Five samples of a 30 ms page made medians that moved by half between runs (a page with
     its cache warm once came out slower than without); a page that fast gets 25 samples for a
-    quarter of a second, while a slow figure still costs five."""
+    quarter of a second, while a slow figure still costs five. ``prepare``: run, untimed, before
+    each call."""
     for _ in range(warmup):
+        if prepare is not None:
+            prepare()
         fn()
     samples: list[float] = []
     began = time.perf_counter()
     while len(samples) < repeat or (len(samples) < most and time.perf_counter() - began < budget_s):
+        if prepare is not None:
+            prepare()
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1000)

@@ -93,4 +93,5 @@ def app_context() -> Iterator[None]:
 import organizer.auth.tasks  # noqa: E402,F401
 import organizer.backups.tasks  # noqa: E402,F401
 import organizer.people.tasks  # noqa: E402,F401
+import organizer.reports.tasks  # noqa: E402,F401
 import organizer.sms.tasks  # noqa: E402,F401

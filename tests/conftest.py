@@ -382,10 +382,10 @@ def live_server(app: Flask) -> Iterator[str]:
 
 @pytest.fixture
 def cached_app(app):
-    """``app`` with the data-version cache on (the testing config turns it off), emptied before and after."""
-    from organizer import data_cache
+    """``app`` with the reports' caches on (the testing config turns them off), emptied before and after."""
+    from organizer.reports import cache
 
     app.config["REPORTS_CACHE"] = True
-    data_cache.clear()
+    cache.clear()
     yield app
-    data_cache.clear()
+    cache.clear()

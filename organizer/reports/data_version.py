@@ -21,11 +21,15 @@ SQLITE_BUMP = ("INSERT INTO report_data_versions (slot, version, stamp) "
                "VALUES (0, 1, abs(random()) % 1099511627776) ON CONFLICT (slot) DO UPDATE "
                "SET version = version + 1, stamp = abs(random()) % 1099511627776")
 
+# A change touching everyone's counts, as the migration ``reports: changed people`` logs it.
+SQLITE_EVERYONE_CHANGED = "INSERT INTO report_changes (person_id) VALUES (NULL)"
+
 
 @contextlib.contextmanager
 def bulk_inserts(connection: Connection, tables: Sequence[str]) -> Iterator[None]:
     """Inside this block, rows inserted into ``tables`` on ``connection`` do not each bump the
-    reports' data version: it is bumped once, on entering. Nothing changes on PostgreSQL.
+    reports' data version, nor log their person as changed: the version is bumped once, and one
+    change for everyone logged, on entering. Nothing changes on PostgreSQL.
 
     On SQLite the tables' insert triggers are set aside for the block
     (``db.triggers_set_aside``). The bump comes first: it opens the transaction and takes the
@@ -38,5 +42,7 @@ def bulk_inserts(connection: Connection, tables: Sequence[str]) -> Iterator[None
         yield
         return
     connection.exec_driver_sql(SQLITE_BUMP)
-    with triggers_set_aside(connection, [f"report_data_{table}_insert" for table in tables]):
+    connection.exec_driver_sql(SQLITE_EVERYONE_CHANGED)
+    names = [f"report_{kind}_{table}_insert" for table in tables for kind in ("data", "change")]
+    with triggers_set_aside(connection, names):
         yield

@@ -116,3 +116,28 @@ class ReportDataVersion(db.Model):
     slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     stamp: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReportChange(db.Model):
+    """A person whose counted data changed, logged by database triggers (see the migration
+    ``reports: changed people``) so the equity dashboard can count that person again instead of
+    everyone (``organizer.reports.maintained``). ``person_id`` is NULL for a change that touches
+    everyone's counts (the stages, an action's start). ``xid``: PostgreSQL's writing transaction."""
+
+    __tablename__ = "report_changes"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids never reused once pruned: they are cursors
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: deleted people are logged too
+    xid: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+class ReportChangeHorizon(db.Model):
+    """How far ``report_changes`` has been pruned: a reader whose cursor is below ``horizon`` may
+    have missed rows and counts from scratch. ``pending``: where the next pruning will cut."""
+
+    __tablename__ = "report_change_horizon"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    horizon: Mapped[int] = mapped_column(BigInteger)
+    pending: Mapped[int] = mapped_column(BigInteger)

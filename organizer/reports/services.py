@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import flask
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, cast, func, literal, literal_column, null, select, union_all
+from sqlalchemy import Select, String, and_, case, cast, func, literal, literal_column, null, select, union_all
 
 from organizer.actions.models import Action, Attendance, Rsvp, RsvpStatus
 from organizer.audit.services import record
@@ -31,7 +31,7 @@ from organizer.people.forms import LANGUAGE_CHOICES, RACE_ETHNICITY_LABELS
 from organizer.people.models import Person, PersonRaceEthnicity, RaceEthnicity, SmsConsent
 from organizer.relational.models import OneToOne, PersonPipeline, Stage, StageMove
 from organizer.relational.services import stages
-from organizer.reports.cache import cached
+from organizer.reports import maintained
 from organizer.reports.models import NeighborhoodPopulation
 from organizer.reports.suppression import DEFAULT_THRESHOLD, Line, hidden_mark, suppress
 from organizer.settings.models import Neighborhood
@@ -312,10 +312,14 @@ MEASURE_COLUMNS = ["base", "reached", "one_to_ones", "moved_up", "rsvp_yes", "ye
                    "delivered", "replied", "opted_out"]
 
 
-def _facts(query: EquityQuery, all_stages: list[Stage]):
+def _facts(query: EquityQuery, all_stages: list[Stage], only: Select | None = None):
     """One row per person in the base with what they did in the period (each activity table is
     aggregated by person first, then joined once): the stage they are at, one-to-ones held, and
-    0/1 flags for every other measure."""
+    0/1 flags for every other measure. ``only``: just the people this subquery names."""
+
+    def of(table) -> list:  # the condition keeping ``table``'s rows to those people, if asked
+        return [] if only is None else [table.c.person_id.in_(only)]
+
     begin, finish = query.period.bounds()
     first = all_stages[0].id if all_stages else 0
     first_position = all_stages[0].position if all_stages else 0
@@ -332,14 +336,14 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
             trend_ones.append((count if query.trend == "one_to_ones" else func.max(case((in_month, 1), else_=0)))
                               .label(f"t{i}"))
     met = select(ones.c.person_id, func.count().label("n"), *trend_ones) \
-        .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end) \
+        .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end, *of(ones)) \
         .group_by(ones.c.person_id).subquery("met")
     moves, to_stage, from_stage = StageMove.__table__, Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
     moved = select(moves.c.person_id).select_from(
         moves.join(to_stage, to_stage.c.id == moves.c.to_stage_id)
         .outerjoin(from_stage, from_stage.c.id == moves.c.from_stage_id)
     ).where(moves.c.moved_at >= begin, moves.c.moved_at < finish,
-            to_stage.c.position > func.coalesce(from_stage.c.position, first_position)) \
+            to_stage.c.position > func.coalesce(from_stage.c.position, first_position), *of(moves)) \
         .group_by(moves.c.person_id).subquery("moved")
     rsvps, actions, attendances = Rsvp.__table__, Action.__table__, Attendance.__table__
     held = and_(actions.c.starts_at >= begin, actions.c.starts_at < finish, actions.c.starts_at <= datetime.now(UTC),
@@ -348,7 +352,8 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
         .select_from(rsvps.join(actions, actions.c.id == rsvps.c.action_id)
                      .outerjoin(attendances, and_(attendances.c.action_id == rsvps.c.action_id,
                                                   attendances.c.person_id == rsvps.c.person_id))) \
-        .where(held, rsvps.c.status == RsvpStatus.YES.value).group_by(rsvps.c.person_id).subquery("said_yes")
+        .where(held, rsvps.c.status == RsvpStatus.YES.value, *of(rsvps)).group_by(rsvps.c.person_id) \
+        .subquery("said_yes")
     trend_came = []
     if query.trend == "attended":  # months of the action's start in the federation's time zone
         zone = organization_zone()
@@ -357,7 +362,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
                       .label(f"t{i}") for i, (lo, hi) in enumerate(zip(utc, utc[1:], strict=False))]
     came = select(attendances.c.person_id, *trend_came) \
         .select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
-        .where(held).group_by(attendances.c.person_id).subquery("came")
+        .where(held, *of(attendances)).group_by(attendances.c.person_id).subquery("came")
     trend_source = came if query.trend == "attended" else met
     trend = [func.coalesce(trend_source.c[f"t{i}"], 0).label(f"t{i}") for i in range(len(months) - 1)]
     outbox = OutboxMessage.__table__
@@ -368,11 +373,12 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
     # That index holds sent texts only (``sent_at IS NOT NULL``): the query says so to use it.
     sent_at = func.coalesce(outbox.c.sent_at, outbox.c.sent_at)
     texted = select(outbox.c.person_id, func.max(case((outbox.c.status == "delivered", 1), else_=0)).label("delivered")) \
-        .where(sent_at >= begin, sent_at < finish, outbox.c.person_id.is_not(None), outbox.c.sent_at.is_not(None)) \
+        .where(sent_at >= begin, sent_at < finish, outbox.c.person_id.is_not(None), outbox.c.sent_at.is_not(None),
+               *of(outbox)) \
         .group_by(outbox.c.person_id).subquery("texted")
     inbound = InboundMessage.__table__
     replied = select(inbound.c.person_id).where(inbound.c.received_at >= begin, inbound.c.received_at < finish,
-                                                inbound.c.person_id.is_not(None)) \
+                                                inbound.c.person_id.is_not(None), *of(inbound)) \
         .group_by(inbound.c.person_id).subquery("replied")
 
     def flag(condition):
@@ -404,7 +410,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage]):
         .outerjoin(came, came.c.person_id == people.c.id)
         .outerjoin(texted, texted.c.person_id == people.c.id)
         .outerjoin(replied, replied.c.person_id == people.c.id)
-    ).where(people.c.archived_at.is_(None)).cte("facts")
+    ).where(people.c.archived_at.is_(None), *([] if only is None else [people.c.id.in_(only)])).cte("facts")
 
 
 def _count_cells(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
@@ -416,9 +422,15 @@ def _count_cells(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, 
     stmt = _grouped_sums(query, facts, [facts.c.stage],
                          lambda: [func.count()] + [func.sum(facts.c[name]) for name in MEASURE_COLUMNS[1:]]
                          + [func.sum(facts.c[f"t{i}"]) for i in range(len(months))])
+    return _cells(db.session.execute(stmt), months)
+
+
+def _cells(rows, months: list[str]) -> dict[Hashable, int]:
+    """The table's counts from its rows summed by group and stage: ``(dim, k1, k2, stage,
+    people, *measures, *months)``."""
     cells: dict[Hashable, int] = {}
     width = len(MEASURE_COLUMNS) - 1
-    for row in db.session.execute(stmt):
+    for row in rows:
         key = (row[0], row[1], row[2])
         cells[("m", f"stage:{row[3]}", key)] = int(row[4])
         for name, value in zip(MEASURE_COLUMNS[1:], row[5:5 + width], strict=True):
@@ -592,18 +604,68 @@ def _nobody_in(cells: dict[Hashable, int], layout: Layout) -> set[GroupKey]:
 
 def _counted(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[Hashable, int], set[Hashable]]:
     """The page's counts and the cells it hides: keyed ``("m", measure, group)`` and, for the
-    trend, ``("t", group, month)``. Cached by data version (organizer.reports.cache): the count
-    reads every activity row of the period, the one part of the page whose cost grows with the data."""
-    key = ("equity", query.period, query.split, query.race_mode, query.trend, query.threshold, query.period.bounds())
-    return cached(key, lambda: _count_and_suppress(query, all_stages), lambda v: (dict(v[0]), set(v[1])))
+    trend, ``("t", group, month)``. The count reads every activity row of the period, the one
+    part of the page whose cost grows with the data: so it is kept, and after a write counted
+    again only for the people whose data changed (``organizer.reports.maintained``)."""
+    if not current_app.config.get("REPORTS_CACHE", True):
+        return _suppressed(query, _count_cells(query, all_stages), all_stages)
+    key = ("equity", query.period, query.split, query.race_mode, query.trend, query.threshold, query.period.bounds(),
+           tuple((s.id, s.position, s.name) for s in all_stages))
+    months = query.period.months()
+    # Actions count once they have started: the next start to come is part of what is kept.
+    upcoming = select(func.min(Action.starts_at)).where(Action.starts_at > datetime.now(UTC))
+    return maintained.kept(
+        key, upcoming, lambda only: _person_records(query, all_stages, only),
+        lambda sums: _suppressed(query, _cells(((*group, stage, *values) for (group, stage), values in sums.items()),
+                                               months), all_stages),
+        lambda v: (dict(v[0]), set(v[1])))
 
 
-def _count_and_suppress(query: EquityQuery, all_stages: list[Stage]) -> tuple[dict[Hashable, int], set[Hashable]]:
+def _person_records(query: EquityQuery, all_stages: list[Stage],
+                    only: Select | None) -> dict[int, maintained.Record]:
+    """Each person's record for ``maintained``: the groups of the table they count in (the rows
+    ``grouped_parts`` gives them), their stage and their values (the facts' measures and months)."""
+    facts = _facts(query, all_stages, only)
+    keys: dict[int, list[str | None]] = {}
+    if query.split in ("race", "race_neighborhood", "institution"):
+        if query.split == "institution":
+            memberships = Membership.__table__
+            source = select(memberships.c.person_id, _text(memberships.c.institution_id))
+            if only is not None:
+                source = source.where(memberships.c.person_id.in_(only))
+        else:
+            race = _race_keys(query.race_mode)
+            source = select(race.c.person_id, race.c.k)
+            if only is not None:
+                source = source.where(race.c.person_id.in_(only))
+        for person, key in db.session.execute(source):
+            keys.setdefault(person, []).append(key)
+    records = {}
+    for row in db.session.execute(select(facts)):
+        neighborhood = None if row[1] is None else str(row[1])
+        records[row[0]] = (_groups_of(query.split, neighborhood, row[2] or None, keys.get(row[0], [None])),
+                           row[3], tuple(row[4:]))
+    return records
+
+
+def _groups_of(split: str, neighborhood: str | None, language: str | None,
+               keys: list[str | None]) -> tuple[GroupKey, ...]:
+    """The groups a person counts in, as ``grouped_parts`` groups them: their race/ethnicity
+    keys or institutions (``keys``), neighborhood or language, and the Total."""
+    if split in ("race", "institution"):
+        return (*(("split", k, None) for k in keys), TOTAL)
+    if split == "race_neighborhood":
+        return (*(("split", k, neighborhood) for k in keys), *(("race", k, None) for k in keys),
+                ("nb", None, neighborhood), TOTAL)
+    return ("split", neighborhood if split == "neighborhood" else language, None), TOTAL
+
+
+def _suppressed(query: EquityQuery, cells: dict[Hashable, int],
+                all_stages: list[Stage]) -> tuple[dict[Hashable, int], set[Hashable]]:
     """The counts, and the cells hidden. The race/ethnicity × neighborhood table's subtotals are
     the race/ethnicity page's rows and the neighborhood page's: it hides what those pages hide
     (worked out here as they work it out, from its own counts), and hides no other subtotal, nor
     the Total: those pages show them, so its own cells protect each other."""
-    cells = _count_cells(query, all_stages)
     layout = _prepared(query, cells, all_stages)
     hidden: set[Hashable] = set()
     if query.split == "race_neighborhood":

@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from organizer.extensions import db
 
@@ -72,3 +73,59 @@ def world(app, make_user):
         action_ids = [a.id for a in actions]
     return {"organizer": organizer, "people": ids, "campaign": campaign_id, "churches": church_ids,
             "actions": action_ids, "rng": rng}
+
+
+SPLITS = ("race", "neighborhood", "institution", "language", "race_neighborhood")
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """How many times the dashboard's and scorecard's counting queries really ran (the dashboard's
+    from scratch, or for the people whose data changed)."""
+    from organizer.reports import scorecard, services
+
+    calls = {"equity": 0, "scorecard": 0}
+    records, measures = services._person_records, scorecard._compute_measures
+
+    def counting_records(*args, **kwargs):
+        calls["equity"] += 1
+        return records(*args, **kwargs)
+
+    def counting_measures(*args, **kwargs):
+        calls["scorecard"] += 1
+        return measures(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_person_records", counting_records)
+    monkeypatch.setattr(scorecard, "_compute_measures", counting_measures)
+    return calls
+
+
+def assert_same_as_from_scratch(app) -> None:
+    """Every split's counts and the scorecard, through the cache, equal a computation without it."""
+    from organizer.relational.services import local_today
+    from organizer.reports.scorecard import get_campaign, scorecard
+    from organizer.reports.services import EquityQuery, default_period, equity_report
+
+    def figures():
+        out = {}
+        for split in SPLITS:
+            for mode in ("combination", "multiracial"):
+                report = equity_report(EquityQuery(default_period(local_today()), split=split, race_mode=mode))
+                out[(split, mode)] = (report.cells, report.hidden)
+        for campaign_id in db.session.scalars(text("SELECT id FROM campaigns")):
+            card = scorecard(get_campaign(campaign_id), local_today(), 5)
+            out[campaign_id] = ([(m.key, m.current, m.numerator, m.denominator, m.baseline) for m in card.measures],
+                                [(b.cells, b.hidden) for b in card.breakdowns])
+        return out
+
+    with app.test_request_context():
+        cached = figures()
+        app.config["REPORTS_CACHE"] = False
+        try:
+            fresh = figures()
+        finally:
+            app.config["REPORTS_CACHE"] = True
+        db.session.remove()
+    assert cached.keys() == fresh.keys()
+    for key in cached:
+        assert cached[key] == fresh[key], key

@@ -13,59 +13,7 @@ from sqlalchemy import insert, select, text, update
 
 from organizer.extensions import db
 
-SPLITS = ("race", "neighborhood", "institution", "language", "race_neighborhood")
-
-
-@pytest.fixture
-def computed(monkeypatch):
-    """How many times the dashboard's and scorecard's counting queries really ran."""
-    from organizer.reports import scorecard, services
-
-    calls = {"equity": 0, "scorecard": 0}
-    count_cells, measures = services._count_cells, scorecard._compute_measures
-
-    def counting_cells(*args, **kwargs):
-        calls["equity"] += 1
-        return count_cells(*args, **kwargs)
-
-    def counting_measures(*args, **kwargs):
-        calls["scorecard"] += 1
-        return measures(*args, **kwargs)
-
-    monkeypatch.setattr(services, "_count_cells", counting_cells)
-    monkeypatch.setattr(scorecard, "_compute_measures", counting_measures)
-    return calls
-
-
-def _same_as_from_scratch(app) -> None:
-    """Every split's counts and the scorecard, through the cache, equal a computation without it."""
-    from organizer.relational.services import local_today
-    from organizer.reports.scorecard import get_campaign, scorecard
-    from organizer.reports.services import EquityQuery, default_period, equity_report
-
-    def figures():
-        out = {}
-        for split in SPLITS:
-            for mode in ("combination", "multiracial"):
-                report = equity_report(EquityQuery(default_period(local_today()), split=split, race_mode=mode))
-                out[(split, mode)] = (report.cells, report.hidden)
-        for campaign_id in db.session.scalars(text("SELECT id FROM campaigns")):
-            card = scorecard(get_campaign(campaign_id), local_today(), 5)
-            out[campaign_id] = ([(m.key, m.current, m.numerator, m.denominator, m.baseline) for m in card.measures],
-                                [(b.cells, b.hidden) for b in card.breakdowns])
-        return out
-
-    with app.test_request_context():
-        cached = figures()
-        app.config["REPORTS_CACHE"] = False
-        try:
-            fresh = figures()
-        finally:
-            app.config["REPORTS_CACHE"] = True
-        db.session.remove()
-    assert cached.keys() == fresh.keys()
-    for key in cached:
-        assert cached[key] == fresh[key], key
+from tests.reports.conftest import assert_same_as_from_scratch
 
 
 def test_a_repeat_view_with_nothing_changed_runs_no_counting_query(cached_app, world, login_as, computed,
@@ -81,7 +29,9 @@ def test_a_repeat_view_with_nothing_changed_runs_no_counting_query(cached_app, w
     assert client.get("/reports/equity?split=race").status_code == 200
     assert client.get(f"/campaigns/{world['campaign']}/scorecard").status_code == 200
     assert computed == {"equity": 2, "scorecard": 2}
-    assert warm.count == cold.count - 1  # the same page without its counting statement
+    # The repeat view ran no counting query (above); instead it reads where the change log
+    # stands (and, on PostgreSQL, who changed): never more queries than the first view.
+    assert warm.count <= cold.count
 
 
 def test_an_edit_the_reports_do_not_count_keeps_the_cache(cached_app, world, login_as, computed):
@@ -122,7 +72,7 @@ def test_the_cached_reports_equal_a_computation_from_scratch_after_every_kind_of
 
     app, rng, people = cached_app, world["rng"], world["people"]
     admin = make_user("admin")
-    _same_as_from_scratch(app)
+    assert_same_as_from_scratch(app)
     now = datetime.now(UTC)
 
     def step(change) -> None:
@@ -130,7 +80,7 @@ def test_the_cached_reports_equal_a_computation_from_scratch_after_every_kind_of
         with app.app_context():
             change()
             db.session.commit()
-        _same_as_from_scratch(app)
+        assert_same_as_from_scratch(app)
         assert computed["equity"] > before["equity"], change.__name__  # the change was seen
 
     def add_race():
@@ -219,7 +169,7 @@ def test_the_cached_reports_equal_a_computation_from_scratch_after_every_kind_of
         before_start = equity_report(query).cell("attended", TOTAL).value
         db.session.remove()
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.2)
-    _same_as_from_scratch(app)
+    assert_same_as_from_scratch(app)
     with app.test_request_context():
         assert equity_report(query).cell("attended", TOTAL).value > before_start
         db.session.remove()
