@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from organizer.extensions import db
 
-# The merge's own record and its audit trail, and the reports' data version (bumped by
+# The merge's own record and its audit trail, and the reports' data version and change log (kept by
 # triggers on every write: bookkeeping, not data).
-SKIP_IN_DUMP = {"audit_events", "person_merges", "report_data_versions"}
+SKIP_IN_DUMP = {"audit_events", "person_merges", "report_data_versions", "report_changes", "report_change_horizon"}
 
 
 def _dump() -> dict[str, list[tuple]]:
