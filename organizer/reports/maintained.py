@@ -18,7 +18,7 @@ Each process keeps its own few counts (``SIZE``); each is about 20 MB for 100,00
 from __future__ import annotations
 
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -128,10 +128,17 @@ def _changed(cursor: int) -> set[int] | None:
 
 
 def _counted_from_scratch(cursor: int, guard: Hashable, records: dict[int, Record]) -> _Kept:
-    same: dict[Record, Record] = {}  # one tuple for people with the same record: a fifth of the memory
-    people = {person: same.setdefault(record, record) for person, record in records.items()}
+    # People with the same record share one tuple (a fifth of the memory) and are added at once.
+    same: dict[Record, list] = {}
+    people = {}
+    for person, record in records.items():
+        found = same.get(record)
+        if found is None:
+            found = same[record] = [record, 0]
+        found[1] += 1
+        people[person] = found[0]
     sums: Sums = {}
-    for record, how_many in Counter(people.values()).items():
+    for record, how_many in same.values():
         _add(sums, record, how_many)
     return _Kept(cursor, guard, people, sums, None)
 

@@ -641,10 +641,14 @@ def _person_records(query: EquityQuery, all_stages: list[Stage],
         for person, key in db.session.execute(source):
             keys.setdefault(person, []).append(key)
     records = {}
+    groups: dict[tuple, tuple[GroupKey, ...]] = {}  # people with the same groups share one tuple
     for row in db.session.execute(select(facts)):
-        neighborhood = None if row[1] is None else str(row[1])
-        records[row[0]] = (_groups_of(query.split, neighborhood, row[2] or None, keys.get(row[0], [None])),
-                           row[3], tuple(row[4:]))
+        where = (row[1], row[2] or None, tuple(keys.get(row[0], (None,))))
+        found = groups.get(where)
+        if found is None:
+            neighborhood = None if row[1] is None else str(row[1])
+            found = groups[where] = _groups_of(query.split, neighborhood, where[1], list(where[2]))
+        records[row[0]] = (found, row[3], tuple(row[4:]))
     return records
 
 
