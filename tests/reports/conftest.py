@@ -84,12 +84,13 @@ def computed(monkeypatch):
     from scratch, or for the people whose data changed)."""
     from organizer.reports import scorecard, services
 
-    calls = {"equity": 0, "scorecard": 0}
+    calls = {"equity": 0, "equity_changed_people": 0, "scorecard": 0}
     records, measures = services._person_records, scorecard._compute_measures
 
-    def counting_records(*args, **kwargs):
+    def counting_records(query, all_stages, only):
         calls["equity"] += 1
-        return records(*args, **kwargs)
+        calls["equity_changed_people"] += only is not None
+        return records(query, all_stages, only)
 
     def counting_measures(*args, **kwargs):
         calls["scorecard"] += 1
@@ -104,14 +105,18 @@ def assert_same_as_from_scratch(app) -> None:
     """Every split's counts and the scorecard, through the cache, equal a computation without it."""
     from organizer.relational.services import local_today
     from organizer.reports.scorecard import get_campaign, scorecard
-    from organizer.reports.services import EquityQuery, default_period, equity_report
+    from organizer.reports.services import EquityQuery, Period, default_period, equity_report
 
     def figures():
         out = {}
-        for split in SPLITS:
-            for mode in ("combination", "multiracial"):
-                report = equity_report(EquityQuery(default_period(local_today()), split=split, race_mode=mode))
-                out[(split, mode)] = (report.cells, report.hidden)
+        today = local_today()
+        queries = [EquityQuery(default_period(today), split=split, race_mode=mode)
+                   for split in SPLITS for mode in ("combination", "multiracial")]
+        queries += [EquityQuery(default_period(today), trend=trend) for trend in ("reached", "attended")]
+        queries.append(EquityQuery(Period(today - timedelta(days=45), today), split="neighborhood"))
+        for query in queries:
+            report = equity_report(query)
+            out[query] = (report.cells, report.hidden)
         for campaign_id in db.session.scalars(text("SELECT id FROM campaigns")):
             card = scorecard(get_campaign(campaign_id), local_today(), 5)
             out[campaign_id] = ([(m.key, m.current, m.numerator, m.denominator, m.baseline) for m in card.measures],
