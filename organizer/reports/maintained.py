@@ -37,7 +37,6 @@ Sums = dict[tuple[Hashable, Hashable], list[int]]  # (group, stage) -> [people, 
 SIZE = 4
 # Past this many changed people, counting everyone is about as fast as counting them.
 RECOUNT_ALL = 5000
-PRUNE = "pruning"
 
 
 @dataclass

@@ -317,8 +317,8 @@ def _facts(query: EquityQuery, all_stages: list[Stage], only: Select | None = No
     aggregated by person first, then joined once): the stage they are at, one-to-ones held, and
     0/1 flags for every other measure. ``only``: just the people this subquery names."""
 
-    def of(table) -> list:  # the condition keeping ``table``'s rows to those people, if asked
-        return [] if only is None else [table.c.person_id.in_(only)]
+    def of(person) -> list:  # rows of those people only (``person``: the column naming them), if asked
+        return [] if only is None else [person.in_(only)]
 
     begin, finish = query.period.bounds()
     first = all_stages[0].id if all_stages else 0
@@ -336,14 +336,14 @@ def _facts(query: EquityQuery, all_stages: list[Stage], only: Select | None = No
             trend_ones.append((count if query.trend == "one_to_ones" else func.max(case((in_month, 1), else_=0)))
                               .label(f"t{i}"))
     met = select(ones.c.person_id, func.count().label("n"), *trend_ones) \
-        .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end, *of(ones)) \
+        .where(ones.c.held_on >= query.period.start, ones.c.held_on <= query.period.end, *of(ones.c.person_id)) \
         .group_by(ones.c.person_id).subquery("met")
     moves, to_stage, from_stage = StageMove.__table__, Stage.__table__.alias("to_s"), Stage.__table__.alias("from_s")
     moved = select(moves.c.person_id).select_from(
         moves.join(to_stage, to_stage.c.id == moves.c.to_stage_id)
         .outerjoin(from_stage, from_stage.c.id == moves.c.from_stage_id)
     ).where(moves.c.moved_at >= begin, moves.c.moved_at < finish,
-            to_stage.c.position > func.coalesce(from_stage.c.position, first_position), *of(moves)) \
+            to_stage.c.position > func.coalesce(from_stage.c.position, first_position), *of(moves.c.person_id)) \
         .group_by(moves.c.person_id).subquery("moved")
     rsvps, actions, attendances = Rsvp.__table__, Action.__table__, Attendance.__table__
     held = and_(actions.c.starts_at >= begin, actions.c.starts_at < finish, actions.c.starts_at <= datetime.now(UTC),
@@ -352,7 +352,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage], only: Select | None = No
         .select_from(rsvps.join(actions, actions.c.id == rsvps.c.action_id)
                      .outerjoin(attendances, and_(attendances.c.action_id == rsvps.c.action_id,
                                                   attendances.c.person_id == rsvps.c.person_id))) \
-        .where(held, rsvps.c.status == RsvpStatus.YES.value, *of(rsvps)).group_by(rsvps.c.person_id) \
+        .where(held, rsvps.c.status == RsvpStatus.YES.value, *of(rsvps.c.person_id)).group_by(rsvps.c.person_id) \
         .subquery("said_yes")
     trend_came = []
     if query.trend == "attended":  # months of the action's start in the federation's time zone
@@ -362,7 +362,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage], only: Select | None = No
                       .label(f"t{i}") for i, (lo, hi) in enumerate(zip(utc, utc[1:], strict=False))]
     came = select(attendances.c.person_id, *trend_came) \
         .select_from(attendances.join(actions, actions.c.id == attendances.c.action_id)) \
-        .where(held, *of(attendances)).group_by(attendances.c.person_id).subquery("came")
+        .where(held, *of(attendances.c.person_id)).group_by(attendances.c.person_id).subquery("came")
     trend_source = came if query.trend == "attended" else met
     trend = [func.coalesce(trend_source.c[f"t{i}"], 0).label(f"t{i}") for i in range(len(months) - 1)]
     outbox = OutboxMessage.__table__
@@ -374,11 +374,11 @@ def _facts(query: EquityQuery, all_stages: list[Stage], only: Select | None = No
     sent_at = func.coalesce(outbox.c.sent_at, outbox.c.sent_at)
     texted = select(outbox.c.person_id, func.max(case((outbox.c.status == "delivered", 1), else_=0)).label("delivered")) \
         .where(sent_at >= begin, sent_at < finish, outbox.c.person_id.is_not(None), outbox.c.sent_at.is_not(None),
-               *of(outbox)) \
+               *of(outbox.c.person_id)) \
         .group_by(outbox.c.person_id).subquery("texted")
     inbound = InboundMessage.__table__
     replied = select(inbound.c.person_id).where(inbound.c.received_at >= begin, inbound.c.received_at < finish,
-                                                inbound.c.person_id.is_not(None), *of(inbound)) \
+                                                inbound.c.person_id.is_not(None), *of(inbound.c.person_id)) \
         .group_by(inbound.c.person_id).subquery("replied")
 
     def flag(condition):
@@ -410,7 +410,7 @@ def _facts(query: EquityQuery, all_stages: list[Stage], only: Select | None = No
         .outerjoin(came, came.c.person_id == people.c.id)
         .outerjoin(texted, texted.c.person_id == people.c.id)
         .outerjoin(replied, replied.c.person_id == people.c.id)
-    ).where(people.c.archived_at.is_(None), *([] if only is None else [people.c.id.in_(only)])).cte("facts")
+    ).where(people.c.archived_at.is_(None), *of(people.c.id)).cte("facts")
 
 
 def _count_cells(query: EquityQuery, all_stages: list[Stage]) -> dict[Hashable, int]:
@@ -630,16 +630,13 @@ def _person_records(query: EquityQuery, all_stages: list[Stage],
     if query.split in ("race", "race_neighborhood", "institution"):
         if query.split == "institution":
             memberships = Membership.__table__
-            source = select(memberships.c.person_id, _text(memberships.c.institution_id))
-            if only is not None:
-                source = source.where(memberships.c.person_id.in_(only))
+            person, key = memberships.c.person_id, _text(memberships.c.institution_id)
         else:
             race = _race_keys(query.race_mode)
-            source = select(race.c.person_id, race.c.k)
-            if only is not None:
-                source = source.where(race.c.person_id.in_(only))
-        for person, key in db.session.execute(source):
-            keys.setdefault(person, []).append(key)
+            person, key = race.c.person_id, race.c.k
+        source = select(person, key)
+        for pid, k in db.session.execute(source if only is None else source.where(person.in_(only))):
+            keys.setdefault(pid, []).append(k)
     records = {}
     groups: dict[tuple, tuple[GroupKey, ...]] = {}  # people with the same groups share one tuple
     for row in db.session.execute(select(facts)):

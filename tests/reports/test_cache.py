@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import insert, select, text, update
 
 from organizer.extensions import db
