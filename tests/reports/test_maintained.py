@@ -193,3 +193,40 @@ def _language_committed(database_url: str, person: int) -> None:
             conn.execute(text("UPDATE people SET preferred_language = 'tl' WHERE id = :p"), {"p": person})
     finally:
         engine.dispose()
+
+
+def test_views_while_a_worker_writes_end_equal_to_a_count_from_scratch(cached_app, world, counted):
+    """The default SQLite as much as PostgreSQL: a worker writing one-to-ones and consent
+    changes while an organizer keeps viewing the dashboard."""
+    from organizer.db import write_transactions
+    from organizer.people.models import Person, SmsConsent
+    from organizer.relational.models import OneToOne
+    from organizer.relational.services import local_today
+
+    app, people = cached_app, world["people"]
+    _view(app)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for i in range(30):
+                with app.app_context(), write_transactions():
+                    db.session.add(OneToOne(person_id=people[i % len(people)], held_by_id=world["organizer"].id,
+                                            held_on=local_today()))
+                    if i % 3 == 0:
+                        db.session.execute(update(Person).where(Person.id == people[(i * 7) % len(people)])
+                                           .values(sms_consent=SmsConsent.OPTED_OUT.value,
+                                                   sms_consent_at=datetime.now(UTC)))
+                    db.session.commit()
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            failures.append(error)
+
+    writing = threading.Thread(target=worker)
+    writing.start()
+    while writing.is_alive():
+        _view(app)
+    writing.join()
+    assert failures == []
+    _view(app)
+    assert any(call is not None for call in counted[1:])  # views in between counted the changed people
+    assert_same_as_from_scratch(app)
