@@ -7,7 +7,7 @@ import functools
 import enum
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -69,6 +69,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 M = TypeVar("M")
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 def get_by_id(session: Session | scoped_session, model: type[M], ident: int) -> M | None:
@@ -166,6 +167,29 @@ def read_only() -> Iterator[None]:
         _reading_only.reset(token)
 
 
+#: The attribute ``reads_only`` sets on a view.
+_READS_ONLY = "organizer_reads_only"
+
+
+def reads_only(view: V) -> V:
+    """Marks a view whose GET requests only read (a report counting everyone, a page checking
+    every person): on SQLite their transaction begins deferred (``BEGIN``), so a
+    count of seconds does not hold the write lock (:func:`_sqlite_begin`) and make the worker's
+    texts and the replies posted to the webhooks wait until it ends. Such a view must not
+    write: a transaction that began reading cannot become a writer once another committed."""
+    setattr(view, _READS_ONLY, True)
+    return view
+
+
+def _request_reads_only() -> bool:
+    """Whether the request's view was marked :func:`reads_only` and the request only reads (GET, HEAD)."""
+    from flask import current_app, request
+
+    if request.method not in ("GET", "HEAD") or request.endpoint is None:
+        return False
+    return getattr(current_app.view_functions.get(request.endpoint), _READS_ONLY, False)
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn: Any) -> None:
     """SQLite: a transaction of a web request or of the worker takes the write lock up front
@@ -180,20 +204,24 @@ def _sqlite_begin(conn: Any) -> None:
 
     The price: those transactions (reads included) run one at a time, which suits the
     embedded database of a small federation as long as none is held open across a network
-    call (the worker ends its transaction before calling the provider). Elsewhere (shell,
-    CLI, tests reading between requests) pysqlite keeps its own way, as before. PostgreSQL is
-    untouched.
+    call (the worker ends its transaction before calling the provider). The requests of views
+    marked :func:`reads_only` begin deferred (``BEGIN``: one snapshot, no write lock). Inside
+    :func:`read_only` and elsewhere (shell, CLI, tests reading between requests) pysqlite keeps
+    its own way, as before. PostgreSQL is untouched.
     """
     if conn.dialect.name != "sqlite":
         return
     from flask import has_request_context
 
     driver = conn.connection.driver_connection
-    if not _reading_only.get() and (_write_lock_wanted.get() or has_request_context()):
-        driver.isolation_level = None
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    if _reading_only.get() or not (_write_lock_wanted.get() or has_request_context()):
         driver.isolation_level = ""  # pysqlite's default: BEGIN (deferred) before the first write
+        return
+    driver.isolation_level = None
+    if not _write_lock_wanted.get() and _request_reads_only():
+        conn.exec_driver_sql("BEGIN")  # deferred: the page reads one snapshot, no write lock taken
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def insert_rows(connection: Connection, table: Table, columns: Sequence[str],

@@ -16,6 +16,7 @@ from werkzeug.utils import secure_filename
 from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
 from organizer.auth.services import normalize_email, staff_and_leaders, user_choices
+from organizer.db import reads_only
 from organizer.extensions import db
 from organizer.forms import EmptyForm, PlainChoices
 from organizer.institutions.models import MembershipRole
@@ -226,6 +227,7 @@ def conflicts():
 
 
 @bp.get("/duplicates")
+@reads_only
 @login_required
 def duplicates():
     """Likely duplicate pairs (a leader's within their own list), best first; staff also see
