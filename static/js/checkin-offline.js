@@ -235,11 +235,23 @@
 
   // --- syncing ------------------------------------------------------------------------------
   const REASONS = { not_found: "tNotFound", phone: "tInvalidPhone", first_name: "tInvalidName" };
-  const post = (ops) => fetch(data.syncUrl, {
-    method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
-    body: JSON.stringify({ ops: ops.map(({ seq, failed, action_id, user_id, ...op }) => op) }),
-  });
+  // A request that got no answer at all: offline, whatever navigator.onLine says (it only knows
+  // that the device has a network: a phone on a Wi-Fi with no internet, or a page reloaded while
+  // offline in some browsers, reports "online").
+  class NoNetwork extends Error {}
+  const OFFLINE_RETRY_MS = 3000;
+  let retry = null;
+  const post = async (ops) => {
+    try {
+      return await fetch(data.syncUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ ops: ops.map(({ seq, failed, action_id, user_id, ...op }) => op) }),
+      });
+    } catch (error) {
+      throw new NoNetwork(String(error));
+    }
+  };
   const sync = async () => {
     if (syncing) return;
     const ops = waiting();
@@ -268,7 +280,14 @@
       if (problem) say("");
       try { await refreshRoster(); } catch (error) { roster.count = body.count; }
     } catch (error) {
-      say(navigator.onLine ? t("tFailed") : t("tOffline"), true);
+      const offline = error instanceof NoNetwork || !navigator.onLine;
+      say(offline ? t("tOffline") : t("tFailed"), true);
+      // The network's return is not always announced (no "online" event when the browser never
+      // said it was offline): look again in a few seconds rather than at the next half minute.
+      if (offline) {
+        clearTimeout(retry);
+        retry = setTimeout(sync, OFFLINE_RETRY_MS);
+      }
     } finally {
       syncing = false;
       await loadOutbox();
