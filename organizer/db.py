@@ -167,33 +167,35 @@ def read_only() -> Iterator[None]:
         _reading_only.reset(token)
 
 
-#: The attribute ``reads_only`` sets on a view.
-_READS_ONLY = "organizer_reads_only"
+#: The attribute ``writes_on_get`` sets on a view.
+_WRITES_ON_GET = "organizer_writes_on_get"
 
 
-def reads_only(view: V) -> V:
-    """Marks a view whose GET requests only read (a report counting everyone, a page checking
-    every person): on SQLite their transaction begins deferred (``BEGIN``), so a
-    count of seconds does not hold the write lock (:func:`_sqlite_begin`) and make the worker's
-    texts and the replies posted to the webhooks wait until it ends. Such a view must not
-    write: a transaction that began reading cannot become a writer once another committed."""
-    setattr(view, _READS_ONLY, True)
+def writes_on_get(view: V) -> V:
+    """Marks a view whose GET requests write (an export records its audit event, a thread
+    opened is marked read): on SQLite they take the write lock up front like every POST
+    (:func:`_sqlite_begin`), since a transaction that began reading cannot become a writer once
+    another connection has committed. ``tests/test_authorization_matrix.py`` fails for a GET
+    that writes without this mark."""
+    setattr(view, _WRITES_ON_GET, True)
     return view
 
 
-def _request_reads_only() -> bool:
-    """Whether the request's view was marked :func:`reads_only` and the request only reads (GET, HEAD)."""
+def _request_only_reads() -> bool:
+    """Whether the request reads only: a GET or HEAD of a view not marked :func:`writes_on_get`."""
     from flask import current_app, request
 
-    if request.method not in ("GET", "HEAD") or request.endpoint is None:
+    if request.method not in ("GET", "HEAD"):
         return False
-    return getattr(current_app.view_functions.get(request.endpoint), _READS_ONLY, False)
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return not getattr(view, _WRITES_ON_GET, False)
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn: Any) -> None:
-    """SQLite: a transaction of a web request or of the worker takes the write lock up front
-    (``BEGIN IMMEDIATE``), so two writers queue on ``busy_timeout`` instead of one failing.
+    """SQLite: a transaction of a web request that may write, or of the worker, takes the
+    write lock up front (``BEGIN IMMEDIATE``), so two writers queue on ``busy_timeout`` instead
+    of one failing.
 
     Left to itself, pysqlite begins a transaction only at the first write, after the reads;
     when another connection has committed in between, SQLite cannot upgrade that reader to a
@@ -202,12 +204,17 @@ def _sqlite_begin(conn: Any) -> None:
     these transactions pysqlite's own handling is switched off (``isolation_level = None``)
     and the transaction is begun here.
 
-    The price: those transactions (reads included) run one at a time, which suits the
-    embedded database of a small federation as long as none is held open across a network
-    call (the worker ends its transaction before calling the provider). The requests of views
-    marked :func:`reads_only` begin deferred (``BEGIN``: one snapshot, no write lock). Inside
-    :func:`read_only` and elsewhere (shell, CLI, tests reading between requests) pysqlite keeps
-    its own way, as before. PostgreSQL is untouched.
+    A request that only reads (a GET, unless its view is marked :func:`writes_on_get`) begins
+    ``BEGIN``, deferred: the page reads one snapshot and takes no lock, since WAL readers wait
+    for nobody. When every page took the lock too, requests ran one at a time: under 50 clients
+    some waited the whole ``busy_timeout`` for it and got a 503, and a count of seconds (the
+    equity dashboard's first view) held up the worker's texts and the webhooks' replies.
+
+    Transactions of the worker, and POSTs, still run one at a time, which suits the embedded
+    database of a small federation as long as none is held open across a network call (the
+    worker ends its transaction before calling the provider). Inside :func:`read_only` and
+    elsewhere (shell, CLI, tests reading between requests) pysqlite keeps its own way, as
+    before. PostgreSQL is untouched.
     """
     if conn.dialect.name != "sqlite":
         return
@@ -218,7 +225,7 @@ def _sqlite_begin(conn: Any) -> None:
         driver.isolation_level = ""  # pysqlite's default: BEGIN (deferred) before the first write
         return
     driver.isolation_level = None
-    if not _write_lock_wanted.get() and _request_reads_only():
+    if not _write_lock_wanted.get() and _request_only_reads():
         conn.exec_driver_sql("BEGIN")  # deferred: the page reads one snapshot, no write lock taken
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -96,6 +96,7 @@ from organizer.actions.services import (
 )
 from organizer.auth.access import staff_required
 from organizer.campaigns.services import active_campaigns
+from organizer.db import writes_on_get
 from organizer.extensions import db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import get_institution, institution_choices
@@ -555,6 +556,7 @@ def decide_made_it(action_id: int, person_id: int, decision: str):
 
 
 @bp.get("/actions/<int:action_id>/<any(signin, turnout):kind>.csv")
+@writes_on_get  # its audit event
 @staff_required
 def export(action_id: int, kind: str):
     action = get_action(action_id)

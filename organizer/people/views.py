@@ -16,7 +16,7 @@ from werkzeug.utils import secure_filename
 from organizer.auth.access import admin_required, staff_required
 from organizer.auth.models import User
 from organizer.auth.services import normalize_email, staff_and_leaders, user_choices
-from organizer.db import reads_only
+from organizer.db import writes_on_get
 from organizer.extensions import db
 from organizer.forms import EmptyForm, PlainChoices
 from organizer.institutions.models import MembershipRole
@@ -160,6 +160,7 @@ def _quality_choices() -> list[tuple[str, str]]:
 
 
 @bp.get("/export.csv")
+@writes_on_get  # its audit event
 @staff_required
 def export():
     chunks = export_csv(current_user, _filters_from_request())
@@ -227,7 +228,6 @@ def conflicts():
 
 
 @bp.get("/duplicates")
-@reads_only
 @login_required
 def duplicates():
     """Likely duplicate pairs (a leader's within their own list), best first; staff also see

@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from organizer.auth.access import admin_required, staff_or_404
-from organizer.db import reads_only
+from organizer.db import writes_on_get
 from organizer.extensions import db
 from organizer.relational.services import local_today
 from organizer.reports import scorecard as sc
@@ -84,7 +84,6 @@ def index():
 
 
 @bp.get("/reports/data-quality")
-@reads_only
 @staff_or_404
 def data_quality():
     """What is missing or doubtful in the people records, each count linking to the list."""
@@ -94,7 +93,6 @@ def data_quality():
 
 
 @bp.get("/reports/equity")
-@reads_only
 @staff_or_404
 def equity():
     report = equity_report(_query())
@@ -107,6 +105,7 @@ def equity():
 
 
 @bp.get("/reports/equity.csv")
+@writes_on_get  # its audit event
 @staff_or_404
 def equity_export():
     report = equity_report(_query())

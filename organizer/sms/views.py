@@ -31,7 +31,7 @@ from twilio.request_validator import RequestValidator
 
 from organizer.auth.access import admin_required, staff_required
 from organizer.auth.services import staff_and_leaders
-from organizer.db import paged, utcnow
+from organizer.db import paged, utcnow, writes_on_get
 from organizer.extensions import csrf, db
 from organizer.forms import EmptyForm
 from organizer.institutions.services import institution_choices
@@ -552,6 +552,7 @@ def inbox():
 
 
 @bp.get("/inbox/<int:conversation_id>")
+@writes_on_get  # the thread is marked read
 @login_required
 def thread(conversation_id: int):
     conversation = inbox_service.get_conversation(current_user, conversation_id)
