@@ -22,7 +22,6 @@ an empty form would be turned away before anyone's people are looked at.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -464,28 +463,6 @@ def test_the_matrix_names_no_route_that_is_gone():
 WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
-@contextmanager
-def _writes_recorded(app):
-    """The writes (their SQL) a request made, on either database."""
-    from sqlalchemy import event
-
-    from organizer.extensions import db
-
-    writes: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        if WRITE.match(statement):
-            writes.append(statement[:60])
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield writes
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-
-
 def _outcome(response) -> int | str:
     if response.status_code == 302 and response.headers["Location"].startswith("/login"):
         return LOGIN
@@ -493,7 +470,7 @@ def _outcome(response) -> int | str:
 
 
 @pytest.mark.parametrize("endpoint", _endpoints())
-def test_route_answers_each_role_as_expected(app, world, login_as, endpoint):
+def test_route_answers_each_role_as_expected(app, world, login_as, count_queries, endpoint):
     from tests.conftest import AuthActions
 
     if endpoint not in EXPECTED:
@@ -513,8 +490,9 @@ def test_route_answers_each_role_as_expected(app, world, login_as, endpoint):
             actions = AuthActions(app.test_client()) if role == ANON else login_as(world.users[role])
             before = _leaders_rows(app, world) if role in (ANON, OTHER) else None
             if method == "GET":
-                with _writes_recorded(app) as writes:
+                with count_queries() as q:
                     response = actions.client.get(url)
+                writes = [statement[:60] for statement in q.statements if WRITE.match(statement)]
                 if writes and not getattr(app.view_functions[endpoint], "organizer_writes_on_get", False):
                     wrong.append(f"GET {url} as {role} wrote ({writes[0]}...) but its view is not marked "
                                  "writes_on_get (organizer/db.py): on SQLite its read would fail to become a write")
